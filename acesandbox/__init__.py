@@ -1,0 +1,160 @@
+"""acesandbox: run untrusted Python against tests, with verdicts no program can forge.
+
+>>> import acesandbox
+>>> report = acesandbox.run_tests("def add(a, b): return a + b", ["assert add(1, 2) == 3"])
+>>> report.pass_rate
+1.0
+
+Everything public is re-exported here; heavy parts (backends, the executor) are
+imported on first use, so ``import acesandbox`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+from ._result import Outcome, Report, Status
+from ._spec import AssertTest, CallTest, IOTest, Job, Limits, UnittestTest
+from .errors import (
+    AcesandboxError,
+    BackendNotFoundError,
+    InvalidJobError,
+    SandboxCrashedError,
+    SandboxError,
+    SandboxTimeoutError,
+    SandboxUnavailableError,
+    TestSyntaxError,
+)
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .executor import Executor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AcesandboxError",
+    "AssertTest",
+    "BackendNotFoundError",
+    "CallTest",
+    "Executor",
+    "IOTest",
+    "InvalidJobError",
+    "Job",
+    "Limits",
+    "Outcome",
+    "Report",
+    "SandboxCrashedError",
+    "SandboxError",
+    "SandboxTimeoutError",
+    "SandboxUnavailableError",
+    "Status",
+    "TestSyntaxError",
+    "UnittestTest",
+    "iter_batch",
+    "run_batch",
+    "run_tests",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Executor":
+        from .executor import Executor
+
+        return Executor
+    raise AttributeError(f"module 'acesandbox' has no attribute {name!r}")
+
+
+def _defaults(
+    timeout: float | None,
+    memory_mb: int | None,
+    limits: Limits | None,
+    mode: str,
+    compare: str,
+    stop_on_failure: bool,
+) -> dict[str, Any]:
+    from .executor import limits_from
+
+    return {
+        "limits": limits_from(timeout, memory_mb, limits),
+        "mode": mode,
+        "compare": compare,
+        "stop_on_failure": stop_on_failure,
+    }
+
+
+def run_tests(
+    program: str,
+    tests: Sequence[Any],
+    *,
+    timeout: float | None = 5.0,
+    memory_mb: int | None = 1024,
+    backend: "str | Backend | None" = None,
+    limits: Limits | None = None,
+    mode: str = "isolated",
+    compare: str = "strict",
+    stop_on_failure: bool = False,
+    preload: Sequence[str] = (),
+) -> Report:
+    """Run ``tests`` against ``program`` in a sandbox and return the report.
+
+    ``tests`` holds assert strings (AceCode format) or IOTest / CallTest / UnittestTest
+    values. ``timeout`` is each test's CPU-time limit in seconds (wall time may reach
+    ``3 * timeout + 1``); ``memory_mb`` caps the whole sandbox. ``backend=None`` picks
+    the strongest isolation this host supports. Sandboxes are reused between calls.
+    Raises InvalidJobError for bad arguments; a sandbox failure is retried once and
+    then reported as ``sandbox_error`` outcomes.
+    """
+    from .executor import shared_executor
+
+    job = Job(program=program, tests=tests, **_defaults(timeout, memory_mb, limits, mode, compare, stop_on_failure))
+    return shared_executor(backend, preload).run(job)
+
+
+def iter_batch(
+    jobs: Iterable[Any],
+    *,
+    workers: int | None = None,
+    timeout: float | None = 5.0,
+    memory_mb: int | None = 1024,
+    backend: "str | Backend | None" = None,
+    limits: Limits | None = None,
+    mode: str = "isolated",
+    compare: str = "strict",
+    stop_on_failure: bool = False,
+    preload: Sequence[str] = (),
+    ordered: bool = False,
+    progress: bool = False,
+) -> Iterator[tuple[int, Report]]:
+    """Yield ``(index, report)`` as jobs complete (``ordered=True``: in input order).
+
+    ``jobs`` items are Job values, ``(program, tests)`` pairs or dicts with ``program``
+    and ``tests``; the iterable is read lazily, so it may be a generator of any size.
+    Every sandbox is killed when the iterator ends, is closed, or on Ctrl-C.
+    """
+    from .executor import Executor
+
+    defaults = _defaults(timeout, memory_mb, limits, mode, compare, stop_on_failure)
+    ex = Executor(
+        backend,
+        workers=workers,
+        preload=preload,
+        memory_mb=defaults["limits"].memory_mb,
+        max_processes=defaults["limits"].max_processes,
+        scratch_mb=defaults["limits"].scratch_mb,
+    )
+    try:
+        yield from ex.imap(jobs, ordered=ordered, progress=progress, defaults=defaults)
+    finally:
+        ex.close()
+
+
+def run_batch(jobs: Iterable[Any], **kwargs: Any) -> list[Report]:
+    """Run every job in parallel and return the reports in input order.
+
+    Takes the same keyword arguments as :func:`iter_batch` (``workers``, ``timeout``,
+    ``memory_mb``, ``backend``, ``mode``, ``compare``, ``stop_on_failure``,
+    ``preload``, ``progress``).
+    """
+    kwargs["ordered"] = True
+    return [report for _, report in iter_batch(jobs, **kwargs)]

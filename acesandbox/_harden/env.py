@@ -1,0 +1,32 @@
+"""Hardening step: the sandbox starts from an empty environment plus an allow-list.
+
+Nothing of the host's environment (tokens, keys, proxy settings, HOME) reaches a
+program; thread counts of numeric libraries are pinned to 1 so that one sandbox uses
+one core, as the scheduler and the CPU-time limit assume.
+"""
+
+from __future__ import annotations
+
+__all__ = ["sandbox_env"]
+
+_BASE = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONIOENCODING": "utf-8",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+}
+
+
+def sandbox_env(home: str = "/tmp", extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The complete environment of a sandbox: the allow-list, ``home``, and ``extra``."""
+    env = dict(_BASE, HOME=home)
+    if extra:
+        env.update(extra)
+    return env

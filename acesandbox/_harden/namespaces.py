@@ -1,0 +1,147 @@
+"""Hardening step: Linux namespaces and a minimal read-only filesystem, via bubblewrap.
+
+Each step is a small function returning bwrap arguments; ``bwrap_argv`` applies them in
+a fixed order. The sandbox gets new user, pid, net, mount, ipc, uts and cgroup
+namespaces (network: loopback only), a read-only view of the OS libraries and of this
+interpreter with its site-packages, a private size-capped tmpfs as scratch, a fresh
+/proc and a minimal /dev, no host home, secrets or sockets, an empty environment plus
+an allow-list, every capability dropped and no new privileges (bwrap sets
+PR_SET_NO_NEW_PRIVS). The server runs as pid 1, so programs cannot signal it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+
+from .env import sandbox_env
+
+__all__ = ["PKG_MOUNT", "SERVER_FLAGS", "bwrap_argv", "bwrap_path", "probe", "site_dirs"]
+
+PKG_MOUNT = "/opt/acesandbox/acesandbox"
+SERVER_FLAGS = ("-I", "-S", "-B")  # isolated, no site (see server.main), no .pyc writes
+SCRATCH = "/tmp"
+_OS_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/ssl/certs")
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _namespaces() -> list[str]:
+    return ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "sandbox"]
+
+
+def _identity() -> list[str]:
+    return ["--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+
+
+def _python_dirs() -> list[str]:
+    """Directories the interpreter and its packages live in (outside /usr)."""
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        if key in paths:
+            dirs.add(paths[key])
+    try:
+        dirs.update(site.getsitepackages())
+    except AttributeError:
+        pass
+    keep = []
+    for d in sorted(dirs):
+        if not d or not os.path.isdir(d):
+            continue
+        if any(d == o or d.startswith(o + "/") for o in _OS_DIRS):
+            continue
+        if any(d.startswith(k + "/") for k in keep):
+            continue
+        keep.append(d)
+    return keep
+
+
+def site_dirs() -> list[str]:
+    """site-packages directories the sandboxed interpreter should import from."""
+    dirs = []
+    try:
+        dirs.extend(site.getsitepackages())
+    except AttributeError:
+        pass
+    paths = sysconfig.get_paths()
+    dirs.extend(paths[k] for k in ("purelib", "platlib") if k in paths)
+    out: list[str] = []
+    for d in dirs:
+        if os.path.isdir(d) and d not in out:
+            out.append(d)
+    return out
+
+
+def _mounts(scratch_mb: int) -> list[str]:
+    args: list[str] = []
+    for d in _OS_DIRS:
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    for f in _ETC_FILES:
+        args += ["--ro-bind-try", f, f]
+    for d in _python_dirs():
+        args += ["--ro-bind", d, d]
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    args += ["--ro-bind", pkg, PKG_MOUNT]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(scratch_mb << 20), "--perms", "1777", "--tmpfs", SCRATCH]
+    args += ["--chdir", SCRATCH]
+    return args
+
+
+def _environment() -> list[str]:
+    args = ["--clearenv"]
+    for key, value in sandbox_env(home=SCRATCH).items():
+        args += ["--setenv", key, value]
+    return args
+
+
+def bwrap_argv(scratch_mb: int) -> list[str]:
+    """Full command line that starts the in-sandbox server under bubblewrap."""
+    bwrap = bwrap_path() or "bwrap"
+    return [
+        bwrap,
+        *_namespaces(),
+        *_identity(),
+        *_mounts(scratch_mb),
+        *_environment(),
+        "--",
+        os.path.realpath(sys.executable),
+        *SERVER_FLAGS,
+        f"{PKG_MOUNT}/_sandbox/server.py",
+    ]
+
+
+def probe() -> str | None:
+    """None when bubblewrap can create every namespace here, else why not and the fix."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed; install it: apt-get install bubblewrap"
+    try:
+        proc = subprocess.run(
+            [bwrap, *_namespaces(), *_identity(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not start: {exc}"
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()
+        hint = ""
+        if "ermission" in err or "Operation not permitted" in err:
+            hint = (
+                "; unprivileged user namespaces look restricted: set sysctl kernel.unprivileged_userns_clone=1, "
+                "or kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04+), or user.max_user_namespaces>0"
+            )
+        return f"bubblewrap cannot create namespaces: {err}{hint}"
+    return None

@@ -1,0 +1,288 @@
+"""Test kinds on the trusted side: what each test sends into the sandbox, and how the
+sandbox's raw result becomes an :class:`Outcome`.
+
+The sandbox only ever computes values; every ``passed`` is decided here, on values
+rebuilt from the safe wire format, with real builtins. A result channel that is
+forged, garbled, closed or silent can only end in a non-passed status.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from . import _wire
+from ._checks import Check, judge, plan_assert_test, plan_unittest
+from ._result import Outcome, Status
+from ._spec import AssertTest, CallTest, IOTest, Job, Test, UnittestTest
+from .errors import InvalidJobError
+
+__all__ = ["Prepared", "compare_io", "outcome_from_raw", "prepare_job"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One test made ready: its sandbox payload and what the parent needs to judge it."""
+
+    test: Test
+    payload: dict[str, Any]
+    checks: tuple[Check, ...] = ()
+
+
+def _call_code(fn: str) -> str:
+    if "." in fn:
+        cls, _, meth = fn.rpartition(".")
+        target = f"{cls}().{meth}"
+    else:
+        target = f"(globals()[{fn!r}] if {fn!r} in globals() else Solution().{fn})"
+    return f"__ace_check__(0, ({target}(*__ace_args__, **__ace_kwargs__),))\n"
+
+
+def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
+    compat = job.compare == "compat"
+    where = f"tests[{index}]"
+    if isinstance(test, AssertTest):
+        if compat:
+            _syntax_check(test.source, where)
+            return Prepared(test, {"k": "compat", "code": test.source})
+        plan = plan_assert_test(test.source)
+        return Prepared(test, {"k": "plan", "code": plan.sandbox_code}, plan.checks)
+    if isinstance(test, UnittestTest):
+        if compat:
+            _syntax_check(test.source, where)
+            return Prepared(test, {"k": "compat", "code": test.source, "unittest": True})
+        plan = plan_unittest(test.source)
+        return Prepared(test, {"k": "plan", "code": plan.sandbox_code, "unittest": True}, plan.checks)
+    if isinstance(test, CallTest):
+        try:
+            args = _wire.encode(tuple(test.args))
+            kwargs = _wire.encode(dict(test.kwargs))
+        except _wire.UnserializableValue as exc:
+            raise InvalidJobError(f"{where}: CallTest arguments must be plain data: {exc}") from None
+        check = Check(source=f"{test.fn}(...) == expected", template="_h0", holes=(test.fn,))
+        return Prepared(
+            test, {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs}, (check,)
+        )
+    if isinstance(test, IOTest):
+        cap = max(job.limits.output_bytes, 2 * len(test.expected_stdout.encode()) + 4096)
+        return Prepared(test, {"k": "io", "stdin": test.stdin, "cap": cap})
+    raise InvalidJobError(f"{where}: unsupported test {test!r}")
+
+
+def _syntax_check(source: str, where: str) -> None:
+    try:
+        compile(source, "<test>", "exec")
+    except SyntaxError as exc:
+        from .errors import TestSyntaxError
+
+        raise TestSyntaxError(f"{where}: line {exc.lineno}: {exc.msg}") from None
+
+
+def prepare_job(job: Job) -> list[Prepared]:
+    """Prepare every test of a job (raises InvalidJobError naming the bad test)."""
+    out = []
+    for i, test in enumerate(job.tests):
+        try:
+            out.append(_prepare_test(test, job, i))
+        except InvalidJobError as exc:
+            msg = str(exc)
+            raise type(exc)(msg if msg.startswith("tests[") else f"tests[{i}]: {msg}") from None
+    return out
+
+
+# ------------------------------------------------------------------ judging
+
+
+def _approx_equal(a: Any, b: Any, atol: float) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+            if math.isnan(a) and math.isnan(b):
+                return True
+            return abs(a - b) <= atol
+        return False
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_approx_equal(x, y, atol) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_approx_equal(a[k], b[k], atol) for k in a)
+    return bool(a == b)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _judge_call(test: CallTest, value: Any) -> tuple[bool, str]:
+    ok = _approx_equal(value, test.expected, test.atol) if test.atol > 0 else bool(value == test.expected)
+    return ok, "" if ok else f"{test.fn} returned {_short(value)}, expected {_short(test.expected)}"
+
+
+def _tokens_equal(a: str, b: str, tol: float) -> bool:
+    ta, tb = a.split(), b.split()
+    if len(ta) != len(tb):
+        return False
+    for x, y in zip(ta, tb):
+        if x == y:
+            continue
+        try:
+            fx, fy = float(x), float(y)
+        except ValueError:
+            return False
+        if not (abs(fx - fy) <= tol or (math.isnan(fx) and math.isnan(fy))):
+            return False
+    return True
+
+
+def compare_io(actual: str, expected: str, match: str = "lines", float_tol: float = 0.0) -> bool:
+    """Compare a program's stdout with the expected stdout under a matching rule."""
+    if match == "exact":
+        return actual == expected
+    if match == "tokens":
+        return _tokens_equal(actual, expected, float_tol)
+    a = [line.strip() for line in actual.strip().splitlines()]
+    e = [line.strip() for line in expected.strip().splitlines()]
+    return a == e
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+def _parse_frames(lines: Sequence[str]) -> tuple[list[list[Any]], bool]:
+    frames: list[list[Any]] = []
+    garbage = False
+    for line in lines:
+        try:
+            frame = json.loads(line)
+        except ValueError:
+            garbage = True
+            continue
+        if isinstance(frame, list) and frame and isinstance(frame[0], str):
+            frames.append(frame)
+        else:
+            garbage = True
+    return frames, garbage
+
+
+def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = False) -> Outcome:
+    """Turn the server's raw message for one test into an Outcome (the trusted verdict)."""
+    common = {
+        "duration_s": float(raw.get("wall", 0.0)),
+        "cpu_s": float(raw.get("cpu", 0.0) or 0.0),
+        "stdout": raw.get("out", ""),
+        "stderr": raw.get("err", ""),
+        "truncated": bool(raw.get("trunc", False)),
+    }
+
+    def done(status: Status, message: str = "") -> Outcome:
+        return Outcome(status=status, message=message, **common)
+
+    end = raw.get("end")
+    if raw.get("phase") == "load":
+        if end == "load_failed":
+            info = raw.get("info") or {}
+            status = {"crashed": Status.CRASHED, "memory": Status.MEMORY}.get(info.get("status"), Status.ERROR)
+            return done(status, str(info.get("msg", "program failed to load")))
+        if end == "timeout":
+            return done(Status.TIMEOUT, "loading the program exceeded the time limit")
+        if end == "died":
+            return _death(done, raw, oom_killed, "the program's process died while loading")
+        return done(Status.CRASHED, f"program load ended unexpectedly ({end})")
+
+    if raw.get("overflow"):
+        return done(Status.ERROR, "the test produced more result data than the sandbox accepts")
+    frames, garbage = _parse_frames(raw.get("lines", ()))
+    finished = False
+    compat_pass = False
+    checks = prep.checks
+    for frame in frames:
+        tag = frame[0]
+        if tag == "c":
+            if len(frame) != 3 or not isinstance(frame[1], int) or not 0 <= frame[1] < len(checks):
+                return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
+            try:
+                values = _wire.decode(frame[2])
+            except _wire.WireFormatError:
+                return done(Status.CRASHED, "malformed value on the sandbox's result channel")
+            if not isinstance(values, tuple) or len(values) != len(checks[frame[1]].holes):
+                return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
+            try:
+                if isinstance(prep.test, CallTest):
+                    ok, message = _judge_call(prep.test, values[0])
+                else:
+                    ok, message = judge(checks[frame[1]], values)
+            except Exception as exc:  # noqa: BLE001 - the assert raised, as it would in the reference harness
+                return done(Status.ERROR, f"{type(exc).__name__}: {exc}")
+            if not ok:
+                return done(Status.FAILED, message)
+        elif tag == "u":
+            return done(Status.FAILED, f"strict mode: {frame[2] if len(frame) > 2 else 'unserializable value'}")
+        elif tag == "e":
+            info = frame[1] if len(frame) > 1 and isinstance(frame[1], dict) else {}
+            text = f"{info.get('type', 'Exception')}: {info.get('msg', '')}"
+            tb = info.get("tb") or ""
+            return done(Status.ERROR, text + ("\n" + tb if tb else ""))
+        elif tag == "m":
+            return done(Status.MEMORY, "MemoryError")
+        elif tag == "s":
+            return done(Status.CRASHED, f"the program called exit({frame[1] if len(frame) > 1 else ''}) during the test")
+        elif tag == "f":
+            return done(Status.FAILED, str(frame[1]) if len(frame) > 1 else "assertion failed")
+        elif tag == "p":
+            compat_pass = True
+        elif tag == "d":
+            finished = True
+        else:
+            garbage = True
+    if end == "timeout":
+        reason = raw.get("reason", "")
+        detail = {"cpu": "CPU time limit", "wall": "wall-time limit", "job": "job time budget"}.get(reason, "time limit")
+        return done(Status.TIMEOUT, f"exceeded the {detail}")
+    if end == "died":
+        return _death(done, raw, oom_killed, "the program's process died")
+    if end == "exit":
+        status = int(raw.get("wstatus", 0))
+        sig = status & 0x7F
+        if sig:
+            if sig == signal.SIGKILL and oom_killed:
+                return done(Status.MEMORY, "killed by the sandbox's memory limit")
+            if sig == signal.SIGXCPU:
+                return done(Status.TIMEOUT, "exceeded the CPU time limit")
+            if sig == signal.SIGXFSZ:
+                return done(Status.CRASHED, "exceeded the file size limit (SIGXFSZ)")
+            return done(Status.CRASHED, f"killed by {_signal_name(sig)}")
+        code = (status >> 8) & 0xFF
+        if code != 0 or not finished:
+            return done(Status.CRASHED, f"the process exited (code {code}) before the test finished")
+    elif end != "done":
+        return done(Status.CRASHED, f"the test ended unexpectedly ({end})")
+    if not finished:
+        return done(Status.CRASHED, "the test stopped before finishing")
+    if garbage:
+        return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
+    test = prep.test
+    if isinstance(test, IOTest):
+        if common["truncated"] and len(common["stdout"].encode()) >= prep.payload["cap"]:
+            return done(Status.FAILED, "stdout exceeded the output cap")
+        if compare_io(common["stdout"], test.expected_stdout, test.match, test.float_tol):
+            return done(Status.PASSED)
+        return done(Status.FAILED, f"stdout {_short(common['stdout'])} != expected {_short(test.expected_stdout)}")
+    if prep.payload["k"] == "compat" and not compat_pass:
+        return done(Status.CRASHED, "the test stopped before finishing")
+    return done(Status.PASSED)
+
+
+def _death(done, raw: dict[str, Any], oom_killed: bool, what: str) -> Outcome:  # noqa: ANN001
+    status = int(raw.get("wstatus", 0) or 0)
+    sig = status & 0x7F if status > 0 else 0
+    if oom_killed and (sig == signal.SIGKILL or sig == 0):
+        return done(Status.MEMORY, "killed by the sandbox's memory limit")
+    if sig:
+        return done(Status.CRASHED, f"{what} ({_signal_name(sig)})")
+    return done(Status.CRASHED, what)

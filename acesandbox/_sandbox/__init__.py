@@ -1,0 +1,1 @@
+"""In-sandbox runtime (stdlib only)."""

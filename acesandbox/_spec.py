@@ -1,0 +1,276 @@
+"""Immutable job values: limits, test kinds and jobs.
+
+Units live in field names. Defaults are the secure ones. Every value here is plain
+data that round-trips through JSON (``to_dict`` / ``from_dict``), so a remote backend
+(Docker, Ray) needs no API change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Mapping, Sequence, Union
+
+from .errors import InvalidJobError
+
+__all__ = [
+    "AssertTest",
+    "CallTest",
+    "IOTest",
+    "Job",
+    "Limits",
+    "Test",
+    "UnittestTest",
+    "as_test",
+]
+
+Mode = Literal["isolated", "shared"]
+CompareMode = Literal["strict", "compat"]
+
+
+def _positive(name: str, value: float | int | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InvalidJobError(f"Limits.{name} must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one job, enforced from outside the sandbox.
+
+    ``timeout_s`` bounds each test's CPU time; a test may take up to ``wall_timeout_s``
+    of wall time (default ``3 * timeout_s + 1``) so that a loaded machine does not turn
+    a correct program into a timeout. ``job_timeout_s`` bounds a whole job (default
+    ``max(10 * timeout_s, 30)``): once spent, the remaining tests are ``timeout``.
+    """
+
+    timeout_s: float = 5.0
+    wall_timeout_s: float | None = None
+    job_timeout_s: float | None = None
+    memory_mb: int = 1024
+    max_processes: int = 64
+    max_file_mb: int = 64
+    max_open_files: int = 256
+    output_bytes: int = 64 * 1024
+    scratch_mb: int = 256
+
+    def __post_init__(self) -> None:
+        _positive("timeout_s", self.timeout_s)
+        _positive("wall_timeout_s", self.wall_timeout_s, allow_none=True)
+        _positive("job_timeout_s", self.job_timeout_s, allow_none=True)
+        for name in ("memory_mb", "max_processes", "max_file_mb", "max_open_files", "output_bytes", "scratch_mb"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise InvalidJobError(f"Limits.{name} must be a positive integer, got {value!r}")
+        if self.memory_mb < 64:
+            raise InvalidJobError(f"Limits.memory_mb must be at least 64 (an interpreter needs it), got {self.memory_mb}")
+        if self.wall_timeout_s is not None and self.wall_timeout_s < self.timeout_s:
+            raise InvalidJobError("Limits.wall_timeout_s must be >= timeout_s (it bounds wall time, timeout_s CPU time)")
+
+    @property
+    def effective_wall_timeout_s(self) -> float:
+        """Wall-time bound of one test."""
+        return self.wall_timeout_s if self.wall_timeout_s is not None else 3.0 * self.timeout_s + 1.0
+
+    @property
+    def effective_job_timeout_s(self) -> float:
+        """Wall-time budget of a whole job."""
+        return self.job_timeout_s if self.job_timeout_s is not None else max(10.0 * self.timeout_s, 30.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Limits":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidJobError(f"unknown Limits field(s): {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class AssertTest:
+    """Python statements ending in (or containing) ``assert``: the AceCode test format."""
+
+    source: str
+    kind: Literal["assert"] = field(default="assert", init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str):
+            raise InvalidJobError(f"AssertTest.source must be a string, got {type(self.source).__name__}")
+
+
+@dataclass(frozen=True)
+class IOTest:
+    """A stdin/stdout test: the program runs as ``__main__`` with ``stdin``.
+
+    ``match``: ``"exact"`` compares bytes as text; ``"lines"`` (default, LiveCodeBench's
+    rule) compares line by line with surrounding whitespace stripped and trailing empty
+    lines ignored; ``"tokens"`` compares whitespace-separated tokens, numbers within
+    ``float_tol``.
+    """
+
+    stdin: str
+    expected_stdout: str
+    match: Literal["exact", "lines", "tokens"] = "lines"
+    float_tol: float = 0.0
+    kind: Literal["io"] = field(default="io", init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("stdin", "expected_stdout"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidJobError(f"IOTest.{name} must be a string, got {type(getattr(self, name)).__name__}")
+        if self.match not in ("exact", "lines", "tokens"):
+            raise InvalidJobError(f"IOTest.match must be 'exact', 'lines' or 'tokens', got {self.match!r}")
+
+
+@dataclass(frozen=True)
+class CallTest:
+    """Call ``fn(*args, **kwargs)`` and compare with ``expected`` outside the sandbox.
+
+    ``fn`` names a top-level function, or a method as ``"Class.method"`` (the class is
+    instantiated with no arguments, LeetCode style). A bare method name also resolves
+    to ``Solution().name`` when the program defines no such function. ``atol`` > 0
+    compares floats (also nested in lists/tuples) within that absolute tolerance.
+    """
+
+    fn: str
+    args: tuple[Any, ...] = ()
+    expected: Any = None
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    atol: float = 0.0
+    kind: Literal["call"] = field(default="call", init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fn, str) or not self.fn or not all(p.isidentifier() for p in self.fn.split(".")):
+            raise InvalidJobError(f"CallTest.fn must be a name like 'f' or 'Solution.f', got {self.fn!r}")
+        if not isinstance(self.args, (tuple, list)):
+            raise InvalidJobError(f"CallTest.args must be a tuple or list, got {type(self.args).__name__}")
+        object.__setattr__(self, "args", tuple(self.args))
+        if not isinstance(self.kwargs, Mapping):
+            raise InvalidJobError(f"CallTest.kwargs must be a mapping, got {type(self.kwargs).__name__}")
+
+
+@dataclass(frozen=True)
+class UnittestTest:
+    """unittest source defining ``TestCase`` classes; passes iff every test method passes.
+
+    ``self.assert*`` calls are rewritten so that their operands are judged outside the
+    sandbox; the rest of the test code runs inside it.
+    """
+
+    source: str
+    kind: Literal["unittest"] = field(default="unittest", init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str):
+            raise InvalidJobError(f"UnittestTest.source must be a string, got {type(self.source).__name__}")
+
+
+Test = Union[AssertTest, IOTest, CallTest, UnittestTest]
+_KINDS: dict[str, type] = {"assert": AssertTest, "io": IOTest, "call": CallTest, "unittest": UnittestTest}
+
+
+def as_test(item: Any, *, where: str = "test") -> Test:
+    """Coerce a user-supplied test (a string, a test value or its dict form) to a test value."""
+    if isinstance(item, (AssertTest, IOTest, CallTest, UnittestTest)):
+        return item
+    if isinstance(item, str):
+        return AssertTest(item)
+    if isinstance(item, Mapping):
+        kind = item.get("kind", "assert")
+        cls = _KINDS.get(kind)
+        if cls is None:
+            raise InvalidJobError(f"{where}: unknown test kind {kind!r}; expected one of {sorted(_KINDS)}")
+        data = {k: v for k, v in item.items() if k != "kind"}
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise InvalidJobError(f"{where}: {exc}") from None
+    raise InvalidJobError(
+        f"{where}: expected an assert string, IOTest, CallTest or UnittestTest, got {type(item).__name__}"
+    )
+
+
+def test_to_dict(test: Test) -> dict[str, Any]:
+    """Plain-JSON form of a test value (``kind`` plus its fields)."""
+    out: dict[str, Any] = {"kind": test.kind}
+    for f in fields(test):
+        if f.name != "kind":
+            value = getattr(test, f.name)
+            out[f.name] = dict(value) if isinstance(value, Mapping) else (list(value) if isinstance(value, tuple) else value)
+    return out
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program and its tests, with limits and execution options.
+
+    ``mode``: ``"isolated"`` (default) runs each test in its own fork of the loaded
+    program; ``"shared"`` runs all tests in order in one process with shared globals,
+    as the reference AceCode harnesses do. ``compare``: ``"strict"`` (default) judges
+    every verdict outside the sandbox on safely serialized values; ``"compat"`` lets
+    the sandbox judge as the reference harnesses do (needed for values such as custom
+    objects or DataFrames). ``stop_on_failure`` stops at the first non-passing test
+    (the rest are ``skipped``): enough for a binary reward, and much cheaper.
+    """
+
+    program: str
+    tests: tuple[Test, ...]
+    limits: Limits = field(default_factory=Limits)
+    mode: Mode = "isolated"
+    compare: CompareMode = "strict"
+    stop_on_failure: bool = False
+    job_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.program, str):
+            raise InvalidJobError(f"Job.program must be a string of Python source, got {type(self.program).__name__}")
+        if isinstance(self.tests, (str, bytes)) or not isinstance(self.tests, Sequence):
+            raise InvalidJobError(f"Job.tests must be a list of tests, got {type(self.tests).__name__}")
+        object.__setattr__(
+            self, "tests", tuple(as_test(t, where=f"Job.tests[{i}]") for i, t in enumerate(self.tests))
+        )
+        if not isinstance(self.limits, Limits):
+            raise InvalidJobError(f"Job.limits must be a Limits, got {type(self.limits).__name__}")
+        if self.mode not in ("isolated", "shared"):
+            raise InvalidJobError(f"Job.mode must be 'isolated' or 'shared', got {self.mode!r}")
+        if self.compare not in ("strict", "compat"):
+            raise InvalidJobError(f"Job.compare must be 'strict' or 'compat', got {self.compare!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "program": self.program,
+            "tests": [test_to_dict(t) for t in self.tests],
+            "limits": self.limits.to_dict(),
+            "mode": self.mode,
+            "compare": self.compare,
+            "stop_on_failure": self.stop_on_failure,
+            "job_id": self.job_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Job":
+        if not isinstance(data, Mapping):
+            raise InvalidJobError(f"a job must be a JSON object, got {type(data).__name__}")
+        for required in ("program", "tests"):
+            if required not in data:
+                raise InvalidJobError(f"missing field {required!r}")
+        limits = data.get("limits") or {}
+        if not isinstance(limits, Mapping):
+            raise InvalidJobError("field 'limits' must be an object")
+        return cls(
+            program=data["program"],
+            tests=data["tests"],
+            limits=Limits.from_dict(limits),
+            mode=data.get("mode", "isolated"),
+            compare=data.get("compare", "strict"),
+            stop_on_failure=bool(data.get("stop_on_failure", False)),
+            job_id=None if data.get("job_id") is None else str(data["job_id"]),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())

@@ -1,0 +1,269 @@
+"""Host side of the fork-server protocol, shared by every backend that runs our server.
+
+A backend supplies the command that starts ``acesandbox/_sandbox/server.py`` inside its
+isolation (bubblewrap, a plain process, ``docker exec``...); this class speaks the
+protocol, enforces the host-side deadline and turns raw results into outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import threading
+import time
+from typing import Any, Callable
+
+from .._kinds import Prepared, outcome_from_raw, prepare_job
+from .._result import Outcome, Report, Status
+from .._spec import Job
+from ..errors import SandboxCrashedError, SandboxTimeoutError, SandboxUnavailableError
+from .base import Session
+
+__all__ = ["ServerSession"]
+
+_MAX_MSG = 256 * 2**20
+_SKIPPED = Outcome(Status.SKIPPED, message="skipped after an earlier test did not pass")
+
+
+class ServerSession(Session):
+    """A running in-sandbox server, fed jobs over its stdin/stdout."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cfg: dict[str, Any],
+        isolation: str,
+        backend: str,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        start_timeout_s: float = 60.0,
+        oom_kills: Callable[[], int] | None = None,
+        set_memory: Callable[[int], None] | None = None,
+        on_close: Callable[[], None] | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        self.isolation = isolation
+        self.backend = backend
+        self.warnings = warnings
+        self._oom_kills = oom_kills or (lambda: 0)
+        self._set_memory = set_memory
+        self._on_close = on_close
+        self._closed = False
+        self._lock = threading.Lock()
+        self._buf = bytearray()
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env if env is not None else {},
+                cwd=cwd,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise SandboxUnavailableError(f"could not start the sandbox ({argv[0]}): {exc}") from exc
+        self._in = self.proc.stdin.fileno()  # type: ignore[union-attr]
+        self._out = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        os.set_blocking(self._out, False)
+        try:
+            self._send(cfg)
+            hello = self._recv(time.monotonic() + start_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - any failure to start is the host's problem
+            err = self._stderr_tail()
+            self.close()
+            raise SandboxUnavailableError(f"the sandbox did not start: {exc}; stderr: {err or '(empty)'}") from exc
+        if hello.get("op") != "ready":
+            self.close()
+            raise SandboxUnavailableError(f"unexpected greeting from the sandbox: {hello!r}")
+        self.pid = hello.get("pid")
+
+    # ------------------------------------------------------------ framing
+    def _send(self, obj: dict[str, Any]) -> None:
+        data = json.dumps(obj, separators=(",", ":")).encode()
+        try:
+            os.write(self._in, struct.pack(">I", len(data)))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._in, view) :]
+        except OSError as exc:
+            raise SandboxCrashedError(f"the sandbox stopped reading: {exc}") from exc
+
+    def _fill(self, n: int, deadline: float) -> None:
+        while len(self._buf) < n:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise SandboxTimeoutError("the sandbox stopped answering")
+            ready, _, _ = select.select([self._out], [], [], wait)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self._out, 1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                raise SandboxCrashedError(f"reading from the sandbox failed: {exc}") from exc
+            if not chunk:
+                raise SandboxCrashedError(f"the sandbox exited (status {self.proc.poll()}): {self._stderr_tail()}")
+            self._buf += chunk
+
+    def _recv(self, deadline: float) -> dict[str, Any]:
+        self._fill(4, deadline)
+        (n,) = struct.unpack(">I", self._buf[:4])
+        if n > _MAX_MSG:
+            raise SandboxCrashedError("oversized message from the sandbox")
+        self._fill(4 + n, deadline)
+        data = bytes(self._buf[4 : 4 + n])
+        del self._buf[: 4 + n]
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise SandboxCrashedError(f"malformed message from the sandbox: {exc}") from exc
+
+    def _stderr_tail(self) -> str:
+        try:
+            err = self.proc.stderr  # type: ignore[union-attr]
+            if err is None:
+                return ""
+            os.set_blocking(err.fileno(), False)
+            data = err.read() or b""
+            return data[-2000:].decode(errors="replace").strip()
+        except Exception:  # noqa: BLE001
+            return ""
+
+    # ---------------------------------------------------------------- run
+    def run(self, job: Job, on_outcome: Callable[[int, Outcome], None] | None = None) -> Report:
+        if self._closed:
+            raise SandboxCrashedError("session is closed")
+        prepared = prepare_job(job)
+        t0 = time.monotonic()
+        lim = job.limits
+        if self._set_memory is not None:
+            self._set_memory(lim.memory_mb + 64)
+        limits = lim.to_dict()
+        limits["wall_timeout_s"] = lim.effective_wall_timeout_s
+        limits["job_timeout_s"] = lim.effective_job_timeout_s
+        jid = int(time.monotonic_ns() & 0x7FFFFFFF)
+        self._send(
+            {
+                "op": "job",
+                "id": jid,
+                "program": job.program,
+                "mode": job.mode,
+                "limits": limits,
+                "tests": [p.payload for p in prepared],
+                "stream": job.stop_on_failure or on_outcome is not None,
+            }
+        )
+        # The server bounds every step itself; this deadline only catches a wedged sandbox.
+        deadline = t0 + lim.effective_job_timeout_s + lim.effective_wall_timeout_s * 2 + 30.0
+        outcomes: list[Outcome | None] = [None] * len(prepared)
+        stopped = False
+        self._oom_seen = self._oom_kills()
+        self._oom_credit = 0
+        while True:
+            msg = self._recv(deadline)
+            op = msg.get("op")
+            if op == "end":
+                batch = msg.get("results") or []
+                if not isinstance(batch, list):
+                    raise SandboxCrashedError("malformed results from the sandbox")
+            elif op == "test":
+                batch = [msg]
+            else:
+                raise SandboxCrashedError(f"unexpected message from the sandbox: {op!r}")
+            for msg in batch:
+                stopped = self._take(msg, prepared, outcomes, job, jid, stopped, on_outcome)
+            if op == "end":
+                break
+        final = tuple(o if o is not None else _SKIPPED for o in outcomes)
+        if not job.stop_on_failure and any(o.status is Status.SKIPPED for o in final):
+            raise SandboxCrashedError("the sandbox ended a job without reporting every test")
+        return Report(
+            outcomes=final,
+            job_id=job.job_id,
+            backend=self.backend,
+            isolation=self.isolation,
+            mode=job.mode,
+            compare=job.compare,
+            duration_s=time.monotonic() - t0,
+            warnings=self.warnings,
+        )
+
+    def _take(
+        self,
+        msg: dict[str, Any],
+        prepared: list[Prepared],
+        outcomes: list[Outcome | None],
+        job: Job,
+        jid: int,
+        stopped: bool,
+        on_outcome: Callable[[int, Outcome], None] | None,
+    ) -> bool:
+        """Judge one raw test result; returns whether the job is now stopping."""
+        k = msg.get("k")
+        if not isinstance(k, int) or not 0 <= k < len(prepared) or outcomes[k] is not None:
+            raise SandboxCrashedError("the sandbox reported an unknown or repeated test index")
+        oom = False
+        killed = msg.get("end") == "exit" and (int(msg.get("wstatus", 0)) & 0x7F) == signal.SIGKILL
+        if killed or msg.get("end") == "died" or msg.get("phase") == "load":
+            # The cgroup counts OOM kills; the sandbox runs one test at a time, so each
+            # kill counted since the job started explains one SIGKILLed test, in order.
+            now_kills = self._oom_kills()
+            self._oom_credit += now_kills - self._oom_seen
+            self._oom_seen = now_kills
+            oom = self._oom_credit > 0
+            self._oom_credit -= 1 if oom else 0
+        outcome = outcome_from_raw(prepared[k], msg, oom_killed=oom)
+        if stopped:
+            outcome = _SKIPPED
+        outcomes[k] = outcome
+        if on_outcome is not None:
+            on_outcome(k, outcome)
+        if job.stop_on_failure and not stopped and outcome.status is not Status.PASSED:
+            stopped = True
+            self._send({"op": "stop", "id": jid})
+        return stopped
+
+    # -------------------------------------------------------------- close
+    def _cleanup(self) -> None:
+        if self._on_close is not None:
+            cb, self._on_close = self._on_close, None
+            try:
+                cb()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        proc = getattr(self, "proc", None)
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                proc.kill()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                try:
+                    if stream is not None:
+                        stream.close()
+                except OSError:
+                    pass
+        self._cleanup()

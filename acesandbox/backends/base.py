@@ -1,0 +1,116 @@
+"""The Backend interface: one small ABC, implementations registered by name.
+
+A backend knows how to start *sessions*: long-lived sandboxes, one per worker, each
+running jobs one at a time. The executor owns the pool, the streaming and the
+retries; a backend only says how a sandbox is started and what isolation it gives.
+Backends are imported lazily (``"module:Class"`` strings), so ``import acesandbox``
+never imports docker or ray.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from .._result import Outcome, Report
+from .._spec import Job
+from ..errors import BackendNotFoundError
+
+__all__ = ["Backend", "BackendConfig", "Session", "available_backends", "get_backend", "register_backend"]
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Options common to every backend.
+
+    ``preload``: modules imported once by each sandbox's fork server (e.g. ``numpy``), so
+    tests that import them pay nothing; each one makes every fork costlier, so keep it
+    short. ``result_bytes``: the most result data one test may send back.
+    """
+
+    preload: tuple[str, ...] = ()
+    result_bytes: int = 16 * 2**20
+    start_timeout_s: float = 60.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Session(abc.ABC):
+    """One long-lived sandbox. ``run`` raises SandboxError when the sandbox fails."""
+
+    isolation: str = ""
+
+    @abc.abstractmethod
+    def run(self, job: Job, on_outcome: Callable[[int, Outcome], None] | None = None) -> Report:
+        """Run one job to completion and return its report."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Kill the sandbox and everything in it; safe to call twice."""
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Backend(abc.ABC):
+    """Starts sandboxes of one kind."""
+
+    name: ClassVar[str] = ""
+    isolation: ClassVar[str] = ""
+
+    def __init__(self, config: BackendConfig | None = None) -> None:
+        self.config = config or BackendConfig()
+
+    def check(self) -> None:
+        """Raise SandboxUnavailableError (naming the fix) if this host cannot run it."""
+
+    @abc.abstractmethod
+    def open_session(self, worker: int = 0) -> Session:
+        """Start one sandbox (may take tens of milliseconds to seconds)."""
+
+    def default_workers(self) -> int:
+        import os
+
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+    def close(self) -> None:
+        """Release backend-wide resources (no-op by default)."""
+
+
+_REGISTRY: dict[str, str] = {
+    "namespace": "acesandbox.backends.namespace:NamespaceBackend",
+    "process": "acesandbox.backends.process:ProcessBackend",
+    "fake": "acesandbox.backends.fake:FakeBackend",
+    "docker": "acesandbox.backends.docker:DockerBackend",
+    "ray": "acesandbox.backends.ray:RayBackend",
+}
+_EXTRAS = {"docker": "acecoder-toolkit[docker]", "ray": "acecoder-toolkit[ray]"}
+
+
+def register_backend(name: str, target: str) -> None:
+    """Register a backend class under ``name`` as a ``"module:Class"`` string."""
+    _REGISTRY[name] = target
+
+
+def available_backends() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_backend(name: str, config: BackendConfig | None = None) -> Backend:
+    """Instantiate the backend registered as ``name`` (imported only now)."""
+    target = _REGISTRY.get(name)
+    if target is None:
+        raise BackendNotFoundError(f"unknown backend {name!r}; choose one of {available_backends()}")
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        extra = _EXTRAS.get(name)
+        hint = f"; install it with: pip install '{extra}'" if extra else ""
+        raise BackendNotFoundError(f"backend {name!r} is not available: {exc}{hint}") from exc
+    cls = getattr(module, cls_name)
+    return cls(config)

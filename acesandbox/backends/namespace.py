@@ -1,0 +1,71 @@
+"""``namespace`` backend (default on Linux): bubblewrap namespaces + a cgroup per sandbox.
+
+Each worker is one long-lived bubblewrap sandbox (new user, pid, net, mount, ipc, uts
+and cgroup namespaces; read-only OS and interpreter; private tmpfs scratch) whose pid 1
+is our fork server. Namespaces are created once per worker, not per job; the server
+wipes the scratch and kills leftovers after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .._harden import cgroups, namespaces
+from ..errors import SandboxUnavailableError
+from ._server import ServerSession
+from .base import Backend, Session
+
+__all__ = ["NamespaceBackend"]
+
+
+class NamespaceBackend(Backend):
+    name = "namespace"
+    isolation = "namespace"
+
+    def check(self) -> None:
+        if not sys.platform.startswith("linux"):
+            raise SandboxUnavailableError("the namespace backend needs Linux; use backend='process' or 'docker'")
+        problem = namespaces.probe()
+        if problem is not None:
+            raise SandboxUnavailableError(problem + " (or choose backend='process', which is weaker)")
+
+    def open_session(self, worker: int = 0) -> Session:
+        opts = self.config.options
+        memory_mb = int(opts.get("memory_mb", 1024))
+        max_processes = int(opts.get("max_processes", 64))
+        warnings: list[str] = []
+        cg = None
+        if cgroups.cgroup_support() is None:
+            try:
+                cg = cgroups.Cgroup(memory_mb + 64, max_processes + 8)
+            except OSError as exc:
+                warnings.append(f"cgroup unavailable ({exc}); memory is capped per process with RLIMIT_AS")
+        else:
+            warnings.append(f"{cgroups.cgroup_support()}; memory is capped per process with RLIMIT_AS")
+        argv = namespaces.bwrap_argv(int(opts.get("scratch_mb", 256)))
+        if cg is not None:
+            argv = cg.wrap_argv(argv)
+        cfg = {
+            "scratch": namespaces.SCRATCH,
+            "preload": list(self.config.preload),
+            "site": namespaces.site_dirs(),
+            "rlimit_as": cg is None,
+            "as_slack_mb": 256,
+            # Without a pids cgroup, RLIMIT_NPROC is the fork-bomb guard; it counts every
+            # process of the sandbox's host uid, so it is only exact for a dedicated uid.
+            "rlimit_nproc": cg is None and os.getuid() != 0,
+            "result_bytes": self.config.result_bytes,
+        }
+        return ServerSession(
+            argv,
+            cfg=cfg,
+            isolation=self.isolation + ("+cgroup" if cg is not None else ""),
+            backend=self.name,
+            env={},
+            start_timeout_s=self.config.start_timeout_s,
+            oom_kills=cg.oom_kills if cg is not None else None,
+            set_memory=cg.set_memory if cg is not None else None,
+            on_close=cg.remove if cg is not None else None,
+            warnings=tuple(warnings),
+        )

@@ -1,0 +1,76 @@
+"""``process`` backend: for hosts without namespaces. Weaker, and reports say so.
+
+The server runs as a plain child process: empty environment plus an allow-list, a new
+session, a private scratch directory as cwd, rlimits on every job and test process,
+leftover processes killed after each test (the server is their subreaper), and a
+cgroup for memory and process count where the host allows one. There is no
+filesystem, network or pid isolation: a program can read what the host user can
+read and open network connections.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+from .._harden import cgroups, namespaces
+from .._harden.env import sandbox_env
+from ._server import ServerSession
+from .base import Backend, Session
+
+__all__ = ["ProcessBackend"]
+
+_WEAK = "process backend: no filesystem, network or pid isolation (use the namespace or docker backend)"
+
+
+class ProcessBackend(Backend):
+    name = "process"
+    isolation = "process"
+
+    def open_session(self, worker: int = 0) -> Session:
+        opts = self.config.options
+        memory_mb = int(opts.get("memory_mb", 1024))
+        max_processes = int(opts.get("max_processes", 64))
+        warnings = [_WEAK]
+        cg = None
+        if cgroups.cgroup_support() is None:
+            try:
+                cg = cgroups.Cgroup(memory_mb + 64, max_processes + 8)
+            except OSError as exc:
+                warnings.append(f"cgroup unavailable ({exc}); memory is capped per process with RLIMIT_AS")
+        scratch = tempfile.mkdtemp(prefix="acesandbox-")
+        os.chmod(scratch, 0o700)
+        server = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_sandbox", "server.py")
+        argv = [os.path.realpath(sys.executable), *namespaces.SERVER_FLAGS, server]
+        if cg is not None:
+            argv = cg.wrap_argv(argv)
+        cfg = {
+            "scratch": scratch,
+            "preload": list(self.config.preload),
+            "site": namespaces.site_dirs(),
+            "rlimit_as": cg is None,
+            "as_slack_mb": 256,
+            "rlimit_nproc": False,
+            "result_bytes": self.config.result_bytes,
+        }
+
+        def cleanup() -> None:
+            if cg is not None:
+                cg.remove()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+        return ServerSession(
+            argv,
+            cfg=cfg,
+            isolation=self.isolation + ("+cgroup" if cg is not None else ""),
+            backend=self.name,
+            env=sandbox_env(home=scratch),
+            cwd=scratch,
+            start_timeout_s=self.config.start_timeout_s,
+            oom_kills=cg.oom_kills if cg is not None else None,
+            set_memory=cg.set_memory if cg is not None else None,
+            on_close=cleanup,
+            warnings=tuple(warnings),
+        )

@@ -1,0 +1,327 @@
+"""The executor: a pool of sandbox sessions, streaming, retries and clean shutdown.
+
+One worker thread owns one session (a long-lived sandbox). Jobs are pulled lazily from
+the input iterable with a bounded window, so a million-job input keeps memory flat.
+A :class:`SandboxError` is retried once on a fresh sandbox and then reported as
+``sandbox_error`` for that job alone; it never becomes ``failed`` or ``timeout``.
+On any exit, Ctrl-C included, every sandbox is killed (bubblewrap's
+``--die-with-parent`` covers a host that is SIGKILLed).
+"""
+
+from __future__ import annotations
+
+import atexit
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence, Union
+
+from ._result import Outcome, Report, Status
+from ._spec import Job, Limits
+from .backends.base import Backend, BackendConfig, Session, get_backend
+from .errors import InvalidJobError, SandboxError, SandboxUnavailableError
+
+__all__ = ["Executor", "default_backend_name", "make_job"]
+
+JobLike = Union[Job, tuple, dict]
+_SENTINEL = object()
+
+
+def default_backend_name() -> str:
+    """The strongest isolation this host supports: namespace, else process."""
+    from .backends.namespace import NamespaceBackend
+
+    try:
+        NamespaceBackend().check()
+        return "namespace"
+    except SandboxUnavailableError:
+        return "process"
+
+
+_default_name: str | None = None
+
+
+def _resolve_backend(backend: str | Backend | None, config: BackendConfig) -> Backend:
+    global _default_name
+    if isinstance(backend, Backend):
+        return backend
+    if backend is None:
+        if _default_name is None:
+            _default_name = default_backend_name()
+        backend = _default_name
+    if not isinstance(backend, str):
+        raise InvalidJobError(f"backend must be a name or a Backend, got {type(backend).__name__}")
+    return get_backend(backend, config)
+
+
+def make_job(item: JobLike, defaults: dict[str, Any], where: str = "job") -> Job:
+    """Build a Job from a Job, a ``(program, tests)`` pair or a dict, with batch defaults."""
+    if isinstance(item, Job):
+        return item
+    if isinstance(item, tuple):
+        if len(item) != 2:
+            raise InvalidJobError(f"{where}: expected a (program, tests) pair, got a tuple of {len(item)}")
+        return Job(program=item[0], tests=item[1], **defaults)
+    if isinstance(item, dict):
+        data = dict(defaults)
+        data.update({k: v for k, v in item.items() if k in ("program", "tests", "job_id", "mode", "compare", "stop_on_failure")})
+        if "program" not in item:
+            raise InvalidJobError(f"{where}: missing field 'program'")
+        if "tests" not in item:
+            raise InvalidJobError(f"{where}: missing field 'tests'")
+        return Job(**data)
+    raise InvalidJobError(f"{where}: expected a Job, a (program, tests) pair or a dict, got {type(item).__name__}")
+
+
+def sandbox_error_report(job: Job, backend: str, message: str) -> Report:
+    """The report of a job the sandbox could not run: every test ``sandbox_error``."""
+    outcome = Outcome(Status.SANDBOX_ERROR, message=message)
+    return Report(
+        outcomes=tuple(outcome for _ in job.tests),
+        job_id=job.job_id,
+        backend=backend,
+        isolation="",
+        mode=job.mode,
+        compare=job.compare,
+        warnings=(f"sandbox error: {message}",),
+    )
+
+
+@dataclass
+class _Work:
+    index: int
+    job: Job | None
+    error: str | None = None
+
+
+class Executor:
+    """A pool of ``workers`` sandboxes of one backend. Use as a context manager.
+
+    >>> with Executor(workers=2) as ex:
+    ...     reports = ex.map([("def f(): return 1", ["assert f() == 1"])])
+    """
+
+    def __init__(
+        self,
+        backend: str | Backend | None = None,
+        *,
+        workers: int | None = None,
+        preload: Sequence[str] = (),
+        memory_mb: int = 1024,
+        max_processes: int = 64,
+        scratch_mb: int = 256,
+    ) -> None:
+        config = BackendConfig(
+            preload=tuple(preload),
+            options={"memory_mb": memory_mb, "max_processes": max_processes, "scratch_mb": scratch_mb},
+        )
+        self.backend = _resolve_backend(backend, config)
+        self.backend.check()
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise InvalidJobError(f"workers must be a positive integer, got {workers!r}")
+        self.workers = workers or self.backend.default_workers()
+        self._sessions: list[Session | None] = [None] * self.workers
+        self._lock = threading.Lock()
+        self._closed = False
+        self._busy = threading.Lock()
+        # Start the first sandbox now so an unusable host fails loudly, before any job.
+        self._sessions[0] = self.backend.open_session(0)
+
+    # ---------------------------------------------------------- sessions
+    def _session(self, worker: int) -> Session:
+        with self._lock:
+            if self._closed:
+                raise SandboxUnavailableError("executor is closed")
+            s = self._sessions[worker]
+        if s is None:
+            s = self.backend.open_session(worker)
+            with self._lock:
+                if self._closed:
+                    s.close()
+                    raise SandboxUnavailableError("executor is closed")
+                self._sessions[worker] = s
+        return s
+
+    def _drop(self, worker: int) -> None:
+        with self._lock:
+            s, self._sessions[worker] = self._sessions[worker], None
+        if s is not None:
+            s.close()
+
+    def _run_one(self, worker: int, job: Job) -> Report:
+        last = ""
+        for _attempt in range(2):
+            try:
+                return self._session(worker).run(job)
+            except SandboxError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                self._drop(worker)
+        return sandbox_error_report(job, self.backend.name, last)
+
+    # ----------------------------------------------------------- batches
+    def imap(
+        self,
+        jobs: Iterable[JobLike],
+        *,
+        ordered: bool = True,
+        progress: bool = False,
+        total: int | None = None,
+        defaults: dict[str, Any] | None = None,
+        window: int | None = None,
+    ) -> Iterator[tuple[int, Report]]:
+        """Yield ``(index, report)`` for every job; in input order if ``ordered``.
+
+        At most ``window`` jobs (default ``4 * workers``) are read ahead of the results,
+        so the input may be a lazy iterator of any length. A job that cannot even be
+        built (bad fields) yields a report whose single outcome is ``error`` naming the
+        field, and the batch goes on.
+        """
+        defaults = defaults or {}
+        window = window or 4 * self.workers
+        inbox: queue.Queue[Any] = queue.Queue()
+        outbox: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+
+        def worker(w: int) -> None:
+            while not stop.is_set():
+                item = inbox.get()
+                if item is _SENTINEL:
+                    return
+                if item.job is None:
+                    outbox.put((item.index, _invalid_report(item.error or "invalid job")))
+                    continue
+                try:
+                    outbox.put((item.index, self._run_one(w, item.job)))
+                except BaseException as exc:  # noqa: BLE001 - never lose a result
+                    outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
+
+        self._busy.acquire()
+        threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(self.workers)]
+        for t in threads:
+            t.start()
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total if total is not None else (len(jobs) if hasattr(jobs, "__len__") else None), unit="job")  # type: ignore[arg-type]
+        it = iter(jobs)
+        submitted = 0
+        exhausted = False
+        next_out = 0
+        pending: dict[int, Report] = {}
+        try:
+            while True:
+                while not exhausted and submitted - next_out < window:
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    try:
+                        work = _Work(submitted, make_job(item, defaults, where=f"job {submitted}"))
+                    except InvalidJobError as exc:
+                        work = _Work(submitted, None, str(exc))
+                    inbox.put(work)
+                    submitted += 1
+                if exhausted and next_out >= submitted:
+                    break
+                index, report = outbox.get()
+                if bar is not None:
+                    bar.update(1)
+                if not ordered:
+                    next_out += 1
+                    yield index, report
+                    continue
+                pending[index] = report
+                while next_out in pending:
+                    yield next_out, pending.pop(next_out)
+                    next_out += 1
+        finally:
+            stop.set()
+            # Unblock every worker, then kill the sandboxes so no job outlives us.
+            while True:
+                try:
+                    inbox.get_nowait()
+                except queue.Empty:
+                    break
+            for _ in threads:
+                inbox.put(_SENTINEL)
+            if next_out < submitted:
+                # Interrupted mid-batch (Ctrl-C, generator closed): kill running sandboxes now.
+                for w in range(self.workers):
+                    self._drop(w)
+            for t in threads:
+                t.join(timeout=30)
+            if bar is not None:
+                bar.close()
+            self._busy.release()
+
+    def map(self, jobs: Iterable[JobLike], **kwargs: Any) -> list[Report]:
+        """Run every job and return the reports in input order."""
+        return [r for _, r in self.imap(jobs, ordered=True, **kwargs)]
+
+    def run(self, job: Job) -> Report:
+        """Run one job on the first worker's sandbox (serialised between threads)."""
+        with self._busy:
+            return self._run_one(0, job)
+
+    # ------------------------------------------------------------ closing
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            sessions, self._sessions = self._sessions, [None] * self.workers
+        for s in sessions:
+            if s is not None:
+                s.close()
+        self.backend.close()
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _invalid_report(message: str) -> Report:
+    return Report(outcomes=(Outcome(Status.ERROR, message=message),), warnings=(message,))
+
+
+# ------------------------------------------------------- shared executors
+
+_shared: dict[tuple, Executor] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_executor(backend: str | Backend | None, preload: Sequence[str] = ()) -> Executor:
+    """A process-wide executor reused by ``run_tests`` calls (closed at exit)."""
+    key = (backend if not isinstance(backend, Backend) else id(backend), tuple(preload))
+    with _shared_lock:
+        ex = _shared.get(key)
+        if ex is None or ex._closed:
+            ex = Executor(backend, workers=1, preload=preload)
+            _shared[key] = ex
+        return ex
+
+
+@atexit.register
+def _close_shared() -> None:
+    with _shared_lock:
+        for ex in _shared.values():
+            ex.close()
+        _shared.clear()
+
+
+def limits_from(timeout: float | None, memory_mb: int | None, limits: Limits | None) -> Limits:
+    """Merge the convenience arguments into a Limits value."""
+    base = limits or Limits()
+    changes: dict[str, Any] = {}
+    if timeout is not None:
+        changes["timeout_s"] = timeout
+    if memory_mb is not None:
+        changes["memory_mb"] = memory_mb
+    if not changes:
+        return base
+    from dataclasses import replace
+
+    return replace(base, **changes)
+

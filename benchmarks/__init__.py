@@ -1,0 +1,1 @@
+"""benchmarks: see README (builds on acesandbox)."""

@@ -1,0 +1,1 @@
+"""rm_rl: see README (builds on acesandbox)."""
