@@ -81,15 +81,16 @@ def _syntax_check(source: str, where: str) -> None:
         raise TestSyntaxError(f"{where}: line {exc.lineno}: {exc.msg}") from None
 
 
-def prepare_job(job: Job) -> list[Prepared]:
-    """Prepare every test of a job (raises InvalidJobError naming the bad test)."""
-    out = []
+def prepare_job(job: Job) -> list[Prepared | InvalidJobError]:
+    """Prepare every test of a job; a test that cannot be prepared (it does not parse,
+    its arguments are not plain data) is returned as the InvalidJobError naming it."""
+    out: list[Prepared | InvalidJobError] = []
     for i, test in enumerate(job.tests):
         try:
             out.append(_prepare_test(test, job, i))
         except InvalidJobError as exc:
             msg = str(exc)
-            raise type(exc)(msg if msg.startswith("tests[") else f"tests[{i}]: {msg}") from None
+            out.append(type(exc)(msg if msg.startswith("tests[") else f"tests[{i}]: {msg}"))
     return out
 
 

@@ -29,6 +29,12 @@ Mode = Literal["isolated", "shared"]
 CompareMode = Literal["strict", "compat"]
 
 
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidJobError(f"field {name!r} must be true or false, got {value!r}")
+    return value
+
+
 def _positive(name: str, value: float | int | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -188,7 +194,7 @@ def as_test(item: Any, *, where: str = "test") -> Test:
         data = {k: v for k, v in item.items() if k != "kind"}
         try:
             return cls(**data)
-        except TypeError as exc:
+        except (TypeError, InvalidJobError) as exc:
             raise InvalidJobError(f"{where}: {exc}") from None
     raise InvalidJobError(
         f"{where}: expected an assert string, IOTest, CallTest or UnittestTest, got {type(item).__name__}"
@@ -268,7 +274,7 @@ class Job:
             limits=Limits.from_dict(limits),
             mode=data.get("mode", "isolated"),
             compare=data.get("compare", "strict"),
-            stop_on_failure=bool(data.get("stop_on_failure", False)),
+            stop_on_failure=_flag(data.get("stop_on_failure", False), "stop_on_failure"),
             job_id=None if data.get("job_id") is None else str(data["job_id"]),
         )
 

@@ -123,20 +123,24 @@ class Executor:
         self._sessions: list[Session | None] = [None] * self.workers
         self._lock = threading.Lock()
         self._closed = False
-        self._busy = threading.Lock()
+        self._aborting = False  # an interrupted batch is killing its sandboxes: no retries
+        # Worker slots: whoever runs a job (a batch thread or a ``run`` caller) holds one.
+        self._free: queue.Queue[int] = queue.Queue()
+        for w in range(self.workers):
+            self._free.put(w)
         # Start the first sandbox now so an unusable host fails loudly, before any job.
         self._sessions[0] = self.backend.open_session(0)
 
     # ---------------------------------------------------------- sessions
     def _session(self, worker: int) -> Session:
         with self._lock:
-            if self._closed:
+            if self._closed or self._aborting:
                 raise SandboxUnavailableError("executor is closed")
             s = self._sessions[worker]
         if s is None:
             s = self.backend.open_session(worker)
             with self._lock:
-                if self._closed:
+                if self._closed or self._aborting:
                     s.close()
                     raise SandboxUnavailableError("executor is closed")
                 self._sessions[worker] = s
@@ -153,9 +157,15 @@ class Executor:
         for _attempt in range(2):
             try:
                 return self._session(worker).run(job)
+            except InvalidJobError as exc:
+                # The caller's test does not parse (or its arguments are not plain data):
+                # the job's fault, reported as errors, never as a sandbox failure.
+                return _invalid_report(str(exc), job)
             except SandboxError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 self._drop(worker)
+                if self._aborting:
+                    break
         return sandbox_error_report(job, self.backend.name, last)
 
     # ----------------------------------------------------------- batches
@@ -182,7 +192,7 @@ class Executor:
         outbox: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
 
-        def worker(w: int) -> None:
+        def worker() -> None:
             while not stop.is_set():
                 item = inbox.get()
                 if item is _SENTINEL:
@@ -191,12 +201,11 @@ class Executor:
                     outbox.put((item.index, _invalid_report(item.error or "invalid job")))
                     continue
                 try:
-                    outbox.put((item.index, self._run_one(w, item.job)))
+                    outbox.put((item.index, self.run(item.job)))
                 except BaseException as exc:  # noqa: BLE001 - never lose a result
                     outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
 
-        self._busy.acquire()
-        threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(self.workers)]
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
         for t in threads:
             t.start()
         bar = None
@@ -246,24 +255,29 @@ class Executor:
                     break
             for _ in threads:
                 inbox.put(_SENTINEL)
-            if next_out < submitted:
+            interrupted = next_out < submitted
+            if interrupted:
                 # Interrupted mid-batch (Ctrl-C, generator closed): kill running sandboxes now.
+                self._aborting = True
                 for w in range(self.workers):
                     self._drop(w)
             for t in threads:
                 t.join(timeout=30)
+            self._aborting = False
             if bar is not None:
                 bar.close()
-            self._busy.release()
 
     def map(self, jobs: Iterable[JobLike], **kwargs: Any) -> list[Report]:
         """Run every job and return the reports in input order."""
         return [r for _, r in self.imap(jobs, ordered=True, **kwargs)]
 
     def run(self, job: Job) -> Report:
-        """Run one job on the first worker's sandbox (serialised between threads)."""
-        with self._busy:
-            return self._run_one(0, job)
+        """Run one job on a free sandbox (blocks while all are busy); thread-safe."""
+        w = self._free.get()
+        try:
+            return self._run_one(w, job)
+        finally:
+            self._free.put(w)
 
     # ------------------------------------------------------------ closing
     def close(self) -> None:
@@ -282,8 +296,15 @@ class Executor:
         self.close()
 
 
-def _invalid_report(message: str) -> Report:
-    return Report(outcomes=(Outcome(Status.ERROR, message=message),), warnings=(message,))
+def _invalid_report(message: str, job: Job | None = None) -> Report:
+    """A job that cannot run as given: one ``error`` outcome per test (one if unknown)."""
+    n = len(job.tests) if job is not None and job.tests else 1
+    outcome = Outcome(Status.ERROR, message=message)
+    return Report(
+        outcomes=(outcome,) * n,
+        job_id=job.job_id if job is not None else None,
+        warnings=(f"invalid job: {message}",),
+    )
 
 
 # ------------------------------------------------------- shared executors
@@ -298,7 +319,7 @@ def shared_executor(backend: str | Backend | None, preload: Sequence[str] = ()) 
     with _shared_lock:
         ex = _shared.get(key)
         if ex is None or ex._closed:
-            ex = Executor(backend, workers=1, preload=preload)
+            ex = Executor(backend, preload=preload)
             _shared[key] = ex
         return ex
 

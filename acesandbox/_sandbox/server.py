@@ -35,6 +35,7 @@ import sys
 import time
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_PKG_DIR = os.path.dirname(_HERE)
 
 
 def _load_wire():
@@ -231,8 +232,9 @@ def _frame(fd: int, obj: list) -> None:
 def _exc_info(exc: BaseException) -> dict:
     import traceback
 
-    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    text = "".join(tb)
+    # Only the program's and the test's frames: ours are noise to the user.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_PKG_DIR)]
+    text = "".join(traceback.format_list(frames)) + "".join(traceback.format_exception_only(type(exc), exc))
     return {
         "type": type(exc).__name__,
         "mro": [c.__name__ for c in type(exc).__mro__],
@@ -745,7 +747,10 @@ class _Server:
         self.stop_requested.discard(jid)
 
     def serve(self) -> None:
-        _send(self.hout, {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
+        _send(
+            self.hout,
+            {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "preload_failed": self.cfg.get("preload_failed", [])},
+        )
         while True:
             try:
                 msg = _recv(self.hin)
@@ -786,11 +791,13 @@ def main() -> None:
     _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
     if cfg.get("rlimit_nproc"):
         cfg["rlimit_nproc_base"] = 0
+    failed = []
     for name in cfg.get("preload", []):
         try:
             __import__(name)
-        except Exception:  # noqa: BLE001 - a missing optional module is not fatal
-            pass
+        except BaseException as exc:  # noqa: BLE001 - reported to the host as a warning
+            failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+    cfg["preload_failed"] = failed
     import gc
 
     gc.collect()

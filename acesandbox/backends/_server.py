@@ -7,6 +7,7 @@ protocol, enforces the host-side deadline and turns raw results into outcomes.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import select
@@ -26,6 +27,10 @@ from .base import Session
 __all__ = ["ServerSession"]
 
 _MAX_MSG = 256 * 2**20
+# bubblewrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that started
+# it exits, so every sandbox is started from this one long-lived thread, never from a
+# short-lived batch worker.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="acesandbox-spawn")
 _SKIPPED = Outcome(Status.SKIPPED, message="skipped after an earlier test did not pass")
 
 
@@ -57,7 +62,8 @@ class ServerSession(Session):
         self._lock = threading.Lock()
         self._buf = bytearray()
         try:
-            self.proc = subprocess.Popen(
+            self.proc = _SPAWNER.submit(
+                subprocess.Popen,
                 argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -66,7 +72,7 @@ class ServerSession(Session):
                 cwd=cwd,
                 start_new_session=True,
                 close_fds=True,
-            )
+            ).result()
         except OSError as exc:
             self._cleanup()
             raise SandboxUnavailableError(f"could not start the sandbox ({argv[0]}): {exc}") from exc
@@ -84,6 +90,7 @@ class ServerSession(Session):
             self.close()
             raise SandboxUnavailableError(f"unexpected greeting from the sandbox: {hello!r}")
         self.pid = hello.get("pid")
+        self.warnings = self.warnings + tuple(f"preload failed: {m}" for m in hello.get("preload_failed") or ())
 
     # ------------------------------------------------------------ framing
     def _send(self, obj: dict[str, Any]) -> None:
@@ -142,7 +149,11 @@ class ServerSession(Session):
     def run(self, job: Job, on_outcome: Callable[[int, Outcome], None] | None = None) -> Report:
         if self._closed:
             raise SandboxCrashedError("session is closed")
-        prepared = prepare_job(job)
+        # Tests that cannot be prepared are the caller's error: reported as ``error``
+        # outcomes while the rest of the job runs. ``prepared`` holds the runnable ones.
+        slots = prepare_job(job)
+        index = [i for i, p in enumerate(slots) if isinstance(p, Prepared)]
+        prepared = [slots[i] for i in index]
         t0 = time.monotonic()
         lim = job.limits
         if self._set_memory is not None:
@@ -168,6 +179,7 @@ class ServerSession(Session):
         stopped = False
         self._oom_seen = self._oom_kills()
         self._oom_credit = 0
+        self._index = index
         while True:
             msg = self._recv(deadline)
             op = msg.get("op")
@@ -183,7 +195,15 @@ class ServerSession(Session):
                 stopped = self._take(msg, prepared, outcomes, job, jid, stopped, on_outcome)
             if op == "end":
                 break
-        final = tuple(o if o is not None else _SKIPPED for o in outcomes)
+        final_list: list[Outcome] = []
+        run = iter(outcomes)
+        for slot in slots:
+            if isinstance(slot, Prepared):
+                o = next(run)
+                final_list.append(o if o is not None else _SKIPPED)
+            else:
+                final_list.append(Outcome(Status.ERROR, message=str(slot)))
+        final = tuple(final_list)
         if not job.stop_on_failure and any(o.status is Status.SKIPPED for o in final):
             raise SandboxCrashedError("the sandbox ended a job without reporting every test")
         return Report(
@@ -226,7 +246,7 @@ class ServerSession(Session):
             outcome = _SKIPPED
         outcomes[k] = outcome
         if on_outcome is not None:
-            on_outcome(k, outcome)
+            on_outcome(self._index[k], outcome)
         if job.stop_on_failure and not stopped and outcome.status is not Status.PASSED:
             stopped = True
             self._send({"op": "stop", "id": jid})

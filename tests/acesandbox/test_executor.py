@@ -1,0 +1,173 @@
+"""The executor: ordering, streaming with bounded read-ahead, retries, sandbox_error,
+bad jobs in a batch, and clean shutdown (no sandbox outlives an interrupted batch)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import acesandbox
+from acesandbox import Executor, Job, Report, Status
+from acesandbox.backends.base import Backend, BackendConfig, Session
+from acesandbox.backends.fake import FakeBackend
+from acesandbox.errors import SandboxCrashedError
+
+PROG = "def add(a, b):\n    return a + b\n"
+
+
+def _jobs(n):
+    return [(PROG, [f"assert add({i}, 1) == {i + 1}", f"assert add({i}, 1) == {i}"]) for i in range(n)]
+
+
+def test_run_batch_keeps_input_order(executor):
+    reports = executor.map(_jobs(6))
+    assert [r.statuses for r in reports] == [(Status.PASSED, Status.FAILED)] * 6
+    assert all(r.isolation.startswith(executor.backend.name) for r in reports)
+
+
+def test_iter_batch_unordered_yields_every_index_once():
+    seen = sorted(i for i, _ in acesandbox.iter_batch(_jobs(5), workers=2, backend="process", ordered=False))
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_input_is_read_lazily_with_bounded_read_ahead(executor):
+    pulled = 0
+
+    def gen():
+        nonlocal pulled
+        for job in _jobs(10_000):
+            pulled += 1
+            yield job
+
+    it = executor.imap(gen(), window=4)
+    next(it)
+    assert pulled <= 4 + 1
+    it.close()
+
+
+def test_bad_job_in_a_batch_is_reported_and_the_rest_run(executor):
+    reports = executor.map([(PROG, ["assert add(1, 1) == 2"]), {"program": PROG}, (PROG, 5)])
+    assert reports[0].statuses == (Status.PASSED,)
+    assert reports[1].statuses == (Status.ERROR,) and "tests" in reports[1].outcomes[0].message
+    assert reports[2].statuses == (Status.ERROR,)
+
+
+class _Broken(Session):
+    def run(self, job, on_outcome=None):  # noqa: ANN001
+        raise SandboxCrashedError("boom")
+
+    def close(self):
+        pass
+
+
+class _BrokenBackend(Backend):
+    name = "broken"
+    opened = 0
+
+    def open_session(self, worker=0):  # noqa: ANN001
+        type(self).opened += 1
+        return _Broken()
+
+
+def test_sandbox_failure_is_retried_once_then_sandbox_error():
+    with Executor(_BrokenBackend(), workers=1) as ex:
+        before = _BrokenBackend.opened
+        report = ex.map([(PROG, ["assert add(1, 1) == 2", "assert True"])])[0]
+    assert report.statuses == (Status.SANDBOX_ERROR, Status.SANDBOX_ERROR)
+    assert "boom" in report.outcomes[0].message
+    assert _BrokenBackend.opened - before == 1  # the retry used a fresh sandbox
+
+
+def test_sandbox_killed_mid_job_is_retried_on_a_fresh_one(executor):
+    # The harness failing (not the program) must be retried, never scored.
+    job = Job(PROG, ["import time\ntime.sleep(0.5)\nassert add(1, 1) == 2"])
+    session = executor._session(0)
+    killed = []
+
+    def kill() -> None:
+        os.killpg(session.proc.pid, signal.SIGKILL)
+        killed.append(session.proc.pid)
+
+    killer = threading.Timer(0.2, kill)
+    killer.start()
+    report = executor.run(job)
+    killer.join()
+    assert killed, "the sandbox was not running the job when it was killed"
+    assert report.statuses == (Status.PASSED,)
+    assert executor._session(0) is not session
+
+
+def test_fake_backend_scripts_outcomes_for_consumers():
+    backend = FakeBackend(BackendConfig(options={"script": lambda job: ["passed", "failed"]}))
+    with Executor(backend, workers=1) as ex:
+        report = ex.map([(PROG, ["assert 1", "assert 2"])])[0]
+    assert report.statuses == (Status.PASSED, Status.FAILED)
+
+
+def test_run_tests_convenience_api():
+    report = acesandbox.run_tests(PROG, ["assert add(1, 2) == 3", "assert add(1, 2) == 4"], timeout=2, backend="process")
+    assert (report.passed, report.total, report.pass_rate) == (1, 2, 0.5)
+    assert isinstance(report, Report)
+    assert Report.from_json(report.to_json()) == report
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _tree(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        for tid in os.listdir(f"/proc/{p}/task") if os.path.exists(f"/proc/{p}/task") else []:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                kids = []
+            out.extend(kids)
+            stack.extend(kids)
+    return out
+
+
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+def test_ctrl_c_kills_every_sandbox(backend):
+    from _support import require_backend
+
+    require_backend(backend)
+    script = textwrap.dedent(
+        f"""
+        import signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a background shell may ignore it
+        import acesandbox
+        jobs = [("import time\\ndef f():\\n    time.sleep(30)\\n    return 1", ["assert f() == 1"] * 3)] * 8
+        print("start", flush=True)
+        acesandbox.run_batch(jobs, workers=2, timeout=30, backend={backend!r})
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "start"
+    deadline = time.monotonic() + 30
+    tree: list[int] = []
+    while time.monotonic() < deadline:  # wait until the sleeping tests are running
+        tree = _tree(proc.pid)
+        if len(tree) >= 6:
+            break
+        time.sleep(0.1)
+    assert tree, "no sandbox processes started"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    time.sleep(0.5)
+    survivors = [p for p in tree if _alive(p)]
+    assert survivors == []
