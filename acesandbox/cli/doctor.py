@@ -1,0 +1,271 @@
+"""``acecoder doctor``: say what isolation this host gives, and prove it with a smoke job.
+
+A sandbox that silently falls back to weaker isolation is a security problem nobody
+notices; this command makes the fallback, its cause and its fix visible. Each check is
+``OK``, ``WARN`` (works, but weaker or slower than it could be) or ``FAIL`` (the
+backend checked cannot run jobs), with the fix. Exit code 0 when the backend works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal
+
+__all__ = ["Check", "add_parser", "collect", "run"]
+
+Level = Literal["OK", "WARN", "FAIL"]
+_SMOKE_PROGRAM = "def f():\n    return 1\n"
+_SMOKE_TESTS = ["assert f() == 1"]
+_DOCKER_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: a level, what was found, the fix when not OK, and machine-readable facts."""
+
+    name: str
+    status: Level
+    detail: str
+    fix: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``doctor`` and its options."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "doctor",
+        help="explain what isolation this host supports and run a smoke job",
+        description=(
+            "Check this host: Python, platform, bubblewrap, user namespaces, cgroups, the backend that "
+            "backend=None picks and its isolation, docker; then run a smoke job on that backend. "
+            "Each check is OK, WARN (works but weaker) or FAIL (cannot run jobs), with the fix."
+        ),
+        epilog="exit codes: 0 the backend checked runs jobs; 1 it does not.",
+    )
+    p.add_argument("--json", action="store_true", help="print the checks as one JSON object instead of text")
+    p.add_argument(
+        "--backend",
+        default=None,
+        metavar="NAME",
+        help="run the smoke job on this backend (default: the one backend=None picks on this host)",
+    )
+    return p
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _python() -> Check:
+    version = platform.python_version()
+    info = {"version": version, "implementation": platform.python_implementation(), "executable": sys.executable}
+    if sys.version_info < (3, 10):
+        return Check("python", "FAIL", f"Python {version} is too old", "use Python 3.10 or newer", info)
+    return Check("python", "OK", f"{info['implementation']} {version} at {sys.executable}", None, info)
+
+
+def _platform() -> Check:
+    info = {"system": platform.system(), "release": platform.release(), "machine": platform.machine()}
+    detail = platform.platform()
+    if not sys.platform.startswith("linux"):
+        return Check(
+            "platform",
+            "WARN",
+            f"{detail}: the namespace backend needs Linux",
+            "run on Linux for namespace isolation, or use backend='docker'",
+            info,
+        )
+    return Check("platform", "OK", detail, None, info)
+
+
+def _bubblewrap() -> Check:
+    from .._harden.namespaces import bwrap_path
+
+    path = bwrap_path()
+    if path is None:
+        return Check(
+            "bubblewrap",
+            "WARN",
+            "bwrap not found: jobs fall back to the process backend (no filesystem, network or pid isolation)",
+            "install bubblewrap: apt-get install bubblewrap (or dnf/apk install bubblewrap)",
+            {"path": None, "version": None},
+        )
+    try:
+        proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=5)
+        version = (proc.stdout or proc.stderr).strip() or None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("bubblewrap", "WARN", f"{path} does not run: {exc}", "reinstall bubblewrap", {"path": path, "version": None})
+    return Check("bubblewrap", "OK", f"{path} ({version or 'unknown version'})", None, {"path": path, "version": version})
+
+
+def _namespaces() -> Check:
+    from .._harden import namespaces
+
+    if namespaces.bwrap_path() is None:
+        return Check("namespaces", "WARN", "not checked: bubblewrap is missing", "install bubblewrap", {"works": False})
+    problem = namespaces.probe()
+    if problem is not None:
+        # probe()'s message ends with the fix.
+        return Check(
+            "namespaces", "WARN", problem, "the message names the fix; until then jobs run on the weaker process backend",
+            {"works": False},
+        )
+    return Check("namespaces", "OK", "bubblewrap creates user, pid, net, mount, ipc, uts and cgroup namespaces", None, {"works": True})
+
+
+def _cgroup_version() -> str | None:
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return "v2"
+    if os.path.isdir("/sys/fs/cgroup/memory"):
+        return "v1"
+    return None
+
+
+def _cgroups() -> Check:
+    from .._harden.cgroups import cgroup_support
+
+    version = _cgroup_version()
+    problem = cgroup_support()
+    info = {"version": version, "usable": problem is None}
+    if problem is None:
+        return Check("cgroups", "OK", f"cgroup {version}: a memory+pids cgroup per sandbox caps all its processes together", None, info)
+    return Check(
+        "cgroups",
+        "WARN",
+        f"cgroup {version or 'not mounted'}: {problem}; memory is capped per process (RLIMIT_AS) and an OOM kill "
+        "is reported as 'crashed' rather than 'memory'",
+        "run as root, or start acecoder in a delegated cgroup with memory and pids controllers "
+        "(e.g. systemd-run --user --scope -p Delegate=yes acecoder ...)",
+        info,
+    )
+
+
+def _backend(requested: str | None) -> tuple[Check, str | None]:
+    from ..backends.base import get_backend
+    from ..errors import AcesandboxError
+    from ..executor import default_backend_name
+
+    name = requested or default_backend_name()
+    how = f"backend={name!r}" if requested else f"backend=None picks {name!r}"
+    try:
+        backend = get_backend(name)
+        backend.check()
+    except AcesandboxError as exc:
+        return Check("backend", "FAIL", f"{how}: {exc}", "see the message, or choose another backend", {"name": name}), None
+    info = {"name": name, "isolation": backend.isolation, "requested": requested}
+    if backend.isolation == "namespace":
+        return Check("backend", "OK", f"{how} (isolation: {backend.isolation})", None, info), name
+    if backend.isolation == "fake":
+        return Check("backend", "WARN", f"{how}: runs no code, for consumers' unit tests only", "do not score real data with it", info), name
+    return (
+        Check(
+            "backend",
+            "WARN",
+            f"{how} (isolation: {backend.isolation}): programs can read what this user can read and use the network",
+            "make the namespace checks above pass (or use the docker backend)",
+            info,
+        ),
+        name,
+    )
+
+
+def _docker() -> Check:
+    path = shutil.which("docker")
+    if path is None:
+        return Check("docker", "OK", "not installed (only the docker backend needs it)", None, {"path": None, "reachable": False})
+    try:
+        proc = subprocess.run(
+            [path, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=_DOCKER_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        proc = None
+        why = f"`docker info` did not answer within {_DOCKER_TIMEOUT_S:.0f} s"
+    except OSError as exc:
+        proc = None
+        why = str(exc)
+    if proc is not None and proc.returncode == 0:
+        version = proc.stdout.strip()
+        return Check("docker", "OK", f"{path}: daemon reachable (server {version})", None, {"path": path, "reachable": True})
+    if proc is not None:
+        why = (proc.stderr.strip().splitlines() or ["`docker info` failed"])[-1]
+    return Check(
+        "docker",
+        "WARN",
+        f"{path} is installed but the daemon is not reachable: {why}",
+        "start the docker daemon and check this user may use it (only the docker backend needs it)",
+        {"path": path, "reachable": False},
+    )
+
+
+def _smoke(name: str | None) -> Check:
+    if name is None:
+        return Check("smoke job", "FAIL", "not run: no usable backend", "fix the backend check above", {"passed": False})
+    from .. import Job, run_batch
+
+    job = Job(program=_SMOKE_PROGRAM, tests=_SMOKE_TESTS)
+    t0 = time.monotonic()
+    try:
+        [report] = run_batch([job], backend=name, workers=1)
+    except Exception as exc:  # noqa: BLE001 - any failure here is the finding
+        elapsed = time.monotonic() - t0
+        return Check(
+            "smoke job", "FAIL", f"could not run on {name!r}: {type(exc).__name__}: {exc}", "see the checks above",
+            {"passed": False, "elapsed_s": round(elapsed, 3)},
+        )
+    elapsed = time.monotonic() - t0
+    info = {
+        "passed": report.all_passed,
+        "statuses": [str(s) for s in report.statuses],
+        "isolation": report.isolation,
+        "elapsed_s": round(elapsed, 3),
+        "warnings": list(report.warnings),
+    }
+    if not report.all_passed:
+        outcome = report.outcomes[0] if report.outcomes else None
+        why = f"{outcome.status}: {outcome.message}" if outcome is not None else "no outcome"
+        return Check("smoke job", "FAIL", f"`assert f() == 1` did not pass on {name!r} ({why})", "see the checks above", info)
+    return Check(
+        "smoke job", "OK", f"`assert f() == 1` passed on {name!r} in {elapsed:.2f} s (isolation: {report.isolation})", None, info
+    )
+
+
+def collect(backend: str | None = None) -> list[Check]:
+    """Every check, in the order they are shown."""
+    simple: list[Callable[[], Check]] = [_python, _platform, _bubblewrap, _namespaces, _cgroups]
+    checks = [f() for f in simple]
+    check, name = _backend(backend)
+    checks += [check, _docker(), _smoke(name)]
+    return checks
+
+
+# ------------------------------------------------------------------ command
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the checks; 0 when the smoke job passed."""
+    checks = collect(args.backend)
+    smoke = checks[-1]
+    ok = smoke.status == "OK"
+    if args.json:
+        backend = next(c for c in checks if c.name == "backend")
+        print(json.dumps({"ok": ok, "backend": backend.info.get("name"), "checks": [asdict(c) for c in checks]}, indent=2))
+        return 0 if ok else 1
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        print(f"{c.status:<4}  {c.name:<{width}}  {c.detail}")
+        if c.fix:
+            print(f"{'':<4}  {'':<{width}}  fix: {c.fix}")
+    warned = sum(c.status == "WARN" for c in checks)
+    if ok:
+        note = f" ({warned} warning{'s' if warned > 1 else ''} above)" if warned else ""
+        print(f"\nthe backend works{note}.")
+    else:
+        print("\nthe backend cannot run jobs: see the FAIL lines above.")
+    return 0 if ok else 1
