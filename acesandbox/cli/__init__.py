@@ -1,9 +1,11 @@
 """``acecoder``: one command, one module per subcommand.
 
-A subcommand is a module (in any package) with ``add_parser(subparsers)`` and
-``run(args) -> int``, listed once in :data:`SUBCOMMANDS`. Only the module of the
-subcommand being run is imported (the others appear in ``acecoder --help`` by their
-summary alone), so ``acecoder --help`` stays fast however heavy a subcommand is.
+A subcommand is a module with ``add_parser(subparsers)``, ``run(args) -> int`` and a
+one-line ``SUMMARY``. acesandbox's own are listed in :data:`SUBCOMMANDS`; other packages
+(harness, benchmarks, rm_rl, or a user's) register theirs as entry points in the group
+``acecoder.commands`` (``name = "package.module"``), so acesandbox never imports them
+unless that command is run. Only the chosen subcommand's module is imported (with no
+command, plugins are imported for their summary: keep their top level light).
 """
 
 from __future__ import annotations
@@ -31,6 +33,27 @@ SUBCOMMANDS: list[Subcommand] = [
 ]
 
 
+def _plugins() -> list[Subcommand]:
+    """Subcommands other packages registered under the ``acecoder.commands`` entry points."""
+    from importlib.metadata import entry_points
+
+    own = {s.name for s in SUBCOMMANDS}
+    out = []
+    for ep in sorted(entry_points(group="acecoder.commands"), key=lambda e: e.name):
+        if ep.name not in own:
+            out.append(Subcommand(ep.name, ep.value, ""))
+    return out
+
+
+def _summary(sub: Subcommand) -> str:
+    if sub.summary:
+        return sub.summary
+    try:
+        return str(getattr(importlib.import_module(sub.module), "SUMMARY", ""))
+    except ImportError as exc:
+        return f"(unavailable: {exc})"
+
+
 def _chosen(argv: Sequence[str]) -> str | None:
     """The subcommand named on the command line (the first argument not an option)."""
     for arg in argv:
@@ -50,13 +73,14 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     chosen = _chosen(argv)
-    for sub in SUBCOMMANDS:
+    for sub in SUBCOMMANDS + _plugins():
         if sub.name == chosen:
             module = importlib.import_module(sub.module)
             sub_parser = module.add_parser(subparsers)
             sub_parser.set_defaults(_run=module.run)
         else:
-            subparsers.add_parser(sub.name, help=sub.summary, description=sub.summary)
+            summary = _summary(sub) if chosen is None else sub.summary
+            subparsers.add_parser(sub.name, help=summary, description=summary)
     return parser
 
 
