@@ -8,6 +8,7 @@ forged, garbled, closed or silent can only end in a non-passed status.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import signal
@@ -21,6 +22,10 @@ from ._spec import AssertTest, CallTest, IOTest, Job, Test, UnittestTest
 from .errors import InvalidJobError
 
 __all__ = ["Prepared", "compare_io", "outcome_from_raw", "prepare_job"]
+
+# RL batches score many programs against the same tests: plan each test source once.
+_plan_assert = functools.lru_cache(maxsize=1 << 16)(plan_assert_test)
+_plan_unittest = functools.lru_cache(maxsize=1 << 12)(plan_unittest)
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,13 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source})
-        plan = plan_assert_test(test.source)
+        plan = _plan_assert(test.source)
         return Prepared(test, {"k": "plan", "code": plan.sandbox_code}, plan.checks)
     if isinstance(test, UnittestTest):
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source, "unittest": True})
-        plan = plan_unittest(test.source)
+        plan = _plan_unittest(test.source)
         return Prepared(test, {"k": "plan", "code": plan.sandbox_code, "unittest": True}, plan.checks)
     if isinstance(test, CallTest):
         try:

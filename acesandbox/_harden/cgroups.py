@@ -116,7 +116,16 @@ class Cgroup:
         self.memory_mb = memory_mb
 
     def set_pids(self, max_processes: int) -> None:
+        if max_processes == getattr(self, "max_processes", None):
+            return
         _write(os.path.join(self._pids_dir(), "pids.max"), str(max_processes))
+        self.max_processes = max_processes
+
+    def apply(self, memory_mb: int, max_processes: int) -> None:
+        """Set a job's limits. The server and the job process live in the cgroup too,
+        so it gets a little headroom over the program's own limits."""
+        self.set_memory(memory_mb + 64)
+        self.set_pids(max_processes + 8)
 
     def procs_files(self) -> list[str]:
         return [os.path.join(d, "cgroup.procs") for d in self.dirs.values()]

@@ -48,7 +48,7 @@ class ServerSession(Session):
         cwd: str | None = None,
         start_timeout_s: float = 60.0,
         oom_kills: Callable[[], int] | None = None,
-        set_memory: Callable[[int], None] | None = None,
+        apply_limits: Callable[[int, int], None] | None = None,
         on_close: Callable[[], None] | None = None,
         warnings: tuple[str, ...] = (),
     ) -> None:
@@ -56,7 +56,7 @@ class ServerSession(Session):
         self.backend = backend
         self.warnings = warnings
         self._oom_kills = oom_kills or (lambda: 0)
-        self._set_memory = set_memory
+        self._apply_limits = apply_limits
         self._on_close = on_close
         self._closed = False
         self._lock = threading.Lock()
@@ -156,8 +156,11 @@ class ServerSession(Session):
         prepared = [slots[i] for i in index]
         t0 = time.monotonic()
         lim = job.limits
-        if self._set_memory is not None:
-            self._set_memory(lim.memory_mb + 64)
+        if self._apply_limits is not None:
+            try:
+                self._apply_limits(lim.memory_mb, lim.max_processes)
+            except OSError as exc:
+                raise SandboxCrashedError(f"could not set the sandbox's cgroup limits: {exc}") from exc
         limits = lim.to_dict()
         limits["wall_timeout_s"] = lim.effective_wall_timeout_s
         limits["job_timeout_s"] = lim.effective_job_timeout_s

@@ -65,7 +65,7 @@ class NamespaceBackend(Backend):
             env={},
             start_timeout_s=self.config.start_timeout_s,
             oom_kills=cg.oom_kills if cg is not None else None,
-            set_memory=cg.set_memory if cg is not None else None,
+            apply_limits=cg.apply if cg is not None else None,
             on_close=cg.remove if cg is not None else None,
             warnings=tuple(warnings),
         )

@@ -70,7 +70,7 @@ class ProcessBackend(Backend):
             cwd=scratch,
             start_timeout_s=self.config.start_timeout_s,
             oom_kills=cg.oom_kills if cg is not None else None,
-            set_memory=cg.set_memory if cg is not None else None,
+            apply_limits=cg.apply if cg is not None else None,
             on_close=cleanup,
             warnings=tuple(warnings),
         )
