@@ -600,6 +600,9 @@ class _Server:
                 else:
                     lines.append(text)
 
+        # Frames that arrived with the previous step's (shared mode: J runs on without
+        # waiting for us) may already end this one.
+        end = take_lines()
         while end is None:
             now = time.monotonic()
             wait_s = max(0.0, min(wall_deadline, check_at) - now)
