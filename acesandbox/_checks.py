@@ -1,0 +1,589 @@
+"""Split test asserts so that the verdict is reached in the trusted parent.
+
+For ``assert add(1, 2) == 3`` only ``add(1, 2)`` (a *hole*) runs in the sandbox; its
+value comes back through :mod:`acesandbox._wire` and the parent evaluates the
+*template* ``_h0 == 3`` with real builtins. The program never sees ``3`` and cannot
+answer with an object whose ``__eq__`` is always true.
+
+Each expression node is *const* (the parent can evaluate it alone), *split* (a
+trusted operation whose operands include program values) or *dep* (must run in the
+sandbox). Holes are the maximal dep nodes. Trusted operations (operators, a fixed set
+of pure builtins, ``math``/``cmath``, a safe part of ``operator``) always run in the
+parent on rebuilt plain values, so patched builtins and lying dunders decide nothing.
+Identity (``is``) is the exception: it cannot be faked, and means nothing on rebuilt
+values, so it runs in the sandbox.
+
+Holes that Python would evaluate only conditionally (after ``and``/``or``, in an
+``if``-expression branch, later in a comparison chain) are still evaluated in the
+sandbox, up front, but one that raises is sent as ``()``; the parent reports an
+error only if its own short-circuiting evaluation reaches it.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import cmath
+import functools
+import math
+import operator
+import reprlib
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import CodeType, SimpleNamespace
+from typing import Any
+
+from acesandbox.errors import TestSyntaxError
+
+__all__ = ["Check", "Plan", "judge", "plan_assert_test", "plan_unittest"]
+
+CHECK_FUNCTION = "__ace_check__"
+"""Name the sandbox runtime binds to the function that emits ``(ci, hole_values)``."""
+
+_TRUSTED_BUILTINS = frozenset({
+    "abs", "all", "any", "bool", "bytes", "chr", "complex", "dict", "divmod", "enumerate", "float", "frozenset",
+    "hex", "int", "len", "list", "max", "min", "oct", "ord", "pow", "range", "repr", "reversed", "round", "set",
+    "sorted", "str", "sum", "tuple", "zip",
+})  # fmt: skip
+# Pure operator functions only: no attrgetter/methodcaller/call, nothing that mutates.
+_OPERATOR_FUNCS = frozenset({
+    "abs", "add", "and_", "concat", "contains", "countOf", "eq", "floordiv", "ge", "getitem", "gt", "index",
+    "indexOf", "inv", "invert", "is_", "is_not", "le", "length_hint", "lshift", "lt", "matmul", "mod", "mul", "ne",
+    "neg", "not_", "or_", "pos", "pow", "rshift", "sub", "truediv", "truth", "xor",
+})  # fmt: skip
+_TRUSTED_MODULES: dict[str, Any] = {
+    "math": math,
+    "cmath": cmath,
+    "operator": SimpleNamespace(**{name: getattr(operator, name) for name in _OPERATOR_FUNCS}),
+}
+_TRUSTED_NAMES = _TRUSTED_BUILTINS | frozenset(_TRUSTED_MODULES) | {"isinstance"}
+# Trusted calls that only iterate an argument: a generator there is listed in the sandbox.
+_CONSUMERS = frozenset({"all", "any", "enumerate", "frozenset", "list", "set", "sorted", "sum", "tuple"})
+# Operators, subscripts and displays: split or const according to their operands.
+_COMBINED = (ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.IfExp, ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.Set,
+             ast.Dict, ast.JoinedStr, ast.FormattedValue)  # fmt: skip
+_CONST, _SPLIT, _DEP = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Check:
+    """One judged assertion: the parent evaluates ``template`` over the hole values."""
+
+    source: str
+    """The original assert statement (or unittest call), for messages."""
+    template: str
+    """A Python expression over ``_h0.._hN``, evaluated in the parent."""
+    holes: tuple[str, ...]
+    """Sandbox-side expression sources, in evaluation order."""
+    lazy: tuple[int, ...] = ()
+    """Holes the original would evaluate only conditionally (after ``and``/``or``/``if``).
+    The sandbox evaluates them anyway but sends ``(value,)``, or ``()`` if they raised;
+    the parent fails with an error only if its own evaluation reaches such a hole."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Rewritten test code for the sandbox plus the checks its ``__ace_check__`` calls report."""
+
+    sandbox_code: str
+    checks: tuple[Check, ...]
+
+
+class _Splitter:
+    """Classifies expression nodes and builds one check's template and holes."""
+
+    def __init__(self, trusted: frozenset[str], *, helpers: bool = False) -> None:
+        self.trusted = trusted
+        self.helpers = helpers
+        self.memo: dict[int, int] = {}
+        self.holes: list[ast.expr] = []
+        self.lazy: list[int] = []
+
+    def kind(self, node: ast.AST) -> int:
+        k = self.memo.get(id(node))
+        if k is None:
+            k = self.memo[id(node)] = self.classify(node)
+        return k
+
+    def combine(self, children: Sequence[ast.AST | None]) -> int:
+        return _CONST if all(self.kind(c) == _CONST for c in children if c is not None) else _SPLIT
+
+    def classify(self, node: ast.AST) -> int:
+        if isinstance(node, ast.Constant):
+            return _CONST
+        if isinstance(node, ast.Name):
+            return _CONST if node.id in self.trusted else _DEP
+        if isinstance(node, ast.Attribute):
+            if _unsafe_attr(node.attr) or (_is_name(node.value, "operator") and node.attr not in _OPERATOR_FUNCS):
+                return _DEP
+            return self.kind(node.value)
+        if isinstance(node, ast.Call):
+            return self.classify_call(node)
+        if isinstance(node, ast.Compare):
+            if any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+                const = self.combine([node.left, *node.comparators]) == _CONST
+                return _CONST if const else _DEP  # identity: unforgeable, only meaningful here
+            return self.combine([node.left, *node.comparators])
+        if isinstance(node, _COMBINED):
+            if isinstance(node, ast.Dict) and None in node.keys:
+                return _DEP  # ** unpacking
+            children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+            return _DEP if _has_starred(children) else self.combine(children)
+        return _DEP  # names of the program or test, comprehensions, lambdas, :=, await, ...
+
+    def classify_call(self, node: ast.Call) -> int:
+        func = node.func
+        receiver: ast.expr | None = None
+        if isinstance(func, ast.Name):
+            if func.id == "isinstance" and func.id in self.trusted:  # a program class is not a value
+                if len(node.args) != 2 or node.keywords or self.kind(node.args[1]) != _CONST:
+                    return _DEP
+            elif not (self.kind(func) == _CONST or (self.helpers and func.id in _HELPERS)):
+                return _DEP
+        elif isinstance(func, ast.Attribute) and self.kind(func) != _DEP:
+            if not _is_module(func.value):
+                receiver = func.value  # a method of a computed value: f(x).count(1) is split on f(x)
+        else:
+            return _DEP  # program functions, and methods of program objects: Solution().twoSum(...)
+        callables = (ast.GeneratorExp, ast.Lambda)
+        if _has_starred(node.args) or any(isinstance(a, callables) for a in node.args):
+            return _DEP
+        for kw in node.keywords:
+            if kw.arg is None or isinstance(kw.value, callables):
+                return _DEP
+            if kw.arg == "key" and self.kind(kw.value) == _DEP:
+                return _DEP  # a program function: must be called in the sandbox
+        return self.combine([receiver, *node.args, *(kw.value for kw in node.keywords)])
+
+    def build(self, node: ast.expr, lazy: bool) -> ast.expr:
+        """The template for ``node``; dep parts become ``_hN`` names and are recorded as holes."""
+        k = self.kind(node)
+        if k == _CONST:
+            return node
+        if k == _DEP:
+            return self.hole(node, lazy)
+        if isinstance(node, ast.BoolOp):
+            return ast.BoolOp(op=node.op, values=[self.build(v, lazy or i > 0) for i, v in enumerate(node.values)])
+        if isinstance(node, ast.IfExp):
+            test = self.build(node.test, lazy)
+            return ast.IfExp(test=test, body=self.build(node.body, True), orelse=self.build(node.orelse, True))
+        if isinstance(node, ast.Compare):
+            left = self.build(node.left, lazy)
+            comps = [self.build(c, lazy or i > 0) for i, c in enumerate(node.comparators)]
+            return ast.Compare(left=left, ops=node.ops, comparators=comps)
+        if isinstance(node, ast.Dict):
+            keys, values = [], []
+            for key, value in zip(node.keys, node.values):  # evaluation order: k1, v1, k2, ...
+                keys.append(self.build(key, lazy) if key is not None else None)
+                values.append(self.build(value, lazy))
+            return ast.Dict(keys=keys, values=values)
+        if isinstance(node, ast.Call):
+            return self.build_call(node, lazy)
+        fields: dict[str, Any] = {}
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, ast.expr):
+                fields[name] = self.build(value, lazy)
+            elif isinstance(value, list):
+                fields[name] = [self.build(v, lazy) if isinstance(v, ast.expr) else v for v in value]
+            else:
+                fields[name] = value
+        return type(node)(**fields)
+
+    def build_call(self, node: ast.Call, lazy: bool) -> ast.Call:
+        func = node.func
+        if isinstance(func, ast.Attribute) and not _is_module(func.value):
+            func = ast.Attribute(value=self.build(func.value, lazy), attr=func.attr, ctx=ast.Load())
+        consumed = _consumed_args(node)
+        args = [
+            self.hole(a, lazy, materialize=True) if i in consumed and self.kind(a) == _DEP else self.build(a, lazy)
+            for i, a in enumerate(node.args)
+        ]
+        keywords = [ast.keyword(arg=kw.arg, value=self.build(kw.value, lazy)) for kw in node.keywords]
+        return ast.Call(func=func, args=args, keywords=keywords)
+
+    def hole(self, node: ast.expr, lazy: bool, *, materialize: bool = False) -> ast.Name:
+        expr: ast.expr = node
+        if materialize:  # [*it] lists a generator without naming a (patchable) builtin
+            expr = ast.List(elts=[ast.Starred(value=node, ctx=ast.Load())], ctx=ast.Load())
+        index = len(self.holes)
+        self.holes.append(expr)
+        if lazy and not isinstance(expr, (ast.Name, ast.Constant)):
+            self.lazy.append(index)
+        return ast.Name(id=f"_h{index}", ctx=ast.Load())
+
+
+def _unsafe_attr(attr: str) -> bool:
+    """Attributes never used in the parent: private ones, and numpy's file and memory access."""
+    return attr.startswith("_") or attr in ("ctypes", "dump", "tofile")
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _is_module(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id in _TRUSTED_MODULES
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names the test binds itself (``sum = 0``): there they are test variables, not builtins."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.Import):  # `import math` binds the real module: still trusted
+            names.update(
+                a.asname or a.name.split(".")[0] for a in node.names if a.asname or a.name not in _TRUSTED_MODULES
+            )
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+    return names
+
+
+def _has_starred(nodes: Sequence[ast.expr]) -> bool:
+    return any(isinstance(n, ast.Starred) for n in nodes)
+
+
+def _consumed_args(node: ast.Call) -> range:
+    """Positions of ``node``'s arguments that the trusted callee only iterates."""
+    func, n = node.func, len(node.args)
+    name = func.id if isinstance(func, ast.Name) else None
+    str_join = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
+    if name in _CONSUMERS or (name in ("max", "min") and n == 1) or str_join:
+        return range(1)
+    return range(n if name == "zip" else 0)
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _check_call(ci: int, values: list[ast.expr]) -> ast.Call:
+    return ast.Call(func=_load(CHECK_FUNCTION), args=[ast.Constant(ci), ast.Tuple(values, ast.Load())], keywords=[])
+
+
+class _Substitute(ast.NodeTransformer):
+    """Replaces placeholder names in a code pattern by expressions (which are not revisited)."""
+
+    def __init__(self, args: dict[str, ast.expr]) -> None:
+        self.args = args
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.args.get(node.id, node)
+
+
+class _Collector:
+    """Numbers checks and turns a split assertion into sandbox statements."""
+
+    def __init__(self, source: str, tree: ast.AST) -> None:
+        self.source = source
+        self.trusted = _TRUSTED_NAMES - _bound_names(tree)
+        self.checks: list[Check] = []
+
+    def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
+        ci = len(self.checks)
+        text = ast.get_source_segment(self.source, stmt) or ast.unparse(stmt)
+        template_src = ast.unparse(template)
+        _compile_template(template_src)  # fail at planning time, not at judging time
+        holes = tuple(ast.unparse(h) for h in sp.holes)
+        self.checks.append(Check(source=text, template=template_src, holes=holes, lazy=tuple(sp.lazy)))
+        if not sp.lazy:
+            return [ast.copy_location(ast.Expr(_check_call(ci, sp.holes)), stmt)]
+        # Conditional holes are evaluated in order into temporaries; one that raises becomes ().
+        out: list[ast.stmt] = []
+        for i, h in enumerate(sp.holes):
+            var = f"__ace_h{i}__"
+            if i in sp.lazy:
+                code = f"try:\n    {var} = (_,)\nexcept Exception:\n    {var} = ()"
+            else:
+                code = f"{var} = _"
+            out.append(_Substitute({"_": h}).visit(ast.parse(code).body[0]))
+        out.append(ast.Expr(_check_call(ci, [_load(f"__ace_h{i}__") for i in range(len(sp.holes))])))
+        return [ast.copy_location(s, stmt) for s in out]
+
+    def assert_stmt(self, node: ast.Assert) -> list[ast.stmt]:
+        """``assert test, msg``: the message is dropped, never evaluated."""
+        sp = _Splitter(self.trusted)
+        return self.emit(node, sp, sp.build(node.test, False))
+
+
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source, "<test>")
+    except SyntaxError as e:
+        raise TestSyntaxError(f"test does not parse: line {e.lineno}: {e.msg}") from None
+    except ValueError as e:  # null bytes, on Python < 3.12
+        raise TestSyntaxError(f"test does not parse: line 1: {e}") from None
+
+
+def _finish(tree: ast.Module, collector: _Collector) -> Plan:
+    code = ast.unparse(ast.fix_missing_locations(tree))
+    try:
+        compile(code, "<test>", "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise TestSyntaxError(f"test does not compile: line {e.lineno} of the rewritten test: {e.msg}") from None
+    return Plan(sandbox_code=code, checks=tuple(collector.checks))
+
+
+class _AssertRewriter(ast.NodeTransformer):
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+
+    def visit_Assert(self, node: ast.Assert) -> list[ast.stmt]:
+        return self.collector.assert_stmt(node)
+
+    def skip(self, node: ast.AST) -> ast.AST:
+        return node  # asserts in def/class bodies run when called, in the sandbox
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = skip
+
+
+def plan_assert_test(source: str) -> Plan:
+    """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
+    tree = _parse(source)
+    collector = _Collector(source, tree)
+    _AssertRewriter(collector).visit(tree)
+    return _finish(tree, collector)
+
+
+# -- unittest --------------------------------------------------------------------------
+
+# method -> (template over the placeholders A, B, P(laces), D(elta), T(ype); parameter names)
+_UNITTEST_METHODS: dict[str, tuple[str, str]] = {
+    "assertEqual": ("A == B", "first second msg"), "assertEquals": ("A == B", "first second msg"),
+    "assertNotEqual": ("A != B", "first second msg"), "assertTrue": ("A", "expr msg"),
+    "assertFalse": ("not A", "expr msg"), "assertIs": ("A is B", "expr1 expr2 msg"),
+    "assertIsNot": ("A is not B", "expr1 expr2 msg"), "assertIsNone": ("A is None", "obj msg"),
+    "assertIsNotNone": ("A is not None", "obj msg"), "assertIn": ("A in B", "member container msg"),
+    "assertNotIn": ("A not in B", "member container msg"), "assertGreater": ("A > B", "a b msg"),
+    "assertGreaterEqual": ("A >= B", "a b msg"), "assertLess": ("A < B", "a b msg"),
+    "assertLessEqual": ("A <= B", "a b msg"), "assertListEqual": ("_typed_equal(A, B, 'list')", "list1 list2 msg"),
+    "assertTupleEqual": ("_typed_equal(A, B, 'tuple')", "tuple1 tuple2 msg"),
+    "assertDictEqual": ("_typed_equal(A, B, 'dict')", "d1 d2 msg"),
+    "assertSetEqual": ("_typed_equal(A, B, 'set')", "set1 set2 msg"),
+    "assertSequenceEqual": ("_sequence_equal(A, B, T)", "seq1 seq2 msg seq_type"),
+    "assertCountEqual": ("_count_equal(A, B)", "first second msg"),
+    "assertAlmostEqual": ("_almost_equal(A, B, P, D)", "first second places msg delta"),
+    "assertNotAlmostEqual": ("not _almost_equal(A, B, P, D)", "first second places msg delta"),
+}  # fmt: skip
+_OPTIONAL = {"places": "P", "delta": "D", "seq_type": "T"}
+
+
+def _bind(call: ast.Call, params: list[str]) -> dict[str, ast.expr] | None:
+    """Placeholder -> argument for a plain, valid call (the message is dropped); else None."""
+    if len(call.args) > len(params) or _has_starred(call.args):
+        return None
+    bound = dict(zip(params, call.args))
+    for kw in call.keywords:
+        if kw.arg is None or kw.arg not in params or kw.arg in bound:
+            return None
+        bound[kw.arg] = kw.value
+    required = [p for p in params if p != "msg" and p not in _OPTIONAL]
+    if any(p not in bound for p in required):
+        return None
+    out: dict[str, ast.expr] = {"AB"[i]: bound[p] for i, p in enumerate(required)}
+    for param, letter in _OPTIONAL.items():
+        out[letter] = bound.get(param, ast.Constant(None))
+    return out
+
+
+class _UnittestRewriter(ast.NodeTransformer):
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+        self.self_name: str | None = None
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        outer, body = self.self_name, list[ast.stmt]()
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                params = [*stmt.args.posonlyargs, *stmt.args.args]
+                self.self_name = params[0].arg if params else None  # whatever the method calls self
+                stmt.body = [s for b in stmt.body for s in _as_list(self.visit(b))]
+                body.append(stmt)
+            else:
+                self.self_name = None
+                body.extend(_as_list(self.visit(stmt)))
+        node.body, self.self_name = body, outer
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST | list[ast.stmt]:
+        return node if self.self_name is None else self.collector.assert_stmt(node)
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST | list[ast.stmt]:
+        call = node.value
+        if (
+            self.self_name is None
+            or not isinstance(call, ast.Call)
+            or not isinstance(call.func, ast.Attribute)
+            or not isinstance(call.func.value, ast.Name)
+            or call.func.value.id != self.self_name
+            or call.func.attr not in _UNITTEST_METHODS
+        ):
+            return self.generic_visit(node)
+        form, params = _UNITTEST_METHODS[call.func.attr]
+        args = _bind(call, params.split())
+        if args is None:
+            return node
+        sp = _Splitter(self.collector.trusted, helpers=True)
+        expr = _Substitute(args).visit(ast.parse(form, mode="eval").body)
+        return self.collector.emit(node, sp, sp.build(expr, False))
+
+
+def _as_list(result: Any) -> list[ast.stmt]:
+    return result if isinstance(result, list) else [result]
+
+
+def plan_unittest(source: str) -> Plan:
+    """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged checks."""
+    tree = _parse(source)
+    collector = _Collector(source, tree)
+    _UnittestRewriter(collector).visit(tree)
+    return _finish(tree, collector)
+
+
+# -- judging (parent) --------------------------------------------------------------------
+
+
+def _count_equal(first: Any, second: Any) -> bool:
+    """assertCountEqual: the same elements, the same number of times, in any order."""
+    a, b = list(first), list(second)
+    try:
+        return Counter(a) == Counter(b)
+    except TypeError:  # unhashable elements: match pairwise
+        rest = list(b)
+        for x in a:
+            for j, y in enumerate(rest):
+                if x is y or x == y:
+                    del rest[j]
+                    break
+            else:
+                return False
+        return not rest
+
+
+def _almost_equal(first: Any, second: Any, places: int | None = None, delta: Any = None) -> bool:
+    """assertAlmostEqual's rule: equal, or within ``delta``, or ``round(diff, places) == 0``."""
+    if places is not None and delta is not None:
+        raise TypeError("specify delta or places not both")
+    if first == second:
+        return True
+    diff = abs(first - second)
+    if delta is not None:
+        return bool(diff <= delta)
+    return bool(round(diff, 7 if places is None else places) == 0)
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {"list": list, "tuple": tuple, "dict": dict, "set": (set, frozenset)}
+
+
+def _typed_equal(first: Any, second: Any, kind: str) -> bool:
+    """assertListEqual and friends: both of the type, and equal."""
+    types = _TYPES[kind]
+    return isinstance(first, types) and isinstance(second, types) and bool(first == second)
+
+
+def _sequence_equal(first: Any, second: Any, seq_type: type | None = None) -> bool:
+    """assertSequenceEqual: same length and pairwise-equal items (list vs tuple is fine)."""
+    if seq_type is not None and not (isinstance(first, seq_type) and isinstance(second, seq_type)):
+        return False
+    try:
+        return len(first) == len(second) and all(first[i] == second[i] for i in range(len(first)))
+    except TypeError:  # not sequences
+        return False
+
+
+def _import_loaded(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    """Only for C code (numpy) that imports through the current builtins: loaded modules only."""
+    if level != 0 or name not in sys.modules:
+        raise ImportError(f"cannot import {name!r} while judging")
+    return builtins.__import__(name, globals, locals, fromlist, level)
+
+
+_SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _TRUSTED_BUILTINS}
+_SAFE_BUILTINS.update(isinstance=isinstance, __import__=_import_loaded)
+_HELPERS: dict[str, Any] = {f.__name__: f for f in (_almost_equal, _count_equal, _sequence_equal, _typed_equal)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_template(template: str) -> CodeType:
+    """Compile once; planning never puts underscore names other than holes and helpers in a template."""
+    code = compile(template, "<check>", "eval", dont_inherit=True)
+    for name in code.co_names:
+        if name.startswith("_") and name not in _HELPERS and not (name[:2] == "_h" and name[2:].isdigit()):
+            raise ValueError(f"template uses the forbidden name {name!r}")
+    return code
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_call(source: str) -> bool:
+    try:
+        return isinstance(ast.parse(source, mode="eval").body, ast.Call)
+    except SyntaxError:
+        return False
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 4, 120, 120, 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 20
+_MAX_REPR = 200
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        return _clip(_REPR.repr(value))
+    except ValueError:  # an int beyond the str-digits limit
+        return f"<int of {value.bit_length()} bits>" if isinstance(value, int) else "<unprintable>"
+    except Exception:  # noqa: BLE001 - a message must never fail the verdict
+        return f"<unprintable {type(value).__name__}>"
+
+
+def judge(check: Check, values: Sequence[object]) -> tuple[bool, str]:
+    """Evaluate ``check.template`` over rebuilt hole values with real builtins only.
+
+    Returns ``(passed, message)``; the message is empty on a pass. Exceptions raised by
+    the template propagate: the caller reports them as an error, as Python would.
+    """
+    if len(values) != len(check.holes):
+        raise ValueError(f"{check.source!r} has {len(check.holes)} holes but got {len(values)} values")
+    env: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, **_TRUSTED_MODULES, **_HELPERS}
+    shown: list[tuple[str, object]] = []
+    lazy = set(check.lazy)
+    for i, value in enumerate(values):
+        if i in lazy:
+            if type(value) is not tuple or len(value) > 1:
+                raise ValueError(f"conditional hole {i} must come as a tuple of at most one value")
+            if not value:
+                continue  # it raised in the sandbox; unbound, so reaching it is a NameError
+            value = value[0]
+        env[f"_h{i}"] = value
+        shown.append((check.holes[i], value))
+    try:
+        result = eval(_compile_template(check.template), env)
+    except NameError as e:
+        name = getattr(e, "name", None) or ""
+        if name.startswith("_h") and name[2:].isdigit():
+            raise RuntimeError(f"{check.holes[int(name[2:])]} raised an exception in the sandbox") from None
+        raise
+    if bool(result):
+        return True, ""
+    parts: list[str] = []
+    for src, value in shown:
+        part = f"{src} {'returned' if _is_call(src) else '='} {_short_repr(value)}"
+        if part not in parts:
+            parts.append(part)
+    source = _clip(" ".join(check.source.split()) if "\n" in check.source else check.source)
+    return False, f"{source} failed" + (": " + "; ".join(parts[:4]) if parts else "")

@@ -1,0 +1,513 @@
+"""A safe, JSON-based wire format for values that leave the sandbox.
+
+The sandbox encodes the values a test needs; the trusted parent decodes them into
+plain builtins (and numpy values) and judges them. Pickle is never used: decoding
+must not run code chosen by the program. Encoding runs next to untrusted code, so
+it accepts exact builtin types only and turns subclasses into their base type
+through the base class's own C methods, so overridden dunders never run.
+
+Format: ``None``, ``bool``, ``str``, ``float`` and ``int`` are JSON natives (ints
+of more than 4000 decimal digits become ``{"$int": "0x..."}``); ``list`` is a JSON
+list; every other type is a one-key object, e.g. ``{"$t": [...]}`` for a tuple.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import decimal
+import fractions
+import importlib
+import json
+import re
+import sys
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+__all__ = ["UnserializableValue", "WireFormatError", "decode", "dumps", "encode", "loads"]
+
+DEFAULT_MAX_DEPTH = 200
+"""Container nesting that ``encode`` and ``decode`` accept by default."""
+DEFAULT_MAX_BYTES = 64 * 2**20
+"""Largest payload ``loads`` accepts, and the size budget ``encode`` enforces."""
+_MAX_ARRAY_BYTES = 256 * 2**20  # decoded ndarray memory: dtype itemsize can amplify input
+_MAX_NDIM = 64
+_BIG_INT = 10**4000  # ints at or beyond this go as hex: no str-digits limit applies
+_NUMPY_KINDS = frozenset("biufcSU")
+_DTYPE_RE = re.compile(r"[<>|=][biufcSU][0-9]{1,9}")
+_HEX_RE = re.compile(r"-?0x[0-9a-f]+")
+
+# Captured at import, before any program runs, so later patching cannot reach them.
+_type, _len, _id, _issubclass, _modules = type, len, id, issubclass, sys.modules
+_bool, _int, _float, _str, _complex, _range = bool, int, float, str, complex, range
+_list, _tuple, _dict, _set, _frozenset = list, tuple, dict, set, frozenset
+_bytes, _bytearray, _Decimal, _Fraction = bytes, bytearray, decimal.Decimal, fractions.Fraction
+_SCALARS = (bool, int, float, complex, str, bytes)  # what numpy's item()/tolist() may give
+_slice_all = slice(None)
+_type_qualname = type.__dict__["__qualname__"].__get__
+_int_index, _int_hex, _float_float, _str_str = int.__index__, int.__format__, float.__float__, str.__str__
+_bytes_copy, _bytearray_copy = bytes.__getitem__, bytearray.__getitem__
+_complex_real, _complex_imag = complex.__dict__["real"].__get__, complex.__dict__["imag"].__get__
+_tuple_iter, _list_iter, _dict_items = tuple.__iter__, list.__iter__, dict.items
+_set_iter, _frozenset_iter = set.__iter__, frozenset.__iter__
+_b64encode, _b64decode, _json_dumps = base64.b64encode, base64.b64decode, json.dumps
+_decimal_str = decimal.Decimal.__str__
+_frac_num = fractions.Fraction.__dict__["_numerator"].__get__
+_frac_den = fractions.Fraction.__dict__["_denominator"].__get__
+
+
+class UnserializableValue(Exception):
+    """A value the parent could not judge faithfully: a type we refuse, a cycle, or too big."""
+
+
+class WireFormatError(ValueError):
+    """Input to ``decode``/``loads`` is malformed or hostile."""
+
+
+def _type_name(t: type) -> str:
+    name = _type_qualname(t)
+    return name if _type(name) is str else "?"
+
+
+def _long_float(kind: str, itemsize: int) -> bool:
+    """longdouble/clongdouble: no lossless Python value, so refused."""
+    return (kind == "f" and itemsize > 8) or (kind == "c" and itemsize > 16)
+
+
+def _refuse(t: type) -> UnserializableValue:
+    return UnserializableValue(f"value of type {_type_name(t)} cannot be judged outside the sandbox")
+
+
+class _Encoder:
+    """One encoding pass: tracks the containers on the path (cycles) and a size budget."""
+
+    __slots__ = ("active", "budget", "max_depth")
+
+    def __init__(self, max_depth: int, max_bytes: int) -> None:
+        self.max_depth = max_depth
+        self.budget = max_bytes
+        self.active: set[int] = _set()
+
+    def charge(self, n: int) -> None:
+        self.budget -= n
+        if self.budget < 0:
+            raise UnserializableValue("value is too large to send out of the sandbox")
+
+    def enc(self, v: Any, depth: int, key: bool) -> Any:
+        t = _type(v)
+        if v is None or t is _bool or t is _float:
+            self.charge(8)
+            return v
+        if t is _int:
+            return self.int_(v)
+        if t is _str:
+            self.charge(_len(v) + 2)
+            return v
+        if t is _list:
+            return self.seq(v, _list_iter, None, depth, key, hashable=False)
+        if t is _tuple:
+            return self.seq(v, _tuple_iter, "$t", depth, key, hashable=True)
+        if t is _dict:
+            return self.dict_(v, depth, key)
+        if t is _set:
+            return self.seq(v, _set_iter, "$set", depth, key, hashable=False)
+        if t is _frozenset:
+            return self.seq(v, _frozenset_iter, "$fset", depth, key, hashable=True)
+        if t is _bytes or t is _bytearray:
+            if key and t is _bytearray:
+                raise UnserializableValue("a bytearray cannot be a dict key or set element")
+            self.charge(_len(v) * 4 // 3 + 8)
+            return {"$b" if t is _bytes else "$ba": _b64encode(v).decode("ascii")}
+        if t is _complex:
+            self.charge(48)
+            return {"$c": [_complex_real(v), _complex_imag(v)]}
+        if t is _Decimal:
+            s = _decimal_str(v)
+            self.charge(_len(s) + 10)
+            return {"$dec": s}
+        if t is _Fraction:
+            return {"$frac": [self.int_(_int_index(_frac_num(v))), self.int_(_int_index(_frac_den(v)))]}
+        if t is _range:
+            return {"$range": [self.int_(v.start), self.int_(v.stop), self.int_(v.step)]}
+        np = _modules.get("numpy")
+        if np is not None:
+            out = self.numpy(np, v, t, depth, key)
+            if out is not None:
+                return out
+        return self.subclass(v, t, depth, key)
+
+    def int_(self, v: int) -> Any:
+        if -_BIG_INT < v < _BIG_INT:
+            self.charge(24)
+            return v
+        s = _int_hex(v, "#x")
+        self.charge(_len(s) + 10)
+        return {"$int": s}
+
+    def seq(self, v: Any, it: Any, tag: str | None, depth: int, key: bool, *, hashable: bool) -> Any:
+        if key and not hashable:
+            raise UnserializableValue(f"a {tag or '$list'} cannot be a dict key or set element")
+        if depth >= self.max_depth:
+            raise UnserializableValue(f"value is nested deeper than {self.max_depth} levels")
+        ident = _id(v)
+        if ident in self.active:
+            raise UnserializableValue("value is self-referential")
+        self.active.add(ident)
+        try:
+            self.charge(4)
+            # Elements of sets and frozensets are keys; tuple elements are keys when the tuple is.
+            elem_key = key or tag in ("$set", "$fset")
+            items: list[Any] = []
+            append = items.append
+            for x in it(v):
+                tx = _type(x)
+                if tx is _float or tx is _bool or x is None or (tx is _int and -_BIG_INT < x < _BIG_INT):
+                    self.budget -= 24  # fast path for the common flat lists of numbers
+                    append(x)
+                else:
+                    append(self.enc(x, depth + 1, elem_key))
+            if self.budget < 0:
+                raise UnserializableValue("value is too large to send out of the sandbox")
+        finally:
+            self.active.discard(ident)
+        return items if tag is None else {tag: items}
+
+    def dict_(self, v: Any, depth: int, key: bool) -> Any:
+        if key:
+            raise UnserializableValue("a dict cannot be a dict key or set element")
+        if depth >= self.max_depth:
+            raise UnserializableValue(f"value is nested deeper than {self.max_depth} levels")
+        ident = _id(v)
+        if ident in self.active:
+            raise UnserializableValue("value is self-referential")
+        self.active.add(ident)
+        try:
+            self.charge(6)
+            pairs = [[self.enc(k, depth + 1, True), self.enc(x, depth + 1, False)] for k, x in _dict_items(v)]
+        finally:
+            self.active.discard(ident)
+        return {"$d": pairs}
+
+    def numpy(self, np: ModuleType, v: Any, t: type, depth: int, key: bool) -> Any:
+        """Encode a numpy scalar or array; None when ``v`` is neither."""
+        if _issubclass(t, np.generic):
+            dt = v.dtype
+            if dt.kind not in _NUMPY_KINDS or dt.type is not t:
+                raise _refuse(t)
+            item = v.item()
+            if _type(item) not in _SCALARS:
+                raise _refuse(t)  # longdouble and friends have no lossless Python value
+            return {"$nps": {"dtype": dt.str, "v": self.enc(item, depth, key)}}
+        if not _issubclass(t, np.ndarray):
+            return None
+        if key:
+            raise UnserializableValue("a numpy array cannot be a dict key or set element")
+        if depth >= self.max_depth:
+            raise UnserializableValue(f"value is nested deeper than {self.max_depth} levels")
+        arr = v if t is np.ndarray else np.ndarray.view(v, np.ndarray)
+        dt = arr.dtype
+        if dt.kind not in _NUMPY_KINDS or _long_float(dt.kind, dt.itemsize):
+            raise UnserializableValue(f"numpy array of dtype {dt.str} cannot be judged outside the sandbox")
+        self.charge(arr.size * 24 + 32)
+        data = arr.tolist()
+        if dt.kind in "cSU":  # complex and bytes leaves need tags; numbers and bools are JSON
+            data = self.array_data(data, arr.ndim, t)
+        return {"$npa": {"dtype": dt.str, "shape": [_int(n) for n in arr.shape], "data": data}}
+
+    def array_data(self, data: Any, ndim: int, t: type) -> Any:
+        if ndim == 0:
+            if _type(data) not in _SCALARS:
+                raise _refuse(t)
+            return self.enc(data, 0, False)
+        return [self.array_data(x, ndim - 1, t) for x in data]
+
+    def subclass(self, v: Any, t: type, depth: int, key: bool) -> Any:
+        """Subclasses of builtins become their base value via the base's C methods."""
+        if _issubclass(t, _int):  # also IntEnum/IntFlag; bool cannot be subclassed
+            return self.int_(_int_index(v))
+        if _issubclass(t, _float):
+            return self.enc(_float_float(v), depth, key)
+        if _issubclass(t, _str):  # also StrEnum
+            return self.enc(_str_str(v), depth, key)
+        if _issubclass(t, _tuple):  # namedtuple
+            return self.seq(v, _tuple_iter, "$t", depth, key, hashable=True)
+        if _issubclass(t, _list):
+            return self.seq(v, _list_iter, None, depth, key, hashable=False)
+        if _issubclass(t, _dict):  # OrderedDict, defaultdict, Counter
+            return self.dict_(v, depth, key)
+        if _issubclass(t, _frozenset):
+            return self.seq(v, _frozenset_iter, "$fset", depth, key, hashable=True)
+        if _issubclass(t, _set):
+            return self.seq(v, _set_iter, "$set", depth, key, hashable=False)
+        if _issubclass(t, _bytes):
+            return self.enc(_bytes_copy(v, _slice_all), depth, key)
+        if _issubclass(t, _bytearray):
+            return self.enc(_bytearray_copy(v, _slice_all), depth, key)
+        if _issubclass(t, _complex):
+            return {"$c": [_complex_real(v), _complex_imag(v)]}
+        if _issubclass(t, _Decimal):
+            return {"$dec": _decimal_str(v)}
+        if _issubclass(t, _Fraction):
+            return {"$frac": [self.int_(_int_index(_frac_num(v))), self.int_(_int_index(_frac_den(v)))]}
+        raise _refuse(t)
+
+
+def encode(value: object, *, max_depth: int = DEFAULT_MAX_DEPTH, max_bytes: int = DEFAULT_MAX_BYTES) -> object:
+    """Turn ``value`` into a JSON-able structure without running any of its methods.
+
+    Raises UnserializableValue for refused types, cycles, nesting beyond ``max_depth``
+    and values whose encoding would exceed about ``max_bytes``.
+    """
+    try:
+        return _Encoder(max_depth, max_bytes).enc(value, 0, False)
+    except RecursionError:
+        raise UnserializableValue("value is nested too deeply to encode") from None
+
+
+def dumps(value: object) -> bytes:
+    """``encode`` then compact JSON (ASCII, NaN/Infinity kept), as bytes."""
+    text = _json_dumps(encode(value), separators=(",", ":"), allow_nan=True, check_circular=False)
+    return text.encode("ascii")
+
+
+# -- decoding (trusted parent) -------------------------------------------------------
+
+
+def _numpy_for_decode() -> ModuleType | None:
+    """numpy if the parent has it; numpy tags decode to plain Python values otherwise."""
+    try:
+        return importlib.import_module("numpy")
+    except ImportError:
+        return None
+
+
+def _fail(what: str) -> WireFormatError:
+    return WireFormatError(f"malformed wire value: {what}")
+
+
+class _Decoder:
+    __slots__ = ("max_depth",)
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+
+    def dec(self, obj: Any, depth: int) -> Any:
+        t = _type(obj)
+        if obj is None or t is bool or t is str or t is float or t is int:
+            return obj
+        if t is list:
+            self.enter(depth)
+            return self.list_(obj, depth + 1)
+        if t is not dict:
+            raise _fail(f"unexpected {_type_name(t)}")
+        if _len(obj) != 1:
+            raise _fail("an object must have exactly one tag key")
+        ((tag, payload),) = obj.items()
+        handler = _DECODERS.get(tag)
+        if handler is None:
+            raise _fail(f"unknown tag {repr(tag)[:40]}")
+        return handler(self, payload, depth)
+
+    def list_(self, obj: list[Any], depth: int) -> list[Any]:
+        out: list[Any] = []
+        append = out.append
+        for x in obj:
+            tx = _type(x)
+            append(x if tx is float or tx is int or tx is str or tx is bool or x is None else self.dec(x, depth))
+        return out
+
+    def enter(self, depth: int) -> None:
+        if depth >= self.max_depth:
+            raise _fail(f"nested deeper than {self.max_depth} levels")
+
+    def items(self, payload: Any, depth: int) -> list[Any]:
+        if _type(payload) is not list:
+            raise _fail("container payload must be a list")
+        self.enter(depth)
+        return self.list_(payload, depth + 1)
+
+    def hashed(self, kind: type, payload: Any, depth: int) -> Any:
+        try:
+            return kind(self.items(payload, depth))
+        except TypeError:
+            raise _fail(f"unhashable {kind.__name__} element") from None
+
+    def dict_(self, payload: Any, depth: int) -> dict[Any, Any]:
+        if _type(payload) is not list:
+            raise _fail("$d payload must be a list of pairs")
+        self.enter(depth)
+        out: dict[Any, Any] = {}
+        for pair in payload:
+            if _type(pair) is not list or _len(pair) != 2:
+                raise _fail("$d entries must be [key, value] pairs")
+            k = self.dec(pair[0], depth + 1)
+            v = self.dec(pair[1], depth + 1)
+            try:
+                out[k] = v
+            except TypeError:
+                raise _fail("unhashable dict key") from None
+        return out
+
+    def hexint(self, payload: Any, depth: int) -> int:
+        if _type(payload) is str and _HEX_RE.fullmatch(payload):
+            return int(payload, 16)
+        raise _fail("$int payload must be a hex string")
+
+    def int_(self, payload: Any) -> int:
+        """An int field of a tagged value: a JSON int or an ``$int`` object."""
+        if _type(payload) is int:
+            return int(payload)
+        if _type(payload) is dict and _len(payload) == 1 and "$int" in payload:
+            return self.hexint(payload["$int"], 0)
+        raise _fail("expected an integer")
+
+    def bytes_(self, payload: Any, depth: int) -> bytes:
+        if _type(payload) is not str:
+            raise _fail("$b payload must be a base64 string")
+        try:
+            return _b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise _fail("bad base64") from None
+
+    def complex_(self, payload: Any, depth: int) -> complex:
+        if _type(payload) is not list or _len(payload) != 2 or any(_type(x) is not float for x in payload):
+            raise _fail("$c payload must be [real, imag] floats")
+        return complex(payload[0], payload[1])
+
+    def decimal_(self, payload: Any, depth: int) -> decimal.Decimal:
+        if _type(payload) is not str:
+            raise _fail("$dec payload must be a string")
+        with decimal.localcontext(decimal.Context(traps=[decimal.InvalidOperation])):
+            try:
+                return _Decimal(payload)
+            except decimal.InvalidOperation:
+                raise _fail("bad decimal") from None
+
+    def fraction(self, payload: Any, depth: int) -> fractions.Fraction:
+        if _type(payload) is not list or _len(payload) != 2:
+            raise _fail("$frac payload must be [numerator, denominator]")
+        num, den = self.int_(payload[0]), self.int_(payload[1])
+        if den == 0:
+            raise _fail("zero denominator")
+        return _Fraction(num, den)
+
+    def range_(self, payload: Any, depth: int) -> range:
+        if _type(payload) is not list or _len(payload) != 3:
+            raise _fail("$range payload must be [start, stop, step]")
+        start, stop, step = (self.int_(x) for x in payload)
+        if step == 0:
+            raise _fail("range step is zero")
+        return range(start, stop, step)
+
+    def np_dtype(self, np: ModuleType | None, s: Any) -> tuple[str, int, Any]:
+        if _type(s) is not str or not _DTYPE_RE.fullmatch(s):
+            raise _fail("bad numpy dtype")
+        if np is None:
+            return s[1], int(s[2:]), None
+        try:
+            dt = np.dtype(s)
+        except Exception:  # noqa: BLE001 - numpy raises TypeError, ValueError, ...
+            raise _fail("bad numpy dtype") from None
+        if dt.kind not in _NUMPY_KINDS or _long_float(dt.kind, dt.itemsize):
+            raise _fail("refused numpy dtype")
+        return dt.kind, dt.itemsize, dt
+
+    def leaf(self, kind: str, obj: Any) -> Any:
+        if _type(obj) is dict:
+            if _len(obj) != 1 or not ({"$int", "$c", "$b"} >= obj.keys()):
+                raise _fail("bad numpy element")
+            obj = self.dec(obj, 0)
+        v = obj
+        want = {"b": bool, "i": int, "u": int, "f": float, "c": complex, "U": str, "S": bytes}[kind]
+        if _type(v) is not want:
+            raise _fail(f"numpy value of kind {kind!r} must be {want.__name__}")
+        return v
+
+    def np_scalar(self, payload: Any, depth: int) -> Any:
+        if _type(payload) is not dict or set(payload) != {"dtype", "v"}:
+            raise _fail("$nps payload must be {dtype, v}")
+        np = _numpy_for_decode()
+        kind, _, dt = self.np_dtype(np, payload["dtype"])
+        v = self.leaf(kind, payload["v"])
+        if dt is None:
+            return v
+        try:
+            return dt.type(v)
+        except Exception:  # noqa: BLE001 - numpy raises many types
+            raise _fail("numpy scalar out of range for its dtype") from None
+
+    def np_array(self, payload: Any, depth: int) -> Any:
+        if _type(payload) is not dict or set(payload) != {"dtype", "shape", "data"}:
+            raise _fail("$npa payload must be {dtype, shape, data}")
+        self.enter(depth)
+        np = _numpy_for_decode()
+        kind, itemsize, dt = self.np_dtype(np, payload["dtype"])
+        shape = payload["shape"]
+        if _type(shape) is not list or _len(shape) > _MAX_NDIM or any(_type(n) is not int or n < 0 for n in shape):
+            raise _fail("bad numpy shape")
+        flat: list[Any] = []
+        nested = self.walk(kind, payload["data"], shape, 0, flat)
+        if itemsize * _len(flat) > _MAX_ARRAY_BYTES:
+            raise _fail("numpy array too large")
+        if np is None or dt is None:
+            return nested
+        try:
+            return np.array(flat, dtype=dt).reshape(shape)
+        except Exception:  # noqa: BLE001 - numpy raises many types
+            raise _fail("numpy data does not fit its dtype and shape") from None
+
+    def walk(self, kind: str, data: Any, shape: list[int], level: int, flat: list[Any]) -> Any:
+        """Check ``data`` against ``shape``; collect leaves in ``flat``, return nested lists."""
+        if level == _len(shape):
+            v = self.leaf(kind, data)
+            flat.append(v)
+            return v
+        if _type(data) is not list or _len(data) != shape[level]:
+            raise _fail("numpy data does not match its shape")
+        if level + 1 == _len(shape) and kind in "biuf":  # fast path for the innermost numbers
+            want = float if kind == "f" else bool if kind == "b" else int
+            if all(_type(x) is want for x in data):
+                flat.extend(data)
+                return data
+        return [self.walk(kind, x, shape, level + 1, flat) for x in data]
+
+
+_DECODERS: dict[str, Callable[[_Decoder, Any, int], Any]] = {
+    "$int": _Decoder.hexint,
+    "$t": lambda d, payload, depth: tuple(d.items(payload, depth)),
+    "$set": lambda d, payload, depth: d.hashed(set, payload, depth),
+    "$fset": lambda d, payload, depth: d.hashed(frozenset, payload, depth),
+    "$d": _Decoder.dict_,
+    "$b": _Decoder.bytes_,
+    "$ba": lambda d, payload, depth: bytearray(d.bytes_(payload, depth)),
+    "$c": _Decoder.complex_,
+    "$dec": _Decoder.decimal_,
+    "$frac": _Decoder.fraction,
+    "$range": _Decoder.range_,
+    "$nps": _Decoder.np_scalar,
+    "$npa": _Decoder.np_array,
+}
+
+
+def decode(obj: object, *, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
+    """Rebuild plain values from an ``encode`` structure; anything else is a WireFormatError."""
+    try:
+        return _Decoder(max_depth).dec(obj, 0)
+    except WireFormatError:
+        raise
+    except (RecursionError, MemoryError, TypeError, ValueError, OverflowError, ArithmeticError) as e:
+        raise WireFormatError(f"malformed wire value: {type(e).__name__}") from None
+
+
+def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> object:
+    """Parse what ``dumps`` produced; oversized, non-UTF-8 or malformed input is a WireFormatError."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise WireFormatError(f"wire data must be bytes, not {type(data).__name__}")
+    if len(data) > max_bytes:
+        raise WireFormatError(f"wire data is {len(data)} bytes, over the {max_bytes}-byte limit")
+    try:
+        obj = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, RecursionError, ValueError) as e:
+        raise WireFormatError(f"wire data is not valid JSON: {type(e).__name__}") from None
+    return decode(obj)

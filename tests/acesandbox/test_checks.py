@@ -1,0 +1,596 @@
+"""Planning asserts into sandbox holes and parent templates, and judging them in the parent.
+
+Nothing here runs in a sandbox: the tests exec ``sandbox_code`` in-process with a fake
+``__ace_check__`` that sends values through the wire format, then call ``judge``.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import textwrap
+import unittest
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from acesandbox import _wire
+from acesandbox._checks import Check, Plan, judge, plan_assert_test, plan_unittest
+from acesandbox.errors import InvalidJobError, TestSyntaxError
+
+
+def run(program: str, plan: Plan) -> list[tuple[int, tuple[object, ...]]]:
+    """Exec the program then the planned test; record what each check emitted, via the wire."""
+    env: dict[str, Any] = {"__name__": "__main__", "__builtins__": dict(vars(builtins))}  # patchable copy
+    exec(compile(textwrap.dedent(program), "<program>", "exec"), env)  # noqa: S102 - the test's own code
+    emitted: list[tuple[int, tuple[object, ...]]] = []
+
+    def ace_check(ci: int, values: tuple[object, ...]) -> None:
+        back = _wire.loads(_wire.dumps(values))
+        assert type(back) is tuple
+        emitted.append((ci, back))
+
+    env["__ace_check__"] = ace_check
+    exec(compile(plan.sandbox_code, "<test>", "exec"), env)  # noqa: S102
+    if "class " in plan.sandbox_code:  # unittest: run the test cases defined by the test code
+        cases = [v for v in env.values() if isinstance(v, type) and issubclass(v, unittest.TestCase)]
+        suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
+        result = unittest.TestResult()
+        suite.run(result)
+        assert not result.errors, result.errors
+    return emitted
+
+
+def verdicts(program: str, test: str, *, unit: bool = False) -> list[tuple[bool, str]]:
+    plan = (plan_unittest if unit else plan_assert_test)(textwrap.dedent(test))
+    return [judge(plan.checks[ci], values) for ci, values in run(program, plan)]
+
+
+def passes(program: str, test: str, *, unit: bool = False) -> bool:
+    results = verdicts(program, test, unit=unit)
+    return bool(results) and all(ok for ok, _ in results)
+
+
+def only_check(test: str) -> Check:
+    plan = plan_assert_test(test)
+    assert len(plan.checks) == 1
+    return plan.checks[0]
+
+
+# -- planning: the exact split for representative forms ------------------------------------
+
+FORMS = [
+    ("assert add(1, 2) == 3", "_h0 == 3", ("add(1, 2)",)),
+    ("assert add(1, 2) != 4", "_h0 != 4", ("add(1, 2)",)),
+    ("assert 3 in f(x)", "3 in _h0", ("f(x)",)),
+    ("assert f(x) not in [1, 2]", "_h0 not in [1, 2]", ("f(x)",)),
+    ("assert f(x) is None", "_h0", ("f(x) is None",)),  # identity is evaluated where it means something
+    ("assert f(x) is not None", "_h0", ("f(x) is not None",)),
+    ("assert not f(x)", "not _h0", ("f(x)",)),
+    ("assert f(x)", "_h0", ("f(x)",)),
+    ("assert math.isclose(f(x), 1.0, rel_tol=1e-9)", "math.isclose(_h0, 1.0, rel_tol=1e-09)", ("f(x)",)),
+    ("assert abs(f(x) - 2.5) < 1e-6", "abs(_h0 - 2.5) < 1e-06", ("f(x)",)),
+    ("assert sorted(f(x)) == [1, 2, 3]", "sorted(_h0) == [1, 2, 3]", ("[*f(x)]",)),  # a generator is fine
+    ("assert sorted(f(x), reverse=True) == [3, 1]", "sorted(_h0, reverse=True) == [3, 1]", ("[*f(x)]",)),
+    ("assert len(f(x)) == 3", "len(_h0) == 3", ("f(x)",)),
+    ("assert f(x)[0] == 1", "_h0[0] == 1", ("f(x)",)),
+    ("assert r[i] == e[i]", "_h0[_h1] == _h2[_h3]", ("r", "i", "e", "i")),
+    ("assert Solution().twoSum([2, 7], 9) == [0, 1]", "_h0 == [0, 1]", ("Solution().twoSum([2, 7], 9)",)),
+    ("assert f(x) == expected", "_h0 == _h1", ("f(x)", "expected")),
+    ("assert f(x) == 3, 'f is wrong'", "_h0 == 3", ("f(x)",)),
+    ("assert all(f(a) == b for a, b in cases)", "_h0", ("all((f(a) == b for a, b in cases))",)),
+    ("assert [f(1), 2] == [1, 2]", "[_h0, 2] == [1, 2]", ("f(1)",)),
+    ("assert (f(1), f(2)) == (1, 2)", "(_h0, _h1) == (1, 2)", ("f(1)", "f(2)")),
+    ("assert {f(1): 'a', 2: g(2)} == {1: 'a', 2: 'b'}", "{_h0: 'a', 2: _h1} == {1: 'a', 2: 'b'}", ("f(1)", "g(2)")),
+    ("assert f'{f(x)}!' == '3!'", "f'{_h0}!' == '3!'", ("f(x)",)),
+    ("assert round(f(x), 2) == 0.33", "round(_h0, 2) == 0.33", ("f(x)",)),
+    ("assert ', '.join(f(x)) == 'a, b'", "', '.join(_h0) == 'a, b'", ("[*f(x)]",)),
+    ("assert f(x) + 1 == g(x) * 2", "_h0 + 1 == _h1 * 2", ("f(x)", "g(x)")),
+    ("assert 0 <= f(x) < 10", "0 <= _h0 < 10", ("f(x)",)),
+    ("assert math.pi < f(x)", "math.pi < _h0", ("f(x)",)),
+    ("assert f(x).count(1) == 2", "_h0 == 2", ("f(x).count(1)",)),
+    ("assert isinstance(f(x), (list, tuple))", "isinstance(_h0, (list, tuple))", ("f(x)",)),
+    ("assert isinstance(f(x), Node)", "_h0", ("isinstance(f(x), Node)",)),  # a program class is no value
+    ("assert operator.eq(f(x), 7)", "operator.eq(_h0, 7)", ("f(x)",)),
+    ("assert operator.attrgetter('y')(f(x)) == 7", "_h0 == 7", ("operator.attrgetter('y')(f(x))",)),
+    ("assert sorted(f(x), key=lambda t: -t) == [2, 1]", "_h0 == [2, 1]", ("sorted(f(x), key=lambda t: -t)",)),
+    ("assert (r := f(x)) == 3", "_h0 == 3", ("(r := f(x))",)),
+    ("assert 1 + 1 == 2", "1 + 1 == 2", ()),
+    ("assert (f(x) + 0).tofile('out') is None", "_h0", ("(f(x) + 0).tofile('out') is None",)),
+    ("assert (f(x) + 0).__class__ == int", "_h0 == int", ("(f(x) + 0).__class__",)),
+]
+
+
+@pytest.mark.parametrize(("test", "template", "holes"), FORMS, ids=[f[0][7:40] for f in FORMS])
+def test_assert_forms_split_as_documented(test, template, holes):
+    check = only_check(test)
+    assert (check.template, check.holes, check.lazy) == (template, holes, ())
+    assert check.source == test
+    call = f"__ace_check__(0, ({', '.join(holes)}{',' if len(holes) == 1 else ''}))"
+    assert plan_assert_test(test).sandbox_code == call
+
+
+def test_conditionally_evaluated_holes_are_lazy():
+    check = only_check("assert f(x) is None or g(f(x)) == 1")
+    assert (check.template, check.holes, check.lazy) == ("_h0 or _h1 == 1", ("f(x) is None", "g(f(x))"), (1,))
+    code = plan_assert_test("assert f(x) is None or g(f(x)) == 1").sandbox_code
+    assert "try:" in code and "__ace_h1__ = (g(f(x)),)" in code and "__ace_h1__ = ()" in code
+    assert code.index("__ace_h0__ = f(x) is None") < code.index("try:")
+    # a bare name cannot raise or have effects: it is not wrapped
+    assert only_check("assert r is not None and r == 1").lazy == ()
+    ifexp = only_check("assert (g(x) if f(x) else 0) == 1")
+    assert (ifexp.template, ifexp.holes, ifexp.lazy) == ("(_h1 if _h0 else 0) == 1", ("f(x)", "g(x)"), (1,))
+    assert only_check("assert (g(x) if f(x) else h(x)) == 1").lazy == (1, 2)
+    chain = only_check("assert f(x) < g(x) < h(x)")
+    assert (chain.template, chain.lazy) == ("_h0 < _h1 < _h2", (2,))
+
+
+@pytest.mark.parametrize(
+    ("test", "template", "holes"),
+    [
+        ("sum = 0\nfor i in range(3):\n    sum += f(i)\nassert sum == 3", "_h0 == 3", ("sum",)),
+        ("max = f(x)\nassert max == 3", "_h0 == 3", ("max",)),
+        ("import numpy as math\nassert math.isclose(f(), 1)", "_h0", ("math.isclose(f(), 1)",)),
+        ("from operator import eq as operator\nassert operator(f(), 1)", "_h0", ("operator(f(), 1)",)),
+        ("def g(len):\n    return len\nassert len(f()) == 1", "_h0 == 1", ("len(f())",)),
+        ("import math\nassert math.isclose(f(), 1)", "math.isclose(_h0, 1)", ("f()",)),  # the real module
+    ],
+)
+def test_names_the_test_binds_are_its_own(test, template, holes):
+    """Only the *program* cannot rebind a trusted name; a test variable called ``sum`` is a variable."""
+    check = plan_assert_test(test).checks[-1]
+    assert (check.template, check.holes) == (template, holes)
+
+
+def test_shadowing_builtins_in_the_test_keeps_its_meaning():
+    assert passes("def f(i):\n    return i\n", "sum = 0\nfor i in range(3):\n    sum += f(i)\nassert sum == 3")
+
+
+def test_expressions_after_the_assert_keyword_only():
+    plan = plan_assert_test("assert f(1) == 2, expensive_message(f(1))")
+    assert "expensive_message" not in plan.sandbox_code
+    assert plan.checks[0].holes == ("f(1)",)
+
+
+def test_multi_statement_test_keeps_setup_and_numbers_checks():
+    plan = plan_assert_test(
+        textwrap.dedent(
+            """\
+            import math
+            data = [3, 1, 2]
+            assert f(data) == [1, 2, 3]
+            for i in range(3):
+                assert g(i) == i * 2, i
+            if data:
+                with ctx():
+                    assert h(data)
+            try:
+                assert f([]) == []
+            except ValueError:
+                pass
+            def helper(c):
+                assert c(1) == 2
+            class K:
+                assert kk() == 1
+            helper(f)
+            """
+        )
+    )
+    assert [c.source for c in plan.checks] == [
+        "assert f(data) == [1, 2, 3]",
+        "assert g(i) == i * 2, i",
+        "assert h(data)",
+        "assert f([]) == []",
+    ]
+    assert plan.checks[1].holes == ("g(i)", "i") and plan.checks[1].template == "_h0 == _h1 * 2"
+    code = plan.sandbox_code
+    assert "import math\ndata = [3, 1, 2]\n__ace_check__(0, (f(data),))" in code
+    assert "for i in range(3):\n    __ace_check__(1, (g(i), i))" in code
+    assert "assert c(1) == 2" in code and "assert kk() == 1" in code  # def and class bodies untouched
+    assert code.count("__ace_check__") == 4
+    ast.parse(code)
+
+
+EXPECTED = st.one_of(
+    st.integers(min_value=10**6).map(str),
+    st.text(alphabet="xyz", min_size=3).map(lambda s: repr("EXPECTED_" + s)),
+    st.lists(st.integers(min_value=10**6), min_size=1, max_size=4).map(repr),
+    st.floats(min_value=1e6, max_value=1e9).map(repr),
+)
+OPS = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
+
+
+@given(expected=EXPECTED, op=st.sampled_from(OPS), wrap=st.sampled_from(["{}", "[{}]", "({},)", "-{}"]))
+@settings(max_examples=200, deadline=None)
+def test_expected_values_never_reach_the_sandbox(expected, op, wrap):
+    rhs = wrap.format(expected)
+    for test in (f"assert solve(1, 2) {op} {rhs}", f"assert {rhs} {op} solve(1, 2)"):
+        plan = plan_assert_test(test)
+        assert expected not in plan.sandbox_code
+        assert expected in plan.checks[0].template
+    unit = f"""
+class T(unittest.TestCase):
+    def test(self):
+        self.assertEqual(solve(1, 2), {rhs})
+        self.assertAlmostEqual(solve(1, 2), {rhs}, places=3)
+        self.assertIn({rhs}, solve(1, 2))
+        self.assertCountEqual(solve(1, 2), {rhs})
+"""
+    assert expected not in plan_unittest(unit).sandbox_code
+
+
+def test_syntax_errors_are_reported_with_the_line():
+    for planner in (plan_assert_test, plan_unittest):
+        with pytest.raises(TestSyntaxError, match="line 3"):
+            planner("x = 1\nassert f(x) == 1\nassert f(x) ==\n")
+        with pytest.raises(InvalidJobError):
+            planner("def f(:\n")
+        with pytest.raises(ValueError):
+            planner("\x00")
+
+
+# -- judging ----------------------------------------------------------------------------------
+
+ADD = "def add(a, b):\n    return a + b\n"
+WRONG_ADD = "def add(a, b):\n    return a + b + 1\n"
+
+
+def test_correct_and_wrong_programs():
+    assert verdicts(ADD, "assert add(1, 2) == 3") == [(True, "")]
+    assert verdicts(WRONG_ADD, "assert add(1, 2) == 3") == [
+        (False, "assert add(1, 2) == 3 failed: add(1, 2) returned 4")
+    ]
+    ok, msg = verdicts(WRONG_ADD, "r = add(1, 2)\nassert r == 3")[0]
+    assert not ok and msg == "assert r == 3 failed: r = 4"
+
+
+def test_loops_emit_the_same_check_repeatedly():
+    plan = plan_assert_test("for i in range(4):\n    assert add(i, i) == 2 * i\n")
+    emitted = run(WRONG_ADD, plan)
+    assert [ci for ci, _ in emitted] == [0, 0, 0, 0]
+    assert [judge(plan.checks[0], v)[0] for _, v in emitted] == [False] * 4
+    assert all(judge(plan.checks[0], v)[0] for _, v in run(ADD, plan))
+
+
+FORM_PROGRAM = """
+import math
+def f(x):
+    return x
+def gen(n):
+    yield from range(n)
+class Solution:
+    def twoSum(self, nums, target):
+        return [0, 1]
+def boom():
+    raise ValueError("boom")
+class Stack:
+    def __init__(self): self.items = []
+    def push(self, x): self.items.append(x)
+    def __len__(self): return len(self.items)
+class Point:
+    def __init__(self, x, y): self.x, self.y = x, y
+    def __str__(self): return f"({self.x}, {self.y})"
+"""
+
+PASSING = [
+    "assert f([1, 2, 3]) == [1, 2, 3]",
+    "assert f(None) is None",
+    "assert f(Point(1, 2)) is not None",  # the object itself never leaves the sandbox
+    "assert not f([])",
+    "assert math.isclose(f(0.1 + 0.2), 0.3, rel_tol=1e-9)",
+    "assert abs(f(2.5000001) - 2.5) < 1e-6",
+    "assert sorted(f([3, 1, 2])) == [1, 2, 3]",
+    "assert sorted(gen(3), reverse=True) == [2, 1, 0]",
+    "assert list(gen(3)) == [0, 1, 2]",
+    "assert max(gen(4), default=-1) == 3",
+    "assert len(f('abc')) == 3",
+    "assert f([1, 2])[0] == 1",
+    "assert Solution().twoSum([2, 7], 9) == [0, 1]",
+    "assert f(1) == 1 or boom()",  # the right side raises, but Python never evaluates it
+    "assert f(None) is None or f(None)[0] == 1",  # the right side would raise: short-circuit kept
+    "assert (f(0) if f(0) else 7) == 7",
+    "assert f({(1, 2): {3}}) == {(1, 2): {3}}",
+    "assert f(np.int64(3)) == 3",
+    "assert (f(np.arange(3)) == np.array([0, 1, 2])).all()",
+    "assert f(10**5000) == 10**5000",
+    "assert f(float('nan')) != f(float('nan'))",
+    "assert f'{f(3)}!' == '3!'",
+    "assert f(-0.0) == 0.0",
+    "for i in range(3):\n    assert f(i) == i",
+]
+
+
+@pytest.mark.parametrize("test", PASSING)
+def test_correct_programs_pass(test):
+    assert passes("import numpy as np\n" + FORM_PROGRAM, test)
+
+
+FAILING = [
+    ("assert f([1, 2]) == [1, 2, 3]", "f([1, 2]) returned [1, 2]"),
+    ("assert f(1) is None", "f(1) is None = False"),
+    ("assert f(0) or f(2) == 3", "f(0) returned 0; f(2) returned 2"),
+    ("assert f([1, 2])[0] == 5", "f([1, 2]) returned [1, 2]"),
+    ("assert f(0.5) == 0.4", "f(0.5) returned 0.5"),
+]
+
+
+@pytest.mark.parametrize(("test", "detail"), FAILING)
+def test_wrong_answers_fail_with_a_useful_message(test, detail):
+    [(ok, msg)] = verdicts(FORM_PROGRAM, test)
+    assert not ok
+    assert msg == f"{test} failed: {detail}"
+
+
+def test_errors_propagate_from_the_template():
+    plan = plan_assert_test("assert f(None) < 3")
+    [(ci, values)] = run(FORM_PROGRAM, plan)
+    with pytest.raises(TypeError):
+        judge(plan.checks[ci], values)
+    plan = plan_assert_test("assert f(1) == 1 and f(None)[0] == 1")
+    [(ci, values)] = run(FORM_PROGRAM, plan)
+    with pytest.raises(TypeError):
+        judge(plan.checks[ci], values)
+    plan = plan_assert_test("assert f(1) == 1 and boom() == 1")
+    [(ci, values)] = run(FORM_PROGRAM, plan)
+    assert values[1] == ()  # it raised in the sandbox, and the parent needs it
+    with pytest.raises(RuntimeError, match=r"boom\(\) raised"):
+        judge(plan.checks[ci], values)
+
+
+@pytest.mark.parametrize("test", ["s = Stack()\ns.push(1)\nassert len(s) == 1", "assert str(Point(1, 2)) == '(1, 2)'"])
+def test_program_objects_are_not_values(test):
+    """Trusted builtins run in the parent on plain values: a program object cannot get there."""
+    with pytest.raises(_wire.UnserializableValue):
+        run(FORM_PROGRAM, plan_assert_test(test))
+
+
+def test_long_values_are_truncated_in_messages():
+    [(ok, msg)] = verdicts(FORM_PROGRAM, "assert f(list(range(10000))) == []")
+    assert not ok and len(msg) < 400 and "..." in msg
+    [(ok, msg)] = verdicts(FORM_PROGRAM, "assert f(10**5000) == 1")
+    assert not ok and "16610 bits" in msg
+
+
+HOSTILE = """
+import types
+class AlwaysEqual:
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __bool__(self): return True
+    __hash__ = object.__hash__
+class EqInt(int):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    __hash__ = int.__hash__
+class EqList(list):
+    def __eq__(self, other): return True
+    __hash__ = None
+math = types.SimpleNamespace(isclose=lambda *a, **k: True)  # what the sandbox sees
+__builtins__["sorted"] = lambda *a, **k: EqList()  # patched builtins (a copy, in this test)
+__builtins__["abs"] = lambda x: 0
+len = lambda x: EqInt(3)
+def f(x): return EqInt(5)
+def g(x): return AlwaysEqual()
+def h(x): return EqList([9])
+"""
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "assert f(1) == 3",
+        "assert h(1) == [1, 2, 3]",
+        "assert [f(1)] == [3]",
+        "assert math.isclose(f(1), 3.0)",
+        "assert abs(f(1) - 3) < 1e-9",
+        "assert sorted(h(1), reverse=True) == [3, 2, 1]",  # split: the parent's real sorted
+        "assert sorted(h(1)) == [1, 2, 3]",  # in the sandbox: its list subclass is neutralised
+        "assert len(h(1)) == 3",  # the parent's real len
+        "assert f(1) in [1, 2, 3]",
+    ],
+)
+def test_hostile_programs_cannot_forge_a_pass(test):
+    assert not passes(HOSTILE, test)
+
+
+def test_objects_that_cannot_be_judged_are_errors_not_passes():
+    plan = plan_assert_test("assert g(1) == 3")
+    with pytest.raises(_wire.UnserializableValue):
+        run(HOSTILE, plan)
+
+
+def test_judge_has_only_trusted_builtins():
+    for template in ("open('/etc/passwd')", "eval('1')", "getattr(1, 'real')", "type(1)", "exec", "globals()"):
+        with pytest.raises(NameError):
+            judge(Check(source="x", template=template, holes=()), ())
+    for template in ("__import__('os')", "(1).__class__", "_wire", "().__class__.__base__.__subclasses__()"):
+        with pytest.raises(ValueError, match="forbidden"):
+            judge(Check(source="x", template=template, holes=()), ())
+    real = Check(source="x", template="sorted(_h0) == [1, 2] and math.floor(1.5) == 1", holes=("v",))
+    assert judge(real, ([2, 1],)) == (True, "")
+
+
+def test_judge_validates_values():
+    check = only_check("assert f(1) == 1")
+    with pytest.raises(ValueError, match="1 holes but got 2"):
+        judge(check, (1, 2))
+    lazy = only_check("assert f(1) == 1 or f(2)[0] == 2")
+    assert lazy.lazy == (1,)
+    with pytest.raises(ValueError, match="tuple"):
+        judge(lazy, (0, 2))
+    assert judge(lazy, (1, ())) == (True, "")
+    assert judge(lazy, (0, ([2],))) == (True, "")
+
+
+LITERALS = st.recursive(
+    st.integers() | st.text(max_size=3) | st.none(), lambda s: st.lists(s, max_size=3) | st.tuples(s), max_leaves=6
+)
+
+
+@given(actual=LITERALS, expected=LITERALS)
+@settings(max_examples=200, deadline=None)
+def test_verdict_matches_python_for_equality(actual, expected):
+    program = f"def f():\n    return {actual!r}\n"
+    [(ok, msg)] = verdicts(program, f"assert f() == {expected!r}")
+    assert ok == (actual == expected)
+    assert (msg == "") == ok
+
+
+# -- unittest -------------------------------------------------------------------------------
+
+UNIT = """
+import unittest
+class TestAdd(unittest.TestCase):
+    def setUp(self):
+        self.n = 2
+    def test_basic(self):
+        self.assertEqual(add(1, 2), 3)
+        self.assertEqual(second=3, first=add(1, 2), msg="boom")
+        self.assertNotEqual(add(1, 1), 3, "msg")
+        self.assertTrue(add(0, 1))
+        self.assertFalse(add(0, 0))
+        self.assertIsNone(None if add(0, 0) == 0 else 1)
+        self.assertIsNotNone(add(0, 0))
+        self.assertIn(add(1, 1), [2, 3])
+        self.assertNotIn(add(1, 1), (5,))
+        self.assertGreater(add(self.n, 1), 2)
+        self.assertGreaterEqual(add(1, 1), 2)
+        self.assertLess(add(1, 1), 3)
+        self.assertLessEqual(add(1, 1), 2)
+    def test_containers(self):
+        self.assertListEqual(add([1], [2]), [1, 2])
+        self.assertTupleEqual(add((1,), (2,)), (1, 2))
+        self.assertDictEqual({"a": add(0, 1)}, {"a": 1})
+        self.assertSetEqual(set(add([1], [2])), {1, 2})
+        self.assertSequenceEqual(add([1], [2]), (1, 2))
+        self.assertCountEqual(add([2], [1, 2]), [2, 2, 1])
+        self.assertAlmostEqual(add(0.1, 0.2), 0.3)
+        self.assertAlmostEqual(add(0.1, 0.2), 0.3, 7, "msg")
+        self.assertAlmostEqual(add(1.0, 0.0), 1.05, delta=0.1)
+        self.assertNotAlmostEqual(add(1.0, 0.0), 1.2, places=1)
+        for i in range(3):
+            with self.subTest(i=i):
+                self.assertEqual(add(i, i), 2 * i)
+    def test_untouched(self):
+        with self.assertRaises(TypeError):
+            add(1, "a")
+        self.assertIsInstance(add(1, 2), int)
+"""
+
+
+def test_unittest_calls_become_checks():
+    plan = plan_unittest(UNIT)
+    by_source = {c.source: c for c in plan.checks}
+    eq = by_source["self.assertEqual(add(1, 2), 3)"]
+    assert (eq.template, eq.holes) == ("_h0 == 3", ("add(1, 2)",))
+    assert by_source['self.assertEqual(second=3, first=add(1, 2), msg="boom")'].template == "_h0 == 3"
+    false = by_source["self.assertFalse(add(0, 0))"]
+    assert (false.template, false.holes) == ("not _h0", ("add(0, 0)",))
+    is_none = by_source["self.assertIsNone(None if add(0, 0) == 0 else 1)"]
+    assert (is_none.template, is_none.holes) == ("_h0", ("(None if add(0, 0) == 0 else 1) is None",))
+    assert by_source["self.assertCountEqual(add([2], [1, 2]), [2, 2, 1])"].template == "_count_equal(_h0, [2, 2, 1])"
+    almost = by_source["self.assertAlmostEqual(add(1.0, 0.0), 1.05, delta=0.1)"]
+    assert almost.template == "_almost_equal(_h0, 1.05, None, 0.1)"
+    assert by_source["self.assertListEqual(add([1], [2]), [1, 2])"].template == "_typed_equal(_h0, [1, 2], 'list')"
+    assert by_source["self.assertGreater(add(self.n, 1), 2)"].holes == ("add(self.n, 1)",)
+    code = plan.sandbox_code
+    assert "boom" not in code and "'msg'" not in code and "1.05" not in code
+    assert "self.assertRaises(TypeError)" in code and "self.assertIsInstance(add(1, 2), int)" in code
+    assert "with self.subTest(i=i):\n                __ace_check__(" in code
+    assert len(plan.checks) == 24
+
+
+def test_unittest_verdicts_for_a_correct_and_a_wrong_program():
+    good = verdicts(ADD, UNIT, unit=True)
+    assert len(good) == 26 and all(ok for ok, _ in good), [m for ok, m in good if not ok]
+    wrong = "def add(a, b):\n    return b + a if isinstance(a, (list, tuple)) else a + b + 1\n"
+    bad = verdicts(wrong, UNIT, unit=True)
+    assert not bad[0][0] and bad[0][1] == "self.assertEqual(add(1, 2), 3) failed: add(1, 2) returned 4"
+    failed = [msg for ok, msg in bad if not ok]
+    assert "self.assertListEqual(add([1], [2]), [1, 2]) failed: add([1], [2]) returned [2, 1]" in failed
+    assert (
+        "self.assertCountEqual(add([2], [1, 2]), [2, 2, 1]) failed: add([2], [1, 2]) returned [1, 2, 2]" not in failed
+    )
+
+
+def test_unittest_plain_asserts_and_other_self_names_are_rewritten():
+    plan = plan_unittest(
+        "class T(unittest.TestCase):\n"
+        "    def test(me):\n"
+        "        assert add(1, 2) == 3\n"
+        "        me.assertEqual(add(1, 2), 3)\n"
+        "        self.assertEqual(add(1, 2), 3)\n"  # not this method's self: left alone
+        "        me.assertEqual(*args)\n"
+        "        me.assertEqual(add(1, 2), 3, 'm', 'extra')\n"
+        "        def inner():\n"
+        "            me.assertTrue(add(1, 1))\n"
+    )
+    assert [c.source for c in plan.checks] == [
+        "assert add(1, 2) == 3",
+        "me.assertEqual(add(1, 2), 3)",
+        "me.assertTrue(add(1, 1))",
+    ]
+    assert "self.assertEqual(add(1, 2), 3)" in plan.sandbox_code
+    assert "me.assertEqual(*args)" in plan.sandbox_code
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("assertAlmostEqual", "1.0, 1.00000001"),
+        ("assertAlmostEqual", "1.0, 1.1"),
+        ("assertAlmostEqual", "1.0, 1.04, delta=0.05"),
+        ("assertAlmostEqual", "1.0, 1.04, 1, 'msg'"),
+        ("assertNotAlmostEqual", "1.0, 1.04, places=1"),
+        ("assertNotAlmostEqual", "1.0, 1.5, delta=0.1"),
+        ("assertCountEqual", "[1, [2], 2], [[2], 2, 1]"),
+        ("assertCountEqual", "[1, 1, 2], [1, 2, 2]"),
+        ("assertSequenceEqual", "[1, 2], (1, 2)"),
+        ("assertSequenceEqual", "[1, 2], (1, 2), None, list"),
+        ("assertSequenceEqual", "[1, 2], [1, 3]"),
+        ("assertListEqual", "(1,), [1]"),
+        ("assertTupleEqual", "(1,), (1,)"),
+        ("assertSetEqual", "frozenset({1}), {1}"),
+        ("assertDictEqual", "{1: 2}, {1: 2.0}"),
+        ("assertIsNot", "None, None"),
+    ],
+)
+def test_helpers_agree_with_unittest(method, args):
+    plan = plan_unittest(f"class T(unittest.TestCase):\n    def test(self):\n        self.{method}({args})\n")
+    ok, _ = judge(plan.checks[0], run("import unittest", plan)[0][1])
+    try:
+        eval(f"case.{method}({args})", {"case": unittest.TestCase()})
+        expected = True
+    except AssertionError:
+        expected = False
+    assert ok == expected
+
+
+@given(a=st.floats(-1e6, 1e6), b=st.floats(-1e6, 1e6), places=st.integers(0, 9))
+@settings(max_examples=200, deadline=None)
+def test_almost_equal_matches_unittest(a, b, places):
+    plan = plan_unittest(
+        "class T(unittest.TestCase):\n    def test(self):\n        self.assertAlmostEqual(x, y, places=p)\n"
+    )
+    ok, _ = judge(plan.checks[0], (a, b, places))
+    try:
+        unittest.TestCase().assertAlmostEqual(a, b, places=places)
+        assert ok
+    except AssertionError:
+        assert not ok
+
+
+@given(a=st.lists(st.integers(0, 3) | st.lists(st.integers(0, 2), max_size=2), max_size=5),
+       b=st.lists(st.integers(0, 3) | st.lists(st.integers(0, 2), max_size=2), max_size=5))  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_count_equal_matches_unittest(a: Sequence[object], b: Sequence[object]):
+    plan = plan_unittest("class T(unittest.TestCase):\n    def test(self):\n        self.assertCountEqual(x, y)\n")
+    ok, _ = judge(plan.checks[0], (a, b))
+    try:
+        unittest.TestCase().assertCountEqual(a, b)
+        assert ok
+    except AssertionError:
+        assert not ok
