@@ -128,8 +128,19 @@ class Executor:
         self._free: queue.Queue[int] = queue.Queue()
         for w in range(self.workers):
             self._free.put(w)
-        # Start the first sandbox now so an unusable host fails loudly, before any job.
-        self._sessions[0] = self.backend.open_session(0)
+        # Start every sandbox now, in parallel: an unusable host fails loudly before any
+        # job, and no batch pays a start-up in the middle.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(self.backend.open_session, w) for w in range(self.workers)]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        for w, f in enumerate(futures):
+            if f.exception() is None:
+                self._sessions[w] = f.result()
+        if errors:
+            self.close()
+            raise errors[0]  # type: ignore[misc]
 
     # ---------------------------------------------------------- sessions
     def _session(self, worker: int) -> Session:

@@ -162,16 +162,23 @@ def _sweep(keep: int | None) -> None:
                 continue
             st = _stat(p)
             if st is not None and st[0] != b"Z":
-                victims.append(p)
+                victims.append((p, int(st[1])))
         if not victims:
             break
-        for p in victims:
+        for p, _ppid in victims:
             try:
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+        # Wait for our own children to die (promptly, they were SIGKILLed); theirs come
+        # back to us as orphans (we are pid 1 or their subreaper) for the next round.
+        for p, ppid in victims:
+            if ppid == me:
+                try:
+                    os.waitpid(p, 0)
+                except ChildProcessError:
+                    pass
         _reap()
-        time.sleep(0)
     _reap()
 
 
@@ -379,13 +386,11 @@ def _job_process(job: dict, start: int, fds: dict, cfg: dict) -> None:
         os.dup2(fds["null"], 0)
         os.dup2(fds["out_w"], 1)
         os.dup2(fds["err_w"], 2)
-        keep = {0, 1, 2, res, fds["ctrl_r"]}
-        for fd in range(3, 1024):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        lo = 3
+        for fd in sorted({res, fds["ctrl_r"]}):  # close everything else we inherited
+            os.closerange(lo, fd)
+            lo = fd + 1
+        os.closerange(lo, 65536)
         sys.stdin = open(os.devnull)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -744,9 +749,10 @@ class _Server:
                     break
             if j is not None:
                 break
+        # Results first: the host judges them while we clean up, before the next job.
+        _send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         _wipe(self.cfg["scratch"])
-        _send(self.hout, {"op": "end", "id": jid, "results": results})
         self.stop_requested.discard(jid)
 
     def serve(self) -> None:

@@ -62,17 +62,7 @@ class ServerSession(Session):
         self._lock = threading.Lock()
         self._buf = bytearray()
         try:
-            self.proc = _SPAWNER.submit(
-                subprocess.Popen,
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env if env is not None else {},
-                cwd=cwd,
-                start_new_session=True,
-                close_fds=True,
-            ).result()
+            self.proc = self._spawn(argv, env, cwd)
         except OSError as exc:
             self._cleanup()
             raise SandboxUnavailableError(f"could not start the sandbox ({argv[0]}): {exc}") from exc
@@ -91,6 +81,39 @@ class ServerSession(Session):
             raise SandboxUnavailableError(f"unexpected greeting from the sandbox: {hello!r}")
         self.pid = hello.get("pid")
         self.warnings = self.warnings + tuple(f"preload failed: {m}" for m in hello.get("preload_failed") or ())
+
+    def _spawn(self, argv: list[str], env: dict[str, str] | None, cwd: str | None) -> Any:
+        """Start the sandbox and return its process handle (a subclass may start it another way).
+
+        The handle needs what a Popen offers here: ``stdin`` and ``stdout`` with real file
+        descriptors (the protocol), ``stderr`` (or None) and ``poll()``; ``_kill`` ends it.
+        """
+        return _SPAWNER.submit(
+            subprocess.Popen,
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env if env is not None else {},
+            cwd=cwd,
+            start_new_session=True,
+            close_fds=True,
+        ).result()
+
+    def _kill(self, proc: Any) -> None:
+        """Kill the sandbox and everything in it (``close`` calls it once)."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            proc.kill()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
 
     # ------------------------------------------------------------ framing
     def _send(self, obj: dict[str, Any]) -> None:
@@ -271,18 +294,7 @@ class ServerSession(Session):
             self._closed = True
         proc = getattr(self, "proc", None)
         if proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                proc.kill()
-            except OSError:
-                pass
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+            self._kill(proc)
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 try:
                     if stream is not None:
