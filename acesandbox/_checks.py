@@ -89,6 +89,10 @@ class Plan:
 
     sandbox_code: str
     checks: tuple[Check, ...]
+    required: tuple[int, ...] = ()
+    """Checks every completed run must have reported: the asserts at the top level of
+    the test (of each test method, for unittest). A test that claims to have finished
+    without them was cut short by the program (a forged channel or patched runtime)."""
 
 
 class _Splitter:
@@ -289,9 +293,13 @@ class _Collector:
         self.source = source
         self.trusted = _TRUSTED_NAMES - _bound_names(tree)
         self.checks: list[Check] = []
+        self.top_level: set[int] = set()  # ids of statements that always run when the test completes
+        self.required: list[int] = []
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
         ci = len(self.checks)
+        if id(stmt) in self.top_level:
+            self.required.append(ci)
         text = ast.get_source_segment(self.source, stmt) or ast.unparse(stmt)
         template_src = ast.unparse(template)
         _compile_template(template_src)  # fail at planning time, not at judging time
@@ -332,7 +340,7 @@ def _finish(tree: ast.Module, collector: _Collector) -> Plan:
         compile(code, "<test>", "exec", dont_inherit=True)
     except SyntaxError as e:
         raise TestSyntaxError(f"test does not compile: line {e.lineno} of the rewritten test: {e.msg}") from None
-    return Plan(sandbox_code=code, checks=tuple(collector.checks))
+    return Plan(sandbox_code=code, checks=tuple(collector.checks), required=tuple(collector.required))
 
 
 class _AssertRewriter(ast.NodeTransformer):
@@ -352,6 +360,7 @@ def plan_assert_test(source: str) -> Plan:
     """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
     tree = _parse(source)
     collector = _Collector(source, tree)
+    collector.top_level = {id(stmt) for stmt in tree.body}
     _AssertRewriter(collector).visit(tree)
     return _finish(tree, collector)
 
@@ -447,6 +456,14 @@ def plan_unittest(source: str) -> Plan:
     """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged checks."""
     tree = _parse(source)
     collector = _Collector(source, tree)
+    collector.top_level = {
+        id(stmt)
+        for cls in tree.body
+        if isinstance(cls, ast.ClassDef)
+        for method in cls.body
+        if isinstance(method, ast.FunctionDef) and method.name.startswith("test") and not method.decorator_list
+        for stmt in method.body
+    }
     _UnittestRewriter(collector).visit(tree)
     return _finish(tree, collector)
 

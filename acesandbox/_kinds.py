@@ -35,6 +35,7 @@ class Prepared:
     test: Test
     payload: dict[str, Any]
     checks: tuple[Check, ...] = ()
+    required: tuple[int, ...] = ()
 
 
 def _call_code(fn: str) -> str:
@@ -54,13 +55,13 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source})
         plan = _plan_assert(test.source)
-        return Prepared(test, {"k": "plan", "code": plan.sandbox_code}, plan.checks)
+        return Prepared(test, {"k": "plan", "code": plan.sandbox_code}, plan.checks, plan.required)
     if isinstance(test, UnittestTest):
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source, "unittest": True})
         plan = _plan_unittest(test.source)
-        return Prepared(test, {"k": "plan", "code": plan.sandbox_code, "unittest": True}, plan.checks)
+        return Prepared(test, {"k": "plan", "code": plan.sandbox_code, "unittest": True}, plan.checks, plan.required)
     if isinstance(test, CallTest):
         try:
             args = _wire.encode(tuple(test.args))
@@ -69,7 +70,7 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
             raise InvalidJobError(f"{where}: CallTest arguments must be plain data: {exc}") from None
         check = Check(source=f"{test.fn}(...) == expected", template="_h0", holes=(test.fn,))
         return Prepared(
-            test, {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs}, (check,)
+            test, {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs}, (check,), (0,)
         )
     if isinstance(test, IOTest):
         cap = max(job.limits.output_bytes, 2 * len(test.expected_stdout.encode()) + 4096)
@@ -207,6 +208,7 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
     finished = False
     compat_pass = False
     checks = prep.checks
+    seen: set[int] = set()
     for frame in frames:
         tag = frame[0]
         if tag == "c":
@@ -227,6 +229,7 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
                 return done(Status.ERROR, f"{type(exc).__name__}: {exc}")
             if not ok:
                 return done(Status.FAILED, message)
+            seen.add(frame[1])
         elif tag == "u":
             return done(Status.FAILED, f"strict mode: {frame[2] if len(frame) > 2 else 'unserializable value'}")
         elif tag == "e":
@@ -281,6 +284,8 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
         return done(Status.FAILED, f"stdout {_short(common['stdout'])} != expected {_short(test.expected_stdout)}")
     if prep.payload["k"] == "compat" and not compat_pass:
         return done(Status.CRASHED, "the test stopped before finishing")
+    if not seen.issuperset(prep.required):
+        return done(Status.CRASHED, "the test claimed to finish without running its asserts (forged result channel?)")
     return done(Status.PASSED)
 
 

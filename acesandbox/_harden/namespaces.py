@@ -25,6 +25,8 @@ __all__ = ["PKG_MOUNT", "SERVER_FLAGS", "bwrap_argv", "bwrap_path", "probe", "si
 PKG_MOUNT = "/opt/acesandbox/acesandbox"
 SERVER_FLAGS = ("-I", "-S", "-B")  # isolated, no site (see server.main), no .pyc writes
 SCRATCH = "/tmp"
+SHM = "/dev/shm"
+SHM_MB = 64
 _OS_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/ssl/certs")
 
@@ -34,7 +36,16 @@ def bwrap_path() -> str | None:
 
 
 def _namespaces() -> list[str]:
-    return ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "sandbox"]
+    return [
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",  # no nested user namespaces: they would regain capabilities
+        "--die-with-parent",
+        "--new-session",
+        "--as-pid-1",
+        "--hostname",
+        "sandbox",
+    ]
 
 
 def _identity() -> list[str]:
@@ -94,8 +105,12 @@ def _mounts(scratch_mb: int) -> list[str]:
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     args += ["--ro-bind", pkg, PKG_MOUNT]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    # /dev/shm (POSIX shared memory, multiprocessing) and the scratch are the only
+    # writable places; both are wiped after every test. Everything else is read-only,
+    # the root included, so nothing a test writes survives into the next job.
+    args += ["--size", str(SHM_MB << 20), "--perms", "1777", "--tmpfs", SHM]
     args += ["--size", str(scratch_mb << 20), "--perms", "1777", "--tmpfs", SCRATCH]
-    args += ["--chdir", SCRATCH]
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SCRATCH]
     return args
 
 

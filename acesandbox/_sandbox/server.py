@@ -52,6 +52,7 @@ _dumps = json.dumps
 _write = os.write
 _CLK = os.sysconf("SC_CLK_TCK")
 _READ = 1 << 16
+_MAX_LINES = 10_000  # result frames one test may send (a flood is the program's error)
 
 # ---------------------------------------------------------------- host framing
 
@@ -183,37 +184,39 @@ def _sweep(keep: int | None) -> None:
 
 
 def _wipe(path: str) -> None:
-    """Empty the scratch directory, even where the program removed our permissions."""
+    """Empty the scratch directory, even where the program removed our permissions.
+
+    Runs after every process of the program is dead. Everything in it belongs to the
+    sandbox's own uid, so restoring permissions always works; symlinks are removed,
+    never followed (a link to a host path must not be chmod-ed or emptied).
+    """
     try:
-        entries = os.listdir(path)
+        if not os.listdir(path):
+            return
     except OSError:
-        return
-    if not entries:
-        return
-    import shutil
-
-    def fix(func, p, _exc):  # noqa: ANN001
-        try:
-            os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
-            func(p)
-        except OSError:
-            pass
-
-    os.chmod(path, 0o700)
-    for name in entries:
-        p = os.path.join(path, name)
-        try:
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, onerror=fix)
-            else:
-                os.unlink(p)
-        except OSError:
+        pass
+    _chmod_dir(path)
+    for dirpath, dirnames, _files in os.walk(path, topdown=True, onerror=None):
+        for name in dirnames:
+            _chmod_dir(os.path.join(dirpath, name))
+    for dirpath, dirnames, filenames in os.walk(path, topdown=False, onerror=None):
+        for name in filenames + dirnames:
+            p = os.path.join(dirpath, name)
             try:
-                os.chmod(p, 0o700)
-                shutil.rmtree(p, onerror=fix)
+                if os.path.isdir(p) and not os.path.islink(p):
+                    os.rmdir(p)
+                else:
+                    os.unlink(p)
             except OSError:
                 pass
+
+
+def _chmod_dir(p: str) -> None:
+    try:
+        if not os.path.islink(p):
+            os.chmod(p, 0o700)
+    except OSError:
+        pass
 
 
 def _prctl(option: int, arg: int) -> None:
@@ -383,6 +386,7 @@ def _job_process(job: dict, start: int, fds: dict, cfg: dict) -> None:
     """Body of J: load the program, then run tests (fork per test, or in-process)."""
     res = fds["res_w"]
     try:
+        os.setsid()  # its own process group: killpg(0) from the program cannot reach the server
         os.dup2(fds["null"], 0)
         os.dup2(fds["out_w"], 1)
         os.dup2(fds["err_w"], 2)
@@ -504,6 +508,10 @@ class _Server:
             pidfd = -1
         return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": b""}
 
+    def _wipe(self) -> None:
+        for path in self.cfg.get("wipe", [self.cfg["scratch"]]):
+            _wipe(path)
+
     def _close(self, j: dict) -> None:
         for key in ("res", "out", "err", "ctrl", "pidfd"):
             if j.get(key, -1) >= 0:
@@ -577,33 +585,39 @@ class _Server:
                         trunc = True
 
         def take_lines() -> dict | None:
-            nonlocal buf
-            while True:
-                i = buf.find(b"\n")
-                if i < 0:
-                    return None
-                line, buf = buf[:i], buf[i + 1 :]
+            """Split complete lines off ``buf``; return the step's end frame if one came."""
+            nonlocal buf, overflow
+            if b"\n" not in buf:
+                return None
+            parts = buf.split(b"\n")
+            buf = parts.pop()
+            for idx, line in enumerate(parts):
                 if not line:
                     continue
-                text = line.decode("utf-8", "replace")
-                if text.startswith(('["x",', '["t",', '["r"]', '["l",')):
+                if line.startswith((b'["x",', b'["t",', b'["r"]', b'["l",')):
                     try:
-                        frame = json.loads(text)
+                        frame = json.loads(line)
                     except ValueError:
-                        lines.append(text)
-                        continue
+                        frame = [None]
                     tag = frame[0]
+                    end = None
                     if tag == "r" and k is None:
-                        return {"end": "loaded"}
-                    if tag == "l" and k is None:
-                        return {"end": "load_failed", "info": frame[1] if len(frame) > 1 else {}}
-                    if tag == "x" and not shared and len(frame) == 4 and frame[1] == k:
-                        return {"end": "exit", "wstatus": frame[2], "cpu": frame[3]}
-                    if tag == "t" and shared and len(frame) == 2 and frame[1] == k:
-                        return {"end": "done"}
-                    lines.append(text)  # a frame out of place: the host sees it as program output
-                else:
-                    lines.append(text)
+                        end = {"end": "loaded"}
+                    elif tag == "l" and k is None:
+                        end = {"end": "load_failed", "info": frame[1] if len(frame) > 1 else {}}
+                    elif tag == "x" and not shared and len(frame) == 4 and frame[1] == k:
+                        end = {"end": "exit", "wstatus": frame[2], "cpu": frame[3]}
+                    elif tag == "t" and shared and len(frame) == 2 and frame[1] == k:
+                        end = {"end": "done"}
+                    if end is not None:
+                        buf = b"\n".join(parts[idx + 1 :] + [buf])
+                        return end
+                # Anything else (a frame out of place included) goes to the host as is.
+                if len(lines) >= _MAX_LINES:
+                    overflow = True
+                    continue
+                lines.append(line.decode("utf-8", "replace"))
+            return None
 
         # Frames that arrived with the previous step's (shared mode: J runs on without
         # waiting for us) may already end this one.
@@ -728,7 +742,7 @@ class _Server:
                     emit(dict(load, k=kk, phase="load"))
                 k = n
                 break
-            _wipe(self.cfg["scratch"])
+            self._wipe()
             while k < n:
                 if jid in self.stop_requested:
                     break
@@ -741,7 +755,7 @@ class _Server:
                         pass
                 r = self._supervise(j, k, lim, job_deadline, shared=shared, cap_out=cap)
                 if not shared:
-                    _wipe(self.cfg["scratch"])
+                    self._wipe()
                 emit(dict(r, k=k))
                 k += 1
                 if r["end"] in ("timeout", "died"):
@@ -752,7 +766,7 @@ class _Server:
         # Results first: the host judges them while we clean up, before the next job.
         _send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
-        _wipe(self.cfg["scratch"])
+        self._wipe()
         self.stop_requested.discard(jid)
 
     def serve(self) -> None:

@@ -48,6 +48,7 @@ class NamespaceBackend(Backend):
             argv = cg.wrap_argv(argv)
         cfg = {
             "scratch": namespaces.SCRATCH,
+            "wipe": [namespaces.SCRATCH, namespaces.SHM],
             "preload": list(self.config.preload),
             "site": namespaces.site_dirs(),
             "rlimit_as": cg is None,
