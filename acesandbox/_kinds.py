@@ -36,6 +36,8 @@ class Prepared:
     payload: dict[str, Any]
     checks: tuple[Check, ...] = ()
     required: tuple[int, ...] = ()
+    output_bytes: int = 0
+    """Reported stdout is trimmed to this (IO tests capture more, to compare it whole)."""
 
 
 def _call_code(fn: str) -> str:
@@ -73,8 +75,11 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
             test, {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs}, (check,), (0,)
         )
     if isinstance(test, IOTest):
-        cap = max(job.limits.output_bytes, 2 * len(test.expected_stdout.encode()) + 4096)
-        return Prepared(test, {"k": "io", "stdin": test.stdin, "cap": cap})
+        # Room for the expected output and then some, rounded up to a power of two so the
+        # cap the sandbox sees says little about the expected output's length.
+        need = 2 * len(test.expected_stdout.encode()) + 4096
+        cap = max(job.limits.output_bytes, 1 << (need - 1).bit_length())
+        return Prepared(test, {"k": "io", "stdin": test.stdin, "cap": cap}, output_bytes=job.limits.output_bytes)
     raise InvalidJobError(f"{where}: unsupported test {test!r}")
 
 
@@ -277,11 +282,15 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
         return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
     test = prep.test
     if isinstance(test, IOTest):
-        if common["truncated"] and len(common["stdout"].encode()) >= prep.payload["cap"]:
+        actual = common["stdout"]
+        shown = actual.encode()[: prep.output_bytes].decode("utf-8", "ignore")
+        if len(shown) < len(actual):
+            common.update(stdout=shown, truncated=True)
+        if raw.get("trunc") and len(actual.encode()) >= prep.payload["cap"]:
             return done(Status.FAILED, "stdout exceeded the output cap")
-        if compare_io(common["stdout"], test.expected_stdout, test.match, test.float_tol):
+        if compare_io(actual, test.expected_stdout, test.match, test.float_tol):
             return done(Status.PASSED)
-        return done(Status.FAILED, f"stdout {_short(common['stdout'])} != expected {_short(test.expected_stdout)}")
+        return done(Status.FAILED, f"stdout {_short(actual)} != expected {_short(test.expected_stdout)}")
     if prep.payload["k"] == "compat" and not compat_pass:
         return done(Status.CRASHED, "the test stopped before finishing")
     if not seen.issuperset(prep.required):

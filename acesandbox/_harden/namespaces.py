@@ -11,6 +11,7 @@ PR_SET_NO_NEW_PRIVS). The server runs as pid 1, so programs cannot signal it.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import site
@@ -35,11 +36,22 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.lru_cache(maxsize=None)
+def _bwrap_supports(flag: str) -> bool:
+    try:
+        out = subprocess.run([bwrap_path() or "bwrap", "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return flag in out.stdout + out.stderr
+
+
 def _namespaces() -> list[str]:
+    # No nested user namespaces (they would regain capabilities): bubblewrap >= 0.8.
+    nested = ["--disable-userns"] if _bwrap_supports("--disable-userns") else []
     return [
         "--unshare-all",
         "--unshare-user",
-        "--disable-userns",  # no nested user namespaces: they would regain capabilities
+        *nested,
         "--die-with-parent",
         "--new-session",
         "--as-pid-1",

@@ -506,7 +506,7 @@ class _Server:
             pidfd = os.pidfd_open(pid)
         except OSError:
             pidfd = -1
-        return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": b""}
+        return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray()}
 
     def _wipe(self) -> None:
         for path in self.cfg.get("wipe", [self.cfg["scratch"]]):
@@ -610,7 +610,7 @@ class _Server:
                     elif tag == "t" and shared and len(frame) == 2 and frame[1] == k:
                         end = {"end": "done"}
                     if end is not None:
-                        buf = b"\n".join(parts[idx + 1 :] + [buf])
+                        buf = bytearray(b"\n".join(parts[idx + 1 :] + [buf]))
                         return end
                 # Anything else (a frame out of place included) goes to the host as is.
                 if len(lines) >= _MAX_LINES:
@@ -665,7 +665,7 @@ class _Server:
             take_lines()
             if buf:
                 lines.append(buf.decode("utf-8", "replace"))
-                buf = b""
+                buf = bytearray()
         elif end["end"] in ("timeout", "died"):
             if end["end"] == "timeout":
                 pids = _descendants(j["pid"]) + ([j["pid"]] if own_cpu else [])
@@ -676,7 +676,7 @@ class _Server:
             take_lines()
             if buf:
                 lines.append(buf.decode("utf-8", "replace"))
-                buf = b""
+                buf = bytearray()
             self._close(j)
         j["buf"] = buf
         end.update(

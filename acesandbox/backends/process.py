@@ -34,6 +34,8 @@ class ProcessBackend(Backend):
         memory_mb = int(opts.get("memory_mb", 1024))
         max_processes = int(opts.get("max_processes", 64))
         warnings = [_WEAK]
+        if os.geteuid() == 0:
+            warnings.append("process backend running as root: programs can do anything root can on this host")
         cg = None
         if cgroups.cgroup_support() is None:
             try:
