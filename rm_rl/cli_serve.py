@@ -1,0 +1,213 @@
+"""``acecoder serve``: the reward server for RL trainers (OpenRLHF ``--remote_rm_url``, TRL, anything HTTP).
+
+    acecoder serve --dataset acecode.jsonl --port 5000
+    acecoder serve --dataset TIGER-Lab/AceCode-87K --reward pass_rate --workers 16
+
+Parsing and dispatch only; the server itself is :mod:`rm_rl.server`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["SUMMARY", "add_parser", "build_parser", "main", "run"]
+
+SUMMARY = "serve rule-based code rewards over HTTP (OpenRLHF --remote_rm_url, /score, /metrics)"
+TOKEN_ENV = "ACECODER_SERVE_TOKEN"
+
+
+def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    data = parser.add_argument_group("dataset (where a request's tests come from, by id or by question)")
+    data.add_argument(
+        "--dataset",
+        metavar="PATH_OR_NAME",
+        help="JSONL / JSON / parquet file or directory, or a Hugging Face hub name "
+        "(rows with 'id', 'question' and 'test_cases' or 'tests', as AceCode-87K)",
+    )
+    data.add_argument("--split", default="train", help="split of a hub dataset (default: train)")
+    data.add_argument("--id-key", default="id", help="column holding a row's id (default: id)")
+    data.add_argument("--tests-key", default=None, help="column holding the tests (default: tests, else test_cases)")
+    data.add_argument(
+        "--question-key",
+        default=None,
+        help="column holding the question matched against a query's user turn "
+        "(default: question, else the user turn of context_messages)",
+    )
+
+    rew = parser.add_argument_group("reward")
+    rew.add_argument(
+        "--reward",
+        choices=["binary", "pass_rate"],
+        default="binary",
+        help="binary: 1 iff all tests pass (the paper's best); pass_rate: passed/total (default: binary)",
+    )
+    rew.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="CPU seconds per test (default: 5)")
+    rew.add_argument("--memory-mb", type=int, default=1024, help="memory cap per sandbox (default: 1024)")
+    rew.add_argument(
+        "--mode",
+        choices=["shared", "isolated"],
+        default="shared",
+        help="shared: a completion's tests in one process, as AceCoder's harness (default); "
+        "isolated: one fork per test",
+    )
+    rew.add_argument(
+        "--compare",
+        choices=["strict", "compat"],
+        default="strict",
+        help="strict: verdicts judged outside the sandbox (default); compat: by the sandbox",
+    )
+    rew.add_argument("--no-code-reward", type=float, default=0.0, help="reward with no extractable code (default: 0)")
+    rew.add_argument(
+        "--format-weight",
+        type=float,
+        default=0.0,
+        help="added for a well-formed '<think>...</think> answer' completion (default: 0, off)",
+    )
+    rew.add_argument("--max-chars", type=int, default=None, help="completions longer than this are not run")
+    rew.add_argument("--overlong-reward", type=float, default=0.0, help="reward of an over-long completion")
+    rew.add_argument(
+        "--fallback",
+        choices=["auto", "none", "text"],
+        default="auto",
+        help="without a fenced block: auto (bare code that defines a function), none, or "
+        "text (the whole answer; base models)",
+    )
+
+    sb = parser.add_argument_group("sandboxes")
+    sb.add_argument("--workers", type=int, default=None, help="sandboxes running at once (default: one per CPU)")
+    sb.add_argument("--backend", default=None, help="acesandbox backend (default: the strongest available)")
+    sb.add_argument(
+        "--preload",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="module every sandbox imports once (repeatable), e.g. --preload numpy",
+    )
+
+    srv = parser.add_argument_group("server")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; 0.0.0.0 for all)")
+    srv.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    srv.add_argument(
+        "--token",
+        default=None,
+        help=f"bearer token required on every endpoint but /health (default: ${TOKEN_ENV}, else none)",
+    )
+    srv.add_argument("--max-batch", type=int, default=16384, help="most completions per request (default: 16384)")
+    srv.add_argument(
+        "--max-pending",
+        type=int,
+        default=65536,
+        help="most completions queued across requests before 503 (default: 65536)",
+    )
+    srv.add_argument("--max-request-mb", type=float, default=256.0, help="largest request body (default: 256)")
+    srv.add_argument(
+        "--on-sandbox-error",
+        choices=["null", "503"],
+        default="null",
+        help="a completion the sandbox could not judge: null reward (default), or 503 for the "
+        "whole request so the trainer retries (use with OpenRLHF)",
+    )
+    srv.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long in-flight requests may finish (default: 30)",
+    )
+    srv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    return parser
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``serve`` on the ``acecoder`` command's subparsers."""
+    parser = subparsers.add_parser("serve", help=SUMMARY, description=SUMMARY)
+    return _configure(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A standalone parser (``python -m rm_rl.cli_serve``)."""
+    return _configure(argparse.ArgumentParser(prog="acecoder serve", description=SUMMARY))
+
+
+def _reward_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "timeout_s": args.timeout,
+        "memory_mb": args.memory_mb,
+        "mode": args.mode,
+        "compare": args.compare,
+        "no_code_reward": args.no_code_reward,
+        "format_weight": args.format_weight,
+        "overlong_reward": args.overlong_reward,
+        "fallback": args.fallback,
+        "preload": tuple(args.preload),
+    }
+    for name in ("max_chars", "workers", "backend"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the dataset, start the sandboxes and serve until SIGINT/SIGTERM."""
+    from acesandbox import AcesandboxError
+
+    from .errors import RmRlError
+    from .server import ServerConfig, create_app, serve
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = ServerConfig(
+            reward=args.reward,
+            reward_options=_reward_options(args),
+            max_batch=args.max_batch,
+            max_pending=args.max_pending,
+            max_request_bytes=int(args.max_request_mb * 2**20),
+            token=args.token or os.environ.get(TOKEN_ENV) or None,
+            on_sandbox_error=args.on_sandbox_error,
+            graceful_timeout_s=args.graceful_timeout,
+        )
+        problems = None
+        if args.dataset:
+            from .dataset import load_problems
+
+            problems = load_problems(
+                args.dataset,
+                split=args.split,
+                id_key=args.id_key,
+                tests_key=args.tests_key,
+                question_key=args.question_key,
+            )
+            logging.getLogger("rm_rl.server").info("loaded %d problems from %s", len(problems), args.dataset)
+        app = create_app(config, problems=problems)
+    except (RmRlError, AcesandboxError) as exc:
+        print(f"acecoder serve: {exc}", file=sys.stderr)
+        return 2
+    if config.token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("rm_rl.server").warning(
+            "serving on %s without a token: anyone who can reach it can run code in the sandboxes (set --token or $%s)",
+            args.host,
+            TOKEN_ENV,
+        )
+    try:
+        serve(app, host=args.host, port=args.port, log_level=args.log_level)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rm_rl.cli_serve ARGS``: the same as ``acecoder serve ARGS``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

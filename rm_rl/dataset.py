@@ -1,0 +1,332 @@
+"""Where tests come from: dataset rows, looked up by id or by question.
+
+AceCode-87K rows carry ``id``, ``question`` and ``test_cases`` (a list of assert
+strings); other datasets name the column ``tests``, store it as a JSON string, or
+hold the question in ``context_messages``. :func:`load_problems` reads a local JSONL,
+JSON or parquet file, or a Hugging Face hub dataset, into a :class:`ProblemIndex`
+that finds a row's tests by its id or by its question (whitespace-insensitive hash,
+as the AceCoder reward server finds them from a chat-templated query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import DatasetError, TestsNotFoundError
+
+__all__ = [
+    "Problem",
+    "ProblemIndex",
+    "TESTS_KEYS",
+    "coerce_tests",
+    "load_problems",
+    "question_key",
+    "resolve_tests",
+]
+
+TESTS_KEYS = ("tests", "test_cases")
+"""Column names that hold a row's tests, in the order they are looked for."""
+
+Tests = tuple[Any, ...]
+
+
+def coerce_tests(value: Any, *, where: str = "tests") -> Tests:
+    """A row's tests as a tuple: from a list, a JSON-encoded list, or one assert string.
+
+    Items stay as given (assert strings, or test dicts such as
+    ``{"kind": "io", "stdin": ..., "expected_stdout": ...}``), for acesandbox to read.
+    """
+    if isinstance(value, tuple) and all(isinstance(t, str) for t in value):
+        return value  # already coerced (rows of a ProblemIndex)
+    if value is None:
+        raise TestsNotFoundError(f"{where}: no tests (the value is null)")
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{where}: looks like a JSON list but does not parse: {exc}") from None
+        else:
+            return (value,)
+    if hasattr(value, "tolist") and not isinstance(value, (list, tuple)):
+        value = value.tolist()  # numpy arrays from parquet / datasets
+    if isinstance(value, Mapping) or not isinstance(value, Sequence):
+        raise DatasetError(f"{where}: expected a list of tests, got {type(value).__name__}")
+    out = []
+    for i, item in enumerate(value):
+        if hasattr(item, "tolist") and not isinstance(item, (str, bytes)):
+            item = item.tolist()
+        if not isinstance(item, (str, Mapping)):
+            raise DatasetError(f"{where}[{i}]: expected an assert string or a test object, got {type(item).__name__}")
+        out.append(item)
+    return tuple(out)
+
+
+def question_key(text: str) -> str:
+    """The lookup key of a question: a hash of its words, blind to whitespace changes.
+
+    Tokenizer round trips and chat templates add or drop spaces and newlines around a
+    user turn; hashing the whitespace-split words makes the key survive them.
+    """
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One dataset row reduced to what rewards need."""
+
+    id: str
+    tests: Tests
+    question: str = ""
+
+
+class ProblemIndex(Mapping[str, Tests]):
+    """Tests by row id (``index[id]``), and rows by question (:meth:`find_question`)."""
+
+    def __init__(self, problems: Iterable[Problem], *, source: str = "") -> None:
+        self.source = source
+        self._by_id: dict[str, Problem] = {}
+        self._by_question: dict[str, str] = {}
+        for p in problems:
+            self._by_id[p.id] = p
+            if p.question:
+                self._by_question.setdefault(question_key(p.question), p.id)
+
+    def __getitem__(self, key: str) -> Tests:
+        try:
+            return self._by_id[str(key)].tests
+        except KeyError:
+            where = f" in {self.source}" if self.source else ""
+            raise TestsNotFoundError(f"no dataset row with id {key!r}{where}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, key: object) -> bool:
+        return str(key) in self._by_id
+
+    def problem(self, key: str) -> Problem:
+        """The whole row with id ``key``."""
+        self[key]
+        return self._by_id[str(key)]
+
+    def find_question(self, text: str) -> Problem | None:
+        """The row whose question is ``text`` (up to whitespace), or None."""
+        pid = self._by_question.get(question_key(text))
+        return None if pid is None else self._by_id[pid]
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        id_key: str = "id",
+        tests_key: str | None = None,
+        question_key: str | None = None,
+        source: str = "",
+    ) -> ProblemIndex:
+        """Build an index from dict rows; a row without tests or id names itself in the error."""
+        problems = []
+        seen: set[str] = set()
+        for n, row in enumerate(rows):
+            where = f"{source or 'dataset'}: row {n}"
+            problems.append(_problem(row, where, id_key, tests_key, question_key, n))
+            if problems[-1].id in seen:
+                raise DatasetError(f"{where}: duplicate {id_key!r} {problems[-1].id!r}")
+            seen.add(problems[-1].id)
+        return cls(problems, source=source)
+
+
+def _question(row: Mapping[str, Any], key: str | None) -> str:
+    if key is not None:
+        value = row.get(key)
+    elif "question" in row:
+        value = row["question"]
+    else:
+        value = row.get("context_messages") or row.get("prompt") or row.get("messages")
+    if isinstance(value, str):
+        return value
+    if value is not None and hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, Sequence):
+        for m in value:  # the first user turn, as the AceCoder server hashes it
+            if isinstance(m, Mapping) and m.get("role") == "user":
+                return str(m.get("content", ""))
+    return ""
+
+
+def _problem(
+    row: Mapping[str, Any], where: str, id_key: str, tests_key: str | None, q_key: str | None, n: int
+) -> Problem:
+    if not isinstance(row, Mapping):
+        raise DatasetError(f"{where}: expected an object, got {type(row).__name__}")
+    keys = (tests_key,) if tests_key else TESTS_KEYS
+    key = next((k for k in keys if k in row), None)
+    if key is None:
+        raise DatasetError(f"{where}: missing field {' or '.join(repr(k) for k in keys)}")
+    try:
+        tests = coerce_tests(row[key], where=f"{where}: field {key!r}")
+    except TestsNotFoundError as exc:
+        raise DatasetError(str(exc)) from None
+    ident = row.get(id_key)
+    if ident is None:
+        if id_key != "id" or "id" in row:
+            raise DatasetError(f"{where}: missing field {id_key!r}")
+        ident = n  # rows without ids are numbered
+    return Problem(id=str(ident), tests=tests, question=_question(row, q_key))
+
+
+def resolve_tests(label: Any, prompt: Any, index: ProblemIndex | None, *, where: str = "label") -> Tests:
+    """A completion's tests from an OpenRLHF-style label, or from its prompt.
+
+    ``label``: the tests themselves (a list, a JSON list, or ``{"tests": [...]}``), or
+    a dataset row id. Without a label, the prompt's user turn is looked up among the
+    dataset's questions, as the AceCoder reward server does.
+    """
+    if isinstance(label, Mapping):
+        key = next((k for k in TESTS_KEYS if k in label), None)
+        if key is None:
+            raise TestsNotFoundError(f"{where}: an object label needs a 'tests' or 'test_cases' field")
+        return coerce_tests(label[key], where=f"{where}.{key}")
+    if isinstance(label, (list, tuple)) or (isinstance(label, str) and label.lstrip().startswith("[")):
+        try:
+            return coerce_tests(label, where=where)
+        except DatasetError as exc:
+            raise TestsNotFoundError(str(exc)) from None
+    if label is not None and label != "":
+        if index is None:
+            raise TestsNotFoundError(
+                f"{where}: {label!r} is a row id, but no dataset was loaded (start with --dataset)"
+            )
+        try:
+            return index[str(label)]
+        except TestsNotFoundError as exc:
+            raise TestsNotFoundError(f"{where}: {exc}") from None
+    if index is None:
+        raise TestsNotFoundError(f"{where}: no label and no dataset to find the question in (start with --dataset)")
+    from .extract import user_turn
+
+    problem = index.find_question(user_turn(prompt))
+    if problem is None:
+        raise TestsNotFoundError(
+            f"{where}: no label, and the prompt's user turn matches no question of {index.source or 'the dataset'}"
+        )
+    return problem.tests
+
+
+# -------------------------------------------------------------------- loading
+
+
+def _read_jsonl(path: str) -> Iterator[Mapping[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}: line {n}: not JSON: {exc.msg}") from None
+            if not isinstance(row, Mapping):
+                raise DatasetError(f"{path}: line {n}: expected an object, got {type(row).__name__}")
+            yield row
+
+
+def _read_json(path: str) -> list[Mapping[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path}: not JSON: {exc.msg} (line {exc.lineno})") from None
+    if isinstance(data, Mapping):
+        for key in ("train", "data", "rows"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+    if not isinstance(data, list):
+        raise DatasetError(f"{path}: expected a list of rows")
+    return data
+
+
+def _read_parquet(path: str, wanted: Sequence[str]) -> Iterator[Mapping[str, Any]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise DatasetError(f"{path}: reading parquet needs pyarrow: pip install pyarrow") from exc
+    try:
+        schema = pq.read_schema(path)
+        columns = [c for c in wanted if c in schema.names]
+        table = pq.read_table(path, columns=columns)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types; name the file
+        raise DatasetError(f"{path}: cannot read parquet: {exc}") from None
+    yield from table.to_pylist()
+
+
+def _wanted(id_key: str, tests_key: str | None, q_key: str | None) -> list[str]:
+    cols = [id_key, *(([tests_key]) if tests_key else TESTS_KEYS)]
+    cols += [q_key] if q_key else ["question", "context_messages", "prompt", "messages"]
+    return cols
+
+
+def load_problems(
+    source: str,
+    *,
+    split: str = "train",
+    id_key: str = "id",
+    tests_key: str | None = None,
+    question_key: str | None = None,
+) -> ProblemIndex:
+    """Load a dataset's rows into a :class:`ProblemIndex`.
+
+    ``source``: a ``.jsonl``, ``.json`` or ``.parquet`` file (or a directory of them),
+    or a Hugging Face hub name such as ``TIGER-Lab/AceCode-87K`` (needs the
+    ``datasets`` package and network). Only the id, tests and question columns are
+    kept, so large datasets with inference columns stay small in memory.
+    """
+    if os.path.isdir(source):
+        files = sorted(
+            os.path.join(source, f) for f in os.listdir(source) if f.endswith((".jsonl", ".json", ".parquet"))
+        )
+        if not files:
+            raise DatasetError(f"{source}: no .jsonl, .json or .parquet files in this directory")
+        rows: Iterable[Mapping[str, Any]] = (r for f in files for r in _rows_of(f, id_key, tests_key, question_key))
+    elif os.path.exists(source):
+        rows = _rows_of(source, id_key, tests_key, question_key)
+    elif source.endswith((".jsonl", ".json", ".parquet")) or source.startswith(("/", ".", "~")):
+        raise DatasetError(f"{source}: no such file")
+    else:
+        rows = _hub_rows(source, split, _wanted(id_key, tests_key, question_key))
+    return ProblemIndex.from_rows(rows, id_key=id_key, tests_key=tests_key, question_key=question_key, source=source)
+
+
+def _rows_of(path: str, id_key: str, tests_key: str | None, q_key: str | None) -> Iterable[Mapping[str, Any]]:
+    if path.endswith(".jsonl"):
+        return _read_jsonl(path)
+    if path.endswith(".json"):
+        return _read_json(path)
+    if path.endswith(".parquet"):
+        return _read_parquet(path, _wanted(id_key, tests_key, q_key))
+    raise DatasetError(f"{path}: unknown format; use .jsonl, .json or .parquet")
+
+
+def _hub_rows(name: str, split: str, wanted: Sequence[str]) -> Iterable[Mapping[str, Any]]:
+    try:
+        import datasets
+    except ImportError as exc:
+        raise DatasetError(f"{name}: loading a hub dataset needs the datasets package: pip install datasets") from exc
+    try:
+        ds = datasets.load_dataset(name, split=split)
+    except Exception as exc:  # noqa: BLE001 - network, auth, missing split: name the dataset
+        raise DatasetError(f"{name}: cannot load this dataset (split {split!r}): {exc}") from None
+    keep = [c for c in ds.column_names if c in wanted]
+    return ds.select_columns(keep)

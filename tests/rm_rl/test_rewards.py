@@ -1,0 +1,261 @@
+"""Reward functions: TRL's contract, options, abstention, against the fake and the real sandbox."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from acesandbox import SandboxCrashedError
+from rm_rl import ProblemIndex, RewardConfig, binary, pass_rate
+from rm_rl.dataset import Problem
+from rm_rl.errors import ConfigError, RewardUnavailableError, TestsNotFoundError
+
+from .conftest import ADD_TESTS, BAD_ADD, GOOD_ADD
+
+
+def by_program(table):
+    """A fake script answering by the program's text (first key found in it wins)."""
+
+    def answer(job):
+        for key, statuses in table.items():
+            if key in job.program:
+                return statuses(job) if callable(statuses) else statuses
+        raise AssertionError(f"unexpected program {job.program!r}")
+
+    return answer
+
+
+class TestContractWithFakeSandbox:
+    def test_binary_and_pass_rate_values(self, fake):
+        script, ex = fake
+        script.answer = by_program({"a + b": ["passed"] * 3, "a - b": ["passed", "failed", "skipped"]})
+        b = binary(executor=ex)
+        assert b([GOOD_ADD, BAD_ADD], tests=[ADD_TESTS, ADD_TESTS]) == [1.0, 0.0]
+        script.answer = by_program({"a + b": ["passed"] * 3, "a - b": ["passed", "failed", "error"]})
+        p = pass_rate(executor=ex)
+        assert p([GOOD_ADD, BAD_ADD], tests=[ADD_TESTS, ADD_TESTS]) == [1.0, pytest.approx(1 / 3)]
+
+    def test_binary_stops_early_and_runs_shared_by_default(self, fake):
+        script, ex = fake
+        binary(executor=ex)([GOOD_ADD], tests=[ADD_TESTS])
+        pass_rate(executor=ex)([GOOD_ADD], tests=[ADD_TESTS])
+        pass_rate(executor=ex, mode="isolated", timeout_s=2.5)([GOOD_ADD], tests=[ADD_TESTS])
+        first, second, third = script.jobs
+        assert first.stop_on_failure is True and first.mode == "shared" and first.compare == "strict"
+        assert second.stop_on_failure is False
+        assert third.mode == "isolated" and third.limits.timeout_s == 2.5
+        assert first.program == "def add(a, b):\n    return a + b" and len(first.tests) == 3
+
+    def test_sandbox_error_is_none_never_zero_and_counted(self, fake):
+        script, ex = fake
+
+        def answer(job):
+            if "a - b" in job.program:
+                raise SandboxCrashedError("sandbox died")
+            return ["passed"] * len(job.tests)
+
+        script.answer = answer
+        reward = binary(executor=ex)
+        logged = {}
+        out = reward([GOOD_ADD, BAD_ADD, "no code"], tests=[ADD_TESTS] * 3, log_metric=logged.__setitem__)
+        assert out == [1.0, None, 0.0]
+        assert reward.stats.sandbox_errors == 1 and reward.stats.executed == 1
+        assert reward.stats.snapshot()["outcomes"]["no_code"] == 1
+        assert logged["binary_reward/sandbox_errors"] == 1.0
+        assert logged["binary_reward/executed_frac"] == pytest.approx(1 / 3)
+
+    def test_sandbox_error_can_raise(self, fake):
+        script, ex = fake
+        script.answer = lambda job: ["sandbox_error"] * len(job.tests)
+        reward = pass_rate(executor=ex, on_sandbox_error="raise")
+        with pytest.raises(RewardUnavailableError, match="could not judge 1 of 2") as err:
+            reward(["no code", GOOD_ADD], tests=[ADD_TESTS] * 2)
+        assert err.value.indices == (1,)
+
+    def test_completions_without_code_never_reach_the_sandbox(self, fake):
+        script, ex = fake
+        reward = binary(executor=ex, no_code_reward=-1.0)
+        assert reward(["I don't know", "<think>never closed " + GOOD_ADD], tests=[ADD_TESTS] * 2) == [-1.0, -1.0]
+        assert script.jobs == []
+
+    def test_overlong_completions_are_not_run(self, fake):
+        script, ex = fake
+        reward = binary(executor=ex, max_chars=20, overlong_reward=-0.5)
+        assert reward([GOOD_ADD], tests=[ADD_TESTS]) == [-0.5] and script.jobs == []
+        reward = binary(executor=ex, max_tokens=3, overlong_reward=-0.5)
+        assert reward([GOOD_ADD, GOOD_ADD], completion_ids=[[1, 2, 3, 4], [1, 2]], tests=[ADD_TESTS] * 2) == [-0.5, 1.0]
+        with pytest.raises(ConfigError, match="max_tokens needs the completions' token ids"):
+            reward([GOOD_ADD], tests=[ADD_TESTS])
+
+    def test_format_reward_and_required_format(self, fake):
+        script, ex = fake
+        script.answer = by_program({"a + b": lambda job: ["passed"] * len(job.tests), "a - b": ["failed", "skipped", "skipped"]})
+        good_format = f"<think>add them</think>\n{GOOD_ADD}"
+        reward = binary(executor=ex, format_weight=0.5)
+        assert reward([good_format, GOOD_ADD, f"<think>x</think>{BAD_ADD}"], tests=[ADD_TESTS] * 3) == [1.5, 1.0, 0.5]
+        strict = binary(executor=ex, require_format=True, bad_format_reward=-1.0)
+        assert strict([good_format, GOOD_ADD], tests=[ADD_TESTS] * 2) == [1.0, -1.0]
+        assert strict.stats.snapshot()["outcomes"]["bad_format"] == 1
+
+    def test_unparsable_or_empty_tests_abstain(self, fake):
+        script, ex = fake
+        reward = binary(executor=ex)
+        assert reward([GOOD_ADD, GOOD_ADD], tests=[["assert add(1, 2) =="], []]) == [None, None]
+        outcomes = reward.stats.snapshot()["outcomes"]
+        assert outcomes["bad_tests"] == 1 and outcomes["no_tests"] == 1 and script.jobs == []
+
+    def test_chat_completions_and_prefill_prompts(self, fake):
+        script, ex = fake
+        prompts = [[{"role": "user", "content": "Write add."},
+                    {"role": "assistant", "content": "Below is a Python script ...:\n```python\n"}]]
+        completions = [[{"role": "assistant", "content": "def add(a, b):\n    return a + b\n```"}]]
+        assert binary(executor=ex)(completions, prompts=prompts, tests=[ADD_TESTS]) == [1.0]
+        assert script.jobs[0].program == "def add(a, b):\n    return a + b"
+
+
+class TestTestsSources:
+    def test_columns(self, fake):
+        _, ex = fake
+        assert binary(executor=ex)([GOOD_ADD], test_cases=[ADD_TESTS]) == [1.0]
+        assert binary(executor=ex)([GOOD_ADD], tests=['["assert add(1, 2) == 3"]']) == [1.0]
+        assert binary(executor=ex, tests_column="checks")([GOOD_ADD], checks=[ADD_TESTS]) == [1.0]
+
+    def test_lookup_by_id_and_by_question(self, fake):
+        _, ex = fake
+        assert binary(executor=ex, tests_lookup={"p1": ADD_TESTS})([GOOD_ADD], id=["p1"]) == [1.0]
+        index = ProblemIndex([Problem("p1", tuple(ADD_TESTS), "Write add(a, b).")])
+        reward = binary(executor=ex, tests_lookup=index)
+        assert reward([GOOD_ADD], prompts=[[{"role": "user", "content": "Write add(a,  b)."}]]) == [1.0]
+        with pytest.raises(TestsNotFoundError, match="question is not in"):
+            reward([GOOD_ADD], prompts=["Something else"])
+
+    def test_lookup_callable(self, fake):
+        _, ex = fake
+        seen = []
+
+        def lookup(prompt, row):
+            seen.append((prompt, row["task"]))
+            return ADD_TESTS
+
+        assert binary(executor=ex, tests_lookup=lookup)([GOOD_ADD], prompts=["P"], task=["t1"]) == [1.0]
+        assert seen == [("P", "t1")]
+
+    def test_missing_tests_say_what_to_do(self, fake):
+        _, ex = fake
+        with pytest.raises(TestsNotFoundError, match="'tests' or 'test_cases' column .*columns given: \\['answer'\\]"):
+            binary(executor=ex)([GOOD_ADD], answer=["x"], trainer_state=None)
+        with pytest.raises(TestsNotFoundError, match="no entry for id 'zz'"):
+            binary(executor=ex, tests_lookup={"p1": ADD_TESTS})([GOOD_ADD], id=["zz"])
+        with pytest.raises(TestsNotFoundError, match="has 1 values for 2 completions"):
+            binary(executor=ex)([GOOD_ADD, GOOD_ADD], tests=[ADD_TESTS])
+
+
+class TestFactories:
+    def test_unknown_option_suggests_the_right_one(self):
+        with pytest.raises(ConfigError, match="unknown reward option 'timeout'; did you mean 'timeout_s'"):
+            binary(timeout=3)
+
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ({"timeout_s": 0}, "timeout_s must be a positive number"),
+            ({"timeout_s": float("nan")}, "timeout_s must be a positive number"),
+            ({"memory_mb": 10}, "memory_mb must be an integer >= 64"),
+            ({"mode": "forked"}, "mode must be one of 'shared', 'isolated'"),
+            ({"no_code_reward": float("inf")}, "no_code_reward must be a finite number"),
+            ({"max_chars": 0}, "max_chars must be a positive integer"),
+            ({"workers": True}, "workers must be a positive integer"),
+            ({"on_sandbox_error": "zero"}, "on_sandbox_error must be one of"),
+            ({"require_format": True, "format_weight": 1.0}, "set format_weight=0"),
+            ({"stop_on_failure": "yes"}, "stop_on_failure must be true or false"),
+        ],
+    )
+    def test_bad_options_fail_at_construction(self, options, message):
+        with pytest.raises(ConfigError, match=message):
+            binary(**options)
+
+    def test_pass_rate_refuses_early_stop(self):
+        with pytest.raises(ConfigError, match="use binary"):
+            pass_rate(stop_on_failure=True)
+
+    def test_bad_lookup(self):
+        with pytest.raises(ConfigError, match="tests_lookup must be"):
+            binary(tests_lookup=42)
+
+    def test_names_repr_and_help(self):
+        assert binary().__name__ == "binary_reward" and pass_rate().__name__ == "pass_rate_reward"
+        assert repr(binary(timeout_s=2.0, mode="isolated")) == "rm_rl.rewards.binary(timeout_s=2.0, mode='isolated')"
+        assert all(RewardConfig.options().values())  # every option has help text
+
+    def test_nothing_starts_before_first_use(self):
+        reward = binary()
+        assert reward.runner.started is False
+
+    def test_picklable_before_and_after_use(self, fake):
+        _, ex = fake
+        reward = binary(executor=ex, timeout_s=2.0)
+        reward([GOOD_ADD], tests=[ADD_TESTS])
+        copy = pickle.loads(pickle.dumps(reward))
+        assert copy.config == reward.config and copy.runner.started is False and copy.__name__ == "binary_reward"
+        assert copy.stats.executed == 1
+
+    def test_with_options_shares_sandboxes(self, fake):
+        _, ex = fake
+        reward = binary(executor=ex)
+        other = reward.with_options(kind="pass_rate")
+        assert other.runner is reward.runner and other([BAD_ADD], tests=[ADD_TESTS]) == [1.0]
+
+
+class TestRealSandbox:
+    """The same rewards with programs actually run (namespace backend)."""
+
+    CASES = {  # name: (completion, pass rate against ADD_TESTS)
+        "correct": (GOOD_ADD, 1.0),
+        "wrong": (BAD_ADD, 0.0),
+        "partial": ("```python\ndef add(a, b):\n    return a + b if a > 0 else 7\n```", 2 / 3),
+        "raises": ("```python\ndef add(a, b):\n    raise ValueError\n```", 0.0),
+        "loops": ("```python\ndef add(a, b):\n    while True:\n        pass\n```", 0.0),
+        "exits": ("```python\nimport os\ndef add(a, b):\n    os._exit(0)\n```", 0.0),
+        "forges": (
+            "```python\nclass E:\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return E()\n```",
+            0.0,
+        ),
+    }
+
+    def test_rewards(self, sandbox):
+        names = list(self.CASES)
+        completions = [self.CASES[n][0] for n in names]
+        b = binary(executor=sandbox, timeout_s=0.5)
+        p = pass_rate(executor=sandbox, timeout_s=0.5)
+        got_b = dict(zip(names, b(completions, tests=[ADD_TESTS] * len(names))))
+        got_p = dict(zip(names, p(completions, tests=[ADD_TESTS] * len(names))))
+        assert got_p == pytest.approx({n: rate for n, (_, rate) in self.CASES.items()})
+        assert got_b == {n: (1.0 if rate == 1.0 else 0.0) for n, (_, rate) in self.CASES.items()}
+        assert b.stats.executed == len(names) and b.stats.sandbox_errors == 0
+
+    def test_sixteen_tests_exact_pass_rate(self, sandbox):
+        tests = [f"assert sq({i}) == {i * i}" for i in range(16)]
+        code = "```python\ndef sq(x):\n    return x * x if x < 11 else 0\n```"
+        assert pass_rate(executor=sandbox)([code], tests=[tests]) == [pytest.approx(11 / 16)]
+        score = binary(executor=sandbox).score([code], [tests])[0]
+        assert score.reward == 0.0 and score.statuses[11] == "failed" and set(score.statuses[12:]) == {"skipped"}
+
+    def test_closed_executor_is_a_sandbox_error_not_a_zero(self):
+        from acesandbox import Executor
+
+        ex = Executor("namespace", workers=1)
+        ex.close()
+        reward = binary(executor=ex)
+        assert reward([GOOD_ADD], tests=[ADD_TESTS]) == [None]
+        assert reward.stats.sandbox_errors == 1
+
+    def test_own_executor_is_started_lazily_and_closed(self):
+        reward = binary(timeout_s=1.0, workers=1)
+        assert reward([GOOD_ADD], tests=[ADD_TESTS]) == [1.0]
+        assert reward.runner.started
+        copy = pickle.loads(pickle.dumps(reward))
+        reward.close()
+        assert not reward.runner.started
+        assert copy([BAD_ADD], tests=[ADD_TESTS]) == [0.0]  # the copy starts its own sandboxes
+        copy.close()
