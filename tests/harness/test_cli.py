@@ -1,0 +1,103 @@
+"""The subcommand modules: their contract with ``acecoder``, options, exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from harness.cli import COMMANDS, main
+from harness.io import write_records
+from harness.synth import build_prompt
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_module_has_the_subcommand_contract(name):
+    module = importlib.import_module(COMMANDS[name])
+    assert isinstance(module.SUMMARY, str) and module.SUMMARY
+    assert callable(module.add_parser) and callable(module.run)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_works(name, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([name, "--help"])
+    assert info.value.code == 0
+    assert "usage: acecoder" in capsys.readouterr().out
+
+
+def test_registered_as_entry_points_acecoder_runs_them(monkeypatch, tmp_path, capsys):
+    """What the lead's ``acecoder.commands`` entry points give: acesandbox's CLI dispatches to our modules."""
+    import importlib.metadata
+
+    import acesandbox.cli as acli
+
+    eps = [EntryPoint(name=n, value=m, group="acecoder.commands") for n, m in COMMANDS.items()]
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda group=None: eps if group == "acecoder.commands" else []
+    )
+    write_records([{"id": "a", "inferences": [], "question": "q"}], tmp_path / "s.jsonl")
+    assert acli.main(["hard", str(tmp_path / "s.jsonl"), "-o", str(tmp_path / "h.jsonl")]) == 0
+    assert "questions_in=0" in capsys.readouterr().err
+
+
+def test_synth_command_with_json_summary(tmp_path, capsys):
+    write_records([{"id": "s", "code": "x = 1"}], tmp_path / "seeds.jsonl")
+    answer = {"question": "q?", "entry_point": "f", "tests": [f"assert f({i}) == {i}" for i in range(5)]}
+    write_records([{"prompt": build_prompt("x = 1", 20), "responses": [json.dumps(answer)]}], tmp_path / "r.jsonl")
+    code = main(
+        [
+            "synth",
+            str(tmp_path / "seeds.jsonl"),
+            "-o",
+            str(tmp_path / "synth.jsonl"),
+            "--backend",
+            "replay",
+            "--gen-opt",
+            f"path={tmp_path / 'r.jsonl'}",
+            "--no-progress",
+            "--json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["questions"] == 1
+
+
+def test_items_left_for_a_rerun_exit_3(tmp_path, capsys):
+    write_records([{"id": "s", "code": "x = 1"}], tmp_path / "seeds.jsonl")
+    write_records([], tmp_path / "r.jsonl")
+    code = main(
+        [
+            "synth",
+            str(tmp_path / "seeds.jsonl"),
+            "-o",
+            str(tmp_path / "synth.jsonl"),
+            "--gen-opt",
+            f"path={tmp_path / 'r.jsonl'}",
+            "--no-progress",
+            "--max-retries",
+            "0",
+        ]
+    )
+    assert code == 3
+    assert "rerun the same command" in capsys.readouterr().err
+
+
+def test_bad_options_exit_2(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "x.jsonl")]) == 2  # no --output
+    assert "output is required" in capsys.readouterr().err
+    assert main(["pipeline", str(tmp_path / "missing.toml")]) == 2
+    bad = tmp_path / "c.toml"
+    bad.write_text("[sample]\nnum_samples = 0\n")
+    assert main(["pipeline", str(bad)]) == 2
+
+
+def test_unknown_generation_backend_exits_1(tmp_path, capsys):
+    write_records([{"id": "s", "code": "x = 1"}], tmp_path / "seeds.jsonl")
+    code = main(
+        ["synth", str(tmp_path / "seeds.jsonl"), "-o", str(tmp_path / "o.jsonl"), "--backend", "nope", "--no-progress"]
+    )
+    assert code == 1
+    assert "unknown generation backend" in capsys.readouterr().err
