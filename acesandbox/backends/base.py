@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar
 
 from .._result import Outcome, Report
@@ -101,7 +101,16 @@ def available_backends() -> list[str]:
 
 
 def get_backend(name: str, config: BackendConfig | None = None) -> Backend:
-    """Instantiate the backend registered as ``name`` (imported only now)."""
+    """Instantiate the backend registered as ``name`` (imported only now).
+
+    A Ray cluster address also names the ray backend: ``"ray://head:10001"``, or
+    ``"ray:auto"`` / ``"ray:10.0.0.1:6379"`` (the part after ``ray:``).
+    """
+    if name.startswith("ray:"):
+        address = name if name.startswith("ray://") else name[len("ray:") :]
+        base = config or BackendConfig()
+        config = replace(base, options={**base.options, "address": address})
+        name = "ray"
     target = _REGISTRY.get(name)
     if target is None:
         raise BackendNotFoundError(f"unknown backend {name!r}; choose one of {available_backends()}")

@@ -57,6 +57,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="NAME",
         help="run the smoke job on this backend (default: the one backend=None picks on this host)",
     )
+    p.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="instead of checking: remove stray sandbox containers left by killed runs (docker backend) and exit",
+    )
     return p
 
 
@@ -248,8 +253,26 @@ def collect(backend: str | None = None) -> list[Check]:
 # ------------------------------------------------------------------ command
 
 
+def _cleanup() -> int:
+    """Remove stray sandbox containers (whose owning process is gone); 0 unless Docker failed."""
+    try:
+        from ..backends.docker import cleanup_containers
+
+        removed = cleanup_containers()
+    except ImportError as exc:
+        print(f"no docker SDK ({exc}): nothing to clean up (pip install 'acecoder-toolkit[docker]')")
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the message names the fix
+        print(f"could not clean up: {exc}", file=sys.stderr)
+        return 1
+    print(f"removed {len(removed)} stray sandbox container(s)" + (f": {', '.join(removed)}" if removed else ""))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the checks; 0 when the smoke job passed."""
+    if getattr(args, "cleanup", False):
+        return _cleanup()
     checks = collect(args.backend)
     smoke = checks[-1]
     ok = smoke.status == "OK"

@@ -1,0 +1,139 @@
+"""Hardening steps for a Docker container, one small function per mechanism.
+
+Each step returns the ``docker`` SDK ``containers.create`` arguments it sets;
+:func:`container_kwargs` applies them in a fixed order. A sandbox container has no
+network (loopback only), its own pid, ipc and uts namespaces, a read-only root
+filesystem (the server's own files in it, root-owned) with a size-capped tmpfs as
+scratch and no /dev/shm, memory (no swap), pids and CPU caps,
+every capability dropped, no new privileges, an unprivileged user, and an empty
+environment plus the allow-list (the in-container bootstrap starts the server with
+exactly that environment, so the image's own ``ENV`` does not leak through either).
+Its pid 1 is our fork server, fed over the attached stdin; the container is removed
+when it exits, which it does as soon as its stdin closes (``stdin_once``), so a host
+process killed with SIGKILL leaves nothing running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .env import sandbox_env
+
+__all__ = ["SCRATCH", "container_spec"]
+
+SCRATCH = "/tmp"
+
+
+def _namespaces() -> dict[str, Any]:
+    return {
+        "create": {"hostname": "sandbox"},
+        # ipc "none": a private IPC namespace and no /dev/shm, which would outlive a test.
+        "host": {"network_mode": "none", "ipc_mode": "none", "init": False},
+    }
+
+
+def _filesystem(scratch_mb: int, uid: int) -> dict[str, Any]:
+    return {
+        "create": {"working_dir": SCRATCH},
+        "host": {
+            "read_only": True,
+            # Owned by the sandbox user, as the server must be able to wipe it after each test.
+            "tmpfs": {SCRATCH: f"rw,nosuid,nodev,size={scratch_mb}m,mode=1777,uid={uid},gid={uid}"},
+        },
+    }
+
+
+def _limits(memory_mb: int, max_processes: int, cpus: float) -> dict[str, Any]:
+    from docker.types import Ulimit
+
+    memory = f"{memory_mb}m"
+    return {
+        "host": {
+            "mem_limit": memory,
+            "memswap_limit": memory,  # equal to mem_limit: no swap
+            "pids_limit": max_processes,
+            "nano_cpus": int(cpus * 1e9),
+            "ulimits": [Ulimit(name="core", soft=0, hard=0)],
+        }
+    }
+
+
+def _privileges(uid: int) -> dict[str, Any]:
+    return {
+        "create": {"user": f"{uid}:{uid}"},
+        "host": {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "privileged": False},
+    }
+
+
+def _environment() -> dict[str, Any]:
+    return {"create": {"environment": sandbox_env(home=SCRATCH)}}
+
+
+def _lifecycle(labels: Mapping[str, str], attach_stdin: bool) -> dict[str, Any]:
+    return {
+        "create": {
+            "labels": dict(labels),
+            # With stdin attached (not detached) Docker sets StdinOnce: the attach connection
+            # closing (we exited or died) closes the server's stdin and it exits.
+            "stdin_open": attach_stdin,
+            "detach": not attach_stdin,
+            "tty": False,  # a tty would mangle the binary protocol
+        },
+        "host": {
+            "auto_remove": True,
+            "log_config": {"Type": "none", "Config": {}},  # protocol traffic must not go to disk
+        },
+    }
+
+
+def _protocol_socket(socket_dir: str | None, target: str) -> dict[str, Any]:
+    """The host directory holding the protocol's Unix socket, read-only, when one is used."""
+    if socket_dir is None:
+        return {}
+    from docker.types import Mount
+
+    return {"host": {"mounts": [Mount(target=target, source=socket_dir, type="bind", read_only=True)]}}
+
+
+def container_spec(
+    *,
+    image: str,
+    command: list[str],
+    labels: Mapping[str, str],
+    memory_mb: int,
+    max_processes: int,
+    cpus: float,
+    scratch_mb: int,
+    uid: int = 65534,
+    runtime: str | None = None,
+    attach_stdin: bool = True,
+    socket_dir: str | None = None,
+    socket_target: str = "/run/acesandbox",
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(create_container arguments, create_host_config arguments)`` of a sandbox container.
+
+    The protocol runs over the attached stdin/stdout, or (``socket_dir``) over a Unix
+    socket in that host directory, mounted read-only at ``socket_target`` with nothing
+    else in it. The steps are applied in a fixed order; pass them to the docker SDK's
+    low-level API:
+    ``api.create_container(**create, host_config=api.create_host_config(**host))``.
+    """
+    if uid <= 0:
+        raise ValueError("a sandbox never runs as root: uid must be > 0")
+    create: dict[str, Any] = {"image": image, "command": command}
+    host: dict[str, Any] = {}
+    for step in (
+        _namespaces(),
+        _filesystem(scratch_mb, uid),
+        _limits(memory_mb, max_processes, cpus),
+        _privileges(uid),
+        _environment(),
+        _lifecycle(labels, attach_stdin),
+        _protocol_socket(socket_dir, socket_target),
+    ):
+        create.update(step.get("create", {}))
+        host.update(step.get("host", {}))
+    if runtime:
+        create["runtime"] = runtime
+    return create, host
