@@ -1,4 +1,4 @@
-"""The README section's snippets (docs/rm_rl.md) run, and print what their comments say."""
+"""The README's rm_rl section: its snippets run, and print what their comments say."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "rm_rl.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
+SECTION = "## Rewards for RL (`rm_rl`)"
 BLOCK = re.compile(r"(?:<!-- doc: (?P<tag>[\w-]+) -->\n)?```python\n(?P<code>.*?)```\n", re.S)
 
 
 def snippets():
-    if not DOC.exists():
-        pytest.skip("docs/rm_rl.md not present (merged into README.md?)")
-    return [(m.group("tag") or "run", m.group("code")) for m in BLOCK.finditer(DOC.read_text())]
+    text = DOC.read_text()
+    assert SECTION in text, "the README lost its rm_rl section"
+    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    return [(m.group("tag") or "run", m.group("code")) for m in BLOCK.finditer(section)]
 
 
 def run_checking_comments(code: str, namespace: dict) -> int:
