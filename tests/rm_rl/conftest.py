@@ -6,7 +6,6 @@ import json
 import threading
 
 import pytest
-
 from _support import require_backend
 
 GOOD_ADD = "```python\ndef add(a, b):\n    return a + b\n```"

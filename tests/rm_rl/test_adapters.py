@@ -17,7 +17,7 @@ from acesandbox import SandboxCrashedError
 from rm_rl import binary, pass_rate
 from rm_rl.adapters import openrlhf as orl
 from rm_rl.adapters import verl
-from rm_rl.adapters.trl import AsyncReward, RemoteReward, as_async
+from rm_rl.adapters.trl import RemoteReward, as_async
 from rm_rl.errors import ConfigError, RewardUnavailableError, TestsNotFoundError
 from rm_rl.extract import ACECODER_PREFILL
 from rm_rl.server import RewardServer, ServerConfig, create_app

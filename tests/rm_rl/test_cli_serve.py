@@ -62,10 +62,14 @@ def test_bad_option_is_a_clean_error(capsys):
     assert "timeout_s must be a positive number" in capsys.readouterr().err
 
 
-def start(args, env=None):
+ACECODER = [sys.executable, "-m", "acesandbox.cli", "serve"]  # the `acecoder serve` command itself
+MODULE = [sys.executable, "-m", "rm_rl.cli_serve"]
+
+
+def start(args, env=None, command=MODULE):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rm_rl.cli_serve", "--port", str(port), "--log-level", "warning", *args],
+        [*command, "--port", str(port), "--log-level", "warning", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
@@ -88,9 +92,13 @@ def sandbox_host():
     require_backend("namespace")
 
 
-def test_serve_acecode_jsonl_then_sigterm(tmp_path, acecode_jsonl, sandbox_host):
+def test_acecoder_serve_acecode_jsonl_then_sigterm(tmp_path, acecode_jsonl, sandbox_host):
+    from importlib.metadata import entry_points
+
+    if not any(ep.name == "serve" for ep in entry_points(group="acecoder.commands")):
+        pytest.fail("the acecoder.commands entry point serve = rm_rl.cli_serve is not installed")
     proc, url = start(["--dataset", str(acecode_jsonl), "--workers", "1", "--timeout", "2"],
-                      env={"ACECODER_SERVE_TOKEN": "tok"})
+                      env={"ACECODER_SERVE_TOKEN": "tok"}, command=ACECODER)
     try:
         auth = {"Authorization": "Bearer tok"}
         assert httpx.post(f"{url}/get_reward", json={"query": ["x"]}).status_code == 401

@@ -6,11 +6,9 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 DOC = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Rewards for RL (`rm_rl`)"
-BLOCK = re.compile(r"(?:<!-- doc: (?P<tag>[\w-]+) -->\n)?```python\n(?P<code>.*?)```\n", re.S)
+BLOCK = re.compile(r"(?:<!-- doc: (?P<tag>[\w-]+) -->\n)?```python\n(?P<code>.*?)```\n", re.DOTALL)
 
 
 def snippets():

@@ -85,14 +85,13 @@ def tiny_model_and_tokenizer():
 
 
 def test_grpo_trains_with_sandbox_rewards(tmp_path):
+    from _support import require_backend
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     from rm_rl import binary, pass_rate
     from rm_rl.adapters.trl import as_async
     from rm_rl.extract import extract_code
-
-    from _support import require_backend
 
     require_backend("namespace")
     model, tokenizer, blocks = tiny_model_and_tokenizer()

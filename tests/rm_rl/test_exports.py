@@ -51,9 +51,8 @@ def test_importing_rm_rl_and_adapters_stays_light():
 
 
 def test_error_tree():
-    from rm_rl import errors
-
     import rm_rl
+    from rm_rl import errors
 
     for name in errors.__all__:
         assert issubclass(getattr(errors, name), errors.RmRlError)
