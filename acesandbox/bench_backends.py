@@ -69,8 +69,13 @@ def _backend(name: str, args: argparse.Namespace) -> Any:
         client = connect()
         if args.image == DEFAULT_IMAGE:
             ensure_image(client, log=lambda m: print(m, file=sys.stderr))
+        parent = args.docker_cgroup_parent
+        if parent == "auto":
+            # Fair CPU weight: each container weighs one process, as a namespace sandbox does
+            # (under the engine's one /docker cgroup they would share one process's weight).
+            parent = "/" if client.info().get("CgroupDriver") == "cgroupfs" else None
         client.close()
-        return DockerBackend(config, DockerConfig(image=args.image))
+        return DockerBackend(config, DockerConfig(image=args.image, cgroup_parent=parent or None))
     if name == "ray":
         from .backends.ray import RayBackend, RayConfig
 
@@ -111,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=3, help="timed passes per backend, alternating backends (default 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of the program mix")
     p.add_argument("--image", default="acesandbox:latest", help="docker backend image (default acesandbox:latest, built if stale)")
+    p.add_argument(
+        "--docker-cgroup-parent",
+        default="auto",
+        help="docker backend's DockerConfig.cgroup_parent: 'auto' ('/' with the cgroupfs driver, so a container "
+        "weighs as much CPU as one process, as a namespace sandbox does), '' for the engine's default, or a path",
+    )
     p.add_argument("--ray-address", default=None, help="Ray cluster to use (default: a local one-node instance)")
     p.add_argument("--json", dest="json_path", default=None, help="also write the results as JSON here")
     return p
@@ -196,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     same = len({json.dumps(v, sort_keys=True) for v in verdicts.values()}) <= 1
     print(f"\nverdicts identical across backends: {'yes' if same else 'NO'} {verdicts if not same else ''}")
     print(f"(cost: {ref} tests/s / backend tests/s, medians; overhead: extra worker-milliseconds per job vs {ref})")
+    if "docker" in names:
+        print(f"(docker: cgroup_parent={args.docker_cgroup_parent!r}; on a busy host the engine's default parent gives all "
+              "containers together the CPU weight of one process: see --docker-cgroup-parent)")
     if args.json_path:
         with open(args.json_path, "w", encoding="utf-8") as f:
             json.dump({"workers": workers, "jobs": len(jobs), "tests": workload.total_tests, "reference": ref, "backends": rows}, f, indent=2)

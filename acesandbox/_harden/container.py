@@ -110,6 +110,7 @@ def container_spec(
     attach_stdin: bool = True,
     socket_dir: str | None = None,
     socket_target: str = "/run/acesandbox",
+    cgroup_parent: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(create_container arguments, create_host_config arguments)`` of a sandbox container.
 
@@ -136,4 +137,6 @@ def container_spec(
         host.update(step.get("host", {}))
     if runtime:
         create["runtime"] = runtime
+    if cgroup_parent:
+        host["cgroup_parent"] = cgroup_parent
     return create, host

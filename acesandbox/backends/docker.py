@@ -110,7 +110,11 @@ class DockerConfig:
     the container: straight between the two processes, for an engine on this host),
     ``"attach"`` (the container's attach stream, through the engine: works with a remote
     engine, a little slower, much slower on a loaded host), ``"auto"`` (socket for a local
-    Unix-socket engine on Linux, else attach).
+    Unix-socket engine on Linux, else attach). ``cgroup_parent``: the cgroup the
+    containers' cgroups are made in (default: the engine's, e.g. ``/docker``). On a busy
+    host all containers under one parent share that parent's CPU weight, which is one
+    process's; with the cgroupfs driver, ``"/"`` gives each container the weight of one
+    process, as a namespace sandbox has (with systemd, name a slice such as ``"acesandbox.slice"``).
     """
 
     image: str = DEFAULT_IMAGE
@@ -122,6 +126,7 @@ class DockerConfig:
     runtime: str | None = None
     api_timeout_s: float = 60.0
     transport: str = "auto"
+    cgroup_parent: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.image, str) or not self.image:
@@ -526,6 +531,7 @@ class _Container(ServerSession):
             attach_stdin=listener is None,
             socket_dir=listener.dir if listener else None,
             socket_target=_SOCKET_DIR,
+            cgroup_parent=dcfg.cgroup_parent,
         )
         api = self._client.api
         try:

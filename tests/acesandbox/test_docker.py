@@ -264,6 +264,20 @@ def test_container_oom_is_memory_and_the_sandbox_survives(executor):
     assert report.statuses == (Status.MEMORY, Status.PASSED), [o.message for o in report.outcomes]
 
 
+def test_cgroup_parent(client):
+    from acesandbox.backends.docker import DockerBackend, DockerConfig
+
+    if client.info().get("CgroupDriver") != "cgroupfs":
+        pytest.skip("cgroup_parent='/' is for the cgroupfs driver (systemd wants a slice)")
+    backend = DockerBackend(BackendConfig(options={"memory_mb": 128}), DockerConfig(cgroup_parent="/"))
+    with Executor(backend, workers=1) as ex:
+        program = "def hog():\n    xs = []\n    while True:\n        xs.append(bytearray(16 << 20))\n"
+        report = ex.run(Job(program=program, tests=["assert hog() == 1"], limits=Limits(memory_mb=128)))
+        assert report.statuses == (Status.MEMORY,), report.outcomes[0].message
+        cid = ex._sessions[0].container_id
+        assert client.api.inspect_container(cid)["HostConfig"]["CgroupParent"] == "/"
+
+
 def test_containers_are_removed_on_close(client):
     ex = Executor("docker", workers=2)
     ex.map([("x = 1", ["assert x == 1"])] * 4)
