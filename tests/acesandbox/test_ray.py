@@ -244,6 +244,14 @@ def test_new_node_gets_an_actor(cluster):
         assert len(ex.backend.nodes()) == 2
 
 
+def test_sandboxes_run_at_normal_priority(cluster):
+    """Ray's workers run at niceness 15; a node's sandboxes must not inherit it."""
+    with Executor("ray") as ex:
+        report = ex.run(Job(program="import os\ndef nice():\n    return os.nice(0)\n", tests=["assert nice() == 0"]))
+    assert report.statuses == (Status.PASSED,), report.outcomes[0].message
+    assert not report.warnings
+
+
 def test_limits_and_verdicts_pass_through(cluster):
     with Executor("ray", memory_mb=256) as ex:
         report = ex.run(
