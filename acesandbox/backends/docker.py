@@ -215,6 +215,7 @@ def cleanup_containers(*, everything: bool = False, base_url: str | None = None)
     host) is gone, e.g. after a run was killed. ``everything=True`` removes every sandbox
     container on the engine, also those of live runs and of other hosts.
     """
+    _sweep_socket_dirs()
     client = connect(base_url)
     removed = []
     try:
@@ -271,11 +272,32 @@ def _bootstrap(socket_path: str | None) -> str:
     return _BOOTSTRAP % (socket_path or "", server, json.dumps(sandbox_env(home=SCRATCH)))
 
 
+_SOCKET_PREFIX = "acesandbox-docker-"
+_swept = False
+
+
+def _sweep_socket_dirs() -> None:
+    """Remove socket directories left by processes killed while starting a container."""
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(_SOCKET_PREFIX) :].split("-", 1)[0]
+        if name.startswith(_SOCKET_PREFIX) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
 class _Listener:
     """The Unix socket a container's bootstrap connects to (socket transport)."""
 
     def __init__(self, uid: int) -> None:
-        self.dir = tempfile.mkdtemp(prefix="acesandbox-docker-")
+        global _swept
+        if not _swept:
+            _swept = True
+            _sweep_socket_dirs()
+        self.dir = tempfile.mkdtemp(prefix=f"{_SOCKET_PREFIX}{os.getpid()}-")
         os.chmod(self.dir, 0o755)
         path = os.path.join(self.dir, "s")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

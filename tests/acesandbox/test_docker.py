@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -313,6 +314,11 @@ def test_no_container_outlives_its_process(client, sig):
     # Ctrl-C: the executor removes them. SIGKILL: the attach connection drops, the server
     # reads end of file and exits, and Docker removes the container (auto_remove).
     assert _wait_until(lambda: not _sandbox_containers(client, child.pid), 30), _sandbox_containers(client, child.pid)
+    # A socket directory of a process killed while starting a container goes with the next sweep.
+    from acesandbox.backends.docker import _sweep_socket_dirs
+
+    _sweep_socket_dirs()
+    assert not [n for n in os.listdir(tempfile.gettempdir()) if n.startswith(f"acesandbox-docker-{child.pid}-")]
 
 
 def test_cleanup_removes_strays_only(client):
