@@ -307,7 +307,7 @@ class _Listener:
 
     def accept_two(self, deadline: float) -> tuple[socket.socket, socket.socket]:
         """The bootstrap's two connections, in order: its stdin, then its stdout."""
-        conns = []
+        conns: list[socket.socket] = []
         while len(conns) < 2:
             wait = deadline - time.monotonic()
             if wait <= 0:
