@@ -1,0 +1,179 @@
+"""The benchmark interface: one small ABC, implementations registered by name and imported lazily.
+
+A benchmark turns its problems and a model's solutions into acesandbox jobs, and the
+sandbox's reports back into the official evaluator's verdicts. Everything else (sample
+loading, the canary run on canonical solutions, pass@k, result files, the CLI) is shared
+and lives in :mod:`benchmarks.runner`.
+
+Verdict strings are the official ones of each benchmark (``"pass"``, ``"fail"``,
+``"timeout"``), plus :data:`SANDBOX_ERROR`, which means *we* could not judge the sample:
+it is kept out of every denominator and reported with a warning.
+
+Exceptions::
+
+    BenchmarkError (ValueError)                 bad benchmark input: names the file, line or field
+    └── BenchmarkNotFoundError (LookupError)    unknown benchmark name (lists the known ones)
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from acesandbox import Job, Report
+
+__all__ = [
+    "PASS",
+    "FAIL",
+    "TIMEOUT",
+    "SANDBOX_ERROR",
+    "Benchmark",
+    "BenchmarkError",
+    "BenchmarkNotFoundError",
+    "Problem",
+    "SampleResult",
+    "available_benchmarks",
+    "get_benchmark",
+    "register_benchmark",
+]
+
+PASS, FAIL, TIMEOUT = "pass", "fail", "timeout"
+SANDBOX_ERROR = "sandbox_error"
+"""The sandbox failed, not the program: left out of pass@k denominators, with a warning."""
+
+
+class BenchmarkError(ValueError):
+    """Bad benchmark input (a dataset or samples file, an option): the message names what and where."""
+
+
+class BenchmarkNotFoundError(BenchmarkError, LookupError):
+    """No benchmark is registered under that name."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One task of a benchmark.
+
+    ``prompt`` is what a completion model continues (the official prompt); ``data`` holds
+    the raw record with every field the benchmark's own code needs (inputs, tests, ...).
+    """
+
+    task_id: str
+    prompt: str
+    entry_point: str = ""
+    canonical_solution: str = ""
+    """A complete program that must pass (the canary run checks it on every scoring call)."""
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """The verdicts of one sample (one solution of one task).
+
+    ``verdicts`` maps each of the benchmark's parts (:attr:`Benchmark.parts`, e.g.
+    ``base`` and ``plus``) to an official verdict string, or ``sandbox_error``.
+    ``reports`` holds the acesandbox report of each part's job, for per-test detail.
+    ``fail_tests`` lists, per part, the inputs or test names that failed (official shape).
+    """
+
+    task_id: str
+    index: int
+    solution: str
+    verdicts: Mapping[str, str]
+    reports: Mapping[str, Report] = field(default_factory=dict, repr=False)
+    fail_tests: Mapping[str, list[Any]] = field(default_factory=dict, repr=False)
+    details: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def passed(self, part: str) -> bool | None:
+        """True/False for the part's verdict; None when the sandbox could not judge it."""
+        verdict = self.verdicts[part]
+        if verdict == SANDBOX_ERROR:
+            return None
+        return verdict == PASS
+
+
+class Benchmark(abc.ABC):
+    """One benchmark: load problems, build jobs, turn reports into official verdicts.
+
+    Subclasses set :attr:`name` and :attr:`parts`, and implement :meth:`load`,
+    :meth:`jobs` and :meth:`verdicts`. A part is one headline number: HumanEval+ has
+    ``("base", "plus")`` where ``plus`` means base *and* plus passed, as EvalPlus scores it.
+    """
+
+    name: ClassVar[str] = ""
+    parts: ClassVar[tuple[str, ...]] = ("pass",)
+    default_dataset: ClassVar[str | None] = None
+    """Where :meth:`load` reads with no argument: a hub name, a package, or None (required)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = dict(options)
+
+    @property
+    def label(self) -> str:
+        """The name with the options that change the problem set (``bigcodebench-instruct-hard``)."""
+        return self.name
+
+    @abc.abstractmethod
+    def load(self, dataset: str | None = None) -> list[Problem]:
+        """Problems from a hub name, an official release file or a local path (``None``: the default)."""
+
+    def prompt(self, problem: Problem, *, chat: bool) -> str | list[dict[str, str]]:
+        """What to send a model: the official prompt (``chat`` selects the instruct form)."""
+        if chat:
+            return [{"role": "user", "content": problem.prompt}]
+        return problem.prompt
+
+    def solution(self, problem: Problem, sample: Mapping[str, Any]) -> str:
+        """The program to run for one sample record (``solution``, else prompt + ``completion``)."""
+        if isinstance(sample.get("solution"), str):
+            return sample["solution"]
+        if isinstance(sample.get("completion"), str):
+            return problem.prompt + sample["completion"]
+        raise BenchmarkError(f"sample for {problem.task_id} has neither a 'solution' nor a 'completion' string")
+
+    @abc.abstractmethod
+    def jobs(self, problem: Problem, solution: str) -> Mapping[str, Job]:
+        """The acesandbox jobs that judge one solution, by name (e.g. ``base``, ``plus``)."""
+
+    @abc.abstractmethod
+    def verdicts(self, problem: Problem, reports: Mapping[str, Report]) -> SampleResult:
+        """Official verdicts from the reports of :meth:`jobs` (task_id/index/solution filled in later)."""
+
+    def write_official(self, results: Sequence[SampleResult], out_dir: str, stem: str) -> list[str]:
+        """Write the official result files for these results; returns their paths."""
+        return []
+
+    def close(self) -> None:
+        """Release what :meth:`load` or :meth:`jobs` acquired (caches, images)."""
+
+
+_REGISTRY: dict[str, str] = {
+    "humaneval": "benchmarks.evalplus:HumanEval",
+    "humaneval+": "benchmarks.evalplus:HumanEvalPlus",
+    "mbpp": "benchmarks.evalplus:Mbpp",
+    "mbpp+": "benchmarks.evalplus:MbppPlus",
+    "bigcodebench": "benchmarks.bigcodebench:BigCodeBench",
+    "livecodebench": "benchmarks.livecodebench:LiveCodeBench",
+}
+
+
+def register_benchmark(name: str, target: str) -> None:
+    """Register a Benchmark subclass under ``name`` as a ``"module:Class"`` string."""
+    _REGISTRY[name] = target
+
+
+def available_benchmarks() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_benchmark(name: str, **options: Any) -> Benchmark:
+    """Instantiate the benchmark registered as ``name`` with its options (``split=``, ``subset=`` ...)."""
+    target = _REGISTRY.get(name.lower())
+    if target is None:
+        raise BenchmarkNotFoundError(f"unknown benchmark {name!r}; choose one of {available_benchmarks()}")
+    module_name, _, cls_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    return cls(**options)
