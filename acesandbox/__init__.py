@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from ._result import Outcome, Report, Status
-from ._spec import AssertTest, CallTest, IOTest, Job, Limits, UnittestTest
+from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Limits, UnittestTest
 from .errors import (
     AcesandboxError,
     BackendNotFoundError,
@@ -36,6 +36,7 @@ __all__ = [
     "AcesandboxError",
     "AssertTest",
     "BackendNotFoundError",
+    "CallBatchTest",
     "CallTest",
     "Executor",
     "IOTest",

@@ -8,6 +8,7 @@ forged, garbled, closed or silent can only end in a non-passed status.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -18,8 +19,9 @@ from typing import Any, Sequence
 from . import _wire
 from ._checks import Check, judge, plan_assert_test, plan_unittest
 from ._result import Outcome, Status
-from ._spec import AssertTest, CallTest, IOTest, Job, Test, UnittestTest
+from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, UnittestTest
 from .errors import InvalidJobError
+from .judges import Judge, get_judge, run_judge
 
 __all__ = ["Prepared", "compare_io", "outcome_from_raw", "prepare_job"]
 
@@ -38,15 +40,28 @@ class Prepared:
     required: tuple[int, ...] = ()
     output_bytes: int = 0
     """Reported stdout is trimmed to this (IO tests capture more, to compare it whole)."""
+    judge: Judge | None = None
+    """The named judge of a call test, resolved when the job is prepared."""
+
+
+def _call_target(fn: str) -> str:
+    if "." in fn:
+        cls, _, meth = fn.rpartition(".")
+        return f"{cls}().{meth}"
+    return f"(globals()[{fn!r}] if {fn!r} in globals() else Solution().{fn})"
 
 
 def _call_code(fn: str) -> str:
-    if "." in fn:
-        cls, _, meth = fn.rpartition(".")
-        target = f"{cls}().{meth}"
-    else:
-        target = f"(globals()[{fn!r}] if {fn!r} in globals() else Solution().{fn})"
-    return f"__ace_check__(0, ({target}(*__ace_args__, **__ace_kwargs__),))\n"
+    return f"__ace_check__(0, ({_call_target(fn)}(*__ace_args__, **__ace_kwargs__),))\n"
+
+
+def _encoded_calls(test: CallBatchTest) -> Any:
+    """The calls' wire form, computed once per test value (benchmarks reuse one test per task)."""
+    cached = test.__dict__.get("_ace_wire_calls")
+    if cached is None:
+        cached = _wire.encode(test.calls)
+        object.__setattr__(test, "_ace_wire_calls", cached)
+    return cached
 
 
 def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
@@ -71,9 +86,28 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         except _wire.UnserializableValue as exc:
             raise InvalidJobError(f"{where}: CallTest arguments must be plain data: {exc}") from None
         check = Check(source=f"{test.fn}(...) == expected", template="_h0", holes=(test.fn,))
+        judge_fn = get_judge(test.judge) if test.judge else None
         return Prepared(
-            test, {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs}, (check,), (0,)
+            test,
+            {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs},
+            (check,),
+            (0,),
+            judge=judge_fn,
         )
+    if isinstance(test, CallBatchTest):
+        try:
+            calls = _encoded_calls(test)
+        except _wire.UnserializableValue as exc:
+            raise InvalidJobError(f"{where}: CallBatchTest arguments must be plain data: {exc}") from None
+        judge_fn = get_judge(test.judge) if test.judge else None
+        timeouts = test.call_timeout_s
+        payload = {
+            "k": "calls",
+            "code": f"__ace_fn__ = {_call_target(test.fn)}\n",
+            "calls": calls,
+            "tl": list(timeouts) if isinstance(timeouts, tuple) else timeouts,
+        }
+        return Prepared(test, payload, judge=judge_fn)
     if isinstance(test, IOTest):
         # Room for the expected output and then some, rounded up to a power of two so the
         # cap the sandbox sees says little about the expected output's length.
@@ -127,9 +161,22 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _judge_call(test: CallTest, value: Any) -> tuple[bool, str]:
-    ok = _approx_equal(value, test.expected, test.atol) if test.atol > 0 else bool(value == test.expected)
-    return ok, "" if ok else f"{test.fn} returned {_short(value)}, expected {_short(test.expected)}"
+def _judge_value(
+    fn: str, judge_fn: Judge | None, value: Any, expected: Any, args: tuple, atol: float, options: Any
+) -> tuple[bool, str]:
+    if judge_fn is not None:
+        ok, message = run_judge(judge_fn, value, expected, args, atol, options)
+    else:
+        ok, message = (_approx_equal(value, expected, atol) if atol > 0 else bool(value == expected)), ""
+    if ok:
+        return True, ""
+    return False, message or f"{fn} returned {_short(value)}, expected {_short(expected)}"
+
+
+def _judge_call(prep: Prepared, value: Any) -> tuple[bool, str]:
+    test = prep.test
+    assert isinstance(test, CallTest)
+    return _judge_value(test.fn, prep.judge, value, test.expected, test.args, test.atol, test.judge_options)
 
 
 def _tokens_equal(a: str, b: str, tol: float) -> bool:
@@ -209,6 +256,8 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
 
     if raw.get("overflow"):
         return done(Status.ERROR, "the test produced more result data than the sandbox accepts")
+    if isinstance(prep.test, CallBatchTest):
+        return _batch_outcome(prep, prep.test, raw, done, oom_killed)
     frames, garbage = _parse_frames(raw.get("lines", ()))
     finished = False
     compat_pass = False
@@ -227,7 +276,7 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
                 return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
             try:
                 if isinstance(prep.test, CallTest):
-                    ok, message = _judge_call(prep.test, values[0])
+                    ok, message = _judge_call(prep, values[0])
                 else:
                     ok, message = judge(checks[frame[1]], values)
             except Exception as exc:  # noqa: BLE001 - the assert raised, as it would in the reference harness
@@ -306,3 +355,75 @@ def _death(done, raw: dict[str, Any], oom_killed: bool, what: str) -> Outcome:  
     if sig:
         return done(Status.CRASHED, f"{what} ({_signal_name(sig)})")
     return done(Status.CRASHED, what)
+
+
+def _batch_outcome(prep: Prepared, test: CallBatchTest, raw: dict[str, Any], done: Any, oom_killed: bool) -> Outcome:
+    """Judge a CallBatchTest's values in call order: the first call that does not pass decides."""
+    n = len(test.calls)
+    frames, garbage = _parse_frames(raw.get("lines", ()))
+    judged = 0
+    finished = False
+
+    def at(status: Status, message: str, index: int | None) -> Outcome:
+        return dataclasses.replace(done(status, message), call_index=index)
+
+    forged = "the program wrote to the sandbox's result channel"
+    for frame in frames:
+        tag = frame[0]
+        if tag == "c":
+            if len(frame) != 3 or frame[1] != judged or judged >= n:
+                return at(Status.CRASHED, forged, None)
+            try:
+                value = _wire.decode(frame[2])
+            except _wire.WireFormatError:
+                return at(Status.CRASHED, "malformed value on the sandbox's result channel", None)
+            i = judged
+            try:
+                ok, message = _judge_value(
+                    test.fn, prep.judge, value, test.expected[i], test.calls[i], test.atol_of(i), test.judge_options
+                )
+            except Exception as exc:  # noqa: BLE001 - the comparison raised, as an assert would
+                return at(Status.ERROR, f"call {i}: {type(exc).__name__}: {exc}", i)
+            if not ok:
+                return at(Status.FAILED, f"call {i}: {message}", i)
+            judged += 1
+        elif tag == "kt":
+            if len(frame) != 2 or frame[1] != judged:
+                return at(Status.CRASHED, forged, None)
+            return at(Status.TIMEOUT, f"call {judged} exceeded its time limit ({test.timeout_of(judged)} s)", judged)
+        elif tag == "u":
+            return at(Status.FAILED, f"call {judged}: strict mode: {frame[2] if len(frame) > 2 else 'unserializable value'}", judged)
+        elif tag == "e":
+            info = frame[1] if len(frame) > 1 and isinstance(frame[1], dict) else {}
+            text = f"call {judged}: {info.get('type', 'Exception')}: {info.get('msg', '')}"
+            tb = info.get("tb") or ""
+            return at(Status.ERROR, text + ("\n" + tb if tb else ""), judged if judged < n else None)
+        elif tag == "m":
+            return at(Status.MEMORY, f"call {judged}: MemoryError", judged if judged < n else None)
+        elif tag == "s":
+            return at(Status.CRASHED, f"the program called exit({frame[1] if len(frame) > 1 else ''}) during call {judged}", judged if judged < n else None)
+        elif tag == "d":
+            finished = True
+        else:
+            garbage = True
+    end = raw.get("end")
+    if end == "timeout":
+        reason = raw.get("reason", "")
+        detail = {"cpu": "CPU time limit", "wall": "wall-time limit", "job": "job time budget"}.get(reason, "time limit")
+        return at(Status.TIMEOUT, f"exceeded the {detail} after {judged} of {n} calls", None)
+    if end == "died":
+        return _death(done, raw, oom_killed, f"the program's process died during call {judged}")
+    if end == "exit":
+        status = int(raw.get("wstatus", 0))
+        sig = status & 0x7F
+        if sig == signal.SIGKILL and oom_killed:
+            return at(Status.MEMORY, "killed by the sandbox's memory limit", None)
+        if sig == signal.SIGXCPU:
+            return at(Status.TIMEOUT, "exceeded the CPU time limit", None)
+        if sig or ((status >> 8) & 0xFF) != 0 or not finished:
+            return at(Status.CRASHED, f"the process ended before the test finished ({_signal_name(sig) if sig else status >> 8})", None)
+    elif end != "done":
+        return at(Status.CRASHED, f"the test ended unexpectedly ({end})", None)
+    if not finished or garbage or judged != n:
+        return at(Status.CRASHED, forged if garbage or finished else "the test stopped before finishing", None)
+    return done(Status.PASSED)

@@ -42,6 +42,11 @@ class Outcome:
     stdout: str = ""
     stderr: str = ""
     truncated: bool = False
+    call_index: int | None = None
+    """For a :class:`CallBatchTest`: the index of the first call that did not pass.
+
+    A ``timeout`` with ``call_index`` set means that one call ran past its own
+    ``call_timeout_s``; with ``None``, the whole test ran out of time."""
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}

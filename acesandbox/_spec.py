@@ -16,6 +16,7 @@ from .errors import InvalidJobError
 
 __all__ = [
     "AssertTest",
+    "CallBatchTest",
     "CallTest",
     "IOTest",
     "Job",
@@ -148,16 +149,103 @@ class CallTest:
     expected: Any = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     atol: float = 0.0
+    judge: str = ""
+    """Name of a registered trusted comparator (:mod:`acesandbox.judges`); "" = equality / ``atol``."""
+    judge_options: Mapping[str, Any] = field(default_factory=dict)
     kind: Literal["call"] = field(default="call", init=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.fn, str) or not self.fn or not all(p.isidentifier() for p in self.fn.split(".")):
-            raise InvalidJobError(f"CallTest.fn must be a name like 'f' or 'Solution.f', got {self.fn!r}")
+        _check_fn(self.fn, "CallTest")
         if not isinstance(self.args, (tuple, list)):
             raise InvalidJobError(f"CallTest.args must be a tuple or list, got {type(self.args).__name__}")
         object.__setattr__(self, "args", tuple(self.args))
         if not isinstance(self.kwargs, Mapping):
             raise InvalidJobError(f"CallTest.kwargs must be a mapping, got {type(self.kwargs).__name__}")
+        _check_judge(self.judge, self.judge_options, "CallTest")
+        _check_atol(self.atol, "CallTest.atol")
+
+
+def _check_fn(fn: Any, owner: str) -> None:
+    if not isinstance(fn, str) or not fn or not all(p.isidentifier() for p in fn.split(".")):
+        raise InvalidJobError(f"{owner}.fn must be a name like 'f' or 'Solution.f', got {fn!r}")
+
+
+def _check_judge(judge: Any, options: Any, owner: str) -> None:
+    if not isinstance(judge, str):
+        raise InvalidJobError(f"{owner}.judge must be a judge name (a string), got {type(judge).__name__}")
+    if not isinstance(options, Mapping):
+        raise InvalidJobError(f"{owner}.judge_options must be a mapping, got {type(options).__name__}")
+
+
+def _check_atol(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InvalidJobError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def _per_call(value: Any, n: int, name: str, *, allow_none: bool = False) -> Any:
+    """A scalar, or one value per call (checked for length)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise InvalidJobError(f"{name} has {len(value)} values for {n} calls")
+        return tuple(value)
+    return value
+
+
+@dataclass(frozen=True)
+class CallBatchTest:
+    """Many calls of one function in one test, judged one by one in the parent, in order.
+
+    The EvalPlus way of testing: the program is loaded once and ``fn(*calls[i])`` runs for
+    each ``i`` in the same process; each return value is judged against ``expected[i]``
+    (equality, ``atol``, or the named ``judge``). ``call_timeout_s`` (one value, or one
+    per call) bounds each call's wall time with a timer inside the sandbox; the job's
+    ``Limits.timeout_s`` bounds the whole test. The first call that does not pass decides
+    the outcome, and :attr:`Outcome.call_index` names it; the sandbox stops at the first
+    call that raises or times out.
+    """
+
+    fn: str
+    calls: tuple[tuple[Any, ...], ...]
+    expected: tuple[Any, ...]
+    atol: float | tuple[float, ...] = 0.0
+    judge: str = ""
+    judge_options: Mapping[str, Any] = field(default_factory=dict)
+    call_timeout_s: float | tuple[float, ...] | None = None
+    kind: Literal["calls"] = field(default="calls", init=False)
+
+    def __post_init__(self) -> None:
+        _check_fn(self.fn, "CallBatchTest")
+        if isinstance(self.calls, (str, bytes)) or not isinstance(self.calls, Sequence):
+            raise InvalidJobError(f"CallBatchTest.calls must be a list of argument lists, got {type(self.calls).__name__}")
+        calls = []
+        for i, args in enumerate(self.calls):
+            if not isinstance(args, (tuple, list)):
+                raise InvalidJobError(f"CallBatchTest.calls[{i}] must be a tuple or list of arguments, got {type(args).__name__}")
+            calls.append(tuple(args))
+        object.__setattr__(self, "calls", tuple(calls))
+        if isinstance(self.expected, (str, bytes)) or not isinstance(self.expected, Sequence):
+            raise InvalidJobError(f"CallBatchTest.expected must be a list with one value per call")
+        object.__setattr__(self, "expected", tuple(self.expected))
+        n = len(self.calls)
+        if len(self.expected) != n:
+            raise InvalidJobError(f"CallBatchTest.expected has {len(self.expected)} values for {n} calls")
+        object.__setattr__(self, "atol", _per_call(self.atol, n, "CallBatchTest.atol"))
+        for a in self.atol if isinstance(self.atol, tuple) else (self.atol,):
+            _check_atol(a, "CallBatchTest.atol")
+        timeouts = _per_call(self.call_timeout_s, n, "CallBatchTest.call_timeout_s", allow_none=True)
+        object.__setattr__(self, "call_timeout_s", timeouts)
+        for t in timeouts if isinstance(timeouts, tuple) else (() if timeouts is None else (timeouts,)):
+            _positive("call_timeout_s", t)
+        _check_judge(self.judge, self.judge_options, "CallBatchTest")
+
+    def atol_of(self, i: int) -> float:
+        return self.atol[i] if isinstance(self.atol, tuple) else self.atol
+
+    def timeout_of(self, i: int) -> float | None:
+        t = self.call_timeout_s
+        return t[i] if isinstance(t, tuple) else t
 
 
 @dataclass(frozen=True)
@@ -176,13 +264,19 @@ class UnittestTest:
             raise InvalidJobError(f"UnittestTest.source must be a string, got {type(self.source).__name__}")
 
 
-Test = Union[AssertTest, IOTest, CallTest, UnittestTest]
-_KINDS: dict[str, type] = {"assert": AssertTest, "io": IOTest, "call": CallTest, "unittest": UnittestTest}
+Test = Union[AssertTest, IOTest, CallTest, CallBatchTest, UnittestTest]
+_KINDS: dict[str, type] = {
+    "assert": AssertTest,
+    "io": IOTest,
+    "call": CallTest,
+    "calls": CallBatchTest,
+    "unittest": UnittestTest,
+}
 
 
 def as_test(item: Any, *, where: str = "test") -> Test:
     """Coerce a user-supplied test (a string, a test value or its dict form) to a test value."""
-    if isinstance(item, (AssertTest, IOTest, CallTest, UnittestTest)):
+    if isinstance(item, (AssertTest, IOTest, CallTest, CallBatchTest, UnittestTest)):
         return item
     if isinstance(item, str):
         return AssertTest(item)
@@ -197,7 +291,7 @@ def as_test(item: Any, *, where: str = "test") -> Test:
         except (TypeError, InvalidJobError) as exc:
             raise InvalidJobError(f"{where}: {exc}") from None
     raise InvalidJobError(
-        f"{where}: expected an assert string, IOTest, CallTest or UnittestTest, got {type(item).__name__}"
+        f"{where}: expected an assert string, IOTest, CallTest, CallBatchTest or UnittestTest, got {type(item).__name__}"
     )
 
 
@@ -207,7 +301,13 @@ def test_to_dict(test: Test) -> dict[str, Any]:
     for f in fields(test):
         if f.name != "kind":
             value = getattr(test, f.name)
-            out[f.name] = dict(value) if isinstance(value, Mapping) else (list(value) if isinstance(value, tuple) else value)
+            if isinstance(value, Mapping):
+                value = dict(value)
+            elif f.name == "calls":
+                value = [list(args) for args in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
     return out
 
 

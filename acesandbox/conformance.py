@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import AbstractSet, Any, Callable, ContextManager, Iterator, Mapping, Sequence, Union
 
 from ._result import Report, Status
-from ._spec import AssertTest, CallTest, IOTest, Job, Limits, UnittestTest, as_test
+from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Limits, UnittestTest, as_test
 
 __all__ = [
     "CAPABILITIES",
@@ -469,6 +469,33 @@ def _behaviour() -> list[Case]:
             ),
             (P, F, P, P, P, F),
         ),
+        Case(
+            "call_batch",
+            _src(
+                """
+                def double(x):
+                    return 2 * x
+                def halve(x):
+                    if x == 3:
+                        raise ValueError("three")
+                    return x / 2
+                def stall(x):
+                    while x == 2:
+                        pass
+                    return x
+                """
+            ),
+            (
+                CallBatchTest("double", [(i,) for i in range(50)], [2 * i for i in range(50)]),
+                CallBatchTest("double", [(1,), (2,), (3,)], [2, 5, 6]),
+                CallBatchTest("halve", [(1,), (3,)], [0.5, 1.5]),
+                CallBatchTest("halve", [(1,)], [0.5000001], atol=1e-3),
+                CallBatchTest("stall", [(1,), (2,), (3,)], [1, 2, 3], call_timeout_s=0.3),
+            ),
+            (P, F, E, P, T),
+            mode="shared",
+            why="one process runs every call; the first call that does not pass decides",
+        ),
         Case("unittest_pass_fail", _ADD, (UnittestTest(_UNITTEST_PASS), UnittestTest(_UNITTEST_FAIL)), (P, F)),
         Case(
             "stop_on_failure",
@@ -529,6 +556,54 @@ def _behaviour() -> list[Case]:
 
 def _hostile() -> list[Case]:
     cases = [
+        # -------------------------------------------------- forging a batch of calls
+        Case(
+            "call_batch_forged",
+            _src(
+                """
+                import os, signal, sys
+                class Yes:
+                    def __eq__(self, other):
+                        return True
+                def liar(x):
+                    return Yes()
+                def early_exit(x):
+                    if x == 1:
+                        os._exit(0)
+                    return x
+                def forger(x):
+                    for fd in range(3, 64):
+                        try:
+                            os.write(fd, b'["c",1,1]\\n["c",2,2]\\n["d"]\\n')
+                        except OSError:
+                            pass
+                    return x
+                def no_timer(x):
+                    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    while x == 1:
+                        pass
+                    return x
+                def exits(x):
+                    sys.exit(0)
+                def double(x):
+                    return 2 * x
+                """
+            ),
+            (
+                CallBatchTest("liar", [(0,)], [0]),
+                CallBatchTest("early_exit", [(0,), (1,), (2,)], [0, 1, 2]),
+                CallBatchTest("forger", [(0,), (1,), (2,)], [0, 1, 2]),
+                CallBatchTest("no_timer", [(0,), (1,)], [0, 1], call_timeout_s=0.2),
+                CallBatchTest("exits", [(0,)], [0]),
+                CallBatchTest("double", [(1,)], [2]),
+            ),
+            (F, C, {F, C}, T, C, P),
+            mode="shared",
+            limits=HANG,
+            hostile=True,
+            why="a batch passes only when every call's value was judged outside, in order",
+        ),
         # -------------------------------------------------- exiting and dying
         Case(
             "exit_in_test",

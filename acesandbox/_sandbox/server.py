@@ -303,6 +303,51 @@ def _run_unittests(namespace: dict, before: set, fd: int) -> None:
         raise _StopTest
 
 
+class _CallTimeout(BaseException):
+    """Raised by the per-call timer of a batch of calls."""
+
+
+def _on_alarm(signum, frame) -> None:  # noqa: ANN001
+    raise _CallTimeout
+
+
+def _run_calls(test: dict, g: dict, fd: int) -> None:
+    """A CallBatchTest: call the function on each argument tuple, one value frame per call.
+
+    Stops at the first call that raises or outlives its timer; the parent judges the
+    values in order, so computing more after a wrong value changes no verdict."""
+    exec(compile(test["code"], "<test>", "exec"), g)
+    fn = g.pop("__ace_fn__")
+    calls = _wire.decode(test["calls"])
+    tl = test.get("tl")
+    per = tl if isinstance(tl, list) else None
+    encode, unserializable = _wire.encode, _wire.UnserializableValue
+    setitimer, real = signal.setitimer, signal.ITIMER_REAL
+    signal.signal(signal.SIGALRM, _on_alarm)
+    i = 0
+    try:
+        for i, args in enumerate(calls):
+            t = per[i] if per is not None else tl
+            if t:
+                setitimer(real, t)
+                try:
+                    value = fn(*args)
+                finally:
+                    setitimer(real, 0)
+            else:
+                value = fn(*args)
+            try:
+                payload = encode(value)
+            except unserializable as exc:
+                _frame(fd, ["u", i, str(exc)[:500]])
+                raise _StopTest from None
+            _frame(fd, ["c", i, payload])
+    except _CallTimeout:
+        _flush_std()
+        _frame(fd, ["kt", i])
+        raise _StopTest from None
+
+
 def _run_test(test: dict, g: dict, program_code, fd: int) -> None:
     """Run one test body here (T_k, or J in shared mode) and write its frames."""
     kind = test["k"]
@@ -327,6 +372,8 @@ def _run_test(test: dict, g: dict, program_code, fd: int) -> None:
 
             sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="surrogateescape")
             exec(program_code, {"__name__": "__main__", "__builtins__": builtins})
+        elif kind == "calls":
+            _run_calls(test, g, fd)
         else:
             g["__ace_check__"] = check
             before = set(g)

@@ -1,0 +1,110 @@
+"""Named trusted judges and the batch call kind: validation, registry, verdicts in the parent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from acesandbox import CallBatchTest, CallTest, InvalidJobError, Job, Limits, Status
+from acesandbox._spec import as_test
+from acesandbox.judges import available_judges, get_judge, register_judge
+
+
+def _set_equal(value, expected, *, args, atol, options):
+    ok = isinstance(value, (list, tuple, set)) and set(value) == set(expected)
+    return ok, "" if ok else f"{options.get('label', 'set')} differs"
+
+
+register_judge("test-set-equal", _set_equal)
+register_judge("test-raises", lambda value, expected, **kw: 1 / 0)
+
+
+def test_batch_validation_names_the_field():
+    with pytest.raises(InvalidJobError, match="expected has 1 values for 2 calls"):
+        CallBatchTest("f", [(1,), (2,)], [1])
+    with pytest.raises(InvalidJobError, match=r"calls\[1\]"):
+        CallBatchTest("f", [(1,), 2], [1, 2])
+    with pytest.raises(InvalidJobError, match="atol has 1 values"):
+        CallBatchTest("f", [(1,), (2,)], [1, 2], atol=[0.1])
+    with pytest.raises(InvalidJobError, match="call_timeout_s"):
+        CallBatchTest("f", [(1,)], [1], call_timeout_s=0)
+    with pytest.raises(InvalidJobError, match="fn"):
+        CallBatchTest("not a name", [(1,)], [1])
+    with pytest.raises(InvalidJobError, match="judge"):
+        CallTest("f", (1,), 1, judge=3)
+
+
+def test_batch_round_trips_through_json():
+    test = CallBatchTest("f", [(1, [2]), (3, (4,))], [1, 2], atol=[0.0, 0.5], call_timeout_s=[1.0, 2.0], judge="x")
+    job = Job("def f(*a): return 1", [test])
+    back = Job.from_dict(json.loads(job.to_json()))
+    got = back.tests[0]
+    assert isinstance(got, CallBatchTest)
+    assert got.calls[0] == (1, [2]) and got.atol_of(1) == 0.5 and got.timeout_of(0) == 1.0 and got.judge == "x"
+    assert isinstance(as_test({"kind": "calls", "fn": "g", "calls": [[1]], "expected": [2]}), CallBatchTest)
+
+
+def test_unknown_judge_is_an_invalid_job_naming_it(executor):
+    report = executor.run(Job("def f(x): return x", [CallTest("f", (1,), 1, judge="no-such-judge")]))
+    assert report.outcomes[0].status is Status.ERROR
+    assert "no-such-judge" in report.outcomes[0].message
+    with pytest.raises(InvalidJobError, match="known judges"):
+        get_judge("no-such-judge")
+    assert "test-set-equal" in available_judges()
+
+
+def test_named_judge_decides_in_the_parent(executor):
+    program = "def f(x):\n    return list(reversed(x))\n"
+    job = Job(
+        program,
+        [
+            CallTest("f", ([1, 2, 3],), [3, 2, 1]),
+            CallTest("f", ([1, 2, 3],), [1, 2, 3], judge="test-set-equal"),
+            CallTest("f", ([1, 2, 3],), [1, 2], judge="test-set-equal", judge_options={"label": "multiset"}),
+            CallTest("f", ([1],), [1], judge="test-raises"),
+            CallBatchTest("f", [([1, 2],), ([3, 4],)], [[1, 2], [9]], judge="test-set-equal"),
+        ],
+    )
+    report = executor.run(job)
+    assert report.statuses == (Status.PASSED, Status.PASSED, Status.FAILED, Status.ERROR, Status.FAILED)
+    assert "multiset differs" in report.outcomes[2].message
+    assert report.outcomes[4].call_index == 1
+
+
+def test_batch_first_failure_decides_and_is_named(executor):
+    program = "def f(x):\n    if x == 4:\n        return -1\n    if x == 6:\n        raise KeyError(x)\n    return x * x\n"
+    calls = [(i,) for i in range(8)]
+    expected = [i * i for i in range(8)]
+    report = executor.run(Job(program, [CallBatchTest("f", calls[:4], expected[:4]), CallBatchTest("f", calls, expected)]))
+    assert report.outcomes[0].status is Status.PASSED and report.outcomes[0].call_index is None
+    assert report.outcomes[1].status is Status.FAILED and report.outcomes[1].call_index == 4
+    assert "call 4" in report.outcomes[1].message
+    raised = executor.run(Job(program, [CallBatchTest("f", calls[5:], expected[5:])])).outcomes[0]
+    assert raised.status is Status.ERROR and raised.call_index == 1 and "KeyError" in raised.message
+
+
+def test_per_call_atol_and_timeout(executor):
+    program = "def f(x):\n    while x < 0:\n        pass\n    return x + 0.01\n"
+    ok = CallBatchTest("f", [(1,), (2,)], [1.0, 2.0], atol=[0.1, 0.1])
+    tight = CallBatchTest("f", [(1,), (2,)], [1.0, 2.0], atol=[0.1, 0.001])
+    stall = CallBatchTest("f", [(1,), (-1,)], [1.01, 0], call_timeout_s=[5.0, 0.2])
+    report = executor.run(Job(program, [ok, tight, stall], limits=Limits(timeout_s=3), mode="shared"))
+    assert report.statuses == (Status.PASSED, Status.FAILED, Status.TIMEOUT)
+    assert report.outcomes[1].call_index == 1
+    assert report.outcomes[2].call_index == 1, "a per-call timeout names its call"
+
+
+def test_whole_test_timeout_has_no_call_index(executor):
+    program = "import signal\ndef f(x):\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while x:\n        pass\n    return x\n"
+    test = CallBatchTest("f", [(0,), (1,)], [0, 1], call_timeout_s=0.2)
+    outcome = executor.run(Job(program, [test], limits=Limits(timeout_s=0.5, wall_timeout_s=2), mode="shared")).outcomes[0]
+    assert outcome.status is Status.TIMEOUT
+    assert outcome.call_index is None
+
+
+def test_wrong_value_before_a_hang_is_a_failure(executor):
+    program = "def f(x):\n    while x == 2:\n        pass\n    return 0\n"
+    test = CallBatchTest("f", [(0,), (1,), (2,)], [0, 1, 2])
+    outcome = executor.run(Job(program, [test], limits=Limits(timeout_s=0.5, wall_timeout_s=2), mode="shared")).outcomes[0]
+    assert outcome.status is Status.FAILED and outcome.call_index == 1
