@@ -1,0 +1,107 @@
+"""Fidelity against the official evaluators: rescore their runs, count agreement, list every difference.
+
+Each benchmark module exposes ``verify_runs(data_root, executor, *, limit, progress)``
+returning one :class:`RunAgreement` per official run found under ``data_root`` (the
+shared data folder). A disagreement carries an explanation when it was investigated
+(timing-sensitive task, version change, ...); an empty one is *unexplained*, and makes
+``acecoder bench verify-official`` exit non-zero.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pathlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["VERIFIERS", "Disagreement", "RunAgreement", "default_data_root", "summarise", "verify_all"]
+
+VERIFIERS: dict[str, str] = {
+    "evalplus": "benchmarks.evalplus",
+    "bigcodebench": "benchmarks.bigcodebench",
+    "livecodebench": "benchmarks.livecodebench",
+}
+"""Benchmark family -> module whose ``verify_runs`` rescores that family's official runs."""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One sample where our verdict differs from the official one."""
+
+    task_id: str
+    official: str
+    ours: str
+    explanation: str = ""
+    """Why it differs, when investigated; "" means unexplained."""
+
+
+@dataclass(frozen=True)
+class RunAgreement:
+    """Agreement on one official run (one results file)."""
+
+    benchmark: str
+    run: str
+    compared: int
+    agreed: int
+    excluded: int
+    disagreements: tuple[Disagreement, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def rate(self) -> float:
+        return self.agreed / self.compared if self.compared else 1.0
+
+    @property
+    def unexplained(self) -> tuple[Disagreement, ...]:
+        return tuple(d for d in self.disagreements if not d.explanation)
+
+
+def default_data_root() -> pathlib.Path | None:
+    """``$ACECODER_SHARED_DATA``, else ``../shared/data`` next to the checkout, else None."""
+    env = os.environ.get("ACECODER_SHARED_DATA")
+    if env:
+        return pathlib.Path(env)
+    here = pathlib.Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "shared" / "data", here / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def verify_all(
+    data_root: pathlib.Path,
+    executor: Any,
+    *,
+    families: Sequence[str] | None = None,
+    limit: int | None = None,
+    limits: dict[str, int | None] | None = None,
+    progress: bool = True,
+) -> list[RunAgreement]:
+    """Run every family's verifier (or the chosen ones); ``limits`` overrides ``limit`` per family."""
+    out: list[RunAgreement] = []
+    for family in families or list(VERIFIERS):
+        if family not in VERIFIERS:
+            raise ValueError(f"unknown benchmark family {family!r}; choose from {sorted(VERIFIERS)}")
+        module = importlib.import_module(VERIFIERS[family])
+        n = (limits or {}).get(family, limit)
+        out.extend(module.verify_runs(data_root, executor, limit=n, progress=progress))
+    return out
+
+
+def summarise(runs: Iterable[RunAgreement]) -> dict[str, Any]:
+    """Totals over runs: compared, agreed, excluded, explained and unexplained differences."""
+    runs = list(runs)
+    compared = sum(r.compared for r in runs)
+    agreed = sum(r.agreed for r in runs)
+    unexplained = sum(len(r.unexplained) for r in runs)
+    return {
+        "runs": len(runs),
+        "compared": compared,
+        "agreed": agreed,
+        "excluded": sum(r.excluded for r in runs),
+        "explained": sum(len(r.disagreements) for r in runs) - unexplained,
+        "unexplained": unexplained,
+        "rate": agreed / compared if compared else 1.0,
+    }
