@@ -36,7 +36,9 @@ __all__ = [
     "Problem",
     "SampleResult",
     "available_benchmarks",
+    "extract_program",
     "get_benchmark",
+    "needs_extraction",
     "register_benchmark",
 ]
 
@@ -127,11 +129,23 @@ class Benchmark(abc.ABC):
         return problem.prompt
 
     def solution(self, problem: Problem, sample: Mapping[str, Any]) -> str:
-        """The program to run for one sample record (``solution``, else prompt + ``completion``)."""
+        """The program to run for one sample record.
+
+        ``solution`` is a whole program and ``completion`` continues the prompt, as in the
+        official formats. A markdown answer or one with a ``<think>`` block is reduced to
+        its best Python block first (:func:`extract_program`); plain code runs as given.
+        """
         if isinstance(sample.get("solution"), str):
-            return sample["solution"]
+            text = sample["solution"]
+            return extract_program(text, problem) if needs_extraction(text) else text
         if isinstance(sample.get("completion"), str):
-            return problem.prompt + sample["completion"]
+            text = sample["completion"]
+            if not needs_extraction(text):
+                return problem.prompt + text
+            code = extract_program(text, problem)
+            if problem.entry_point and f"def {problem.entry_point}" not in code:
+                return problem.prompt + code  # a body-only block continues the prompt
+            return code
         raise BenchmarkError(f"sample for {problem.task_id} has neither a 'solution' nor a 'completion' string")
 
     @abc.abstractmethod
@@ -148,6 +162,20 @@ class Benchmark(abc.ABC):
 
     def close(self) -> None:
         """Release what :meth:`load` or :meth:`jobs` acquired (caches, images)."""
+
+
+def needs_extraction(text: str) -> bool:
+    """Model output rather than code: a markdown fence or a reasoning block."""
+    return "```" in text or "<think>" in text.lower() or "</think>" in text.lower()
+
+
+def extract_program(text: str, problem: Problem | None = None) -> str:
+    """The best Python block of a model answer (``<think>`` dropped); "" when it has none."""
+    from rm_rl.extract import extract_code
+
+    entry = (problem.entry_point,) if problem is not None and problem.entry_point else ()
+    code = extract_code(text, entry_points=entry)
+    return "" if code is None else code.rstrip("\n") + "\n"
 
 
 _REGISTRY: dict[str, str] = {

@@ -1,0 +1,163 @@
+"""Score samples on a benchmark: build every job, run them on one executor, collect verdicts.
+
+One pass over the executor runs the samples' jobs and, unless turned off, the canary:
+every task's canonical solution, which must pass. A canary failure means the host or
+the harness is wrong (a missing library, a broken sandbox), not the model, so it is
+reported loudly next to the scores, as BigCodeBench's ground-truth check does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from acesandbox import Job, Report
+
+from .base import PASS, SANDBOX_ERROR, Benchmark, BenchmarkError, Problem, SampleResult
+
+__all__ = ["Canary", "Evaluation", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Canary:
+    """The canonical solutions' run: every one must pass."""
+
+    total: int
+    passed: int
+    failures: tuple[tuple[str, str], ...] = ()
+    """``(task_id, verdicts)`` of each canonical solution that did not pass."""
+
+    @property
+    def ok(self) -> bool:
+        return self.passed == self.total
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything one scoring run produced."""
+
+    benchmark: str
+    parts: tuple[str, ...]
+    results: tuple[SampleResult, ...]
+    canary: Canary | None = None
+    warnings: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sandbox_errors(self) -> int:
+        return sum(1 for r in self.results if SANDBOX_ERROR in r.verdicts.values())
+
+    def pass_at_k(self, ks: Sequence[int] = (1, 10, 100)) -> Any:
+        """pass@k per part as a pandas DataFrame (sandbox errors left out of the denominators)."""
+        from .metrics import pass_at_k_table
+
+        return pass_at_k_table(list(self.results), self.parts, ks=ks)
+
+
+def _verdict_text(result: SampleResult) -> str:
+    return " ".join(f"{part}={verdict}" for part, verdict in result.verdicts.items())
+
+
+def evaluate(
+    bench: Benchmark,
+    problems: Sequence[Problem],
+    samples: Sequence[Mapping[str, Any]] = (),
+    *,
+    executor: Any = None,
+    backend: str | None = None,
+    workers: int | None = None,
+    canary: bool = True,
+    progress: bool = False,
+) -> Evaluation:
+    """Judge every sample (records with ``task_id`` and ``solution`` or ``completion``).
+
+    Samples naming an unknown task are left out with a warning; the rest of the batch
+    goes on. Without an ``executor``, one is opened (``backend``, ``workers``) and closed.
+    """
+    started = time.monotonic()
+    by_id = {p.task_id: p for p in problems}
+    warnings: list[str] = []
+    unknown = [s.get("task_id") for s in samples if str(s.get("task_id")) not in by_id]
+    if unknown:
+        warnings.append(f"{len(unknown)} sample(s) name tasks that are not in {bench.label} (first: {unknown[0]!r}); left out")
+
+    # (problem, index, solution, is_canary) for every program to judge
+    items: list[tuple[Problem, int, str, bool]] = []
+    counts: dict[str, int] = defaultdict(int)
+    for s in samples:
+        problem = by_id.get(str(s.get("task_id")))
+        if problem is None:
+            continue
+        index = counts[problem.task_id]
+        counts[problem.task_id] += 1
+        items.append((problem, index, bench.solution(problem, s), False))
+    if canary:
+        items.extend((p, -1, p.canonical_solution, True) for p in problems if p.canonical_solution)
+
+    flat: list[tuple[int, str, Job]] = []
+    failed_build: dict[int, str] = {}
+    for i, (problem, _index, solution, _c) in enumerate(items):
+        try:
+            for part, job in bench.jobs(problem, solution).items():
+                flat.append((i, part, job))
+        except BenchmarkError as exc:
+            failed_build[i] = str(exc)
+
+    own = executor is None
+    if own:
+        from acesandbox import Executor
+
+        executor = Executor(backend, workers=workers)
+    reports: dict[int, dict[str, Report]] = defaultdict(dict)
+    try:
+        for k, report in executor.imap((job for _, _, job in flat), progress=progress, total=len(flat)):
+            i, part, _ = flat[k]
+            reports[i][part] = report
+    finally:
+        if own:
+            executor.close()
+
+    results: list[SampleResult] = []
+    canary_results: list[SampleResult] = []
+    for i, (problem, index, solution, is_canary) in enumerate(items):
+        if i in failed_build:
+            result = SampleResult(problem.task_id, index, solution, {p: SANDBOX_ERROR for p in bench.parts},
+                                  details={"error": failed_build[i]})
+        else:
+            result = bench.verdicts(problem, reports[i])
+            result = dataclasses.replace(result, task_id=problem.task_id, index=index, solution=solution)
+        (canary_results if is_canary else results).append(result)
+
+    errors = sum(1 for r in results if SANDBOX_ERROR in r.verdicts.values())
+    if errors:
+        warnings.append(
+            f"{errors} sample(s) could not be judged (sandbox_error); they are left out of every denominator"
+        )
+    if failed_build:
+        first = next(iter(failed_build.values()))
+        warnings.append(f"{len(failed_build)} program(s) could not be turned into jobs (first: {first})")
+    canary_value = None
+    if canary:
+        bad = tuple((r.task_id, _verdict_text(r)) for r in canary_results if any(v != PASS for v in r.verdicts.values()))
+        canary_value = Canary(total=len(canary_results), passed=len(canary_results) - len(bad), failures=bad)
+        if bad:
+            shown = ", ".join(f"{t} ({v})" for t, v in bad[:5])
+            warnings.append(
+                f"canary: {len(bad)} of {len(canary_results)} canonical solutions did not pass: {shown}"
+                + (" ..." if len(bad) > 5 else "")
+                + " -- scores of those tasks are not trustworthy on this host"
+            )
+    return Evaluation(
+        benchmark=bench.label,
+        parts=tuple(bench.parts),
+        results=tuple(results),
+        canary=canary_value,
+        warnings=tuple(warnings),
+        duration_s=time.monotonic() - started,
+        meta={"backend": getattr(getattr(executor, "backend", None), "name", backend or ""), "tasks": len(problems)},
+    )
