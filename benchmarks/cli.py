@@ -1,0 +1,202 @@
+"""``acecoder bench``: score a benchmark from samples or a model; list benchmarks; check fidelity.
+
+    acecoder bench list
+    acecoder bench NAME [--samples FILE | --model NAME --backend B] [--dataset PATH] [-k 1,10,100] [-o DIR]
+    acecoder bench verify-official [--data DIR] [--only evalplus,bigcodebench,livecodebench] [--limit N]
+
+With neither ``--samples`` nor ``--model`` the canonical solutions are scored: a
+ground-truth run that checks this host end to end (``acecoder bench humaneval`` works
+offline on a fresh install).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+SUMMARY = "score HumanEval(+), MBPP(+), BigCodeBench or LiveCodeBench; 'bench list', 'bench verify-official'"
+
+_OPTIONS = ("split", "subset", "release", "start_date", "end_date", "version")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("bench", help=SUMMARY, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", help="benchmark name, 'list' or 'verify-official'")
+    src = p.add_argument_group("what to score")
+    src.add_argument("--samples", help="samples JSONL: {task_id, solution} or {task_id, completion}, one or many per task")
+    src.add_argument("--model", help="generate samples with this model first")
+    src.add_argument("--backend", default="vllm", help="generation backend: vllm, openai, transformers, replay (default: vllm)")
+    src.add_argument("--gen-option", action="append", default=[], metavar="KEY=VALUE",
+                     help="generation backend option (value parsed as JSON when it parses), e.g. base_url=http://127.0.0.1:8000/v1")
+    src.add_argument("-n", type=int, default=1, help="samples per task when generating (default 1)")
+    src.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0: greedy)")
+    src.add_argument("--max-tokens", type=int, default=1024, help="most new tokens per sample (default 1024)")
+    src.add_argument("--prompt-style", choices=("chat", "base"), default=None,
+                     help="chat (instruct prompt, markdown answer) or base (continue the prompt); default: chat, "
+                          "except base for the transformers backend")
+    data = p.add_argument_group("benchmark")
+    data.add_argument("--dataset", help="local file (.jsonl, .jsonl.gz, .json, .parquet) or hub name; default: the benchmark's")
+    data.add_argument("--split", help="bigcodebench: complete or instruct")
+    data.add_argument("--subset", help="bigcodebench: full or hard")
+    data.add_argument("--release", help="livecodebench: release_v1 .. release_v6")
+    data.add_argument("--start-date", dest="start_date", help="livecodebench: first contest date (YYYY-MM-DD)")
+    data.add_argument("--end-date", dest="end_date", help="livecodebench: last contest date (YYYY-MM-DD)")
+    data.add_argument("--limit", default=None, help="only the first N tasks (bench NAME); for verify-official, N or "
+                      "family=N,... tasks per run")
+    run = p.add_argument_group("scoring")
+    run.add_argument("-k", default="1,10,100", help="pass@k values (default 1,10,100; those above n are dropped)")
+    run.add_argument("-o", "--output", help="folder for the official result files, per-test details and report.html")
+    run.add_argument("--sandbox", default=None, help="acesandbox backend (default: the strongest this host has)")
+    run.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
+    run.add_argument("--no-canary", action="store_true", help="skip the canonical-solution run")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    vo = p.add_argument_group("verify-official")
+    vo.add_argument("--data", help="shared data folder with the official runs (default: $ACECODER_SHARED_DATA or ../shared/data)")
+    vo.add_argument("--only", help="comma-separated families: evalplus, bigcodebench, livecodebench")
+    return p
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise SystemExit(f"error: -k must be comma-separated integers, got {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise SystemExit(f"error: -k values must be positive, got {text!r}")
+    return ks
+
+
+def _gen_options(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: --gen-option must be KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    name = args.name.lower()
+    if name == "list":
+        return _list()
+    if name in ("verify-official", "verify"):
+        return _verify(args)
+    return _score(args)
+
+
+def _list() -> int:
+    from .base import available_benchmarks
+
+    for name in available_benchmarks():
+        print(name)
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .base import BenchmarkError, get_benchmark
+    from .io import read_samples
+    from .output import print_summary
+    from .runner import evaluate
+
+    if args.samples and args.model:
+        raise SystemExit("error: give --samples or --model, not both")
+    options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
+    try:
+        bench = get_benchmark(args.name, **options)
+        problems = bench.load(args.dataset)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit:
+        problems = problems[: int(args.limit)]
+    warnings: list[str] = []
+    samples: list[dict[str, Any]] = []
+    if args.samples:
+        try:
+            samples = read_samples(args.samples)
+        except BenchmarkError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    elif args.model:
+        from .generate import generate_samples
+
+        style = args.prompt_style or ("base" if args.backend == "transformers" else "chat")
+        samples, gen_warnings = generate_samples(
+            bench, problems, backend=args.backend, model=args.model, n=args.n, temperature=args.temperature,
+            max_tokens=args.max_tokens, chat=style == "chat", options=_gen_options(args.gen_option),
+        )
+        warnings.extend(gen_warnings)
+    if not samples and not args.model:
+        # Ground-truth run: the canonical solutions are the samples (and the canary).
+        samples = [{"task_id": p.task_id, "solution": p.canonical_solution} for p in problems]
+        warnings.append("no --samples or --model: scored the canonical solutions (a ground-truth check of this host)")
+        canary = False
+    else:
+        canary = not args.no_canary
+    evaluation = evaluate(
+        bench, problems, samples, backend=args.sandbox, workers=args.workers, canary=canary,
+        progress=not args.no_progress,
+    )
+    evaluation = replace(evaluation, warnings=tuple(warnings) + evaluation.warnings)
+    ks = _ks(args.k)
+    if args.output:
+        from .output import write_outputs
+
+        for path in write_outputs(bench, evaluation, args.output, ks=ks, samples=samples if args.model else None):
+            print(f"wrote {path}", file=sys.stderr)
+    print_summary(evaluation, ks=ks, as_json=args.json)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from acesandbox import Executor
+
+    from .verify import default_data_root, summarise, verify_all
+    from .output import print_verification
+
+    root = pathlib.Path(args.data) if args.data else default_data_root()
+    if root is None or not root.is_dir():
+        print("error: no shared data folder: pass --data DIR or set ACECODER_SHARED_DATA", file=sys.stderr)
+        return 2
+    limit: int | None = None
+    limits: dict[str, int | None] = {}
+    for part in (args.limit or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if sep:
+            limits[key.strip()] = int(value)
+        else:
+            limit = int(key)
+    families = [f.strip() for f in args.only.split(",")] if args.only else None
+    with Executor(args.sandbox, workers=args.workers) as executor:
+        runs = verify_all(root, executor, families=families, limit=limit, limits=limits, progress=not args.no_progress)
+    totals = summarise(runs)
+    print_verification(runs, totals, as_json=args.json)
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+        path = os.path.join(args.output, "verify_official.json")
+        with open(path, "w") as f:
+            json.dump({"totals": totals, "runs": [_run_dict(r) for r in runs]}, f, indent=2)
+        print(f"wrote {path}", file=sys.stderr)
+    return 1 if totals["unexplained"] else 0
+
+
+def _run_dict(run: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    d = asdict(run)
+    d["rate"] = run.rate
+    return d

@@ -1,0 +1,179 @@
+"""What a scoring run leaves behind: official result files, our per-test details, a summary and report.
+
+Files in the output folder (``STEM`` = the benchmark label):
+
+- the official result files of the benchmark (EvalPlus / BigCodeBench / LiveCodeBench shapes);
+- ``STEM_details.jsonl``: one line per sample with every part's per-test statuses, timings and messages;
+- ``STEM_summary.json``: pass@k per part, counts, the canary and every warning;
+- ``STEM_report.html``: tables and plots (pass@k, per-task heat map);
+- ``samples.jsonl`` when the samples were generated here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .base import SANDBOX_ERROR, Benchmark, SampleResult
+from .runner import Evaluation
+from .verify import RunAgreement
+
+__all__ = ["detail_record", "print_summary", "print_verification", "summary_dict", "write_outputs"]
+
+
+def detail_record(result: SampleResult) -> dict[str, Any]:
+    """Our rich per-sample record: verdicts plus every part's per-test outcomes."""
+    parts = {}
+    for part, report in result.reports.items():
+        parts[part] = {
+            "duration_s": round(report.duration_s, 4),
+            "isolation": report.isolation,
+            "tests": [
+                {k: v for k, v in o.to_dict().items() if v not in ("", None, False) or k == "status"}
+                for o in report.outcomes
+            ],
+        }
+    return {
+        "task_id": result.task_id,
+        "index": result.index,
+        "verdicts": dict(result.verdicts),
+        "fail_tests": {k: v for k, v in result.fail_tests.items() if v},
+        "parts": parts,
+        "solution": result.solution,
+    }
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def summary_dict(evaluation: Evaluation, ks: Sequence[int]) -> dict[str, Any]:
+    """pass@k per part, counts, the canary and the warnings, as plain JSON data."""
+    table = evaluation.pass_at_k(ks)
+    pass_at_k = {
+        str(part): {str(col): _clean(float(table.loc[part, col])) for col in table.columns}
+        for part in table.index
+    }
+    tasks = len({r.task_id for r in evaluation.results})
+    canary = evaluation.canary
+    return {
+        "benchmark": evaluation.benchmark,
+        "pass_at_k": pass_at_k,
+        "samples": len(evaluation.results),
+        "tasks": tasks,
+        "sandbox_errors": evaluation.sandbox_errors,
+        "canary": None if canary is None else {"total": canary.total, "passed": canary.passed,
+                                               "failures": [list(f) for f in canary.failures]},
+        "warnings": list(evaluation.warnings),
+        "duration_s": round(evaluation.duration_s, 3),
+        **{k: v for k, v in evaluation.meta.items() if isinstance(v, (str, int, float))},
+    }
+
+
+def print_summary(evaluation: Evaluation, *, ks: Sequence[int], as_json: bool = False, file: Any = None) -> None:
+    """The scores as a table on the terminal (or JSON), warnings to stderr."""
+    summary = summary_dict(evaluation, ks)
+    out = file or sys.stdout
+    if as_json:
+        print(json.dumps(summary, indent=2), file=out)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{evaluation.benchmark}: {summary['samples']} samples, {summary['tasks']} tasks")
+        table.add_column("part")
+        columns = sorted({c for row in summary["pass_at_k"].values() for c in row}, key=lambda c: int(c.split("@")[1]))
+        for col in columns:
+            table.add_column(col, justify="right")
+        for part, row in summary["pass_at_k"].items():
+            table.add_row(part, *(("-" if row.get(c) is None else f"{100 * row[c]:.1f}") for c in columns))
+        canary = evaluation.canary
+        caption = [f"sandbox errors: {summary['sandbox_errors']}", f"{evaluation.duration_s:.1f} s"]
+        if canary is not None:
+            caption.insert(0, f"canary {canary.passed}/{canary.total}")
+        table.caption = " | ".join(caption)
+        Console(file=out, width=120).print(table)
+    for warning in evaluation.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def print_verification(runs: Sequence[RunAgreement], totals: dict[str, Any], *, as_json: bool = False) -> None:
+    """Agreement per official run and overall, then every disagreement with its explanation."""
+    if as_json:
+        from dataclasses import asdict
+
+        print(json.dumps({"totals": totals, "runs": [dict(asdict(r), rate=r.rate) for r in runs]}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    table = Table(title="Agreement with the official evaluators")
+    for col in ("benchmark", "run", "compared", "agreed", "agreement", "excluded", "explained", "unexplained"):
+        table.add_column(col, justify="left" if col in ("benchmark", "run") else "right")
+    for r in runs:
+        table.add_row(r.benchmark, r.run, str(r.compared), str(r.agreed), f"{100 * r.rate:.2f}%", str(r.excluded),
+                      str(len(r.disagreements) - len(r.unexplained)), str(len(r.unexplained)))
+    table.add_row("all", f"{totals['runs']} runs", str(totals["compared"]), str(totals["agreed"]),
+                  f"{100 * totals['rate']:.2f}%", str(totals["excluded"]), str(totals["explained"]),
+                  str(totals["unexplained"]), style="bold")
+    console.print(table)
+    for r in runs:
+        for d in r.disagreements:
+            why = d.explanation or "UNEXPLAINED"
+            console.print(f"  {r.benchmark} {r.run} {d.task_id}: official {d.official}, ours {d.ours} -- {why}",
+                          markup=False, highlight=False)
+        for note in r.notes:
+            console.print(f"  note: {r.benchmark} {r.run}: {note}", markup=False, highlight=False)
+
+
+def _write_jsonl(path: str, records: Iterable[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def write_outputs(
+    bench: Benchmark, evaluation: Evaluation, out_dir: str, *, ks: Sequence[int], samples: Sequence[dict[str, Any]] | None = None
+) -> list[str]:
+    """Write every output file of a scoring run; returns their paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    stem = evaluation.benchmark.replace("+", "plus").replace("/", "_")
+    paths = list(bench.write_official(list(evaluation.results), out_dir, stem))
+    details = os.path.join(out_dir, f"{stem}_details.jsonl")
+    _write_jsonl(details, (detail_record(r) for r in evaluation.results))
+    paths.append(details)
+    summary_path = os.path.join(out_dir, f"{stem}_summary.json")
+    with open(summary_path, "w") as f:
+        json.dump(summary_dict(evaluation, ks), f, indent=2)
+    paths.append(summary_path)
+    if samples:
+        sample_path = os.path.join(out_dir, "samples.jsonl")
+        _write_jsonl(sample_path, samples)
+        paths.append(sample_path)
+    html = os.path.join(out_dir, f"{stem}_report.html")
+    _html(evaluation, html, ks)
+    paths.append(html)
+    return paths
+
+
+def _html(evaluation: Evaluation, path: str, ks: Sequence[int]) -> None:
+    from .metrics import per_task_table
+    from .report import write_html_report
+
+    judged = [r for r in evaluation.results if SANDBOX_ERROR not in r.verdicts.values()]
+    write_html_report(
+        path,
+        title=f"{evaluation.benchmark}",
+        pass_at_k=evaluation.pass_at_k(ks),
+        per_task=per_task_table(judged or list(evaluation.results)),
+        best_of_n=None,
+        warnings=list(evaluation.warnings),
+        meta=summary_dict(evaluation, ks),
+    )
