@@ -110,6 +110,7 @@ def _score(args: argparse.Namespace) -> int:
 
     if args.samples and args.model:
         raise SystemExit("error: give --samples or --model, not both")
+    ks = _ks(args.k)
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
     try:
         bench = get_benchmark(args.name, **options)
@@ -148,7 +149,6 @@ def _score(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     evaluation = replace(evaluation, warnings=tuple(warnings) + evaluation.warnings)
-    ks = _ks(args.k)
     if args.output:
         from .output import write_outputs
 

@@ -31,3 +31,7 @@ def require_backend(name: str) -> None:
     if IN_CI:
         pytest.fail(f"namespace backend unavailable in CI: {reason}")
     pytest.skip(f"namespace backend unavailable: {reason}")
+
+
+FIDELITY_REPORT: list = []
+"""RunAgreement values collected by tests/benchmarks/test_verify_official.py, printed at the end."""

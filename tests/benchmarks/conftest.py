@@ -33,3 +33,22 @@ def shared_data() -> pathlib.Path:
 
 
 register_benchmark("toy", "_bench_toy:Toy")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the agreement table of the fidelity test, when it ran."""
+    from _support import FIDELITY_REPORT as REPORT
+
+    if not REPORT:
+        return
+    from benchmarks.verify import summarise
+
+    tr = terminalreporter
+    tr.section("agreement with the official evaluators")
+    for r in REPORT:
+        tr.write_line(f"{r.benchmark:14} {r.run[:70]:70} {r.agreed}/{r.compared} ({100 * r.rate:.2f}%)"
+                      f" excluded {r.excluded}, explained {len(r.disagreements) - len(r.unexplained)},"
+                      f" unexplained {len(r.unexplained)}")
+    t = summarise(REPORT)
+    tr.write_line(f"overall: {t['agreed']}/{t['compared']} ({100 * t['rate']:.2f}%) over {t['runs']} runs;"
+                  f" explained {t['explained']}, unexplained {t['unexplained']}, excluded {t['excluded']}")

@@ -1,0 +1,77 @@
+"""``acecoder bench``: list, scoring from samples or a (replayed) model, output files, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from acesandbox.cli import main
+
+
+def test_list_names_every_benchmark(capsys):
+    assert main(["bench", "list"]) == 0
+    out = capsys.readouterr().out.split()
+    for name in ("humaneval", "humaneval+", "mbpp", "mbpp+", "bigcodebench", "livecodebench"):
+        assert name in out
+
+
+def test_score_samples_writes_outputs(tmp_path, capsys, bench_executor):
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(
+        json.dumps({"task_id": "Toy/0", "solution": "def add(a, b):\n    return a + b\n"}) + "\n"
+        + json.dumps({"task_id": "Toy/1", "solution": "def neg(x):\n    return x\n"}) + "\n"
+    )
+    out_dir = tmp_path / "out"
+    code = main(["bench", "toy", "--samples", str(samples), "-k", "1", "-o", str(out_dir), "--no-progress", "--json",
+                 "--workers", "1"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["pass_at_k"]["pass"]["pass@1"] == pytest.approx(0.5)
+    assert summary["canary"] == {"total": 2, "passed": 2, "failures": []}
+    details = [json.loads(line) for line in (out_dir / "toy_details.jsonl").read_text().splitlines()]
+    assert [d["verdicts"]["pass"] for d in details] == ["pass", "fail"]
+    assert details[1]["parts"]["pass"]["tests"][0]["call_index"] == 0
+    html = (out_dir / "toy_report.html").read_text()
+    assert "Toy/1" in html and "data:image/png;base64," in html
+
+
+def test_no_samples_scores_the_canonical_solutions(capsys):
+    assert main(["bench", "toy", "--no-progress", "--json", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["pass_at_k"]["pass"]["pass@1"] == 1.0
+    assert "canonical solutions" in captured.err
+
+
+def test_model_to_score_in_one_command(tmp_path, capsys):
+    from _bench_toy import Toy
+    from harness.generation.replay import prompt_key
+
+    bench = Toy()
+    answers = {"Toy/0": "```python\ndef add(a, b):\n    return a + b\n```", "Toy/1": "```python\ndef neg(x):\n    return 0\n```"}
+    recording = tmp_path / "replay.jsonl"
+    recording.write_text("".join(
+        json.dumps({"prompt": bench.prompt(p, chat=True), "responses": [answers[p.task_id]]}) + "\n" for p in bench.load()
+    ))
+    assert prompt_key(bench.prompt(bench.load()[0], chat=True))
+    out_dir = tmp_path / "gen"
+    code = main(["bench", "toy", "--model", "m", "--backend", "replay", "--gen-option", f"path={recording}",
+                 "-k", "1", "-o", str(out_dir), "--no-progress", "--json", "--workers", "1"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["pass_at_k"]["pass"]["pass@1"] == pytest.approx(0.5)
+    written = [json.loads(line) for line in (out_dir / "samples.jsonl").read_text().splitlines()]
+    assert [s["task_id"] for s in written] == ["Toy/0", "Toy/1"]
+
+
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
+    assert main(["bench", "no-such-bench"]) == 2
+    assert "choose one of" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"task_id": "Toy/0", "solution": "x"}\nnot json\n')
+    assert main(["bench", "toy", "--samples", str(bad), "--no-progress"]) == 2
+    assert "line 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="-k"):
+        main(["bench", "toy", "-k", "0", "--no-progress", "--workers", "1"])
+    assert main(["bench", "toy", "--samples", str(tmp_path / "none.jsonl"), "--no-progress"]) == 2
+    assert "not found" in capsys.readouterr().err
