@@ -109,7 +109,18 @@ Together about 210 MB resident: a fork costs ~20 ms more, a job saves ~2.5 s of 
 
 REQUIRED_FIELDS = ("task_id", "complete_prompt", "instruct_prompt", "code_prompt", "canonical_solution", "test", "entry_point")
 
-KNOWN_DIFFERENCES: dict[str, str] = {}
+_NETWORK = "needs network: the official run reached the internet, the sandbox has none"
+_NO_HOSTS = (
+    "'localhost' does not resolve in the sandbox (it mounts no /etc/hosts), so binding a local server "
+    "fails at once instead of serving forever (official: timeout)"
+)
+_PANDAS = "library version differs: pandas/matplotlib behaviour changed between the official image and this host"
+
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "BigCodeBench/13": _NETWORK + " (wget from a public FTP server hung until the time limit; here it fails at once)",
+    "BigCodeBench/100": _PANDAS + " (plotting a frame with a descending DatetimeIndex: the line's y data order)",
+    "BigCodeBench/274": _NO_HOSTS,
+}
 """Task id -> why our verdict may differ from the official one (tasks we investigated)."""
 
 
