@@ -49,6 +49,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     run = p.add_argument_group("scoring")
     run.add_argument("-k", default="1,10,100", help="pass@k values (default 1,10,100; those above n are dropped)")
     run.add_argument("-o", "--output", help="folder for the official result files, per-test details and report.html")
+    run.add_argument("--scores", action="append", default=[], metavar="NAME=FILE",
+                     help="best-of-N under a scorer: JSONL of {task_id, index, score} (e.g. a reward model's); repeatable")
     run.add_argument("--sandbox", default=None, help="acesandbox backend (default: the strongest this host has)")
     run.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
     run.add_argument("--no-canary", action="store_true", help="skip the canonical-solution run")
@@ -149,13 +151,33 @@ def _score(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     evaluation = replace(evaluation, warnings=tuple(warnings) + evaluation.warnings)
+    table = None
+    if args.scores:
+        from .output import best_of_n
+
+        try:
+            table = best_of_n(evaluation, dict(_pair(s, "--scores") for s in args.scores))
+        except (BenchmarkError, ValueError) as exc:
+            print(f"error: --scores: {exc}", file=sys.stderr)
+            return 2
     if args.output:
         from .output import write_outputs
 
-        for path in write_outputs(bench, evaluation, args.output, ks=ks, samples=samples if args.model else None):
+        for path in write_outputs(bench, evaluation, args.output, ks=ks, samples=samples if args.model else None,
+                                  best_of_n_table=table):
             print(f"wrote {path}", file=sys.stderr)
     print_summary(evaluation, ks=ks, as_json=args.json)
+    if table is not None and not args.json:
+        print(f"\nbest-of-N ({evaluation.parts[-1]}, % of tasks):")
+        print((100 * table).round(1).to_string())
     return 0
+
+
+def _pair(text: str, option: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise SystemExit(f"error: {option} must be NAME=FILE, got {text!r}")
+    return name, value
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -15,14 +15,14 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .base import SANDBOX_ERROR, Benchmark, SampleResult
+from .base import Benchmark, SampleResult
 from .runner import Evaluation
 from .verify import RunAgreement
 
-__all__ = ["detail_record", "print_summary", "print_verification", "summary_dict", "write_outputs"]
+__all__ = ["best_of_n", "detail_record", "print_summary", "print_verification", "summary_dict", "write_outputs"]
 
 
 def detail_record(result: SampleResult) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def detail_record(result: SampleResult) -> dict[str, Any]:
             "duration_s": round(report.duration_s, 4),
             "isolation": report.isolation,
             "tests": [
-                {k: v for k, v in o.to_dict().items() if v not in ("", None, False) or k == "status"}
+                {k: v for k, v in o.to_dict().items() if not (v is None or v is False or v == "") or k == "status"}
                 for o in report.outcomes
             ],
         }
@@ -83,22 +83,10 @@ def print_summary(evaluation: Evaluation, *, ks: Sequence[int], as_json: bool = 
     if as_json:
         print(json.dumps(summary, indent=2), file=out)
     else:
-        from rich.console import Console
-        from rich.table import Table
+        from .report import print_summary_table
 
-        table = Table(title=f"{evaluation.benchmark}: {summary['samples']} samples, {summary['tasks']} tasks")
-        table.add_column("part")
-        columns = sorted({c for row in summary["pass_at_k"].values() for c in row}, key=lambda c: int(c.split("@")[1]))
-        for col in columns:
-            table.add_column(col, justify="right")
-        for part, row in summary["pass_at_k"].items():
-            table.add_row(part, *(("-" if row.get(c) is None else f"{100 * row[c]:.1f}") for c in columns))
-        canary = evaluation.canary
-        caption = [f"sandbox errors: {summary['sandbox_errors']}", f"{evaluation.duration_s:.1f} s"]
-        if canary is not None:
-            caption.insert(0, f"canary {canary.passed}/{canary.total}")
-        table.caption = " | ".join(caption)
-        Console(file=out, width=120).print(table)
+        print_summary_table(summary, title=f"{evaluation.benchmark} ({evaluation.duration_s:.1f} s)", file=out,
+                            show_warnings=False)
     for warning in evaluation.warnings:
         print(f"warning: {warning}", file=sys.stderr)
 
@@ -133,6 +121,19 @@ def print_verification(runs: Sequence[RunAgreement], totals: dict[str, Any], *, 
             console.print(f"  note: {r.benchmark} {r.run}: {note}", markup=False, highlight=False)
 
 
+def best_of_n(evaluation: Evaluation, scores: Mapping[str, str], part: str | None = None) -> Any:
+    """The AceCoder best-of-N table for these results, one row per score file (``name -> JSONL path``).
+
+    Correctness is the headline part (the last one: ``plus`` for HumanEval+); score files
+    hold ``{"task_id", "index", "score"}`` lines, e.g. a reward model's scores.
+    """
+    from .metrics import best_of_n_table, read_scores_jsonl, sample_correctness
+
+    correct = sample_correctness(list(evaluation.results), part or evaluation.parts[-1])
+    per_scorer = {name: read_scores_jsonl(path) for name, path in scores.items()}
+    return best_of_n_table(correct, per_scorer)
+
+
 def _write_jsonl(path: str, records: Iterable[dict[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for record in records:
@@ -140,7 +141,13 @@ def _write_jsonl(path: str, records: Iterable[dict[str, Any]]) -> None:
 
 
 def write_outputs(
-    bench: Benchmark, evaluation: Evaluation, out_dir: str, *, ks: Sequence[int], samples: Sequence[dict[str, Any]] | None = None
+    bench: Benchmark,
+    evaluation: Evaluation,
+    out_dir: str,
+    *,
+    ks: Sequence[int],
+    samples: Sequence[dict[str, Any]] | None = None,
+    best_of_n_table: Any = None,
 ) -> list[str]:
     """Write every output file of a scoring run; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
@@ -157,23 +164,26 @@ def write_outputs(
         sample_path = os.path.join(out_dir, "samples.jsonl")
         _write_jsonl(sample_path, samples)
         paths.append(sample_path)
+    if best_of_n_table is not None:
+        bon = os.path.join(out_dir, f"{stem}_best_of_n.csv")
+        best_of_n_table.to_csv(bon)
+        paths.append(bon)
     html = os.path.join(out_dir, f"{stem}_report.html")
-    _html(evaluation, html, ks)
+    _html(evaluation, html, ks, best_of_n_table)
     paths.append(html)
     return paths
 
 
-def _html(evaluation: Evaluation, path: str, ks: Sequence[int]) -> None:
+def _html(evaluation: Evaluation, path: str, ks: Sequence[int], best_of_n: Any = None) -> None:
     from .metrics import per_task_table
     from .report import write_html_report
 
-    judged = [r for r in evaluation.results if SANDBOX_ERROR not in r.verdicts.values()]
     write_html_report(
         path,
         title=f"{evaluation.benchmark}",
         pass_at_k=evaluation.pass_at_k(ks),
-        per_task=per_task_table(judged or list(evaluation.results)),
-        best_of_n=None,
+        per_task=per_task_table(list(evaluation.results)),
+        best_of_n=best_of_n,
         warnings=list(evaluation.warnings),
         meta=summary_dict(evaluation, ks),
     )

@@ -75,3 +75,26 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
         main(["bench", "toy", "-k", "0", "--no-progress", "--workers", "1"])
     assert main(["bench", "toy", "--samples", str(tmp_path / "none.jsonl"), "--no-progress"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_best_of_n_under_a_scorer(tmp_path, capsys):
+    samples = tmp_path / "samples.jsonl"
+    good, bad = "def add(a, b):\n    return a + b\n", "def add(a, b):\n    return 0\n"
+    rows = [("Toy/0", bad), ("Toy/0", good), ("Toy/1", "def neg(x):\n    return -x\n"), ("Toy/1", "def neg(x):\n    return x\n")]
+    samples.write_text("".join(json.dumps({"task_id": t, "solution": s}) + "\n" for t, s in rows))
+    scores = tmp_path / "rm.jsonl"
+    # the scorer prefers the wrong sample on Toy/0 and the right one on Toy/1
+    scores.write_text("".join(json.dumps({"task_id": t, "index": i, "score": sc}) + "\n"
+                              for t, i, sc in [("Toy/0", 0, 0.9), ("Toy/0", 1, 0.1), ("Toy/1", 0, 0.8), ("Toy/1", 1, 0.2)]))
+    out_dir = tmp_path / "out"
+    assert main(["bench", "toy", "--samples", str(samples), "--scores", f"rm={scores}", "-k", "1", "-o", str(out_dir),
+                 "--no-progress", "--workers", "1"]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out_dir / "toy_best_of_n.csv", index_col=0)
+    assert table.loc["Oracle", "2"] == 1.0
+    assert table.loc["rm", "2"] == 0.5
+    assert table.loc["Average", "1"] == 0.5
+    assert "best-of-N" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="NAME=FILE"):
+        main(["bench", "toy", "--samples", str(samples), "--scores", "nonsense", "--no-progress", "--workers", "1"])
