@@ -212,6 +212,20 @@ def __lcb_stdio__(__lcb_input, __lcb_mock="buffered"):
 
 
 __lcb_main__ = globals().get("wrapped_function")
+
+
+def __lcb_fd0__():
+    # fd 0 of the official process is its own stdin, which never reaches end of file: code that
+    # reads it directly (open(0) with the real open the prelude bound) waits for the alarm.
+    import os as _os
+    r, w = _os.pipe()
+    _os.dup2(r, 0)
+    _os.close(r)
+    return w
+
+
+__lcb_fd0_writer__ = __lcb_fd0__()
+del __lcb_fd0__
 '''
 
 
@@ -821,7 +835,15 @@ def official_result(problem: Problem, report: Report, tests: Sequence[LcbTest]) 
 
 # ----------------------------------------------------------------- fidelity
 
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+_SLOW_311E = (
+    "timing: the code fills a 3000x3000 table in pure Python; its largest statement sample needs about the "
+    "whole 6 s per-test alarm (the official run logged 30 s over all its tests), so the verdict flips with "
+    "machine speed and load"
+)
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
+    ("O1-Mini-2024-09-12_N1", "abc311_e"): _SLOW_311E,
+    ("O1-Preview-2024-09-12_N1", "abc311_e"): _SLOW_311E,
+}
 """``(run prefix, question_id)`` -> why our verdict differs from the official one (investigated)."""
 
 _TRUNCATED = "...(truncated) ..."
@@ -839,11 +861,16 @@ def _signature(starter: str) -> tuple[str, list[str], str] | None:
 
 
 def atcoder_samples(content: str) -> list[LcbTest]:
-    """``Sample Input k`` / ``Sample Output k`` blocks of an AtCoder statement."""
+    """``Sample Input k`` / ``Sample Output k`` blocks of an AtCoder statement (``\\r\\n`` read as ``\\n``).
+
+    An output block ends at the first blank line; a block that starts with one is empty.
+    """
+    text = content.replace("\r\n", "\n")
     out = []
-    pattern = r"Sample Input (\d+)\n\n(.*?)\n\nSample Output \1\n\n(.*?)(?:\n\n|\Z)"
-    for m in re.finditer(pattern, content, flags=re.S):
-        out.append(LcbTest(m.group(2).strip("\n") + "\n", m.group(3).strip("\n") + "\n", "stdin"))
+    for m in re.finditer(r"Sample Input (\d+)\n\n(.*?)\n\nSample Output \1\n\n", text, flags=re.S):
+        rest = text[m.end():]
+        expected = "" if rest.startswith("\n") else rest.split("\n\n", 1)[0]
+        out.append(LcbTest(m.group(2).strip("\n") + "\n", expected.strip("\n") + "\n" if expected else "", "stdin"))
     return out
 
 
@@ -910,7 +937,12 @@ def _record_problem(record: Mapping[str, Any], func_name: str) -> Problem:
 
 
 def verify_runs(
-    data_root: pathlib.Path, executor: Any, *, limit: int | None = None, progress: bool = True
+    data_root: pathlib.Path,
+    executor: Any,
+    *,
+    limit: int | None = None,
+    progress: bool = True,
+    task_ids: Sequence[str] | None = None,
 ) -> list[RunAgreement]:
     """Rescore the official ``*_eval_all.json`` runs under ``data_root/livecodebench``.
 
@@ -919,6 +951,7 @@ def verify_runs(
     must fail with the same error class; a problem that passed officially is run on the
     samples parsed from its statement (AtCoder ``Sample Input``/``Sample Output`` blocks,
     LeetCode ``Input:``/``Output:`` examples), which it must pass. Everything else is excluded.
+    ``task_ids`` keeps only those problems (to rerun a few).
     """
     folder = pathlib.Path(data_root) / "livecodebench"
     paths = sorted(folder.glob("*_eval_all.json*")) if folder.is_dir() else []
@@ -930,6 +963,8 @@ def verify_runs(
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as f:
             records = json.load(f)
+        if task_ids is not None:
+            records = [r for r in records if str(r["question_id"]) in set(task_ids)]
         if limit is not None:
             records = records[:limit]
         run = path.name.split("_Scenario")[0]
