@@ -252,7 +252,7 @@ def _wrapped_module(code: str) -> str:
         tree = ast.parse(code)
     except Exception:  # noqa: BLE001 - SyntaxError, or a ValueError for NUL bytes
         return code
-    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    imports: list[ast.stmt] = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
     others = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
     fn = ast.FunctionDef(
         name="wrapped_function",
@@ -556,11 +556,6 @@ def extract_code(output: str) -> str:
 # ----------------------------------------------------------------- the benchmark
 
 
-def _version_name(release: str) -> str:
-    text = str(release).strip().lower()
-    return text
-
-
 class LiveCodeBench(Benchmark):
     """LiveCodeBench code generation (``release=``, ``start_date=``, ``end_date=``, ``timeout_s=``).
 
@@ -612,8 +607,9 @@ class LiveCodeBench(Benchmark):
             pairs = _read_local(os.path.expanduser(str(source)))
         else:
             pairs = _read_hub(str(source), self.files)
-        problems = [_problem(r, where) for where, r in pairs]
-        return sorted(self.select(problems), key=lambda p: p.task_id)
+        problems = sorted(self.select([_problem(r, where) for where, r in pairs]), key=lambda p: p.task_id)
+        self.remember(problems)
+        return problems
 
     def select(self, problems: Sequence[Problem]) -> list[Problem]:
         """The problems inside the date window (inclusive, official rule) and platform/difficulty filters."""
@@ -673,17 +669,17 @@ class LiveCodeBench(Benchmark):
                 except ValueError as exc:
                     raise BenchmarkError(f"{problem.task_id}: test {i} is not JSON lines ({str(exc)[:80]})") from None
             test = CallBatchTest(
-                call_target(code, fn_name), calls, expected, judge=JUDGE, judge_options={"mode": "call"},
+                call_target(code, fn_name), tuple(calls), tuple(expected), judge=JUDGE, judge_options={"mode": "call"},
                 call_timeout_s=float(self.timeout_s),
             )
             program = call_program(code)
         else:
             test = CallBatchTest(
-                "__lcb_stdio__", [(t.input, self.stdin_mock) for t in tests], [t.output for t in tests],
+                "__lcb_stdio__", tuple((t.input, self.stdin_mock) for t in tests), tuple(t.output for t in tests),
                 judge=JUDGE, judge_options={"mode": "stdio"}, call_timeout_s=float(self.timeout_s),
             )
             program = stdio_program(code)
-        return Job(program, [test], limits=limits, mode="shared", stop_on_failure=True, job_id=problem.task_id)
+        return Job(program, (test,), limits=limits, mode="shared", stop_on_failure=True, job_id=problem.task_id)
 
     def verdicts(self, problem: Problem, reports: Mapping[str, Report]) -> SampleResult:
         report = reports["pass"]

@@ -340,8 +340,7 @@ def test_judge_is_registered():
 def test_write_official_shape(bench, dataset, bench_executor, tmp_path):
     from benchmarks.runner import evaluate
 
-    problems = bench.load(str(dataset))
-    bench.remember(problems)
+    problems = bench.load(str(dataset))   # load() keeps the fields the eval_all records carry
     samples = [
         {"task_id": "abc001_a", "solution": "```python\na, b = map(int, input().split())\nprint(a + b)\n```"},
         {"task_id": "3001", "solution": "class Solution:\n    def add(self, a, b):\n        return a"},
