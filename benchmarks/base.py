@@ -148,6 +148,9 @@ class Benchmark(abc.ABC):
             return code
         raise BenchmarkError(f"sample for {problem.task_id} has neither a 'solution' nor a 'completion' string")
 
+    def prepare(self, problems: Sequence[Problem], *, executor: Any = None, progress: bool = False) -> None:
+        """Compute what jobs need before scoring (EvalPlus's expected outputs), on ``executor``."""
+
     @abc.abstractmethod
     def jobs(self, problem: Problem, solution: str) -> Mapping[str, Job]:
         """The acesandbox jobs that judge one solution, by name (e.g. ``base``, ``plus``)."""

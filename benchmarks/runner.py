@@ -99,15 +99,6 @@ def evaluate(
     if canary:
         items.extend((p, -1, p.canonical_solution, True) for p in problems if p.canonical_solution)
 
-    flat: list[tuple[int, str, Job]] = []
-    failed_build: dict[int, str] = {}
-    for i, (problem, _index, solution, _c) in enumerate(items):
-        try:
-            for part, job in bench.jobs(problem, solution).items():
-                flat.append((i, part, job))
-        except BenchmarkError as exc:
-            failed_build[i] = str(exc)
-
     own = executor is None
     if own:
         from acesandbox import Executor
@@ -115,6 +106,15 @@ def evaluate(
         executor = Executor(backend, workers=workers)
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
     try:
+        bench.prepare(problems, executor=executor, progress=progress)
+        flat: list[tuple[int, str, Job]] = []
+        failed_build: dict[int, str] = {}
+        for i, (problem, _index, solution, _c) in enumerate(items):
+            try:
+                for part, job in bench.jobs(problem, solution).items():
+                    flat.append((i, part, job))
+            except BenchmarkError as exc:
+                failed_build[i] = str(exc)
         for k, report in executor.imap((job for _, _, job in flat), progress=progress, total=len(flat)):
             i, part, _ = flat[k]
             reports[i][part] = report
