@@ -111,15 +111,31 @@ REQUIRED_FIELDS = ("task_id", "complete_prompt", "instruct_prompt", "code_prompt
 
 _NETWORK = "needs network: the official run reached the internet, the sandbox has none"
 _NO_HOSTS = (
-    "'localhost' does not resolve in the sandbox (it mounts no /etc/hosts), so binding a local server "
-    "fails at once instead of serving forever (official: timeout)"
+    "'localhost' does not resolve in the sandbox (it mounts no /etc/hosts), so a local server or client "
+    "fails at once (official: it served, or hung until the time limit)"
 )
-_PANDAS = "library version differs: pandas/matplotlib behaviour changed between the official image and this host"
+_NLTK = "environment differs: NLTK corpora (stopwords, punkt, vader...) are not installed here; the official image has them"
+_PANDAS = "library version differs: pandas 3 (string dtype, removed applymap / 'M' offsets) vs the official pandas 2.0"
+_NUMPY = "library version differs: numpy 2 / scipy >= 1.11 (stats.mode returns scalars, stricter casting) vs the official numpy 1.21 / scipy 1.7"
+_MPL = "library version differs: matplotlib 3.11 vs the official 3.7 (renamed keywords, pie/boxplot behaviour)"
+_SKLEARN = "library version differs: scikit-learn 1.9 (OneHotEncoder(sparse=) removed) vs the official 1.3"
+_OFFICIAL_HANG = "official environment: the suite hung (its canonical solution of 363 failed there too); passes here"
+_FLAKY = "flaky on this host: failed once in the full run while other sandboxes shared the 2 cores, passes on rerun"
+_LIBS = "library version differs between the official image and this host (same program, different result)"
 
 KNOWN_DIFFERENCES: dict[str, str] = {
     "BigCodeBench/13": _NETWORK + " (wget from a public FTP server hung until the time limit; here it fails at once)",
     "BigCodeBench/100": _PANDAS + " (plotting a frame with a descending DatetimeIndex: the line's y data order)",
-    "BigCodeBench/274": _NO_HOSTS,
+    "BigCodeBench/274": _NO_HOSTS, "BigCodeBench/1038": _NO_HOSTS, "BigCodeBench/1040": _NO_HOSTS,
+    "BigCodeBench/205": _OFFICIAL_HANG, "BigCodeBench/363": _OFFICIAL_HANG,
+    "BigCodeBench/1101": "environment differs: no 'python' executable on the sandbox's PATH (subprocess.run(['python', ...]))",
+    **{f"BigCodeBench/{n}": _NLTK for n in (334, 376, 656, 658, 734, 806, 808, 940, 1109)},
+    **{f"BigCodeBench/{n}": _PANDAS for n in (112, 225, 435, 468, 877, 879, 944, 984, 1023, 133)},
+    **{f"BigCodeBench/{n}": _NUMPY for n in (115, 221, 245, 269, 311, 687, 736, 276, 416, 511, 555, 699)},
+    **{f"BigCodeBench/{n}": _MPL for n in (251, 1026, 337)},
+    "BigCodeBench/686": _SKLEARN,
+    **{f"BigCodeBench/{n}": _LIBS for n in (67, 237, 404, 421, 501, 519, 587, 609, 634, 676, 720, 875, 927, 1000)},
+    **{f"BigCodeBench/{n}": _FLAKY for n in (57, 60, 68, 490, 499, 672, 673, 776, 926, 1050)},
 }
 """Task id -> why our verdict may differ from the official one (tasks we investigated)."""
 
@@ -201,6 +217,7 @@ _PRELUDE = (
     "import os, sys; environ = os.environ; __name__ = '__test__'; __file__ = '__test__.py'; "
     "os.environ['TZ'] = 'UTC'; __import__('time').tzset(); __import__('faulthandler').disable(); "
     "__import__('builtins').exit = None; __import__('builtins').quit = None; "
+    "__import__('importlib.util').util.find_spec('matplotlib') and "
     "__import__('matplotlib.pyplot').pyplot.close('all')\n"
 )
 """One line run before the program: the official module namespace and reliability guard."""
@@ -312,6 +329,8 @@ def task_status(report: Report, methods: Sequence[str]) -> tuple[str, dict[str, 
             return TIMEOUT, {}
         if o.status is Status.CRASHED and not _EXIT_AT_LOAD.search(o.message):
             return TIMEOUT, {}  # the process died: the official parent never hears back
+        if o.status is Status.MEMORY and o.message.startswith("killed"):
+            return TIMEOUT, {}  # killed for memory: the same (the official cap is 30 GB of address space)
     if all(o.status is Status.PASSED for o in outcomes):
         return PASS, {}
     suite = outcomes[0] if outcomes else None
