@@ -110,11 +110,12 @@ class Executor:
         memory_mb: int = 1024,
         max_processes: int = 64,
         scratch_mb: int = 256,
+        python: str | None = None,
     ) -> None:
-        config = BackendConfig(
-            preload=tuple(preload),
-            options={"memory_mb": memory_mb, "max_processes": max_processes, "scratch_mb": scratch_mb},
-        )
+        options: dict[str, Any] = {"memory_mb": memory_mb, "max_processes": max_processes, "scratch_mb": scratch_mb}
+        if python:
+            options["python"] = python
+        config = BackendConfig(preload=tuple(preload), options=options)
         self.backend = _resolve_backend(backend, config)
         self.backend.check()
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):

@@ -12,6 +12,7 @@ PR_SET_NO_NEW_PRIVS). The server runs as pid 1, so programs cannot signal it.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import site
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import sysconfig
 
+from ..errors import SandboxUnavailableError
 from .env import sandbox_env
 
 __all__ = ["PKG_MOUNT", "SERVER_FLAGS", "bwrap_argv", "bwrap_path", "probe", "site_dirs"]
@@ -64,17 +66,39 @@ def _identity() -> list[str]:
     return ["--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
 
 
-def _python_dirs() -> list[str]:
+_PROBE = (
+    "import json, os, site, sys, sysconfig\n"
+    "print(json.dumps({'executable': os.path.realpath(sys.executable), 'prefixes': [sys.prefix, sys.base_prefix, "
+    "sys.exec_prefix], 'paths': sysconfig.get_paths(), 'site': site.getsitepackages()}))\n"
+)
+
+
+@functools.lru_cache(maxsize=8)
+def interpreter_info(python: str | None = None) -> dict:
+    """Where an interpreter and its packages live: this one, or another (a venv with pinned libraries)."""
+    if python is None:
+        return {
+            "executable": os.path.realpath(sys.executable),
+            "prefixes": [sys.prefix, sys.base_prefix, sys.exec_prefix],
+            "paths": sysconfig.get_paths(),
+            "site": list(getattr(site, "getsitepackages", lambda: [])()),
+        }
+    try:
+        out = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(out.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise SandboxUnavailableError(f"cannot use {python!r} as the sandbox's interpreter: {exc}") from None
+
+
+def _python_dirs(python: str | None = None) -> list[str]:
     """Directories the interpreter and its packages live in (outside /usr)."""
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    paths = sysconfig.get_paths()
+    info = interpreter_info(python)
+    dirs = set(info["prefixes"]) | {os.path.dirname(info["executable"])}
+    paths = info["paths"]
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         if key in paths:
             dirs.add(paths[key])
-    try:
-        dirs.update(site.getsitepackages())
-    except AttributeError:
-        pass
+    dirs.update(info["site"])
     keep = []
     for d in sorted(dirs):
         if not d or not os.path.isdir(d):
@@ -87,14 +111,11 @@ def _python_dirs() -> list[str]:
     return keep
 
 
-def site_dirs() -> list[str]:
+def site_dirs(python: str | None = None) -> list[str]:
     """site-packages directories the sandboxed interpreter should import from."""
-    dirs = []
-    try:
-        dirs.extend(site.getsitepackages())
-    except AttributeError:
-        pass
-    paths = sysconfig.get_paths()
+    info = interpreter_info(python)
+    dirs = list(info["site"])
+    paths = info["paths"]
     dirs.extend(paths[k] for k in ("purelib", "platlib") if k in paths)
     out: list[str] = []
     for d in dirs:
@@ -103,7 +124,11 @@ def site_dirs() -> list[str]:
     return out
 
 
-def _mounts(scratch_mb: int) -> list[str]:
+_HOSTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hosts")
+"""A two-line /etc/hosts (localhost only): the host's own file would leak its names."""
+
+
+def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     args: list[str] = []
     for d in _OS_DIRS:
         if os.path.islink(d):
@@ -112,7 +137,8 @@ def _mounts(scratch_mb: int) -> list[str]:
             args += ["--ro-bind", d, d]
     for f in _ETC_FILES:
         args += ["--ro-bind-try", f, f]
-    for d in _python_dirs():
+    args += ["--ro-bind", _HOSTS, "/etc/hosts"]
+    for d in _python_dirs(python):
         args += ["--ro-bind", d, d]
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     args += ["--ro-bind", pkg, PKG_MOUNT]
@@ -133,17 +159,20 @@ def _environment() -> list[str]:
     return args
 
 
-def bwrap_argv(scratch_mb: int) -> list[str]:
-    """Full command line that starts the in-sandbox server under bubblewrap."""
+def bwrap_argv(scratch_mb: int, python: str | None = None) -> list[str]:
+    """Full command line that starts the in-sandbox server under bubblewrap.
+
+    ``python``: another interpreter to run programs with (e.g. a venv holding a
+    benchmark's pinned libraries); default: this one."""
     bwrap = bwrap_path() or "bwrap"
     return [
         bwrap,
         *_namespaces(),
         *_identity(),
-        *_mounts(scratch_mb),
+        *_mounts(scratch_mb, python),
         *_environment(),
         "--",
-        os.path.realpath(sys.executable),
+        interpreter_info(python)["executable"],
         *SERVER_FLAGS,
         f"{PKG_MOUNT}/_sandbox/server.py",
     ]

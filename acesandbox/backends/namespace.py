@@ -43,14 +43,15 @@ class NamespaceBackend(Backend):
                 warnings.append(f"cgroup unavailable ({exc}); memory is capped per process with RLIMIT_AS")
         else:
             warnings.append(f"{cgroups.cgroup_support()}; memory is capped per process with RLIMIT_AS")
-        argv = namespaces.bwrap_argv(int(opts.get("scratch_mb", 256)))
+        python = opts.get("python") or None
+        argv = namespaces.bwrap_argv(int(opts.get("scratch_mb", 256)), python)
         if cg is not None:
             argv = cg.wrap_argv(argv)
         cfg = {
             "scratch": namespaces.SCRATCH,
             "wipe": [namespaces.SCRATCH, namespaces.SHM],
             "preload": list(self.config.preload),
-            "site": namespaces.site_dirs(),
+            "site": namespaces.site_dirs(python),
             "rlimit_as": cg is None,
             "as_slack_mb": 256,
             # Without a pids cgroup, RLIMIT_NPROC is the fork-bomb guard; it counts every
