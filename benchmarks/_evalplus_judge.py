@@ -141,6 +141,8 @@ def _close(out: Any, exp: Any, atol: float, how: str) -> bool:
         except AssertionError:
             return False
         return True
+    if how == "never":  # what the 2024 official runs show (see benchmarks.evalplus.KNOWN_DIFFERENCES)
+        return False
     if how == "allclose_typed":
         if type(out) is not type(exp):
             return False

@@ -95,8 +95,25 @@ HUB_HUMANEVAL_PLUS = "evalplus/humanevalplus"
 HUB_MBPP_PLUS = "evalplus/mbppplus"
 RELEASE_URL = "https://github.com/evalplus/{repo}_release/releases/download/{version}/{name}.jsonl.gz"
 
-KNOWN_DIFFERENCES: dict[tuple[str, str] | str, str] = {}
-"""``(run, task_id)`` or ``task_id`` -> why our verdict may differ from that official one."""
+_TIMING = "timing-sensitive: a call close to its wall-time limit ({}); verdict depends on the machine's load"
+KNOWN_DIFFERENCES: dict[tuple[str, str] | str, str] = {
+    ("julien-pour/rd_gene_1_1samples", "HumanEval/139"): _TIMING.format("special_factorial on n~500, official plus=timeout"),
+    ("llama3-exp/70B-instruct-middle-repeate-low/samples", "HumanEval/139"): _TIMING.format("special_factorial, big ints"),
+    ("llama3-exp/8b-instruct-base/samples", "HumanEval/138"): _TIMING.format("plus took 2.7 s in all; passes when rerun"),
+    ("llama3-exp/70-lit/samples", "HumanEval/83"): _TIMING.format("call 42 of plus runs ~1 s against a 1 s limit"),
+    ("ytu-bitirme/mbpp_phi2_samples_fixed_entry_point", "Mbpp/287"): _TIMING.format("0.2 s per-call floor of Jan 2024"),
+    ("ytu-bitirme/mbpp_phi2_samples_fixed_entry_point", "Mbpp/635"):
+        "probably timing (0.2 s per-call floor of Jan 2024): official base=fail plus=pass is not reproducible here",
+    "Mbpp/579": "set iteration order of strings: EvalPlus computes expected outputs and checks in forks of one "
+                "process (one hash seed), our sandboxes have different seeds (needs a fixed PYTHONHASHSEED in acesandbox)",
+}
+"""``(run, task_id)`` or ``task_id`` -> why our verdict may differ from that official one.
+
+Also explained, and modelled by :data:`OBSERVED_FLAGS` rather than listed: in every
+2024-02 and 2024-05 official run no inexact float output ever passes (HumanEval/4 and
+/21 fail at their first last-bit difference in all 14 runs, HumanEval/32 fails base),
+although evalplus's own ``untrusted_check`` at 1135bda, v0.2.2, 8649c02, 5f4ebca and
+de8c082 passes those very solutions here. The cause lies in those runs' environment."""
 
 _GT_FORMAT = 1  # bump when the cached ground-truth layout changes
 _GT_CHUNK = 25  # calls per ground-truth test
@@ -491,7 +508,7 @@ class _EvalPlusBase(Benchmark):
     def prepare(self, problems: Sequence[Problem], *, executor: Any = None, progress: bool = False) -> None:
         """Compute (or read from the cache) the expected outputs of these problems."""
         with self._gt_lock:
-            todo = [p for p in problems if p.task_id not in self._gt]
+            todo = [p for p in problems if p.task_id not in self._gt and "base_input" in p.data]
             if todo:
                 self._gt.update(ground_truth(todo, executor=executor, cache_dir=self.cache_dir,
                                              workers=self.workers, progress=progress))
@@ -509,7 +526,8 @@ class _EvalPlusBase(Benchmark):
         timeout = (min(float(self.timeout_cap), total) if self.timeout_cap is not None else total) + 1.0
         flags = _judge.PROFILES[self.profile]
         atols = _judge.incoming_atols(problem.data["atol"], expected, empty_is_floats=flags["empty_is_floats"])
-        options = {"dataset": self.dataset_kind, "entry_point": problem.entry_point, "profile": self.profile}
+        options = {"dataset": self.dataset_kind, "entry_point": problem.entry_point, "profile": self.profile,
+                   **dict(self.options.get("judge_flags") or {})}
         tests = tuple(
             CallBatchTest(problem.entry_point, [tuple(a) for a in inputs[a:b]], expected[a:b], atol=atols[a:b],
                           judge=JUDGE_NAME, judge_options=options, call_timeout_s=limits[a:b] or None)
@@ -826,7 +844,13 @@ def _verdict_text(base: str, plus: str | None) -> str:
     return f"base={base} plus={plus}"
 
 
-def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = None, progress: bool = True) -> list[RunAgreement]:
+OBSERVED_FLAGS: dict[str, dict[str, Any]] = {"2024-02": {"allclose": "never"}, "2024-05": {"allclose": "never"}}
+"""What the 2024-02/2024-05 official runs show, beyond their code: no inexact float output ever
+passed (see :data:`KNOWN_DIFFERENCES`); verify_runs applies it unless ``observed=False``."""
+
+
+def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = None, progress: bool = True,
+                observed: bool = True) -> list[RunAgreement]:
     """Rescore the official EvalPlus runs under ``data_root/evalplus_samples`` and compare verdicts.
 
     Both checks are compared per sample (agreement = base and plus statuses both equal).
@@ -852,7 +876,8 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
         profile = run_profile(header)
         key = (kind, profile)
         if key not in benches:
-            benches[key] = (HumanEvalPlus if kind == "humaneval+" else MbppPlus)(profile=profile)
+            flags = OBSERVED_FLAGS.get(profile, {}) if observed else {}
+            benches[key] = (HumanEvalPlus if kind == "humaneval+" else MbppPlus)(profile=profile, judge_flags=flags)
         bench = benches[key]
         if kind not in problems:
             problems[kind] = {p.task_id: p for p in bench.load(str(data_root / file))}
