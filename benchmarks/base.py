@@ -148,6 +148,11 @@ class Benchmark(abc.ABC):
             return code
         raise BenchmarkError(f"sample for {problem.task_id} has neither a 'solution' nor a 'completion' string")
 
+    def executor_options(self) -> dict[str, Any]:
+        """Keyword arguments for the Executor that scores this benchmark (``preload``, ``python``)."""
+        python = self.options.get("python")
+        return {"python": python} if python else {}
+
     def prepare(self, problems: Sequence[Problem], *, executor: Any = None, progress: bool = False) -> None:
         """Compute what jobs need before scoring (EvalPlus's expected outputs), on ``executor``."""
 

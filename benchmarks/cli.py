@@ -52,6 +52,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     run.add_argument("--scores", action="append", default=[], metavar="NAME=FILE",
                      help="best-of-N under a scorer: JSONL of {task_id, index, score} (e.g. a reward model's); repeatable")
     run.add_argument("--sandbox", default=None, help="acesandbox backend (default: the strongest this host has)")
+    run.add_argument("--sandbox-python", dest="sandbox_python", default=None, metavar="PYTHON",
+                     help="interpreter the sandbox runs programs with, e.g. a venv with a benchmark's pinned "
+                          "libraries (namespace backend); verify-official uses it for bigcodebench")
     run.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
     run.add_argument("--no-canary", action="store_true", help="skip the canonical-solution run")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -114,6 +117,8 @@ def _score(args: argparse.Namespace) -> int:
         raise SystemExit("error: give --samples or --model, not both")
     ks = _ks(args.k)
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
+    if args.sandbox_python:
+        options["python"] = args.sandbox_python
     try:
         bench = get_benchmark(args.name, **options)
         problems = bench.load(args.dataset)
@@ -203,8 +208,22 @@ def _verify(args: argparse.Namespace) -> int:
         else:
             limit = int(key)
     families = [f.strip() for f in args.only.split(",")] if args.only else None
-    with Executor(args.sandbox, workers=args.workers) as executor:
-        runs = verify_all(root, executor, families=families, limit=limit, limits=limits, progress=not args.no_progress)
+    import importlib
+
+    from .verify import VERIFIERS
+
+    runs = []
+    for family in families or list(VERIFIERS):
+        if family not in VERIFIERS:
+            print(f"error: unknown family {family!r}; choose from {sorted(VERIFIERS)}", file=sys.stderr)
+            return 2
+        module = importlib.import_module(VERIFIERS[family])
+        kwargs = dict(getattr(module, "EXECUTOR_OPTIONS", {}))
+        if family == "bigcodebench" and args.sandbox_python:
+            kwargs["python"] = args.sandbox_python
+        with Executor(args.sandbox, workers=args.workers, **kwargs) as executor:
+            runs += verify_all(root, executor, families=[family], limit=limit, limits=limits,
+                               progress=not args.no_progress)
     totals = summarise(runs)
     print_verification(runs, totals, as_json=args.json)
     if args.output:

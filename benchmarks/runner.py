@@ -103,7 +103,7 @@ def evaluate(
     if own:
         from acesandbox import Executor
 
-        executor = Executor(backend, workers=workers)
+        executor = Executor(backend, workers=workers, **bench.executor_options())
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
     try:
         bench.prepare(problems, executor=executor, progress=progress)
