@@ -36,6 +36,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -83,7 +84,10 @@ except ImportError:  # pragma: no cover - only before verify.py existed
 
 __all__ = [
     "HARD_TASK_IDS",
+    "EXECUTOR_OPTIONS",
     "KNOWN_DIFFERENCES",
+    "KNOWN_DIFFERENCES_BY_ENV",
+    "KNOWN_DIFFERENCES_PINNED",
     "PRELOAD",
     "BigCodeBench",
     "MissingLibraryError",
@@ -107,6 +111,18 @@ PRELOAD: tuple[str, ...] = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot"
 Together about 210 MB resident: a fork costs ~20 ms more, a job saves ~2.5 s of imports
 (most tasks use pandas, matplotlib or sklearn)."""
 
+MEMORY_MB = 4096
+"""The default memory cap of one task (``Limits.memory_mb``) and of its sandbox.
+
+Before each job the sandbox's cgroup is re-capped to the job's ``Limits.memory_mb`` (+64);
+the Executor's ``memory_mb`` is the cap until the first job (the server with
+:data:`PRELOAD`, about 300 MB) and, where there is no cgroup, a job's RLIMIT_AS comes
+from its own limits. The Executor gets the same value so that no sandbox is ever capped
+below what its tasks may use."""
+
+EXECUTOR_OPTIONS: dict[str, Any] = {"preload": PRELOAD, "memory_mb": MEMORY_MB}
+"""Executor keyword arguments for scoring BigCodeBench (``verify-official`` adds ``python``)."""
+
 REQUIRED_FIELDS = ("task_id", "complete_prompt", "instruct_prompt", "code_prompt", "canonical_solution", "test", "entry_point")
 
 _NETWORK = "needs network: the official run reached the internet, the sandbox has none"
@@ -123,13 +139,18 @@ _OFFICIAL_HANG = "official environment: the suite hung (its canonical solution o
 _FLAKY = "flaky on this host: failed once in the full run while other sandboxes shared the 2 cores, passes on rerun"
 _LIBS = "library version differs between the official image and this host (same program, different result)"
 
-KNOWN_DIFFERENCES: dict[str, str] = {
+_ANY_ENV: dict[str, str] = {
     "BigCodeBench/13": _NETWORK + " (wget from a public FTP server hung until the time limit; here it fails at once)",
-    "BigCodeBench/100": _PANDAS + " (plotting a frame with a descending DatetimeIndex: the line's y data order)",
     "BigCodeBench/274": _NO_HOSTS, "BigCodeBench/1038": _NO_HOSTS, "BigCodeBench/1040": _NO_HOSTS,
     "BigCodeBench/205": _OFFICIAL_HANG, "BigCodeBench/363": _OFFICIAL_HANG,
     "BigCodeBench/1101": "environment differs: no 'python' executable on the sandbox's PATH (subprocess.run(['python', ...]))",
     **{f"BigCodeBench/{n}": _NLTK for n in (334, 376, 656, 658, 734, 806, 808, 940, 1109)},
+}
+"""Differences that no library pin removes (network, sandbox, NLTK data, the official side)."""
+
+KNOWN_DIFFERENCES: dict[str, str] = {
+    **_ANY_ENV,
+    "BigCodeBench/100": _PANDAS + " (plotting a frame with a descending DatetimeIndex: the line's y data order)",
     **{f"BigCodeBench/{n}": _PANDAS for n in (112, 225, 435, 468, 877, 879, 944, 984, 1023, 133)},
     **{f"BigCodeBench/{n}": _NUMPY for n in (115, 221, 245, 269, 311, 687, 736, 276, 416, 511, 555, 699)},
     **{f"BigCodeBench/{n}": _MPL for n in (251, 1026, 337)},
@@ -137,7 +158,18 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     **{f"BigCodeBench/{n}": _LIBS for n in (67, 237, 404, 421, 501, 519, 587, 609, 634, 676, 720, 875, 927, 1000)},
     **{f"BigCodeBench/{n}": _FLAKY for n in (57, 60, 68, 490, 499, 672, 673, 776, 926, 1050)},
 }
-"""Task id -> why our verdict may differ from the official one (tasks we investigated)."""
+"""Task id -> why our verdict may differ from the official one, scored with the host's
+libraries (the full verification with pandas 3.1, numpy 2.4, matplotlib 3.11, sklearn 1.9)."""
+
+KNOWN_DIFFERENCES_PINNED: dict[str, str] = {
+    **_ANY_ENV,
+}
+"""Task id -> why our verdict may differ from the official one, scored in the venv with the
+official pins (:mod:`benchmarks.bcb_env`, ``--sandbox-python``)."""
+
+KNOWN_DIFFERENCES_BY_ENV: dict[str, dict[str, str]] = {"host": KNOWN_DIFFERENCES, "pinned": KNOWN_DIFFERENCES_PINNED}
+"""The table :func:`verify_runs` explains with: ``"host"`` when the sandbox runs this
+interpreter, ``"pinned"`` when it runs another one (the official pins)."""
 
 
 class MissingLibraryError(BenchmarkError):
@@ -184,10 +216,65 @@ def _libs(record: Mapping[str, Any]) -> list[str]:
     return [str(x) for x in value]
 
 
-def missing_libraries(problem: Problem) -> list[str]:
-    """The task's libraries (``libs`` plus the tests' imports) that this interpreter cannot import."""
+_LIST_TOP_LEVEL = r"""
+import importlib.machinery, json, os, sys
+names = set(sys.builtin_module_names) | set(sys.stdlib_module_names)
+suffixes = tuple(importlib.machinery.all_suffixes())
+for entry in sys.path:
+    try:
+        items = os.listdir(entry or ".")
+    except OSError:
+        continue
+    for item in items:
+        if os.path.isdir(os.path.join(entry or ".", item)):
+            if item.isidentifier():
+                names.add(item)  # a package, or a namespace package
+        elif item.endswith(suffixes):
+            names.add(item.split(".")[0])
+print(json.dumps(sorted(names)))
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _top_level_modules(python: str) -> frozenset[str]:
+    """The top-level module names that ``python`` can import (one subprocess per interpreter).
+
+    ``-I`` keeps out the user site and ``PYTHONPATH``, as the sandbox does: it sees only
+    the interpreter's own site-packages.
+    """
+    try:
+        done = subprocess.run([python, "-I", "-c", _LIST_TOP_LEVEL], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BenchmarkError(f"cannot run the sandbox interpreter {python}: {exc}") from exc
+    if done.returncode != 0:
+        raise BenchmarkError(f"the sandbox interpreter {python} failed to list its modules: {done.stderr.strip()[-300:]}")
+    return frozenset(json.loads(done.stdout))
+
+
+def is_host_python(python: str | None) -> bool:
+    """Whether ``python`` (None: the host's) is this process's own interpreter."""
+    return not python or os.path.abspath(python) == os.path.abspath(sys.executable)
+
+
+def importable(name: str, python: str | None = None) -> bool:
+    """Whether top-level module ``name`` imports on the host, or in the interpreter ``python``."""
+    if is_host_python(python):
+        return _importable(name)
+    return name.split(".")[0] in _top_level_modules(str(python))
+
+
+def missing_libraries(problem: Problem, python: str | None = None) -> list[str]:
+    """The task's libraries (``libs`` plus the tests' imports) that the interpreter cannot import.
+
+    ``python``: the interpreter the sandbox runs programs with (None: this one).
+    """
     wanted = dict.fromkeys(_libs(problem.data) + _top_level_imports(str(problem.data.get("test", ""))))
-    return [name for name in wanted if not _importable(name)]
+    return [name for name in wanted if not importable(name, python)]
+
+
+def preload_for(python: str | None = None) -> tuple[str, ...]:
+    """:data:`PRELOAD` less the modules that ``python`` lacks (each would be a start-up warning)."""
+    return tuple(name for name in PRELOAD if importable(name, python))
 
 
 # ----------------------------------------------------------------- programs
@@ -375,7 +462,7 @@ class BigCodeBench(Benchmark):
         timeout_per_task_s: float = TIMEOUT_PER_TASK_S,
         min_time_limit_s: float = 1.0,
         gt_times: Mapping[str, float] | None = None,
-        memory_mb: int = 4096,
+        memory_mb: int = MEMORY_MB,
         check_libs: bool = True,
         **options: Any,
     ) -> None:
@@ -449,6 +536,18 @@ class BigCodeBench(Benchmark):
             code = str(problem.data["code_prompt"]) + "\n    pass\n" + code
         return code
 
+    @property
+    def python(self) -> str | None:
+        """The interpreter the sandbox runs programs with (option ``python``; None: the host's)."""
+        return self.options.get("python") or None
+
+    def executor_options(self) -> dict[str, Any]:
+        """``preload`` (:data:`PRELOAD` that the interpreter has), ``memory_mb`` and ``python`` when given."""
+        options: dict[str, Any] = {"preload": preload_for(self.python), "memory_mb": max(self.memory_mb, MEMORY_MB)}
+        if self.python:
+            options["python"] = self.python
+        return options
+
     def time_limit_s(self, task_id: str) -> float:
         """The official limit of one task's whole suite, in wall seconds."""
         gt = self.gt_times.get(task_id) or 20.0
@@ -456,7 +555,7 @@ class BigCodeBench(Benchmark):
 
     def jobs(self, problem: Problem, solution: str) -> Mapping[str, Job]:
         """One job: the suite, then one report per test method; none when libraries are missing."""
-        if self.check_libs and missing_libraries(problem):
+        if self.check_libs and missing_libraries(problem, self.python):
             return {}
         return {"pass": self.job(problem, solution, canary=solution == problem.canonical_solution)}
 
@@ -481,7 +580,7 @@ class BigCodeBench(Benchmark):
     def verdicts(self, problem: Problem, reports: Mapping[str, Report]) -> SampleResult:
         report = reports.get("pass")
         if report is None:
-            missing = missing_libraries(problem)
+            missing = missing_libraries(problem, self.python)
             reason = (
                 f"skipped: missing librar{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}; "
                 "install the bigcodebench extra or run with the docker backend"
@@ -619,6 +718,13 @@ def _read_json(path: pathlib.Path) -> Any:
         return json.load(f)
 
 
+def _executor_python(executor: Any) -> str | None:
+    """The interpreter ``executor``'s sandboxes run programs with (None: the host's)."""
+    config = getattr(getattr(executor, "backend", None), "config", None)
+    options = getattr(config, "options", None) or {}
+    return options.get("python") or None
+
+
 def verify_runs(
     data_root: pathlib.Path,
     executor: Any,
@@ -630,8 +736,11 @@ def verify_runs(
     """Rescore the official BigCodeBench runs under ``data_root`` and compare verdicts.
 
     Each run's recorded ``solution`` (already calibrated) runs against our v0.1.0 tests;
-    the tasks changed up to v0.1.2 and tasks whose libraries are missing here are
-    excluded (counted, with a note). ``limit`` scores the first N tasks (by number) of
+    the tasks changed up to v0.1.2 and tasks whose libraries the executor's interpreter
+    lacks are excluded (counted, with a note). Disagreements are explained from
+    :data:`KNOWN_DIFFERENCES_BY_ENV`: ``"pinned"`` when the executor runs another
+    interpreter (``Executor(python=...)``, e.g. :mod:`benchmarks.bcb_env`), else ``"host"``.
+    ``limit`` scores the first N tasks (by number) of
     each run. A (task, solution) pair shared by several runs is executed once.
     """
     data_root = pathlib.Path(data_root)
@@ -641,7 +750,10 @@ def verify_runs(
         return []
     from .io import read_records
 
-    bench = BigCodeBench(timeout_per_task_s=timeout_per_task_s)
+    python = _executor_python(executor)
+    env = "host" if is_host_python(python) else "pinned"
+    known = KNOWN_DIFFERENCES_BY_ENV[env]
+    bench = BigCodeBench(timeout_per_task_s=timeout_per_task_s, python=python)
     problems = {p.task_id: p for p in problems_from_records(read_records(dataset), where=str(dataset))}
     plan: list[tuple[str, dict[str, Any], list[tuple[str, str, str]], dict[str, str]]] = []
     unique: dict[tuple[str, str], int] = {}
@@ -658,7 +770,7 @@ def verify_runs(
             if problem is None:
                 excluded[task_id] = "not in our dataset file"
                 continue
-            missing = missing_libraries(problem)
+            missing = missing_libraries(problem, python)
             if missing:
                 excluded[task_id] = f"missing librar{'y' if len(missing) == 1 else 'ies'} here: {', '.join(missing)}"
                 continue
@@ -680,14 +792,15 @@ def verify_runs(
         for task_id, solution, official in todo:
             ours = statuses[(task_id, solution)]
             if ours != official:
-                disagreements.append(Disagreement(task_id, official, ours, KNOWN_DIFFERENCES.get(task_id, "")))
+                disagreements.append(Disagreement(task_id, official, ours, known.get(task_id, "")))
         notes = []
         reasons: dict[str, list[str]] = defaultdict(list)
         for task_id, reason in excluded.items():
             reasons[reason].append(task_id)
         for reason, ids in reasons.items():
             notes.append(f"excluded {len(ids)} ({reason}): {', '.join(ids)}")
-        notes.append(f"{meta.get('split')}/{meta.get('subset')}, limit {timeout_per_task_s:g}+1 s per task")
+        notes.append(f"{meta.get('split')}/{meta.get('subset')}, limit {timeout_per_task_s:g}+1 s per task, "
+                     + ("the host's libraries" if env == "host" else f"libraries of {python}"))
         out.append(
             RunAgreement(
                 benchmark="bigcodebench",

@@ -11,10 +11,14 @@ from _support import require_backend
 
 from benchmarks.base import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, BenchmarkError, Problem, SampleResult, get_benchmark
 from benchmarks.bigcodebench import (
+    EXECUTOR_OPTIONS,
     HARD_TASK_IDS,
+    KNOWN_DIFFERENCES,
+    KNOWN_DIFFERENCES_BY_ENV,
     PRELOAD,
     BigCodeBench,
     missing_libraries,
+    preload_for,
     problems_from_records,
     sanitize,
     verify_runs,
@@ -188,6 +192,33 @@ def test_missing_libraries_are_named():
     assert missing_libraries(problem) == ["surely_absent_lib_xyz"]
     (uses_in_test,) = problems_from_records([_record(test="import absent_test_lib_xyz\n" + _record()["test"])])
     assert missing_libraries(uses_in_test) == ["absent_test_lib_xyz"]
+
+
+def test_missing_libraries_in_another_interpreter(tmp_path: pathlib.Path):
+    """With ``python``, importability is that interpreter's (its own site-packages only)."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    (site / "only_in_venv_xyz.py").write_text("X = 1\n")
+    (problem,) = problems_from_records([_record(libs="['math', 'json', 'only_in_venv_xyz', 'pytest']")])
+    assert missing_libraries(problem) == ["only_in_venv_xyz"]  # the host has pytest, not the module
+    assert missing_libraries(problem, python) == ["pytest"]  # the bare venv: the module, no pytest
+    assert preload_for(python) == ()  # nothing of PRELOAD: no start-up warnings
+    bench = BigCodeBench(python=python)
+    assert bench.executor_options() == {"preload": (), "memory_mb": 4096, "python": python}
+    assert bench.jobs(problem, "def task_func(x):\n    return x\n") == {}
+    assert BigCodeBench().executor_options() == {"preload": preload_for(None), "memory_mb": 4096}
+
+
+def test_executor_options_and_known_difference_tables():
+    assert EXECUTOR_OPTIONS["preload"] == PRELOAD and EXECUTOR_OPTIONS["memory_mb"] >= BigCodeBench().memory_mb
+    assert KNOWN_DIFFERENCES_BY_ENV["host"] is KNOWN_DIFFERENCES
+    pinned = KNOWN_DIFFERENCES_BY_ENV["pinned"]
+    assert pinned["BigCodeBench/13"] == KNOWN_DIFFERENCES["BigCodeBench/13"]  # no pin brings the network back
+    assert "library version differs: pandas 3" not in " ".join(pinned.values())
 
 
 # ------------------------------------------------------- real sandbox runs
