@@ -397,6 +397,15 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
 # ---------------------------------------------------------------- verdicts
 
 
+_NOT_NONE_WRAPPER = """
+def __evalplus_not_none__(*args):
+    out = {entry}(*args)
+    return out if out is None or type(out) in (bool, int, float, str) else "<not None>"
+"""
+"""MBPP's "output is not None" tasks return a ``re.Match``, which cannot leave the sandbox:
+only whether it is None (or the bool / plain value itself) is sent out and judged."""
+
+
 def _compiled_alone(program: str) -> str:
     """The program, compiled without inheriting the sandbox server's ``__future__`` flags.
 
@@ -532,12 +541,15 @@ class _EvalPlusBase(Benchmark):
         atols = _judge.incoming_atols(problem.data["atol"], expected, empty_is_floats=flags["empty_is_floats"])
         options = {"dataset": self.dataset_kind, "entry_point": problem.entry_point, "profile": self.profile,
                    **dict(self.options.get("judge_flags") or {})}
+        fn, program = problem.entry_point, _compiled_alone(solution)
+        if self.dataset_kind == "mbpp" and problem.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS:
+            fn, program = "__evalplus_not_none__", program + _NOT_NONE_WRAPPER.format(entry=problem.entry_point)
         tests = tuple(
-            CallBatchTest(problem.entry_point, [tuple(a) for a in inputs[a:b]], expected[a:b], atol=atols[a:b],
+            CallBatchTest(fn, [tuple(a) for a in inputs[a:b]], expected[a:b], atol=atols[a:b],
                           judge=JUDGE_NAME, judge_options=options, call_timeout_s=limits[a:b] or None)
             for a, b in self._bounds(problem, part)
         )
-        return Job(_compiled_alone(solution), tests, mode="shared", stop_on_failure=True,
+        return Job(program, tests, mode="shared", stop_on_failure=True,
                    limits=Limits(timeout_s=timeout, job_timeout_s=3 * timeout + 10, memory_mb=4096))
 
     def _bounds(self, problem: Problem, part: str) -> list[tuple[int, int]]:
@@ -565,6 +577,10 @@ class _EvalPlusBase(Benchmark):
 
     def verdicts(self, problem: Problem, reports: Mapping[str, Report]) -> SampleResult:
         status = {part: _status_of(reports.get(part)) for part in self.checks}
+        for part in self.checks:  # an expected output we could not obtain: we cannot judge this check
+            gt = self._gt.get(problem.task_id, {})
+            if any(isinstance(v, str) and v == TOO_LARGE for v in gt.get(part, ())):
+                status[part] = SANDBOX_ERROR
         fail_tests = {
             part: _fail_tests(reports.get(part), problem.data.get(f"raw_{part}_input", []), status[part],
                               self._bounds(problem, part)) for part in self.checks
