@@ -382,3 +382,25 @@ def test_original_mbpp_canonical_passes(shared_data, bench_executor):
     for p in problems:
         assert dict(_score(bench, bench_executor, p, p.canonical_solution).verdicts) == {"base": "pass"}, p.task_id
     assert _score(bench, bench_executor, problems[0], "def nothing(): pass\n").verdicts["base"] == "fail"
+
+
+def test_observed_float_rule_of_the_2024_runs():
+    # what the 2024-02/05 official runs show: an inexact float never passes (KNOWN_DIFFERENCES)
+    assert not judge(0.7213273449124851, 0.721327344912485, atol=1e-6, profile="2024-05", allclose="never")
+    assert judge(0.721327344912485, 0.721327344912485, atol=1e-6, profile="2024-05", allclose="never")
+
+
+def test_not_none_task_runs_in_the_sandbox(shared_data, bench_executor, tmp_path):
+    bench = MbppPlus(cache_dir=str(tmp_path))
+    problems = {p.task_id: p for p in bench.load(str(_data(shared_data, MBPP_PLUS_FILE)))}
+    p = problems["Mbpp/787"]  # text_match_three: the canonical returns a re.Match
+    bench.prepare([p], executor=bench_executor)
+    assert dict(_score(bench, bench_executor, p, p.canonical_solution).verdicts) == {"base": "pass", "plus": "pass"}
+    wrong = "def text_match_three(text):\n    return None\n"
+    assert _score(bench, bench_executor, p, wrong).verdicts["base"] == "fail"
+
+
+def test_known_differences_are_explained():
+    from benchmarks.evalplus import KNOWN_DIFFERENCES
+
+    assert all(isinstance(v, str) and v for v in KNOWN_DIFFERENCES.values())
