@@ -83,15 +83,19 @@ except ImportError:  # pragma: no cover - only before verify.py existed
 
 
 __all__ = [
-    "HARD_TASK_IDS",
     "EXECUTOR_OPTIONS",
+    "HARD_TASK_IDS",
     "KNOWN_DIFFERENCES",
     "KNOWN_DIFFERENCES_BY_ENV",
     "KNOWN_DIFFERENCES_PINNED",
+    "MEMORY_MB",
     "PRELOAD",
     "BigCodeBench",
     "MissingLibraryError",
+    "importable",
+    "is_host_python",
     "missing_libraries",
+    "preload_for",
     "sanitize",
     "task_status",
     "verify_runs",
@@ -156,7 +160,9 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     **{f"BigCodeBench/{n}": _MPL for n in (251, 1026, 337)},
     "BigCodeBench/686": _SKLEARN,
     **{f"BigCodeBench/{n}": _LIBS for n in (67, 237, 404, 421, 501, 519, 587, 609, 634, 676, 720, 875, 927, 1000)},
-    **{f"BigCodeBench/{n}": _FLAKY for n in (57, 60, 68, 490, 499, 672, 673, 776, 926, 1050)},
+    **{f"BigCodeBench/{n}": _FLAKY for n in (57, 60, 68, 490, 499, 672, 673, 776, 926, 1050, 19)},
+    "BigCodeBench/30": "not root-caused: the Qwen sample raises TypeError in isinstance() on this host's "
+    "Python 3.11 stack (all 3 tests), where the official image (Python 3.10, older libraries) passed it",
 }
 """Task id -> why our verdict may differ from the official one, scored with the host's
 libraries (the full verification with pandas 3.1, numpy 2.4, matplotlib 3.11, sklearn 1.9)."""
@@ -235,7 +241,7 @@ print(json.dumps(sorted(names)))
 """
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _top_level_modules(python: str) -> frozenset[str]:
     """The top-level module names that ``python`` can import (one subprocess per interpreter).
 
@@ -243,7 +249,8 @@ def _top_level_modules(python: str) -> frozenset[str]:
     the interpreter's own site-packages.
     """
     try:
-        done = subprocess.run([python, "-I", "-c", _LIST_TOP_LEVEL], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([python, "-I", "-c", _LIST_TOP_LEVEL], capture_output=True, text=True, timeout=120,
+                              check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BenchmarkError(f"cannot run the sandbox interpreter {python}: {exc}") from exc
     if done.returncode != 0:
