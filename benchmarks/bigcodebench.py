@@ -169,9 +169,15 @@ libraries (the full verification with pandas 3.1, numpy 2.4, matplotlib 3.11, sk
 
 KNOWN_DIFFERENCES_PINNED: dict[str, str] = {
     **_ANY_ENV,
+    "BigCodeBench/102": (
+        "timing: a slow suite (87 s for the canonical solution on an idle host) ran past the 241 s limit "
+        "while the 2 cores were shared; its canonical solution timed out too in that run"
+    ),
 }
 """Task id -> why our verdict may differ from the official one, scored in the venv with the
-official pins (:mod:`benchmarks.bcb_env`, ``--sandbox-python``)."""
+official pins (:mod:`benchmarks.bcb_env`, ``--sandbox-python``): 3625/3668 agreed in the full
+verification; 19, 67, 276, 404, 421, 555, 587, 609, 720, 847, 882, 926 and 1106 still differ
+there and are not yet investigated."""
 
 KNOWN_DIFFERENCES_BY_ENV: dict[str, dict[str, str]] = {"host": KNOWN_DIFFERENCES, "pinned": KNOWN_DIFFERENCES_PINNED}
 """The table :func:`verify_runs` explains with: ``"host"`` when the sandbox runs this
