@@ -41,12 +41,17 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from acesandbox import AssertTest, Job, Limits, Report, Status
 
-from ._bcb_data import HARD_TASK_IDS, INSTRUCTION_PREFIX, RESPONSE_PREFIX, STOP_SEQUENCES, VERSION_CHANGED
+from ._bcb_data import (
+    HARD_TASK_IDS,
+    INSTRUCTION_PREFIX,
+    RESPONSE_PREFIX,
+    STOP_SEQUENCES,
+    VERSION_CHANGED,
+)
 from .base import (
     FAIL,
     PASS,
@@ -59,28 +64,7 @@ from .base import (
     extract_program,
     needs_extraction,
 )
-
-try:  # the shared fidelity values (benchmarks/verify.py)
-    from .verify import Disagreement, RunAgreement
-except ImportError:  # pragma: no cover - only before verify.py existed
-
-    @dataclass(frozen=True)
-    class Disagreement:  # type: ignore[no-redef]
-        task_id: str
-        official: str
-        ours: str
-        explanation: str = ""
-
-    @dataclass(frozen=True)
-    class RunAgreement:  # type: ignore[no-redef]
-        benchmark: str
-        run: str
-        compared: int
-        agreed: int
-        excluded: int
-        disagreements: tuple[Disagreement, ...]
-        notes: tuple[str, ...] = ()
-
+from .verify import Disagreement, RunAgreement
 
 __all__ = [
     "EXECUTOR_OPTIONS",

@@ -45,29 +45,17 @@ from acesandbox import AssertTest, CallBatchTest, Job, Limits, Report, Status
 from acesandbox.judges import register_judge
 
 from . import _evalplus_judge as _judge
-from .base import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Benchmark, BenchmarkError, Problem, SampleResult
-
-try:  # the shared fidelity values (benchmarks/verify.py)
-    from .verify import Disagreement, RunAgreement
-except ImportError:  # pragma: no cover - only before verify.py existed
-
-    @dataclass(frozen=True)
-    class Disagreement:  # type: ignore[no-redef]
-        task_id: str
-        official: str
-        ours: str
-        explanation: str = ""
-
-    @dataclass(frozen=True)
-    class RunAgreement:  # type: ignore[no-redef]
-        benchmark: str
-        run: str
-        compared: int
-        agreed: int
-        excluded: int
-        disagreements: tuple[Disagreement, ...]
-        notes: tuple[str, ...] = ()
-
+from .base import (
+    FAIL,
+    PASS,
+    SANDBOX_ERROR,
+    TIMEOUT,
+    Benchmark,
+    BenchmarkError,
+    Problem,
+    SampleResult,
+)
+from .verify import Disagreement, RunAgreement
 
 __all__ = [
     "GT_TIME_LIMIT_FACTOR",

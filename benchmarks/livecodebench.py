@@ -53,29 +53,16 @@ from typing import Any
 from acesandbox import CallBatchTest, Job, Limits, Report, Status
 from acesandbox.judges import register_judge
 
-from .base import FAIL, PASS, SANDBOX_ERROR, Benchmark, BenchmarkError, Problem, SampleResult
-
-try:
-    from .verify import Disagreement, RunAgreement
-except ImportError:  # pragma: no cover - verify.py is written alongside this module
-
-    @dataclasses.dataclass(frozen=True)
-    class Disagreement:  # type: ignore[no-redef]
-        task_id: str
-        official: str
-        ours: str
-        explanation: str  # "" = unexplained
-
-    @dataclasses.dataclass(frozen=True)
-    class RunAgreement:  # type: ignore[no-redef]
-        benchmark: str
-        run: str
-        compared: int
-        agreed: int
-        excluded: int
-        disagreements: tuple[Disagreement, ...]
-        notes: tuple[str, ...] = ()
-
+from .base import (
+    FAIL,
+    PASS,
+    SANDBOX_ERROR,
+    Benchmark,
+    BenchmarkError,
+    Problem,
+    SampleResult,
+)
+from .verify import Disagreement, RunAgreement
 
 __all__ = [
     "DATASET",
