@@ -19,7 +19,7 @@ from typing import Any
 
 SUMMARY = "score HumanEval(+), MBPP(+), BigCodeBench or LiveCodeBench; 'bench list', 'bench verify-official'"
 
-_OPTIONS = ("split", "subset", "release", "start_date", "end_date", "version")
+_OPTIONS = ("split", "subset", "release", "start_date", "end_date")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
