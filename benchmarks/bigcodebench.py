@@ -64,7 +64,7 @@ from .base import (
     extract_program,
     needs_extraction,
 )
-from .verify import Disagreement, RunAgreement
+from .verify import Disagreement, RunAgreement, recheck
 
 __all__ = [
     "EXECUTOR_OPTIONS",
@@ -715,6 +715,12 @@ def _read_json(path: pathlib.Path) -> Any:
         return json.load(f)
 
 
+def _last_line(message: str, width: int = 160) -> str:
+    """The last non-empty line of a failure message, cut to ``width`` characters."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return (lines[-1] if lines else "")[:width]
+
+
 def _executor_python(executor: Any) -> str | None:
     """The interpreter ``executor``'s sandboxes run programs with (None: the host's)."""
     config = getattr(getattr(executor, "backend", None), "config", None)
@@ -779,9 +785,25 @@ def verify_runs(
     keys = list(unique)
     jobs = [bench.job(problems[t], solution) for t, solution in keys]
     statuses: dict[tuple[str, str], str] = {}
-    for i, report in executor.imap(jobs, progress=progress, total=len(jobs)):
-        task_id = keys[i][0]
-        statuses[keys[i]] = task_status(report, _test_methods(str(problems[task_id].data["test"])))[0]
+    details: dict[tuple[str, str], str] = {}
+
+    def status_of(i: int, report: Report) -> str:
+        status, why = task_status(report, _test_methods(str(problems[keys[i][0]].data["test"])))
+        if why and keys[i] not in details:
+            name, message = next(iter(why.items()))
+            details[keys[i]] = f"{name}: {_last_line(message)}"
+        return status
+
+    for i, report in executor.imap(jobs, ordered=False, progress=progress, total=len(jobs)):
+        statuses[keys[i]] = status_of(i, report)
+
+    # Unexplained differences are rescored alone before they count as unexplained.
+    suspects = sorted({unique[(t, s)] for _, _, todo, _ in plan for t, s, official in todo
+                       if statuses[(t, s)] != official and t not in known})
+    officials = {unique[(t, s)]: official for _, _, todo, _ in plan for t, s, official in todo}
+    rechecked = recheck(executor, [jobs[i] for i in suspects],
+                        lambda j, report: status_of(suspects[j], report) == officials[suspects[j]])
+    load_sensitive = {keys[suspects[j]]: why for j, why in rechecked.items()}
 
     out: list[RunAgreement] = []
     for stem, meta, todo, excluded in plan:
@@ -789,7 +811,11 @@ def verify_runs(
         for task_id, solution, official in todo:
             ours = statuses[(task_id, solution)]
             if ours != official:
-                disagreements.append(Disagreement(task_id, official, ours, known.get(task_id, "")))
+                detail = details.get((task_id, solution), "") if ours == FAIL else ""
+                why = known.get(task_id, "")
+                if not why and officials[unique[(task_id, solution)]] == official:
+                    why = load_sensitive.get((task_id, solution), "")
+                disagreements.append(Disagreement(task_id, official, f"{ours} ({detail})" if detail else ours, why))
         notes = []
         reasons: dict[str, list[str]] = defaultdict(list)
         for task_id, reason in excluded.items():
