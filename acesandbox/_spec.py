@@ -321,7 +321,8 @@ class Job:
     every verdict outside the sandbox on safely serialized values; ``"compat"`` lets
     the sandbox judge as the reference harnesses do (needed for values such as custom
     objects or DataFrames). ``stop_on_failure`` stops at the first non-passing test
-    (the rest are ``skipped``): enough for a binary reward, and much cheaper.
+    (the rest are ``skipped``, and a test already running is cut short): enough for a
+    binary reward, and much cheaper.
     """
 
     program: str

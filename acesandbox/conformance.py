@@ -522,6 +522,17 @@ def _behaviour() -> list[Case]:
             why="shared mode: tests that finished before a hanging one keep their verdicts",
         ),
         Case(
+            "shared_stop_mid_test",
+            _ADD + "import time\ndef nap():\n    time.sleep(60)\n    return 1\n",
+            ("assert add(1, 2) == 4", "assert nap() == 1", "assert add(2, 2) == 4"),
+            (F, S, S),
+            mode="shared",
+            stop_on_failure=True,
+            limits=replace(FAST, timeout_s=40.0, wall_timeout_s=40.0),
+            verify=_verify_quick(20.0),
+            why="stop_on_failure ends the test already running after a failure, not only the next ones",
+        ),
+        Case(
             "job_budget",
             "import time\ndef nap():\n    time.sleep(60)\n    return 1\n",
             tuple("assert nap() == 1" for _ in range(6)),

@@ -533,6 +533,7 @@ class _Server:
         self.hin, self.hout, self.cfg = hin, hout, cfg
         self.null = os.open(os.devnull, os.O_RDWR)
         self.stop_requested: set[int] = set()
+        self.current_id: int | None = None
 
     # -- one J
     def _spawn(self, job: dict, start: int) -> dict:
@@ -677,6 +678,11 @@ class _Server:
                 key = fdmap.get(fd)
                 if fd == self.hin:
                     self._host_message()
+                    if self.current_id in self.stop_requested:
+                        # The host has judged enough (an earlier test failed): end J now
+                        # rather than at the next test boundary.
+                        end = {"end": "stopped"}
+                        break
                     continue
                 if key == "pidfd":
                     # J exited: collect what it wrote, then decide.
@@ -713,7 +719,7 @@ class _Server:
             if buf:
                 lines.append(buf.decode("utf-8", "replace"))
                 buf = bytearray()
-        elif end["end"] in ("timeout", "died"):
+        elif end["end"] in ("timeout", "died", "stopped"):
             if end["end"] == "timeout":
                 pids = _descendants(j["pid"]) + ([j["pid"]] if own_cpu else [])
                 end["cpu"] = sum(_cpu_s(p) for p in pids) - cpu0
@@ -755,6 +761,7 @@ class _Server:
     # -- one job
     def run_job(self, job: dict) -> None:
         jid = job["id"]
+        self.current_id = jid
         lim = job["limits"]
         tests = job["tests"]
         shared = job["mode"] == "shared"
@@ -803,6 +810,10 @@ class _Server:
                 r = self._supervise(j, k, lim, job_deadline, shared=shared, cap_out=cap)
                 if not shared:
                     self._wipe()
+                if r["end"] == "stopped":  # the host no longer wants this test's result
+                    j = None
+                    k = n
+                    break
                 emit(dict(r, k=k))
                 k += 1
                 if r["end"] in ("timeout", "died"):
