@@ -43,6 +43,17 @@ class Prepared:
     judge: Judge | None = None
     """The named judge of a call test, resolved when the job is prepared."""
 
+    def payload_json(self) -> bytes:
+        """``payload`` as compact JSON; a CallBatchTest's is kept on the test value (it
+        depends on nothing else), so a test shared by many jobs is serialized once."""
+        if isinstance(self.test, CallBatchTest):
+            cached = self.test.__dict__.get("_ace_payload_json")
+            if cached is None:
+                cached = json.dumps(self.payload, separators=(",", ":")).encode()
+                object.__setattr__(self.test, "_ace_payload_json", cached)
+            return cached
+        return json.dumps(self.payload, separators=(",", ":")).encode()
+
 
 def _call_target(fn: str) -> str:
     if "." in fn:

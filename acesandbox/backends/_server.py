@@ -117,7 +117,10 @@ class ServerSession(Session):
 
     # ------------------------------------------------------------ framing
     def _send(self, obj: dict[str, Any]) -> None:
-        data = json.dumps(obj, separators=(",", ":")).encode()
+        self._send_raw(json.dumps(obj, separators=(",", ":")).encode())
+
+    def _send_raw(self, data: bytes) -> None:
+        """Send one length-prefixed message (``data`` is its JSON)."""
         try:
             os.write(self._in, struct.pack(">I", len(data)))
             view = memoryview(data)
@@ -188,16 +191,20 @@ class ServerSession(Session):
         limits["wall_timeout_s"] = lim.effective_wall_timeout_s
         limits["job_timeout_s"] = lim.effective_job_timeout_s
         jid = int(time.monotonic_ns() & 0x7FFFFFFF)
-        self._send(
-            {
-                "op": "job",
-                "id": jid,
-                "program": job.program,
-                "mode": job.mode,
-                "limits": limits,
-                "tests": [p.payload for p in prepared],
-                "stream": job.stop_on_failure or on_outcome is not None,
-            }
+        head = {
+            "op": "job",
+            "id": jid,
+            "program": job.program,
+            "mode": job.mode,
+            "limits": limits,
+            "stream": job.stop_on_failure or on_outcome is not None,
+        }
+        # The tests' JSON is spliced in: a test shared by many jobs is serialized once.
+        self._send_raw(
+            json.dumps(head, separators=(",", ":")).encode()[:-1]
+            + b',"tests":['
+            + b",".join(p.payload_json() for p in prepared)
+            + b"]}"
         )
         # The server bounds every step itself; this deadline only catches a wedged sandbox.
         deadline = t0 + lim.effective_job_timeout_s + lim.effective_wall_timeout_s * 2 + 30.0
