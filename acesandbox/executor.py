@@ -194,7 +194,9 @@ class Executor:
         """Yield ``(index, report)`` for every job; in input order if ``ordered``.
 
         At most ``window`` jobs (default ``4 * workers``) are read ahead of the results,
-        so the input may be a lazy iterator of any length. A job that cannot even be
+        so the input may be a lazy iterator of any length. In order, one slow job holds
+        the reading back (workers idle once ``window`` jobs wait behind it): callers that
+        key results by index should pass ``ordered=False``. A job that cannot even be
         built (bad fields) yields a report whose single outcome is ``error`` naming the
         field, and the batch goes on.
         """
@@ -280,8 +282,15 @@ class Executor:
                 bar.close()
 
     def map(self, jobs: Iterable[JobLike], **kwargs: Any) -> list[Report]:
-        """Run every job and return the reports in input order."""
-        return [r for _, r in self.imap(jobs, ordered=True, **kwargs)]
+        """Run every job and return the reports in input order.
+
+        Jobs are taken as workers free up, whatever the order they finish in (one slow
+        job never holds the others back)."""
+        kwargs.pop("ordered", None)
+        out: dict[int, Report] = {}
+        for i, report in self.imap(jobs, ordered=False, **kwargs):
+            out[i] = report
+        return [out[i] for i in range(len(out))]
 
     def run(self, job: Job) -> Report:
         """Run one job on a free sandbox (blocks while all are busy); thread-safe."""
