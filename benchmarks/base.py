@@ -38,6 +38,7 @@ __all__ = [
     "available_benchmarks",
     "extract_program",
     "get_benchmark",
+    "longest_first",
     "needs_extraction",
     "register_benchmark",
 ]
@@ -170,6 +171,15 @@ class Benchmark(abc.ABC):
 
     def close(self) -> None:
         """Release what :meth:`load` or :meth:`jobs` acquired (caches, images)."""
+
+
+def longest_first(item: Any) -> float:
+    """Sort key for a batch of jobs, or of tuples ending in a job: its CPU time limit.
+
+    Benchmarks derive limits from the ground truth's run time, so sorting by it in reverse
+    starts the long jobs first and no lone long job keeps one worker busy at the end."""
+    job = item[-1] if isinstance(item, tuple) else item
+    return float(job.limits.timeout_s)
 
 
 def needs_extraction(text: str) -> bool:

@@ -54,8 +54,9 @@ from .base import (
     BenchmarkError,
     Problem,
     SampleResult,
+    longest_first,
 )
-from .verify import Disagreement, RunAgreement
+from .verify import Disagreement, RunAgreement, recheck
 
 __all__ = [
     "GT_TIME_LIMIT_FACTOR",
@@ -347,7 +348,7 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
     errors: list[str] = []
     overflowed: set[str] = set()
     try:
-        for i, report in executor.imap(jobs, progress=progress, total=len(jobs)):
+        for i, report in executor.imap(jobs, ordered=False, progress=progress, total=len(jobs)):
             task_id, part = keys[i]
             values: list[Any] = []
             for test, outcome in zip(jobs[i].tests, report.outcomes):
@@ -429,6 +430,23 @@ def _first_bad(report: Report) -> Any:
     return None
 
 
+def _approx_bytes(value: Any) -> int:
+    """A cheap estimate of ``value``'s size on the wire (within a small factor).
+
+    ``repr`` runs in C; an int too long for it (Python's 4300-digit cap) is sized by bits."""
+    try:
+        return len(repr(value))
+    except ValueError:
+        pass
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return 2 + sum(_approx_bytes(v) + 1 for v in value)
+    if isinstance(value, dict):
+        return 2 + sum(_approx_bytes(k) + _approx_bytes(v) + 2 for k, v in value.items())
+    return 24
+
+
 def _failed_call(report: Report | None, bounds: Sequence[tuple[int, int]]) -> int | None:
     """Index (in the whole check) of the first call that did not pass."""
     if report is None:
@@ -470,6 +488,7 @@ class _EvalPlusBase(Benchmark):
         self._gt: dict[str, dict[str, list[Any]]] = {}
         self._loaded: list[Problem] = []
         self._bounds_cache: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self._tests_cache: dict[tuple[str, str, str, str], tuple[tuple[CallBatchTest, ...], Limits]] = {}
         self._gt_lock = threading.Lock()
 
     # ---- loading
@@ -519,41 +538,58 @@ class _EvalPlusBase(Benchmark):
         if problem.task_id not in self._gt:
             loaded = [p for p in self._loaded if p.data.get("dataset_hash") == problem.data.get("dataset_hash")]
             self.prepare(loaded if any(p.task_id == problem.task_id for p in loaded) else [problem])
+        fn, program = problem.entry_point, _compiled_alone(solution)
+        not_none = self.dataset_kind == "mbpp" and problem.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
+        if not_none:
+            fn, program = "__evalplus_not_none__", program + _NOT_NONE_WRAPPER.format(entry=problem.entry_point)
+        tests, limits = self._check_tests(problem, part, fn)
+        return Job(program, tests, mode="shared", stop_on_failure=True, limits=limits)
+
+    def _check_tests(self, problem: Problem, part: str, fn: str) -> tuple[tuple[CallBatchTest, ...], Limits]:
+        """The tests and limits of one check: the same for every solution of a task, so built once.
+
+        Sharing one test value across jobs also lets acesandbox encode its calls once."""
+        key = (str(problem.data.get("dataset_hash", "")), problem.task_id, part, fn)
+        cached = self._tests_cache.get(key)
+        if cached is not None:
+            return cached
         gt = self.ground_truth_for(problem)
         expected = gt[part]
         inputs = problem.data[f"{part}_input"]
-        limits = [max(self.min_time_limit, self.gt_factor * t) for t in gt[f"{part}_time"]]
-        total = sum(limits)
+        per_call = [max(self.min_time_limit, self.gt_factor * t) for t in gt[f"{part}_time"]]
+        total = sum(per_call)
         timeout = (min(float(self.timeout_cap), total) if self.timeout_cap is not None else total) + 1.0
         flags = _judge.PROFILES[self.profile]
         atols = _judge.incoming_atols(problem.data["atol"], expected, empty_is_floats=flags["empty_is_floats"])
         options = {"dataset": self.dataset_kind, "entry_point": problem.entry_point, "profile": self.profile,
                    **dict(self.options.get("judge_flags") or {})}
-        fn, program = problem.entry_point, _compiled_alone(solution)
-        if self.dataset_kind == "mbpp" and problem.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS:
-            fn, program = "__evalplus_not_none__", program + _NOT_NONE_WRAPPER.format(entry=problem.entry_point)
         tests = tuple(
             CallBatchTest(fn, [tuple(a) for a in inputs[a:b]], expected[a:b], atol=atols[a:b],
-                          judge=JUDGE_NAME, judge_options=options, call_timeout_s=limits[a:b] or None)
+                          judge=JUDGE_NAME, judge_options=options, call_timeout_s=per_call[a:b] or None)
             for a, b in self._bounds(problem, part)
         )
-        return Job(program, tests, mode="shared", stop_on_failure=True,
-                   limits=Limits(timeout_s=timeout, job_timeout_s=3 * timeout + 10, memory_mb=4096))
+        limits = Limits(timeout_s=timeout, job_timeout_s=3 * timeout + 10, memory_mb=4096)
+        self._tests_cache[key] = (tests, limits)
+        return tests, limits
 
     def _bounds(self, problem: Problem, part: str) -> list[tuple[int, int]]:
-        """The calls of each test of a check: one test unless the expected outputs are large."""
+        """The calls of each test of a check, as ``(start, stop)`` ranges.
+
+        Tests of 1, 2, 4, 8, ... calls: the job stops at the first test that fails (the
+        host judges each test as it arrives and stops the sandbox mid-test), so a wrong
+        solution costs about twice the calls up to its first wrong value, as EvalPlus's
+        fast check; a test also closes once its expected outputs pass CHUNK_BYTES.
+        """
         key = (problem.task_id, part)
         bounds = self._bounds_cache.get(key)
         if bounds is None:
-            from acesandbox import _wire
-
             expected = self.ground_truth_for(problem)[part]
-            bounds, start, size = [], 0, 0
+            bounds, start, size, want = [], 0, 0, 1
             for i, value in enumerate(expected):
-                size += len(json.dumps(_wire.encode(value, max_bytes=1 << 30), allow_nan=True))
-                if size > CHUNK_BYTES and i + 1 < len(expected):
+                size += _approx_bytes(value)
+                if (i + 1 - start >= want or size > CHUNK_BYTES) and i + 1 < len(expected):
                     bounds.append((start, i + 1))
-                    start, size = i + 1, 0
+                    start, size, want = i + 1, 0, want * 2
             bounds.append((start, len(expected)))
             self._bounds_cache[key] = bounds
         return bounds
@@ -926,10 +962,32 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
         for part, job in bench.jobs(problems[kind][task_id], solution).items():
             flat.append((k, part, job))
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
-    for i, report in executor.imap((j for _, _, j in flat), progress=progress, total=len(flat)):
+    flat.sort(key=longest_first, reverse=True)  # longest first: no lone long job at the end
+    for i, report in executor.imap((j for _, _, j in flat), ordered=False, progress=progress, total=len(flat)):
         k, part, _ = flat[i]
         reports[k][part] = report
     ours: dict[int, dict[str, str]] = {k: {p: _status_of(r.get(p)) for p in ("base", "plus")} for k, r in reports.items()}
+
+    # Unexplained differences are rescored alone before they count as unexplained.
+    officials: dict[int, tuple[str, str | None]] = {}
+    for run, kind, profile, todo, _excluded in plan:
+        for row, solution in todo:
+            k = unique[(kind, profile, row.task_id, solution)]
+            st = ours[k]
+            if (SANDBOX_ERROR not in st.values() and (st["base"], st["plus"]) != (row.base, row.plus)
+                    and not (KNOWN_DIFFERENCES.get((run, row.task_id)) or KNOWN_DIFFERENCES.get(row.task_id))):
+                officials[k] = (row.base, row.plus)
+    suspects = sorted(officials)
+    parts: dict[int, dict[str, Job]] = defaultdict(dict)
+    for k, part, job in flat:
+        parts[k][part] = job
+
+    def agrees(j: int, rescored: Mapping[str, Report]) -> bool:
+        st = {p: _status_of(rescored.get(p)) for p in ("base", "plus")}
+        return (st["base"], st["plus"]) == officials[suspects[j]]
+
+    rechecked = recheck(executor, [parts[k] for k in suspects], agrees)
+    load_sensitive = {suspects[j]: why for j, why in rechecked.items()}
 
     out: list[RunAgreement] = []
     for run, kind, profile, todo, excluded in plan:
@@ -946,7 +1004,10 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
             if st["base"] == row.base and st["plus"] == row.plus:
                 agreed += 1
                 continue
+            k = unique[(kind, profile, row.task_id, solution)]
             reason = KNOWN_DIFFERENCES.get((run, row.task_id)) or KNOWN_DIFFERENCES.get(row.task_id, "")
+            if not reason and officials.get(k) == (row.base, row.plus):
+                reason = load_sensitive.get(k, "")
             disagreements.append(Disagreement(row.task_id, _verdict_text(row.base, row.plus),
                                               _verdict_text(st["base"], st["plus"]), reason))
         notes = [f"profile {profile} (evalplus of the run's date and format)"]

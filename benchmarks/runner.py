@@ -17,7 +17,7 @@ from typing import Any
 
 from acesandbox import Job, Report
 
-from .base import PASS, SANDBOX_ERROR, Benchmark, BenchmarkError, Problem, SampleResult
+from .base import PASS, SANDBOX_ERROR, Benchmark, BenchmarkError, Problem, SampleResult, longest_first
 
 __all__ = ["Canary", "Evaluation", "evaluate"]
 
@@ -115,7 +115,8 @@ def evaluate(
                     flat.append((i, part, job))
             except BenchmarkError as exc:
                 failed_build[i] = str(exc)
-        for k, report in executor.imap((job for _, _, job in flat), progress=progress, total=len(flat)):
+        flat.sort(key=longest_first, reverse=True)  # longest first: no lone long job at the end
+        for k, report in executor.imap((job for _, _, job in flat), ordered=False, progress=progress, total=len(flat)):
             i, part, _ = flat[k]
             reports[i][part] = report
     finally:
