@@ -110,6 +110,8 @@ de8c082 passes those very solutions here. The cause lies in those runs' environm
 
 _GT_FORMAT = 1  # bump when the cached ground-truth layout changes
 _GT_CHUNK = 25  # calls per ground-truth test
+MAX_CALLS_PER_TEST = 4096
+"""Calls per test of a check at most (a test may send acesandbox 10,000 result frames)."""
 CHUNK_BYTES = 2 * 2**20
 """Expected-output bytes per test of a check: one test's result data is capped (16 MiB by
 default), so a check with large outputs is split into several tests of one shared process."""
@@ -578,7 +580,8 @@ class _EvalPlusBase(Benchmark):
         Tests of 1, 2, 4, 8, ... calls: the job stops at the first test that fails (the
         host judges each test as it arrives and stops the sandbox mid-test), so a wrong
         solution costs about twice the calls up to its first wrong value, as EvalPlus's
-        fast check; a test also closes once its expected outputs pass CHUNK_BYTES.
+        fast check; a test also closes once its expected outputs pass CHUNK_BYTES, and
+        holds at most MAX_CALLS_PER_TEST calls.
         """
         key = (problem.task_id, part)
         bounds = self._bounds_cache.get(key)
@@ -589,7 +592,7 @@ class _EvalPlusBase(Benchmark):
                 size += _approx_bytes(value)
                 if (i + 1 - start >= want or size > CHUNK_BYTES) and i + 1 < len(expected):
                     bounds.append((start, i + 1))
-                    start, size, want = i + 1, 0, want * 2
+                    start, size, want = i + 1, 0, min(want * 2, MAX_CALLS_PER_TEST)
             bounds.append((start, len(expected)))
             self._bounds_cache[key] = bounds
         return bounds

@@ -73,11 +73,14 @@ def evaluate(
     workers: int | None = None,
     canary: bool = True,
     progress: bool = False,
+    dedupe: bool = True,
 ) -> Evaluation:
     """Judge every sample (records with ``task_id`` and ``solution`` or ``completion``).
 
     Samples naming an unknown task are left out with a warning; the rest of the batch
     goes on. Without an ``executor``, one is opened (``backend``, ``workers``) and closed.
+    With ``dedupe`` a program given for the same task more than once (common with many
+    samples per task) runs once and every copy gets its verdicts.
     """
     started = time.monotonic()
     by_id = {p.task_id: p for p in problems}
@@ -105,11 +108,18 @@ def evaluate(
 
         executor = Executor(backend, workers=workers, **bench.executor_options())
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
+    first: dict[tuple[str, str, bool], int] = {}
+    same_as: dict[int, int] = {}  # item -> the earlier item with the same task and program
     try:
         bench.prepare(problems, executor=executor, progress=progress)
         flat: list[tuple[int, str, Job]] = []
         failed_build: dict[int, str] = {}
-        for i, (problem, _index, solution, _c) in enumerate(items):
+        for i, (problem, _index, solution, is_canary) in enumerate(items):
+            if dedupe:
+                j = first.setdefault((problem.task_id, solution, is_canary), i)
+                if j != i:
+                    same_as[i] = j
+                    continue
             try:
                 for part, job in bench.jobs(problem, solution).items():
                     flat.append((i, part, job))
@@ -123,6 +133,11 @@ def evaluate(
         if own:
             executor.close()
 
+    for i, j in same_as.items():
+        if j in failed_build:
+            failed_build[i] = failed_build[j]
+        else:
+            reports[i] = reports[j]
     results: list[SampleResult] = []
     canary_results: list[SampleResult] = []
     for i, (problem, index, solution, is_canary) in enumerate(items):
@@ -160,5 +175,6 @@ def evaluate(
         canary=canary_value,
         warnings=tuple(warnings),
         duration_s=time.monotonic() - started,
-        meta={"backend": getattr(getattr(executor, "backend", None), "name", backend or ""), "tasks": len(problems)},
+        meta={"backend": getattr(getattr(executor, "backend", None), "name", backend or ""), "tasks": len(problems),
+              "duplicates": len(same_as)},
     )

@@ -327,6 +327,40 @@ def test_plus_only_failure(he_small, bench_executor):
     assert result.verdicts["plus"] == "fail"
 
 
+def test_checks_run_in_doubling_tests_shared_by_every_solution(he_small):
+    bench, problems = he_small
+    p = problems["HumanEval/0"]
+    bounds = bench._bounds(p, "plus")
+    n = len(p.data["plus_input"])
+    assert bounds[0] == (0, 1) and bounds[1] == (1, 3) and bounds[2] == (3, 7)
+    assert [b[0] for b in bounds[1:]] == [b[1] for b in bounds[:-1]] and bounds[-1][1] == n
+    one = bench.jobs(p, p.canonical_solution)["plus"]
+    other = bench.jobs(p, "def has_close_elements(numbers, threshold):\n    return False\n")["plus"]
+    assert len(one.tests) == len(bounds) and all(a is b for a, b in zip(one.tests, other.tests))
+
+
+def test_late_wrong_value_names_its_input_across_tests(he_small, bench_executor):
+    bench, problems = he_small
+    p = problems["HumanEval/0"]
+    source = (
+        "def has_close_elements(numbers, threshold):\n"
+        "    if len(numbers) > 6:\n        return False\n"
+        "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
+    )
+    wrong: dict = {}
+    exec(source, wrong)  # trusted: the test's own reference for where the answer first differs
+    expected = bench.ground_truth_for(p)["plus"]
+    first = next(i for i, args in enumerate(p.data["plus_input"]) if wrong["has_close_elements"](*args) != expected[i])
+    assert first > 3  # a later test of the check, not the first
+    result = _score(bench, bench_executor, p, source)
+    assert result.details["status"]["plus"] == "fail"
+    assert result.fail_tests["plus"] == [p.data["raw_plus_input"][first]]
+    statuses = [o.status for o in result.reports["plus"].outcomes]
+    k = next(i for i, (a, b) in enumerate(bench._bounds(p, "plus")) if a <= first < b)
+    assert statuses[:k] == [Status.PASSED] * k and statuses[k] == Status.FAILED
+    assert set(statuses[k + 1 :]) <= {Status.SKIPPED}
+
+
 def test_per_call_timeout_is_fail_and_whole_check_timeout_is_timeout(he_small, bench_executor):
     bench, problems = he_small
     p = problems["HumanEval/2"]

@@ -36,6 +36,25 @@ def test_samples_become_verdicts_with_canary(bench_executor):
     assert table.loc["pass", "pass@1"] == pytest.approx((2 / 3 + 1) / 2)
 
 
+def test_identical_programs_run_once_and_every_copy_gets_verdicts(bench_executor):
+    bench = Toy()
+    problems = bench.load()
+    samples = [
+        {"task_id": "Toy/0", "solution": GOOD_ADD},
+        {"task_id": "Toy/0", "solution": BAD_ADD},
+        {"task_id": "Toy/0", "solution": GOOD_ADD},
+        {"task_id": "Toy/0", "solution": "```python\n" + GOOD_ADD + "```"},  # the same program once extracted
+    ]
+    ev = evaluate(bench, problems, samples, executor=bench_executor, canary=False)
+    assert [(r.index, r.verdicts["pass"]) for r in ev.results] == [(0, PASS), (1, FAIL), (2, PASS), (3, PASS)]
+    assert ev.meta["duplicates"] == 2
+    assert ev.results[2].reports["pass"] is ev.results[0].reports["pass"]
+    plain = evaluate(bench, problems, samples, executor=bench_executor, canary=False, dedupe=False)
+    assert plain.meta["duplicates"] == 0
+    assert [r.verdicts for r in plain.results] == [r.verdicts for r in ev.results]
+    assert plain.results[2].reports["pass"] is not plain.results[0].reports["pass"]
+
+
 def test_broken_canonical_solution_is_reported(bench_executor):
     bench = Toy()
     problems = bench.load()
