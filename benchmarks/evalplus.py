@@ -570,7 +570,11 @@ class _EvalPlusBase(Benchmark):
                           judge=JUDGE_NAME, judge_options=options, call_timeout_s=per_call[a:b] or None)
             for a, b in self._bounds(problem, part)
         )
-        limits = Limits(timeout_s=timeout, job_timeout_s=3 * timeout + 10, memory_mb=4096)
+        # timeout_s bounds each test of the check; when evalplus's cap binds, the check as
+        # a whole gets that wall budget too (plus 1 s, as evalplus waits for its process).
+        capped = self.timeout_cap is not None and total > float(self.timeout_cap)
+        limits = Limits(timeout_s=timeout, job_timeout_s=timeout + 1.0 if capped else 3 * timeout + 10,
+                        memory_mb=4096)
         self._tests_cache[key] = (tests, limits)
         return tests, limits
 

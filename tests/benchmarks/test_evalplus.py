@@ -339,6 +339,16 @@ def test_checks_run_in_doubling_tests_shared_by_every_solution(he_small):
     assert len(one.tests) == len(bounds) and all(a is b for a, b in zip(one.tests, other.tests))
 
 
+def test_a_capped_check_gets_one_wall_budget_across_its_tests(he_small):
+    bench, problems = he_small
+    p = problems["HumanEval/0"]
+    assert bench.timeout_cap == 60.0 and len(p.data["plus_input"]) * bench.min_time_limit > 60
+    job = bench.jobs(p, p.canonical_solution)["plus"]
+    assert job.limits.timeout_s == 61.0 and job.limits.job_timeout_s == 62.0
+    base = bench.jobs(p, p.canonical_solution)["base"]  # a few inputs: the cap does not bind
+    assert base.limits.job_timeout_s == 3 * base.limits.timeout_s + 10
+
+
 def test_late_wrong_value_names_its_input_across_tests(he_small, bench_executor):
     bench, problems = he_small
     p = problems["HumanEval/0"]
