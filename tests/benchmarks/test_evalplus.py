@@ -313,14 +313,18 @@ def test_wrong_solution_fails_with_fail_tests(he_small, bench_executor):
     assert result.reports["base"].outcomes[0].call_index == 0
 
 
+WRONG_ON_LONG_LISTS = (
+    "def has_close_elements(numbers, threshold):\n"
+    "    if len(numbers) > 6:\n        return False\n"
+    "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
+)
+"""HumanEval/0 answered right on short lists only: passes base, fails a later plus input."""
+
+
 def test_plus_only_failure(he_small, bench_executor):
     bench, problems = he_small
     p = problems["HumanEval/0"]
-    solution = (
-        "def has_close_elements(numbers, threshold):\n"
-        "    if len(numbers) > 6:\n        return False\n"
-        "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
-    )
+    solution = WRONG_ON_LONG_LISTS
     result = _score(bench, bench_executor, p, solution)
     assert result.details["status"]["base"] == "pass"
     assert result.details["status"]["plus"] == "fail"
@@ -352,11 +356,7 @@ def test_a_capped_check_gets_one_wall_budget_across_its_tests(he_small):
 def test_late_wrong_value_names_its_input_across_tests(he_small, bench_executor):
     bench, problems = he_small
     p = problems["HumanEval/0"]
-    source = (
-        "def has_close_elements(numbers, threshold):\n"
-        "    if len(numbers) > 6:\n        return False\n"
-        "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
-    )
+    source = WRONG_ON_LONG_LISTS
     wrong: dict = {}
     exec(source, wrong)  # trusted: the test's own reference for where the answer first differs
     expected = bench.ground_truth_for(p)["plus"]
