@@ -900,6 +900,11 @@ OBSERVED_FLAGS: dict[str, dict[str, Any]] = {"2024-02": {"allclose": "never"}, "
 passed (see :data:`KNOWN_DIFFERENCES`); verify_runs applies it unless ``observed=False``."""
 
 
+def _known_reason(run: str, task_id: str) -> str:
+    """Why ``run``'s verdict on ``task_id`` may differ from ours ("" when not investigated)."""
+    return KNOWN_DIFFERENCES.get((run, task_id)) or KNOWN_DIFFERENCES.get(task_id, "")
+
+
 def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = None, progress: bool = True,
                 observed: bool = True) -> list[RunAgreement]:
     """Rescore the official EvalPlus runs under ``data_root/evalplus_samples`` and compare verdicts.
@@ -982,7 +987,7 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
             k = unique[(kind, profile, row.task_id, solution)]
             st = ours[k]
             if (SANDBOX_ERROR not in st.values() and (st["base"], st["plus"]) != (row.base, row.plus)
-                    and not (KNOWN_DIFFERENCES.get((run, row.task_id)) or KNOWN_DIFFERENCES.get(row.task_id))):
+                    and not _known_reason(run, row.task_id)):
                 officials[k] = (row.base, row.plus)
     suspects = sorted(officials)
     parts: dict[int, dict[str, Job]] = defaultdict(dict)
@@ -1003,7 +1008,8 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
         compared = 0
         errors = 0
         for row, solution in todo:
-            st = ours[unique[(kind, profile, row.task_id, solution)]]
+            k = unique[(kind, profile, row.task_id, solution)]
+            st = ours[k]
             if SANDBOX_ERROR in st.values():
                 errors += 1
                 continue
@@ -1011,8 +1017,7 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
             if st["base"] == row.base and st["plus"] == row.plus:
                 agreed += 1
                 continue
-            k = unique[(kind, profile, row.task_id, solution)]
-            reason = KNOWN_DIFFERENCES.get((run, row.task_id)) or KNOWN_DIFFERENCES.get(row.task_id, "")
+            reason = _known_reason(run, row.task_id)
             if not reason and officials.get(k) == (row.base, row.plus):
                 reason = load_sensitive.get(k, "")
             disagreements.append(Disagreement(row.task_id, _verdict_text(row.base, row.plus),

@@ -994,13 +994,15 @@ def verify_runs(
         reports: dict[int, Report] = {}
         for k, report in executor.imap(jobs, ordered=False, progress=progress, total=len(jobs)):
             reports[k] = report
+
         def class_of(k: int, report: Report, items: list[Any] = items) -> tuple[str, dict[str, Any]]:
             results, meta = official_result(items[k][2], report, items[k][4])
             return _our_class(results, meta), meta
 
+        classes = [class_of(k, reports[k]) for k in range(len(items))]
         # Unexplained differences are rescored alone before they count as unexplained.
         suspects = [k for k, (qid, official, *_rest) in enumerate(items)
-                    if (run, qid) not in KNOWN_DIFFERENCES and class_of(k, reports[k])[0] != official]
+                    if (run, qid) not in KNOWN_DIFFERENCES and classes[k][0] != official]
         rechecked = recheck(executor, [jobs[k] for k in suspects],
                             lambda j, report, s=suspects, it=items: class_of(s[j], report)[0] == it[s[j]][1])
         load_sensitive = {suspects[j]: why for j, why in rechecked.items()}
@@ -1008,7 +1010,7 @@ def verify_runs(
         agreed = 0
         by_kind = {"pass": [0, 0], "fail": [0, 0]}
         for k, (qid, official, problem, _code, tests) in enumerate(items):
-            ours, meta = class_of(k, reports[k])
+            ours, meta = classes[k]
             kind = by_kind["pass" if official == "pass" else "fail"]
             kind[0] += 1
             if ours == official:

@@ -113,10 +113,10 @@ def recheck(
 
     ``agrees(i, report)`` tells whether a rescoring of ``jobs[i]`` matches the official
     verdict; an item that is a mapping of jobs is rescored part by part, and ``agrees``
-    gets the mapping of reports. Returns ``{i: explanation}`` for the jobs that agreed on some rescoring: their
-    first verdict depended on the load beside them (a timing- or load-sensitive test); the
-    disagreement stays listed and counted, with that explanation. Jobs that never agree are
-    left out (still unexplained).
+    gets the mapping of reports. Returns ``{i: explanation}`` for the jobs that agreed on
+    some rescoring: their first verdict depended on the load beside them (a timing- or
+    load-sensitive test); the disagreement stays listed and counted, with that
+    explanation. Jobs that never agree are left out (still unexplained).
     """
     explained: dict[int, str] = {}
     for i, job in enumerate(jobs):
