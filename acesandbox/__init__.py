@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 from ._result import Outcome, Report, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Limits, UnittestTest
 from .errors import (
+    AcecoderError,
     AcesandboxError,
     BackendNotFoundError,
     InvalidJobError,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AcecoderError",
     "AcesandboxError",
     "AssertTest",
     "BackendNotFoundError",

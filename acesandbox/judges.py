@@ -16,57 +16,34 @@ job that travels to another process or machine finds the same judge there.
 
 from __future__ import annotations
 
-import importlib
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import InvalidJobError
+from .registry import Registry
 
 __all__ = ["Judge", "available_judges", "get_judge", "register_judge"]
 
 Judge = Callable[..., "bool | tuple[bool, str]"]
 
-_REGISTRY: dict[str, Judge] = {}
-_LOCK = threading.Lock()
+JUDGES: Registry[Judge] = Registry("judge", group="acesandbox.judges", error=InvalidJobError)
 
 
 def register_judge(name: str, fn: Judge) -> None:
     """Register ``fn`` as the judge called ``name`` in this process."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"a judge name must be a non-empty string, got {name!r}")
     if not callable(fn):
         raise TypeError(f"judge {name!r} must be callable, got {type(fn).__name__}")
-    with _LOCK:
-        _REGISTRY[name] = fn
-
-
-def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep for ep in entry_points(group="acesandbox.judges")}
+    JUDGES.register(name, fn)
 
 
 def available_judges() -> list[str]:
     """Judges registered here or installed as entry points."""
-    return sorted(set(_REGISTRY) | set(_entry_points()))
+    return JUDGES.names()
 
 
 def get_judge(name: str) -> Judge:
     """The judge called ``name``; InvalidJobError naming the known ones if there is none."""
-    fn = _REGISTRY.get(name)
-    if fn is not None:
-        return fn
-    ep = _entry_points().get(name)
-    if ep is None:
-        raise InvalidJobError(f"unknown judge {name!r}; known judges: {available_judges()}")
-    module_name, _, attr = ep.value.partition(":")
-    try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise InvalidJobError(f"judge {name!r} ({ep.value}) cannot be loaded: {exc}") from None
-    register_judge(name, fn)
-    return fn
+    return JUDGES.load(name)
 
 
 def run_judge(fn: Judge, value: Any, expected: Any, args: tuple, atol: float, options: Mapping[str, Any]) -> tuple[bool, str]:

@@ -189,11 +189,10 @@ def needs_extraction(text: str) -> bool:
 
 def extract_program(text: str, problem: Problem | None = None) -> str:
     """The best Python block of a model answer (``<think>`` dropped); "" when it has none."""
-    from rm_rl.extract import extract_code
+    from acesandbox.extract import as_program, extract_code
 
     entry = (problem.entry_point,) if problem is not None and problem.entry_point else ()
-    code = extract_code(text, entry_points=entry)
-    return "" if code is None else code.rstrip("\n") + "\n"
+    return as_program(extract_code(text, entry_points=entry)) or ""
 
 
 _REGISTRY: dict[str, str] = {

@@ -52,6 +52,7 @@ from typing import Any
 
 from acesandbox import CallBatchTest, Job, Limits, Report, Status
 from acesandbox.judges import register_judge
+from acesandbox.extract import last_fenced_span
 
 from .base import (
     FAIL,
@@ -72,7 +73,6 @@ __all__ = [
     "LcbTest",
     "compare_stdout",
     "decode_private_tests",
-    "extract_code",
     "judge",
     "release_files",
     "stdio_program",
@@ -531,15 +531,6 @@ def user_prompt(problem: Problem) -> str:
     return text + "### Answer: (use the provided format with backticks)\n\n"
 
 
-def extract_code(output: str) -> str:
-    """lcb_runner's extraction: the lines between the last two lines that contain a fence; "" without two."""
-    lines = output.split("\n")
-    fences = [i for i, line in enumerate(lines) if "```" in line]
-    if len(fences) < 2:
-        return ""
-    return "\n".join(lines[fences[-2] + 1 : fences[-1]])
-
-
 # ----------------------------------------------------------------- the benchmark
 
 
@@ -626,7 +617,7 @@ class LiveCodeBench(Benchmark):
             text = sample.get(key)
             if isinstance(text, str):
                 if "```" in text:
-                    return extract_code(text)
+                    return last_fenced_span(text)
                 low = text.lower()
                 if "<think>" in low or "</think>" in low:
                     return ""  # officially: no fenced block, no code
@@ -965,7 +956,7 @@ def verify_runs(
         for record in records:
             qid = str(record["question_id"])
             code = record["code_list"][0]
-            if extract_code(record["output_list"][0]) == code:
+            if last_fenced_span(record["output_list"][0]) == code:
                 extracted_same += 1
             official_pass = bool(record["graded_list"][0])
             meta = json.loads(record["metadata"][0])

@@ -45,7 +45,7 @@ def build_workload(out_dir: Path, questions: int, seed: int = 0, chunks: int = 1
     from .data import bundled_path
     from .data.build import PROMPT_TESTS, _load
     from .data.seeds_src import SEEDS
-    from .extract import extract_code
+    from acesandbox.extract import as_program, extract_code
     from .filtering import build_solution_prompt
     from .generation.replay import prompt_key
     from .sampling import build_sample_prompt
@@ -99,7 +99,7 @@ def build_workload(out_dir: Path, questions: int, seed: int = 0, chunks: int = 1
                     prompt = build_sample_prompt({"question": question, "tests": kept}, PROMPT_TESTS)
                     rep.write(json.dumps({"prompt": prompt, "responses": [completion]}) + "\n")
                     filter_jobs.append((s.program, tests))
-                    score_jobs.append((extract_code(completion, s.entry), kept))
+                    score_jobs.append((as_program(extract_code(completion, entry_points=(s.entry,) if s.entry else ())), kept))
             out.append({"filter": filter_jobs, "score": score_jobs})
     return out
 

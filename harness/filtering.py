@@ -17,7 +17,7 @@ from typing import Any
 
 from .checkpoint import StageStore
 from .config import FilterConfig
-from .extract import extract_code
+from acesandbox.extract import as_program, extract_code
 from .generation import Generator, SamplingParams
 from .io import count_rows, read_rows
 from .scoring import ScoreStream, Unit
@@ -151,7 +151,10 @@ def filter_tests(config: FilterConfig, generator: Generator | None = None, execu
                 tests, invalid = list(tests_in), Counter[str]()  # synth validated every test already
             else:
                 tests, invalid = runnable_tests(tests_in)
-            programs: list[str | None] = [extract_code(t, record.get("entry_point")) for t in completion.texts]
+            programs: list[str | None] = [
+                as_program(extract_code(t, entry_points=(entry,) if (entry := record.get("entry_point")) else ()))
+                for t in completion.texts
+            ]
             if config.use_reference and isinstance(record.get("program"), str) and record["program"].strip():
                 programs.append(record["program"])
             run["solutions"] += len(programs)

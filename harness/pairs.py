@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .config import PairsConfig
-from .extract import extract_code
+from acesandbox.extract import as_program, extract_code
 from .io import read_rows, write_records
 
 __all__ = ["Rejects", "make_pairs", "pairs", "program_key"]
@@ -29,7 +29,7 @@ _EPS = 1e-9
 
 def program_key(completion: str) -> str:
     """What two completions share when they hold the same program (code, blank lines and trailing spaces ignored)."""
-    code = extract_code(completion) or completion
+    code = as_program(extract_code(completion)) or completion
     return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
 
 
@@ -73,7 +73,7 @@ def make_pairs(
 
 def _text(inf: dict[str, Any], config: PairsConfig) -> str:
     if config.text == "code":
-        return extract_code(inf["completion"]) or inf["completion"]
+        return as_program(extract_code(inf["completion"])) or inf["completion"]
     return str(inf["completion"])
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .checkpoint import StageStore
 from .config import SampleConfig
-from .extract import extract_code
+from acesandbox.extract import as_program, extract_code
 from .filtering import check_record, runnable_tests
 from .generation import Generator, SamplingParams
 from .io import count_rows, read_rows
@@ -108,7 +108,7 @@ def sample(config: SampleConfig, generators: list[Generator] | None = None, exec
                 for cid, text in enumerate(per_model[i].texts):
                     completions.append((g.model_name, cid, text))
             entry = record.get("entry_point") if isinstance(record.get("entry_point"), str) else None
-            programs = [extract_code(text, entry) for _, _, text in completions]
+            programs = [as_program(extract_code(text, entry_points=(entry,) if entry else ())) for _, _, text in completions]
             run["completions"] += len(programs)
             run["completions_without_code"] += sum(p is None for p in programs)
             yield Unit(record["id"], programs, tests, (record, prompts[i], completions))

@@ -22,7 +22,7 @@ from typing import Any
 
 from .checkpoint import StageStore
 from .config import SynthConfig
-from .extract import fenced_blocks, strip_reasoning
+from acesandbox.extract import answer_text, code_blocks
 from .generation import Generator, SamplingParams
 from .io import count_rows, read_rows
 
@@ -85,10 +85,10 @@ _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
 def _candidates(text: str) -> Iterator[str]:
-    body = strip_reasoning(text)
-    for _tag, block in fenced_blocks(body):
-        if "{" in block:
-            yield block
+    body = answer_text(text) or ""
+    for block in code_blocks(body):
+        if "{" in block.code:
+            yield block.code
     start, end = body.find("{"), body.rfind("}")
     if start != -1 and end > start:
         yield body[start : end + 1]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .dataset import Problem, ProblemIndex, coerce_tests, load_problems
 from .errors import ConfigError, DatasetError, RewardUnavailableError, RmRlError, TestsNotFoundError
-from .extract import ACECODER_PREFILL, extract_code
+from acesandbox.extract import ACECODER_PREFILL, extract_code
 from .rewards import CodeReward, RewardConfig, RewardStats, Score, binary, pass_rate
 from .runner import JobRunner
 

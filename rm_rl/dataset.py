@@ -215,7 +215,7 @@ def resolve_tests(label: Any, prompt: Any, index: ProblemIndex | None, *, where:
             raise TestsNotFoundError(f"{where}: {exc}") from None
     if index is None:
         raise TestsNotFoundError(f"{where}: no label and no dataset to find the question in (start with --dataset)")
-    from .extract import user_turn
+    from acesandbox.extract import user_turn
 
     problem = index.find_question(user_turn(prompt))
     if problem is None:

@@ -20,6 +20,8 @@ sandbox at all) pass through unchanged.
 
 from __future__ import annotations
 
+from acesandbox.errors import AcecoderError
+
 __all__ = [
     "ConfigError",
     "DatasetError",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 
-class RmRlError(Exception):
+class RmRlError(AcecoderError):
     """Base of every exception raised by rm_rl."""
 
 

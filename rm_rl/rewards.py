@@ -30,7 +30,7 @@ from acesandbox import Job, Limits, Report
 
 from .dataset import TESTS_KEYS, ProblemIndex, coerce_tests
 from .errors import ConfigError, RewardUnavailableError, TestsNotFoundError
-from .extract import completion_text, entry_points, extract_code, has_think_format, user_turn
+from acesandbox.extract import completion_text, entry_points, extract_code, has_think_format, user_turn
 from .runner import JobRunner
 
 if TYPE_CHECKING:

@@ -51,7 +51,7 @@ from acesandbox import Report
 
 from .dataset import ProblemIndex, coerce_tests, resolve_tests
 from .errors import ConfigError, DatasetError, TestsNotFoundError
-from .extract import split_query
+from acesandbox.extract import split_query
 from .rewards import OUTCOMES, CodeReward, Plan, RewardConfig, Score
 from .runner import JobRunner
 

@@ -10,13 +10,13 @@ never imports docker or ray.
 from __future__ import annotations
 
 import abc
-import importlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar
 
 from .._result import Outcome, Report
 from .._spec import Job
 from ..errors import BackendNotFoundError
+from ..registry import Registry
 
 __all__ = ["Backend", "BackendConfig", "Session", "available_backends", "get_backend", "register_backend"]
 
@@ -81,23 +81,27 @@ class Backend(abc.ABC):
         """Release backend-wide resources (no-op by default)."""
 
 
-_REGISTRY: dict[str, str] = {
-    "namespace": "acesandbox.backends.namespace:NamespaceBackend",
-    "process": "acesandbox.backends.process:ProcessBackend",
-    "fake": "acesandbox.backends.fake:FakeBackend",
-    "docker": "acesandbox.backends.docker:DockerBackend",
-    "ray": "acesandbox.backends.ray:RayBackend",
-}
-_EXTRAS = {"docker": "acecoder-toolkit[docker]", "ray": "acecoder-toolkit[ray]"}
+BACKENDS: Registry[type[Backend]] = Registry(
+    "backend",
+    {
+        "namespace": "acesandbox.backends.namespace:NamespaceBackend",
+        "process": "acesandbox.backends.process:ProcessBackend",
+        "fake": "acesandbox.backends.fake:FakeBackend",
+        "docker": "acesandbox.backends.docker:DockerBackend",
+        "ray": "acesandbox.backends.ray:RayBackend",
+    },
+    extras={"docker": "docker", "ray": "ray"},
+    error=BackendNotFoundError,
+)
 
 
 def register_backend(name: str, target: str) -> None:
     """Register a backend class under ``name`` as a ``"module:Class"`` string."""
-    _REGISTRY[name] = target
+    BACKENDS.register(name, target)
 
 
 def available_backends() -> list[str]:
-    return sorted(_REGISTRY)
+    return BACKENDS.names()
 
 
 def get_backend(name: str, config: BackendConfig | None = None) -> Backend:
@@ -106,20 +110,9 @@ def get_backend(name: str, config: BackendConfig | None = None) -> Backend:
     A Ray cluster address also names the ray backend: ``"ray://head:10001"``, or
     ``"ray:auto"`` / ``"ray:10.0.0.1:6379"`` (the part after ``ray:``).
     """
-    if name.startswith("ray:"):
+    if isinstance(name, str) and name.startswith("ray:"):
         address = name if name.startswith("ray://") else name[len("ray:") :]
         base = config or BackendConfig()
         config = replace(base, options={**base.options, "address": address})
         name = "ray"
-    target = _REGISTRY.get(name)
-    if target is None:
-        raise BackendNotFoundError(f"unknown backend {name!r}; choose one of {available_backends()}")
-    module_name, _, cls_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        extra = _EXTRAS.get(name)
-        hint = f"; install it with: pip install '{extra}'" if extra else ""
-        raise BackendNotFoundError(f"backend {name!r} is not available: {exc}{hint}") from exc
-    cls = getattr(module, cls_name)
-    return cls(config)
+    return BACKENDS.load(name)(config)

@@ -28,7 +28,7 @@ from typing import Any
 
 from rm_rl.dataset import ProblemIndex, load_problems, resolve_tests
 from rm_rl.errors import ConfigError
-from rm_rl.extract import split_query
+from acesandbox.extract import split_query
 from rm_rl.rewards import CodeReward, RewardConfig, Score
 
 __all__ = ["OpenRLHFReward", "make_reward_func", "reward_func", "to_response"]

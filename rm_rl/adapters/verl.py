@@ -24,7 +24,7 @@ from typing import Any
 
 from rm_rl.dataset import resolve_tests
 from rm_rl.errors import ConfigError
-from rm_rl.extract import ACECODER_PREFILL
+from acesandbox.extract import ACECODER_PREFILL
 from rm_rl.rewards import CodeReward, RewardConfig, Score
 
 __all__ = ["compute_score", "compute_score_batch", "reward_for", "to_result"]

@@ -18,7 +18,8 @@ def test_all_is_sorted_and_resolvable():
 def test_every_exception_is_exported_and_in_the_tree():
     for name in errors.__all__:
         exc = getattr(errors, name)
-        assert issubclass(exc, errors.AcesandboxError)
+        assert issubclass(exc, errors.AcecoderError)
+        assert exc is errors.AcecoderError or issubclass(exc, errors.AcesandboxError)
         assert name in acesandbox.__all__
         assert name in errors.__doc__
 

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.base import FAIL, PASS, BenchmarkError, get_benchmark
+from acesandbox.extract import last_fenced_span
 from benchmarks.livecodebench import (
     JUDGE,
     LiveCodeBench,
@@ -26,7 +27,6 @@ from benchmarks.livecodebench import (
     compare_stdout,
     compare_values,
     decode_private_tests,
-    extract_code,
     leetcode_examples,
     release_files,
     stdio_program,
@@ -148,11 +148,11 @@ def test_truncate_keeps_short_text_and_bounds_long(text):
 # ------------------------------------------------------------------ extraction, prompts, data
 
 
-def test_extract_code_takes_the_last_fenced_block():
+def test_last_fenced_span_takes_the_last_fenced_block():
     answer = "Plan\n```python\nprint(1)\n```\ntext\n```python\nprint(2)\n```\nbye"
-    assert extract_code(answer) == "print(2)"
-    assert extract_code("no code here") == ""
-    assert extract_code("```python\nx = 1\n") == ""
+    assert last_fenced_span(answer) == "print(2)"
+    assert last_fenced_span("no code here") == ""
+    assert last_fenced_span("```python\nx = 1\n") == ""
 
 
 def test_solution_of_samples(bench, dataset):

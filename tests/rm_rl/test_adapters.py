@@ -19,7 +19,7 @@ from rm_rl.adapters import openrlhf as orl
 from rm_rl.adapters import verl
 from rm_rl.adapters.trl import RemoteReward, as_async
 from rm_rl.errors import ConfigError, RewardUnavailableError, TestsNotFoundError
-from rm_rl.extract import ACECODER_PREFILL
+from acesandbox.extract import ACECODER_PREFILL
 from rm_rl.server import RewardServer, ServerConfig, create_app
 
 from .conftest import ADD_TESTS, BAD_ADD, GOOD_ADD

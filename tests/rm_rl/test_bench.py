@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rm_rl.bench import build_parser, build_workload, format_result, run
-from rm_rl.extract import entry_points, extract_code
+from acesandbox.extract import entry_points, extract_code
 
 
 def test_workload_is_one_rl_step_of_the_paper_size():

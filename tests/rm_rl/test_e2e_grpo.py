@@ -91,7 +91,7 @@ def test_grpo_trains_with_sandbox_rewards(tmp_path):
 
     from rm_rl import binary, pass_rate
     from rm_rl.adapters.trl import as_async
-    from rm_rl.extract import extract_code
+    from acesandbox.extract import extract_code
 
     require_backend("namespace")
     model, tokenizer, blocks = tiny_model_and_tokenizer()

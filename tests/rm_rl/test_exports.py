@@ -11,7 +11,7 @@ import pytest
 MODULES = [
     "rm_rl",
     "rm_rl.errors",
-    "rm_rl.extract",
+    
     "rm_rl.dataset",
     "rm_rl.runner",
     "rm_rl.rewards",

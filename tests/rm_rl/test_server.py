@@ -14,7 +14,7 @@ import pytest
 from acesandbox import SandboxCrashedError
 from rm_rl import load_problems
 from rm_rl.errors import ConfigError
-from rm_rl.extract import ACECODER_PREFILL
+from acesandbox.extract import ACECODER_PREFILL
 from rm_rl.server import RewardServer, ServerConfig, create_app
 
 from .conftest import ADD_TESTS, BAD_ADD, GOOD_ADD

@@ -6,14 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rm_rl.extract import (
+from acesandbox.extract import (
     ACECODER_PREFILL,
     answer_text,
+    as_program,
     code_blocks,
     completion_text,
     entry_points,
     extract_code,
     has_think_format,
+    last_fenced_span,
     parse_chat,
     prompt_state,
     split_query,
@@ -258,3 +260,25 @@ def test_extraction_never_raises(text):
 @given(reasoning=_prose, answer=_prose)
 def test_answer_follows_the_reasoning(reasoning, answer):
     assert answer_text(f"<think>{reasoning}</think>{answer}") == answer
+
+
+# ------------------------------------------------------------ programs for the sandbox
+
+
+def test_as_program_ends_in_one_newline_and_blank_is_none():
+    assert as_program("def f():\n    return 1\n\n\n") == "def f():\n    return 1\n"
+    assert as_program("x = 1") == "x = 1\n"
+    assert as_program("  \n") is None
+    assert as_program(None) is None
+
+
+def test_reasoning_with_code_in_it_is_ignored_and_an_unclosed_trace_has_no_answer():
+    code = "def f(x):\n    return x + 1"
+    text = f"<think>\n```python\ndef wrong():\n    pass\n```\n</think>\n```python\n{code}\n```"
+    assert extract_code(text) == code
+    assert extract_code(f"<think>\n```python\n{code}\n```") is None
+
+
+def test_last_fenced_span_is_lcb_runner_rule():
+    assert last_fenced_span("a\n```python\nprint(1)\n```\nb\n```\nprint(2)\n```") == "print(2)"
+    assert last_fenced_span("```python\nx = 1\n") == ""

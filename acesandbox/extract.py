@@ -8,8 +8,9 @@ starts *inside* a code block. :func:`extract_code` handles all of these and pick
 best Python block when there are several (a solution followed by a usage example, a
 draft followed by a fix).
 
-Everything here is a pure function of its arguments, so the benchmarks and the data
-pipeline can reuse it.
+Everything here is a pure function of its arguments and imports only the standard
+library: the data pipeline, the benchmarks and the rewards all extract through it, so a
+completion is read the same way when it is filtered, sampled, scored and rewarded.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ __all__ = [
     "CodeBlock",
     "PromptState",
     "answer_text",
+    "as_program",
     "code_blocks",
     "completion_text",
     "entry_points",
     "extract_code",
     "has_think_format",
+    "last_fenced_span",
     "parse_chat",
     "prompt_state",
     "split_query",
@@ -489,3 +492,23 @@ def extract_code(
     if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in tree.body):
         return code
     return None
+
+
+def as_program(code: str | None) -> str | None:
+    """``code`` ending in exactly one newline, or None when it is None or blank."""
+    if code is None or not code.strip():
+        return None
+    return code.rstrip("\n") + "\n"
+
+
+def last_fenced_span(output: str) -> str:
+    """lcb_runner's rule: the lines between the last two lines containing a fence; "" without two.
+
+    LiveCodeBench scores what this returns, not the best block, so its scorer uses it
+    to reproduce the official numbers.
+    """
+    lines = output.split("\n")
+    fences = [i for i, line in enumerate(lines) if "```" in line]
+    if len(fences) < 2:
+        return ""
+    return "\n".join(lines[fences[-2] + 1 : fences[-1]])
