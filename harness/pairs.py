@@ -22,7 +22,7 @@ from .config import PairsConfig
 from acesandbox.extract import as_program, extract_code
 from .io import read_rows, write_records
 
-__all__ = ["Rejects", "make_pairs", "pairs", "program_key"]
+__all__ = ["Rejects", "build_pairs", "make_pairs", "program_key"]
 
 _EPS = 1e-9
 
@@ -99,7 +99,7 @@ def _format(record: dict[str, Any], c: dict[str, Any], r: dict[str, Any], config
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected, "id": record.get("id")}
 
 
-def pairs(config: PairsConfig) -> dict[str, Any]:
+def build_pairs(config: PairsConfig) -> dict[str, Any]:
     """Build the pairs of every question of ``config.input``; returns the summary."""
     t0 = time.monotonic()
     store = Rejects(config.output)

@@ -168,9 +168,9 @@ def run_pipeline(config: PipelineConfig, *, log: Any = None) -> dict[str, Any]:
     """
     from .filtering import filter_tests
     from .hard import hard_subset
-    from .pairs import pairs
+    from .pairs import build_pairs
     from .sampling import sample
-    from .stats import stats
+    from .stats import run_stats
     from .synth import synthesize
 
     os.makedirs(config.output_dir, exist_ok=True)
@@ -200,11 +200,11 @@ def run_pipeline(config: PipelineConfig, *, log: Any = None) -> dict[str, Any]:
                 else:
                     summaries[stage] = sample(cfg, [gen(m) for m in cfg.models], executor)
             elif stage == "pairs":
-                summaries[stage] = pairs(cfg)
+                summaries[stage] = build_pairs(cfg)
             elif stage == "hard":
                 summaries[stage] = hard_subset(cfg)
             else:
-                summaries[stage] = stats(cfg)
+                summaries[stage] = run_stats(cfg)
     finally:
         if executor is not None:
             executor.close()

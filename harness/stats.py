@@ -23,7 +23,7 @@ from .checkpoint import stem_of
 from .config import StatsConfig
 from .io import read_rows
 
-__all__ = ["collect", "stats", "table1"]
+__all__ = ["collect", "run_stats", "table1"]
 
 TOTAL = "total"
 _STYLE = (
@@ -227,7 +227,7 @@ def _html(config: StatsConfig, table: Any, plots: list[tuple[str, str]], data: d
     return "\n".join(parts)
 
 
-def stats(config: StatsConfig) -> dict[str, Any]:
+def run_stats(config: StatsConfig) -> dict[str, Any]:
     """Write ``stats.csv``, ``stats.md``, ``stats.json`` and ``report.html``; returns the summary."""
     data = collect(config)
     table = table1(data)

@@ -26,14 +26,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import StatsConfig, config_from_args
-    from ..stats import stats, table1  # noqa: F401 - imported here so --help stays light
+    from ..stats import run_stats
 
     try:
         config = config_from_args(StatsConfig, args)
     except (ValueError, TypeError) as exc:
         print(f"acecoder stats: error: {exc}", file=sys.stderr)
         return 2
-    summary = stats(config)
+    summary = run_stats(config)
     from pathlib import Path
 
     print(Path(summary["files"]["stats.md"]).read_text(), end="")

@@ -13,11 +13,11 @@ the data pipeline, so the benchmarks reuse it as is.
 
 from __future__ import annotations
 
+from ..errors import GenerationError, GeneratorNotFoundError
 from .base import (
+    GENERATORS,
     Completion,
-    GenerationError,
     Generator,
-    GeneratorNotFoundError,
     Message,
     Prompt,
     SamplingParams,
@@ -30,6 +30,7 @@ from .base import (
 
 __all__ = [
     "Completion",
+    "GENERATORS",
     "GenerationError",
     "Generator",
     "GeneratorNotFoundError",

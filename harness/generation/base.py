@@ -6,27 +6,28 @@ the benchmarks never know which one ran. A prompt that fails after the backend's
 retries is a :class:`Completion` with ``error`` set: one bad prompt never loses the
 others' answers, and the caller decides what a failure means.
 
-Exceptions::
-
-    GenerationError (RuntimeError)            a prompt could not be answered (``generate`` only)
-    GeneratorNotFoundError (LookupError)      unknown backend, or its extra is not installed
+Exceptions (drawn in :mod:`harness.errors`): ``GenerationError`` when a prompt could not
+be answered (``generate`` only), ``GeneratorNotFoundError`` for an unknown backend or a
+missing extra.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-import importlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from acesandbox.registry import Registry
+
+from ..errors import GenerationError, GeneratorNotFoundError
+
 __all__ = [
     "Completion",
-    "GenerationError",
+    "GENERATORS",
     "Generator",
-    "GeneratorNotFoundError",
     "Message",
     "Prompt",
     "SamplingParams",
@@ -40,18 +41,6 @@ __all__ = [
 Message = Mapping[str, str]
 Prompt = str | Sequence[Message]
 """A plain text prompt, or a chat conversation (``[{"role": ..., "content": ...}, ...]``)."""
-
-
-class GenerationError(RuntimeError):
-    """Some prompts could not be answered; ``errors`` maps prompt index to the reason."""
-
-    def __init__(self, message: str, errors: Mapping[int, str] | None = None) -> None:
-        super().__init__(message)
-        self.errors = dict(errors or {})
-
-
-class GeneratorNotFoundError(LookupError):
-    """The backend is unknown, or the package it needs is not installed (names the extra)."""
 
 
 @dataclass(frozen=True)
@@ -224,26 +213,28 @@ class Generator(abc.ABC):
         self.close()
 
 
-_REGISTRY: dict[str, str] = {
-    "openai": "harness.generation.openai:OpenAIGenerator",
-    "replay": "harness.generation.replay:ReplayGenerator",
-    "transformers": "harness.generation.transformers:TransformersGenerator",
-    "vllm": "harness.generation.vllm:VLLMGenerator",
-}
-_EXTRAS: dict[str, str] = {
-    "openai": "httpx",
-    "transformers": "transformers torch",
-    "vllm": "vllm",
-}
+GENERATORS: Registry[type[Generator]] = Registry(
+    "generation backend",
+    {
+        "openai": "harness.generation.openai:OpenAIGenerator",
+        "replay": "harness.generation.replay:ReplayGenerator",
+        "transformers": "harness.generation.transformers:TransformersGenerator",
+        "vllm": "harness.generation.vllm:VLLMGenerator",
+    },
+    extras={"openai": "harness", "transformers": "rl"},
+    group="harness.generators",
+    error=GeneratorNotFoundError,
+)
+"""Generation backends by name (case-insensitive); more can come from ``harness.generators`` entry points."""
 
 
 def register_generator(name: str, target: str) -> None:
     """Register a generator class under ``name`` as a ``"module:Class"`` string."""
-    _REGISTRY[name] = target
+    GENERATORS.register(name, target)
 
 
 def available_generators() -> list[str]:
-    return sorted(_REGISTRY)
+    return GENERATORS.names()
 
 
 def get_generator(name: str, **config: Any) -> Generator:
@@ -252,17 +243,7 @@ def get_generator(name: str, **config: Any) -> Generator:
     ``config`` holds the backend's keyword arguments (``model``, ``base_url``, ...); an
     unknown one raises TypeError naming it.
     """
-    target = _REGISTRY.get(name)
-    if target is None:
-        raise GeneratorNotFoundError(f"unknown generation backend {name!r}; choose one of {available_generators()}")
-    module_name, _, cls_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        extra = _EXTRAS.get(name)
-        hint = f"; install it with: pip install {extra}" if extra else ""
-        raise GeneratorNotFoundError(f"generation backend {name!r} is not available: {exc}{hint}") from exc
-    cls = getattr(module, cls_name)
+    cls = GENERATORS.load(name)
     try:
         return cls(**config)
     except TypeError as exc:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .base import Completion, Generator, GeneratorNotFoundError, Prompt, SamplingParams
+from ..errors import GeneratorNotFoundError
+from .base import Completion, Generator, Prompt, SamplingParams
 
 __all__ = ["OpenAIGenerator", "RateLimiter"]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Completion, Generator, GeneratorNotFoundError, Prompt, SamplingParams, prompt_text
+from ..errors import GeneratorNotFoundError
+from .base import Completion, Generator, Prompt, SamplingParams, prompt_text
 
 __all__ = ["TransformersGenerator"]
 

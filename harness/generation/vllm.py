@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Completion, Generator, GeneratorNotFoundError, Prompt, SamplingParams
+from ..errors import GeneratorNotFoundError
+from .base import Completion, Generator, Prompt, SamplingParams
 
 __all__ = ["VLLMGenerator"]
 

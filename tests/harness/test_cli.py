@@ -9,23 +9,53 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from harness.cli import COMMANDS, main
-from harness.io import write_records
+from harness.cli._common import STAGE_COMMANDS
+from harness.io import read_records, write_records
 from harness.synth import build_prompt
+
+
+# One option each command must offer, taken from its config's fields.
+OPTIONS = {
+    "synth": ("--num-tests", "--backend", "--gen-opt", "--json"),
+    "filter": ("--min-tests", "--num-solutions", "--sandbox", "--json"),
+    "sample": ("--num-samples", "--denominator", "--sandbox", "--json"),
+    "pairs": ("--min-gap", "--format", "--json"),
+    "hard": ("--spread", "--json"),
+    "stats": ("--title", "--output-dir"),
+    "pipeline": ("--demo", "--set", "--stages"),
+}
+
+
+def test_the_five_stage_modules_are_rows_of_one_table():
+    assert sorted(STAGE_COMMANDS) == ["filter", "hard", "pairs", "sample", "synth"]
+    for name, row in STAGE_COMMANDS.items():
+        module = importlib.import_module(COMMANDS[name])
+        assert module.SUMMARY == row.summary
+        assert module.add_parser == row.add_parser and module.run == row.run
+        config_module, _, fn = row.function.partition(":")
+        assert callable(getattr(importlib.import_module(config_module), fn))
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_each_module_has_the_subcommand_contract(name):
     module = importlib.import_module(COMMANDS[name])
-    assert isinstance(module.SUMMARY, str) and module.SUMMARY
+    assert module.__all__ == ["SUMMARY", "add_parser", "run"]
+    assert len(module.SUMMARY) > 20 and module.SUMMARY == module.SUMMARY.strip()
     assert callable(module.add_parser) and callable(module.run)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_help_works(name, capsys):
+def test_help_shows_the_summary_and_the_options(name, capsys):
     with pytest.raises(SystemExit) as info:
         main([name, "--help"])
     assert info.value.code == 0
-    assert "usage: acecoder" in capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith(f"usage: acecoder {name}")
+    for flag in OPTIONS[name]:
+        assert flag in out, (name, flag)
+    if name in STAGE_COMMANDS:
+        assert " ".join(STAGE_COMMANDS[name].description.split()) in out
+        assert "exit codes: 0 done; 1 could not run; 2 bad options; 3 done" in out
 
 
 def test_registered_as_entry_points_acecoder_runs_them(monkeypatch, tmp_path, capsys):
@@ -40,7 +70,7 @@ def test_registered_as_entry_points_acecoder_runs_them(monkeypatch, tmp_path, ca
     )
     write_records([{"id": "a", "inferences": [], "question": "q"}], tmp_path / "s.jsonl")
     assert acli.main(["hard", str(tmp_path / "s.jsonl"), "-o", str(tmp_path / "h.jsonl")]) == 0
-    assert "questions_in=0" in capsys.readouterr().err
+    assert "acecoder hard: questions_in=0, questions_out=0, rejected_items={'no_inferences': 1}" in capsys.readouterr().err
 
 
 def test_synth_command_with_json_summary(tmp_path, capsys):
@@ -62,7 +92,12 @@ def test_synth_command_with_json_summary(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert json.loads(capsys.readouterr().out)["questions"] == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["questions"] == 1 and summary["stage"] == "synth"
+    assert "acecoder synth: questions=1" in captured.err
+    (row,) = read_records(tmp_path / "synth.jsonl")
+    assert row["question"] == "q?" and row["tests"] == answer["tests"]
 
 
 def test_items_left_for_a_rerun_exit_3(tmp_path, capsys):

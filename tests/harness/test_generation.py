@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from acesandbox.registry import Registry
+
 from harness import generation
 from harness.generation import (
     Completion,
@@ -35,10 +37,36 @@ class Echo(Generator):
         return out, len(prompts), 0
 
 
-def test_all_is_sorted_and_resolvable():
+def test_all_is_sorted_and_each_name_is_its_defining_modules_object():
+    import importlib
+    import inspect
+
+    from harness import errors
+    from harness.generation import base
+
     assert generation.__all__ == sorted(generation.__all__)
+    assert set(generation.__all__) == set(base.__all__) | {"GenerationError", "GeneratorNotFoundError"}
     for name in generation.__all__:
-        assert getattr(generation, name) is not None
+        obj = getattr(generation, name)
+        home = errors if name in errors.__all__ else base
+        assert obj is getattr(home, name) is getattr(generation, name), name
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert getattr(importlib.import_module(obj.__module__), obj.__name__) is obj, name
+    assert isinstance(generation.GENERATORS, Registry)
+    assert generation.GENERATORS.names() == ["openai", "replay", "transformers", "vllm"]
+
+
+def test_backend_names_are_case_insensitive(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text("")
+    assert type(get_generator("Replay", path=str(path))).__name__ == "ReplayGenerator"
+
+
+def test_a_missing_module_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "harness.generation.openai", None)
+    generation.GENERATORS.register("openai", "harness.generation.openai:OpenAIGenerator")  # drop the cached class
+    with pytest.raises(GeneratorNotFoundError, match=r"acecoder-toolkit\[harness\]"):
+        get_generator("openai", model="m")
 
 
 def test_importing_generation_pulls_no_heavy_backend():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from harness.config import HardConfig, PairsConfig
 from harness.hard import hard_subset, question_stats, select_hard
 from harness.io import read_records, write_records
-from harness.pairs import make_pairs, pairs, program_key
+from harness.pairs import build_pairs, make_pairs, program_key
 
 
 def inf(code, rate, cid=0):
@@ -77,19 +77,19 @@ def test_stage_writes_acecodepair_and_trl_formats_and_counts_bad_rows(tmp_path):
     write_records([rec("a", [1.0, 0.5]), rec("b", [0.0])], src)
     with open(src, "a") as f:
         f.write("{bad\n" + json.dumps({"id": "c", "question": "q"}) + "\n")
-    summary = pairs(PairsConfig(input=str(src), output=str(tmp_path / "pairs.jsonl")))
+    summary = build_pairs(PairsConfig(input=str(src), output=str(tmp_path / "pairs.jsonl")))
     (row,) = read_records(tmp_path / "pairs.jsonl")
     assert list(row) == ["instruction", "input", "chosen", "rejected", "id"]
     assert (row["instruction"], row["input"], row["id"]) == ("Qa", "", "a")
     assert summary["rejected_items"] == {"bad_row": 1, "no_inferences": 1}
     assert summary["pairs_per_question"] == {"0": 1, "1": 1}
 
-    pairs(PairsConfig(input=str(src), output=str(tmp_path / "trl.jsonl"), format="trl", text="code"))
+    build_pairs(PairsConfig(input=str(src), output=str(tmp_path / "trl.jsonl"), format="trl", text="code"))
     (t,) = read_records(tmp_path / "trl.jsonl")
     assert t["prompt"] == [{"role": "user", "content": "prompt a"}]
     assert t["chosen"] == [{"role": "assistant", "content": "x = 0\n"}]
     assert t["rejected"] == [{"role": "assistant", "content": "x = 1\n"}]
-    pairs(PairsConfig(input=str(src), output=str(tmp_path / "std.jsonl"), format="trl-standard"))
+    build_pairs(PairsConfig(input=str(src), output=str(tmp_path / "std.jsonl"), format="trl-standard"))
     s = read_records(tmp_path / "std.jsonl")[0]
     assert s["prompt"] == "prompt a" and isinstance(s["chosen"], str)
 

@@ -9,7 +9,7 @@ from harness.config import StatsConfig
 from harness.data import bundled_path
 from harness.data.build import build
 from harness.io import write_records
-from harness.stats import collect, stats, table1
+from harness.stats import collect, run_stats, table1
 
 
 def test_table1_per_source_and_total(tmp_path):
@@ -39,14 +39,14 @@ def test_table1_per_source_and_total(tmp_path):
     assert table.loc["evol", "questions_synthesized"] == 2 and table.loc["evol", "questions"] == 1
     assert table.loc["total", "pairs"] == 3 and table.loc["oss", "mean_pass_rate"] == 0.75
     assert math.isnan(table.loc["evol", "mean_pass_rate"])
-    summary = stats(StatsConfig(run_dir=str(tmp_path), title="T <1>"))
+    summary = run_stats(StatsConfig(run_dir=str(tmp_path), title="T <1>"))
     html = (tmp_path / "report.html").read_text()
     assert "<title>T &lt;1&gt;</title>" in html and html.count("base64,") == summary["plots"] == 4
     assert "| total |" in (tmp_path / "stats.md").read_text()
 
 
 def test_stats_of_an_empty_run_still_renders(tmp_path):
-    summary = stats(StatsConfig(run_dir=str(tmp_path)))
+    summary = run_stats(StatsConfig(run_dir=str(tmp_path)))
     assert (tmp_path / "report.html").exists() and summary["table"][-1]["source"] == "total"
 
 
