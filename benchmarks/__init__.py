@@ -15,32 +15,38 @@ from __future__ import annotations
 from typing import Any
 
 from .base import (
-    FAIL,
-    PASS,
-    SANDBOX_ERROR,
-    TIMEOUT,
     Benchmark,
-    BenchmarkError,
-    BenchmarkNotFoundError,
     Problem,
     SampleResult,
     available_benchmarks,
     get_benchmark,
     register_benchmark,
 )
+from .errors import (
+    BenchmarkError,
+    BenchmarkNotFoundError,
+    DataDirError,
+    MissingExtraError,
+    MissingLibraryError,
+)
+from .verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 
 __all__ = [
     "Benchmark",
     "BenchmarkError",
     "BenchmarkNotFoundError",
     "Canary",
+    "DataDirError",
     "Evaluation",
     "FAIL",
+    "MissingExtraError",
+    "MissingLibraryError",
     "PASS",
     "Problem",
     "SANDBOX_ERROR",
     "SampleResult",
     "TIMEOUT",
+    "Verdict",
     "available_benchmarks",
     "evaluate",
     "get_benchmark",

@@ -5,27 +5,27 @@ sandbox's reports back into the official evaluator's verdicts. Everything else (
 loading, the canary run on canonical solutions, pass@k, result files, the CLI) is shared
 and lives in :mod:`benchmarks.runner`.
 
-Verdict strings are the official ones of each benchmark (``"pass"``, ``"fail"``,
-``"timeout"``), plus :data:`SANDBOX_ERROR`, which means *we* could not judge the sample:
-it is kept out of every denominator and reported with a warning.
-
-Exceptions::
-
-    BenchmarkError (ValueError)                 bad benchmark input: names the file, line or field
-    └── BenchmarkNotFoundError (LookupError)    unknown benchmark name (lists the known ones)
+Verdicts are :class:`~benchmarks.verdicts.Verdict` values, equal to the official strings
+of each benchmark (``"pass"``, ``"fail"``, ``"timeout"``), plus ``sandbox_error``, which
+means *we* could not judge the sample: it is kept out of every denominator and reported
+with a warning. Exceptions are drawn in :mod:`benchmarks.errors`.
 """
 
 from __future__ import annotations
 
 import abc
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from acesandbox import Job, Report
+from acesandbox.registry import Registry
+
+from .errors import BenchmarkError, BenchmarkNotFoundError
+from .verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 
 __all__ = [
+    "BENCHMARKS",
     "PASS",
     "FAIL",
     "TIMEOUT",
@@ -35,6 +35,7 @@ __all__ = [
     "BenchmarkNotFoundError",
     "Problem",
     "SampleResult",
+    "Verdict",
     "available_benchmarks",
     "extract_program",
     "get_benchmark",
@@ -42,18 +43,6 @@ __all__ = [
     "needs_extraction",
     "register_benchmark",
 ]
-
-PASS, FAIL, TIMEOUT = "pass", "fail", "timeout"
-SANDBOX_ERROR = "sandbox_error"
-"""The sandbox failed, not the program: left out of pass@k denominators, with a warning."""
-
-
-class BenchmarkError(ValueError):
-    """Bad benchmark input (a dataset or samples file, an option): the message names what and where."""
-
-
-class BenchmarkNotFoundError(BenchmarkError, LookupError):
-    """No benchmark is registered under that name."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +66,7 @@ class SampleResult:
     """The verdicts of one sample (one solution of one task).
 
     ``verdicts`` maps each of the benchmark's parts (:attr:`Benchmark.parts`, e.g.
-    ``base`` and ``plus``) to an official verdict string, or ``sandbox_error``.
+    ``base`` and ``plus``) to a :class:`~benchmarks.verdicts.Verdict` (the official string).
     ``reports`` holds the acesandbox report of each part's job, for per-test detail.
     ``fail_tests`` lists, per part, the inputs or test names that failed (official shape).
     """
@@ -85,7 +74,7 @@ class SampleResult:
     task_id: str
     index: int
     solution: str
-    verdicts: Mapping[str, str]
+    verdicts: Mapping[str, Verdict]
     reports: Mapping[str, Report] = field(default_factory=dict, repr=False)
     fail_tests: Mapping[str, list[Any]] = field(default_factory=dict, repr=False)
     details: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -195,30 +184,30 @@ def extract_program(text: str, problem: Problem | None = None) -> str:
     return as_program(extract_code(text, entry_points=entry)) or ""
 
 
-_REGISTRY: dict[str, str] = {
-    "humaneval": "benchmarks.evalplus:HumanEval",
-    "humaneval+": "benchmarks.evalplus:HumanEvalPlus",
-    "mbpp": "benchmarks.evalplus:Mbpp",
-    "mbpp+": "benchmarks.evalplus:MbppPlus",
-    "bigcodebench": "benchmarks.bigcodebench:BigCodeBench",
-    "livecodebench": "benchmarks.livecodebench:LiveCodeBench",
-}
+BENCHMARKS: Registry[type[Benchmark]] = Registry(
+    "benchmark",
+    {
+        "humaneval": "benchmarks.evalplus:HumanEval",
+        "humaneval+": "benchmarks.evalplus:HumanEvalPlus",
+        "mbpp": "benchmarks.evalplus:Mbpp",
+        "mbpp+": "benchmarks.evalplus:MbppPlus",
+        "bigcodebench": "benchmarks.bigcodebench:BigCodeBench",
+        "livecodebench": "benchmarks.livecodebench:LiveCodeBench",
+    },
+    error=BenchmarkNotFoundError,
+)
+"""Benchmark classes by name (case-insensitive), imported only when chosen."""
 
 
-def register_benchmark(name: str, target: str) -> None:
-    """Register a Benchmark subclass under ``name`` as a ``"module:Class"`` string."""
-    _REGISTRY[name] = target
+def register_benchmark(name: str, target: str | type[Benchmark]) -> None:
+    """Register a Benchmark subclass under ``name`` (a ``"module:Class"`` string or the class)."""
+    BENCHMARKS.register(name, target)
 
 
 def available_benchmarks() -> list[str]:
-    return sorted(_REGISTRY)
+    return BENCHMARKS.names()
 
 
 def get_benchmark(name: str, **options: Any) -> Benchmark:
     """Instantiate the benchmark registered as ``name`` with its options (``split=``, ``subset=`` ...)."""
-    target = _REGISTRY.get(name.lower())
-    if target is None:
-        raise BenchmarkNotFoundError(f"unknown benchmark {name!r}; choose one of {available_benchmarks()}")
-    module_name, _, cls_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls(**options)
+    return BENCHMARKS.load(name)(**options)

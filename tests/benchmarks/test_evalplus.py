@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from acesandbox import Job, Limits, Outcome, Report, Status
-from benchmarks import _evalplus_judge as J
+from benchmarks.evalplus import judge as J
+from benchmarks.evalplus.checks import status_of
 from benchmarks.base import BenchmarkError, Problem, get_benchmark
 from benchmarks.evalplus import (
     HumanEval,
     HumanEvalPlus,
     Mbpp,
     MbppPlus,
-    _status_of,
     mbpp_deserialize_inputs,
     read_official_results,
     run_profile,
@@ -238,14 +238,14 @@ def _report(outcome: Outcome) -> Report:
 
 
 def test_status_mapping_whole_check_vs_per_call_timeout():
-    assert _status_of(_report(Outcome(Status.TIMEOUT, call_index=3))) == "fail"
-    assert _status_of(_report(Outcome(Status.TIMEOUT, call_index=None))) == "timeout"
-    assert _status_of(_report(Outcome(Status.FAILED, call_index=0))) == "fail"
-    assert _status_of(_report(Outcome(Status.ERROR, call_index=0))) == "fail"
-    assert _status_of(_report(Outcome(Status.MEMORY))) == "fail"
-    assert _status_of(_report(Outcome(Status.CRASHED, message="killed by SIGSEGV"))) == "timeout"
-    assert _status_of(_report(Outcome(Status.SANDBOX_ERROR))) == "sandbox_error"
-    assert _status_of(_report(Outcome(Status.PASSED))) == "pass"
+    assert status_of(_report(Outcome(Status.TIMEOUT, call_index=3))) == "fail"
+    assert status_of(_report(Outcome(Status.TIMEOUT, call_index=None))) == "timeout"
+    assert status_of(_report(Outcome(Status.FAILED, call_index=0))) == "fail"
+    assert status_of(_report(Outcome(Status.ERROR, call_index=0))) == "fail"
+    assert status_of(_report(Outcome(Status.MEMORY))) == "fail"
+    assert status_of(_report(Outcome(Status.CRASHED, message="killed by SIGSEGV"))) == "timeout"
+    assert status_of(_report(Outcome(Status.SANDBOX_ERROR))) == "sandbox_error"
+    assert status_of(_report(Outcome(Status.PASSED))) == "pass"
 
 
 def test_run_profile_from_date_and_format():
@@ -388,7 +388,7 @@ def test_per_call_timeout_is_fail_and_whole_check_timeout_is_timeout(he_small, b
     job = bench.check_job(p, stubborn, "base")
     job = Job(job.program, job.tests, limits=Limits(timeout_s=2.0, job_timeout_s=8.0), mode="shared", stop_on_failure=True)
     (_, report), = list(bench_executor.imap([job]))
-    assert _status_of(report) == "timeout"
+    assert status_of(report) == "timeout"
     assert report.outcomes[0].call_index is None
 
 

