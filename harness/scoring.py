@@ -7,17 +7,23 @@ as its last job finishes, so the caller checkpoints it at once. A unit with any
 ``sandbox_error`` is rescored in a later round (the executor has already retried it
 once on a fresh sandbox); if it still fails it comes back with ``reports=None``:
 unscored, to be retried on restart, never scored 0.
+
+:func:`run_scored_stage` is the loop filtering and sampling share around it: read the
+input rows, reject malformed ones, skip finished ones, batch the rest into units,
+score them, checkpoint each as it finishes and always write the summary.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ScoreStream", "Unit", "statuses_by_program"]
+from .checkpoint import StageStore
+
+__all__ = ["ScoreStream", "StageRun", "Unit", "check_record", "run_scored_stage", "statuses_by_program", "stream_timing"]
 
 
 @dataclass
@@ -134,3 +140,124 @@ class ScoreStream:
         while ready:
             s = ready.popleft()
             yield s.unit, s.reports
+
+
+# ------------------------------------------------------------- scored stages
+
+
+def check_record(data: dict[str, Any] | None, error: str | None) -> tuple[str, str] | None:
+    """``(reason, detail)`` when an input row cannot be scored, else None."""
+    if data is None:
+        return "bad_row", error or ""
+    if not isinstance(data.get("id"), (str, int)):
+        return "no_id", "the row has no 'id'"
+    if not isinstance(data.get("question"), str) or not data["question"].strip():
+        return "no_question", "the row has no 'question' text"
+    tests = data.get("tests", data.get("test_cases"))
+    if not isinstance(tests, list) or not tests:
+        return "no_tests", "the row has no 'tests' list"
+    return None
+
+
+@dataclass
+class StageRun:
+    """What one run of a scored stage carries: its checkpoint, counters, scorer and progress bar."""
+
+    store: StageStore
+    stream: ScoreStream
+    counts: Counter[str] = field(default_factory=Counter)
+    bar: Any = None
+
+    def tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def reject(self, ident: Any, reason: str, detail: str = "", *, retry: bool = False, **extra: Any) -> None:
+        """Reject an item and count it under ``rejected:<reason>``."""
+        self.store.reject(ident, reason, detail, retry=retry, **extra)
+        self.counts[f"rejected:{reason}"] += 1
+
+
+def run_scored_stage(
+    name: str,
+    config: Any,
+    executor: Any,
+    make_units: Callable[[StageRun, list[dict[str, Any]]], Iterator[Unit]],
+    write: Callable[[StageRun, Unit, list[Any]], bool],
+    summarize: Callable[[StageRun, float, bool], dict[str, Any]],
+    close: Callable[[], None],
+) -> dict[str, Any]:
+    """Run a stage that scores units of ``config.input`` into ``config.output``; returns the summary.
+
+    ``config`` is a stage config with ``execution``, ``sandbox_retries`` and
+    ``batch_size``; ``executor`` (None: built from ``config.execution`` and closed here)
+    runs the jobs. ``make_units`` turns a batch of valid, unfinished rows into units,
+    ``write`` checkpoints a scored unit (False: it rejected it instead), ``summarize(run, elapsed_s, interrupted)``
+    builds the summary and ``close`` releases the generators the stage built.
+    """
+    from .io import count_rows, read_rows
+
+    own_executor = executor is None
+    ex = executor or config.execution.executor()
+    t0 = time.monotonic()
+    stream = ScoreStream(ex, config.execution.defaults(), retries=config.sandbox_retries)
+    run = StageRun(StageStore(config.output, fresh=config.fresh), stream)
+    if config.progress:
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+        total = count_rows(config.input)
+        if total is not None and config.limit is not None:
+            total = min(total, config.limit)
+        run.bar = tqdm(total=total, desc=name, unit="q")
+
+    def units() -> Iterator[Unit]:
+        batch: list[dict[str, Any]] = []
+        for row in read_rows(config.input, limit=config.limit):
+            run.counts["rows"] += 1
+            problem = check_record(row.data, row.error)
+            if problem is not None:
+                has_id = row.data is not None and isinstance(row.data.get("id"), (str, int))
+                ident = row.data["id"] if has_id and row.data is not None else f"row-{row.index + 1}"
+                if not run.store.done(ident):
+                    run.reject(ident, *problem)
+                run.tick()
+                continue
+            assert row.data is not None
+            if run.store.done(row.data["id"]):
+                run.counts["skipped_done"] += 1
+                run.tick()
+                continue
+            batch.append(row.data)
+            if len(batch) >= config.batch_size:
+                yield from make_units(run, batch)
+                batch = []
+        if batch:
+            yield from make_units(run, batch)
+
+    interrupted = True
+    try:
+        for unit, reports in run.stream.run(units()):
+            run.tick()
+            if reports is None:
+                run.store.reject(
+                    unit.key, "sandbox_error", "the sandbox failed on every retry; rerun to score it", retry=True
+                )
+                run.counts["unscored:sandbox_error"] += 1
+                continue
+            if write(run, unit, reports):
+                run.counts["written"] += 1
+        interrupted = False
+    finally:
+        if run.bar is not None:
+            run.bar.close()
+        if own_executor:
+            ex.close()
+        close()
+        summary = summarize(run, time.monotonic() - t0, interrupted)
+        run.store.finish(summary, complete=not interrupted)
+    return summary
+
+
+def stream_timing(stream: ScoreStream) -> dict[str, Any]:
+    """The executor part of a stage summary."""
+    return {"wait_s": round(stream.timing.wait_s, 3), "jobs": stream.timing.jobs, "rounds": stream.timing.rounds}
