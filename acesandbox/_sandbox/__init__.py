@@ -1,1 +1,30 @@
-"""In-sandbox runtime (stdlib only)."""
+"""The in-sandbox runtime: a small fork server that supervises untrusted code.
+
+This package runs *inside* the sandbox, started as a script (``python -I -S -B
+_sandbox/server.py``), so it uses the standard library only and keeps its memory small
+(every fork copies it). Process tree, per job::
+
+    server (pid 1 of the sandbox's pid namespace; never runs untrusted code)
+    └── job process J   loads the program once (untrusted from here on)
+        └── test child T_k, one fork per test (isolated mode), or none (shared mode)
+
+The server enforces wall/CPU time, kills every leftover process after each test and
+wipes the scratch directory. Nothing J or T_k write is trusted: the server relays
+their result frames to the host, which decides every verdict. Only the server's own
+failures can become ``sandbox_error``; whatever J or T_k do ends in a program status.
+
+Host <-> server messages are 4-byte big-endian length + JSON. J/T_k -> server result
+frames are JSON lines on one pipe: T_k writes ``["c", ci, values]`` (check values),
+``["u", ci, msg]`` (unserializable), ``["e", info]`` (exception), ``["s", code]``
+(SystemExit), ``["d"]`` (test body finished), ``["p"]``/``["f", msg]`` (compat
+verdicts); J writes ``["r"]`` (loaded), ``["l", info]`` (load failed), ``["x", k,
+wstatus, cpu_s]`` (T_k exited) and, in shared mode, ``["t", k]`` (test finished).
+
+Modules: ``server`` (the entry script), ``loop`` (the server: one J per job, results to
+the host), ``supervise`` (one step of J under its time limits), ``job`` (J itself),
+``kinds`` (a test body per kind, in J or T_k), ``framing`` (messages and result frames),
+``procs`` (/proc, sweeping leftovers), ``scratch`` (wiping the scratch directory).
+"""
+
+FILES = ("__init__.py", "framing.py", "job.py", "kinds.py", "loop.py", "procs.py", "scratch.py", "server.py", "supervise.py")
+"""Every file of the in-sandbox server (relative to this folder): images copy exactly these."""

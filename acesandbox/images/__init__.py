@@ -10,10 +10,10 @@ Recipes (``acecoder image build --from ...``):
 - The ``bigcodebench`` variant adds BigCodeBench's libraries from PyPI on a Python 3.10
   base; ``--print`` shows its Dockerfile, ``--context DIR`` writes its build context.
 
-Every image holds the in-sandbox server (``acesandbox/_sandbox/server.py`` and the
-wire format it loads) read-only under ``/opt/acesandbox``, is labelled
-``acesandbox.image``, names its interpreter in ``acesandbox.python`` and the digest of
-its server in ``acesandbox.server``: the docker backend refuses an image whose server
+Every image holds the in-sandbox server (``acesandbox/_sandbox/``, started as
+``_sandbox/server.py``, and the wire format it loads) read-only under
+``/opt/acesandbox``, is labelled ``acesandbox.image``, names its interpreter in
+``acesandbox.python`` and the digest of its server in ``acesandbox.server``: the docker backend refuses an image whose server
 differs from its own (rebuild it after upgrading acesandbox).
 """
 
@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._sandbox import FILES as _SANDBOX_FILES
 from . import recipes, rootfs
 
 __all__ = [
@@ -56,7 +57,7 @@ SERVER_ROOT = "/opt/acesandbox"
 """The server lives at ``SERVER_ROOT/acesandbox/_sandbox/server.py`` in every image."""
 VARIANTS = ("base", "bigcodebench")
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_SERVER_FILES = ("_sandbox/server.py", "_wire.py")
+_SERVER_FILES = (*(f"_sandbox/{name}" for name in _SANDBOX_FILES), "_wire.py")
 
 
 def server_files() -> dict[str, bytes]:

@@ -49,7 +49,15 @@ def test_base_recipe_needs_no_shell():
 
 def test_server_digest_follows_the_server():
     files = images.server_files()
-    assert set(files) == {"_sandbox/server.py", "_wire.py"}
+    assert set(files) == {
+        "_wire.py",
+        *(
+            f"_sandbox/{m}.py"
+            for m in ("__init__", "framing", "job", "kinds", "loop", "procs", "scratch", "server", "supervise")
+        ),
+    }
+    on_disk = {f"_sandbox/{n}" for n in os.listdir(os.path.join(images._PKG_DIR, "_sandbox")) if n.endswith(".py")}
+    assert set(files) == on_disk | {"_wire.py"}  # every module of the server ships in images
     changed = dict(files, **{"_wire.py": files["_wire.py"] + b"\n# changed\n"})
     assert images.server_digest(changed) != images.server_digest(files) == images.server_digest()
 

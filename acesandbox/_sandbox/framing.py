@@ -1,0 +1,42 @@
+"""Framing: length-prefixed JSON to and from the host, JSON-line result frames from J and T_k."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+_dumps = json.dumps
+_write = os.write
+
+
+def send(fd: int, obj: dict) -> None:
+    data = _dumps(obj, separators=(",", ":")).encode()
+    write_all(fd, struct.pack(">I", len(data)) + data)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = _write(fd, view)
+        view = view[n:]
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return bytes(buf)
+
+
+def recv(fd: int) -> dict:
+    (n,) = struct.unpack(">I", read_exact(fd, 4))
+    return json.loads(read_exact(fd, n))
+
+
+def frame(fd: int, obj: list) -> None:
+    write_all(fd, (_dumps(obj, separators=(",", ":"), allow_nan=True) + "\n").encode("utf-8", "surrogatepass"))
+

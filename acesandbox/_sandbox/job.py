@@ -1,0 +1,126 @@
+"""The job process J: limits itself, loads the program once, then runs tests (a fork per test, or in-process)."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import resource
+import signal
+import sys
+
+from .framing import frame, write_all
+from .kinds import exc_info, flush_std, run_test
+from .procs import oom_adj
+
+
+def set_rlimits(lim: dict, cfg: dict) -> None:
+    def setr(res: int, soft: int, hard: int | None = None) -> None:
+        try:
+            resource.setrlimit(res, (soft, soft if hard is None else hard))
+        except (ValueError, OSError):
+            pass
+
+    setr(resource.RLIMIT_CORE, 0)
+    setr(resource.RLIMIT_FSIZE, lim["max_file_mb"] << 20)
+    setr(resource.RLIMIT_NOFILE, lim["max_open_files"])
+    if cfg.get("rlimit_nproc"):
+        setr(resource.RLIMIT_NPROC, cfg["rlimit_nproc_base"] + lim["max_processes"])
+    if cfg.get("rlimit_as"):
+        setr(resource.RLIMIT_AS, (lim["memory_mb"] + cfg.get("as_slack_mb", 0)) << 20)
+
+
+def job_process(job: dict, start: int, fds: dict, cfg: dict) -> None:
+    """Body of J: load the program, then run tests (fork per test, or in-process)."""
+    res = fds["res_w"]
+    try:
+        os.setsid()  # its own process group: killpg(0) from the program cannot reach the server
+        os.dup2(fds["null"], 0)
+        os.dup2(fds["out_w"], 1)
+        os.dup2(fds["err_w"], 2)
+        lo = 3
+        for fd in sorted({res, fds["ctrl_r"]}):  # close everything else we inherited
+            os.closerange(lo, fd)
+            lo = fd + 1
+        os.closerange(lo, 65536)
+        sys.stdin = open(os.devnull)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.chdir(cfg["scratch"])
+        oom_adj(500)
+        lim = job["limits"]
+        set_rlimits(lim, cfg)
+        tests = job["tests"]
+        shared = job["mode"] == "shared"
+        if shared:
+            set_cpu_limit(lim["timeout_s"])
+        g: dict = {"__name__": "__solution__", "__builtins__": builtins}
+        program_code = None
+        try:
+            program_code = compile(job["program"], "<program>", "exec")
+            if any(t["k"] != "io" for t in tests[start:]):
+                exec(program_code, g)
+            flush_std()
+        except BaseException as exc:  # noqa: BLE001 - a load failure is the program's result
+            flush_std()
+            info = {"status": "error", "msg": "", "type": type(exc).__name__}
+            if isinstance(exc, SystemExit):
+                info.update(status="crashed", msg=f"the program called exit({exc.code!r}) while loading")
+            elif isinstance(exc, MemoryError):
+                info.update(status="memory", msg="MemoryError while loading the program")
+            else:
+                try:
+                    e = exc_info(exc)
+                    info.update(msg=f"program failed to load: {e['type']}: {e['msg']}", tb=e["tb"])
+                except BaseException:  # noqa: BLE001
+                    info.update(msg="program failed to load")
+            frame(res, ["l", info])
+            os._exit(0)
+        frame(res, ["r"])
+        if shared:
+            for k in range(start, len(tests)):
+                set_cpu_limit(lim["timeout_s"])
+                run_test(tests[k], g, program_code, res)
+                flush_std()
+                write_all(res, b'\n["t",%d]\n' % k)
+            os._exit(0)
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the loaded program's objects: no GC traversal (and copy-on-write) in forks
+        ctrl = fds["ctrl_r"]
+        pending = b""
+        while True:
+            while b"\n" not in pending:
+                chunk = os.read(ctrl, 64)
+                if not chunk:
+                    os._exit(0)
+                pending += chunk
+            line, _, pending = pending.partition(b"\n")
+            k = int(line)
+            flush_std()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    oom_adj(1000)
+                    set_cpu_limit(lim["timeout_s"])
+                    run_test(tests[k], g, program_code, res)
+                finally:
+                    os._exit(0)
+            _, status, ru = os.wait4(pid, 0)
+            write_all(res, b'\n["x",%d,%d,%.6f]\n' % (k, status, ru.ru_utime + ru.ru_stime))
+    except BaseException:  # noqa: BLE001 - J never returns into the server's code
+        pass
+    os._exit(0)
+
+
+def set_cpu_limit(timeout_s: float) -> None:
+    """Kernel backstop for CPU time; the server's own accounting is finer."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    now = int(used.ru_utime + used.ru_stime)
+    soft = now + int(timeout_s) + 2
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+    except (ValueError, OSError):
+        pass
+

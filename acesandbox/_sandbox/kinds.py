@@ -1,0 +1,181 @@
+"""Running one test body inside J or T_k, per test kind, and writing its result frames."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import signal
+import sys
+
+from .. import _wire
+from .framing import frame, write_all
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""Frames from files under here are ours, not the program's: left out of tracebacks."""
+
+
+class StopTest(BaseException):
+    """Raised by the runtime to end a test body early (never caught by our runner)."""
+
+def exc_info(exc: BaseException) -> dict:
+    import traceback
+
+    # Only the program's and the test's frames: ours are noise to the user.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_PKG_DIR)]
+    text = "".join(traceback.format_list(frames)) + "".join(traceback.format_exception_only(type(exc), exc))
+    return {
+        "type": type(exc).__name__,
+        "mro": [c.__name__ for c in type(exc).__mro__],
+        "msg": str(exc)[:2000] if not isinstance(exc, RecursionError) else "maximum recursion depth exceeded",
+        "tb": text[-4000:],
+    }
+
+
+def report_exception(fd: int, exc: BaseException) -> None:
+    try:
+        if isinstance(exc, SystemExit):
+            frame(fd, ["s", repr(exc.code)[:200]])
+        elif isinstance(exc, MemoryError):
+            frame(fd, ["m"])
+        else:
+            frame(fd, ["e", exc_info(exc)])
+    except BaseException:  # noqa: BLE001 - a hostile exception whose str() raises
+        try:
+            frame(fd, ["e", {"type": "BaseException", "mro": [], "msg": "<unprintable exception>", "tb": ""}])
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def flush_std() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def _run_unittests(namespace: dict, before: set, fd: int) -> None:
+    import unittest
+
+    classes = [
+        v
+        for k, v in namespace.items()
+        if k not in before and isinstance(v, type) and issubclass(v, unittest.TestCase)
+    ]
+    suite = unittest.TestSuite()
+    loader = unittest.TestLoader()
+    for cls in classes:
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    result = unittest.TestResult()
+    result.failfast = True
+    suite.run(result)
+    for test, text in result.errors + result.failures:
+        kind = "f" if (test, text) in result.failures else "e"
+        if kind == "f":
+            frame(fd, ["f", text[-2000:]])
+        else:
+            frame(fd, ["e", {"type": "Error", "mro": [], "msg": f"{test}", "tb": text[-4000:]}])
+        raise StopTest
+    if result.testsRun == 0:
+        frame(fd, ["e", {"type": "NoTests", "mro": [], "msg": "no unittest test methods found", "tb": ""}])
+        raise StopTest
+
+
+class _CallTimeout(BaseException):
+    """Raised by the per-call timer of a batch of calls."""
+
+
+def _on_alarm(signum, frame) -> None:  # noqa: ANN001
+    raise _CallTimeout
+
+
+def _run_calls(test: dict, g: dict, fd: int) -> None:
+    """A CallBatchTest: call the function on each argument tuple, one value frame per call.
+
+    Stops at the first call that raises or outlives its timer; the parent judges the
+    values in order, so computing more after a wrong value changes no verdict."""
+    exec(compile(test["code"], "<test>", "exec"), g)
+    fn = g.pop("__ace_fn__")
+    calls = _wire.decode(test["calls"])
+    tl = test.get("tl")
+    per = tl if isinstance(tl, list) else None
+    encode, unserializable = _wire.encode, _wire.UnserializableValue
+    setitimer, real = signal.setitimer, signal.ITIMER_REAL
+    signal.signal(signal.SIGALRM, _on_alarm)
+    i = 0
+    try:
+        for i, args in enumerate(calls):
+            t = per[i] if per is not None else tl
+            if t:
+                setitimer(real, t)
+                try:
+                    value = fn(*args)
+                finally:
+                    setitimer(real, 0)
+            else:
+                value = fn(*args)
+            try:
+                payload = encode(value)
+            except unserializable as exc:
+                frame(fd, ["u", i, str(exc)[:500]])
+                raise StopTest from None
+            frame(fd, ["c", i, payload])
+    except _CallTimeout:
+        flush_std()
+        frame(fd, ["kt", i])
+        raise StopTest from None
+
+
+def run_test(test: dict, g: dict, program_code, fd: int) -> None:
+    """Run one test body here (T_k, or J in shared mode) and write its frames."""
+    kind = test["k"]
+
+    def check(ci: int, values: tuple) -> None:
+        try:
+            payload = _wire.encode(values)
+        except _wire.UnserializableValue as exc:
+            frame(fd, ["u", ci, str(exc)[:500]])
+            raise StopTest from None
+        frame(fd, ["c", ci, payload])
+
+    try:
+        if kind == "io":
+            data = test.get("stdin", "").encode("utf-8", "surrogateescape")
+            mfd = os.memfd_create("stdin")
+            write_all(mfd, data)
+            os.lseek(mfd, 0, os.SEEK_SET)
+            os.dup2(mfd, 0)
+            os.close(mfd)
+            import io
+
+            sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="surrogateescape")
+            exec(program_code, {"__name__": "__main__", "__builtins__": builtins})
+        elif kind == "calls":
+            _run_calls(test, g, fd)
+        else:
+            g["__ace_check__"] = check
+            before = set(g)
+            if test.get("call"):
+                g["__ace_args__"] = _wire.decode(test["args"])
+                g["__ace_kwargs__"] = _wire.decode(test["kwargs"])
+            exec(compile(test["code"], "<test>", "exec"), g)
+            if test.get("unittest"):
+                _run_unittests(g, before, fd)
+            if kind == "compat":
+                flush_std()
+                frame(fd, ["p"])
+        flush_std()
+        frame(fd, ["d"])
+    except StopTest:
+        pass
+    except AssertionError as exc:
+        flush_std()
+        if kind == "compat":
+            frame(fd, ["f", str(exc)[:2000]])
+        else:
+            report_exception(fd, exc)
+    except BaseException as exc:  # noqa: BLE001 - every program exception is a result
+        flush_std()
+        report_exception(fd, exc)
+    flush_std()
+

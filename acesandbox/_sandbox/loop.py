@@ -1,0 +1,191 @@
+"""The server: spawns J for each job, supervises every step, sends results to the host."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import signal
+import sys
+import time
+
+from . import scratch
+from .framing import recv, send, write_all
+from .job import job_process
+from .procs import prctl, sweep
+from .supervise import close_j, supervise
+
+
+class Server:
+    def __init__(self, hin: int, hout: int, cfg: dict) -> None:
+        self.hin, self.hout, self.cfg = hin, hout, cfg
+        self.null = os.open(os.devnull, os.O_RDWR)
+        self.stop_requested: set[int] = set()
+        self.current_id: int | None = None
+
+    # -- one J
+    def _spawn(self, job: dict, start: int) -> dict:
+        res_r, res_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ctrl_r, ctrl_w = os.pipe()
+        fds = {"res_w": res_w, "out_w": out_w, "err_w": err_w, "ctrl_r": ctrl_r, "null": self.null}
+        pid = os.fork()
+        if pid == 0:
+            job_process(job, start, fds, self.cfg)
+            os._exit(0)
+        for fd in (res_w, out_w, err_w, ctrl_r):
+            os.close(fd)
+        for fd in (res_r, out_r, err_r):
+            os.set_blocking(fd, False)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            pidfd = -1
+        return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray()}
+
+    def _wipe(self) -> None:
+        for path in self.cfg.get("wipe", [self.cfg["scratch"]]):
+            scratch.wipe(path)
+
+    def _kill_all(self, j: dict | None) -> None:
+        sweep(keep=None)
+        if j is not None:
+            close_j(j)
+
+    # -- supervision of one step (a load or a test)
+    def _host_message(self) -> None:
+        try:
+            msg = recv(self.hin)
+        except (EOFError, OSError, ValueError):
+            sweep(keep=None)
+            os._exit(0)
+        if msg.get("op") == "stop":
+            self.stop_requested.add(msg.get("id"))
+
+    # -- one job
+    def run_job(self, job: dict) -> None:
+        jid = job["id"]
+        self.current_id = jid
+        lim = job["limits"]
+        tests = job["tests"]
+        shared = job["mode"] == "shared"
+        t_start = time.monotonic()
+        job_deadline = t_start + lim["job_timeout_s"]
+        k = 0
+        n = len(tests)
+        j: dict | None = None
+        # Results go back in one message at the end of the job, or one by one when the
+        # host may want to stop early (it judges each test as it arrives).
+        stream = bool(job.get("stream"))
+        results: list[dict] = []
+
+        def emit(result: dict) -> None:
+            if stream:
+                send(self.hout, dict(result, op="test", id=jid))
+            else:
+                results.append(result)
+
+        while k < n:
+            if jid in self.stop_requested:
+                break
+            if time.monotonic() >= job_deadline:
+                for kk in range(k, n):
+                    emit({"k": kk, "end": "timeout", "reason": "job", "lines": [], "out": "", "err": "", "trunc": False, "overflow": False, "wall": 0.0, "cpu": 0.0})
+                break
+            j = self._spawn(job, k)
+            load = supervise(self, j, None, lim, job_deadline, shared=False, cap_out=lim["output_bytes"])
+            if load["end"] != "loaded":
+                self._kill_all(j)
+                for kk in range(k, n):
+                    emit(dict(load, k=kk, phase="load"))
+                k = n
+                break
+            self._wipe()
+            while k < n:
+                if jid in self.stop_requested:
+                    break
+                test = tests[k]
+                cap = test.get("cap", lim["output_bytes"])
+                if not shared:
+                    try:
+                        write_all(j["ctrl"], b"%d\n" % k)
+                    except OSError:
+                        pass
+                r = supervise(self, j, k, lim, job_deadline, shared=shared, cap_out=cap)
+                if not shared:
+                    self._wipe()
+                if r["end"] == "stopped":  # the host no longer wants this test's result
+                    j = None
+                    k = n
+                    break
+                emit(dict(r, k=k))
+                k += 1
+                if r["end"] in ("timeout", "died"):
+                    j = None
+                    break
+            if j is not None:
+                break
+        # Results first: the host judges them while we clean up, before the next job.
+        send(self.hout, {"op": "end", "id": jid, "results": results})
+        self._kill_all(j)
+        self._wipe()
+        self.stop_requested.discard(jid)
+
+    def serve(self) -> None:
+        send(
+            self.hout,
+            {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "preload_failed": self.cfg.get("preload_failed", [])},
+        )
+        while True:
+            try:
+                msg = recv(self.hin)
+            except (EOFError, OSError):
+                sweep(keep=None)
+                os._exit(0)
+            op = msg.get("op")
+            if op == "job":
+                self.run_job(msg)
+            elif op == "exit":
+                sweep(keep=None)
+                os._exit(0)
+            elif op == "stop":
+                pass  # the job already ended
+
+
+def main() -> None:
+    hin, hout = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    cfg = recv(hin)
+    # Started with -S (no site: a smaller server forks faster), so add site-packages
+    # ourselves (.pth hooks are not run) and the exit()/quit() builtins programs expect.
+    for d in cfg.get("site", []):
+        if d not in sys.path:
+            sys.path.append(d)
+    import _sitebuiltins
+
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
+    os.makedirs(cfg["scratch"], exist_ok=True)
+    os.chdir(cfg["scratch"])
+    prctl(4, 0)  # PR_SET_DUMPABLE 0: programs in the sandbox cannot ptrace the server
+    prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
+    if cfg.get("rlimit_nproc"):
+        cfg["rlimit_nproc_base"] = 0
+    failed = []
+    for name in cfg.get("preload", []):
+        try:
+            __import__(name)
+        except BaseException as exc:  # noqa: BLE001 - reported to the host as a warning
+            failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+    cfg["preload_failed"] = failed
+    import gc
+
+    gc.collect()
+    gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
+    Server(hin, hout, cfg).serve()
+

@@ -1,0 +1,125 @@
+"""The sandbox's processes, read from /proc: CPU time, descendants, sweeping leftovers."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_CLK = os.sysconf("SC_CLK_TCK")
+
+
+def read_proc(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            out.extend(int(x) for x in read_proc(f"/proc/{pid}/task/{tid}/children").split())
+        except OSError:
+            pass
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    seen: list[int] = []
+    stack = children(pid)
+    while stack:
+        p = stack.pop()
+        seen.append(p)
+        stack.extend(children(p))
+    return seen
+
+
+def stat(pid: int) -> list[bytes] | None:
+    try:
+        data = read_proc(f"/proc/{pid}/stat")
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds of a process plus its reaped children."""
+    st = stat(pid)
+    if st is None:
+        return 0.0
+    return sum(int(x) for x in st[11:15]) / _CLK
+
+
+def reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def others(me: int) -> list[int]:
+    """Every process of the sandbox but the server: as pid 1 of its own pid namespace,
+    /proc lists exactly those; otherwise walk our descendants (we are their subreaper)."""
+    if me == 1:
+        return [int(x) for x in os.listdir("/proc") if x.isdigit() and x != "1"]
+    return descendants(me)
+
+
+def sweep(keep: int | None) -> None:
+    """SIGKILL every descendant of the server except ``keep``, until none is left."""
+    me = os.getpid()
+    for _ in range(1000):
+        victims = []
+        for p in others(me):
+            if p == keep:
+                continue
+            st = stat(p)
+            if st is not None and st[0] != b"Z":
+                victims.append((p, int(st[1])))
+        if not victims:
+            break
+        for p, _ppid in victims:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        # Wait for our own children to die (promptly, they were SIGKILLed); theirs come
+        # back to us as orphans (we are pid 1 or their subreaper) for the next round.
+        for p, ppid in victims:
+            if ppid == me:
+                try:
+                    os.waitpid(p, 0)
+                except ChildProcessError:
+                    pass
+        reap()
+    reap()
+
+
+def prctl(option: int, arg: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0)
+    except Exception:  # noqa: BLE001 - best effort hardening; the backend reports its level
+        pass
+
+
+def oom_adj(value: int) -> None:
+    try:
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(fd, b"%d" % value)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+

@@ -1,0 +1,203 @@
+"""Supervising one step of J (its load or one test): time limits, output caps, the end frame."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import time
+from typing import TYPE_CHECKING
+
+from .procs import cpu_s, descendants, sweep
+
+if TYPE_CHECKING:
+    from .loop import Server
+
+_READ = 1 << 16
+_MAX_LINES = 10_000  # result frames one test may send (a flood is the program's error)
+
+
+def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: float, shared: bool, cap_out: int) -> dict:
+    # k None: J's load step; its CPU time is J's own, as in shared mode.
+    """Wait for J's end-of-step frame, enforcing time limits; returns the raw result."""
+    t0 = time.monotonic()
+    timeout_s = lim["timeout_s"]
+    wall_deadline = min(t0 + lim["wall_timeout_s"], job_deadline)
+    check_at = t0 + timeout_s
+    own_cpu = shared or k is None
+    cpu0 = cpu_s(j["pid"]) if own_cpu else 0.0
+    lines: list[str] = []
+    out, err = bytearray(), bytearray()
+    trunc = False
+    result_bytes = 0
+    overflow = False
+    cap_err = lim["output_bytes"]
+    end: dict | None = None
+    poller = select.poll()
+    fdmap = {}
+    for key in ("res", "out", "err", "pidfd"):
+        if j[key] >= 0:
+            poller.register(j[key], select.POLLIN)
+            fdmap[j[key]] = key
+    poller.register(server.hin, select.POLLIN)
+    buf = j["buf"]
+
+    def drain(key: str) -> bool:
+        """Read what is there; False at end of file."""
+        nonlocal buf, trunc, result_bytes, overflow
+        fd = j[key]
+        while True:
+            try:
+                chunk = os.read(fd, _READ)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            if key == "res":
+                result_bytes += len(chunk)
+                if result_bytes > server.cfg["result_bytes"]:
+                    overflow = True
+                    continue
+                buf += chunk
+            elif key == "out":
+                room = cap_out - len(out)
+                if room > 0:
+                    out.extend(chunk[:room])
+                if len(chunk) > room:
+                    trunc = True
+            else:
+                room = cap_err - len(err)
+                if room > 0:
+                    err.extend(chunk[:room])
+                if len(chunk) > room:
+                    trunc = True
+
+    def take_lines() -> dict | None:
+        """Split complete lines off ``buf``; return the step's end frame if one came."""
+        nonlocal buf, overflow
+        if b"\n" not in buf:
+            return None
+        parts = buf.split(b"\n")
+        buf = parts.pop()
+        for idx, line in enumerate(parts):
+            if not line:
+                continue
+            if line.startswith((b'["x",', b'["t",', b'["r"]', b'["l",')):
+                try:
+                    frame = json.loads(line)
+                except ValueError:
+                    frame = [None]
+                tag = frame[0]
+                end = None
+                if tag == "r" and k is None:
+                    end = {"end": "loaded"}
+                elif tag == "l" and k is None:
+                    end = {"end": "load_failed", "info": frame[1] if len(frame) > 1 else {}}
+                elif tag == "x" and not shared and len(frame) == 4 and frame[1] == k:
+                    end = {"end": "exit", "wstatus": frame[2], "cpu": frame[3]}
+                elif tag == "t" and shared and len(frame) == 2 and frame[1] == k:
+                    end = {"end": "done"}
+                if end is not None:
+                    buf = bytearray(b"\n".join(parts[idx + 1 :] + [buf]))
+                    return end
+            # Anything else (a frame out of place included) goes to the host as is.
+            if len(lines) >= _MAX_LINES:
+                overflow = True
+                continue
+            lines.append(line.decode("utf-8", "replace"))
+        return None
+
+    # Frames that arrived with the previous step's (shared mode: J runs on without
+    # waiting for us) may already end this one.
+    end = take_lines()
+    while end is None:
+        now = time.monotonic()
+        wait_s = max(0.0, min(wall_deadline, check_at) - now)
+        events = poller.poll(wait_s * 1000.0)
+        for fd, _ev in events:
+            key = fdmap.get(fd)
+            if fd == server.hin:
+                server._host_message()
+                if server.current_id in server.stop_requested:
+                    # The host has judged enough (an earlier test failed): end J now
+                    # rather than at the next test boundary.
+                    end = {"end": "stopped"}
+                    break
+                continue
+            if key == "pidfd":
+                # J exited: collect what it wrote, then decide.
+                for kk in ("res", "out", "err"):
+                    drain(kk)
+                end = take_lines()
+                if end is None:
+                    end = {"end": "died", "wstatus": wait_j(j)}
+                break
+            if not drain(key):
+                poller.unregister(fd)
+            if key == "res":
+                end = take_lines()
+                if end is not None:
+                    break
+        if end is not None:
+            break
+        now = time.monotonic()
+        if now >= wall_deadline:
+            end = {"end": "timeout", "reason": "job" if now >= job_deadline else "wall"}
+        elif now >= check_at:
+            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else [])
+            used = sum(cpu_s(p) for p in pids) - cpu0
+            if used >= timeout_s:
+                end = {"end": "timeout", "reason": "cpu"}
+            else:
+                check_at = now + max(timeout_s - used, 0.02)
+    wall = time.monotonic() - t0
+    if end["end"] == "exit":
+        sweep(keep=j["pid"])
+        for kk in ("res", "out", "err"):
+            drain(kk)
+        take_lines()
+        if buf:
+            lines.append(buf.decode("utf-8", "replace"))
+            buf = bytearray()
+    elif end["end"] in ("timeout", "died", "stopped"):
+        if end["end"] == "timeout":
+            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else [])
+            end["cpu"] = sum(cpu_s(p) for p in pids) - cpu0
+        sweep(keep=None)
+        for kk in ("res", "out", "err"):
+            drain(kk)
+        take_lines()
+        if buf:
+            lines.append(buf.decode("utf-8", "replace"))
+            buf = bytearray()
+        close_j(j)
+    j["buf"] = buf
+    end.update(
+        lines=lines,
+        out=out.decode("utf-8", "replace"),
+        err=err.decode("utf-8", "replace"),
+        trunc=trunc,
+        overflow=overflow,
+        wall=wall,
+    )
+    return end
+
+
+def close_j(j: dict) -> None:
+    for key in ("res", "out", "err", "ctrl", "pidfd"):
+        if j.get(key, -1) >= 0:
+            try:
+                os.close(j[key])
+            except OSError:
+                pass
+            j[key] = -1
+
+
+def wait_j(j: dict) -> int:
+    try:
+        _, status = os.waitpid(j["pid"], 0)
+        return status
+    except ChildProcessError:
+        return -1
