@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from ._result import Outcome, Report, Status
-from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Limits, UnittestTest
+from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Limits, SandboxConfig, UnittestTest
 from .errors import (
     AcecoderError,
     AcesandboxError,
@@ -47,6 +47,7 @@ __all__ = [
     "Limits",
     "Outcome",
     "Report",
+    "SandboxConfig",
     "SandboxCrashedError",
     "SandboxError",
     "SandboxTimeoutError",
@@ -69,8 +70,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _defaults(
-    timeout: float | None,
-    memory_mb: int | None,
+    timeout_s: float | None,
     limits: Limits | None,
     mode: str,
     compare: str,
@@ -79,7 +79,7 @@ def _defaults(
     from .executor import limits_from
 
     return {
-        "limits": limits_from(timeout, memory_mb, limits),
+        "limits": limits_from(timeout_s, limits),
         "mode": mode,
         "compare": compare,
         "stop_on_failure": stop_on_failure,
@@ -90,42 +90,38 @@ def run_tests(
     program: str,
     tests: Sequence[Any],
     *,
-    timeout: float | None = 5.0,
-    memory_mb: int | None = 1024,
-    backend: "str | Backend | None" = None,
+    timeout_s: float | None = None,
     limits: Limits | None = None,
+    sandbox: "SandboxConfig | str | Backend | None" = None,
     mode: str = "isolated",
     compare: str = "strict",
     stop_on_failure: bool = False,
-    preload: Sequence[str] = (),
 ) -> Report:
     """Run ``tests`` against ``program`` in a sandbox and return the report.
 
     ``tests`` holds assert strings (AceCode format) or IOTest / CallTest / UnittestTest
-    values. ``timeout`` is each test's CPU-time limit in seconds (wall time may reach
-    ``3 * timeout + 1``); ``memory_mb`` caps the whole sandbox. ``backend=None`` picks
-    the strongest isolation this host supports. Sandboxes are reused between calls.
-    Raises InvalidJobError for bad arguments; a sandbox failure is retried once and
-    then reported as ``sandbox_error`` outcomes.
+    values. ``timeout_s`` replaces ``limits.timeout_s`` (each test's CPU-time limit)
+    when given. ``sandbox``: a SandboxConfig (memory cap, preload, ...), a backend
+    name, or a Backend; None picks the strongest isolation this host supports.
+    Sandboxes are reused between calls with the same SandboxConfig. Raises
+    InvalidJobError for bad arguments; a sandbox failure is retried once and then
+    reported as ``sandbox_error`` outcomes.
     """
     from .executor import shared_executor
 
-    job = Job(program=program, tests=tests, **_defaults(timeout, memory_mb, limits, mode, compare, stop_on_failure))
-    return shared_executor(backend, preload).run(job)
+    job = Job(program=program, tests=tests, **_defaults(timeout_s, limits, mode, compare, stop_on_failure))
+    return shared_executor(sandbox).run(job)
 
 
 def iter_batch(
     jobs: Iterable[Any],
     *,
-    workers: int | None = None,
-    timeout: float | None = 5.0,
-    memory_mb: int | None = 1024,
-    backend: "str | Backend | None" = None,
+    timeout_s: float | None = None,
     limits: Limits | None = None,
+    sandbox: "SandboxConfig | str | Backend | None" = None,
     mode: str = "isolated",
     compare: str = "strict",
     stop_on_failure: bool = False,
-    preload: Sequence[str] = (),
     ordered: bool = False,
     progress: bool = False,
 ) -> Iterator[tuple[int, Report]]:
@@ -133,31 +129,40 @@ def iter_batch(
 
     ``jobs`` items are Job values, ``(program, tests)`` pairs or dicts with ``program``
     and ``tests``; the iterable is read lazily, so it may be a generator of any size.
-    Every sandbox is killed when the iterator ends, is closed, or on Ctrl-C.
+    The other arguments are :func:`run_tests`'s (``sandbox.workers`` sets the
+    parallelism). Every sandbox is killed when the iterator ends, is closed, or on Ctrl-C.
     """
     from .executor import Executor
 
-    defaults = _defaults(timeout, memory_mb, limits, mode, compare, stop_on_failure)
-    ex = Executor(
-        backend,
-        workers=workers,
-        preload=preload,
-        memory_mb=defaults["limits"].memory_mb,
-        max_processes=defaults["limits"].max_processes,
-        scratch_mb=defaults["limits"].scratch_mb,
-    )
+    defaults = _defaults(timeout_s, limits, mode, compare, stop_on_failure)
+    ex = Executor(sandbox)
     try:
         yield from ex.imap(jobs, ordered=ordered, progress=progress, defaults=defaults)
     finally:
         ex.close()
 
 
-def run_batch(jobs: Iterable[Any], **kwargs: Any) -> list[Report]:
-    """Run every job in parallel and return the reports in input order.
-
-    Takes the same keyword arguments as :func:`iter_batch` (``workers``, ``timeout``,
-    ``memory_mb``, ``backend``, ``mode``, ``compare``, ``stop_on_failure``,
-    ``preload``, ``progress``).
-    """
-    kwargs["ordered"] = True
-    return [report for _, report in iter_batch(jobs, **kwargs)]
+def run_batch(
+    jobs: Iterable[Any],
+    *,
+    timeout_s: float | None = None,
+    limits: Limits | None = None,
+    sandbox: "SandboxConfig | str | Backend | None" = None,
+    mode: str = "isolated",
+    compare: str = "strict",
+    stop_on_failure: bool = False,
+    progress: bool = False,
+) -> list[Report]:
+    """Run every job in parallel and return the reports in input order (see :func:`iter_batch`)."""
+    batch = iter_batch(
+        jobs,
+        timeout_s=timeout_s,
+        limits=limits,
+        sandbox=sandbox,
+        mode=mode,
+        compare=compare,
+        stop_on_failure=stop_on_failure,
+        ordered=True,
+        progress=progress,
+    )
+    return [report for _, report in batch]

@@ -1,4 +1,4 @@
-"""Immutable job values: limits, test kinds and jobs.
+"""Immutable values: sandbox settings, job limits, test kinds and jobs.
 
 Units live in field names. Defaults are the secure ones. Every value here is plain
 data that round-trips through JSON (``to_dict`` / ``from_dict``), so a remote backend
@@ -21,6 +21,7 @@ __all__ = [
     "IOTest",
     "Job",
     "Limits",
+    "SandboxConfig",
     "Test",
     "UnittestTest",
     "as_test",
@@ -43,36 +44,43 @@ def _positive(name: str, value: float | int | None, *, allow_none: bool = False)
         raise InvalidJobError(f"Limits.{name} must be a positive number, got {value!r}")
 
 
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+def _positive_int(owner: str, name: str, value: Any, fix: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidJobError(f"{owner}.{name} must be a positive integer, got {value!r}{fix}")
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one job, enforced from outside the sandbox.
+    """Per-job limits, enforced from outside the sandbox.
 
     ``timeout_s`` bounds each test's CPU time; a test may take up to ``wall_timeout_s``
     of wall time (default ``3 * timeout_s + 1``) so that a loaded machine does not turn
     a correct program into a timeout. ``job_timeout_s`` bounds a whole job (default
     ``max(10 * timeout_s, 30)``): once spent, the remaining tests are ``timeout``.
+    Sandbox-wide caps (memory, processes, scratch) are :class:`SandboxConfig`'s.
     """
 
-    timeout_s: float = 5.0
-    wall_timeout_s: float | None = None
-    job_timeout_s: float | None = None
-    memory_mb: int = 1024
-    max_processes: int = 64
-    max_file_mb: int = 64
-    max_open_files: int = 256
-    output_bytes: int = 64 * 1024
-    scratch_mb: int = 256
+    timeout_s: float = field(default=5.0, metadata=_help("CPU-time limit of each test, in seconds"))
+    wall_timeout_s: float | None = field(
+        default=None, metadata=_help("wall-time limit of each test, in seconds (default: 3 * timeout_s + 1)")
+    )
+    job_timeout_s: float | None = field(
+        default=None, metadata=_help("wall-time budget of a whole job, in seconds (default: max(10 * timeout_s, 30))")
+    )
+    max_file_mb: int = field(default=64, metadata=_help("largest file a test may write, in MiB"))
+    max_open_files: int = field(default=256, metadata=_help("file descriptors a test may hold open"))
+    output_bytes: int = field(default=64 * 1024, metadata=_help("stdout/stderr a test may write, in bytes"))
 
     def __post_init__(self) -> None:
         _positive("timeout_s", self.timeout_s)
         _positive("wall_timeout_s", self.wall_timeout_s, allow_none=True)
         _positive("job_timeout_s", self.job_timeout_s, allow_none=True)
-        for name in ("memory_mb", "max_processes", "max_file_mb", "max_open_files", "output_bytes", "scratch_mb"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise InvalidJobError(f"Limits.{name} must be a positive integer, got {value!r}")
-        if self.memory_mb < 64:
-            raise InvalidJobError(f"Limits.memory_mb must be at least 64 (an interpreter needs it), got {self.memory_mb}")
+        for name in ("max_file_mb", "max_open_files", "output_bytes"):
+            _positive_int("Limits", name, getattr(self, name))
         if self.wall_timeout_s is not None and self.wall_timeout_s < self.timeout_s:
             raise InvalidJobError("Limits.wall_timeout_s must be >= timeout_s (it bounds wall time, timeout_s CPU time)")
 
@@ -91,10 +99,108 @@ class Limits:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Limits":
+        moved = sorted(set(data) & _SANDBOX_WIDE)
+        if moved:
+            raise InvalidJobError(
+                f"Limits field(s) {moved} moved to SandboxConfig: they cap a whole sandbox, not one job; "
+                f"set them as SandboxConfig({moved[0]}=...) (CLI: --{moved[0].replace('_', '-')})"
+            )
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise InvalidJobError(f"unknown Limits field(s): {sorted(unknown)}")
+            raise InvalidJobError(f"unknown Limits field(s): {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+
+_SANDBOX_WIDE = frozenset({"memory_mb", "max_processes", "scratch_mb"})
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for an option value (mappings and lists by content)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return value
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Per-sandbox settings: which backend, how many sandboxes, and the caps of each.
+
+    Every sandbox of an executor gets the same caps; a job's own limits are
+    :class:`Limits`. ``options`` holds backend-specific settings (docker ``image``,
+    ray ``address``, ...), read by the backend that is chosen.
+    """
+
+    backend: str | None = field(
+        default=None,
+        metadata=_help("isolation backend: namespace, process, docker, ray or fake (default: the strongest this host supports)"),
+    )
+    workers: int | None = field(default=None, metadata=_help("sandboxes run in parallel (default: one per CPU core)"))
+    memory_mb: int = field(default=1024, metadata=_help("memory cap of each sandbox, all its processes together, in MiB (at least 64)"))
+    max_processes: int = field(default=64, metadata=_help("processes and threads each sandbox may hold at once"))
+    scratch_mb: int = field(default=256, metadata=_help("size of each sandbox's writable scratch directory, in MiB"))
+    python: str | None = field(
+        default=None, metadata=_help("interpreter the sandboxed programs run under (default: this one)")
+    )
+    preload: tuple[str, ...] = field(
+        default=(), metadata=_help("modules each sandbox imports once, so tests that import them start fast")
+    )
+    options: Mapping[str, Any] = field(
+        default_factory=dict, metadata=_help("backend-specific settings, e.g. docker image or ray address")
+    )
+
+    def __post_init__(self) -> None:
+        if self.backend is not None and (not isinstance(self.backend, str) or not self.backend):
+            raise InvalidJobError(
+                f"SandboxConfig.backend must be a backend name such as 'namespace', or None for the strongest; got {self.backend!r}"
+            )
+        if self.workers is not None:
+            _positive_int("SandboxConfig", "workers", self.workers, " (or None: one per CPU core)")
+        for name in ("memory_mb", "max_processes", "scratch_mb"):
+            _positive_int("SandboxConfig", name, getattr(self, name))
+        if self.memory_mb < 64:
+            raise InvalidJobError(
+                f"SandboxConfig.memory_mb must be at least 64 (an interpreter needs it), got {self.memory_mb}"
+            )
+        if self.python is not None and (not isinstance(self.python, str) or not self.python):
+            raise InvalidJobError(f"SandboxConfig.python must be a path to an interpreter or None, got {self.python!r}")
+        if isinstance(self.preload, str) or not isinstance(self.preload, (tuple, list)):
+            raise InvalidJobError(
+                f"SandboxConfig.preload must be a list of module names, got {self.preload!r}; e.g. preload=('numpy',)"
+            )
+        for module in self.preload:
+            if not isinstance(module, str) or not all(p.isidentifier() for p in module.split(".")):
+                raise InvalidJobError(f"SandboxConfig.preload: {module!r} is not a module name")
+        object.__setattr__(self, "preload", tuple(self.preload))
+        if not isinstance(self.options, Mapping):
+            raise InvalidJobError(
+                f"SandboxConfig.options must be a mapping of backend settings, got {type(self.options).__name__}"
+            )
+        object.__setattr__(self, "options", dict(self.options))
+
+    def __hash__(self) -> int:
+        return hash(tuple(_freeze(getattr(self, f.name)) for f in fields(self)))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["preload"] = list(self.preload)
+        out["options"] = dict(self.options)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SandboxConfig":
+        if not isinstance(data, Mapping):
+            raise InvalidJobError(f"a SandboxConfig must be a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidJobError(f"unknown SandboxConfig field(s): {sorted(unknown)}; known: {sorted(known)}")
         return cls(**data)
 
 

@@ -445,16 +445,13 @@ def run_sandbox(
     stop_on_failure: bool = False,
 ) -> tuple[RunResult, list[Report]]:
     """Time one ``run_batch`` over the workload, sandbox start-up included."""
-    from . import run_batch
+    from . import SandboxConfig, run_batch
 
     t0 = time.perf_counter()
     reports = run_batch(
         workload.pairs(),
-        workers=workers,
-        timeout=limits.timeout_s,
-        memory_mb=limits.memory_mb,
         limits=limits,
-        backend=backend,
+        sandbox=SandboxConfig(backend=backend, workers=workers),
         mode=mode,
         stop_on_failure=stop_on_failure,
     )

@@ -58,10 +58,10 @@ class BackendRun:
         return 1000.0 * self.wall_s / self.jobs
 
 
-def _backend(name: str, args: argparse.Namespace) -> Any:
-    from .backends.base import BackendConfig
+def _backend(name: str, args: argparse.Namespace, workers: int) -> Any:
+    from ._spec import SandboxConfig
 
-    config = BackendConfig(options={"memory_mb": 1024, "max_processes": 64, "scratch_mb": 256})
+    config = SandboxConfig(workers=workers)
     if name == "docker":
         from .backends.docker import DockerBackend, DockerConfig, connect
         from .images import DEFAULT_IMAGE, ensure_image
@@ -102,7 +102,7 @@ def run_backend(name: str, jobs: Sequence[Job], workers: int, args: argparse.Nam
     from .executor import Executor
 
     t0 = time.perf_counter()
-    with Executor(_backend(name, args), workers=workers) as ex:
+    with Executor(_backend(name, args, workers)) as ex:
         ex.map(list(jobs[: 4 * workers]))  # every sandbox started and warm
         start_s = time.perf_counter() - t0
         return [_timed(name, ex, jobs, r, start_s) for r in range(rounds)]
@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"starting {name}...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
             try:
-                ex = Executor(_backend(name, args), workers=workers)
+                ex = Executor(_backend(name, args, workers))
                 ex.map(list(jobs[: 4 * workers]))  # every sandbox started and warm
             except Exception as exc:  # noqa: BLE001 - report it and go on with the others
                 print(f"  {name} is unavailable: {type(exc).__name__}: {exc}", file=sys.stderr)

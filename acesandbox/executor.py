@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence, Union
 
 from ._result import Outcome, Report, Status
-from ._spec import Job, Limits
-from .backends.base import Backend, BackendConfig, Session, get_backend
+from ._spec import Job, Limits, SandboxConfig
+from .backends.base import Backend, Session, get_backend
 from .errors import InvalidJobError, SandboxError, SandboxUnavailableError
 
-__all__ = ["Executor", "default_backend_name", "make_job"]
+__all__ = ["Executor", "Sandbox", "default_backend_name", "make_job", "sandbox_config"]
 
 JobLike = Union[Job, tuple, dict]
 _SENTINEL = object()
@@ -41,17 +41,34 @@ def default_backend_name() -> str:
 _default_name: str | None = None
 
 
-def _resolve_backend(backend: str | Backend | None, config: BackendConfig) -> Backend:
+Sandbox = Union[SandboxConfig, str, Backend, None]
+"""What an executor runs on: settings, a backend name, or a ready Backend."""
+
+
+def sandbox_config(sandbox: SandboxConfig | str | None) -> SandboxConfig:
+    """The SandboxConfig a ``sandbox`` argument stands for (a str is a backend name)."""
+    if sandbox is None:
+        return SandboxConfig()
+    if isinstance(sandbox, str):
+        return SandboxConfig(backend=sandbox)
+    if isinstance(sandbox, SandboxConfig):
+        return sandbox
+    raise InvalidJobError(
+        f"sandbox must be a SandboxConfig, a backend name or a Backend, got {type(sandbox).__name__}"
+    )
+
+
+def _resolve_backend(sandbox: Sandbox) -> Backend:
     global _default_name
-    if isinstance(backend, Backend):
-        return backend
-    if backend is None:
+    if isinstance(sandbox, Backend):
+        return sandbox
+    config = sandbox_config(sandbox)
+    name = config.backend
+    if name is None:
         if _default_name is None:
             _default_name = default_backend_name()
-        backend = _default_name
-    if not isinstance(backend, str):
-        raise InvalidJobError(f"backend must be a name or a Backend, got {type(backend).__name__}")
-    return get_backend(backend, config)
+        name = _default_name
+    return get_backend(name, config)
 
 
 def make_job(item: JobLike, defaults: dict[str, Any], where: str = "job") -> Job:
@@ -95,32 +112,21 @@ class _Work:
 
 
 class Executor:
-    """A pool of ``workers`` sandboxes of one backend. Use as a context manager.
+    """A pool of sandboxes of one backend, set up as a :class:`SandboxConfig` says.
 
-    >>> with Executor(workers=2) as ex:
+    ``sandbox``: a SandboxConfig, a backend name (``SandboxConfig(backend=name)``), a
+    Backend instance (used as is, with its own config), or None (the defaults: the
+    strongest isolation this host supports). Use as a context manager.
+
+    >>> with Executor(SandboxConfig(workers=2)) as ex:
     ...     reports = ex.map([("def f(): return 1", ["assert f() == 1"])])
     """
 
-    def __init__(
-        self,
-        backend: str | Backend | None = None,
-        *,
-        workers: int | None = None,
-        preload: Sequence[str] = (),
-        memory_mb: int = 1024,
-        max_processes: int = 64,
-        scratch_mb: int = 256,
-        python: str | None = None,
-    ) -> None:
-        options: dict[str, Any] = {"memory_mb": memory_mb, "max_processes": max_processes, "scratch_mb": scratch_mb}
-        if python:
-            options["python"] = python
-        config = BackendConfig(preload=tuple(preload), options=options)
-        self.backend = _resolve_backend(backend, config)
+    def __init__(self, sandbox: Sandbox = None) -> None:
+        self.backend = _resolve_backend(sandbox)
+        self.config: SandboxConfig = self.backend.config
         self.backend.check()
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise InvalidJobError(f"workers must be a positive integer, got {workers!r}")
-        self.workers = workers or self.backend.default_workers()
+        self.workers = self.config.workers or self.backend.default_workers()
         self._sessions: list[Session | None] = [None] * self.workers
         self._lock = threading.Lock()
         self._closed = False
@@ -330,17 +336,18 @@ def _invalid_report(message: str, job: Job | None = None) -> Report:
 
 # ------------------------------------------------------- shared executors
 
-_shared: dict[tuple, Executor] = {}
+_shared: dict[SandboxConfig | int, Executor] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_executor(backend: str | Backend | None, preload: Sequence[str] = ()) -> Executor:
-    """A process-wide executor reused by ``run_tests`` calls (closed at exit)."""
-    key = (backend if not isinstance(backend, Backend) else id(backend), tuple(preload))
+def shared_executor(sandbox: Sandbox = None) -> Executor:
+    """A process-wide executor per SandboxConfig value, reused by ``run_tests`` (closed at exit)."""
+    target: SandboxConfig | Backend = sandbox if isinstance(sandbox, Backend) else sandbox_config(sandbox)
+    key: SandboxConfig | int = id(target) if isinstance(target, Backend) else target
     with _shared_lock:
         ex = _shared.get(key)
         if ex is None or ex._closed:
-            ex = Executor(backend, preload=preload)
+            ex = Executor(target)
             _shared[key] = ex
         return ex
 
@@ -353,17 +360,14 @@ def _close_shared() -> None:
         _shared.clear()
 
 
-def limits_from(timeout: float | None, memory_mb: int | None, limits: Limits | None) -> Limits:
-    """Merge the convenience arguments into a Limits value."""
-    base = limits or Limits()
-    changes: dict[str, Any] = {}
-    if timeout is not None:
-        changes["timeout_s"] = timeout
-    if memory_mb is not None:
-        changes["memory_mb"] = memory_mb
-    if not changes:
+def limits_from(timeout_s: float | None, limits: Limits | None) -> Limits:
+    """``limits`` (default: Limits()) with ``timeout_s`` in place when one is given."""
+    base = limits if limits is not None else Limits()
+    if limits is not None and not isinstance(limits, Limits):
+        raise InvalidJobError(f"limits must be a Limits, got {type(limits).__name__}")
+    if timeout_s is None:
         return base
     from dataclasses import replace
 
-    return replace(base, **changes)
+    return replace(base, timeout_s=timeout_s)
 

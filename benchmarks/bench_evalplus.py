@@ -60,11 +60,13 @@ def _benches(data_root: pathlib.Path, cache_dir: str, profile: str) -> tuple[dic
 
 def ground_truth_ours(data_root: pathlib.Path, cache_dir: str, workers: int, profile: str) -> float:
     """Compute and cache both datasets' expected outputs; returns seconds."""
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
+
+    from .evalplus import EXECUTOR_OPTIONS
 
     started = time.perf_counter()
     benches, problems = _benches(data_root, cache_dir, profile)
-    with Executor(workers=workers) as ex:
+    with Executor(SandboxConfig(workers=workers, **EXECUTOR_OPTIONS)) as ex:
         for kind, bench in benches.items():
             bench.prepare(list(problems[kind].values()), executor=ex)
     return time.perf_counter() - started
@@ -75,14 +77,15 @@ def score_ours(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathlib.P
     """Score every sample of every run with :func:`benchmarks.runner.evaluate` on one executor.
 
     Returns (seconds, raw base/plus statuses by (run, task_id, index))."""
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
 
+    from .evalplus import EXECUTOR_OPTIONS
     from .runner import evaluate
 
     started = time.perf_counter()
     benches, problems = _benches(data_root, cache_dir, profile)
     statuses: dict[tuple[str, str, int], tuple[str, str]] = {}
-    with Executor(workers=workers) as ex:
+    with Executor(SandboxConfig(workers=workers, **EXECUTOR_OPTIONS)) as ex:
         for kind, bench in benches.items():
             keys: list[tuple[str, str, int]] = []
             samples: list[dict[str, Any]] = []

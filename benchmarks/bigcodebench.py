@@ -100,16 +100,13 @@ Together about 210 MB resident: a fork costs ~20 ms more, a job saves ~2.5 s of 
 (most tasks use pandas, matplotlib or sklearn)."""
 
 MEMORY_MB = 4096
-"""The default memory cap of one task (``Limits.memory_mb``) and of its sandbox.
+"""The default memory cap of the sandbox a task runs in (``SandboxConfig.memory_mb``)."""
 
-Before each job the sandbox's cgroup is re-capped to the job's ``Limits.memory_mb`` (+64);
-the Executor's ``memory_mb`` is the cap until the first job (the server with
-:data:`PRELOAD`, about 300 MB) and, where there is no cgroup, a job's RLIMIT_AS comes
-from its own limits. The Executor gets the same value so that no sandbox is ever capped
-below what its tasks may use."""
+MAX_PROCESSES = 128
+"""Processes a task's sandbox may hold (``SandboxConfig.max_processes``)."""
 
-EXECUTOR_OPTIONS: dict[str, Any] = {"preload": PRELOAD, "memory_mb": MEMORY_MB}
-"""Executor keyword arguments for scoring BigCodeBench (``verify-official`` adds ``python``)."""
+EXECUTOR_OPTIONS: dict[str, Any] = {"preload": PRELOAD, "memory_mb": MEMORY_MB, "max_processes": MAX_PROCESSES}
+"""SandboxConfig fields for scoring BigCodeBench (``verify-official`` adds ``python``)."""
 
 REQUIRED_FIELDS = ("task_id", "complete_prompt", "instruct_prompt", "code_prompt", "canonical_solution", "test", "entry_point")
 
@@ -539,8 +536,12 @@ class BigCodeBench(Benchmark):
         return self.options.get("python") or None
 
     def executor_options(self) -> dict[str, Any]:
-        """``preload`` (:data:`PRELOAD` that the interpreter has), ``memory_mb`` and ``python`` when given."""
-        options: dict[str, Any] = {"preload": preload_for(self.python), "memory_mb": max(self.memory_mb, MEMORY_MB)}
+        """SandboxConfig fields: ``preload`` (:data:`PRELOAD` that the interpreter has), caps, ``python`` when given."""
+        options: dict[str, Any] = {
+            "preload": preload_for(self.python),
+            "memory_mb": self.memory_mb,
+            "max_processes": MAX_PROCESSES,
+        }
         if self.python:
             options["python"] = self.python
         return options
@@ -567,8 +568,6 @@ class BigCodeBench(Benchmark):
             timeout_s=limit,
             wall_timeout_s=limit,
             job_timeout_s=limit + 1.0,
-            memory_mb=self.memory_mb,
-            max_processes=128,
             max_file_mb=128,
         )
         job_id = problem.task_id + ("#canonical" if canary else "")

@@ -188,7 +188,7 @@ def _pair(text: str, option: str) -> tuple[str, str]:
 def _verify(args: argparse.Namespace) -> int:
     import pathlib
 
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
 
     from .verify import default_data_root, summarise, verify_all
     from .output import print_verification
@@ -221,7 +221,7 @@ def _verify(args: argparse.Namespace) -> int:
         kwargs = dict(getattr(module, "EXECUTOR_OPTIONS", {}))
         if family == "bigcodebench" and args.sandbox_python:
             kwargs["python"] = args.sandbox_python
-        with Executor(args.sandbox, workers=args.workers, **kwargs) as executor:
+        with Executor(SandboxConfig(backend=args.sandbox, workers=args.workers, **kwargs)) as executor:
             runs += verify_all(root, executor, families=[family], limit=limit, limits=limits,
                                progress=not args.no_progress)
     totals = summarise(runs)

@@ -87,6 +87,12 @@ JUDGE = "livecodebench"
 DEFAULT_TIMEOUT_S = 6
 """lcb_runner's ``--timeout`` default: each test's wall-clock alarm, in seconds."""
 
+MEMORY_MB = 4096
+"""The default memory cap of the sandbox a problem runs in (``SandboxConfig.memory_mb``)."""
+
+EXECUTOR_OPTIONS: dict[str, Any] = {"memory_mb": MEMORY_MB}
+"""SandboxConfig fields for scoring LiveCodeBench."""
+
 K_LIST = (1, 5, 10, 20, 40, 50, 75, 100, 125, 150, 200, 500, 1000)
 """The k values lcb_runner reports pass@k for (those every problem has enough samples for)."""
 
@@ -560,12 +566,16 @@ class LiveCodeBench(Benchmark):
         self.timeout_s = options.get("timeout_s", DEFAULT_TIMEOUT_S)
         if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or self.timeout_s <= 0:
             raise BenchmarkError(f"timeout_s must be a positive number of seconds, got {self.timeout_s!r}")
-        self.memory_mb = int(options.get("memory_mb", 4096))
+        self.memory_mb = int(options.get("memory_mb", MEMORY_MB))
         self.stdin_mock = str(options.get("stdin_mock", "buffered"))
         if self.stdin_mock not in ("buffered", "stringio"):
             raise BenchmarkError(f"stdin_mock must be 'buffered' or 'stringio', got {self.stdin_mock!r}")
         self.platform = options.get("platform")
         self.difficulty = options.get("difficulty")
+
+    def executor_options(self) -> dict[str, Any]:
+        """SandboxConfig fields: the base's plus this benchmark's memory cap."""
+        return {**super().executor_options(), "memory_mb": self.memory_mb}
 
     @property
     def label(self) -> str:
@@ -634,8 +644,7 @@ class LiveCodeBench(Benchmark):
         n = len(tests)
         budget = float((self.timeout_s + 1) * max(n, 1) + 5)
         limits = Limits(
-            timeout_s=budget, wall_timeout_s=budget, job_timeout_s=budget + 10,
-            memory_mb=self.memory_mb, output_bytes=64 * 1024,
+            timeout_s=budget, wall_timeout_s=budget, job_timeout_s=budget + 10, output_bytes=64 * 1024,
         )
         fn_name = problem.data.get("func_name") or ""
         if fn_name:

@@ -95,13 +95,15 @@ class ExecConfig:
     def executor(self) -> Any:
         import acesandbox
 
-        return acesandbox.Executor(self.sandbox, workers=self.workers, memory_mb=self.memory_mb)
+        return acesandbox.Executor(
+            acesandbox.SandboxConfig(backend=self.sandbox, workers=self.workers, memory_mb=self.memory_mb)
+        )
 
     def defaults(self) -> dict[str, Any]:
         import acesandbox
 
         return {
-            "limits": acesandbox.Limits(timeout_s=self.timeout_s, memory_mb=self.memory_mb),
+            "limits": acesandbox.Limits(timeout_s=self.timeout_s),
             "mode": self.mode,
             "stop_on_failure": False,
         }

@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     jobs = [(c.program, tests[c.row_id]) for c in work.completions]
     binary = args.reward == "binary"
     stop = binary if args.stop_on_failure is None else args.stop_on_failure
-    opts = {"timeout": args.timeout, "mode": args.mode, "stop_on_failure": stop}
+    opts = {"timeout_s": args.timeout, "mode": args.mode, "stop_on_failure": stop}
     defaults = {"limits": acesandbox.Limits(timeout_s=args.timeout), "mode": args.mode, "stop_on_failure": stop}
     times: dict[str, list[float]] = {"run_batch": [], "warm_executor": [], "http": []}
     cpu: dict[str, list[float]] = {"direct_host": [], "server": [], "client": []}
@@ -240,12 +240,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             _wait_healthy(url, proc)
             asyncio.run(_post_all(url, _bodies(Workload(work.rows, work.completions[:32]), 1)))  # warm-up
-            with acesandbox.Executor(workers=args.workers) as ex:
+            with acesandbox.Executor(acesandbox.SandboxConfig(workers=args.workers or None)) as ex:
                 ex.map(jobs[: 2 * ex.workers], defaults=defaults)  # warm-up
                 for _ in range(args.repeat):
                     # 1. run_batch, cold: its own sandboxes, started and stopped inside the timing.
                     t0 = time.perf_counter()
-                    reports = acesandbox.run_batch(jobs, workers=args.workers, **opts)
+                    reports = acesandbox.run_batch(jobs, sandbox=acesandbox.SandboxConfig(workers=args.workers or None), **opts)
                     times["run_batch"].append(time.perf_counter() - t0)
                     direct = [(1.0 if r.all_passed else 0.0) if binary else r.pass_rate for r in reports]
                     # 2. the same jobs on warm sandboxes.

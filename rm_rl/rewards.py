@@ -185,7 +185,7 @@ class RewardConfig:
 
     @property
     def limits(self) -> Limits:
-        return Limits(timeout_s=float(self.timeout_s), memory_mb=self.memory_mb)
+        return Limits(timeout_s=float(self.timeout_s))
 
     @property
     def stops_on_failure(self) -> bool:

@@ -64,10 +64,12 @@ class JobRunner:
         """Start the executor now (normally done on first use); returns it."""
         with self._lock:
             if self._executor is None:
-                from acesandbox import Executor
+                from acesandbox import Executor, SandboxConfig
 
                 self._executor = Executor(
-                    self.backend, workers=self.requested_workers, preload=self.preload, memory_mb=self.memory_mb
+                    SandboxConfig(
+                        backend=self.backend, workers=self.requested_workers, preload=self.preload, memory_mb=self.memory_mb
+                    )
                 )
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self._executor.workers, thread_name_prefix="rm_rl-job")

@@ -10,9 +10,9 @@ from _support import require_backend
 @pytest.fixture(scope="session", params=["namespace", "process"])
 def executor(request):
     """An Executor per real backend, shared by every test that asks for one."""
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
 
     require_backend(request.param)
-    ex = Executor(request.param, workers=1)
+    ex = Executor(SandboxConfig(backend=request.param, workers=1))
     yield ex
     ex.close()

@@ -48,7 +48,7 @@ class ServerSession(Session):
         cwd: str | None = None,
         start_timeout_s: float = 60.0,
         oom_kills: Callable[[], int] | None = None,
-        apply_limits: Callable[[int, int], None] | None = None,
+        sandbox_limits: dict[str, int] | None = None,
         on_close: Callable[[], None] | None = None,
         warnings: tuple[str, ...] = (),
     ) -> None:
@@ -56,7 +56,7 @@ class ServerSession(Session):
         self.backend = backend
         self.warnings = warnings
         self._oom_kills = oom_kills or (lambda: 0)
-        self._apply_limits = apply_limits
+        self._sandbox_limits = dict(sandbox_limits or {})
         self._on_close = on_close
         self._closed = False
         self._lock = threading.Lock()
@@ -182,12 +182,8 @@ class ServerSession(Session):
         prepared = [slots[i] for i in index]
         t0 = time.monotonic()
         lim = job.limits
-        if self._apply_limits is not None:
-            try:
-                self._apply_limits(lim.memory_mb, lim.max_processes)
-            except OSError as exc:
-                raise SandboxCrashedError(f"could not set the sandbox's cgroup limits: {exc}") from exc
-        limits = lim.to_dict()
+        # The sandbox-wide caps (its SandboxConfig's) travel with every job's own limits.
+        limits = {**lim.to_dict(), **self._sandbox_limits}
         limits["wall_timeout_s"] = lim.effective_wall_timeout_s
         limits["job_timeout_s"] = lim.effective_job_timeout_s
         jid = int(time.monotonic_ns() & 0x7FFFFFFF)

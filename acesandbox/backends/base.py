@@ -10,30 +10,15 @@ never imports docker or ray.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable, ClassVar
 
 from .._result import Outcome, Report
-from .._spec import Job
+from .._spec import Job, SandboxConfig
 from ..errors import BackendNotFoundError
 from ..registry import Registry
 
-__all__ = ["Backend", "BackendConfig", "Session", "available_backends", "get_backend", "register_backend"]
-
-
-@dataclass(frozen=True)
-class BackendConfig:
-    """Options common to every backend.
-
-    ``preload``: modules imported once by each sandbox's fork server (e.g. ``numpy``), so
-    tests that import them pay nothing; each one makes every fork costlier, so keep it
-    short. ``result_bytes``: the most result data one test may send back.
-    """
-
-    preload: tuple[str, ...] = ()
-    result_bytes: int = 16 * 2**20
-    start_timeout_s: float = 60.0
-    options: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Backend", "Session", "available_backends", "get_backend", "register_backend"]
 
 
 class Session(abc.ABC):
@@ -57,13 +42,25 @@ class Session(abc.ABC):
 
 
 class Backend(abc.ABC):
-    """Starts sandboxes of one kind."""
+    """Starts sandboxes of one kind, each capped as its :class:`SandboxConfig` says.
+
+    ``config.preload``: modules imported once by each sandbox's fork server (e.g.
+    ``numpy``), so tests that import them pay nothing; each one makes every fork
+    costlier, so keep it short. ``result_bytes``: the most result data one test may
+    send back; ``start_timeout_s``: how long a sandbox may take to start.
+    """
 
     name: ClassVar[str] = ""
     isolation: ClassVar[str] = ""
+    result_bytes: ClassVar[int] = 16 * 2**20
+    start_timeout_s: ClassVar[float] = 60.0
 
-    def __init__(self, config: BackendConfig | None = None) -> None:
-        self.config = config or BackendConfig()
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config if config is not None else SandboxConfig(backend=self.name or None)
+
+    def sandbox_limits(self) -> dict[str, int]:
+        """The sandbox-wide caps every job of this backend runs under (sent with each job)."""
+        return {"memory_mb": self.config.memory_mb, "max_processes": self.config.max_processes}
 
     def check(self) -> None:
         """Raise SandboxUnavailableError (naming the fix) if this host cannot run it."""
@@ -101,18 +98,20 @@ def register_backend(name: str, target: str) -> None:
 
 
 def available_backends() -> list[str]:
+    """Names of the registered backends."""
     return BACKENDS.names()
 
 
-def get_backend(name: str, config: BackendConfig | None = None) -> Backend:
-    """Instantiate the backend registered as ``name`` (imported only now).
+def get_backend(name: str, config: SandboxConfig | None = None) -> Backend:
+    """Instantiate the backend registered as ``name`` (imported only now) with ``config``.
 
     A Ray cluster address also names the ray backend: ``"ray://head:10001"``, or
     ``"ray:auto"`` / ``"ray:10.0.0.1:6379"`` (the part after ``ray:``).
     """
+    base = config if config is not None else SandboxConfig()
     if isinstance(name, str) and name.startswith("ray:"):
         address = name if name.startswith("ray://") else name[len("ray:") :]
-        base = config or BackendConfig()
-        config = replace(base, options={**base.options, "address": address})
+        base = replace(base, options={**base.options, "address": address})
         name = "ray"
-    return BACKENDS.load(name)(config)
+    cls = BACKENDS.load(name)
+    return cls(replace(base, backend=cls.name or name))

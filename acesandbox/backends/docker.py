@@ -44,7 +44,7 @@ import docker.errors
 from .._harden.container import SCRATCH, container_spec
 from .._harden.env import sandbox_env
 from .._result import Outcome, Report
-from .._spec import Job
+from .._spec import Job, SandboxConfig
 from ..errors import SandboxCrashedError, SandboxTimeoutError, SandboxUnavailableError
 from ..images import (
     DEFAULT_IMAGE,
@@ -54,7 +54,7 @@ from ..images import (
     server_digest,
 )
 from ._server import ServerSession
-from .base import Backend, BackendConfig, Session
+from .base import Backend, Session
 
 __all__ = [
     "DEFAULT_IMAGE",
@@ -96,13 +96,13 @@ _SOCKET_PATH = f"{_SOCKET_DIR}/s"
 
 @dataclass(frozen=True)
 class DockerConfig:
-    """Docker-specific settings (sandbox-wide limits come from the executor's options).
+    """Docker-specific settings (sandbox-wide caps and ``python`` are SandboxConfig's).
 
     ``image``: the sandbox image (``acecoder image build`` makes ``acesandbox:latest``
     offline). ``cpus``: CPU cap of each container, in cores. ``max_jobs``: jobs a
-    container serves before it is replaced by a fresh one. ``python``: interpreter in
-    the image (default: the image's ``acesandbox.python`` label, else ``python3``).
-    ``uid``: the unprivileged user (and group) the sandbox runs as; never 0.
+    container serves before it is replaced by a fresh one (SandboxConfig.python names
+    the interpreter in the image; default: its ``acesandbox.python`` label, else
+    ``python3``). ``uid``: the unprivileged user (and group) the sandbox runs as; never 0.
     ``base_url``: the engine to talk to (default: ``DOCKER_HOST``, else the local
     socket). ``runtime``: an OCI runtime such as ``runsc`` (gVisor) for a stronger
     boundary. ``api_timeout_s``: how long one engine API call may take. ``transport``:
@@ -120,7 +120,6 @@ class DockerConfig:
     image: str = DEFAULT_IMAGE
     cpus: float = 1.0
     max_jobs: int = 1000
-    python: str | None = None
     uid: int = 65534
     base_url: str | None = None
     runtime: str | None = None
@@ -142,7 +141,7 @@ class DockerConfig:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> DockerConfig:
-        """The fields of ``options`` (a BackendConfig's) that name DockerConfig fields."""
+        """The fields of ``options`` (a SandboxConfig's) that name DockerConfig fields."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in options.items() if k in names})
 
@@ -501,27 +500,27 @@ class _Container(ServerSession):
         self._client = backend.client()
         self._oom: Callable[[], int] | None = None
         dcfg = backend.docker
-        opts = backend.config.options
-        self._memory_mb = int(opts.get("memory_mb", 1024)) + 64
-        self._pids = int(opts.get("max_processes", 64)) + 8
+        config = backend.config
+        self._memory_mb = config.memory_mb + 64
+        self._pids = config.max_processes + 8
         self._cfg: dict[str, Any] = {
             "scratch": SCRATCH,
-            "preload": list(backend.config.preload),
+            "preload": list(config.preload),
             "site": [],
             "rlimit_as": False,
             "as_slack_mb": 256,
             "rlimit_nproc": False,
-            "result_bytes": backend.config.result_bytes,
+            "result_bytes": backend.result_bytes,
         }
-        self._deadline = time.monotonic() + backend.config.start_timeout_s
+        self._deadline = time.monotonic() + backend.start_timeout_s
         super().__init__(
             ["docker", dcfg.image],
             cfg=self._cfg,
             isolation=backend.isolation + (f"+{dcfg.runtime}" if dcfg.runtime else ""),
             backend=backend.name,
-            start_timeout_s=backend.config.start_timeout_s,
+            start_timeout_s=backend.start_timeout_s,
             oom_kills=lambda: self._oom() if self._oom is not None else 0,
-            apply_limits=self._apply,
+            sandbox_limits=backend.sandbox_limits(),
         )
         if self._oom is None:
             self.warnings += ("the container's memory cgroup is not readable here; memory is capped per process with RLIMIT_AS",)
@@ -547,7 +546,7 @@ class _Container(ServerSession):
             memory_mb=self._memory_mb,
             max_processes=self._pids,
             cpus=float(dcfg.cpus),
-            scratch_mb=int(backend.config.options.get("scratch_mb", 256)),
+            scratch_mb=backend.config.scratch_mb,
             uid=dcfg.uid,
             runtime=dcfg.runtime,
             attach_stdin=listener is None,
@@ -626,24 +625,6 @@ class _Container(ServerSession):
         proc = getattr(self, "proc", None)
         return proc.stderr_tail() if proc is not None else ""
 
-    def _apply(self, memory_mb: int, max_processes: int) -> None:
-        """Give the container the job's memory and process caps (an engine call only on change)."""
-        memory_mb += 64
-        pids = max_processes + 8
-        if (memory_mb, pids) == (self._memory_mb, self._pids):
-            return
-        api = self._client.api
-        try:
-            # The SDK's update_container cannot set PidsLimit; the engine's endpoint can.
-            res = api._post_json(
-                api._url("/containers/{0}/update", self.cid),
-                data={"Memory": memory_mb << 20, "MemorySwap": memory_mb << 20, "PidsLimit": pids},
-            )
-            api._raise_for_status(res)
-        except docker.errors.APIError as exc:
-            raise SandboxCrashedError(f"could not set the container's limits ({memory_mb} MB, {pids} processes): {exc}") from exc
-        self._memory_mb, self._pids = memory_mb, pids
-
 
 class _DockerSession(Session):
     """One worker's container, replaced by a fresh one after ``max_jobs`` jobs."""
@@ -682,11 +663,11 @@ class DockerBackend(Backend):
     name = "docker"
     isolation = "docker"
 
-    def __init__(self, config: BackendConfig | None = None, docker_config: DockerConfig | None = None) -> None:
+    def __init__(self, config: SandboxConfig | None = None, docker_config: DockerConfig | None = None) -> None:
         super().__init__(config)
         self.docker = docker_config or DockerConfig.from_options(self.config.options)
         self._client: docker.DockerClient | None = None
-        self._python: str | None = self.docker.python
+        self._python: str | None = self.config.python
         self._client_lock = threading.Lock()
 
     def client(self) -> docker.DockerClient:

@@ -3,7 +3,7 @@
 Rewards, servers and pipelines built on acesandbox can be tested against this backend
 without starting sandboxes. It never runs code, so it must never score real data::
 
-    backend = FakeBackend(BackendConfig(options={"script": lambda job: ["passed", "failed"]}))
+    backend = FakeBackend(SandboxConfig(options={"script": lambda job: ["passed", "failed"]}))
 
 ``script(job)`` returns one status (string or Status) or Outcome per test, or raises a
 SandboxError to simulate an infrastructure failure. Without a script every test passes.

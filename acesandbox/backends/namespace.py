@@ -31,33 +31,31 @@ class NamespaceBackend(Backend):
             raise SandboxUnavailableError(problem + " (or choose backend='process', which is weaker)")
 
     def open_session(self, worker: int = 0) -> Session:
-        opts = self.config.options
-        memory_mb = int(opts.get("memory_mb", 1024))
-        max_processes = int(opts.get("max_processes", 64))
+        config = self.config
         warnings: list[str] = []
         cg = None
         if cgroups.cgroup_support() is None:
             try:
-                cg = cgroups.Cgroup(memory_mb + 64, max_processes + 8)
+                cg = cgroups.Cgroup(config.memory_mb + 64, config.max_processes + 8)
             except OSError as exc:
                 warnings.append(f"cgroup unavailable ({exc}); memory is capped per process with RLIMIT_AS")
         else:
             warnings.append(f"{cgroups.cgroup_support()}; memory is capped per process with RLIMIT_AS")
-        python = opts.get("python") or None
-        argv = namespaces.bwrap_argv(int(opts.get("scratch_mb", 256)), python)
+        python = config.python
+        argv = namespaces.bwrap_argv(config.scratch_mb, python)
         if cg is not None:
             argv = cg.wrap_argv(argv)
         cfg = {
             "scratch": namespaces.SCRATCH,
             "wipe": [namespaces.SCRATCH, namespaces.SHM],
-            "preload": list(self.config.preload),
+            "preload": list(config.preload),
             "site": namespaces.site_dirs(python),
             "rlimit_as": cg is None,
             "as_slack_mb": 256,
             # Without a pids cgroup, RLIMIT_NPROC is the fork-bomb guard; it counts every
             # process of the sandbox's host uid, so it is only exact for a dedicated uid.
             "rlimit_nproc": cg is None and os.getuid() != 0,
-            "result_bytes": self.config.result_bytes,
+            "result_bytes": self.result_bytes,
         }
         return ServerSession(
             argv,
@@ -65,9 +63,9 @@ class NamespaceBackend(Backend):
             isolation=self.isolation + ("+cgroup" if cg is not None else ""),
             backend=self.name,
             env={},
-            start_timeout_s=self.config.start_timeout_s,
+            start_timeout_s=self.start_timeout_s,
             oom_kills=cg.oom_kills if cg is not None else None,
-            apply_limits=cg.apply if cg is not None else None,
+            sandbox_limits=self.sandbox_limits(),
             on_close=cg.remove if cg is not None else None,
             warnings=tuple(warnings),
         )

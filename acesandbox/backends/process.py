@@ -30,32 +30,30 @@ class ProcessBackend(Backend):
     isolation = "process"
 
     def open_session(self, worker: int = 0) -> Session:
-        opts = self.config.options
-        memory_mb = int(opts.get("memory_mb", 1024))
-        max_processes = int(opts.get("max_processes", 64))
+        config = self.config
         warnings = [_WEAK]
         if os.geteuid() == 0:
             warnings.append("process backend running as root: programs can do anything root can on this host")
         cg = None
         if cgroups.cgroup_support() is None:
             try:
-                cg = cgroups.Cgroup(memory_mb + 64, max_processes + 8)
+                cg = cgroups.Cgroup(config.memory_mb + 64, config.max_processes + 8)
             except OSError as exc:
                 warnings.append(f"cgroup unavailable ({exc}); memory is capped per process with RLIMIT_AS")
         scratch = tempfile.mkdtemp(prefix="acesandbox-")
         os.chmod(scratch, 0o700)
         server = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_sandbox", "server.py")
-        argv = [os.path.realpath(sys.executable), *namespaces.SERVER_FLAGS, server]
+        argv = [config.python or os.path.realpath(sys.executable), *namespaces.SERVER_FLAGS, server]
         if cg is not None:
             argv = cg.wrap_argv(argv)
         cfg = {
             "scratch": scratch,
-            "preload": list(self.config.preload),
-            "site": namespaces.site_dirs(),
+            "preload": list(config.preload),
+            "site": namespaces.site_dirs(config.python),
             "rlimit_as": cg is None,
             "as_slack_mb": 256,
             "rlimit_nproc": False,
-            "result_bytes": self.config.result_bytes,
+            "result_bytes": self.result_bytes,
         }
 
         def cleanup() -> None:
@@ -70,9 +68,9 @@ class ProcessBackend(Backend):
             backend=self.name,
             env=sandbox_env(home=scratch),
             cwd=scratch,
-            start_timeout_s=self.config.start_timeout_s,
+            start_timeout_s=self.start_timeout_s,
             oom_kills=cg.oom_kills if cg is not None else None,
-            apply_limits=cg.apply if cg is not None else None,
+            sandbox_limits=self.sandbox_limits(),
             on_close=cleanup,
             warnings=tuple(warnings),
         )

@@ -33,9 +33,9 @@ import ray.exceptions
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from .._result import Outcome, Report
-from .._spec import Job
+from .._spec import Job, SandboxConfig
 from ..errors import SandboxCrashedError, SandboxUnavailableError
-from .base import Backend, BackendConfig, Session
+from .base import Backend, Session
 
 __all__ = ["RayBackend", "RayConfig"]
 
@@ -53,7 +53,7 @@ _ACTOR_LOST = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableErro
 
 @dataclass(frozen=True)
 class RayConfig:
-    """Ray-specific settings (sandbox-wide limits come from the executor's options).
+    """Ray-specific settings (sandbox-wide caps and preload are SandboxConfig's).
 
     ``address``: the cluster (``"auto"``, ``"ray://host:10001"``, ``"10.0.0.1:6379"``);
     None uses ``RAY_ADDRESS`` or the cluster ``ray start`` left on this machine, else
@@ -83,7 +83,7 @@ class RayConfig:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> RayConfig:
-        """The fields of ``options`` (a BackendConfig's) that name RayConfig fields."""
+        """The fields of ``options`` (a SandboxConfig's) that name RayConfig fields."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in options.items() if k in names})
 
@@ -91,14 +91,14 @@ class RayConfig:
 class _NodePool:
     """The actor on one node: an Executor of the inner backend, one job per call."""
 
-    def __init__(self, inner: str | None, workers: int, preload: tuple[str, ...], options: dict[str, Any], crash_hook: bool) -> None:
+    def __init__(self, sandbox: SandboxConfig, crash_hook: bool) -> None:
         from acesandbox.executor import Executor
 
         self.crash_hook = crash_hook
         # Ray runs workers at niceness 15 (its worker_niceness), which every sandbox would
         # inherit: on a busy node they would get a sliver of the CPU and time out.
         self.niceness = _normal_priority()
-        self.executor = Executor(inner, workers=workers, preload=preload, **options)
+        self.executor = Executor(sandbox)
         self.warnings: tuple[str, ...] = ()
         if self.niceness > 0:
             self.warnings = (
@@ -199,7 +199,7 @@ class RayBackend(Backend):
     name = "ray"
     isolation = "ray"
 
-    def __init__(self, config: BackendConfig | None = None, ray_config: RayConfig | None = None) -> None:
+    def __init__(self, config: SandboxConfig | None = None, ray_config: RayConfig | None = None) -> None:
         super().__init__(config)
         self.ray = ray_config or RayConfig.from_options(self.config.options)
         self._actors: dict[str, _Actor] = {}
@@ -226,9 +226,9 @@ class RayBackend(Backend):
             raise SandboxUnavailableError(f"could not connect to Ray ({self.ray.address or 'local'}): {exc}") from exc
         self._started_ray = True
 
-    def _inner_options(self) -> dict[str, Any]:
-        keep = ("memory_mb", "max_processes", "scratch_mb")
-        return {k: v for k, v in self.config.options.items() if k in keep}
+    def _inner_config(self, workers: int) -> SandboxConfig:
+        """Each node's own sandboxes: this config's caps, the inner backend and its options."""
+        return replace(self.config, backend=self.ray.inner, workers=workers, options=dict(self.ray.inner_options))
 
     def _spawn(self, node: Mapping[str, Any]) -> _Actor:
         node_id = node["NodeID"]
@@ -242,7 +242,7 @@ class RayBackend(Backend):
             name=f"acesandbox-{self._tag}-{node_id[:12]}-{uuid.uuid4().hex[:4]}",
             runtime_env=dict(self.ray.runtime_env) if self.ray.runtime_env else None,
         )
-        handle = cls.remote(self.ray.inner, workers, tuple(self.config.preload), self._inner_options(), self.ray.crash_hook)
+        handle = cls.remote(self._inner_config(workers), self.ray.crash_hook)
         return _Actor(node_id=node_id, handle=handle, workers=workers)
 
     def _alive_nodes(self) -> list[Mapping[str, Any]]:
@@ -258,7 +258,7 @@ class RayBackend(Backend):
         err: BaseException | None = None
         for actor in new:
             try:
-                info = ray.get(actor.handle.describe.remote(), timeout=self.config.start_timeout_s)
+                info = ray.get(actor.handle.describe.remote(), timeout=self.start_timeout_s)
             except Exception as exc:  # noqa: BLE001 - a node that cannot run sandboxes is left out
                 self._kill(actor)
                 err = exc
@@ -322,7 +322,7 @@ class RayBackend(Backend):
         return _Lease(self, solo)
 
     def _acquire(self, solo: bool) -> _Actor:
-        deadline = time.monotonic() + self.config.start_timeout_s * 5
+        deadline = time.monotonic() + self.start_timeout_s * 5
         refreshed = False
         with self._cond:
             self._solo_waiting += solo

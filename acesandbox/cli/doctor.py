@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
-__all__ = ["Check", "add_parser", "collect", "run"]
+__all__ = ["KEY_PACKAGES", "Check", "add_parser", "collect", "run", "sandbox_view"]
 
 Level = Literal["OK", "WARN", "FAIL"]
 _SMOKE_PROGRAM = "def f():\n    return 1\n"
@@ -125,6 +125,81 @@ def _namespaces() -> Check:
     return Check("namespaces", "OK", "bubblewrap creates user, pid, net, mount, ipc, uts and cgroup namespaces", None, {"works": True})
 
 
+def _seccomp() -> Check:
+    from .._harden import seccomp
+
+    info = seccomp.describe()
+    problem = seccomp.problem()
+    if problem is not None:
+        return Check("seccomp", "FAIL", problem, "install the bindings; the namespace backend refuses to run without them", info)
+    denied = sorted(info["families"])
+    detail = (
+        f"libseccomp ({info['library']}) filter, {info['instructions']} BPF instructions, for {', '.join(info['arches'])}: "
+        f"EPERM/ENOSYS for {', '.join(denied)}"
+    )
+    if info["unknown"]:
+        return Check("seccomp", "WARN", detail + f"; this libseccomp does not know {', '.join(info['unknown'])} (left out)",
+                     "upgrade libseccomp (apt-get install libseccomp2)", info)
+    return Check("seccomp", "OK", detail, None, info)
+
+
+def _nested_namespaces() -> Check:
+    from .._harden import namespaces, seccomp
+
+    if namespaces.bwrap_path() is None or seccomp.problem() is not None:
+        return Check("nested namespaces", "WARN", "not blocked: the namespace backend cannot run here",
+                     "make the bubblewrap and seccomp checks above pass", {"blocked_by": []})
+    blocked_by = namespaces.nested_userns_blocked_by()
+    info = {"blocked_by": blocked_by}
+    detail = "programs cannot create user or other namespaces: blocked by " + " and ".join(blocked_by)
+    if "--disable-userns" not in blocked_by:
+        detail += " (bubblewrap < 0.8 has no --disable-userns; the seccomp filter alone holds)"
+    return Check("nested namespaces", "OK", detail, None, info)
+
+
+KEY_PACKAGES = ("numpy", "pandas", "scipy", "sklearn", "matplotlib")
+"""Packages ``sandbox view`` reports as importable or not inside the sandbox."""
+
+_VIEW_PROGRAM = (
+    "import importlib.util, json, os, sys\n"
+    "def view(packages):\n"
+    "    print(json.dumps({'executable': sys.executable, 'prefix': sys.prefix, 'version': sys.version.split()[0],\n"
+    "                      'sys_path': [p for p in sys.path if p],\n"
+    "                      'packages': {p: importlib.util.find_spec(p) is not None for p in packages}}))\n"
+    "    return True\n"
+)
+
+
+def sandbox_view(name: str | None, python: str | None = None, packages: tuple[str, ...] = KEY_PACKAGES) -> Check:
+    """What a program sees inside the sandbox: its interpreter, sys.path and which key packages import."""
+    if name is None:
+        return Check("sandbox view", "FAIL", "not run: no usable backend", "fix the backend check above", {})
+    from .. import Job, SandboxConfig, run_batch
+
+    job = Job(program=_VIEW_PROGRAM, tests=[f"assert view({tuple(packages)!r})"])
+    try:
+        [report] = run_batch([job], sandbox=SandboxConfig(backend=name, workers=1, python=python))
+        outcome = report.outcomes[0]
+        info = json.loads(outcome.stdout.strip().splitlines()[-1])
+    except Exception as exc:  # noqa: BLE001 - any failure here is the finding
+        return Check("sandbox view", "FAIL", f"could not look inside {name!r}: {type(exc).__name__}: {exc}", "see the checks above", {})
+    missing: list[str] = []
+    if name in ("namespace", "process"):
+        from .._harden.namespaces import site_dirs
+
+        missing = [d for d in site_dirs(python) if d not in info["sys_path"]]
+    info["missing_site_dirs"] = missing
+    found = [p for p, ok in info["packages"].items() if ok]
+    detail = (
+        f"Python {info['version']} at {info['executable']} (prefix {info['prefix']}); {len(info['sys_path'])} sys.path "
+        f"entries; importable: {', '.join(found) or 'none'} of {', '.join(packages)}"
+    )
+    if missing:
+        return Check("sandbox view", "WARN", detail + f"; the interpreter's {', '.join(missing)} is not on the sandbox's sys.path",
+                     "report this as a bug: programs will not import what the host interpreter has", info)
+    return Check("sandbox view", "OK", detail, None, info)
+
+
 def _cgroup_version() -> str | None:
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         return "v2"
@@ -212,12 +287,12 @@ def _docker() -> Check:
 def _smoke(name: str | None) -> Check:
     if name is None:
         return Check("smoke job", "FAIL", "not run: no usable backend", "fix the backend check above", {"passed": False})
-    from .. import Job, run_batch
+    from .. import Job, SandboxConfig, run_batch
 
     job = Job(program=_SMOKE_PROGRAM, tests=_SMOKE_TESTS)
     t0 = time.monotonic()
     try:
-        [report] = run_batch([job], backend=name, workers=1)
+        [report] = run_batch([job], sandbox=SandboxConfig(backend=name, workers=1))
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding
         elapsed = time.monotonic() - t0
         return Check(
@@ -243,10 +318,10 @@ def _smoke(name: str | None) -> Check:
 
 def collect(backend: str | None = None) -> list[Check]:
     """Every check, in the order they are shown."""
-    simple: list[Callable[[], Check]] = [_python, _platform, _bubblewrap, _namespaces, _cgroups]
+    simple: list[Callable[[], Check]] = [_python, _platform, _bubblewrap, _namespaces, _seccomp, _nested_namespaces, _cgroups]
     checks = [f() for f in simple]
     check, name = _backend(backend)
-    checks += [check, _docker(), _smoke(name)]
+    checks += [check, _docker(), _smoke(name), sandbox_view(name)]
     return checks
 
 
@@ -274,7 +349,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "cleanup", False):
         return _cleanup()
     checks = collect(args.backend)
-    smoke = checks[-1]
+    smoke = next(c for c in checks if c.name == "smoke job")
     ok = smoke.status == "OK"
     if args.json:
         backend = next(c for c in checks if c.name == "backend")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import IO, Any, Iterator, Mapping
 
-from .. import AcesandboxError, InvalidJobError, Job, Limits, Report, iter_batch
+from .. import AcesandboxError, InvalidJobError, Job, Limits, Report, SandboxConfig, iter_batch
 
 __all__ = ["add_parser", "job_from_line", "run"]
 
@@ -32,7 +32,7 @@ input: one JSON object per line:
   tests may also be dicts: {"kind": "io", "stdin": "1 2\\n", "expected_stdout": "3"},
   {"kind": "call", "fn": "f", "args": [1], "expected": 2}, {"kind": "unittest", "source": "..."}.
   Optional per-line fields override the options below: mode, compare, stop_on_failure,
-  limits ({"timeout_s": 2, "memory_mb": 512, ...}); id (or job_id) is echoed back.
+  limits ({"timeout_s": 2, "output_bytes": 4096, ...}); id (or job_id) is echoed back.
   Blank lines are skipped.
 
 output: one JSON object per non-blank input line, in input order: the report
@@ -271,12 +271,15 @@ def _output(path: str) -> Iterator[IO[str]]:
 def run(args: argparse.Namespace) -> int:
     """Stream the batch; exit 0, or 2 when some lines were invalid (see the epilog)."""
     try:
-        Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
+        Limits(timeout_s=args.timeout)
+        sandbox = SandboxConfig(
+            backend=args.backend, workers=args.workers, memory_mb=args.memory_mb, preload=tuple(args.preload)
+        )
     except InvalidJobError as exc:
         print(f"acecoder run: error: {exc}", file=sys.stderr)
         return 2
     defaults = _Defaults(
-        limits={"timeout_s": args.timeout, "memory_mb": args.memory_mb},
+        limits={"timeout_s": args.timeout},
         mode=args.mode,
         compare=args.compare,
         stop_on_failure=args.stop_on_failure,
@@ -287,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
         with _input(args) as source, _output(args.output) as out:
             writer = _InOrder(out)
             try:
-                _stream(args, source, writer, defaults, summary)
+                _stream(args, sandbox, source, writer, defaults, summary)
             except KeyboardInterrupt:
                 writer.drain()
                 print(summary.line(time.monotonic() - t0, interrupted=True), file=sys.stderr)
@@ -306,7 +309,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stream(
-    args: argparse.Namespace, source: IO[bytes], writer: _InOrder, defaults: _Defaults, summary: _Summary
+    args: argparse.Namespace,
+    sandbox: SandboxConfig,
+    source: IO[bytes],
+    writer: _InOrder,
+    defaults: _Defaults,
+    summary: _Summary,
 ) -> None:
     # batch index -> (input line number, id, output slot); holds only jobs in flight.
     in_flight: dict[int, tuple[int, Any, int]] = {}
@@ -338,14 +346,11 @@ def _stream(
 
     batch = iter_batch(
         jobs(),
-        workers=args.workers,
-        timeout=args.timeout,
-        memory_mb=args.memory_mb,
-        backend=args.backend,
+        timeout_s=args.timeout,
+        sandbox=sandbox,
         mode=args.mode,
         compare=args.compare,
         stop_on_failure=args.stop_on_failure,
-        preload=tuple(args.preload),
         ordered=False,  # a slow job must not stall the pool; _InOrder restores the order
         progress=args.progress,
     )

@@ -36,13 +36,14 @@ from __future__ import annotations
 
 from .checks import GT_TIME_LIMIT_FACTOR, HumanEvalPlus, MbppPlus
 from .data import mbpp_deserialize_inputs
-from .ground_truth import ground_truth
+from .ground_truth import EXECUTOR_OPTIONS, ground_truth
 from .official import DATASETS, OfficialRow, official_runs, read_official_results, run_profile
 from .original import HumanEval, Mbpp
 from .verify import KNOWN_DIFFERENCES, OBSERVED_FLAGS, verify_runs
 
 __all__ = [
     "DATASETS",
+    "EXECUTOR_OPTIONS",
     "GT_TIME_LIMIT_FACTOR",
     "KNOWN_DIFFERENCES",
     "OBSERVED_FLAGS",

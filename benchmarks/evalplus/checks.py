@@ -23,7 +23,7 @@ from ..errors import BenchmarkError
 from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT
 from . import judge as _judge
 from .data import cache_root, plus_problems, records_and_hash, release_file, task_number
-from .ground_truth import TOO_LARGE, ground_truth
+from .ground_truth import EXECUTOR_OPTIONS, TOO_LARGE, ground_truth
 
 __all__ = ["CHUNK_BYTES", "GT_TIME_LIMIT_FACTOR", "MAX_CALLS_PER_TEST", "EvalPlusBase", "HumanEvalPlus", "MbppPlus",
            "status_of"]
@@ -154,6 +154,10 @@ class EvalPlusBase(Benchmark):
         self._tests_cache: dict[tuple[str, str, str, str], tuple[tuple[CallBatchTest, ...], Limits]] = {}
         self._gt_lock = threading.Lock()
 
+    def executor_options(self) -> dict[str, Any]:
+        """SandboxConfig fields: the base's plus EvalPlus's memory cap."""
+        return {**super().executor_options(), **EXECUTOR_OPTIONS}
+
     # ---- loading
     def load(self, dataset: str | None = None) -> list[Problem]:
         """A local file (``.jsonl``, ``.jsonl.gz``, ``.json``, parquet), a release version
@@ -234,8 +238,7 @@ class EvalPlusBase(Benchmark):
         # timeout_s bounds each test of the check; when evalplus's cap binds, the check as
         # a whole gets that wall budget too (plus 1 s, as evalplus waits for its process).
         capped = self.timeout_cap is not None and total > float(self.timeout_cap)
-        limits = Limits(timeout_s=timeout, job_timeout_s=timeout + 1.0 if capped else 3 * timeout + 10,
-                        memory_mb=4096)
+        limits = Limits(timeout_s=timeout, job_timeout_s=timeout + 1.0 if capped else 3 * timeout + 10)
         self._tests_cache[key] = (tests, limits)
         return tests, limits
 

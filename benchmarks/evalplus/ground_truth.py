@@ -18,7 +18,13 @@ from ..errors import BenchmarkError
 from . import judge as _judge
 from .data import cache_root
 
-__all__ = ["TOO_LARGE", "ground_truth"]
+__all__ = ["EXECUTOR_OPTIONS", "MEMORY_MB", "TOO_LARGE", "ground_truth"]
+
+MEMORY_MB = 4096
+"""The memory cap of the sandboxes EvalPlus programs run in (``SandboxConfig.memory_mb``)."""
+
+EXECUTOR_OPTIONS: dict[str, Any] = {"memory_mb": MEMORY_MB}
+"""SandboxConfig fields for scoring EvalPlus (ground truth and checks)."""
 
 _GT_FORMAT = 1  # bump when the cached ground-truth layout changes
 _GT_CHUNK = 25  # calls per ground-truth test
@@ -111,14 +117,14 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
                 for i in range(0, len(calls), chunk)
             ) or (CallBatchTest("__evalplus_gt__", [], [], judge="evalplus-ground-truth",
                                 judge_options={"token": f"{base_token}:0"}),)
-            jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0, memory_mb=4096),
+            jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
                             mode="shared"))
             keys.append((p.task_id, part))
     own = executor is None
     if own:
-        from acesandbox import Executor
+        from acesandbox import Executor, SandboxConfig
 
-        executor = Executor(workers=workers)
+        executor = Executor(SandboxConfig(workers=workers, **EXECUTOR_OPTIONS))
     result: dict[str, dict[str, Any]] = defaultdict(dict)
     errors: list[str] = []
     overflowed: set[str] = set()

@@ -11,7 +11,7 @@ import pytest
 
 from _support import require_backend
 from acesandbox import Executor, Status
-from acesandbox.backends.base import BackendConfig
+from acesandbox import SandboxConfig
 from acesandbox.backends.fake import FakeBackend
 from acesandbox.conformance import (
     CAPABILITIES,
@@ -76,7 +76,7 @@ def test_capabilities():
 
 
 def test_run_conformance_summarises_a_non_conforming_backend():
-    summary = run_conformance(FakeBackend(BackendConfig()))
+    summary = run_conformance(FakeBackend(SandboxConfig()))
     assert summary["backend"] == "fake" and not summary["conforms"]
     assert "os_exit_in_test" in summary["failed"] and "pass" in summary["passed"]
     assert summary["not_applicable"]["kill_everything"] == ["pid_isolation"]
@@ -84,14 +84,14 @@ def test_run_conformance_summarises_a_non_conforming_backend():
 
 def test_run_case_reports_a_backend_that_lets_attacks_pass():
     """A backend that says 'passed' to everything fails every hostile case."""
-    with Executor(FakeBackend(BackendConfig()), workers=1) as ex:
+    with Executor(FakeBackend(SandboxConfig(workers=1))) as ex:
         case = next(c for c in CASES if c.name == "os_exit_in_test")
         problems = run_case(case, ex)
     assert any("the attack worked" in p for p in problems)
 
 
 def test_run_case_refuses_a_case_the_backend_cannot_contain():
-    with Executor(FakeBackend(BackendConfig()), workers=1) as ex:
+    with Executor(FakeBackend(SandboxConfig(workers=1))) as ex:
         case = next(c for c in CASES if c.name == "kill_everything")
         with pytest.raises(ValueError, match="pid_isolation"):
             run_case(case, ex)

@@ -19,8 +19,7 @@ import time
 import pytest
 from _support import IN_CI
 
-from acesandbox import Executor, Job, Limits, Status
-from acesandbox.backends.base import BackendConfig
+from acesandbox import Executor, Job, Limits, SandboxConfig, Status
 from acesandbox.conformance import (
     BLOCKED,
     CASES,
@@ -82,7 +81,7 @@ def conf_executor(client):
 
 @pytest.fixture(scope="module")
 def executor(client):
-    with Executor("docker", workers=1) as ex:
+    with Executor(SandboxConfig(backend="docker", workers=1)) as ex:
         yield ex
 
 
@@ -203,9 +202,9 @@ def test_both_transports(client, transport):
 
     blob = "x" * (3 << 20)
     program = f"BLOB = {blob!r}\ndef size():\n    return len(BLOB)\ndef big():\n    return 'y' * (1 << 20)\n"
-    backend = DockerBackend(BackendConfig(), DockerConfig(transport=transport))
+    backend = DockerBackend(SandboxConfig(workers=2), DockerConfig(transport=transport))
     assert backend.transport() == transport
-    with Executor(backend, workers=2) as ex:
+    with Executor(backend) as ex:
         report = ex.run(Job(program=program, tests=[f"assert size() == {len(blob)}", "assert len(big()) == 1048576"]))
         assert report.statuses == (Status.PASSED, Status.PASSED)
         reports = ex.map([(f"def f():\n    return {i}\n", [f"assert f() == {i}", f"assert f() == {i + 1}"]) for i in range(40)])
@@ -223,7 +222,7 @@ def test_large_messages(executor):
 
 
 def test_preload_and_numpy_in_the_image(client):
-    with Executor("docker", workers=1, preload=["numpy"]) as ex:
+    with Executor(SandboxConfig(backend="docker", workers=1, preload=("numpy",))) as ex:
         report = ex.run(Job(program="import numpy as np\ndef f():\n    return np.arange(4).sum()\n", tests=["assert f() == 6"]))
     assert report.statuses == (Status.PASSED,), report.outcomes[0].message
     assert not any("preload failed" in w for w in report.warnings)
@@ -235,8 +234,8 @@ def test_preload_and_numpy_in_the_image(client):
 def test_replaced_after_max_jobs(client):
     from acesandbox.backends.docker import DockerBackend
 
-    backend = DockerBackend(BackendConfig(options={"max_jobs": 2}))
-    with Executor(backend, workers=1) as ex:
+    backend = DockerBackend(SandboxConfig(workers=1, options={"max_jobs": 2}))
+    with Executor(backend) as ex:
         seen = []
         for _ in range(5):
             assert ex.run(Job(program="x = 1", tests=["assert x == 1"])).all_passed
@@ -261,8 +260,17 @@ def test_crashed_container_is_replaced_and_the_job_retried(client, executor):
 
 def test_container_oom_is_memory_and_the_sandbox_survives(executor):
     program = "def hog():\n    xs = []\n    while True:\n        xs.append(bytearray(16 << 20))\n"
-    report = executor.run(Job(program=program, tests=["assert hog() == 1", "assert 1 == 1"], limits=Limits(timeout_s=5, memory_mb=128)))
+    report = executor.run(Job(program=program, tests=["assert hog() == 1", "assert 1 == 1"], limits=Limits(timeout_s=5)))
     assert report.statuses == (Status.MEMORY, Status.PASSED), [o.message for o in report.outcomes]
+
+
+def test_container_memory_cap_is_the_sandbox_configs(client):
+    program = "def hog(mb):\n    block = bytearray(mb << 20)\n    return len(block) > 0\n"
+    with Executor(SandboxConfig(backend="docker", workers=1, memory_mb=200)) as ex:
+        report = ex.run(Job(program=program, tests=["assert hog(64)", "assert hog(400)"], limits=Limits(timeout_s=5)))
+        info = client.api.inspect_container(ex._sessions[0].container_id)
+    assert report.statuses == (Status.PASSED, Status.MEMORY), [o.message for o in report.outcomes]
+    assert info["HostConfig"]["Memory"] == (200 + 64) << 20
 
 
 def test_cgroup_parent(client):
@@ -270,17 +278,17 @@ def test_cgroup_parent(client):
 
     if client.info().get("CgroupDriver") != "cgroupfs":
         pytest.skip("cgroup_parent='/' is for the cgroupfs driver (systemd wants a slice)")
-    backend = DockerBackend(BackendConfig(options={"memory_mb": 128}), DockerConfig(cgroup_parent="/"))
-    with Executor(backend, workers=1) as ex:
+    backend = DockerBackend(SandboxConfig(workers=1, memory_mb=128), DockerConfig(cgroup_parent="/"))
+    with Executor(backend) as ex:
         program = "def hog():\n    xs = []\n    while True:\n        xs.append(bytearray(16 << 20))\n"
-        report = ex.run(Job(program=program, tests=["assert hog() == 1"], limits=Limits(memory_mb=128)))
+        report = ex.run(Job(program=program, tests=["assert hog() == 1"]))
         assert report.statuses == (Status.MEMORY,), report.outcomes[0].message
         cid = ex._sessions[0].container_id
         assert client.api.inspect_container(cid)["HostConfig"]["CgroupParent"] == "/"
 
 
 def test_containers_are_removed_on_close(client):
-    ex = Executor("docker", workers=2)
+    ex = Executor(SandboxConfig(backend="docker", workers=2))
     ex.map([("x = 1", ["assert x == 1"])] * 4)
     ids = [s.container_id for s in ex._sessions if s is not None]
     assert ids and set(ids) <= set(_sandbox_containers(client))
@@ -290,10 +298,10 @@ def test_containers_are_removed_on_close(client):
 
 _CHILD = """
 import sys, time
-from acesandbox import iter_batch
+from acesandbox import SandboxConfig, iter_batch
 jobs = [("import time\\ndef f():\\n    time.sleep(30)\\n    return 1\\n", ["assert f() == 1"])] * 8
 print("ready", flush=True)
-for _ in iter_batch(jobs, backend="docker", workers=2):
+for _ in iter_batch(jobs, sandbox=SandboxConfig(backend="docker", workers=2)):
     pass
 """
 
@@ -398,7 +406,7 @@ def test_stale_and_foreign_images_are_refused(client):
     result = build_from_dockerfile(client, "acesandbox-test:dockerfile", base=DEFAULT_IMAGE)
     try:
         assert image_state(client, result.tag) == "current"
-        with Executor(DockerBackend(docker_config=DockerConfig(image=result.tag)), workers=1) as ex:
+        with Executor(DockerBackend(SandboxConfig(workers=1), docker_config=DockerConfig(image=result.tag))) as ex:
             assert ex.run(Job(program="x = 1", tests=["assert x == 1"])).all_passed
         client.images.build(
             fileobj=__import__("io").BytesIO(f"FROM {result.tag}\nLABEL acesandbox.server=0000\n".encode()),

@@ -14,8 +14,8 @@ import time
 import pytest
 
 import acesandbox
-from acesandbox import Executor, Job, Report, Status
-from acesandbox.backends.base import Backend, BackendConfig, Session
+from acesandbox import Executor, Job, Limits, Report, SandboxConfig, Status
+from acesandbox.backends.base import Backend, Session
 from acesandbox.backends.fake import FakeBackend
 from acesandbox.errors import SandboxCrashedError
 
@@ -33,7 +33,7 @@ def test_run_batch_keeps_input_order(executor):
 
 
 def test_iter_batch_unordered_yields_every_index_once():
-    seen = sorted(i for i, _ in acesandbox.iter_batch(_jobs(5), workers=2, backend="process", ordered=False))
+    seen = sorted(i for i, _ in acesandbox.iter_batch(_jobs(5), sandbox=SandboxConfig(backend="process", workers=2), ordered=False))
     assert seen == [0, 1, 2, 3, 4]
 
 
@@ -77,7 +77,7 @@ class _BrokenBackend(Backend):
 
 
 def test_sandbox_failure_is_retried_once_then_sandbox_error():
-    with Executor(_BrokenBackend(), workers=1) as ex:
+    with Executor(_BrokenBackend(SandboxConfig(workers=1))) as ex:
         before = _BrokenBackend.opened
         report = ex.map([(PROG, ["assert add(1, 1) == 2", "assert True"])])[0]
     assert report.statuses == (Status.SANDBOX_ERROR, Status.SANDBOX_ERROR)
@@ -105,17 +105,72 @@ def test_sandbox_killed_mid_job_is_retried_on_a_fresh_one(executor):
 
 
 def test_fake_backend_scripts_outcomes_for_consumers():
-    backend = FakeBackend(BackendConfig(options={"script": lambda job: ["passed", "failed"]}))
-    with Executor(backend, workers=1) as ex:
+    backend = FakeBackend(SandboxConfig(workers=1, options={"script": lambda job: ["passed", "failed"]}))
+    with Executor(backend) as ex:
         report = ex.map([(PROG, ["assert 1", "assert 2"])])[0]
     assert report.statuses == (Status.PASSED, Status.FAILED)
 
 
 def test_run_tests_convenience_api():
-    report = acesandbox.run_tests(PROG, ["assert add(1, 2) == 3", "assert add(1, 2) == 4"], timeout=2, backend="process")
+    report = acesandbox.run_tests(PROG, ["assert add(1, 2) == 3", "assert add(1, 2) == 4"], timeout_s=2, sandbox="process")
     assert (report.passed, report.total, report.pass_rate) == (1, 2, 0.5)
     assert isinstance(report, Report)
     assert Report.from_json(report.to_json()) == report
+    assert report.backend == "process"
+
+
+def test_executor_takes_a_config_a_name_or_a_backend():
+    with Executor(SandboxConfig(backend="fake", workers=3, memory_mb=256)) as ex:
+        assert (ex.backend.name, ex.workers, ex.config.memory_mb) == ("fake", 3, 256)
+        assert ex.backend.config is ex.config
+    with Executor("fake") as ex:
+        assert ex.config == SandboxConfig(backend="fake")
+        assert ex.workers == ex.backend.default_workers()
+    backend = FakeBackend(SandboxConfig(workers=2))
+    with Executor(backend) as ex:
+        assert ex.backend is backend and ex.workers == 2
+    with pytest.raises(acesandbox.InvalidJobError, match="sandbox must be a SandboxConfig, a backend name or a Backend"):
+        Executor(42)  # type: ignore[arg-type]
+
+
+def test_run_tests_timeout_s_defaults_to_limits_own():
+    seen: list[Limits] = []
+
+    def script(job):
+        seen.append(job.limits)
+        return ["passed"]
+
+    sandbox = FakeBackend(SandboxConfig(workers=1, options={"script": script}))
+    acesandbox.run_tests(PROG, ["assert 1"], sandbox=sandbox)
+    acesandbox.run_tests(PROG, ["assert 1"], sandbox=sandbox, limits=Limits(timeout_s=7.0, output_bytes=10))
+    acesandbox.run_tests(PROG, ["assert 1"], sandbox=sandbox, timeout_s=2.5, limits=Limits(output_bytes=10))
+    assert seen == [Limits(), Limits(timeout_s=7.0, output_bytes=10), Limits(timeout_s=2.5, output_bytes=10)]
+
+
+def test_shared_executor_is_keyed_on_the_sandbox_config_value():
+    from acesandbox.executor import shared_executor
+
+    a = shared_executor(SandboxConfig(backend="fake", workers=1, options={"tag": [1]}))
+    assert shared_executor(SandboxConfig(backend="fake", workers=1, options={"tag": [1]})) is a
+    assert shared_executor(SandboxConfig(backend="fake", workers=1, options={"tag": [2]})) is not a
+    assert shared_executor("fake") is shared_executor(SandboxConfig(backend="fake"))
+
+
+_HOG = "def hog(mb):\n    block = bytearray(mb << 20)\n    return len(block) > 0\n"
+
+
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+def test_memory_cap_of_the_sandbox_config_is_the_one_enforced(backend):
+    from _support import require_backend
+
+    require_backend(backend)
+    tests = ["assert hog(64)", "assert hog(400)"]
+    with Executor(SandboxConfig(backend=backend, workers=1, memory_mb=200)) as ex:
+        small = ex.run(Job(_HOG, tests, limits=Limits(timeout_s=5.0)))
+    with Executor(SandboxConfig(backend=backend, workers=1, memory_mb=1024)) as ex:
+        large = ex.run(Job(_HOG, tests, limits=Limits(timeout_s=5.0)))
+    assert small.statuses == (Status.PASSED, Status.MEMORY)
+    assert large.statuses == (Status.PASSED, Status.PASSED)
 
 
 def _alive(pid: int) -> bool:
@@ -153,7 +208,7 @@ def test_ctrl_c_kills_every_sandbox(backend):
         import acesandbox
         jobs = [("import time\\ndef f():\\n    time.sleep(30)\\n    return 1", ["assert f() == 1"] * 3)] * 8
         print("start", flush=True)
-        acesandbox.run_batch(jobs, workers=2, timeout=30, backend={backend!r})
+        acesandbox.run_batch(jobs, timeout_s=30, sandbox=acesandbox.SandboxConfig(backend={backend!r}, workers=2))
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -8,7 +8,7 @@ import sys
 import pytest
 from _support import require_backend
 
-from acesandbox import Executor, Job, SandboxUnavailableError, Status
+from acesandbox import Executor, Job, SandboxConfig, SandboxUnavailableError, Status
 
 PROBE = "import sys\ntry:\n    import numpy\n    HAS_NUMPY = True\nexcept ImportError:\n    HAS_NUMPY = False\n"
 
@@ -24,16 +24,16 @@ def bare_venv(tmp_path_factory):
 def test_another_interpreter_sees_only_its_own_packages(bare_venv):
     require_backend("namespace")
     pytest.importorskip("numpy")
-    with Executor("namespace", workers=1, python=str(bare_venv)) as ex:
+    with Executor(SandboxConfig(backend="namespace", workers=1, python=str(bare_venv))) as ex:
         assert ex.run(Job(PROBE, ["assert HAS_NUMPY is False"])).statuses == (Status.PASSED,)
-    with Executor("namespace", workers=1) as ex:
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
         assert ex.run(Job(PROBE, ["assert HAS_NUMPY is True"])).statuses == (Status.PASSED,)
 
 
 def test_a_missing_interpreter_is_a_clear_error(tmp_path):
     require_backend("namespace")
     with pytest.raises(SandboxUnavailableError, match="sandbox's interpreter"):
-        with Executor("namespace", workers=1, python=str(tmp_path / "nope" / "python")) as ex:
+        with Executor(SandboxConfig(backend="namespace", workers=1, python=str(tmp_path / "nope" / "python"))) as ex:
             ex.run(Job("x = 1", ["assert x == 1"]))
 
 

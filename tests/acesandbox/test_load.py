@@ -42,14 +42,14 @@ def test_verdicts_identical_idle_and_oversubscribed(backend):
 
     require_backend(backend)
     jobs = _batch()
-    idle = acesandbox.run_batch(jobs, workers=1, timeout=1.0, backend=backend)
+    idle = acesandbox.run_batch(jobs, timeout_s=1.0, sandbox=acesandbox.SandboxConfig(backend=backend, workers=1))
     cores = len(os.sched_getaffinity(0))
     stop = multiprocessing.Event()
     burners = [multiprocessing.Process(target=_burn, args=(stop,), daemon=True) for _ in range(2 * cores)]
     for p in burners:
         p.start()
     try:
-        loaded = acesandbox.run_batch(jobs, workers=2 * cores, timeout=1.0, backend=backend)
+        loaded = acesandbox.run_batch(jobs, timeout_s=1.0, sandbox=acesandbox.SandboxConfig(backend=backend, workers=2 * cores))
     finally:
         stop.set()
         for p in burners:

@@ -24,7 +24,7 @@ import time
 import pytest
 from _support import IN_CI, require_backend
 
-from acesandbox import Executor, Job, Limits, Status
+from acesandbox import Executor, Job, Limits, SandboxConfig, Status
 
 pytestmark = pytest.mark.slow
 
@@ -202,10 +202,9 @@ def test_backpressure_reads_the_input_lazily(cluster):
 
 
 def test_a_job_that_kills_its_actor_twice_is_sandbox_error_alone(cluster):
-    from acesandbox.backends.base import BackendConfig
     from acesandbox.backends.ray import CRASH_JOB_ID, RayBackend, RayConfig
 
-    backend = RayBackend(BackendConfig(), RayConfig(crash_hook=True))
+    backend = RayBackend(SandboxConfig(), RayConfig(crash_hook=True))
     jobs = [Job(program="def f():\n    return 1\n", tests=["assert f() == 1"], job_id=f"ok{i}") for i in range(8)]
     jobs.insert(3, Job(program="import time\ndef f():\n    return 1\n", tests=["assert f() == 1", "assert f() == 1"], job_id=CRASH_JOB_ID))
     with Executor(backend) as ex:
@@ -253,7 +252,7 @@ def test_sandboxes_run_at_normal_priority(cluster):
 
 
 def test_limits_and_verdicts_pass_through(cluster):
-    with Executor("ray", memory_mb=256) as ex:
+    with Executor(SandboxConfig(backend="ray", memory_mb=256)) as ex:
         report = ex.run(
             Job(
                 program="def hog():\n    return len(bytearray(1 << 30))\ndef spin():\n    while True:\n        pass\n",
@@ -261,7 +260,7 @@ def test_limits_and_verdicts_pass_through(cluster):
                 # Reaching the memory cap costs CPU time in the kernel's reclaim, a lot of it
                 # on a loaded host: a roomier CPU limit keeps `memory` from reading `timeout`
                 # (as the conformance suite's MEM limits).
-                limits=Limits(timeout_s=3.0, memory_mb=256),
+                limits=Limits(timeout_s=3.0),
             )
         )
     assert report.statuses == (Status.MEMORY, Status.TIMEOUT), [o.message for o in report.outcomes]

@@ -13,10 +13,10 @@ from benchmarks.base import register_benchmark
 @pytest.fixture(scope="session")
 def bench_executor():
     """A real namespace-sandbox executor shared by the benchmark tests."""
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
 
     require_backend("namespace")
-    ex = Executor("namespace", workers=2)
+    ex = Executor(SandboxConfig(backend="namespace", workers=2))
     yield ex
     ex.close()
 

@@ -69,10 +69,10 @@ def real_file(shared_data: pathlib.Path) -> pathlib.Path:
 @pytest.fixture(scope="module")
 def bcb_executor():
     """A real sandbox pool with the heavy libraries preloaded, as BigCodeBench runs want."""
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
 
     require_backend("namespace")
-    ex = Executor("namespace", workers=2, preload=PRELOAD)
+    ex = Executor(SandboxConfig(backend="namespace", workers=2, **EXECUTOR_OPTIONS))
     yield ex
     ex.close()
 
@@ -208,9 +208,9 @@ def test_missing_libraries_in_another_interpreter(tmp_path: pathlib.Path):
     assert missing_libraries(problem, python) == ["pytest"]  # the bare venv: the module, no pytest
     assert preload_for(python) == ()  # nothing of PRELOAD: no start-up warnings
     bench = BigCodeBench(python=python)
-    assert bench.executor_options() == {"preload": (), "memory_mb": 4096, "python": python}
+    assert bench.executor_options() == {"preload": (), "memory_mb": 4096, "max_processes": 128, "python": python}
     assert bench.jobs(problem, "def task_func(x):\n    return x\n") == {}
-    assert BigCodeBench().executor_options() == {"preload": preload_for(None), "memory_mb": 4096}
+    assert BigCodeBench().executor_options() == {"preload": preload_for(None), "memory_mb": 4096, "max_processes": 128}
 
 
 def test_executor_options_and_known_difference_tables():

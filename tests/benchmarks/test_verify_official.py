@@ -30,10 +30,10 @@ LIMITS = {
 @pytest.mark.parametrize("family", ["evalplus", "livecodebench", "bigcodebench"])
 def test_official_verdicts_are_reproduced(family, shared_data):
     require_backend("namespace")
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
 
     module = importlib.import_module(VERIFIERS[family])
-    with Executor("namespace", workers=2, **getattr(module, "EXECUTOR_OPTIONS", {})) as executor:
+    with Executor(SandboxConfig(backend="namespace", workers=2, **getattr(module, "EXECUTOR_OPTIONS", {}))) as executor:
         runs = verify_all(shared_data, executor, families=[family], limits=LIMITS, progress=False)
     REPORT.extend(runs)
     assert runs, f"no official {family} runs found under {shared_data}"

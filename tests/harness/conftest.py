@@ -12,13 +12,12 @@ import pytest
 def fake_executor() -> Any:
     """A factory: ``fake_executor(script)`` -> an Executor on acesandbox's fake backend (closed after the test)."""
     import acesandbox
-    from acesandbox.backends.base import BackendConfig
     from acesandbox.backends.fake import FakeBackend
 
     made: list[Any] = []
 
     def make(script: Callable[[Any], list[Any]] | None = None, workers: int = 2) -> Any:
-        ex = acesandbox.Executor(FakeBackend(BackendConfig(options={"script": script})), workers=workers)
+        ex = acesandbox.Executor(FakeBackend(acesandbox.SandboxConfig(workers=workers, options={"script": script})))
         made.append(ex)
         return ex
 

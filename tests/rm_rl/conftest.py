@@ -35,12 +35,11 @@ class Script:
 @pytest.fixture
 def fake():
     """``(script, executor)``: an Executor on the fake backend driven by ``script``."""
-    from acesandbox import Executor
-    from acesandbox.backends.base import BackendConfig
+    from acesandbox import Executor, SandboxConfig
     from acesandbox.backends.fake import FakeBackend
 
     script = Script()
-    ex = Executor(FakeBackend(BackendConfig(options={"script": script})), workers=2)
+    ex = Executor(FakeBackend(SandboxConfig(workers=2, options={"script": script})))
     yield script, ex
     if script.gate is not None:
         script.gate.set()
@@ -50,10 +49,10 @@ def fake():
 @pytest.fixture(scope="session")
 def sandbox():
     """A real namespace-backend Executor, shared by every rm_rl test that runs code."""
-    from acesandbox import Executor
+    from acesandbox import Executor, SandboxConfig
 
     require_backend("namespace")
-    ex = Executor("namespace", workers=2)
+    ex = Executor(SandboxConfig(backend="namespace", workers=2))
     yield ex
     ex.close()
 

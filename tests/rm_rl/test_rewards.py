@@ -242,9 +242,9 @@ class TestRealSandbox:
         assert score.reward == 0.0 and score.statuses[11] == "failed" and set(score.statuses[12:]) == {"skipped"}
 
     def test_closed_executor_is_a_sandbox_error_not_a_zero(self):
-        from acesandbox import Executor
+        from acesandbox import Executor, SandboxConfig
 
-        ex = Executor("namespace", workers=1)
+        ex = Executor(SandboxConfig(backend="namespace", workers=1))
         ex.close()
         reward = binary(executor=ex)
         assert reward([GOOD_ADD], tests=[ADD_TESTS]) == [None]
