@@ -21,6 +21,7 @@ import sys
 import sysconfig
 
 from ..errors import SandboxUnavailableError
+from . import seccomp
 from .env import sandbox_env
 
 __all__ = ["PKG_MOUNT", "SERVER_FLAGS", "bwrap_argv", "bwrap_path", "probe", "site_dirs"]
@@ -64,6 +65,17 @@ def _namespaces() -> list[str]:
 
 def _identity() -> list[str]:
     return ["--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+
+
+def _syscalls() -> list[str]:
+    """The seccomp filter (see :mod:`.seccomp`), read from the descriptor ``wrap_argv`` opens."""
+    return ["--seccomp", str(seccomp.FD)]
+
+
+def nested_userns_blocked_by() -> list[str]:
+    """What keeps a program from creating user namespaces here: the seccomp filter always,
+    and bubblewrap's ``--disable-userns`` where it has it (>= 0.8)."""
+    return ["seccomp", *(["--disable-userns"] if _bwrap_supports("--disable-userns") else [])]
 
 
 _PROBE = (
@@ -128,6 +140,10 @@ _HOSTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hosts")
 """A two-line /etc/hosts (localhost only): the host's own file would leak its names."""
 
 
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + "/")
+
+
 def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     args: list[str] = []
     for d in _OS_DIRS:
@@ -138,8 +154,13 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     for f in _ETC_FILES:
         args += ["--ro-bind-try", f, f]
     args += ["--ro-bind", _HOSTS, "/etc/hosts"]
-    for d in _python_dirs(python):
-        args += ["--ro-bind", d, d]
+    # The interpreter and its packages at their own paths, wherever they live; those under
+    # the private /tmp or /dev/shm are bound after those tmpfs mounts, which would hide them.
+    pydirs = _python_dirs(python)
+    late = [d for d in pydirs if _under(d, SCRATCH) or _under(d, SHM)]
+    for d in pydirs:
+        if d not in late:
+            args += ["--ro-bind", d, d]
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     args += ["--ro-bind", pkg, PKG_MOUNT]
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -148,6 +169,8 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     # the root included, so nothing a test writes survives into the next job.
     args += ["--size", str(SHM_MB << 20), "--perms", "1777", "--tmpfs", SHM]
     args += ["--size", str(scratch_mb << 20), "--perms", "1777", "--tmpfs", SCRATCH]
+    for d in late:
+        args += ["--ro-bind", d, d]
     args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SCRATCH]
     return args
 
@@ -165,27 +188,39 @@ def bwrap_argv(scratch_mb: int, python: str | None = None) -> list[str]:
     ``python``: another interpreter to run programs with (e.g. a venv holding a
     benchmark's pinned libraries); default: this one."""
     bwrap = bwrap_path() or "bwrap"
-    return [
-        bwrap,
-        *_namespaces(),
-        *_identity(),
-        *_mounts(scratch_mb, python),
-        *_environment(),
-        "--",
-        interpreter_info(python)["executable"],
-        *SERVER_FLAGS,
-        f"{PKG_MOUNT}/_sandbox/server.py",
-    ]
+    problem = seccomp.problem()
+    if problem is not None:
+        raise SandboxUnavailableError(problem)
+    return seccomp.wrap_argv(
+        [
+            bwrap,
+            *_namespaces(),
+            *_identity(),
+            *_syscalls(),
+            *_mounts(scratch_mb, python),
+            *_environment(),
+            "--",
+            interpreter_info(python)["executable"],
+            *SERVER_FLAGS,
+            f"{PKG_MOUNT}/_sandbox/server.py",
+        ]
+    )
 
 
 def probe() -> str | None:
-    """None when bubblewrap can create every namespace here, else why not and the fix."""
+    """None when bubblewrap can create every namespace here under the seccomp filter, else why not and the fix."""
     bwrap = bwrap_path()
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed; install it: apt-get install bubblewrap"
+    problem = seccomp.problem()
+    if problem is not None:
+        return problem
     try:
         proc = subprocess.run(
-            [bwrap, *_namespaces(), *_identity(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"],
+            seccomp.wrap_argv(
+                [bwrap, *_namespaces(), *_identity(), *_syscalls(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                 "--", "/bin/true"]
+            ),
             capture_output=True,
             timeout=30,
         )

@@ -18,10 +18,19 @@ def wipe(path: str) -> None:
     except OSError:
         pass
     _chmod_dir(path)
-    for dirpath, dirnames, _files in os.walk(path, topdown=True, onerror=None):
+    try:
+        dev = os.lstat(path).st_dev
+    except OSError:
+        return
+    # Mount points under the scratch (an interpreter's read-only packages bound there) are
+    # not the program's: never descended into, never emptied.
+    order = []
+    for dirpath, dirnames, filenames in os.walk(path, topdown=True, onerror=None):
+        dirnames[:] = [n for n in dirnames if _same_fs(os.path.join(dirpath, n), dev)]
         for name in dirnames:
             _chmod_dir(os.path.join(dirpath, name))
-    for dirpath, dirnames, filenames in os.walk(path, topdown=False, onerror=None):
+        order.append((dirpath, dirnames, filenames))
+    for dirpath, dirnames, filenames in reversed(order):
         for name in filenames + dirnames:
             p = os.path.join(dirpath, name)
             try:
@@ -31,6 +40,13 @@ def wipe(path: str) -> None:
                     os.unlink(p)
             except OSError:
                 pass
+
+
+def _same_fs(p: str, dev: int) -> bool:
+    try:
+        return os.lstat(p).st_dev == dev
+    except OSError:
+        return True
 
 
 def _chmod_dir(p: str) -> None:

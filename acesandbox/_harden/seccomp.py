@@ -1,0 +1,213 @@
+"""Hardening step: a seccomp filter for the namespace backend, compiled by libseccomp.
+
+The namespaces leave the whole kernel interface reachable; this filter closes the parts
+a Python program never needs and attackers use most: io_uring, the key store, userfaultfd,
+bpf, perf events, kexec and kernel modules, mounts, new namespaces, ptrace and other
+processes' memory, personality, accounting, swap, reboot, the clock, quotas, file handles
+and a few legacy calls. Each denied call returns an error (``EPERM``, or ``ENOSYS`` where
+a library should take its fallback: io_uring, and ``clone3``, whose flags sit in memory a
+filter cannot read, so glibc falls back to ``clone``, whose flags it can). Everything else
+is allowed, threads, fork, subprocess and numpy included.
+
+The program is built on the host with libseccomp (its Python bindings: Debian's
+``python3-seccomp``, or ``pyseccomp`` from PyPI, a ctypes wrapper over ``libseccomp.so.2``),
+never hand-written, for the native ABI and its compat ABIs (i386 and x32 on x86_64, arm on
+aarch64), and handed to bubblewrap as a compiled BPF program (``--seccomp FD``), which
+loads it right before it starts the server. Without the library the namespace backend
+refuses to start (fail closed): :func:`problem` names the package to install.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import functools
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+__all__ = ["DENIED", "FD", "Family", "bpf_program", "describe", "library", "memfd", "problem", "wrap_argv"]
+
+# Namespace flags of clone(2) and unshare(2). CLONE_NEWTIME (0x80) only means that to
+# unshare: in clone's flags those bits are the exit signal.
+_CLONE_NS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+_CLONE_NEWTIME = 0x80
+
+
+@dataclass(frozen=True)
+class Family:
+    """Denied system calls of one kind: ``flags`` set means only calls with any of these
+    flag bits in their first argument (the namespace flags of clone/unshare)."""
+
+    name: str
+    syscalls: tuple[str, ...]
+    errno: int = errno.EPERM
+    flags: tuple[int, ...] = ()
+    why: str = ""
+
+
+DENIED: tuple[Family, ...] = (
+    Family("io_uring", ("io_uring_setup", "io_uring_enter", "io_uring_register"), errno.ENOSYS,
+           why="a second syscall interface that bypasses this filter and a frequent source of kernel bugs"),
+    Family("keyring", ("keyctl", "add_key", "request_key"), why="the kernel key store is not namespaced"),
+    Family("userfaultfd", ("userfaultfd",), why="stalls the kernel at chosen points (race exploits)"),
+    Family("bpf", ("bpf",), why="kernel programs and maps"),
+    Family("perf", ("perf_event_open",), why="performance counters leak other processes' activity"),
+    Family("kexec", ("kexec_load", "kexec_file_load"), why="load a new kernel"),
+    Family("modules", ("init_module", "finit_module", "delete_module"), why="load kernel code"),
+    Family("mount", ("mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "fsopen", "fsconfig",
+                     "fsmount", "fspick", "open_tree", "mount_setattr"), why="the sandbox's filesystem view is fixed"),
+    Family("namespaces", ("unshare",), flags=(*_CLONE_NS, _CLONE_NEWTIME), why="new namespaces regain capabilities"),
+    Family("namespaces", ("clone",), flags=_CLONE_NS, why="new namespaces regain capabilities"),
+    Family("namespaces", ("setns",), why="joining another namespace"),
+    Family("namespaces", ("clone3",), errno.ENOSYS, why="its flags are out of a filter's reach: glibc falls back to clone"),
+    Family("ptrace", ("ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp"),
+           why="reading or steering another process (the server included)"),
+    Family("personality", ("personality",), why="turns off address-space randomisation"),
+    Family("accounting", ("acct",), why="host process accounting"),
+    Family("swap", ("swapon", "swapoff"), why="host swap"),
+    Family("reboot", ("reboot",), why="host power state"),
+    Family("clock", ("settimeofday", "clock_settime", "clock_adjtime", "stime"), why="the host clock"),
+    Family("quota", ("quotactl", "quotactl_fd"), why="host disk quotas"),
+    Family("dcookie", ("lookup_dcookie",), why="kernel profiling cookies"),
+    Family("file_handles", ("name_to_handle_at", "open_by_handle_at"), why="open files by handle, around mounts"),
+    Family("legacy", ("uselib", "vm86", "vm86old", "nfsservctl"), why="obsolete interfaces"),
+)
+"""Every denied system call, by family. Listed in the README's security section."""
+
+_INSTALL = (
+    "install libseccomp's Python bindings: pip install pyseccomp (needs libseccomp.so.2: apt-get install libseccomp2), "
+    "or apt-get install python3-seccomp for the system Python"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def library() -> ModuleType | None:
+    """libseccomp's Python bindings (the official ``seccomp``, else ``pyseccomp``), or None."""
+    for name in ("seccomp", "pyseccomp"):
+        try:
+            return __import__(name)
+        except (ImportError, OSError, RuntimeError):  # pyseccomp raises RuntimeError without libseccomp.so.2
+            continue
+    return None
+
+
+def problem() -> str | None:
+    """None when the filter can be built here, else why not and the fix."""
+    if library() is None:
+        return f"the namespace backend needs a seccomp filter and libseccomp's Python bindings are missing: {_INSTALL}"
+    try:
+        bpf_program()
+    except (OSError, ValueError) as exc:
+        return f"libseccomp could not build the seccomp filter ({exc}): {_INSTALL}"
+    return None
+
+
+def _compat_arches(lib: Any) -> list[int]:
+    machine = platform.machine()
+    names = {"x86_64": ("X86", "X32"), "aarch64": ("ARM",)}.get(machine, ())
+    return [getattr(lib.Arch, n) for n in names if hasattr(lib.Arch, n)]
+
+
+def _build(lib: Any) -> tuple[Any, tuple[str, ...]]:
+    """The filter object and the names this libseccomp does not know (left out)."""
+    filt = lib.SyscallFilter(lib.ALLOW)
+    for arch in _compat_arches(lib):
+        filt.add_arch(arch)
+    unknown: list[str] = []
+    for fam in DENIED:
+        action = lib.ERRNO(fam.errno)
+        for name in fam.syscalls:
+            try:
+                if fam.flags:
+                    for bit in fam.flags:
+                        filt.add_rule(action, name, lib.Arg(0, lib.MASKED_EQ, bit, bit))
+                else:
+                    filt.add_rule(action, name)
+            except (OSError, ValueError, RuntimeError):
+                unknown.append(name)
+    return filt, tuple(unknown)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled() -> tuple[bytes, tuple[str, ...]]:
+    lib = library()
+    if lib is None:
+        raise OSError(errno.ENOSYS, "libseccomp's Python bindings are missing")
+    filt, unknown = _build(lib)
+    with tempfile.TemporaryFile() as f:
+        filt.export_bpf(f)
+        f.seek(0)
+        data = f.read()
+    if not data or len(data) % 8:
+        raise ValueError(f"libseccomp exported {len(data)} bytes, not a BPF program")
+    return data, unknown
+
+
+def bpf_program() -> bytes:
+    """The compiled filter: a BPF program (8-byte instructions), as bubblewrap reads it."""
+    return _compiled()[0]
+
+
+FD = 9
+"""The descriptor bubblewrap reads the program from (``--seccomp 9``); :func:`wrap_argv` opens it."""
+
+_memfd: dict[int, int] = {}
+
+
+def memfd() -> int:
+    """This process's sealed memfd holding the program (made once per process, never closed)."""
+    pid = os.getpid()
+    fd = _memfd.get(pid)
+    if fd is not None:
+        return fd
+    data = bpf_program()
+    fd = os.memfd_create("acesandbox-seccomp", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        # Sealed: nothing can change the program once written.
+        seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    except OSError:
+        os.close(fd)
+        raise
+    _memfd[pid] = fd
+    return fd
+
+
+def wrap_argv(argv: list[str]) -> list[str]:
+    """argv that starts ``argv`` (bubblewrap with ``--seccomp 9``) with the program open on fd 9.
+
+    The shell opens this process's memfd through /proc anew for every sandbox, so each
+    bubblewrap reads the whole program from offset 0 while the memfd itself stays
+    close-on-exec here (no descriptor to pass through the spawner)."""
+    path = f"/proc/{os.getpid()}/fd/{memfd()}"
+    return ["/bin/sh", "-c", f'exec "$@" {FD}<"{path}"', "acesandbox-seccomp", *argv]
+
+
+def describe() -> dict[str, Any]:
+    """What the filter denies, for ``acecoder doctor``: families, calls, errno, what was left out."""
+    lib = library()
+    families: dict[str, list[str]] = {}
+    for fam in DENIED:
+        families.setdefault(fam.name, []).extend(fam.syscalls)
+    info: dict[str, Any] = {
+        "library": getattr(lib, "__name__", None),
+        "families": families,
+        "arches": [platform.machine(), *({"x86_64": ["i386", "x32"], "aarch64": ["arm"]}.get(platform.machine(), []))],
+        "unknown": [],
+        "instructions": 0,
+    }
+    if lib is not None:
+        try:
+            data, unknown = _compiled()
+            info["unknown"] = list(unknown)
+            info["instructions"] = len(data) // 8
+        except (OSError, ValueError) as exc:
+            info["error"] = str(exc)
+    return info
