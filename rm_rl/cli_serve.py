@@ -29,7 +29,9 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="JSONL / JSON / parquet file or directory, or a Hugging Face hub name "
         "(rows with 'id', 'question' and 'test_cases' or 'tests', as AceCode-87K)",
     )
-    data.add_argument("--split", default="train", help="split of a hub dataset (default: train)")
+    data.add_argument(
+        "--split", default=None, help="split of a dataset with splits (default: the only one, else train, else test)"
+    )
     data.add_argument("--id-key", default="id", help="column holding a row's id (default: id)")
     data.add_argument("--tests-key", default=None, help="column holding the tests (default: tests, else test_cases)")
     data.add_argument(

@@ -2,8 +2,8 @@
 
 AceCode-87K rows carry ``id``, ``question`` and ``test_cases`` (a list of assert
 strings); other datasets name the column ``tests``, store it as a JSON string, or
-hold the question in ``context_messages``. :func:`load_problems` reads a local JSONL,
-JSON or parquet file, or a Hugging Face hub dataset, into a :class:`ProblemIndex`
+hold the question in ``context_messages``. :func:`load_problems` reads a dataset with
+harness's one reader (:mod:`harness.io`) into a :class:`ProblemIndex`
 that finds a row's tests by its id or by its question (whitespace-insensitive hash,
 as the AceCoder reward server finds them from a chat-templated query).
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -228,50 +227,6 @@ def resolve_tests(label: Any, prompt: Any, index: ProblemIndex | None, *, where:
 # -------------------------------------------------------------------- loading
 
 
-def _read_jsonl(path: str) -> Iterator[Mapping[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}: line {n}: not JSON: {exc.msg}") from None
-            if not isinstance(row, Mapping):
-                raise DatasetError(f"{path}: line {n}: expected an object, got {type(row).__name__}")
-            yield row
-
-
-def _read_json(path: str) -> list[Mapping[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}: not JSON: {exc.msg} (line {exc.lineno})") from None
-    if isinstance(data, Mapping):
-        for key in ("train", "data", "rows"):
-            if isinstance(data.get(key), list):
-                data = data[key]
-                break
-    if not isinstance(data, list):
-        raise DatasetError(f"{path}: expected a list of rows")
-    return data
-
-
-def _read_parquet(path: str, wanted: Sequence[str]) -> Iterator[Mapping[str, Any]]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise DatasetError(f"{path}: reading parquet needs pyarrow: pip install pyarrow") from exc
-    try:
-        schema = pq.read_schema(path)
-        columns = [c for c in wanted if c in schema.names]
-        table = pq.read_table(path, columns=columns)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types; name the file
-        raise DatasetError(f"{path}: cannot read parquet: {exc}") from None
-    yield from table.to_pylist()
-
-
 def _wanted(id_key: str, tests_key: str | None, q_key: str | None) -> list[str]:
     cols = [id_key, *(([tests_key]) if tests_key else TESTS_KEYS)]
     cols += [q_key] if q_key else ["question", "context_messages", "prompt", "messages"]
@@ -281,52 +236,24 @@ def _wanted(id_key: str, tests_key: str | None, q_key: str | None) -> list[str]:
 def load_problems(
     source: str,
     *,
-    split: str = "train",
+    split: str | None = None,
     id_key: str = "id",
     tests_key: str | None = None,
     question_key: str | None = None,
 ) -> ProblemIndex:
     """Load a dataset's rows into a :class:`ProblemIndex`.
 
-    ``source``: a ``.jsonl``, ``.json`` or ``.parquet`` file (or a directory of them),
-    or a Hugging Face hub name such as ``TIGER-Lab/AceCode-87K`` (needs the
-    ``datasets`` package and network). Only the id, tests and question columns are
-    kept, so large datasets with inference columns stay small in memory.
+    ``source``: anything :func:`harness.io.read_rows` reads: a ``.jsonl``, ``.json`` or
+    ``.parquet`` file, a folder of them or a saved dataset, or a Hugging Face hub name
+    such as ``TIGER-Lab/AceCode-87K`` (needs the ``datasets`` package and network);
+    ``split`` follows harness's one rule (the only split, else ``train``). Only the id,
+    tests and question columns are kept, so large datasets stay small in memory.
     """
-    if os.path.isdir(source):
-        files = sorted(
-            os.path.join(source, f) for f in os.listdir(source) if f.endswith((".jsonl", ".json", ".parquet"))
-        )
-        if not files:
-            raise DatasetError(f"{source}: no .jsonl, .json or .parquet files in this directory")
-        rows: Iterable[Mapping[str, Any]] = (r for f in files for r in _rows_of(f, id_key, tests_key, question_key))
-    elif os.path.exists(source):
-        rows = _rows_of(source, id_key, tests_key, question_key)
-    elif source.endswith((".jsonl", ".json", ".parquet")) or source.startswith(("/", ".", "~")):
-        raise DatasetError(f"{source}: no such file")
-    else:
-        rows = _hub_rows(source, split, _wanted(id_key, tests_key, question_key))
+    from harness.errors import DataError
+    from harness.io import read_records
+
+    try:
+        rows = read_records(source, split=split, columns=_wanted(id_key, tests_key, question_key))
+    except DataError as exc:
+        raise DatasetError(str(exc)) from exc
     return ProblemIndex.from_rows(rows, id_key=id_key, tests_key=tests_key, question_key=question_key, source=source)
-
-
-def _rows_of(path: str, id_key: str, tests_key: str | None, q_key: str | None) -> Iterable[Mapping[str, Any]]:
-    if path.endswith(".jsonl"):
-        return _read_jsonl(path)
-    if path.endswith(".json"):
-        return _read_json(path)
-    if path.endswith(".parquet"):
-        return _read_parquet(path, _wanted(id_key, tests_key, q_key))
-    raise DatasetError(f"{path}: unknown format; use .jsonl, .json or .parquet")
-
-
-def _hub_rows(name: str, split: str, wanted: Sequence[str]) -> Iterable[Mapping[str, Any]]:
-    try:
-        import datasets
-    except ImportError as exc:
-        raise DatasetError(f"{name}: loading a hub dataset needs the datasets package: pip install datasets") from exc
-    try:
-        ds = datasets.load_dataset(name, split=split)
-    except Exception as exc:  # noqa: BLE001 - network, auth, missing split: name the dataset
-        raise DatasetError(f"{name}: cannot load this dataset (split {split!r}): {exc}") from None
-    keep = [c for c in ds.column_names if c in wanted]
-    return ds.select_columns(keep)

@@ -79,6 +79,7 @@ def run_stage(name: str, args: argparse.Namespace, config_cls: type, fn: Callabl
     from acesandbox import SandboxUnavailableError
 
     from ..config import config_from_args
+    from ..errors import DataError
 
     try:
         config = config_from_args(config_cls, args)
@@ -87,7 +88,7 @@ def run_stage(name: str, args: argparse.Namespace, config_cls: type, fn: Callabl
         return 2
     try:
         summary = fn(config)
-    except (SandboxUnavailableError, OSError, LookupError) as exc:
+    except (SandboxUnavailableError, DataError, OSError, LookupError) as exc:
         print(f"acecoder {name}: error: {exc}", file=sys.stderr)
         return 1
     except (ValueError, TypeError) as exc:

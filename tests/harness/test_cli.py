@@ -136,3 +136,10 @@ def test_unknown_generation_backend_exits_1(tmp_path, capsys):
     )
     assert code == 1
     assert "unknown generation backend" in capsys.readouterr().err
+
+
+def test_missing_input_exits_1_naming_the_file(tmp_path, capsys):
+    missing = tmp_path / "nope.jsonl"
+    code = main(["hard", str(missing), "-o", str(tmp_path / "h.jsonl")])
+    assert code == 1
+    assert f"acecoder hard: error: {missing}: dataset file not found" in capsys.readouterr().err

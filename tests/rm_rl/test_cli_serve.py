@@ -54,7 +54,8 @@ def test_registered_as_an_acecoder_plugin(monkeypatch, capsys):
 
 def test_bad_dataset_is_a_clean_error(tmp_path, capsys):
     code = cli_serve.main(["--dataset", str(tmp_path / "missing.jsonl"), "--port", str(free_port())])
-    assert code == 2 and "no such file" in capsys.readouterr().err
+    missing = tmp_path / "missing.jsonl"
+    assert code == 2 and f"acecoder serve: {missing}: dataset file not found" in capsys.readouterr().err
 
 
 def test_bad_option_is_a_clean_error(capsys):

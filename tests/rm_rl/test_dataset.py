@@ -117,22 +117,22 @@ class TestLoad:
     def test_malformed_jsonl_names_the_line(self, tmp_path):
         path = tmp_path / "bad.jsonl"
         path.write_text('{"id": 1, "tests": ["a"]}\n{not json}\n')
-        with pytest.raises(DatasetError, match=r"bad.jsonl: line 2: not JSON"):
+        with pytest.raises(DatasetError, match=r"bad.jsonl: line 2: invalid JSON"):
             load_problems(str(path))
         path.write_text('{"id": 1, "tests": ["a"]}\n[1, 2]\n')
-        with pytest.raises(DatasetError, match="line 2: expected an object"):
+        with pytest.raises(DatasetError, match="bad.jsonl: line 2: expected a JSON object, got list"):
             load_problems(str(path))
 
     def test_missing_file_and_unknown_format(self, tmp_path):
-        with pytest.raises(DatasetError, match="no such file"):
+        with pytest.raises(DatasetError, match="nope.jsonl: dataset file not found"):
             load_problems(str(tmp_path / "nope.jsonl"))
-        with pytest.raises(DatasetError, match="no such file"):
+        with pytest.raises(DatasetError, match="relative/missing: dataset file not found"):
             load_problems("./relative/missing")
         (tmp_path / "x.csv").write_text("id,tests\n")
         with pytest.raises(DatasetError, match="unknown format"):
             load_problems(str(tmp_path / "x.csv"))
         (tmp_path / "empty").mkdir()
-        with pytest.raises(DatasetError, match="no .jsonl"):
+        with pytest.raises(DatasetError, match="empty: no .jsonl, .json or .parquet files"):
             load_problems(str(tmp_path / "empty"))
 
     def test_hub_name_goes_through_datasets(self, monkeypatch):
@@ -140,7 +140,7 @@ class TestLoad:
         datasets = pytest.importorskip("datasets")
         calls = []
 
-        def fake_load(name, split):
+        def fake_load(name, config=None, split=None):
             calls.append((name, split))
             return datasets.Dataset.from_list(
                 [{"id": "h1", "question": "Q", "test_cases": ["assert h()"], "inferences": "x"}]
@@ -153,7 +153,7 @@ class TestLoad:
     def test_hub_failure_is_a_dataset_error(self, monkeypatch):
         fake = types.ModuleType("datasets")
 
-        def boom(name, split):
+        def boom(name, config=None, split=None):
             raise ConnectionError("hub unreachable")
 
         fake.load_dataset = boom
