@@ -5,7 +5,8 @@ Files in the output folder (``STEM`` = the benchmark label):
 - the official result files of the benchmark (EvalPlus / BigCodeBench / LiveCodeBench shapes);
 - ``STEM_details.jsonl``: one line per sample with every part's per-test statuses, timings and messages;
 - ``STEM_summary.json``: pass@k per part, counts, the canary and every warning;
-- ``STEM_report.html``: tables and plots (pass@k, per-task heat map);
+- ``STEM_report.html``: tables and plots (pass@k, per-task heat map); without matplotlib,
+  the tables only, with a note (printed too): the results are never lost to a missing plot;
 - ``samples.jsonl`` when the samples were generated here.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .base import Benchmark, SampleResult
+from .extras import PLOTS, missing
 from .runner import Evaluation
 from .verify import RunAgreement
 
@@ -169,12 +171,17 @@ def write_outputs(
         best_of_n_table.to_csv(bon)
         paths.append(bon)
     html = os.path.join(out_dir, f"{stem}_report.html")
-    _html(evaluation, html, ks, best_of_n_table)
+    plots = not missing(PLOTS)
+    if not plots:
+        from .report import NO_PLOTS
+
+        print(f"note: {stem}_report.html: {NO_PLOTS}", file=sys.stderr)
+    _html(evaluation, html, ks, best_of_n_table, plots=plots)
     paths.append(html)
     return paths
 
 
-def _html(evaluation: Evaluation, path: str, ks: Sequence[int], best_of_n: Any = None) -> None:
+def _html(evaluation: Evaluation, path: str, ks: Sequence[int], best_of_n: Any = None, *, plots: bool = True) -> None:
     from .metrics import per_task_table
     from .report import write_html_report
 
@@ -186,4 +193,5 @@ def _html(evaluation: Evaluation, path: str, ks: Sequence[int], best_of_n: Any =
         best_of_n=best_of_n,
         warnings=list(evaluation.warnings),
         meta=summary_dict(evaluation, ks),
+        plots=plots,
     )

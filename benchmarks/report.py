@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
     from rich.table import Table
 
-__all__ = ["print_summary_table", "render_html_report", "summary_table", "write_html_report"]
+__all__ = ["NO_PLOTS", "print_summary_table", "render_html_report", "summary_table", "write_html_report"]
 
 _STYLE = (
     "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -32,6 +32,8 @@ _STYLE = (
     "th{background:#f4f4f4}figure{display:inline-block;margin:1em}pre{background:#f8f8f8;padding:1em}"
     ".warnings li{color:#8a4b00}.note{color:#555}details{margin:1em 0}</style>"
 )
+NO_PLOTS = "plots left out: matplotlib is not installed (pip install 'acecoder-toolkit[benchmarks]')"
+"""The note a report without plots carries (and the CLI prints)."""
 _HEAT_LABELS_MAX = 60
 """Heat maps with more tasks than this show no task labels (they would not be readable)."""
 
@@ -272,8 +274,9 @@ def render_html_report(
     best_of_n: pd.DataFrame | None = None,
     warnings: Sequence[str] = (),
     meta: Mapping[str, Any] | None = None,
+    plots: bool = True,
 ) -> str:
-    """The report of :func:`write_html_report` as a string."""
+    """The report of :func:`write_html_report` as a string (``plots=False``: tables only, with a note)."""
     pass_runs = _runs(pass_at_k, "pass_at_k")
     task_runs = _runs(per_task, "per_task")
     from .metrics import left_out_warnings
@@ -291,18 +294,20 @@ def render_html_report(
         out.extend(f"<li>{html.escape(str(w))}</li>" for w in warnings)
         out.append("</ul>")
 
+    if not plots:
+        out.append(f"<p class='note'>{html.escape(NO_PLOTS)}</p>")
     out.append("<h2>pass@k (%)</h2>")
     out.append(_table_html(stacked, percent=True))
     for name, frame in pass_runs.items():
         for note in left_out_warnings(frame):  # counts kept in the table's attrs
             who = f"{name}: " if name else ""
             out.append(f"<p class='note'>{html.escape(who + note)}</p>")
-    if stacked.shape[1] and len(stacked):
+    if plots and stacked.shape[1] and len(stacked):
         out.append(_figure_html("pass@k", _pass_at_k_plot(stacked)))
 
     heat = _heat_frame(task_runs)
     out.append("<h2>Per task</h2>")
-    if heat.size:
+    if plots and heat.size:
         caption = "pass rate per task and " + ("part" if list(task_runs) == [""] else "run")
         out.append(_figure_html(caption, _heat_map_plot(heat)))
     if list(task_runs) == [""]:
@@ -323,7 +328,7 @@ def render_html_report(
         if left:
             shown = ", ".join(f"N={n}: {c}" for n, c in left.items())
             out.append(f"<p class='note'>Tasks left out for a sandbox error among the first N samples: {html.escape(shown)}.</p>")
-        if best_of_n.shape[1] and len(best_of_n):
+        if plots and best_of_n.shape[1] and len(best_of_n):
             out.append(_figure_html("best-of-N accuracy", _best_of_n_plot(best_of_n)))
 
     if meta:
@@ -342,6 +347,7 @@ def write_html_report(
     best_of_n: pd.DataFrame | None = None,
     warnings: Sequence[str] = (),
     meta: Mapping[str, Any] | None = None,
+    plots: bool = True,
 ) -> str:
     """Write one self-contained HTML report to ``path``; returns ``path``.
 
@@ -349,9 +355,11 @@ def write_html_report(
     (from :func:`~benchmarks.metrics.per_task_table`) are DataFrames, or mappings of run
     name to DataFrame to compare several runs (models) in one report. ``best_of_n`` comes
     from :func:`~benchmarks.metrics.best_of_n_table`; ``meta`` is shown as key/value rows.
+    ``plots=False`` leaves the plots out (matplotlib not installed) and says so.
     """
     text = render_html_report(
-        title=title, pass_at_k=pass_at_k, per_task=per_task, best_of_n=best_of_n, warnings=warnings, meta=meta
+        title=title, pass_at_k=pass_at_k, per_task=per_task, best_of_n=best_of_n, warnings=warnings, meta=meta,
+        plots=plots,
     )
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

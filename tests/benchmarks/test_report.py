@@ -173,3 +173,14 @@ def test_print_summary_table_prints_warnings():
     buf = io.StringIO()
     print_summary_table(_summary(), file=buf, show_warnings=False)
     assert "warning:" not in buf.getvalue()
+
+
+def test_report_without_plots_keeps_the_tables_and_says_why():
+    from benchmarks.report import NO_PLOTS
+
+    results = [SampleResult("T/0", 0, "", {"pass": PASS}), SampleResult("T/0", 1, "", {"pass": FAIL})]
+    page = render_html_report(title="run", pass_at_k=pass_at_k_table(results, ["pass"], ks=[1]),
+                              per_task=per_task_table(results), plots=False)
+    assert "data:image/png" not in page
+    assert NO_PLOTS.replace("'", "&#x27;") in page
+    assert "<h2>pass@k (%)</h2>" in page and "T/0" in page
