@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["UnserializableValue", "WireFormatError", "decode", "dumps", "encode", "loads"]
+__all__ = ["UnserializableValue", "WireFormatError", "check_depth", "decode", "dumps", "encode", "loads"]
 
 DEFAULT_MAX_DEPTH = 200
 """Container nesting that ``encode`` and ``decode`` accept by default."""
@@ -33,6 +33,17 @@ DEFAULT_MAX_BYTES = 64 * 2**20
 """Largest payload ``loads`` accepts, and the size budget ``encode`` enforces."""
 _MAX_ARRAY_BYTES = 256 * 2**20  # decoded ndarray memory: dtype itemsize can amplify input
 _MAX_NDIM = 64
+# Decoding is linear in the input: values whose later use the sender could make
+# superlinear (iteration, gcd, int(), hashing) are bounded where they are rebuilt.
+MAX_INT_BITS = 1 << 20
+"""Largest int (in bits) that crosses: beyond it, one division is already seconds."""
+MAX_RANGE_LEN = 1 << 22
+"""Longest range that crosses: ``x in r`` for a non-int ``x`` walks it."""
+MAX_DECIMAL_DIGITS = 10_000
+"""Most digits, and largest exponent magnitude, of a Decimal that crosses (``int()`` is quadratic)."""
+MAX_HASH_COLLISIONS = 32
+"""Distinct elements of one set or dict that may share a hash (more make building it quadratic)."""
+_MAX_HEX_LEN = MAX_INT_BITS // 4 + 3
 _BIG_INT = 10**4000  # ints at or beyond this go as hex: no str-digits limit applies
 _NUMPY_KINDS = frozenset("biufcSU")
 _DTYPE_RE = re.compile(r"[<>|=][biufcSU][0-9]{1,9}")
@@ -53,6 +64,11 @@ _tuple_iter, _list_iter, _dict_items = tuple.__iter__, list.__iter__, dict.items
 _set_iter, _frozenset_iter = set.__iter__, frozenset.__iter__
 _b64encode, _b64decode, _json_dumps = base64.b64encode, base64.b64decode, json.dumps
 _decimal_str = decimal.Decimal.__str__
+_decimal_as_tuple, _decimal_is_finite = decimal.Decimal.as_tuple, decimal.Decimal.is_finite
+_int_bit_length = int.bit_length
+_range_start = range.__dict__["start"].__get__
+_range_stop = range.__dict__["stop"].__get__
+_range_step = range.__dict__["step"].__get__
 _frac_num = fractions.Fraction.__dict__["_numerator"].__get__
 _frac_den = fractions.Fraction.__dict__["_denominator"].__get__
 
@@ -77,6 +93,22 @@ def _long_float(kind: str, itemsize: int) -> bool:
 
 def _refuse(t: type) -> UnserializableValue:
     return UnserializableValue(f"value of type {_type_name(t)} cannot be judged outside the sandbox")
+
+
+def _range_length(start: int, stop: int, step: int) -> int:
+    """``len(range(start, stop, step))`` without the ssize_t limit of ``len``."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // -step)
+
+
+def _decimal_bounded(v: decimal.Decimal) -> bool:
+    """Few enough digits and a small enough exponent that ``int()`` and friends stay cheap."""
+    if not _decimal_is_finite(v):
+        return True
+    t = _decimal_as_tuple(v)
+    exp = t.exponent
+    return _len(t.digits) <= MAX_DECIMAL_DIGITS and _type(exp) is _int and -MAX_DECIMAL_DIGITS <= exp <= MAX_DECIMAL_DIGITS
 
 
 class _Encoder:
@@ -123,13 +155,11 @@ class _Encoder:
             self.charge(48)
             return {"$c": [_complex_real(v), _complex_imag(v)]}
         if t is _Decimal:
-            s = _decimal_str(v)
-            self.charge(_len(s) + 10)
-            return {"$dec": s}
+            return self.decimal(v)
         if t is _Fraction:
             return {"$frac": [self.int_(_int_index(_frac_num(v))), self.int_(_int_index(_frac_den(v)))]}
         if t is _range:
-            return {"$range": [self.int_(v.start), self.int_(v.stop), self.int_(v.step)]}
+            return self.range_(v)
         np = _modules.get("numpy")
         if np is not None:
             out = self.numpy(np, v, t, depth, key)
@@ -141,9 +171,26 @@ class _Encoder:
         if -_BIG_INT < v < _BIG_INT:
             self.charge(24)
             return v
+        if _int_bit_length(v) > MAX_INT_BITS:
+            raise UnserializableValue(f"an int of more than {MAX_INT_BITS} bits cannot be judged outside the sandbox")
         s = _int_hex(v, "#x")
         self.charge(_len(s) + 10)
         return {"$int": s}
+
+    def range_(self, v: range) -> Any:
+        start, stop, step = _range_start(v), _range_stop(v), _range_step(v)
+        if _range_length(start, stop, step) > MAX_RANGE_LEN:
+            raise UnserializableValue(f"a range of more than {MAX_RANGE_LEN} elements cannot be judged outside the sandbox")
+        return {"$range": [self.int_(start), self.int_(stop), self.int_(step)]}
+
+    def decimal(self, v: Any) -> Any:
+        s = _decimal_str(v)
+        if not _decimal_bounded(v):
+            raise UnserializableValue(
+                f"a Decimal with more than {MAX_DECIMAL_DIGITS} digits or exponent cannot be judged outside the sandbox"
+            )
+        self.charge(_len(s) + 10)
+        return {"$dec": s}
 
     def seq(self, v: Any, it: Any, tag: str | None, depth: int, key: bool, *, hashable: bool) -> Any:
         if key and not hashable:
@@ -247,7 +294,7 @@ class _Encoder:
         if _issubclass(t, _complex):
             return {"$c": [_complex_real(v), _complex_imag(v)]}
         if _issubclass(t, _Decimal):
-            return {"$dec": _decimal_str(v)}
+            return self.decimal(v)
         if _issubclass(t, _Fraction):
             return {"$frac": [self.int_(_int_index(_frac_num(v))), self.int_(_int_index(_frac_den(v)))]}
         raise _refuse(t)
@@ -284,6 +331,46 @@ def _numpy_for_decode() -> ModuleType | None:
 
 def _fail(what: str) -> WireFormatError:
     return WireFormatError(f"malformed wire value: {what}")
+
+
+# Elements whose hash a sender cannot make collide: small ints hash to themselves,
+# strings and bytes by a keyed hash, floats to at most a few thousand values each.
+_UNCOLLIDING = frozenset({str, bytes, float, bool, type(None)})
+
+
+def _check_collisions(items: list[Any]) -> None:
+    """Refuse distinct elements that share one hash, beyond a few: inserting n of
+    them into a set or dict costs n**2 comparisons (ints ``k * (2**61 - 1)``...)."""
+    if _len(items) <= MAX_HASH_COLLISIONS:
+        return
+    counts: dict[int, int] = {}
+    for x in items:
+        t = _type(x)
+        if t in _UNCOLLIDING or (t is int and -(1 << 60) < x < (1 << 60)):
+            continue
+        h = hash(x)
+        n = counts.get(h, 0) + 1
+        if n > MAX_HASH_COLLISIONS:
+            raise _fail(f"more than {MAX_HASH_COLLISIONS} set or dict elements share one hash")
+        counts[h] = n
+
+
+_STRING_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte but the brackets
+
+
+def check_depth(data: bytes, max_depth: int) -> None:
+    """Refuse JSON text nested deeper than ``max_depth`` in linear time, before a
+    recursive parser (``json.loads``) sees it; strings are skipped, so brackets in
+    them do not count."""
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return
+    brackets = _STRING_RE.sub(b"", data).translate(None, _BRACKETS)
+    depth = 0
+    for b in brackets:
+        depth += 1 if b in (91, 123) else -1
+        if depth > max_depth:
+            raise WireFormatError(f"wire data is nested deeper than {max_depth} levels")
 
 
 class _Decoder:
@@ -328,8 +415,10 @@ class _Decoder:
         return self.list_(payload, depth + 1)
 
     def hashed(self, kind: type, payload: Any, depth: int) -> Any:
+        items = self.items(payload, depth)
         try:
-            return kind(self.items(payload, depth))
+            _check_collisions(items)
+            return kind(items)
         except TypeError:
             raise _fail(f"unhashable {kind.__name__} element") from None
 
@@ -337,22 +426,26 @@ class _Decoder:
         if _type(payload) is not list:
             raise _fail("$d payload must be a list of pairs")
         self.enter(depth)
-        out: dict[Any, Any] = {}
+        keys: list[Any] = []
+        values: list[Any] = []
         for pair in payload:
             if _type(pair) is not list or _len(pair) != 2:
                 raise _fail("$d entries must be [key, value] pairs")
-            k = self.dec(pair[0], depth + 1)
-            v = self.dec(pair[1], depth + 1)
-            try:
-                out[k] = v
-            except TypeError:
-                raise _fail("unhashable dict key") from None
-        return out
+            keys.append(self.dec(pair[0], depth + 1))
+            values.append(self.dec(pair[1], depth + 1))
+        try:
+            _check_collisions(keys)
+            return dict(zip(keys, values))
+        except TypeError:
+            raise _fail("unhashable dict key") from None
 
     def hexint(self, payload: Any, depth: int) -> int:
-        if _type(payload) is str and _HEX_RE.fullmatch(payload):
-            return int(payload, 16)
-        raise _fail("$int payload must be a hex string")
+        if _type(payload) is str and _len(payload) <= _MAX_HEX_LEN and _HEX_RE.fullmatch(payload):
+            v = int(payload, 16)
+            if v.bit_length() <= MAX_INT_BITS:
+                return v
+            raise _fail(f"int of more than {MAX_INT_BITS} bits")
+        raise _fail(f"$int payload must be a hex string of at most {MAX_INT_BITS} bits")
 
     def int_(self, payload: Any) -> int:
         """An int field of a tagged value: a JSON int or an ``$int`` object."""
@@ -378,19 +471,26 @@ class _Decoder:
     def decimal_(self, payload: Any, depth: int) -> decimal.Decimal:
         if _type(payload) is not str:
             raise _fail("$dec payload must be a string")
+        if _len(payload) > 2 * MAX_DECIMAL_DIGITS + 32:
+            raise _fail("decimal string too long")
         with decimal.localcontext(decimal.Context(traps=[decimal.InvalidOperation])):
             try:
-                return _Decimal(payload)
+                v = _Decimal(payload)
             except decimal.InvalidOperation:
                 raise _fail("bad decimal") from None
+        if not _decimal_bounded(v):
+            raise _fail(f"decimal with more than {MAX_DECIMAL_DIGITS} digits or exponent")
+        return v
 
     def fraction(self, payload: Any, depth: int) -> fractions.Fraction:
         if _type(payload) is not list or _len(payload) != 2:
             raise _fail("$frac payload must be [numerator, denominator]")
         num, den = self.int_(payload[0]), self.int_(payload[1])
-        if den == 0:
-            raise _fail("zero denominator")
-        return _Fraction(num, den)
+        if den <= 0:
+            raise _fail("the denominator must be positive")
+        # Not normalised here (a gcd of big ints is quadratic): an honest sender's
+        # fraction is in lowest terms already, and a forged one only compares unequal.
+        return _Fraction(num, den, _normalize=False)
 
     def range_(self, payload: Any, depth: int) -> range:
         if _type(payload) is not list or _len(payload) != 3:
@@ -398,6 +498,8 @@ class _Decoder:
         start, stop, step = (self.int_(x) for x in payload)
         if step == 0:
             raise _fail("range step is zero")
+        if _range_length(start, stop, step) > MAX_RANGE_LEN:
+            raise _fail(f"range of more than {MAX_RANGE_LEN} elements")
         return range(start, stop, step)
 
     def np_dtype(self, np: ModuleType | None, s: Any) -> tuple[str, int, Any]:
@@ -500,14 +602,15 @@ def decode(obj: object, *, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
         raise WireFormatError(f"malformed wire value: {type(e).__name__}") from None
 
 
-def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> object:
+def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
     """Parse what ``dumps`` produced; oversized, non-UTF-8 or malformed input is a WireFormatError."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise WireFormatError(f"wire data must be bytes, not {type(data).__name__}")
     if len(data) > max_bytes:
         raise WireFormatError(f"wire data is {len(data)} bytes, over the {max_bytes}-byte limit")
+    check_depth(bytes(data), 3 * max_depth + 8)  # a dict level is three JSON levels
     try:
         obj = json.loads(bytes(data).decode("utf-8"))
     except (UnicodeDecodeError, RecursionError, ValueError) as e:
         raise WireFormatError(f"wire data is not valid JSON: {type(e).__name__}") from None
-    return decode(obj)
+    return decode(obj, max_depth=max_depth)

@@ -537,3 +537,108 @@ def test_loads_of_arbitrary_bytes_returns_or_raises_wire_format_error(data):
 def test_wire_format_error_is_a_value_error():
     assert issubclass(WireFormatError, ValueError)
     assert not issubclass(UnserializableValue, ValueError)
+
+
+# -- decoding cost is linear in the input (issue 10, finding 5) -------------------------
+
+_P61 = 2**61 - 1  # ints k * _P61 all hash alike
+
+
+def _timed(fn: Any, *args: Any) -> float:
+    import time
+
+    t0 = time.monotonic()
+    try:
+        fn(*args)
+    except WireFormatError:
+        pass
+    return time.monotonic() - t0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"$t":' * 50_000 + "1" + "}" * 50_000,
+        '{"$d":[[1,' + "[" * 100_000 + "]" * 100_000 + "]]}",
+    ],
+    ids=["list", "tagged", "dict-value"],
+)
+def test_deep_nesting_is_refused_before_parsing(text: str) -> None:
+    with pytest.raises(WireFormatError, match="nested deeper"):
+        loads(text.encode())
+
+
+def test_depth_scan_skips_brackets_in_strings() -> None:
+    text = json.dumps(["[" * 5000 + '\\"{' * 5000, {"$t": ["]]]"]}]).encode()
+    assert loads(text) == ["[" * 5000 + '\\"{' * 5000, ("]]]",)]
+    _wire.check_depth(text, 3)
+
+
+def test_huge_ranges_are_refused_both_ways() -> None:
+    with pytest.raises(UnserializableValue, match="range of more than"):
+        encode(range(10**18))
+    with pytest.raises(WireFormatError, match="range of more than"):
+        decode({"$range": [0, 10**18, 1]})
+    with pytest.raises(WireFormatError, match="range of more than"):
+        decode({"$range": [{"$int": hex(10**30)}, 0, -1]})
+    assert roundtrip(range(5, -(2**22) + 5, -1)) == range(5, -(2**22) + 5, -1)
+    assert roundtrip(range(10**30, 10**30 + 9, 3)) == range(10**30, 10**30 + 9, 3)
+
+
+def test_huge_ints_are_refused_both_ways() -> None:
+    big = 1 << _wire.MAX_INT_BITS
+    assert roundtrip(big - 1) == big - 1
+    with pytest.raises(UnserializableValue, match="int of more than"):
+        encode(big)
+    with pytest.raises(WireFormatError, match="bits"):
+        decode({"$int": hex(big)})
+    with pytest.raises(WireFormatError, match="bits"):
+        decode({"$int": "0x" + "0" * (_wire.MAX_INT_BITS // 4 + 10) + "1"})
+
+
+def test_big_fractions_are_rebuilt_without_a_gcd() -> None:
+    num, den = int.from_bytes(os.urandom(1 << 17), "big") | 1, int.from_bytes(os.urandom(1 << 17), "big") | 1
+    payload = {"$frac": [{"$int": hex(num)}, {"$int": hex(den)}]}
+    assert _timed(decode, payload) < 0.5
+    value = decode(payload)
+    assert isinstance(value, fractions.Fraction)
+    assert (value.numerator, value.denominator) == (num, den)
+    with pytest.raises(WireFormatError, match="positive"):
+        decode({"$frac": [1, -3]})
+    assert roundtrip(fractions.Fraction(-6, 4)) == fractions.Fraction(-3, 2)
+
+
+@pytest.mark.parametrize("text", ["1E+100000000", "1E-100000000", "1" * 20_000])
+def test_decimals_with_huge_exponents_or_digits_are_refused(text: str) -> None:
+    with pytest.raises(UnserializableValue, match="Decimal with more than"):
+        encode(decimal.Decimal(text))
+    with pytest.raises(WireFormatError, match="decimal"):
+        decode({"$dec": text})
+
+
+def test_bounded_decimals_still_cross() -> None:
+    for text in ("1E+9999", "-0.000123", "NaN", "-Infinity", "9" * 10_000):
+        v = decimal.Decimal(text)
+        out = roundtrip(v)
+        assert isinstance(out, decimal.Decimal) and str(out) == str(v)
+
+
+@pytest.mark.parametrize("tag", ["$set", "$fset", "$d"])
+def test_colliding_hashes_are_refused_in_linear_time(tag: str) -> None:
+    keys = [k * _P61 for k in range(1, 60_001)]
+    payload = {tag: [[k, 0] for k in keys] if tag == "$d" else keys}
+    assert _timed(decode, payload) < 2.0
+    with pytest.raises(WireFormatError, match="share one hash"):
+        decode(payload)
+
+
+def test_colliding_tuples_and_complexes_are_refused() -> None:
+    with pytest.raises(WireFormatError, match="share one hash"):
+        decode({"$set": [{"$c": [float(1_000_003 * k), float(-k)]} for k in range(100)]})
+
+
+def test_ordinary_sets_and_dicts_still_cross() -> None:
+    value = {"s": set(range(-1000, 1000)), "d": {k: str(k) for k in range(5000)}, "t": {(i, -i) for i in range(500)}}
+    assert roundtrip(value) == value
+    assert roundtrip({-1, -2, 2**62, 2**62 + 1}) == {-1, -2, 2**62, 2**62 + 1}
