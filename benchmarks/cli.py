@@ -1,7 +1,7 @@
 """``acecoder bench``: score a benchmark from samples or a model; list benchmarks; check fidelity.
 
     acecoder bench list
-    acecoder bench NAME [--samples FILE | --model NAME --backend B] [--dataset PATH] [-k 1,10,100] [-o DIR]
+    acecoder bench NAME [--samples FILE | --model NAME --generator G] [--dataset PATH] [-k 1,10,100] [-o DIR]
     acecoder bench verify-official [--data DIR] [--only evalplus,bigcodebench,livecodebench] [--limit N]
 
 With neither ``--samples`` nor ``--model`` the canonical solutions are scored: a
@@ -17,6 +17,8 @@ import os
 import sys
 from typing import Any
 
+from acesandbox.cli.options import add_sandbox_options
+
 SUMMARY = "score HumanEval(+), MBPP(+), BigCodeBench or LiveCodeBench; 'bench list', 'bench verify-official'"
 
 _OPTIONS = ("split", "subset", "release", "start_date", "end_date")
@@ -28,7 +30,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     src = p.add_argument_group("what to score")
     src.add_argument("--samples", help="samples JSONL: {task_id, solution} or {task_id, completion}, one or many per task")
     src.add_argument("--model", help="generate samples with this model first")
-    src.add_argument("--backend", default="vllm", help="generation backend: vllm, openai, transformers, replay (default: vllm)")
+    src.add_argument("--generator", default="vllm", help="generation backend: vllm, openai, transformers, replay (default: vllm)")
     src.add_argument("--gen-option", action="append", default=[], metavar="KEY=VALUE",
                      help="generation backend option (value parsed as JSON when it parses), e.g. base_url=http://127.0.0.1:8000/v1")
     src.add_argument("-n", type=int, default=1, help="samples per task when generating (default 1)")
@@ -51,11 +53,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", help="folder for the official result files, per-test details and report.html")
     run.add_argument("--scores", action="append", default=[], metavar="NAME=FILE",
                      help="best-of-N under a scorer: JSONL of {task_id, index, score} (e.g. a reward model's); repeatable")
-    run.add_argument("--sandbox", default=None, help="acesandbox backend (default: the strongest this host has)")
-    run.add_argument("--sandbox-python", dest="sandbox_python", default=None, metavar="PYTHON",
-                     help="interpreter the sandbox runs programs with, e.g. a venv with a benchmark's pinned "
-                          "libraries (namespace backend); verify-official uses it for bigcodebench")
-    run.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
+    # --python: e.g. a venv with a benchmark's pinned libraries; verify-official uses it for bigcodebench.
+    add_sandbox_options(run, only=("backend", "workers", "python"))
     run.add_argument("--no-canary", action="store_true", help="skip the canonical-solution run")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -117,8 +116,8 @@ def _score(args: argparse.Namespace) -> int:
         raise SystemExit("error: give --samples or --model, not both")
     ks = _ks(args.k)
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
-    if args.sandbox_python:
-        options["python"] = args.sandbox_python
+    if args.python:
+        options["python"] = args.python
     try:
         bench = get_benchmark(args.name, **options)
         problems = bench.load(args.dataset)
@@ -138,9 +137,9 @@ def _score(args: argparse.Namespace) -> int:
     elif args.model:
         from .generate import generate_samples
 
-        style = args.prompt_style or ("base" if args.backend == "transformers" else "chat")
+        style = args.prompt_style or ("base" if args.generator == "transformers" else "chat")
         samples, gen_warnings = generate_samples(
-            bench, problems, backend=args.backend, model=args.model, n=args.n, temperature=args.temperature,
+            bench, problems, backend=args.generator, model=args.model, n=args.n, temperature=args.temperature,
             max_tokens=args.max_tokens, chat=style == "chat", options=_gen_options(args.gen_option),
         )
         warnings.extend(gen_warnings)
@@ -219,8 +218,8 @@ def _verify(args: argparse.Namespace) -> int:
             return 2
         module = importlib.import_module(VERIFIERS[family])
         kwargs = dict(getattr(module, "EXECUTOR_OPTIONS", {}))
-        if family == "bigcodebench" and args.sandbox_python:
-            kwargs["python"] = args.sandbox_python
+        if family == "bigcodebench" and args.python:
+            kwargs["python"] = args.python
         with Executor(SandboxConfig(backend=args.sandbox, workers=args.workers, **kwargs)) as executor:
             runs += verify_all(root, executor, families=[family], limit=limit, limits=limits,
                                progress=not args.no_progress)

@@ -55,7 +55,7 @@ def test_model_to_score_in_one_command(tmp_path, capsys):
     ))
     assert prompt_key(bench.prompt(bench.load()[0], chat=True))
     out_dir = tmp_path / "gen"
-    code = main(["bench", "toy", "--model", "m", "--backend", "replay", "--gen-option", f"path={recording}",
+    code = main(["bench", "toy", "--model", "m", "--generator", "replay", "--gen-option", f"path={recording}",
                  "-k", "1", "-o", str(out_dir), "--no-progress", "--json", "--workers", "1"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)

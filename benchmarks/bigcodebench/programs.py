@@ -1,0 +1,171 @@
+"""The programs BigCodeBench runs (official module namespace, one unittest suite) and their official status.
+
+:func:`task_status` refines :meth:`~benchmarks.verdicts.Verdict.from_status` as the official
+harness does: a process that died, or was killed for memory, is ``timeout`` (the official
+parent never hears back); any failing method is ``fail``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+
+from acesandbox import Report, Status
+
+from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT
+
+__all__ = ["REPORT", "SUITE", "sanitize", "task_status", "test_methods", "with_prelude"]
+
+def sanitize(code: str) -> str:
+    """Keep what the official sanitizer keeps at the top level: imports, definitions, assignments.
+
+    Usage examples, prints and ``if __name__ == "__main__"`` blocks after the function
+    would otherwise run when the program loads. Code that does not parse is returned as is.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
+    lines = code.splitlines(keepends=True)
+    out: list[str] = []
+    for node in tree.body:
+        if isinstance(node, keep):
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            out.extend(lines[start - 1 : node.end_lineno])
+    return "".join(out) if out else code
+
+
+_PRELUDE = (
+    "import os, sys; environ = os.environ; __name__ = '__test__'; __file__ = '__test__.py'; "
+    "os.environ['TZ'] = 'UTC'; __import__('time').tzset(); __import__('faulthandler').disable(); "
+    "__import__('builtins').exit = None; __import__('builtins').quit = None; "
+    "__import__('importlib.util').util.find_spec('matplotlib') and "
+    "__import__('matplotlib.pyplot').pyplot.close('all')\n"
+)
+"""One line run before the program: the official module namespace and reliability guard."""
+
+
+def with_prelude(program: str) -> str:
+    """The program with :data:`_PRELUDE` after any leading ``from __future__`` imports."""
+    at = 0
+    if "__future__" in program:
+        try:
+            body = ast.parse(program).body
+        except SyntaxError:
+            body = []
+        for i, node in enumerate(body):
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                at = node.end_lineno or at
+            elif not (i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+                break
+    lines = program.splitlines(keepends=True)
+    head = "".join(lines[:at])
+    if head and not head.endswith("\n"):
+        head += "\n"
+    return head + _PRELUDE + "".join(lines[at:])
+
+
+def test_methods(test_source: str) -> list[str]:
+    """``TestCases``' test methods in unittest's order (sorted by name); [] when unknown."""
+    try:
+        tree = ast.parse(test_source)
+    except SyntaxError:
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "TestCases":
+            names = {f.name for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            return sorted(n for n in names if n.startswith("test"))
+    return []
+
+
+SUITE = '''
+def __bcb_suite__():
+    import contextlib, io, sys, unittest
+    g = globals()
+
+    class _Module:
+        """sys.modules['__test__']: the program's namespace, as the official module object."""
+
+        def __getattribute__(self, name):
+            if name == "__dict__":
+                return g
+            try:
+                return g[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+        def __setattr__(self, name, value):
+            g[name] = value
+
+        def __delattr__(self, name):
+            try:
+                del g[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+    class _Sink(io.StringIO):
+        def read(self, *args, **kwargs):
+            raise OSError
+        readline = readlines = read
+
+        def readable(self, *args, **kwargs):
+            return False
+
+    sys.modules["__test__"] = _Module()
+    suite = unittest.TestLoader().loadTestsFromTestCase(g["TestCases"])
+    result = unittest.TestResult()
+    sink, stdin = _Sink(), sys.stdin
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        sys.stdin = sink
+        try:
+            suite.run(result)
+        finally:
+            sys.stdin = stdin
+    return {t.id().split(".")[-1]: trace for t, trace in result.failures + result.errors}
+
+
+__bcb_issues__ = __bcb_suite__()
+__bcb_unlisted__ = sorted(set(__bcb_issues__) - set(%r))
+if __bcb_unlisted__:
+    raise AssertionError("unlisted methods failed: " + ", ".join(__bcb_unlisted__) + "\\n"
+                         + __bcb_issues__[__bcb_unlisted__[0]][-1800:])
+'''
+
+REPORT = "__bcb_t = __bcb_issues__.get(%r)\nif __bcb_t is not None:\n    raise AssertionError(__bcb_t[-1990:])\n"
+_EXIT_AT_LOAD = re.compile(r"called exit\(.*\) while loading")
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+def task_status(report: Report, methods: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """The official ``(status, details)`` of one run of a task's suite.
+
+    ``report`` holds the suite test then one test per name in ``methods``.
+    """
+    outcomes = report.outcomes
+    if any(o.status is Status.SANDBOX_ERROR for o in outcomes):
+        return SANDBOX_ERROR, {"ALL": next(o.message for o in outcomes if o.status is Status.SANDBOX_ERROR)}
+    for o in outcomes:
+        if o.status is Status.TIMEOUT:
+            return TIMEOUT, {}
+        if o.status is Status.CRASHED and not _EXIT_AT_LOAD.search(o.message):
+            return TIMEOUT, {}  # the process died: the official parent never hears back
+        if o.status is Status.MEMORY and o.message.startswith("killed"):
+            return TIMEOUT, {}  # killed for memory: the same (the official cap is 30 GB of address space)
+    if all(o.status is Status.PASSED for o in outcomes):
+        return PASS, {}
+    suite = outcomes[0] if outcomes else None
+    if suite is None or suite.status is not Status.PASSED and not suite.message.startswith("unlisted methods failed"):
+        return FAIL, {"ALL": suite.message if suite is not None else "no result"}
+    details: dict[str, str] = {}
+    if suite.status is not Status.PASSED:
+        names = suite.message.split("\n", 1)[0].split(": ", 1)[1]
+        for name in names.split(", "):
+            details[name] = suite.message
+    for name, o in zip(methods, outcomes[1:]):
+        if o.status is not Status.PASSED:
+            details[name] = o.message
+    return FAIL, details

@@ -1,0 +1,306 @@
+"""LiveCodeBench scored as lcb_runner does: one job per sample, official results and result files.
+
+A problem passes when every test's result is ``True`` (:data:`~benchmarks.verdicts.PASS`);
+any error code is ``fail``; a sandbox failure is ``sandbox_error``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from acesandbox import CallBatchTest, Job, Limits, Report, Status
+from acesandbox.extract import last_fenced_span
+
+from ..base import Benchmark, Problem, SampleResult
+from ..errors import BenchmarkError
+from ..verdicts import FAIL, PASS, SANDBOX_ERROR
+from .data import DATASET, LcbTest, parse_date, read_hub, read_local, record_problem, release_files
+from .judge import JUDGE, PACK, truncate
+from .programs import call_program, call_target, stdio_program
+from .prompts import SYSTEM_MESSAGE
+
+__all__ = ["DEFAULT_TIMEOUT_S", "EXECUTOR_OPTIONS", "K_LIST", "MEMORY_MB", "LiveCodeBench", "official_result"]
+
+DEFAULT_TIMEOUT_S = 6
+"""lcb_runner's ``--timeout`` default: each test's wall-clock alarm, in seconds."""
+
+MEMORY_MB = 4096
+"""The default memory cap of the sandbox a problem runs in (``SandboxConfig.memory_mb``)."""
+
+EXECUTOR_OPTIONS: dict[str, Any] = {"memory_mb": MEMORY_MB}
+"""SandboxConfig fields for scoring LiveCodeBench."""
+
+K_LIST = (1, 5, 10, 20, 40, 50, 75, 100, 125, 150, 200, 500, 1000)
+"""The k values lcb_runner reports pass@k for (those every problem has enough samples for)."""
+
+
+class LiveCodeBench(Benchmark):
+    """LiveCodeBench code generation (``release=``, ``start_date=``, ``end_date=``, ``timeout_s=``).
+
+    ``stdin_mock``: ``"buffered"`` (lcb_runner since 2025-05-23, the default) or
+    ``"stringio"`` (the earlier harness that graded the published leaderboard runs).
+    """
+
+    name = "livecodebench"
+    parts = ("pass",)
+    default_dataset = DATASET
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        known = {"release", "version_tag", "start_date", "end_date", "timeout_s", "memory_mb", "stdin_mock", "platform", "difficulty"}
+        unknown = set(options) - known
+        if unknown:
+            raise BenchmarkError(f"unknown livecodebench option(s) {sorted(unknown)}; known: {sorted(known)}")
+        self.release = str(options.get("release") or options.get("version_tag") or "release_latest")
+        self.files = release_files(self.release)
+        self.start = parse_date(options["start_date"], "start_date") if options.get("start_date") else None
+        self.end = parse_date(options["end_date"], "end_date") if options.get("end_date") else None
+        if self.start and self.end and self.start > self.end:
+            raise BenchmarkError(f"start_date {options['start_date']} is after end_date {options['end_date']}")
+        self.timeout_s = options.get("timeout_s", DEFAULT_TIMEOUT_S)
+        if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or self.timeout_s <= 0:
+            raise BenchmarkError(f"timeout_s must be a positive number of seconds, got {self.timeout_s!r}")
+        self.memory_mb = int(options.get("memory_mb", MEMORY_MB))
+        self.stdin_mock = str(options.get("stdin_mock", "buffered"))
+        if self.stdin_mock not in ("buffered", "stringio"):
+            raise BenchmarkError(f"stdin_mock must be 'buffered' or 'stringio', got {self.stdin_mock!r}")
+        self.platform = options.get("platform")
+        self.difficulty = options.get("difficulty")
+
+    def executor_options(self) -> dict[str, Any]:
+        """SandboxConfig fields: the base's plus this benchmark's memory cap."""
+        return {**super().executor_options(), "memory_mb": self.memory_mb}
+
+    @property
+    def label(self) -> str:
+        parts = [self.name, self.release]
+        if self.start or self.end:
+            parts.append(f"{self.start.date() if self.start else ''}..{self.end.date() if self.end else ''}")
+        return "-".join(parts)
+
+    # -- problems
+
+    def load(self, dataset: str | None = None) -> list[Problem]:
+        """Problems of the release (hub files fetched lazily) or a local file, date-filtered, by question_id."""
+        from ..io import is_local
+
+        source = dataset or DATASET
+        if is_local(source):
+            pairs = read_local(os.path.expanduser(str(source)))
+        else:
+            pairs = read_hub(str(source), self.files)
+        problems = sorted(self.select([record_problem(r, where) for where, r in pairs]), key=lambda p: p.task_id)
+        self.remember(problems)
+        return problems
+
+    def select(self, problems: Sequence[Problem]) -> list[Problem]:
+        """The problems inside the date window (inclusive, official rule) and platform/difficulty filters."""
+        out = []
+        for p in problems:
+            date = p.data["date"]
+            if self.start is not None and date < self.start:
+                continue
+            if self.end is not None and date > self.end:
+                continue
+            if self.platform and p.data.get("platform") != self.platform:
+                continue
+            if self.difficulty and p.data.get("difficulty") != self.difficulty:
+                continue
+            out.append(p)
+        return out
+
+    def prompt(self, problem: Problem, *, chat: bool) -> str | list[dict[str, str]]:
+        """The official generic chat prompt: system message, then the question template."""
+        if chat:
+            return [{"role": "system", "content": SYSTEM_MESSAGE}, {"role": "user", "content": problem.prompt}]
+        return SYSTEM_MESSAGE + "\n\n" + problem.prompt
+
+    def solution(self, problem: Problem, sample: Mapping[str, Any]) -> str:
+        """Plain code as given; a model answer is reduced by the official rule (last fenced block)."""
+        for key in ("solution", "completion", "output"):
+            text = sample.get(key)
+            if isinstance(text, str):
+                if "```" in text:
+                    return last_fenced_span(text)
+                low = text.lower()
+                if "<think>" in low or "</think>" in low:
+                    return ""  # officially: no fenced block, no code
+                return text
+        raise BenchmarkError(f"sample for {problem.task_id} has neither a 'solution' nor a 'completion' string")
+
+    # -- jobs and verdicts
+
+    def jobs(self, problem: Problem, solution: str) -> Mapping[str, Job]:
+        return {"pass": self.job_for(problem, solution, problem.data["tests"])}
+
+    def job_for(self, problem: Problem, code: str, tests: Sequence[LcbTest]) -> Job:
+        """One job that runs ``tests`` in order in one process, as the official harness does."""
+        n = len(tests)
+        budget = float((self.timeout_s + 1) * max(n, 1) + 5)
+        limits = Limits(
+            timeout_s=budget, wall_timeout_s=budget, job_timeout_s=budget + 10, output_bytes=64 * 1024,
+        )
+        fn_name = problem.data.get("func_name") or ""
+        if fn_name:
+            calls, expected = [], []
+            for i, t in enumerate(tests):
+                try:
+                    calls.append(tuple(json.loads(line) for line in t.input.split("\n")))
+                    expected.append(json.loads(t.output))
+                except ValueError as exc:
+                    raise BenchmarkError(f"{problem.task_id}: test {i} is not JSON lines ({str(exc)[:80]})") from None
+            test = CallBatchTest(
+                call_target(code, fn_name), tuple(calls), tuple(expected), judge=JUDGE, judge_options={"mode": "call"},
+                call_timeout_s=float(self.timeout_s),
+            )
+            program = call_program(code)
+        else:
+            test = CallBatchTest(
+                "__lcb_stdio__", tuple((t.input, self.stdin_mock) for t in tests), tuple(t.output for t in tests),
+                judge=JUDGE, judge_options={"mode": "stdio"}, call_timeout_s=float(self.timeout_s),
+            )
+            program = stdio_program(code)
+        return Job(program, (test,), limits=limits, mode="shared", stop_on_failure=True, job_id=problem.task_id)
+
+    def verdicts(self, problem: Problem, reports: Mapping[str, Report]) -> SampleResult:
+        report = reports["pass"]
+        results, meta = official_result(problem, report, problem.data["tests"])
+        if meta.get("error_code") == "sandbox_error":
+            verdict = SANDBOX_ERROR
+        else:
+            verdict = PASS if all(r is True for r in results) else FAIL
+        fail_tests = [] if verdict != FAIL else [meta.get("inputs", "")]
+        return SampleResult(
+            problem.task_id, 0, "", {"pass": verdict}, reports=dict(reports), fail_tests={"pass": fail_tests},
+            details={"results": results, "metadata": meta},
+        )
+
+    def write_official(self, results: Sequence[SampleResult], out_dir: str, stem: str) -> list[str]:
+        """``{stem}_eval_all.json`` (per-problem records) and ``{stem}_eval.json`` (pass@k, results, metadata)."""
+        from ..metrics import pass_at_k
+
+        problems = getattr(self, "_written_problems", None) or {}
+        by_task: dict[str, list[SampleResult]] = {}
+        for r in results:
+            by_task.setdefault(r.task_id, []).append(r)
+        for rs in by_task.values():
+            rs.sort(key=lambda r: r.index)
+        eval_all, res_map, meta_list, totals, corrects = [], {}, [], [], []
+        for idx, task_id in enumerate(sorted(by_task)):
+            rs = [r for r in by_task[task_id] if r.verdicts.get("pass") != SANDBOX_ERROR]
+            record = dict(problems.get(task_id, {"question_id": task_id}))
+            graded = [r.verdicts["pass"] == PASS for r in rs]
+            record.update(
+                output_list=[r.details.get("output", r.solution) for r in rs],
+                code_list=[r.solution for r in rs],
+                graded_list=graded,
+                **{"pass@1": graded.count(True) / len(graded) if graded else 0.0},
+                metadata=[json.dumps(r.details.get("metadata", {})) for r in rs],
+            )
+            eval_all.append(record)
+            res_map[str(idx)] = [list(r.details.get("results", [])) for r in rs]
+            meta_list.append([json.dumps(r.details.get("metadata", {})) for r in rs])
+            totals.append(len(graded))
+            corrects.append(graded.count(True))
+        metrics: dict[str, Any] = {}
+        detail: dict[str, dict[str, float]] = {}
+        for k in K_LIST:
+            if totals and all(n >= k for n in totals):
+                per = [pass_at_k(n, c, k) for n, c in zip(totals, corrects)]
+                metrics[f"pass@{k}"] = sum(per) / len(per)
+                detail[f"pass@{k}"] = {str(i): v for i, v in enumerate(per)}
+        metrics["detail"] = detail
+        os.makedirs(out_dir, exist_ok=True)
+        paths = [os.path.join(out_dir, f"{stem}_eval_all.json"), os.path.join(out_dir, f"{stem}_eval.json")]
+        with open(paths[0], "w") as f:
+            json.dump(eval_all, f, indent=4)
+        with open(paths[1], "w") as f:
+            json.dump([metrics, res_map, meta_list], f, indent=4)
+        return paths
+
+    def remember(self, problems: Sequence[Problem]) -> None:
+        """Keep the problems' fields for :meth:`write_official` (the eval_all records carry them)."""
+        keys = ("question_title", "question_content", "platform", "question_id", "contest_id",
+                "contest_date", "starter_code", "difficulty")
+        self._written_problems = {p.task_id: {k: p.data.get(k, "") for k in keys} for p in problems}
+
+
+def _call_message(message: str) -> str:
+    """An outcome message without its ``call N: `` prefix."""
+    return re.sub(r"^call \d+: ", "", message, count=1)
+
+
+def _error_repr(message: str) -> str:
+    """``Type: text`` (first line of an outcome message) as the official ``repr(e)``."""
+    head = _call_message(message).split("\n", 1)[0]
+    kind, sep, text = head.partition(": ")
+    if sep and kind.isidentifier():
+        return f"{kind}({text!r})"
+    return head
+
+
+def official_result(problem: Problem, report: Report, tests: Sequence[LcbTest]) -> tuple[list[Any], dict[str, Any]]:
+    """The official result list (``True`` per passed test, then an error code) and metadata."""
+    outcome = report.outcomes[0]
+    status = outcome.status
+    if status == Status.SANDBOX_ERROR:
+        return [], {"error_code": "sandbox_error", "error_message": outcome.message}
+    if status == Status.PASSED:
+        return [True] * len(tests), {"execution time": outcome.duration_s}
+    i = outcome.call_index
+    call_based = bool(problem.data.get("func_name"))
+
+    def shown_inputs(k: int) -> str:
+        t = tests[k]
+        if call_based:
+            try:
+                return truncate([json.loads(line) for line in t.input.split("\n")])
+            except ValueError:
+                return truncate(t.input)
+        return truncate(t.input)
+
+    def shown_expected(k: int) -> str:
+        t = tests[k]
+        if call_based:
+            try:
+                return truncate(json.loads(t.output))
+            except ValueError:
+                return truncate(t.output)
+        return truncate(t.output)
+
+    if status == Status.FAILED and i is not None:
+        message = _call_message(outcome.message)
+        info: dict[str, Any] = {}
+        if message.startswith(PACK):
+            try:
+                info = json.loads(message[len(PACK):])
+            except ValueError:
+                info = {}
+        meta = {
+            "output": info.get("output", ""),
+            "inputs": shown_inputs(i),
+            "expected": shown_expected(i),
+            "error_code": -2,
+            "error_message": info.get("error_message", "Wrong Answer"),
+        }
+        return [True] * i + [-2], meta
+    if status == Status.TIMEOUT and i is not None:
+        return [True] * i + [-3], {
+            "error": "TimeoutException()", "error_code": -3, "error_message": "Time Limit Exceeded",
+            "inputs": shown_inputs(i), "expected": shown_expected(i),
+        }
+    if status in (Status.ERROR, Status.MEMORY) and i is not None:
+        return [True] * i + [-4], {
+            "error": _error_repr(outcome.message) if status == Status.ERROR else "MemoryError()",
+            "error_code": -4, "error_message": "Runtime Error",
+            "inputs": shown_inputs(i), "expected": shown_expected(i),
+        }
+    if status in (Status.ERROR, Status.MEMORY, Status.FAILED):
+        # the program did not load (or the function could not be found): officially -4
+        return [-4], {"error_code": -4, "error_message": f"Error during testing: {outcome.message.splitlines()[0] if outcome.message else ''}"}
+    # the whole-problem budget, or the process died (exit in a call, os._exit, a crash)
+    return [-1] * len(tests), {"error": outcome.message, "error_code": -5, "error_message": "TestRunnerError"}
