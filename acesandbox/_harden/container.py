@@ -3,8 +3,10 @@
 Each step returns the ``docker`` SDK ``containers.create`` arguments it sets;
 :func:`container_kwargs` applies them in a fixed order. A sandbox container has no
 network (loopback only), its own pid, ipc and uts namespaces, a read-only root
-filesystem (the server's own files in it, root-owned) with a size-capped tmpfs as
-scratch and no /dev/shm, memory (no swap), pids and CPU caps,
+filesystem (the server's own files in it, root-owned) with size-capped tmpfs mounts as
+scratch and as /dev/shm (POSIX semaphores and shared memory: multiprocessing needs it; the
+server wipes both after every test, as in the namespace backend), memory (no swap), pids
+and CPU caps,
 every capability dropped, no new privileges, an unprivileged user, and an empty
 environment plus the allow-list (the in-container bootstrap starts the server with
 exactly that environment, so the image's own ``ENV`` does not leak through either).
@@ -20,15 +22,18 @@ from typing import Any
 
 from .env import sandbox_env
 
-__all__ = ["SCRATCH", "container_spec"]
+__all__ = ["SCRATCH", "SHM", "container_spec"]
 
 SCRATCH = "/tmp"
+SHM = "/dev/shm"
+SHM_MB = 64
 
 
 def _namespaces() -> dict[str, Any]:
     return {
         "create": {"hostname": "sandbox"},
-        # ipc "none": a private IPC namespace and no /dev/shm, which would outlive a test.
+        # ipc "none": a private IPC namespace without Docker's own /dev/shm; ours is a
+        # capped tmpfs (see _filesystem) that the server wipes after every test.
         "host": {"network_mode": "none", "ipc_mode": "none", "init": False},
     }
 
@@ -39,7 +44,10 @@ def _filesystem(scratch_mb: int, uid: int) -> dict[str, Any]:
         "host": {
             "read_only": True,
             # Owned by the sandbox user, as the server must be able to wipe it after each test.
-            "tmpfs": {SCRATCH: f"rw,nosuid,nodev,size={scratch_mb}m,mode=1777,uid={uid},gid={uid}"},
+            "tmpfs": {
+                SCRATCH: f"rw,nosuid,nodev,size={scratch_mb}m,mode=1777,uid={uid},gid={uid}",
+                SHM: f"rw,nosuid,nodev,noexec,size={SHM_MB}m,mode=1777,uid={uid},gid={uid}",
+            },
         },
     }
 

@@ -41,7 +41,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from .._harden.container import SCRATCH, container_spec
+from .._harden.container import SCRATCH, SHM, container_spec
 from .._harden.env import sandbox_env
 from .._result import Outcome, Report
 from .._spec import Job, SandboxConfig
@@ -288,24 +288,58 @@ def _sweep_socket_dirs() -> None:
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
 
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """Whether ``pid`` is ``ancestor`` or one of its descendants (walking /proc's parent links)."""
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        if pid <= 1:
+            return False
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                data = f.read()
+            pid = int(data[data.rfind(b")") + 2 :].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
+
+
 class _Listener:
-    """The Unix socket a container's bootstrap connects to (socket transport)."""
+    """The Unix socket a container's bootstrap connects to (socket transport).
+
+    Private to the sandbox's uid: a 0700 directory holding a 0600 socket, both handed to
+    that uid (which needs root here; otherwise the transport is ``attach``). Each
+    connection's peer (SO_PEERCRED) must be the container's own process and uid; any
+    other is closed and not counted."""
 
     def __init__(self, uid: int) -> None:
         global _swept
         if not _swept:
             _swept = True
             _sweep_socket_dirs()
-        self.dir = tempfile.mkdtemp(prefix=f"{_SOCKET_PREFIX}{os.getpid()}-")
-        os.chmod(self.dir, 0o755)
+        self.dir = tempfile.mkdtemp(prefix=f"{_SOCKET_PREFIX}{os.getpid()}-")  # 0700
         path = os.path.join(self.dir, "s")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        os.chmod(path, 0o666)  # the sandbox user connects; the directory is mounted read-only
-        self.sock.listen(2)
+        try:
+            old = os.umask(0o177)
+            try:
+                self.sock.bind(path)  # created 0600
+            finally:
+                os.umask(old)
+            os.chmod(path, 0o600)
+            if uid != os.geteuid():
+                os.chown(path, uid, uid)
+                os.chown(self.dir, uid, uid)
+            self.sock.listen(2)
+        except OSError:
+            self.close()
+            raise
 
-    def accept_two(self, deadline: float) -> tuple[socket.socket, socket.socket]:
-        """The bootstrap's two connections, in order: its stdin, then its stdout."""
+    def accept_two(self, deadline: float, *, pid: int, uid: int) -> tuple[socket.socket, socket.socket]:
+        """The bootstrap's two connections, in order: its stdin, then its stdout.
+
+        Only connections whose peer is process ``pid`` (or one of its descendants) running
+        as ``uid`` count; others are closed."""
         conns: list[socket.socket] = []
         while len(conns) < 2:
             wait = deadline - time.monotonic()
@@ -317,6 +351,10 @@ class _Listener:
             try:
                 conn, _ = self.sock.accept()
             except socket.timeout:
+                continue
+            peer_pid, peer_uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+            if peer_uid != uid or not _descends_from(peer_pid, pid):
+                conn.close()
                 continue
             conns.append(conn)
         return conns[0], conns[1]
@@ -505,6 +543,7 @@ class _Container(ServerSession):
         self._pids = config.max_processes + 8
         self._cfg: dict[str, Any] = {
             "scratch": SCRATCH,
+            "wipe": [SCRATCH, SHM],
             "preload": list(config.preload),
             "site": [],
             "rlimit_as": False,
@@ -577,7 +616,8 @@ class _Container(ServerSession):
                 api.start(cid)
             else:
                 api.start(cid)
-                conns = listener.accept_two(self._deadline)
+                main_pid = int(api.inspect_container(cid)["State"]["Pid"] or 0)
+                conns = listener.accept_two(self._deadline, pid=main_pid, uid=dcfg.uid)
                 handle = _Attached(self._client, cid, sockio, conns)
             boot = handle.read_frame(self._deadline)
             if boot.get("op") != "boot":
@@ -708,11 +748,22 @@ class DockerBackend(Backend):
             self._python = labels.get(PYTHON_LABEL) or "python3"
 
     def transport(self) -> str:
-        """``socket`` or ``attach`` (see DockerConfig.transport)."""
+        """``socket`` or ``attach`` (see DockerConfig.transport).
+
+        The socket is private to the sandbox's uid, so this process must be able to hand
+        it over (root, or the same uid); ``auto`` takes ``attach`` otherwise, and with an
+        OCI runtime of its own (whose processes are not the container's on this host)."""
+        can_hand_over = os.geteuid() in (0, self.docker.uid)
+        if self.docker.transport == "socket" and not can_hand_over:
+            raise SandboxUnavailableError(
+                f"DockerConfig(transport='socket') needs root to hand the socket to the sandbox's uid "
+                f"{self.docker.uid}: run as root, set DockerConfig(uid={os.geteuid()}), or use transport='attach'"
+            )
         if self.docker.transport != "auto":
             return self.docker.transport
         url = self.docker.base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        return "socket" if sys.platform.startswith("linux") and url.startswith("unix://") else "attach"
+        local = sys.platform.startswith("linux") and url.startswith("unix://")
+        return "socket" if local and can_hand_over and not self.docker.runtime else "attach"
 
     def python(self) -> str:
         if self._python is None:

@@ -100,7 +100,7 @@ def _doctor_json(*args: str) -> dict:
 
 def test_doctor_lists_the_seccomp_filter():
     require_backend("namespace")
-    out = _doctor_json("--backend", "namespace")
+    out = _doctor_json("--sandbox", "namespace")
     check = next(c for c in out["checks"] if c["name"] == "seccomp")
     assert check["status"] == "OK"
     families = check["info"]["families"]
