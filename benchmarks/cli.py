@@ -2,7 +2,7 @@
 
     acecoder bench list
     acecoder bench NAME [--samples FILE | --model NAME --generator G] [--dataset PATH] [-k 1,10,100] [-o DIR]
-    acecoder bench verify-official [--data DIR] [--only evalplus,bigcodebench,livecodebench] [--limit N]
+    acecoder bench verify-official --data-dir DIR [--only evalplus,bigcodebench,livecodebench] [--limit N]
 
 With neither ``--samples`` nor ``--model`` the canonical solutions are scored: a
 ground-truth run that checks this host end to end (``acecoder bench humaneval`` works
@@ -22,6 +22,9 @@ from acesandbox.cli.options import add_sandbox_options
 SUMMARY = "score HumanEval(+), MBPP(+), BigCodeBench or LiveCodeBench; 'bench list', 'bench verify-official'"
 
 _OPTIONS = ("split", "subset", "release", "start_date", "end_date")
+
+DATA_DIR_ENV = "ACECODER_SHARED_DATA"
+"""Where ``verify-official`` finds the shared data folder without ``--data-dir`` (read here only)."""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -59,7 +62,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     vo = p.add_argument_group("verify-official")
-    vo.add_argument("--data", help="shared data folder with the official runs (default: $ACECODER_SHARED_DATA or ../shared/data)")
+    vo.add_argument("--data-dir", dest="data_dir", metavar="DIR",
+                    help=f"shared data folder with the official runs (default: ${DATA_DIR_ENV})")
     vo.add_argument("--only", help="comma-separated families: evalplus, bigcodebench, livecodebench")
     return p
 
@@ -108,6 +112,7 @@ def _score(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .base import BenchmarkError, get_benchmark
+    from .extras import SCORING, require
     from .io import read_samples
     from .output import print_summary
     from .runner import evaluate
@@ -115,6 +120,11 @@ def _score(args: argparse.Namespace) -> int:
     if args.samples and args.model:
         raise SystemExit("error: give --samples or --model, not both")
     ks = _ks(args.k)
+    try:  # before any work: a missing extra must not cost a finished run
+        require(SCORING, f"acecoder bench {args.name}")
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
     if args.python:
         options["python"] = args.python
@@ -185,16 +195,16 @@ def _pair(text: str, option: str) -> tuple[str, str]:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    import pathlib
-
     from acesandbox import Executor, SandboxConfig
 
-    from .verify import default_data_root, summarise, verify_all
+    from .errors import DataDirError
     from .output import print_verification
+    from .verify import require_data_dir, summarise, verify_all
 
-    root = pathlib.Path(args.data) if args.data else default_data_root()
-    if root is None or not root.is_dir():
-        print("error: no shared data folder: pass --data DIR or set ACECODER_SHARED_DATA", file=sys.stderr)
+    try:
+        root = require_data_dir(args.data_dir or os.environ.get(DATA_DIR_ENV))
+    except DataDirError as exc:
+        print(f"error: {exc}: pass --data-dir DIR or set {DATA_DIR_ENV}", file=sys.stderr)
         return 2
     limit: int | None = None
     limits: dict[str, int | None] = {}

@@ -1,8 +1,8 @@
 """Fidelity against the official evaluators: rescore their runs, count agreement, list every difference.
 
-Each benchmark module exposes ``verify_runs(data_root, executor, *, limit, progress)``
+Each benchmark package exposes ``verify_runs(data_root, executor, *, limit, progress)``
 returning one :class:`RunAgreement` per official run found under ``data_root`` (the
-shared data folder). A disagreement carries an explanation when it was investigated
+shared data folder, always given by the caller: see :func:`require_data_dir`). A disagreement carries an explanation when it was investigated
 (timing-sensitive task, version change, ...); an empty one is *unexplained*, and makes
 ``acecoder bench verify-official`` exit non-zero.
 """
@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import DataDirError
+
 __all__ = [
     "RECHECKS",
     "VERIFIERS",
     "Disagreement",
     "RunAgreement",
-    "default_data_root",
+    "require_data_dir",
     "recheck",
     "summarise",
     "verify_all",
@@ -70,16 +72,18 @@ class RunAgreement:
         return tuple(d for d in self.disagreements if not d.explanation)
 
 
-def default_data_root() -> pathlib.Path | None:
-    """``$ACECODER_SHARED_DATA``, else ``../shared/data`` next to the checkout, else None."""
-    env = os.environ.get("ACECODER_SHARED_DATA")
-    if env:
-        return pathlib.Path(env)
-    here = pathlib.Path(__file__).resolve().parent.parent
-    for candidate in (here.parent / "shared" / "data", here / "shared" / "data"):
-        if candidate.is_dir():
-            return candidate
-    return None
+def require_data_dir(path: str | os.PathLike[str] | None) -> pathlib.Path:
+    """``path`` as the shared data folder; :class:`DataDirError` when it is not given or not a folder.
+
+    The library never guesses where the data lives: the command line takes ``--data-dir``
+    (or ``$ACECODER_SHARED_DATA``), the tests pass theirs explicitly.
+    """
+    if path is None or str(path) == "":
+        raise DataDirError("no shared data folder given")
+    root = pathlib.Path(path).expanduser()
+    if not root.is_dir():
+        raise DataDirError(f"shared data folder {str(root)!r} is not a folder")
+    return root
 
 
 def verify_all(
@@ -91,14 +95,15 @@ def verify_all(
     limits: dict[str, int | None] | None = None,
     progress: bool = True,
 ) -> list[RunAgreement]:
-    """Run every family's verifier (or the chosen ones); ``limits`` overrides ``limit`` per family."""
+    """Run every family's verifier (or the chosen ones) on ``data_root``; ``limits`` overrides ``limit`` per family."""
+    root = require_data_dir(data_root)
     out: list[RunAgreement] = []
     for family in families or list(VERIFIERS):
         if family not in VERIFIERS:
             raise ValueError(f"unknown benchmark family {family!r}; choose from {sorted(VERIFIERS)}")
         module = importlib.import_module(VERIFIERS[family])
         n = (limits or {}).get(family, limit)
-        out.extend(module.verify_runs(data_root, executor, limit=n, progress=progress))
+        out.extend(module.verify_runs(root, executor, limit=n, progress=progress))
     return out
 
 

@@ -98,3 +98,48 @@ def test_best_of_n_under_a_scorer(tmp_path, capsys):
     assert "best-of-N" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="NAME=FILE"):
         main(["bench", "toy", "--samples", str(samples), "--scores", "nonsense", "--no-progress", "--workers", "1"])
+
+
+def test_without_matplotlib_results_are_written_and_the_plots_skipped(tmp_path, capsys, monkeypatch, bench_executor):
+    """Issue 14: no work lost to a missing extra: the report is written without plots, with a note."""
+    import sys
+
+    from benchmarks.report import NO_PLOTS
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"task_id": "Toy/0", "solution": "def add(a, b):\n    return a + b\n"}) + "\n")
+    out_dir = tmp_path / "out"
+    code = main(["bench", "toy", "--samples", str(samples), "-k", "1", "-o", str(out_dir), "--no-progress", "--json",
+                 "--workers", "1"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["pass_at_k"]["pass"]["pass@1"] == 1.0
+    assert f"note: toy_report.html: {NO_PLOTS}" in captured.err
+    assert json.loads((out_dir / "toy_summary.json").read_text())["samples"] == 1
+    html = (out_dir / "toy_report.html").read_text()
+    assert "Toy/0" in html and "matplotlib is not installed" in html and "data:image/png" not in html
+
+
+def test_without_pandas_the_command_stops_before_scoring(tmp_path, capsys, monkeypatch):
+    """A missing scoring dependency is an error naming the extra, raised before any sample is judged."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"task_id": "Toy/0", "solution": "def add(a, b):\n    return a + b\n"}) + "\n")
+    out_dir = tmp_path / "out"
+    assert main(["bench", "toy", "--samples", str(samples), "-o", str(out_dir), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "needs pandas" in err and "pip install 'acecoder-toolkit[benchmarks]'" in err
+    assert not out_dir.exists()
+
+
+def test_verify_official_names_the_data_option_when_no_folder_is_given(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ACECODER_SHARED_DATA", raising=False)
+    assert main(["bench", "verify-official", "--no-progress"]) == 2
+    assert "no shared data folder given: pass --data-dir DIR or set ACECODER_SHARED_DATA" in capsys.readouterr().err
+    assert main(["bench", "verify-official", "--data-dir", str(tmp_path / "absent"), "--no-progress"]) == 2
+    assert "is not a folder: pass --data-dir DIR" in capsys.readouterr().err

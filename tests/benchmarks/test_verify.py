@@ -57,3 +57,15 @@ def test_summarise_counts_explained_and_unexplained_apart():
 def test_verify_all_rejects_an_unknown_family(tmp_path):
     with pytest.raises(ValueError, match="unknown benchmark family 'nope'"):
         verify_all(tmp_path, executor=None, families=["nope"])
+
+
+def test_verify_all_needs_an_existing_data_folder(tmp_path):
+    from benchmarks.errors import BenchmarkError, DataDirError
+    from benchmarks.verify import require_data_dir
+
+    with pytest.raises(DataDirError, match="is not a folder") as info:
+        verify_all(tmp_path / "absent", executor=None)
+    assert isinstance(info.value, BenchmarkError)
+    with pytest.raises(DataDirError, match="no shared data folder given"):
+        require_data_dir(None)
+    assert require_data_dir(str(tmp_path)) == tmp_path
