@@ -44,6 +44,7 @@ __all__ = [
     "ScoreOutcome",
     "binary",
     "pass_rate",
+    "sandbox_warnings",
 ]
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,8 @@ class Score:
     (a test does not parse: the data's fault, reward None), ``no_tests`` (an empty test
     list, None) or ``sandbox_error`` (the sandbox failed, None). ``pass_rate`` is
     None unless the tests ran; with ``stop_on_failure`` it counts tests passed before
-    the first failure.
+    the first failure. ``isolation`` and ``warnings`` are the sandbox's, from the report
+    (the ``process`` backend warns that it does not isolate the filesystem or network).
     """
 
     reward: float | None
@@ -236,29 +238,59 @@ class Score:
     statuses: tuple[str, ...] = ()
     format_ok: bool = False
     program: str | None = None
+    isolation: str = ""
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self, *, details: bool = False) -> dict[str, Any]:
         d = asdict(self)
         d["statuses"] = list(self.statuses)
-        if not details:
+        d["warnings"] = list(self.warnings)
+        if not details:  # a response lists the warnings once, not per completion
             d.pop("program")
             d.pop("statuses")
+            d.pop("warnings")
         return d
 
 
+def sandbox_warnings(scores: Sequence[Score]) -> list[str]:
+    """The distinct sandbox warnings of ``scores``, in first-seen order (sandbox errors are outcomes)."""
+    seen: dict[str, None] = {}
+    for s in scores:
+        for w in s.warnings:
+            if not w.startswith("sandbox error:"):
+                seen.setdefault(w, None)
+    return list(seen)
+
+
+_MAX_WARNINGS = 32
+"""Distinct sandbox warnings kept by one RewardStats (the isolation warning comes first)."""
+
+
 class RewardStats:
-    """Counters a trainer can log: completions by outcome, tests by status. Thread-safe."""
+    """Counters a trainer can log: completions by outcome, tests by status, the sandbox's
+    isolation and its warnings. Thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.outcomes: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
+        self.isolation: Counter[str] = Counter()
+        self.warnings: dict[str, None] = {}
         self.calls = 0
 
-    def add(self, score: Score) -> None:
+    def add(self, score: Score) -> list[str]:
+        """Count ``score``; returns the sandbox warnings not seen before (to log them once)."""
+        new: list[str] = []
         with self._lock:
             self.outcomes[score.outcome] += 1
             self.statuses.update(score.statuses)
+            if score.isolation:
+                self.isolation[score.isolation] += 1
+            for w in sandbox_warnings([score]):
+                if w not in self.warnings and len(self.warnings) < _MAX_WARNINGS:
+                    self.warnings[w] = None
+                    new.append(w)
+        return new
 
     def count_call(self) -> None:
         with self._lock:
@@ -285,12 +317,16 @@ class RewardStats:
                 "completions": sum(self.outcomes.values()),
                 "outcomes": {k: self.outcomes.get(k, 0) for k in OUTCOMES},
                 "test_statuses": dict(self.statuses),
+                "isolation": dict(self.isolation),
+                "warnings": list(self.warnings),
             }
 
     def reset(self) -> None:
         with self._lock:
             self.outcomes.clear()
             self.statuses.clear()
+            self.isolation.clear()
+            self.warnings.clear()
             self.calls = 0
 
     def __getstate__(self) -> dict[str, Any]:
@@ -474,6 +510,25 @@ class CodeReward:
         completion_ids: Sequence[Sequence[int]] | None = None,
     ) -> list[Score]:
         """Score each completion against its tests, in parallel on the sandboxes."""
+        plans, futures = self.plan(completions, tests, prompts=prompts, completion_ids=completion_ids)
+        scores = [self.finish(p, futures[p.index].result() if p.job is not None else None) for p in plans]
+        self.stats.count_call()
+        self.check(scores)
+        return scores
+
+    def plan(
+        self,
+        completions: Sequence[Any],
+        tests: Sequence[Any],
+        *,
+        prompts: Sequence[Any] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+    ) -> tuple[list[Plan], dict[int, Future[Report]]]:
+        """Prepare every completion and queue each job at once (the sandboxes start while
+        the rest is planned); ``(plans, futures by index)``. The reward server shares it.
+
+        If preparing one completion raises, the jobs already queued are cancelled.
+        """
         if len(tests) != len(completions):
             raise ConfigError(f"got {len(tests)} test lists for {len(completions)} completions")
         plans: list[Plan] = []
@@ -488,16 +543,13 @@ class CodeReward:
                     completion_ids=completion_ids[i] if completion_ids is not None else None,
                 )
                 plans.append(plan)
-                if plan.job is not None:  # submitted at once: the sandboxes start while the rest is planned
+                if plan.job is not None:
                     futures[i] = self.runner.submit(plan.job)
         except BaseException:
             for f in futures.values():
                 f.cancel()
             raise
-        scores = [self.finish(p, futures[p.index].result() if p.job is not None else None) for p in plans]
-        self.stats.count_call()
-        self.check(scores)
-        return scores
+        return plans, futures
 
     def prepare(
         self,
@@ -555,7 +607,16 @@ class CodeReward:
             statuses = tuple(o.status.value for o in report.outcomes)
             if report.sandbox_error:
                 score = Score(
-                    None, "sandbox_error", None, report.passed, report.total, statuses, plan.format_ok, plan.program
+                    None,
+                    "sandbox_error",
+                    None,
+                    report.passed,
+                    report.total,
+                    statuses,
+                    plan.format_ok,
+                    plan.program,
+                    report.isolation,
+                    report.warnings,
                 )
             else:
                 base = (1.0 if report.all_passed else 0.0) if self.config.kind == "binary" else report.pass_rate
@@ -569,8 +630,11 @@ class CodeReward:
                     statuses,
                     plan.format_ok,
                     plan.program,
+                    report.isolation,
+                    report.warnings,
                 )
-        self.stats.add(score)
+        for warning in self.stats.add(score):
+            log.warning("%s: sandbox warning: %s", self.__name__, warning)
         return score
 
     def check(self, scores: Sequence[Score]) -> None:

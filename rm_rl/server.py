@@ -52,7 +52,8 @@ from acesandbox import Report
 from .dataset import ProblemIndex, coerce_tests, resolve_tests
 from .errors import ConfigError, DatasetError, TestsNotFoundError
 from acesandbox.extract import split_query
-from .rewards import OUTCOMES, CodeReward, Plan, RewardConfig, Score
+from .adapters.openrlhf import to_response
+from .rewards import CodeReward, Plan, RewardConfig, RewardStats, Score, sandbox_warnings
 from .runner import JobRunner
 
 if TYPE_CHECKING:
@@ -152,8 +153,7 @@ class Metrics:
         self.started = time.time()
         self.requests: Counter[str] = Counter()
         self.responses: Counter[str] = Counter()
-        self.outcomes: Counter[str] = Counter()
-        self.statuses: Counter[str] = Counter()
+        self.scored = RewardStats()  # outcomes, test statuses, isolation and sandbox warnings of every request
         self.completions = 0
         self.rejected = 0
         self.recent: deque[tuple[float, float, int]] = deque(maxlen=4096)  # (end, seconds, completions)
@@ -161,8 +161,7 @@ class Metrics:
     def record(self, scores: Sequence[Score], seconds: float) -> None:
         self.completions += len(scores)
         for s in scores:
-            self.outcomes[s.outcome] += 1
-            self.statuses.update(s.statuses)
+            self.scored.add(s)
         self.recent.append((time.time(), seconds, len(scores)))
 
     def snapshot(self) -> dict[str, Any]:
@@ -174,6 +173,7 @@ class Metrics:
         def pct(q: float) -> float | None:
             return round(lat[min(len(lat) - 1, int(q * len(lat)))], 6) if lat else None
 
+        scored = self.scored.snapshot()
         return {
             "uptime_s": round(uptime, 3),
             "requests": dict(self.requests),
@@ -190,9 +190,11 @@ class Metrics:
                 "max": lat[-1] if lat else None,
                 "window": len(lat),
             },
-            "outcomes": {k: self.outcomes.get(k, 0) for k in OUTCOMES},
-            "sandbox_errors": self.outcomes.get("sandbox_error", 0),
-            "test_statuses": dict(self.statuses),
+            "outcomes": scored["outcomes"],
+            "sandbox_errors": scored["outcomes"]["sandbox_error"],
+            "test_statuses": scored["test_statuses"],
+            "isolation": scored["isolation"],
+            "warnings": scored["warnings"],
             "rejected_busy": self.rejected,
         }
 
@@ -324,22 +326,10 @@ class RewardService:
     def _plan(
         self, reward: CodeReward, completions: Sequence[Any], tests: Sequence[Any], prompts: Sequence[Any] | None
     ) -> tuple[list[Plan], dict[int, Future[Report]]]:
-        plans: list[Plan] = []
-        futures: dict[int, Future[Report]] = {}
         try:
-            for i, c in enumerate(completions):
-                try:
-                    plan = reward.prepare(c, tests[i], index=i, prompt=prompts[i] if prompts is not None else None)
-                except (DatasetError, TestsNotFoundError, ConfigError) as exc:
-                    raise HTTPError(422, f"item {i}: {exc}") from None
-                plans.append(plan)
-                if plan.job is not None:  # submitted at once: the sandboxes start while the rest is planned
-                    futures[i] = self.runner.submit(plan.job)
-        except BaseException:
-            for f in futures.values():
-                f.cancel()
-            raise
-        return plans, futures
+            return reward.plan(completions, tests, prompts=prompts)
+        except (DatasetError, TestsNotFoundError, ConfigError) as exc:
+            raise HTTPError(422, str(exc)) from None
 
     async def _wait(self, futures: Mapping[int, Future[Report]]) -> dict[int, Report]:
         """Wait for every job (one event-loop wake-up, not one per job), or for the drain deadline."""
@@ -391,6 +381,7 @@ class RewardService:
             "backend": self.runner.isolation if self.runner.started else None,
             "workers": self.runner.workers if self.runner.started else None,
             "dataset": None if self.problems is None else {"source": self.problems.source, "rows": len(self.problems)},
+            "warnings": self.metrics.scored.snapshot()["warnings"],
         }
 
     def metrics_snapshot(self) -> dict[str, Any]:
@@ -607,16 +598,7 @@ def create_app(
                 raise HTTPError(422, str(exc)) from None
         reward = service.reward(None)
         scores = await service.score(reward, [r for _, r in pairs], tests, [p for p, _ in pairs])
-        rewards = [s.reward for s in scores]
-        return {
-            "rewards": rewards,
-            "scores": list(rewards),
-            "extra_logs": {
-                "pass_rate": [s.passed / s.total if s.total else 0.0 for s in scores],
-                "executed": [1.0 if s.outcome == "executed" else 0.0 for s in scores],
-                "sandbox_error": [1.0 if s.outcome == "sandbox_error" else 0.0 for s in scores],
-            },
-        }
+        return {**to_response(scores, as_tensors=False), "warnings": sandbox_warnings(scores)}
 
     @app.post("/score", dependencies=[Depends(authorize)])
     async def score(body: ScoreRequest) -> dict[str, Any]:
@@ -644,6 +626,8 @@ def create_app(
             "reward": reward.config.kind,
             "results": [s.to_dict(details=body.details) for s in scores],
             "sandbox_errors": sum(1 for s in scores if s.outcome == "sandbox_error"),
+            "isolation": sorted({s.isolation for s in scores if s.isolation}),
+            "warnings": sandbox_warnings(scores),
         }
 
     app.add_middleware(_Guard, service=service)

@@ -206,4 +206,6 @@ def test_http_form_is_the_server(fake):
     with RewardServer(create_app(ServerConfig(), executor=ex)) as srv:
         p, q = chatml("Write add.", GOOD_ADD)
         body = httpx.post(f"{srv.url}/get_reward", json={"query": [q], "prompts": [p], "labels": [ADD_TESTS]}).json()
-        assert set(body) == {"rewards", "scores", "extra_logs"} and body["rewards"] == [1.0]
+        assert set(body) == {"rewards", "scores", "extra_logs", "warnings"} and body["rewards"] == [1.0]
+        assert body["extra_logs"] == {"pass_rate": [1.0], "executed": [1.0], "sandbox_error": [0.0]}
+        assert body["warnings"] == []  # the fake backend warns of nothing

@@ -241,6 +241,29 @@ class TestRealSandbox:
         score = binary(executor=sandbox).score([code], [tests])[0]
         assert score.reward == 0.0 and score.statuses[11] == "failed" and set(score.statuses[12:]) == {"skipped"}
 
+    def test_process_backend_warning_reaches_scores_stats_and_the_log(self, caplog):
+        """The process backend isolates neither files nor network: a reward run on it must say so."""
+        from acesandbox import Executor, SandboxConfig
+
+        with Executor(SandboxConfig(backend="process", workers=1)) as ex:
+            reward = binary(executor=ex, timeout_s=2.0)
+            with caplog.at_level("WARNING", logger="rm_rl.rewards"):
+                score = reward.score([GOOD_ADD, BAD_ADD], [ADD_TESTS, ADD_TESTS])
+                reward.score([GOOD_ADD], [ADD_TESTS])
+        assert [s.reward for s in score] == [1.0, 0.0]
+        assert score[0].isolation.startswith("process")
+        assert any(w.startswith("process backend: no filesystem, network or pid isolation") for w in score[0].warnings)
+        snap = reward.stats.snapshot()
+        assert sum(snap["isolation"].values()) == 3 and all(k.startswith("process") for k in snap["isolation"])
+        assert snap["warnings"] == list(score[0].warnings)
+        logged = [r.getMessage() for r in caplog.records if "no filesystem, network or pid isolation" in r.getMessage()]
+        assert len(logged) == 1 and logged[0].startswith("binary_reward: sandbox warning: process backend")
+        assert "warnings" in score[0].to_dict(details=True) and "warnings" not in score[0].to_dict()
+
+    def test_namespace_backend_has_no_warning(self, sandbox):
+        score = binary(executor=sandbox).score([GOOD_ADD], [ADD_TESTS])[0]
+        assert score.isolation.startswith("namespace") and score.warnings == ()
+
     def test_closed_executor_is_a_sandbox_error_not_a_zero(self):
         from acesandbox import Executor, SandboxConfig
 
@@ -249,6 +272,7 @@ class TestRealSandbox:
         reward = binary(executor=ex)
         assert reward([GOOD_ADD], tests=[ADD_TESTS]) == [None]
         assert reward.stats.sandbox_errors == 1
+        assert reward.stats.snapshot()["warnings"] == []  # a sandbox error is an outcome, not a warning
 
     def test_own_executor_is_started_lazily_and_closed(self):
         reward = binary(timeout_s=1.0, workers=1)

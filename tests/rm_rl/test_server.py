@@ -56,7 +56,7 @@ class TestShapes:
     def test_health(self, client):
         body = client.get("/health").json()
         assert body == {"status": "ok", "reward": "binary", "backend": "namespace", "workers": 2,
-                        "dataset": {"source": body["dataset"]["source"], "rows": 2}}
+                        "dataset": {"source": body["dataset"]["source"], "rows": 2}, "warnings": []}
 
     def test_openrlhf_with_id_labels(self, client):
         p1, q1 = chatml("Write a function add(a, b) returning the sum.", f"Sure:\n```python\n{SOLUTION}\n```")
@@ -213,6 +213,29 @@ def post_in_thread(url, path, payload, headers=None):
 
 
 ITEM = {"completion": GOOD_ADD, "tests": ADD_TESTS}
+
+
+def test_process_backend_warning_is_in_every_answer():
+    """A server scoring on the process backend says so in /score, /get_reward, /health and /metrics."""
+    from acesandbox import Executor, SandboxConfig
+
+    with Executor(SandboxConfig(backend="process", workers=1)) as ex:
+        with RewardServer(create_app(ServerConfig(reward_options={"timeout_s": 2.0}), executor=ex)) as srv:
+            with httpx.Client(base_url=srv.url, timeout=60) as c:
+                scored = c.post("/score", json={"items": [{"completion": GOOD_ADD, "tests": ADD_TESTS}]}).json()
+                rewarded = c.post("/get_reward", json={"query": [GOOD_ADD], "labels": [ADD_TESTS]}).json()
+                health, metrics = c.get("/health").json(), c.get("/metrics").json()
+    warning = next(w for w in scored["warnings"] if w.startswith("process backend: no filesystem"))
+    assert scored["results"][0]["reward"] == 1.0 and scored["isolation"][0].startswith("process")
+    assert rewarded["rewards"] == [1.0] and warning in rewarded["warnings"]
+    assert warning in health["warnings"] and warning in metrics["warnings"]
+    assert sum(metrics["isolation"].values()) == 2
+
+
+def test_plain_score_reports_no_warning_on_the_fake_backend(fake):
+    with serve_fake(fake) as srv, httpx.Client(base_url=srv.url) as c:
+        body = c.post("/score", json={"items": [ITEM]}).json()
+    assert body["warnings"] == [] and body["isolation"] == ["fake"] and body["sandbox_errors"] == 0
 
 
 class TestWithFakeSandbox:
