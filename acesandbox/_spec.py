@@ -431,13 +431,28 @@ class Job:
     binary reward, and much cheaper.
     """
 
-    program: str
-    tests: tuple[Test, ...]
-    limits: Limits = field(default_factory=Limits)
-    mode: Mode = "isolated"
-    compare: CompareMode = "strict"
-    stop_on_failure: bool = False
-    job_id: str | None = None
+    program: str = field(metadata=_help("the Python source under test"))
+    tests: tuple[Test, ...] = field(metadata=_help("the tests, run in order"))
+    limits: Limits = field(default_factory=Limits, metadata=_help("per-job limits"))
+    mode: Mode = field(
+        default="isolated",
+        metadata=_help(
+            "isolated: each test in its own fork of the loaded program; shared: all tests in one process with "
+            "shared globals, as the reference AceCode harnesses do"
+        ),
+    )
+    compare: CompareMode = field(
+        default="strict",
+        metadata=_help(
+            "strict: verdicts judged outside the sandbox on safely serialized values; compat: judged inside, "
+            "as the reference harnesses do, for values such as custom objects"
+        ),
+    )
+    stop_on_failure: bool = field(
+        default=False,
+        metadata=_help("stop each job at its first non-passing test; the rest are 'skipped' (enough for a binary reward)"),
+    )
+    job_id: str | None = field(default=None, metadata=_help("echoed back in the report"))
 
     def __post_init__(self) -> None:
         if not isinstance(self.program, str):

@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         port = _free_port()
         cmd = [
             sys.executable, "-m", "rm_rl.cli_serve", "--dataset", dataset, "--port", str(port),
-            "--reward", args.reward, "--timeout", str(args.timeout), "--mode", args.mode, "--log-level", "warning",
+            "--reward", args.reward, "--timeout-s", str(args.timeout), "--mode", args.mode, "--log-level", "warning",
         ]  # fmt: skip
         if args.workers:
             cmd += ["--workers", str(args.workers)]

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from acesandbox.cli.options import add_job_options, add_sandbox_options, sandbox_from_args
+
 __all__ = ["SUMMARY", "add_parser", "build_parser", "main", "run"]
 
 SUMMARY = "serve rule-based code rewards over HTTP (OpenRLHF --remote_rm_url, /score, /metrics)"
@@ -48,21 +50,7 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default="binary",
         help="binary: 1 iff all tests pass (the paper's best); pass_rate: passed/total (default: binary)",
     )
-    rew.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="CPU seconds per test (default: 5)")
-    rew.add_argument("--memory-mb", type=int, default=1024, help="memory cap per sandbox (default: 1024)")
-    rew.add_argument(
-        "--mode",
-        choices=["shared", "isolated"],
-        default="shared",
-        help="shared: a completion's tests in one process, as AceCoder's harness (default); "
-        "isolated: one fork per test",
-    )
-    rew.add_argument(
-        "--compare",
-        choices=["strict", "compat"],
-        default="strict",
-        help="strict: verdicts judged outside the sandbox (default); compat: by the sandbox",
-    )
+    add_job_options(rew, defaults={"mode": "shared"}, only=("timeout_s", "mode", "compare"))
     rew.add_argument("--no-code-reward", type=float, default=0.0, help="reward with no extractable code (default: 0)")
     rew.add_argument(
         "--format-weight",
@@ -81,15 +69,7 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
 
     sb = parser.add_argument_group("sandboxes")
-    sb.add_argument("--workers", type=int, default=None, help="sandboxes running at once (default: one per CPU)")
-    sb.add_argument("--backend", default=None, help="acesandbox backend (default: the strongest available)")
-    sb.add_argument(
-        "--preload",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="module every sandbox imports once (repeatable), e.g. --preload numpy",
-    )
+    add_sandbox_options(sb, only=("backend", "workers", "memory_mb", "preload"))
 
     srv = parser.add_argument_group("server")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; 0.0.0.0 for all)")
@@ -137,20 +117,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _reward_options(args: argparse.Namespace) -> dict[str, Any]:
+    sandbox = sandbox_from_args(args)
     options: dict[str, Any] = {
-        "timeout_s": args.timeout,
-        "memory_mb": args.memory_mb,
+        "timeout_s": args.timeout_s,
+        "memory_mb": sandbox.memory_mb,
         "mode": args.mode,
         "compare": args.compare,
         "no_code_reward": args.no_code_reward,
         "format_weight": args.format_weight,
         "overlong_reward": args.overlong_reward,
         "fallback": args.fallback,
-        "preload": tuple(args.preload),
+        "preload": sandbox.preload,
     }
-    for name in ("max_chars", "workers", "backend"):
-        if getattr(args, name) is not None:
-            options[name] = getattr(args, name)
+    if args.max_chars is not None:
+        options["max_chars"] = args.max_chars
+    for name in ("workers", "backend"):
+        if getattr(sandbox, name) is not None:
+            options[name] = getattr(sandbox, name)
     return options
 
 

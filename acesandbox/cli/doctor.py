@@ -19,6 +19,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
+from .options import add_sandbox_options, sandbox_from_args
+
 __all__ = ["KEY_PACKAGES", "Check", "add_parser", "collect", "run", "sandbox_view"]
 
 Level = Literal["OK", "WARN", "FAIL"]
@@ -51,12 +53,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog="exit codes: 0 the backend checked runs jobs; 1 it does not.",
     )
     p.add_argument("--json", action="store_true", help="print the checks as one JSON object instead of text")
-    p.add_argument(
-        "--backend",
-        default=None,
-        metavar="NAME",
-        help="run the smoke job on this backend (default: the one backend=None picks on this host)",
-    )
+    add_sandbox_options(p, only=("backend",))
     p.add_argument(
         "--cleanup",
         action="store_true",
@@ -348,7 +345,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the checks; 0 when the smoke job passed."""
     if getattr(args, "cleanup", False):
         return _cleanup()
-    checks = collect(args.backend)
+    checks = collect(sandbox_from_args(args).backend)
     smoke = next(c for c in checks if c.name == "smoke job")
     ok = smoke.status == "OK"
     if args.json:

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import IO, Any, Iterator, Mapping
 
 from .. import AcesandboxError, InvalidJobError, Job, Limits, Report, SandboxConfig, iter_batch
+from .options import add_job_options, add_sandbox_options, sandbox_from_args
 
 __all__ = ["add_parser", "job_from_line", "run"]
 
@@ -50,20 +51,6 @@ exit codes:
 """
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
-
-
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``run`` and its options."""
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -81,53 +68,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "-o", "--output", default="-", metavar="REPORTS.jsonl", help="where to write reports ('-': stdout; default: %(default)s)"
     )
-    p.add_argument(
-        "--workers", type=_positive_int, default=None, metavar="N", help="sandboxes run in parallel (default: one per CPU core)"
-    )
-    p.add_argument(
-        "--backend",
-        default=None,
-        metavar="NAME",
-        help="namespace, process, docker, ray or fake (default: the strongest isolation this host supports; "
-        "see `acecoder doctor`)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=_positive_float,
-        default=5.0,
-        metavar="SECONDS",
-        help="CPU-time limit of each test; its wall time may reach 3 * SECONDS + 1 (default: %(default)s)",
-    )
-    p.add_argument(
-        "--memory-mb", type=int, default=1024, metavar="MB", help="memory cap of each sandbox, at least 64 (default: %(default)s)"
-    )
-    p.add_argument(
-        "--mode",
-        choices=("isolated", "shared"),
-        default="isolated",
-        help="isolated: each test in its own fork of the loaded program; shared: all tests in one process with "
-        "shared globals, as the reference AceCode harnesses do (default: %(default)s)",
-    )
-    p.add_argument(
-        "--compare",
-        choices=("strict", "compat"),
-        default="strict",
-        help="strict: verdicts judged outside the sandbox on safely serialized values; compat: judged inside, "
-        "as the reference harnesses do, for values such as custom objects (default: %(default)s)",
-    )
-    p.add_argument(
-        "--stop-on-failure",
-        action="store_true",
-        help="stop each job at its first non-passing test; the rest are 'skipped' (enough for a binary reward)",
-    )
+    add_sandbox_options(p.add_argument_group("sandbox"))
+    add_job_options(p.add_argument_group("jobs (a line's own fields override these)"))
     p.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
-    p.add_argument(
-        "--preload",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE once per sandbox so tests importing it pay nothing, e.g. numpy (repeatable)",
-    )
     return p
 
 
@@ -271,15 +214,13 @@ def _output(path: str) -> Iterator[IO[str]]:
 def run(args: argparse.Namespace) -> int:
     """Stream the batch; exit 0, or 2 when some lines were invalid (see the epilog)."""
     try:
-        Limits(timeout_s=args.timeout)
-        sandbox = SandboxConfig(
-            backend=args.backend, workers=args.workers, memory_mb=args.memory_mb, preload=tuple(args.preload)
-        )
+        Limits(timeout_s=args.timeout_s)
+        sandbox = sandbox_from_args(args)
     except InvalidJobError as exc:
         print(f"acecoder run: error: {exc}", file=sys.stderr)
         return 2
     defaults = _Defaults(
-        limits={"timeout_s": args.timeout},
+        limits={"timeout_s": args.timeout_s},
         mode=args.mode,
         compare=args.compare,
         stop_on_failure=args.stop_on_failure,
@@ -346,7 +287,7 @@ def _stream(
 
     batch = iter_batch(
         jobs(),
-        timeout_s=args.timeout,
+        timeout_s=args.timeout_s,
         sandbox=sandbox,
         mode=args.mode,
         compare=args.compare,

@@ -62,11 +62,46 @@ def test_top_level_help_lists_every_subcommand():
 
 def test_run_help_shows_options_defaults_and_exit_codes():
     out = " ".join(_cli("run", "--help").stdout.split())  # undo the line wrapping
-    for flag in ("--workers", "--backend", "--timeout", "--memory-mb", "--mode", "--compare", "--stop-on-failure",
-                 "--progress", "--preload", "--example", "--output"):
+    for flag in ("--sandbox NAME", "--workers N", "--memory-mb MB", "--scratch-mb MB", "--max-processes N",
+                 "--python PATH", "--preload MODULE", "--timeout-s SECONDS", "--mode", "--compare",
+                 "--stop-on-failure", "--progress", "--example", "--output"):
         assert flag in out
-    assert "default: 5.0" in out and "default: 1024" in out and "default: isolated" in out
+    for old in ("--backend", "--timeout "):
+        assert old not in out
+    # Help text comes from the fields' metadata, defaults from the fields themselves.
+    assert "memory cap of each sandbox, all its processes together, in MiB (at least 64) (default: 1024)" in out
+    assert "CPU-time limit of each test, in seconds; its wall time may reach 3 * SECONDS + 1 (default: 5.0)" in out
+    assert "default: 256" in out and "default: 64" in out and "default: isolated" in out and "default: strict" in out
     assert "exit codes" in out
+
+
+def test_sandbox_and_job_flags_build_the_configs():
+    import argparse
+
+    from acesandbox import Limits, SandboxConfig
+    from acesandbox.cli.options import add_job_options, add_sandbox_options, job_options_from_args, sandbox_from_args
+
+    parser = argparse.ArgumentParser()
+    add_sandbox_options(parser)
+    add_job_options(parser, defaults={"mode": "shared"})
+    args = parser.parse_args(
+        ["--sandbox", "process", "--workers", "3", "--memory-mb", "512", "--scratch-mb", "32", "--max-processes", "16",
+         "--python", "/usr/bin/python3", "--preload", "numpy", "--preload", "json", "--timeout-s", "2.5", "--compare",
+         "compat", "--stop-on-failure"]
+    )
+    assert sandbox_from_args(args) == SandboxConfig(
+        backend="process", workers=3, memory_mb=512, scratch_mb=32, max_processes=16, python="/usr/bin/python3",
+        preload=("numpy", "json"),
+    )
+    assert job_options_from_args(args) == {"timeout_s": 2.5, "mode": "shared", "compare": "compat", "stop_on_failure": True}
+    # Flags not given keep the base's values; job defaults are Limits' and Job's own.
+    bare = parser.parse_args([])
+    base = SandboxConfig(memory_mb=4096, preload=("numpy",))
+    assert sandbox_from_args(bare, base) is base
+    assert job_options_from_args(bare)["timeout_s"] == Limits().timeout_s
+    small = argparse.ArgumentParser()
+    add_sandbox_options(small, only=("backend", "python"))
+    assert sorted(a.dest for a in small._actions if a.dest != "help") == ["python", "sandbox"]
 
 
 def test_only_the_chosen_subcommand_is_imported():
@@ -106,7 +141,11 @@ def test_run_writes_one_report_per_line_in_order(tmp_path):
     assert records[0]["pass_rate"] == 1.0 and records[0]["job_id"] == "ok"
     # The summary goes to stderr, never into the reports.
     summary = proc.stderr.strip().splitlines()[-1]
-    assert "3 jobs" in summary and "4 tests" in summary and "2 passed" in summary and "0 invalid" in summary
+    assert summary.startswith(
+        "acecoder run: 3 jobs (1 all passed), 0 invalid lines, 4 tests, 2 passed (50.0%); "
+        "statuses: passed=2 failed=1 error=1; sandbox errors: 0 jobs; "
+    ), summary
+    assert summary.endswith(" s")
 
 
 def test_run_in_process_to_stdout_keeps_order_with_slow_jobs_first(tmp_path, capsys):
@@ -195,7 +234,7 @@ def test_options_and_per_line_overrides(tmp_path):
         ],
     )
     out = tmp_path / "out.jsonl"
-    assert main(["run", str(jobs), "-o", str(out), "--timeout", "0.5", "--stop-on-failure", "--workers", "2"]) == 0
+    assert main(["run", str(jobs), "-o", str(out), "--timeout-s", "0.5", "--stop-on-failure", "--workers", "2"]) == 0
     by_id = {r["id"]: r for r in _read(out)}
     assert _statuses(by_id["loop"]) == ["timeout"]
     assert _statuses(by_id["stop"]) == ["failed", "skipped"]
@@ -205,7 +244,7 @@ def test_options_and_per_line_overrides(tmp_path):
 
 def test_unusable_backend_exits_1(tmp_path):
     jobs = _write_lines(tmp_path / "jobs.jsonl", [{"program": ADD, "tests": ["assert add(1, 1) == 2"]}])
-    proc = _cli("run", str(jobs), "--backend", "no-such-backend")
+    proc = _cli("run", str(jobs), "--sandbox", "no-such-backend")
     assert proc.returncode == 1
     assert "no-such-backend" in proc.stderr
 
@@ -213,8 +252,12 @@ def test_unusable_backend_exits_1(tmp_path):
 def test_bad_limits_and_usage_errors_exit_2(tmp_path, capsys):
     jobs = _write_lines(tmp_path / "jobs.jsonl", [{"program": ADD, "tests": []}])
     assert main(["run", str(jobs), "--memory-mb", "8"]) == 2
-    assert "memory_mb" in capsys.readouterr().err
-    for argv in (["run"], ["run", str(jobs), "--example"], ["run", str(jobs), "--workers", "0"]):
+    assert "acecoder run: error: SandboxConfig.memory_mb must be at least 64" in capsys.readouterr().err
+    assert main(["run", str(jobs), "--workers", "0"]) == 2
+    assert "acecoder run: error: SandboxConfig.workers must be a positive integer, got 0" in capsys.readouterr().err
+    assert main(["run", str(jobs), "--timeout-s", "0"]) == 2
+    assert "acecoder run: error: Limits.timeout_s must be a positive number, got 0.0" in capsys.readouterr().err
+    for argv in (["run"], ["run", str(jobs), "--example"], ["run", str(jobs), "--workers", "two"]):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
@@ -266,7 +309,10 @@ def test_run_example_scores_correct_programs_and_rejects_reward_hacks(tmp_path):
 
 # -------------------------------------------------------------------- doctor
 
-CHECKS = ["python", "platform", "bubblewrap", "namespaces", "cgroups", "backend", "docker", "smoke job"]
+CHECKS = [
+    "python", "platform", "bubblewrap", "namespaces", "seccomp", "nested namespaces", "cgroups", "backend", "docker",
+    "smoke job", "sandbox view",
+]
 
 
 def test_doctor_json_has_every_check_and_the_smoke_job_passes():
@@ -290,20 +336,28 @@ def test_doctor_json_has_every_check_and_the_smoke_job_passes():
 
 
 def test_doctor_text_in_process(capsys):
+    import re
+
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    # One line per check (fixes are indented below it), then a verdict.
+    # One line per check, "STATUS  name  detail" (fixes are indented below it), then a verdict.
     lines = [line for line in out.splitlines() if line and not line.startswith(" ")]
-    assert [line.split()[0] for line in lines[: len(CHECKS)]] == [
-        status for status, _ in (line.split(None, 1) for line in lines[: len(CHECKS)]) if status in ("OK", "WARN", "FAIL")
-    ]
-    assert [line[6:].startswith(name) for line, name in zip(lines, CHECKS)] == [True] * len(CHECKS)
-    assert lines[len(CHECKS) - 1].startswith("OK") and "smoke job" in lines[len(CHECKS) - 1]
-    assert "the backend works" in out
+    rows = [re.split(r"\s{2,}", line, maxsplit=2) for line in lines[: len(CHECKS)]]
+    assert [name for _, name, _ in rows] == CHECKS
+    assert all(status in ("OK", "WARN", "FAIL") for status, _, _ in rows)
+    detail = {name: text for _, name, text in rows}
+    picked = re.fullmatch(r"backend=None picks '(namespace|process)' \(isolation: (\w+)\)", detail["backend"])
+    assert picked and picked.group(1) == picked.group(2), detail["backend"]
+    name = picked.group(1)
+    assert re.fullmatch(rf"`assert f\(\) == 1` passed on '{name}' in [0-9.]+ s \(isolation: {name}(\+cgroup)?\)", detail["smoke job"])
+    if name == "namespace":
+        assert detail["namespaces"] == "bubblewrap creates user, pid, net, mount, ipc, uts and cgroup namespaces"
+    assert detail["python"].startswith(f"{sys.implementation.name.replace('cpython', 'CPython')} {sys.version.split()[0]} at ")
+    assert lines[len(CHECKS)] == "the backend works."
 
 
 def test_doctor_fails_for_an_unknown_backend(capsys):
-    assert main(["doctor", "--backend", "no-such-backend", "--json"]) == 1
+    assert main(["doctor", "--sandbox", "no-such-backend", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     by_name = {c["name"]: c for c in data["checks"]}
     assert data["ok"] is False

@@ -8,7 +8,8 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from harness.cli import COMMANDS, main
+from acesandbox.cli import main
+from harness.cli import COMMANDS
 from harness.cli._common import STAGE_COMMANDS
 from harness.io import read_records, write_records
 from harness.synth import build_prompt

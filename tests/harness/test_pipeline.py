@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.cli import main
+from acesandbox.cli import main
 from harness.io import read_records
 
 ARGS = ["--set", "sample.num_samples=4", "--set", "sample.limit=8", "--set", "execution.workers=2", "--no-progress"]

@@ -59,7 +59,7 @@ def test_bad_dataset_is_a_clean_error(tmp_path, capsys):
 
 
 def test_bad_option_is_a_clean_error(capsys):
-    assert cli_serve.main(["--timeout", "0", "--port", str(free_port())]) == 2
+    assert cli_serve.main(["--timeout-s", "0", "--port", str(free_port())]) == 2
     assert "timeout_s must be a positive number" in capsys.readouterr().err
 
 
@@ -98,7 +98,7 @@ def test_acecoder_serve_acecode_jsonl_then_sigterm(tmp_path, acecode_jsonl, sand
 
     if not any(ep.name == "serve" for ep in entry_points(group="acecoder.commands")):
         pytest.fail("the acecoder.commands entry point serve = rm_rl.cli_serve is not installed")
-    proc, url = start(["--dataset", str(acecode_jsonl), "--workers", "1", "--timeout", "2"],
+    proc, url = start(["--dataset", str(acecode_jsonl), "--workers", "1", "--timeout-s", "2"],
                       env={"ACECODER_SERVE_TOKEN": "tok"}, command=ACECODER)
     try:
         auth = {"Authorization": "Bearer tok"}
@@ -116,7 +116,7 @@ def test_acecoder_serve_acecode_jsonl_then_sigterm(tmp_path, acecode_jsonl, sand
 
 
 def test_sigterm_with_slow_work_in_flight_answers_503(tmp_path, sandbox_host):
-    proc, url = start(["--workers", "1", "--timeout", "5", "--graceful-timeout", "1"])
+    proc, url = start(["--workers", "1", "--timeout-s", "5", "--graceful-timeout", "1"])
     slow = "```python\nimport time\ndef add(a, b):\n    time.sleep(12)\n    return a + b\n```"
     result = {}
 
