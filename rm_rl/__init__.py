@@ -13,7 +13,7 @@ torch nor FastAPI.
 
 from __future__ import annotations
 
-from .dataset import Problem, ProblemIndex, coerce_tests, load_problems
+from .dataset import ProblemIndex, RewardRow, coerce_tests, load_problems
 from .errors import ConfigError, DatasetError, RewardUnavailableError, RmRlError, TestsNotFoundError
 from acesandbox.extract import ACECODER_PREFILL, extract_code
 from .rewards import CodeReward, RewardConfig, RewardStats, Score, binary, pass_rate
@@ -27,9 +27,9 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "JobRunner",
-    "Problem",
     "ProblemIndex",
     "RewardConfig",
+    "RewardRow",
     "RewardStats",
     "RewardUnavailableError",
     "RmRlError",

@@ -19,8 +19,8 @@ from typing import Any
 from .errors import DatasetError, TestsNotFoundError
 
 __all__ = [
-    "Problem",
     "ProblemIndex",
+    "RewardRow",
     "TESTS_KEYS",
     "coerce_tests",
     "load_problems",
@@ -79,7 +79,7 @@ def question_key(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Problem:
+class RewardRow:
     """One dataset row reduced to what rewards need."""
 
     id: str
@@ -90,9 +90,9 @@ class Problem:
 class ProblemIndex(Mapping[str, Tests]):
     """Tests by row id (``index[id]``), and rows by question (:meth:`find_question`)."""
 
-    def __init__(self, problems: Iterable[Problem], *, source: str = "") -> None:
+    def __init__(self, problems: Iterable[RewardRow], *, source: str = "") -> None:
         self.source = source
-        self._by_id: dict[str, Problem] = {}
+        self._by_id: dict[str, RewardRow] = {}
         self._by_question: dict[str, str] = {}
         for p in problems:
             self._by_id[p.id] = p
@@ -115,12 +115,12 @@ class ProblemIndex(Mapping[str, Tests]):
     def __contains__(self, key: object) -> bool:
         return str(key) in self._by_id
 
-    def problem(self, key: str) -> Problem:
+    def problem(self, key: str) -> RewardRow:
         """The whole row with id ``key``."""
         self[key]
         return self._by_id[str(key)]
 
-    def find_question(self, text: str) -> Problem | None:
+    def find_question(self, text: str) -> RewardRow | None:
         """The row whose question is ``text`` (up to whitespace), or None."""
         pid = self._by_question.get(question_key(text))
         return None if pid is None else self._by_id[pid]
@@ -167,7 +167,7 @@ def _question(row: Mapping[str, Any], key: str | None) -> str:
 
 def _problem(
     row: Mapping[str, Any], where: str, id_key: str, tests_key: str | None, q_key: str | None, n: int
-) -> Problem:
+) -> RewardRow:
     if not isinstance(row, Mapping):
         raise DatasetError(f"{where}: expected an object, got {type(row).__name__}")
     keys = (tests_key,) if tests_key else TESTS_KEYS
@@ -183,7 +183,7 @@ def _problem(
         if id_key != "id" or "id" in row:
             raise DatasetError(f"{where}: missing field {id_key!r}")
         ident = n  # rows without ids are numbered
-    return Problem(id=str(ident), tests=tests, question=_question(row, q_key))
+    return RewardRow(id=str(ident), tests=tests, question=_question(row, q_key))
 
 
 def resolve_tests(label: Any, prompt: Any, index: ProblemIndex | None, *, where: str = "label") -> Tests:

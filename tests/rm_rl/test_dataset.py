@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rm_rl.dataset import Problem, ProblemIndex, coerce_tests, load_problems, question_key, resolve_tests
+from rm_rl.dataset import ProblemIndex, RewardRow, coerce_tests, load_problems, question_key, resolve_tests
 from rm_rl.errors import DatasetError, TestsNotFoundError
 
 from .conftest import ADD_TESTS
@@ -45,7 +45,7 @@ class TestCoerce:
 class TestIndex:
     def index(self):
         return ProblemIndex(
-            [Problem("a", ("assert f() == 1",), "Write f.\nReturn 1."), Problem("b", ("assert g()",), "")],
+            [RewardRow("a", ("assert f() == 1",), "Write f.\nReturn 1."), RewardRow("b", ("assert g()",), "")],
             source="mem",
         )
 
@@ -164,7 +164,7 @@ class TestLoad:
 
 class TestResolve:
     def index(self):
-        return ProblemIndex([Problem("a", ("assert f()",), "Write f.")], source="d")
+        return ProblemIndex([RewardRow("a", ("assert f()",), "Write f.")], source="d")
 
     def test_label_forms(self):
         idx = self.index()

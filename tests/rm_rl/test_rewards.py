@@ -8,7 +8,7 @@ import pytest
 
 from acesandbox import SandboxCrashedError
 from rm_rl import ProblemIndex, RewardConfig, binary, pass_rate
-from rm_rl.dataset import Problem
+from rm_rl.dataset import RewardRow
 from rm_rl.errors import ConfigError, RewardUnavailableError, TestsNotFoundError
 
 from .conftest import ADD_TESTS, BAD_ADD, GOOD_ADD
@@ -124,7 +124,7 @@ class TestTestsSources:
     def test_lookup_by_id_and_by_question(self, fake):
         _, ex = fake
         assert binary(executor=ex, tests_lookup={"p1": ADD_TESTS})([GOOD_ADD], id=["p1"]) == [1.0]
-        index = ProblemIndex([Problem("p1", tuple(ADD_TESTS), "Write add(a, b).")])
+        index = ProblemIndex([RewardRow("p1", tuple(ADD_TESTS), "Write add(a, b).")])
         reward = binary(executor=ex, tests_lookup=index)
         assert reward([GOOD_ADD], prompts=[[{"role": "user", "content": "Write add(a,  b)."}]]) == [1.0]
         with pytest.raises(TestsNotFoundError, match="question is not in"):
