@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import SANDBOX_ERROR, BenchmarkError, SampleResult
+from .base import SampleResult
+from .errors import BenchmarkError
+from .verdicts import PASS, SANDBOX_ERROR
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
@@ -123,7 +125,7 @@ def _counts(results: Sequence[SampleResult], part: str) -> dict[str, list[int]]:
             row[2] += 1
         else:
             row[0] += 1
-            row[1] += verdict == "pass"
+            row[1] += verdict == PASS
     return counts
 
 

@@ -2,9 +2,10 @@
 
 Each benchmark package exposes ``verify_runs(data_root, executor, *, limit, progress)``
 returning one :class:`RunAgreement` per official run found under ``data_root`` (the
-shared data folder, always given by the caller: see :func:`require_data_dir`). A disagreement carries an explanation when it was investigated
-(timing-sensitive task, version change, ...); an empty one is *unexplained*, and makes
-``acecoder bench verify-official`` exit non-zero.
+shared data folder, always given by the caller: see :func:`require_data_dir`). A
+disagreement carries an explanation when it was investigated (timing-sensitive task,
+version change, ...); an empty one is *unexplained*, and makes ``acecoder bench
+verify-official`` exit non-zero.
 """
 
 from __future__ import annotations
