@@ -72,12 +72,17 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     add_sandbox_options(sb, only=("backend", "workers", "memory_mb", "preload"))
 
     srv = parser.add_argument_group("server")
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; 0.0.0.0 for all)")
+    srv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1; 0.0.0.0 for all, which needs --token)",
+    )
     srv.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
     srv.add_argument(
         "--token",
         default=None,
-        help=f"bearer token required on every endpoint but /health (default: ${TOKEN_ENV}, else none)",
+        help=f"bearer token required on every endpoint but /health, checked before the body is read "
+        f"(default: ${TOKEN_ENV}, else none: loopback only)",
     )
     srv.add_argument("--max-batch", type=int, default=16384, help="most completions per request (default: 16384)")
     srv.add_argument(
@@ -87,6 +92,12 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="most completions queued across requests before 503 (default: 65536)",
     )
     srv.add_argument("--max-request-mb", type=float, default=256.0, help="largest request body (default: 256)")
+    srv.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=64,
+        help="most requests in flight at once before 503 (default: 64)",
+    )
     srv.add_argument(
         "--on-sandbox-error",
         choices=["null", "503"],
@@ -142,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     from acesandbox import AcesandboxError
 
     from .errors import RmRlError
-    from .server import ServerConfig, create_app, serve
+    from .server import ServerConfig, _check_bind, create_app, serve
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -152,10 +163,12 @@ def run(args: argparse.Namespace) -> int:
             max_batch=args.max_batch,
             max_pending=args.max_pending,
             max_request_bytes=int(args.max_request_mb * 2**20),
+            max_concurrent_requests=args.max_concurrent_requests,
             token=args.token or os.environ.get(TOKEN_ENV) or None,
             on_sandbox_error=args.on_sandbox_error,
             graceful_timeout_s=args.graceful_timeout,
         )
+        _check_bind(args.host, config)  # before any dataset is loaded or sandbox started
         problems = None
         if args.dataset:
             from .dataset import load_problems
@@ -172,12 +185,6 @@ def run(args: argparse.Namespace) -> int:
     except (RmRlError, AcesandboxError) as exc:
         print(f"acecoder serve: {exc}", file=sys.stderr)
         return 2
-    if config.token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger("rm_rl.server").warning(
-            "serving on %s without a token: anyone who can reach it can run code in the sandboxes (set --token or $%s)",
-            args.host,
-            TOKEN_ENV,
-        )
     try:
         serve(app, host=args.host, port=args.port, log_level=args.log_level)
     except SystemExit as exc:

@@ -83,8 +83,17 @@ class ServerConfig:
         default=65536, metadata=_help("Most completions queued across requests; beyond, 503 with Retry-After.")
     )
     max_request_bytes: int = field(default=256 * 2**20, metadata=_help("Largest request body (413 beyond)."))
+    max_concurrent_requests: int = field(
+        default=64,
+        metadata=_help("Most requests in flight at once, bodies included; beyond, 503 with Retry-After (/health exempt)."),
+    )
     token: str | None = field(
-        default=None, repr=False, metadata=_help("Bearer token every request but /health must carry; None: open.")
+        default=None,
+        repr=False,
+        metadata=_help(
+            "Bearer token every request but /health must carry, checked before the body is read; "
+            "None: open, and then only a loopback address may be bound."
+        ),
     )
     on_sandbox_error: Literal["null", "503"] = field(
         default="null",
@@ -100,7 +109,7 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if self.reward not in ("binary", "pass_rate"):
             raise ConfigError(f"reward must be 'binary' or 'pass_rate', got {self.reward!r}")
-        for name in ("max_batch", "max_pending", "max_request_bytes"):
+        for name in ("max_batch", "max_pending", "max_request_bytes", "max_concurrent_requests"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -405,12 +414,22 @@ class RewardService:
 _ROUTES = frozenset({"/get_reward", "/score", "/health", "/metrics", "/docs", "/openapi.json"})
 
 
+def _authorized(token: str | None, headers: Mapping[bytes, bytes]) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>`` (always, for an open server)."""
+    if token is None:
+        return True
+    scheme, _, value = headers.get(b"authorization", b"").partition(b" ")
+    return scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), token.encode())
+
+
 class _Guard:
-    """ASGI middleware: body size limit (before parsing), request/response counting."""
+    """ASGI middleware, before any body is read: the token (every path but /health, the API
+    description included), the cap on requests in flight, the body size; then counting."""
 
     def __init__(self, app: Any, service: RewardService) -> None:
         self.app = app
         self.service = service
+        self.in_flight = 0
 
     async def __call__(
         self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
@@ -429,6 +448,29 @@ class _Guard:
                 metrics.responses[str(message["status"])] += 1
             await send(message)
 
+        config = self.service.config
+        headers = dict(scope.get("headers") or [])
+        if path == "/health":
+            await self.app(scope, receive, counting_send)
+            return
+        if not _authorized(config.token, headers):
+            await _plain(counting_send, 401, "missing or wrong bearer token", [(b"www-authenticate", b"Bearer")])
+            return
+        if self.in_flight >= config.max_concurrent_requests:
+            await _plain(
+                counting_send, 503, f"{self.in_flight} concurrent requests already in flight (--max-concurrent-requests)",
+                [(b"retry-after", b"1")],
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self._admitted(scope, receive, counting_send)
+        finally:
+            self.in_flight -= 1
+
+    async def _admitted(
+        self, scope: dict, receive: Callable[[], Awaitable[dict]], counting_send: Callable[[dict], Awaitable[None]]
+    ) -> None:
         limit = self.service.config.max_request_bytes
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
@@ -471,7 +513,9 @@ class _Guard:
         await self.app(scope, receive, counting_send)
 
 
-async def _plain(send: Callable[[dict], Awaitable[None]], status: int, detail: str) -> None:
+async def _plain(
+    send: Callable[[dict], Awaitable[None]], status: int, detail: str, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send(
         {
@@ -481,6 +525,7 @@ async def _plain(send: Callable[[dict], Awaitable[None]], status: int, detail: s
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                *extra,
             ],
         }
     )
@@ -655,6 +700,27 @@ def _service(app: Any) -> RewardService:
     return app.state.service
 
 
+def _is_loopback(host: str) -> bool:
+    """A literal loopback address, or ``localhost``; anything else (a name, 0.0.0.0, ::) may be reachable."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_bind(host: str, config: ServerConfig) -> None:
+    """Refuse (ConfigError) to serve beyond loopback without a token: anyone reaching it could run code."""
+    if config.token is None and not _is_loopback(host):
+        raise ConfigError(
+            f"refusing to serve on {host!r} without a token: anyone who can reach it could run code in the "
+            "sandboxes; set a token (--token or $ACECODER_SERVE_TOKEN, ServerConfig(token=...)) or bind 127.0.0.1"
+        )
+
+
 def serve(app: Any, *, host: str = "127.0.0.1", port: int = 5000, log_level: str = "info") -> None:
     """Serve ``app`` until SIGINT/SIGTERM, then drain gracefully (the CLI's loop).
 
@@ -664,6 +730,7 @@ def serve(app: Any, *, host: str = "127.0.0.1", port: int = 5000, log_level: str
     import uvicorn
 
     service = _service(app)
+    _check_bind(host, service.config)
 
     class _Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
@@ -697,6 +764,7 @@ class RewardServer:
 
         self.app = app
         self.service = _service(app)
+        _check_bind(host, self.service.config)
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
