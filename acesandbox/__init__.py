@@ -11,7 +11,7 @@ imported on first use, so ``import acesandbox`` stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generator, Iterable, Sequence
 
 from ._result import Outcome, Report, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Limits, SandboxConfig, UnittestTest
@@ -102,7 +102,8 @@ def run_tests(
     ``tests`` holds assert strings (AceCode format) or IOTest / CallTest / UnittestTest
     values. ``timeout_s`` replaces ``limits.timeout_s`` (each test's CPU-time limit)
     when given. ``sandbox``: a SandboxConfig (memory cap, preload, ...), a backend
-    name, or a Backend; None picks the strongest isolation this host supports.
+    name, or a Backend; None means the namespace sandbox (refused, never replaced by
+    the weak ``process`` backend, where it cannot run).
     Sandboxes are reused between calls with the same SandboxConfig. Raises
     InvalidJobError for bad arguments; a sandbox failure is retried once and then
     reported as ``sandbox_error`` outcomes.
@@ -124,7 +125,7 @@ def iter_batch(
     stop_on_failure: bool = False,
     ordered: bool = False,
     progress: bool = False,
-) -> Iterator[tuple[int, Report]]:
+) -> Generator[tuple[int, Report], None, None]:
     """Yield ``(index, report)`` as jobs complete (``ordered=True``: in input order).
 
     ``jobs`` items are Job values, ``(program, tests)`` pairs or dicts with ``program``

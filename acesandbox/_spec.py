@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence, Union
 
 from .errors import InvalidJobError
 
@@ -371,7 +371,9 @@ class UnittestTest:
 
 
 Test = Union[AssertTest, IOTest, CallTest, CallBatchTest, UnittestTest]
-_KINDS: dict[str, type] = {
+TestLike = Union[Test, str, Mapping[str, Any]]
+"""What a job's tests may be given as: a test value, an assert string or a test's dict form."""
+_KINDS: dict[str, type[Test]] = {
     "assert": AssertTest,
     "io": IOTest,
     "call": CallTest,
@@ -453,6 +455,19 @@ class Job:
         metadata=_help("stop each job at its first non-passing test; the rest are 'skipped' (enough for a binary reward)"),
     )
     job_id: str | None = field(default=None, metadata=_help("echoed back in the report"))
+
+    if TYPE_CHECKING:  # the generated __init__ coerces ``tests``; this is the signature it accepts
+
+        def __init__(
+            self,
+            program: str,
+            tests: Sequence[TestLike],
+            limits: Limits = ...,
+            mode: Mode = ...,
+            compare: CompareMode = ...,
+            stop_on_failure: bool = ...,
+            job_id: str | None = ...,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if not isinstance(self.program, str):

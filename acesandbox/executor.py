@@ -23,7 +23,7 @@ from .errors import InvalidJobError, SandboxError, SandboxUnavailableError
 
 __all__ = ["Executor", "Sandbox", "default_backend_name", "make_job", "sandbox_config"]
 
-JobLike = Union[Job, tuple, dict]
+JobLike = Union[Job, tuple[Any, ...], dict[str, Any]]
 _SENTINEL = object()
 
 

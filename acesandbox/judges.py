@@ -46,7 +46,7 @@ def get_judge(name: str) -> Judge:
     return JUDGES.load(name)
 
 
-def run_judge(fn: Judge, value: Any, expected: Any, args: tuple, atol: float, options: Mapping[str, Any]) -> tuple[bool, str]:
+def run_judge(fn: Judge, value: Any, expected: Any, args: tuple[Any, ...], atol: float, options: Mapping[str, Any]) -> tuple[bool, str]:
     """Call a judge and normalise its answer to ``(passed, message)``."""
     answer = fn(value, expected, args=args, atol=atol, options=options)
     if isinstance(answer, tuple):

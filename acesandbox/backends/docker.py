@@ -493,7 +493,8 @@ class _Attached:
             if need == 4:
                 need = 4 + struct.unpack(">I", buf)[0]
                 continue
-            return json.loads(buf[4:])
+            message: dict[str, Any] = json.loads(buf[4:])
+            return message
 
     def poll(self) -> int | None:
         try:

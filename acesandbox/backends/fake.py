@@ -11,7 +11,7 @@ SandboxError to simulate an infrastructure failure. Without a script every test 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence, Union
 
 from .._result import Outcome, Report, Status
 from .._spec import Job
@@ -19,11 +19,14 @@ from .base import Backend, Session
 
 __all__ = ["FakeBackend"]
 
+Script = Callable[[Job], Sequence[Union[str, Status, Outcome]]]
+"""``script(job)``: one status (or Outcome) per test of the job."""
+
 
 class _FakeSession(Session):
     isolation = "fake"
 
-    def __init__(self, script: Callable[[Job], list] | None) -> None:
+    def __init__(self, script: Script | None) -> None:
         self.script = script
         self.jobs_run = 0
 

@@ -207,7 +207,7 @@ class RayBackend(Backend):
         self._started_ray = False
         self._tag = uuid.uuid4().hex[:8]
         self._closed = False
-        self._inner_caps: frozenset | None = None
+        self._inner_caps: frozenset[str] | None = None
         self._ids = itertools.count()
         self._solo_waiting = 0
 
@@ -246,7 +246,8 @@ class RayBackend(Backend):
         return _Actor(node_id=node_id, handle=handle, workers=workers)
 
     def _alive_nodes(self) -> list[Mapping[str, Any]]:
-        return [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
+        nodes: list[Mapping[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]  # ray ships no annotation here
+        return [n for n in nodes if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
 
     def refresh(self) -> None:
         """Give every alive node without an actor a new one, and wait until they are ready."""
@@ -282,7 +283,7 @@ class RayBackend(Backend):
         self._inner_caps = frozenset.intersection(*caps) if caps else frozenset()
 
     @property
-    def provides(self) -> frozenset | None:
+    def provides(self) -> frozenset[str] | None:
         """What every node's sandboxes isolate (the weakest node counts); None before check()."""
         return self._inner_caps
 
@@ -362,7 +363,8 @@ class RayBackend(Backend):
         timeout = lim.effective_job_timeout_s + 2 * lim.effective_wall_timeout_s + self.ray.job_margin_s
         ref = actor.handle.run.remote(job)
         try:
-            return ray.get(ref, timeout=timeout)
+            report: Report = ray.get(ref, timeout=timeout)
+            return report
         except ray.exceptions.GetTimeoutError as exc:
             raise _NoAnswer(f"no result within {timeout:.0f} s") from exc
         except ray.exceptions.RayTaskError as exc:

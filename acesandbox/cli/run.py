@@ -166,7 +166,7 @@ class _Summary:
     passed: int = 0
     jobs_passed: int = 0
     sandbox_errors: int = 0
-    statuses: Counter = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
 
     def add(self, report: Report) -> None:
         self.jobs += 1
