@@ -1,13 +1,13 @@
-"""The docker backend on a real Docker Engine: conformance, hardening, lifecycle, errors.
+"""The docker backend on a real Docker Engine: hardening, lifecycle, errors.
 
 Skipped with the reason where there is no engine (or no docker SDK); in CI (CI=true) a
 skip is a failure, so the backend is tested on every submission. The image is built
-offline from this host's Python when it is missing or stale (a few seconds).
+offline from this host's Python when it is missing or stale (a few seconds). The
+conformance suite runs on docker from tests/acesandbox/test_conformance.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -17,66 +17,18 @@ import textwrap
 import time
 
 import pytest
-from _support import IN_CI
+from _backends import docker_client
 
 from acesandbox import Executor, Job, Limits, SandboxConfig, Status
-from acesandbox.conformance import (
-    BLOCKED,
-    CASES,
-    applicable,
-    capabilities,
-    conformance_executor,
-    run_case,
-)
 from acesandbox.errors import SandboxUnavailableError
 
 pytestmark = pytest.mark.slow
 
-# Where a real unprivileged uid sees the attack fail differently from a user namespace:
-# a non-dumpable process's /proc/self/environ is root's, so reading it raises (error)
-# instead of finding no secret (failed). Either way the secret did not leak.
-DIFFERENT_BUT_BLOCKED = {"env_secret"}
-
-
-def _docker_unavailable() -> str | None:
-    try:
-        import docker  # noqa: F401
-    except ImportError:
-        return "the docker SDK is not installed (pip install 'acecoder-toolkit[docker]')"
-    from acesandbox.backends.docker import connect
-
-    try:
-        connect().close()
-    except SandboxUnavailableError as exc:
-        return str(exc)
-    return None
-
-
-def require_docker() -> None:
-    reason = _docker_unavailable()
-    if reason is None:
-        return
-    if IN_CI:
-        pytest.fail(f"docker backend unavailable in CI: {reason}")
-    pytest.skip(f"docker backend unavailable: {reason}")
-
 
 @pytest.fixture(scope="module")
 def client():
-    require_docker()
-    from acesandbox.backends.docker import connect
-    from acesandbox.images import ensure_image
-
-    c = connect()
-    ensure_image(c)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def conf_executor(client):
-    with conformance_executor("docker") as ex:
-        yield ex
+    with docker_client() as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
@@ -102,20 +54,6 @@ def _wait_until(predicate, timeout_s: float = 20.0) -> bool:
             return True
         time.sleep(0.2)
     return predicate()
-
-
-# ------------------------------------------------------------------ conformance
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_conformance(conf_executor, case):
-    if not applicable(case, conf_executor.backend):
-        missing = sorted(case.requires - capabilities(conf_executor.backend))
-        pytest.skip(f"backend 'docker' lacks {', '.join(missing)}")
-    if case.name in DIFFERENT_BUT_BLOCKED:
-        case = dataclasses.replace(case, expect=tuple(BLOCKED if e is Status.FAILED else e for e in case.expect))
-    problems = run_case(case, conf_executor)
-    assert not problems, f"{case.name} ({case.why or 'see acesandbox/conformance.py'}):\n  " + "\n  ".join(problems)
 
 
 # -------------------------------------------------------------------- hardening

@@ -1,0 +1,110 @@
+"""Behaviour: what each verdict and each mode means for an honest program."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ._case import ADD, E, F, FAST, HANG, P, S, T, Case, src
+from ._host import verify_quick
+
+CASES: tuple[Case, ...] = (
+    Case("pass", ADD, ("assert add(1, 2) == 3",), (P,)),
+    Case("fail", ADD, ("assert add(1, 2) == 4",), (F,)),
+    Case("error", "def div(a, b):\n    return a / b\n", ("assert div(1, 0) == 1",), (E,)),
+    Case(
+        "load_error",
+        "def f():\n    return 1\nraise ValueError('boom while loading')\n",
+        ("assert f() == 1", "assert f() == 2"),
+        (E, E),
+        why="a program that fails to load fails every test with error",
+    ),
+    Case("syntax_error", "def f(:\n    return 1\n", ("assert f() == 1", "assert f() == 2"), (E, E)),
+    Case(
+        "recursion_error",
+        "def r(n):\n    return r(n + 1) + 1\n",
+        ("assert r(0) == 1",),
+        (E,),
+    ),
+    Case(
+        "invalid_utf8_output",
+        src(
+            """
+            import os
+            def f():
+                os.write(1, b"\\xff\\xfe\\x80ok\\n")
+                os.write(2, b"\\xc3\\x28\\n")
+                return 1
+            """
+        ),
+        ("assert f() == 1",),
+        (P,),
+        why="bytes that are not UTF-8 on stdout/stderr do not break the verdict",
+    ),
+    Case(
+        "globals_isolated",
+        "calls = []\ndef bump():\n    calls.append(1)\n    return len(calls)\n",
+        ("assert bump() == 1", "assert bump() == 1"),
+        (P, P),
+        why="isolated mode: each test starts from the freshly loaded program",
+    ),
+    Case(
+        "globals_shared",
+        "calls = []\ndef bump():\n    calls.append(1)\n    return len(calls)\n",
+        ("assert bump() == 1", "assert bump() == 1"),
+        (P, F),
+        mode="shared",
+        why="shared mode: tests run in one process, in order, as the reference harnesses do",
+    ),
+    Case(
+        "scratch_isolated",
+        src(
+            """
+            import os
+            def write():
+                with open("note.txt", "w") as f:
+                    f.write("left by test 0")
+                return os.path.exists("note.txt")
+            def seen():
+                return os.path.exists("note.txt")
+            """
+        ),
+        ("assert write() == True", "assert seen() == False"),
+        (P, P),
+        why="files a test writes in its scratch directory are gone before the next test",
+    ),
+    Case(
+        "stop_on_failure",
+        ADD,
+        ("assert add(1, 2) == 3", "assert add(1, 2) == 4", "assert add(2, 2) == 4", "assert add(3, 2) == 5"),
+        (P, F, S, S),
+        stop_on_failure=True,
+    ),
+    Case(
+        "hang_keeps_others",
+        ADD + "def spin():\n    while True:\n        pass\n",
+        ("assert add(1, 2) == 3", "assert spin() == 1", "assert add(2, 2) == 4"),
+        (P, T, P),
+        limits=HANG,
+        why="a test that hangs costs its own verdict, not the others'",
+    ),
+    Case(
+        "shared_fast_then_hang",
+        ADD + "import time\ndef nap():\n    time.sleep(60)\n",
+        ("assert add(1, 2) == 3", "assert add(2, 2) == 4", "assert nap() == 1", "assert add(3, 3) == 6"),
+        (P, P, T, P),
+        mode="shared",
+        limits=HANG,
+        why="shared mode: tests that finished before a hanging one keep their verdicts",
+    ),
+    Case(
+        "shared_stop_mid_test",
+        ADD + "import time\ndef nap():\n    time.sleep(60)\n    return 1\n",
+        ("assert add(1, 2) == 4", "assert nap() == 1", "assert add(2, 2) == 4"),
+        (F, S, S),
+        mode="shared",
+        stop_on_failure=True,
+        limits=replace(FAST, timeout_s=40.0, wall_timeout_s=40.0),
+        verify=verify_quick(20.0),
+        why="stop_on_failure ends the test already running after a failure, not only the next ones",
+    ),
+)

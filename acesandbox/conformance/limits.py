@@ -1,0 +1,225 @@
+"""Limits: time, memory, output, processes, files and descriptors, reached by accident or on purpose."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .._spec import CallTest, IOTest
+from ._case import C, E, F, FAST, HANG, M, MEM, P, SPRAY, T, Case, src
+from ._host import all_of, verify_job_budget, verify_output_capped, verify_quick
+
+CASES: tuple[Case, ...] = (
+    Case("load_timeout", "while True:\n    pass\n", ("assert f() == 1", "assert f() == 2"), (T, T), limits=HANG),
+    Case(
+        "cpu_timeout",
+        "def spin():\n    while True:\n        pass\n",
+        ("assert spin() == 1",),
+        (T,),
+        limits=HANG,
+    ),
+    Case(
+        "wall_timeout",
+        "import time\ndef nap():\n    time.sleep(60)\n    return 1\n",
+        ("assert nap() == 1",),
+        (T,),
+        limits=HANG,
+        why="a sleeping test uses no CPU: the wall-time limit ends it",
+    ),
+    Case(
+        "memory_list",
+        "def grow():\n    chunks = []\n    while True:\n        chunks.append(bytearray(1 << 20))\n",
+        ("assert grow() == 1",),
+        (M,),
+        limits=MEM,
+    ),
+    Case("memory_bytearray", "def big():\n    return len(bytearray(2**31))\n", ("assert big() == 1",), (M,), limits=MEM),
+    Case(
+        "stdout_truncated",
+        "def chatty():\n    for _ in range(1000):\n        print('x' * 99)\n    return 1\n",
+        ("assert chatty() == 1",),
+        (P,),
+        verify=verify_output_capped,
+    ),
+    Case(
+        "job_budget",
+        "import time\ndef nap():\n    time.sleep(60)\n    return 1\n",
+        tuple("assert nap() == 1" for _ in range(6)),
+        (T,) * 6,
+        limits=replace(HANG, job_timeout_s=2.0),
+        verify=verify_job_budget,
+        why="job_timeout_s bounds a job whose every test hangs",
+    ),
+    Case(
+        "huge_recursion",
+        src(
+            """
+            import sys
+            sys.setrecursionlimit(10**6)
+            def deep(n=0):
+                return sum(map(deep, [n + 1]))  # every level goes through C: the C stack overflows
+            """
+        ),
+        ("assert deep() == 1",),
+        ({C, E, M},),
+        hostile=True,
+        why="a C stack overflow kills the test, not the sandbox",
+    ),
+    Case(
+        "fork_bomb",
+        "import os\ndef bomb():\n    while True:\n        os.fork()\n",
+        ("assert bomb() == 1",),
+        ({E, C, T, M},),
+        limits=HANG,
+        hostile=True,
+    ),
+    Case(
+        "fork_bomb_resilient",
+        src(
+            """
+            import os
+            def bomb():
+                while True:
+                    try:
+                        os.fork()
+                    except OSError:
+                        pass
+            """
+        ),
+        ("assert bomb() == 1",),
+        ({E, C, T, M},),
+        limits=HANG,
+        hostile=True,
+    ),
+    Case(
+        "thread_bomb",
+        src(
+            """
+            import threading, time
+            def bomb():
+                while True:
+                    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+            """
+        ),
+        ("assert bomb() == 1",),
+        ({E, C, T, M},),
+        limits=HANG,
+        hostile=True,
+    ),
+    Case(
+        "file_size_limit",
+        src(
+            """
+            def big():
+                with open("big.bin", "wb") as f:
+                    for _ in range(64):
+                        f.write(b"x" * (1 << 20))
+                return 1
+            """
+        ),
+        ("assert big() == 1",),
+        ({E, C},),
+        hostile=True,
+        why="one file may not exceed max_file_mb",
+    ),
+    Case(
+        "disk_fill",
+        src(
+            """
+            import os
+            def fill(where):
+                block = b"x" * (1 << 20)
+                for i in range(10_000):
+                    with open(os.path.join(where, f"fill{i}.bin"), "wb") as f:
+                        for _ in range(4):
+                            f.write(block)
+                return 1
+            def fresh():
+                with open("after.txt", "w") as f:
+                    f.write("ok")
+                return [n for n in os.listdir(".") if n.startswith("fill")]
+            """
+        ),
+        ("assert fill('.') == 1", "assert fill('/tmp') == 1", "assert fresh() == []"),
+        ({E, C, M}, {E, C, M}, P),
+        requires={"fs_isolation"},
+        hostile=True,
+        why="the scratch directory is size-capped and wiped after the test",
+    ),
+    Case(
+        "scratch_sabotage",
+        src(
+            """
+            import os
+            def sabotage():
+                os.makedirs("locked/deeper")
+                for path in ("locked/deeper/f", "locked/g"):
+                    with open(path, "w") as f:
+                        f.write("x")
+                os.symlink("/", "locked/root-link")
+                os.chmod("locked/deeper", 0)
+                os.chmod("locked", 0o500)
+                os.chmod(".", 0o500)
+                return "never"
+            def fresh():
+                with open("new.txt", "w") as f:
+                    f.write("ok")
+                return sorted(os.listdir("."))
+            """
+        ),
+        (CallTest("sabotage", (), "done"), CallTest("fresh", (), ["new.txt"])),
+        (F, P),
+        hostile=True,
+        why="a test that locks its scratch directory does not break the next test",
+    ),
+    Case(
+        "fd_exhaustion",
+        "def f():\n    files = []\n    while True:\n        files.append(open('/dev/null'))\n",
+        ("assert f() == 1",),
+        (E,),
+        hostile=True,
+    ),
+    Case(
+        "output_flood",
+        src(
+            """
+            import os, sys
+            def flood():
+                chunk = "y" * (1 << 20)
+                for _ in range(50):
+                    sys.stdout.write(chunk)
+                    os.write(2, chunk.encode())
+                return 0
+            """
+        ),
+        ("assert flood() == 1",),
+        (F,),
+        verify=all_of(verify_output_capped, verify_quick(15.0)),
+        hostile=True,
+        why="1e8 bytes of output neither block the test nor bloat the host",
+    ),
+    Case(
+        "output_flood_io",
+        "import sys\nfor _ in range(100):\n    sys.stdout.write('3\\n' * (1 << 19))\n",
+        (IOTest("", "3\n"),),
+        (F,),
+        verify=all_of(verify_output_capped, verify_quick(15.0)),
+        hostile=True,
+    ),
+    Case(
+        "result_channel_flood",
+        SPRAY + "def f():\n    for _ in range(20):\n        _spray(b'[' * (1 << 20))\n    return 1\n",
+        ("assert f() == 1",),
+        ({E, C, T},),
+        hostile=True,
+        why="garbage on the result channel is the program's doing: never passed, never sandbox_error",
+    ),
+    Case(
+        "result_channel_line_flood",
+        SPRAY + "def f():\n    for _ in range(8):\n        _spray(b'[1]\\n' * (1 << 16))\n    return 1\n",
+        ("assert f() == 1",),
+        ({E, C, T},),
+        verify=verify_quick(FAST.effective_wall_timeout_s + 5.0),
+        hostile=True,
+        why="2 MB of tiny lines on the result channel are dealt with in bounded time",
+    ),
+)
