@@ -28,14 +28,21 @@ _SENTINEL = object()
 
 
 def default_backend_name() -> str:
-    """The strongest isolation this host supports: namespace, else process."""
+    """The backend ``backend=None`` means: namespace, or SandboxUnavailableError naming the fix.
+
+    Fail closed: never a silent fall back to the weak ``process`` backend (no filesystem,
+    network or pid isolation), which runs only when asked for by name."""
     from .backends.namespace import NamespaceBackend
 
     try:
         NamespaceBackend().check()
-        return "namespace"
-    except SandboxUnavailableError:
-        return "process"
+    except SandboxUnavailableError as exc:
+        raise SandboxUnavailableError(
+            f"backend=None asks for the namespace sandbox, which this host cannot start: {exc}. Fix that (see "
+            "`acecoder doctor`), or name a backend: backend='docker', or backend='process' (no filesystem, "
+            "network or pid isolation)"
+        ) from exc
+    return "namespace"
 
 
 _default_name: str | None = None
@@ -116,7 +123,8 @@ class Executor:
 
     ``sandbox``: a SandboxConfig, a backend name (``SandboxConfig(backend=name)``), a
     Backend instance (used as is, with its own config), or None (the defaults: the
-    strongest isolation this host supports). Use as a context manager.
+    namespace sandbox, refused with SandboxUnavailableError where it cannot run; the
+    weak ``process`` backend only when named). Use as a context manager.
 
     >>> with Executor(SandboxConfig(workers=2)) as ex:
     ...     reports = ex.map([("def f(): return 1", ["assert f() == 1"])])

@@ -95,7 +95,7 @@ def _bubblewrap() -> Check:
         return Check(
             "bubblewrap",
             "WARN",
-            "bwrap not found: jobs fall back to the process backend (no filesystem, network or pid isolation)",
+            "bwrap not found: backend=None refuses to run jobs (the process backend runs only when named)",
             "install bubblewrap: apt-get install bubblewrap (or dnf/apk install bubblewrap)",
             {"path": None, "version": None},
         )
@@ -116,7 +116,7 @@ def _namespaces() -> Check:
     if problem is not None:
         # probe()'s message ends with the fix.
         return Check(
-            "namespaces", "WARN", problem, "the message names the fix; until then jobs run on the weaker process backend",
+            "namespaces", "WARN", problem, "the message names the fix; until then backend=None refuses to run jobs",
             {"works": False},
         )
     return Check("namespaces", "OK", "bubblewrap creates user, pid, net, mount, ipc, uts and cgroup namespaces", None, {"works": True})
@@ -229,7 +229,10 @@ def _backend(requested: str | None) -> tuple[Check, str | None]:
     from ..errors import AcesandboxError
     from ..executor import default_backend_name
 
-    name = requested or default_backend_name()
+    try:
+        name = requested or default_backend_name()
+    except AcesandboxError as exc:  # fail closed: backend=None refuses, it does not fall back
+        return Check("backend", "FAIL", str(exc), "see the message", {"name": None, "requested": None}), None
     how = f"backend={name!r}" if requested else f"backend=None picks {name!r}"
     try:
         backend = get_backend(name)
