@@ -19,6 +19,7 @@ import site
 import subprocess
 import sys
 import sysconfig
+from typing import Any
 
 from ..errors import SandboxUnavailableError
 from . import seccomp
@@ -86,7 +87,7 @@ _PROBE = (
 
 
 @functools.lru_cache(maxsize=8)
-def interpreter_info(python: str | None = None) -> dict:
+def interpreter_info(python: str | None = None) -> dict[str, Any]:
     """Where an interpreter and its packages live: this one, or another (a venv with pinned libraries)."""
     if python is None:
         return {
@@ -97,7 +98,8 @@ def interpreter_info(python: str | None = None) -> dict:
         }
     try:
         out = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=60, check=True)
-        return json.loads(out.stdout)
+        info: dict[str, Any] = json.loads(out.stdout)
+        return info
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         raise SandboxUnavailableError(f"cannot use {python!r} as the sandbox's interpreter: {exc}") from None
 
@@ -111,7 +113,7 @@ def _python_dirs(python: str | None = None) -> list[str]:
         if key in paths:
             dirs.add(paths[key])
     dirs.update(info["site"])
-    keep = []
+    keep: list[str] = []
     for d in sorted(dirs):
         if not d or not os.path.isdir(d):
             continue

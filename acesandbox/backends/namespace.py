@@ -23,6 +23,16 @@ class NamespaceBackend(Backend):
     name = "namespace"
     isolation = "namespace"
 
+    @property
+    def provides(self) -> frozenset[str]:
+        """The conformance capabilities this sandbox really applies (see ``conformance.CAPABILITIES``):
+        no nested namespaces only while something blocks them (the seccomp filter always does;
+        bubblewrap's --disable-userns only from 0.8)."""
+        caps = {"fs_isolation", "net_isolation", "pid_isolation"}
+        if namespaces.nested_userns_blocked_by():
+            caps.add("no_nested_namespaces")
+        return frozenset(caps)
+
     def check(self) -> None:
         if not sys.platform.startswith("linux"):
             raise SandboxUnavailableError("the namespace backend needs Linux; use backend='process' or 'docker'")

@@ -151,3 +151,14 @@ def test_nested_user_namespaces_stay_blocked_without_disable_userns(monkeypatch)
     with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
         report = ex.run(Job(program=program, tests=["import errno; assert unshare_errno() == errno.EPERM"]))
     assert report.statuses == (Status.PASSED,), report.outcomes
+
+
+def test_capabilities_follow_what_is_applied(monkeypatch):
+    """The claim of no nested namespaces rests on what really blocks them, not on the bwrap version."""
+    from acesandbox._harden import namespaces
+    from acesandbox.backends.namespace import NamespaceBackend
+    from acesandbox.conformance import CAPABILITIES, capabilities
+
+    assert capabilities(NamespaceBackend()) == CAPABILITIES
+    monkeypatch.setattr(namespaces, "nested_userns_blocked_by", lambda: [])
+    assert capabilities(NamespaceBackend()) == CAPABILITIES - {"no_nested_namespaces"}
