@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     workload = build_workload(work, args.questions, args.seed, chunks)
     build_s = time.perf_counter() - t0
-    execution = ExecConfig(sandbox=args.sandbox, workers=args.workers, timeout_s=args.timeout_s, mode=args.mode)
+    execution = ExecConfig.from_mapping(
+        {"sandbox": args.sandbox, "workers": args.workers, "timeout_s": args.timeout_s, "mode": args.mode}
+    )
     executor = execution.executor()
     defaults = execution.defaults()
     results: dict[str, Any] = {

@@ -17,6 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from acesandbox import Limits, SandboxConfig
+
+from .errors import ConfigError
+
 __all__ = [
     "ExecConfig",
     "FilterConfig",
@@ -69,44 +73,136 @@ class GeneratorSpec:
             options = dict(value.get("options", {}))
             options.update({k: v for k, v in value.items() if k not in known})
             return cls(backend=value.get("backend", "replay"), model=value.get("model", ""), options=options)
-        raise ValueError(f"a generator must be a table with 'backend', 'model', options...; got {value!r}")
+        raise ConfigError(f"a generator must be a table with 'backend', 'model', options...; got {value!r}")
 
 
 @dataclass(frozen=True)
 class ExecConfig:
-    """How programs are run: the acesandbox backend, pool size and limits."""
+    """How programs are scored: the sandboxes, each job's limits, and how its tests run.
 
-    sandbox: str | None = opt(
-        None, "acesandbox backend (namespace, process, ...; default: the strongest this host has)"
+    One value for the whole toolkit: the pipeline's filter and sample stages and the RL
+    rewards (``rm_rl.RewardConfig.execution``) embed it, so data is scored exactly as the
+    rewards will score it. The sandbox and limit fields are acesandbox's own
+    (:class:`acesandbox.SandboxConfig`, :class:`acesandbox.Limits`), never copied here.
+    From a mapping (a config table, reward options) nested tables and flat keys both
+    work: ``{"sandbox": {"workers": 2}}``, ``{"workers": 2}`` and ``{"sandbox": "process"}``
+    (a backend name); see :meth:`from_mapping`.
+    """
+
+    sandbox: SandboxConfig = opt(  # noqa: RUF009 - frozen values
+        SandboxConfig(),
+        "the sandboxes: backend (--sandbox), workers, memory_mb, max_processes, scratch_mb, python, preload",
     )
-    workers: int | None = opt(None, "sandboxes run in parallel (default: one per CPU core)")
-    timeout_s: float = opt(5.0, "CPU-time limit of each test, in seconds")
-    memory_mb: int = opt(1024, "memory cap of each sandbox, in MiB")
-    mode: Literal["isolated", "shared"] = opt(
-        "isolated", "isolated: each test in its own fork; shared: all tests in one process (the reference harness)"
+    limits: Limits = opt(  # noqa: RUF009 - frozen values
+        Limits(), "each job's limits: timeout_s, wall_timeout_s, job_timeout_s, max_file_mb, max_open_files, output_bytes"
+    )
+    mode: Literal["shared", "isolated"] = opt(
+        "shared",
+        "shared: a program's tests run in order in one process, as AceCoder's reference harness runs them "
+        "(about 10x cheaper); isolated: each test in its own fork",
+    )
+    compare: Literal["strict", "compat"] = opt(
+        "strict",
+        "strict: verdicts judged outside the sandbox (unforgeable); compat: by the sandbox, for values that "
+        "cannot be serialized (custom classes, DataFrames)",
+    )
+    stop_on_failure: bool | None = opt(
+        None,
+        "stop a program at its first non-passing test; default: on where only 'all passed' counts (a binary "
+        "reward), off where every test's result is used (filter, sample, a pass-rate reward)",
     )
 
     def __post_init__(self) -> None:
+        if not isinstance(self.sandbox, SandboxConfig):
+            raise ConfigError(f"execution.sandbox must be a SandboxConfig, got {type(self.sandbox).__name__}")
+        if not isinstance(self.limits, Limits):
+            raise ConfigError(f"execution.limits must be a Limits, got {type(self.limits).__name__}")
         if self.mode not in ("isolated", "shared"):
-            raise ValueError(f"mode must be 'isolated' or 'shared', got {self.mode!r}")
-        if not self.timeout_s > 0:
-            raise ValueError(f"timeout_s must be positive, got {self.timeout_s!r}")
+            raise ConfigError(f"mode must be 'isolated' or 'shared', got {self.mode!r}")
+        if self.compare not in ("strict", "compat"):
+            raise ConfigError(f"compare must be 'strict' or 'compat', got {self.compare!r}")
+        if self.stop_on_failure is not None and not isinstance(self.stop_on_failure, bool):
+            raise ConfigError(f"stop_on_failure must be true, false or unset, got {self.stop_on_failure!r}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str = "execution", base: ExecConfig | None = None) -> ExecConfig:
+        """``base`` (default: ``ExecConfig()``) with ``data``'s values: nested tables or flat keys.
+
+        A flat key names a field of ExecConfig, SandboxConfig or Limits; ``sandbox`` may be
+        a backend name. Unknown keys name the valid ones.
+        """
+        base = base if base is not None else cls()
+        own: dict[str, Any] = {}
+        sandbox: dict[str, Any] = {}
+        limits: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "sandbox":
+                if isinstance(value, SandboxConfig):
+                    own["sandbox"] = value
+                elif isinstance(value, Mapping):
+                    sandbox.update(value)
+                else:
+                    sandbox["backend"] = value  # a backend name (or None: the strongest)
+            elif key == "limits":
+                if isinstance(value, Limits):
+                    own["limits"] = value
+                elif isinstance(value, Mapping):
+                    limits.update(value)
+                else:
+                    raise ConfigError(f"{where}.limits must be a table of Limits fields, got {value!r}")
+            elif key in _EXEC_OWN:
+                own[key] = value
+            elif key in _SANDBOX_FIELDS:
+                sandbox[key] = value
+            elif key in _LIMITS_FIELDS:
+                limits[key] = value
+            else:
+                valid = sorted(_EXEC_OWN | _SANDBOX_FIELDS | _LIMITS_FIELDS | {"sandbox", "limits"})
+                raise ConfigError(f"{where}: unknown key {key!r}; valid: {valid}")
+        for name, table, fields_ in (("sandbox", sandbox, _SANDBOX_FIELDS), ("limits", limits, _LIMITS_FIELDS)):
+            unknown = set(table) - fields_
+            if unknown:
+                raise ConfigError(f"{where}.{name}: unknown key(s) {sorted(unknown)}; valid: {sorted(fields_)}")
+        if "preload" in sandbox and isinstance(sandbox["preload"], list):
+            sandbox["preload"] = tuple(sandbox["preload"])
+        try:
+            if sandbox:
+                own["sandbox"] = dataclasses.replace(own.get("sandbox", base.sandbox), **sandbox)
+            if limits:
+                own["limits"] = dataclasses.replace(own.get("limits", base.limits), **limits)
+            return dataclasses.replace(base, **own) if own else base
+        except (ValueError, TypeError) as exc:  # acesandbox's InvalidJobError, or ours, names the field
+            raise ConfigError(f"{where}: {exc}") from None
+
+    def stops_on_failure(self, all_or_nothing: bool) -> bool:
+        """Whether jobs stop at their first failure, for a scorer that needs only 'all passed' or not."""
+        return all_or_nothing if self.stop_on_failure is None else self.stop_on_failure
 
     def executor(self) -> Any:
+        """An ``acesandbox.Executor`` on :attr:`sandbox` (the caller closes it)."""
         import acesandbox
 
-        return acesandbox.Executor(
-            acesandbox.SandboxConfig(backend=self.sandbox, workers=self.workers, memory_mb=self.memory_mb)
-        )
+        return acesandbox.Executor(self.sandbox)
+
+    def job_options(self, *, all_or_nothing: bool = False) -> dict[str, Any]:
+        """The ``Job`` keyword values every scored program gets."""
+        return {
+            "limits": self.limits,
+            "mode": self.mode,
+            "compare": self.compare,
+            "stop_on_failure": self.stops_on_failure(all_or_nothing),
+        }
 
     def defaults(self) -> dict[str, Any]:
-        import acesandbox
+        """Job options for the pipeline, which uses every test's result."""
+        return self.job_options(all_or_nothing=False)
 
-        return {
-            "limits": acesandbox.Limits(timeout_s=self.timeout_s),
-            "mode": self.mode,
-            "stop_on_failure": False,
-        }
+
+_EXEC_OWN = frozenset({"mode", "compare", "stop_on_failure"})
+_SANDBOX_FIELDS = frozenset(f.name for f in dataclasses.fields(SandboxConfig))
+_LIMITS_FIELDS = frozenset(f.name for f in dataclasses.fields(Limits))
+_SANDBOX_FLAG_DEST = {"backend": "sandbox"}
+"""SandboxConfig field -> argparse dest where they differ (``--sandbox NAME`` picks the backend)."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +215,19 @@ class _Stage:
 
     def __post_init__(self) -> None:
         if not self.input:
-            raise ValueError(f"{type(self).__name__}.input is required: a file, folder or hf:NAME")
+            raise ConfigError(f"{type(self).__name__}.input is required: a file, folder or hf:NAME")
         if not self.output:
-            raise ValueError(f"{type(self).__name__}.output is required: where to write the records")
+            raise ConfigError(f"{type(self).__name__}.output is required: where to write the records")
         if self.limit is not None and self.limit < 0:
-            raise ValueError(f"limit must be >= 0, got {self.limit}")
+            raise ConfigError(f"limit must be >= 0, got {self.limit}")
+
+
+def _every_test_counts(config: Any) -> None:
+    if config.execution.stop_on_failure:
+        raise ConfigError(
+            f"{type(config).__name__}: execution.stop_on_failure=true would mark the tests after a failure as "
+            "skipped, and this stage uses every test's result; leave it unset"
+        )
 
 
 @dataclass(frozen=True)
@@ -145,9 +249,9 @@ class SynthConfig(_Stage):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.min_tests < 1 or self.num_tests < self.min_tests:
-            raise ValueError(f"need 1 <= min_tests <= num_tests, got {self.min_tests} and {self.num_tests}")
+            raise ConfigError(f"need 1 <= min_tests <= num_tests, got {self.min_tests} and {self.num_tests}")
         if self.max_retries < 0 or self.batch_size < 1:
-            raise ValueError("max_retries must be >= 0 and batch_size >= 1")
+            raise ConfigError("max_retries must be >= 0 and batch_size >= 1")
 
 
 @dataclass(frozen=True)
@@ -167,7 +271,8 @@ class FilterConfig(_Stage):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.num_solutions < 1 or self.min_tests < 0 or self.batch_size < 1:
-            raise ValueError("num_solutions and batch_size must be >= 1, min_tests >= 0")
+            raise ConfigError("num_solutions and batch_size must be >= 1, min_tests >= 0")
+        _every_test_counts(self)
 
 
 @dataclass(frozen=True)
@@ -190,11 +295,12 @@ class SampleConfig(_Stage):
         super().__post_init__()
         object.__setattr__(self, "models", tuple(GeneratorSpec.coerce(m) for m in self.models))
         if not self.models:
-            raise ValueError("sample needs at least one model")
+            raise ConfigError("sample needs at least one model")
         if self.denominator not in ("kept", "original"):
-            raise ValueError(f"denominator must be 'kept' or 'original', got {self.denominator!r}")
+            raise ConfigError(f"denominator must be 'kept' or 'original', got {self.denominator!r}")
         if self.num_samples < 1 or self.prompt_tests < 0 or self.batch_size < 1:
-            raise ValueError("num_samples and batch_size must be >= 1, prompt_tests >= 0")
+            raise ConfigError("num_samples and batch_size must be >= 1, prompt_tests >= 0")
+        _every_test_counts(self)
 
 
 @dataclass(frozen=True)
@@ -216,9 +322,9 @@ class PairsConfig(_Stage):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.format not in ("acecodepair", "trl", "trl-standard"):
-            raise ValueError(f"format must be acecodepair, trl or trl-standard, got {self.format!r}")
+            raise ConfigError(f"format must be acecodepair, trl or trl-standard, got {self.format!r}")
         if not 0 <= self.min_gap <= 1 or not 0 <= self.min_chosen <= 1:
-            raise ValueError("min_chosen and min_gap are pass rates, in [0, 1]")
+            raise ConfigError("min_chosen and min_gap are pass rates, in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -245,7 +351,7 @@ class StatsConfig:
 
     def __post_init__(self) -> None:
         if not self.run_dir and not self.output_dir:
-            raise ValueError("give run_dir, or output_dir with the stage files")
+            raise ConfigError("give run_dir, or output_dir with the stage files")
 
 
 # ----------------------------------------------------------- mapping and argparse
@@ -260,7 +366,7 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
-        raise ValueError(f"{where or cls.__name__}: unknown key(s) {sorted(unknown)}; valid: {sorted(names)}")
+        raise ConfigError(f"{where or cls.__name__}: unknown key(s) {sorted(unknown)}; valid: {sorted(names)}")
     kwargs: dict[str, Any] = {}
     hints = _hints(cls)
     for name, value in data.items():
@@ -268,7 +374,7 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
         if hint is GeneratorSpec:
             value = GeneratorSpec.coerce(value)
         elif hint is ExecConfig and isinstance(value, Mapping):
-            value = from_mapping(ExecConfig, value, f"{where}.{name}")
+            value = ExecConfig.from_mapping(value, f"{where}.{name}" if where else name)
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[name] = value
@@ -325,8 +431,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             )
             continue
         if hint is ExecConfig:
-            g = parser.add_argument_group("execution", help_text)
-            add_config_arguments(g, ExecConfig)  # type: ignore[arg-type]
+            _add_exec_arguments(parser.add_argument_group("execution", help_text))
             continue
         base, _optional = _scalar(hint)
         kwargs: dict[str, Any] = {"help": f"{help_text} (default: {default})", "default": None}
@@ -360,7 +465,7 @@ def config_from_args(cls: type, args: argparse.Namespace, base: Any = None) -> A
             for item in getattr(args, "gen_opt", []) or []:
                 key, sep, value = item.partition("=")
                 if not sep:
-                    raise ValueError(f"--gen-opt takes KEY=VALUE, got {item!r}")
+                    raise ConfigError(f"--gen-opt takes KEY=VALUE, got {item!r}")
                 options[key] = _json_value(value)
             spec = GeneratorSpec(
                 backend=getattr(args, "backend", None) or current.backend,
@@ -370,9 +475,44 @@ def config_from_args(cls: type, args: argparse.Namespace, base: Any = None) -> A
             values[f.name] = (spec,) if hint != GeneratorSpec else spec
             continue
         if hint is ExecConfig:
-            values[f.name] = config_from_args(ExecConfig, args, values.get(f.name) or ExecConfig())
+            values[f.name] = _exec_from_args(args, values.get(f.name) or ExecConfig())
             continue
         given = getattr(args, f.name, None)
         if given is not None:
             values[f.name] = given
     return cls(**values)
+
+
+def _add_exec_arguments(group: Any) -> None:
+    """Flat flags for an ExecConfig: its own fields, then SandboxConfig's and Limits' (help from each field)."""
+    sandbox_defaults, limits_defaults = SandboxConfig(), Limits()
+    for cls, defaults in ((SandboxConfig, sandbox_defaults), (Limits, limits_defaults), (ExecConfig, ExecConfig())):
+        hints = _hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name in ("options", "sandbox", "limits"):
+                continue  # backend-specific, or the nested values themselves
+            dest = _SANDBOX_FLAG_DEST.get(f.name, f.name) if cls is SandboxConfig else f.name
+            flag = "--" + dest.replace("_", "-")
+            base, _optional = _scalar(hints[f.name])
+            default = getattr(defaults, f.name)
+            kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": f"{f.metadata.get('help', '')} (default: {default})"}
+            if base is bool:
+                group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
+            elif f.name == "preload":
+                group.add_argument(flag, action="append", metavar="MODULE", **{**kwargs, "help": kwargs["help"] + "; repeatable"})
+            else:
+                if typing.get_origin(base) is Literal:
+                    kwargs["choices"] = typing.get_args(base)
+                elif base in (int, float):
+                    kwargs["type"] = base
+                group.add_argument(flag, **kwargs)
+
+
+def _exec_from_args(args: argparse.Namespace, base: ExecConfig) -> ExecConfig:
+    """``base`` with the execution flags given on the command line."""
+    given: dict[str, Any] = {}
+    for name in _EXEC_OWN | _LIMITS_FIELDS | (_SANDBOX_FIELDS - {"options"}):
+        value = getattr(args, _SANDBOX_FLAG_DEST.get(name, name) if name in _SANDBOX_FIELDS else name, None)
+        if value is not None:
+            given[name] = value
+    return ExecConfig.from_mapping(given, "execution", base) if given else base

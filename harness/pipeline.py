@@ -39,6 +39,7 @@ from .config import (
     SynthConfig,
     from_mapping,
 )
+from .errors import ConfigError
 
 __all__ = ["STAGES", "PipelineConfig", "load_config", "run_pipeline"]
 
@@ -65,7 +66,7 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         unknown = [s for s in self.stages if s not in STAGES]
         if unknown:
-            raise ValueError(f"unknown stage(s) {unknown}; choose from {list(STAGES)}")
+            raise ConfigError(f"unknown stage(s) {unknown}; choose from {list(STAGES)}")
         object.__setattr__(self, "stages", tuple(s for s in STAGES if s in self.stages))
 
     def path(self, stage: str) -> str:
@@ -86,7 +87,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConf
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"--set takes SECTION.KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--set takes SECTION.KEY=VALUE, got {item!r}")
         try:
             parsed: Any = json.loads(value)
         except ValueError:
@@ -104,9 +105,9 @@ def config_from_dict(data: Mapping[str, Any]) -> PipelineConfig:
     top = {"output_dir", "seeds", "stages", "fresh", "progress", "generators", "execution"}
     unknown = set(data) - top - set(STAGES)
     if unknown:
-        raise ValueError(f"unknown config key(s) {sorted(unknown)}; valid: {sorted(top | set(STAGES))}")
+        raise ConfigError(f"unknown config key(s) {sorted(unknown)}; valid: {sorted(top | set(STAGES))}")
     generators = {name: GeneratorSpec.coerce(spec) for name, spec in (data.get("generators") or {}).items()}
-    execution = from_mapping(ExecConfig, data.get("execution") or {}, "execution")
+    execution = ExecConfig.from_mapping(data.get("execution") or {}, "execution")
     kwargs = {k: data[k] for k in ("output_dir", "seeds", "fresh", "progress") if k in data}
     if "stages" in data:
         kwargs["stages"] = tuple(data["stages"])
@@ -121,7 +122,7 @@ def config_from_dict(data: Mapping[str, Any]) -> PipelineConfig:
 def _generator(config: PipelineConfig, value: Any, where: str) -> GeneratorSpec:
     if isinstance(value, str):
         if value not in config.generators:
-            raise ValueError(
+            raise ConfigError(
                 f"{where}: no generator named {value!r}; define [generators.{value}] (have {sorted(config.generators)})"
             )
         return config.generators[value]
@@ -148,8 +149,7 @@ def _stage_config(config: PipelineConfig, stage: str) -> Any:
     if stage == "sample" and "models" in table:
         table["models"] = tuple(_generator(config, m, "[sample].models") for m in table["models"])
     if stage in ("filter", "sample"):
-        exec_table = {**dataclasses.asdict(config.execution), **table.pop("execution", {})}
-        table["execution"] = from_mapping(ExecConfig, exec_table, f"[{stage}].execution")
+        table["execution"] = ExecConfig.from_mapping(table.pop("execution", {}), f"[{stage}].execution", config.execution)
     cls = {
         "synth": SynthConfig,
         "filter": FilterConfig,
@@ -163,8 +163,8 @@ def _stage_config(config: PipelineConfig, stage: str) -> Any:
 def run_pipeline(config: PipelineConfig, *, log: Any = None) -> dict[str, Any]:
     """Run the configured stages in order; returns every stage's summary.
 
-    Generators with the same spec are built once and shared; one sandbox pool serves
-    filtering and sampling.
+    Generators with the same spec are built once and shared, and so are sandbox pools:
+    filtering and sampling share one unless their ``execution.sandbox`` differs.
     """
     from .filtering import filter_tests
     from .hard import hard_subset
@@ -183,7 +183,7 @@ def run_pipeline(config: PipelineConfig, *, log: Any = None) -> dict[str, Any]:
         return built[key]
 
     summaries: dict[str, Any] = {}
-    executor = None
+    executors: dict[Any, Any] = {}  # SandboxConfig -> its Executor
     t0 = time.monotonic()
     try:
         for stage in config.stages:
@@ -193,8 +193,9 @@ def run_pipeline(config: PipelineConfig, *, log: Any = None) -> dict[str, Any]:
             if stage == "synth":
                 summaries[stage] = synthesize(cfg, gen(cfg.generator))
             elif stage in ("filter", "sample"):
-                if executor is None:
-                    executor = cfg.execution.executor()
+                if cfg.execution.sandbox not in executors:
+                    executors[cfg.execution.sandbox] = cfg.execution.executor()
+                executor = executors[cfg.execution.sandbox]
                 if stage == "filter":
                     summaries[stage] = filter_tests(cfg, gen(cfg.generator), executor)
                 else:
@@ -206,8 +207,8 @@ def run_pipeline(config: PipelineConfig, *, log: Any = None) -> dict[str, Any]:
             else:
                 summaries[stage] = run_stats(cfg)
     finally:
-        if executor is not None:
-            executor.close()
+        for ex in executors.values():
+            ex.close()
         for g in built.values():
             g.close()
     result = {"output_dir": config.output_dir, "elapsed_s": round(time.monotonic() - t0, 3), "stages": summaries}

@@ -26,7 +26,9 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from acesandbox import Job, Limits, Report
+from acesandbox import Job, Limits, Report, SandboxConfig
+from harness.config import ExecConfig
+from harness.errors import ConfigError as HarnessConfigError
 
 from .dataset import TESTS_KEYS, ProblemIndex, coerce_tests
 from .errors import ConfigError, RewardUnavailableError, TestsNotFoundError
@@ -68,27 +70,12 @@ class RewardConfig:
             "'pass_rate': passed / total tests."
         ),
     )
-    timeout_s: float = field(default=5.0, metadata=_help("CPU seconds each test may use (wall time up to 3x + 1 s)."))
-    memory_mb: int = field(default=1024, metadata=_help("Memory cap of each sandbox, all its processes together."))
-    mode: Literal["shared", "isolated"] = field(
-        default="shared",
+    execution: ExecConfig = field(
+        default_factory=ExecConfig,
         metadata=_help(
-            "'shared': a completion's tests run in order in one process, as AceCoder's reference "
-            "harness runs them (about 10x cheaper); 'isolated': each test in its own fork."
-        ),
-    )
-    compare: Literal["strict", "compat"] = field(
-        default="strict",
-        metadata=_help(
-            "'strict': verdicts judged outside the sandbox (unforgeable); 'compat': by the sandbox, "
-            "for values that cannot be serialized (custom classes, DataFrames)."
-        ),
-    )
-    stop_on_failure: bool | None = field(
-        default=None,
-        metadata=_help(
-            "Stop a completion at its first non-passing test. Default: on for 'binary' (same reward, "
-            "much cheaper), off for 'pass_rate' (it would undercount)."
+            "How completions run: harness.config.ExecConfig, the value the data pipeline scores with "
+            "(sandbox, limits, mode, compare, stop_on_failure). Its fields are also reward options: "
+            "binary(timeout_s=2.0, workers=8, mode='isolated')."
         ),
     )
     tests_column: str | None = field(
@@ -135,41 +122,23 @@ class RewardConfig:
             "'raise' raises RewardUnavailableError (for frameworks that cannot take None)."
         ),
     )
-    backend: str | None = field(
-        default=None, metadata=_help("acesandbox backend: None picks the strongest ('namespace', else 'process').")
-    )
-    workers: int | None = field(default=None, metadata=_help("Sandboxes running at once. Default: one per CPU."))
-    preload: tuple[str, ...] = field(
-        default=(), metadata=_help("Modules each sandbox imports once (e.g. 'numpy'), so tests do not pay for them.")
-    )
-
     def __post_init__(self) -> None:
         _choice("kind", self.kind, ("binary", "pass_rate"))
-        _choice("mode", self.mode, ("shared", "isolated"))
-        _choice("compare", self.compare, ("strict", "compat"))
         _choice("fallback", self.fallback, ("auto", "none", "text"))
         _choice("on_sandbox_error", self.on_sandbox_error, ("none", "raise"))
-        if (
-            isinstance(self.timeout_s, bool)
-            or not isinstance(self.timeout_s, (int, float))
-            or not (math.isfinite(self.timeout_s) and self.timeout_s > 0)
-        ):
-            raise ConfigError(f"timeout_s must be a positive number of seconds, got {self.timeout_s!r}")
-        if isinstance(self.memory_mb, bool) or not isinstance(self.memory_mb, int) or self.memory_mb < 64:
-            raise ConfigError(f"memory_mb must be an integer >= 64, got {self.memory_mb!r}")
+        if not isinstance(self.execution, ExecConfig):
+            raise ConfigError(f"execution must be a harness.config.ExecConfig, got {type(self.execution).__name__}")
         for name in ("format_weight", "bad_format_reward", "no_code_reward", "overlong_reward"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
-        for name in ("max_chars", "max_tokens", "workers"):
+        for name in ("max_chars", "max_tokens"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
-        for name in ("stop_on_failure", "require_format"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, bool):
-                raise ConfigError(f"{name} must be true or false, got {value!r}")
-        if self.kind == "pass_rate" and self.stop_on_failure:
+        if not isinstance(self.require_format, bool):
+            raise ConfigError(f"require_format must be true or false, got {self.require_format!r}")
+        if self.kind == "pass_rate" and self.execution.stop_on_failure:
             raise ConfigError(
                 "pass_rate with stop_on_failure=True would count the skipped tests as failures; "
                 "use binary() for a stop-at-first-failure reward, or leave stop_on_failure unset"
@@ -181,32 +150,71 @@ class RewardConfig:
             )
         if self.tests_column is not None and (not isinstance(self.tests_column, str) or not self.tests_column):
             raise ConfigError(f"tests_column must be a column name, got {self.tests_column!r}")
-        if not isinstance(self.preload, tuple):
-            object.__setattr__(self, "preload", tuple(self.preload))
 
-    @property
-    def limits(self) -> Limits:
-        return Limits(timeout_s=float(self.timeout_s))
-
-    @property
-    def stops_on_failure(self) -> bool:
-        return self.kind == "binary" if self.stop_on_failure is None else self.stop_on_failure
+    def job_options(self) -> dict[str, Any]:
+        """The ``Job`` values of every completion: the execution's, stopping early for a binary reward."""
+        return self.execution.job_options(all_or_nothing=self.kind == "binary")
 
     @classmethod
     def options(cls) -> dict[str, str]:
-        """Option name -> help text (for docs and the command line)."""
-        return {f.name: f.metadata.get("help", "") for f in fields(cls)}
+        """Option name -> help text (for docs and the command line), execution's fields flattened in."""
+        out = {f.name: f.metadata.get("help", "") for f in fields(cls) if f.name != "execution"}
+        out.update(execution_options())
+        return out
 
     @classmethod
-    def build(cls, kind: str, options: Mapping[str, Any]) -> RewardConfig:
-        """A config from keyword options; an unknown name fails with the closest valid one."""
-        known = {f.name for f in fields(cls)} - {"kind"}
-        for name in options:
-            if name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; valid options: {', '.join(sorted(known))}"
+    def build(cls, kind: str, options: Mapping[str, Any], base: RewardConfig | None = None) -> RewardConfig:
+        """A config from keyword options (``base``'s values for the rest); an unknown name fails
+        with the closest valid one. Execution fields may be given flat (``timeout_s=2.0``)."""
+        own = {f.name for f in fields(cls)} - {"kind", "execution"}
+        flat = set(execution_options())
+        values: dict[str, Any] = {}
+        exec_values: dict[str, Any] = {}
+        for name, value in options.items():
+            if name in own:
+                values[name] = value
+            elif name == "execution" and isinstance(value, ExecConfig):
+                values["execution"] = value
+            elif name in flat or name == "execution":
+                exec_values.update(value if name == "execution" else {name: value})
+            else:
+                known = sorted(own | flat)
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; valid options: {', '.join(known)}"
                 raise ConfigError(f"unknown reward option {name!r}{hint}")
-        return cls(kind=kind, **options)  # type: ignore[arg-type]
+        start = base if base is not None else cls()
+        if exec_values:
+            try:
+                values["execution"] = ExecConfig.from_mapping(
+                    exec_values, "reward options", values.get("execution", start.execution)
+                )
+            except HarnessConfigError as exc:
+                raise ConfigError(str(exc)) from None
+        return replace(start, kind=kind, **values)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=1)
+def execution_options() -> dict[str, str]:
+    """Flat execution option name -> help: ExecConfig's own fields, SandboxConfig's and Limits'."""
+    out: dict[str, str] = {}
+    for cls in (ExecConfig, SandboxConfig, Limits):
+        for f in fields(cls):
+            if f.name not in ("options",):
+                out[f.name] = str(f.metadata.get("help", ""))
+    return out
+
+
+def _changed_execution(execution: ExecConfig) -> dict[str, Any]:
+    """The flat execution options that differ from the defaults, in field order."""
+    out: dict[str, Any] = {}
+    default = ExecConfig()
+    for f in fields(ExecConfig):
+        value, base = getattr(execution, f.name), getattr(default, f.name)
+        if f.name in ("sandbox", "limits"):
+            out.update({g.name: getattr(value, g.name) for g in fields(value) if getattr(value, g.name) != getattr(base, g.name)})
+        elif value != base:
+            out[f.name] = value
+    return out
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -400,22 +408,18 @@ class CodeReward:
             raise ConfigError("pass either executor= or runner=, not both")
         self.config = config
         self.tests_lookup = tests_lookup
-        self.runner = runner or JobRunner(
-            backend=config.backend,
-            workers=config.workers,
-            preload=config.preload,
-            memory_mb=config.memory_mb,
-            executor=executor,
-        )
+        self.runner = runner or JobRunner(config.execution.sandbox, executor=executor)
         self.stats = RewardStats()
         self.__name__ = f"{config.kind}_reward"
 
     def __repr__(self) -> str:
+        default = RewardConfig(kind=self.config.kind)
         changed = {
             f.name: getattr(self.config, f.name)
             for f in fields(self.config)
-            if f.name != "kind" and getattr(self.config, f.name) != f.default
+            if f.name not in ("kind", "execution") and getattr(self.config, f.name) != getattr(default, f.name)
         }
+        changed.update(_changed_execution(self.config.execution))
         args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
         return f"rm_rl.rewards.{self.config.kind}({args})"
 
@@ -583,14 +587,7 @@ class CodeReward:
         if bad is not None:
             log.warning("completion %d: test %d does not parse; reward None (fix the dataset row)", index, bad)
             return Plan(index, score=Score(None, "bad_tests", format_ok=format_ok, program=program))
-        job = Job(
-            program=program,
-            tests=test_list,
-            limits=cfg.limits,
-            mode=cfg.mode,
-            compare=cfg.compare,
-            stop_on_failure=cfg.stops_on_failure,
-        )
+        job = Job(program=program, tests=test_list, **cfg.job_options())
         return Plan(index, job=job, format_ok=format_ok, program=program)
 
     def _fixed(self, value: float, outcome: str, format_ok: bool) -> Score:
@@ -651,8 +648,9 @@ class CodeReward:
 
     # ------------------------------------------------------------ lifecycle
     def with_options(self, **options: Any) -> CodeReward:
-        """A copy with some options changed, sharing this reward's sandboxes."""
-        config = replace(self.config, **options)
+        """A copy with some options changed (flat names as for :func:`binary`), sharing this reward's sandboxes."""
+        kind = options.pop("kind", self.config.kind)
+        config = RewardConfig.build(kind, options, base=self.config)
         return CodeReward(config, tests_lookup=self.tests_lookup, runner=self.runner)
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from acesandbox import Job, Outcome, Report, Status
+from acesandbox import Job, Outcome, Report, SandboxConfig, Status
 
 if TYPE_CHECKING:
     from acesandbox import Executor
@@ -33,26 +33,15 @@ def sandbox_error_report(job: Job, message: str) -> Report:
 
 
 class JobRunner:
-    """Runs jobs on one lazily started, long-lived executor; thread-safe.
+    """Runs jobs on one lazily started, long-lived executor on ``sandbox``; thread-safe.
 
     ``executor``: use this one instead of starting one (a fake backend's in unit tests,
     or one shared with other code); the runner then never closes it, and a pickled copy
-    starts its own from the other arguments.
+    starts its own on ``sandbox``.
     """
 
-    def __init__(
-        self,
-        *,
-        backend: str | None = None,
-        workers: int | None = None,
-        preload: Sequence[str] = (),
-        memory_mb: int = 1024,
-        executor: Executor | None = None,
-    ) -> None:
-        self.backend = backend
-        self.requested_workers = workers
-        self.preload = tuple(preload)
-        self.memory_mb = memory_mb
+    def __init__(self, sandbox: SandboxConfig | None = None, *, executor: Executor | None = None) -> None:
+        self.sandbox = sandbox if sandbox is not None else SandboxConfig()
         self._given = executor
         self._executor: Executor | None = executor
         self._pool: ThreadPoolExecutor | None = None
@@ -64,13 +53,9 @@ class JobRunner:
         """Start the executor now (normally done on first use); returns it."""
         with self._lock:
             if self._executor is None:
-                from acesandbox import Executor, SandboxConfig
+                from acesandbox import Executor
 
-                self._executor = Executor(
-                    SandboxConfig(
-                        backend=self.backend, workers=self.requested_workers, preload=self.preload, memory_mb=self.memory_mb
-                    )
-                )
+                self._executor = Executor(self.sandbox)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self._executor.workers, thread_name_prefix="rm_rl-job")
             return self._executor

@@ -225,13 +225,7 @@ class RewardService:
         self.problems = problems
         opts = dict(config.reward_options)
         base = RewardConfig.build("binary", opts)
-        self.runner = JobRunner(
-            backend=base.backend,
-            workers=base.workers,
-            preload=base.preload,
-            memory_mb=base.memory_mb,
-            executor=executor,
-        )
+        self.runner = JobRunner(base.execution.sandbox, executor=executor)
         self.rewards = {
             kind: CodeReward(RewardConfig.build(kind, opts), runner=self.runner) for kind in ("binary", "pass_rate")
         }

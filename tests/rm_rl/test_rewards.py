@@ -6,7 +6,8 @@ import pickle
 
 import pytest
 
-from acesandbox import SandboxCrashedError
+from acesandbox import Limits, SandboxConfig, SandboxCrashedError
+from harness.config import ExecConfig
 from rm_rl import ProblemIndex, RewardConfig, binary, pass_rate
 from rm_rl.dataset import RewardRow
 from rm_rl.errors import ConfigError, RewardUnavailableError, TestsNotFoundError
@@ -159,16 +160,17 @@ class TestFactories:
     @pytest.mark.parametrize(
         ("options", "message"),
         [
-            ({"timeout_s": 0}, "timeout_s must be a positive number"),
-            ({"timeout_s": float("nan")}, "timeout_s must be a positive number"),
-            ({"memory_mb": 10}, "memory_mb must be an integer >= 64"),
-            ({"mode": "forked"}, "mode must be one of 'shared', 'isolated'"),
+            ({"timeout_s": 0}, "reward options: Limits.timeout_s must be a positive number, got 0"),
+            ({"timeout_s": float("nan")}, "Limits.timeout_s must be a positive number, got nan"),
+            ({"memory_mb": 10}, "SandboxConfig.memory_mb must be at least 64"),
+            ({"mode": "forked"}, "mode must be 'isolated' or 'shared', got 'forked'"),
             ({"no_code_reward": float("inf")}, "no_code_reward must be a finite number"),
             ({"max_chars": 0}, "max_chars must be a positive integer"),
-            ({"workers": True}, "workers must be a positive integer"),
+            ({"workers": True}, "SandboxConfig.workers must be a positive integer, got True"),
             ({"on_sandbox_error": "zero"}, "on_sandbox_error must be one of"),
             ({"require_format": True, "format_weight": 1.0}, "set format_weight=0"),
-            ({"stop_on_failure": "yes"}, "stop_on_failure must be true or false"),
+            ({"stop_on_failure": "yes"}, "stop_on_failure must be true, false or unset"),
+            ({"execution": {"workerz": 2}}, "reward options: unknown key 'workerz'"),
         ],
     )
     def test_bad_options_fail_at_construction(self, options, message):
@@ -186,7 +188,10 @@ class TestFactories:
     def test_names_repr_and_help(self):
         assert binary().__name__ == "binary_reward" and pass_rate().__name__ == "pass_rate_reward"
         assert repr(binary(timeout_s=2.0, mode="isolated")) == "rm_rl.rewards.binary(timeout_s=2.0, mode='isolated')"
-        assert all(RewardConfig.options().values())  # every option has help text
+        assert repr(pass_rate(no_code_reward=-1.0, workers=2)) == "rm_rl.rewards.pass_rate(no_code_reward=-1.0, workers=2)"
+        options = RewardConfig.options()
+        assert all(options.values())  # every option has help text
+        assert {"timeout_s", "workers", "memory_mb", "backend", "mode", "compare", "format_weight"} <= set(options)
 
     def test_nothing_starts_before_first_use(self):
         reward = binary()
@@ -202,9 +207,27 @@ class TestFactories:
 
     def test_with_options_shares_sandboxes(self, fake):
         _, ex = fake
-        reward = binary(executor=ex)
-        other = reward.with_options(kind="pass_rate")
+        reward = binary(executor=ex, timeout_s=2.0)
+        other = reward.with_options(kind="pass_rate", mode="isolated")
         assert other.runner is reward.runner and other([BAD_ADD], tests=[ADD_TESTS]) == [1.0]
+        assert other.config.execution == ExecConfig(limits=Limits(timeout_s=2.0), mode="isolated")
+
+    def test_reward_and_pipeline_score_with_the_same_exec_config(self):
+        """One ExecConfig, one default per value: a reward and the pipeline's filter/sample stages agree."""
+        from harness.config import FilterConfig, SampleConfig
+
+        assert binary().config.execution == ExecConfig() == FilterConfig(input="a", output="b").execution
+        assert SampleConfig(input="a", output="b").execution == pass_rate().config.execution
+        flat = binary(timeout_s=2.0, workers=3, memory_mb=512, preload=["json"], backend="process", mode="isolated")
+        nested = binary(execution={"sandbox": {"backend": "process", "workers": 3, "memory_mb": 512,
+                                               "preload": ["json"]}, "limits": {"timeout_s": 2.0}, "mode": "isolated"})
+        given = binary(execution=ExecConfig(SandboxConfig(backend="process", workers=3, memory_mb=512,
+                                                          preload=("json",)), Limits(timeout_s=2.0), mode="isolated"))
+        assert flat.config == nested.config == given.config
+        assert flat.runner.sandbox == given.config.execution.sandbox
+        assert binary().config.job_options()["stop_on_failure"] is True
+        assert pass_rate().config.job_options() == ExecConfig().job_options()
+        assert set(ExecConfig().job_options()) == {"limits", "mode", "compare", "stop_on_failure"}
 
 
 class TestRealSandbox:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import threading
 
-from acesandbox import Job, Status
+from acesandbox import Job, SandboxConfig, Status
 from rm_rl import JobRunner
 
 
@@ -51,14 +51,15 @@ def test_pending_counts_and_close_cancels_queued_jobs(fake):
 
 def test_pickles_without_its_sandboxes(fake):
     _, ex = fake
-    runner = JobRunner(executor=ex, workers=3, preload=("json",))
+    sandbox = SandboxConfig(workers=3, preload=("json",))
+    runner = JobRunner(sandbox, executor=ex)
     runner.run([job()])
     copy = pickle.loads(pickle.dumps(runner))
-    assert not copy.started and copy._given is None and copy.preload == ("json",) and copy.requested_workers == 3
+    assert not copy.started and copy._given is None and copy.sandbox == sandbox
 
 
 def test_own_executor_lifecycle(sandbox):
-    runner = JobRunner(workers=1)
+    runner = JobRunner(SandboxConfig(backend="namespace", workers=1))
     assert not runner.started
     assert runner.run([job()])[0].all_passed
     assert runner.started and runner.workers == 1 and runner.isolation == "namespace"
