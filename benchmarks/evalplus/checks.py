@@ -23,7 +23,7 @@ from ..errors import BenchmarkError
 from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT
 from . import judge as _judge
 from .data import cache_root, plus_problems, records_and_hash, release_file, task_number
-from .ground_truth import EXECUTOR_OPTIONS, TOO_LARGE, ground_truth
+from .ground_truth import DIGEST_SOURCE, EXECUTOR_OPTIONS, TOO_LARGE, ground_truth, has_digests
 
 __all__ = ["CHUNK_BYTES", "GT_TIME_LIMIT_FACTOR", "MAX_CALLS_PER_TEST", "EvalPlusBase", "HumanEvalPlus", "MbppPlus",
            "status_of"]
@@ -48,6 +48,12 @@ default), so a check with large outputs is split into several tests of one share
 
 # ---------------------------------------------------------------- verdicts
 
+
+_DIGESTED_WRAPPER = """
+def __evalplus_digested__(*args):
+    return __evalplus_digest__({entry}(*args))
+"""
+"""A check whose expected outputs hold digests calls the solution through this wrapper."""
 
 _NOT_NONE_WRAPPER = """
 def __evalplus_not_none__(*args):
@@ -152,6 +158,7 @@ class EvalPlusBase(Benchmark):
         self._loaded: list[Problem] = []
         self._bounds_cache: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self._tests_cache: dict[tuple[str, str, str, str], tuple[tuple[CallBatchTest, ...], Limits]] = {}
+        self._digest_cache: dict[tuple[str, str, str], bool] = {}
         self._gt_lock = threading.Lock()
 
     def executor_options(self) -> dict[str, Any]:
@@ -209,6 +216,8 @@ class EvalPlusBase(Benchmark):
         not_none = self.dataset_kind == "mbpp" and problem.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
         if not_none:
             fn, program = "__evalplus_not_none__", program + _NOT_NONE_WRAPPER.format(entry=problem.entry_point)
+        if self._digested(problem, part):
+            fn, program = "__evalplus_digested__", program + DIGEST_SOURCE + _DIGESTED_WRAPPER.format(entry=fn)
         tests, limits = self._check_tests(problem, part, fn)
         return Job(program, tests, mode="shared", stop_on_failure=True, limits=limits)
 
@@ -241,6 +250,14 @@ class EvalPlusBase(Benchmark):
         limits = Limits(timeout_s=timeout, job_timeout_s=timeout + 1.0 if capped else 3 * timeout + 10)
         self._tests_cache[key] = (tests, limits)
         return tests, limits
+
+    def _digested(self, problem: Problem, part: str) -> bool:
+        """Whether this check's expected outputs hold digests (ints too long for the wire)."""
+        key = (str(problem.data.get("dataset_hash", "")), problem.task_id, part)
+        found = self._digest_cache.get(key)
+        if found is None:
+            found = self._digest_cache[key] = has_digests(self.ground_truth_for(problem)[part])
+        return found
 
     def _bounds(self, problem: Problem, part: str) -> list[tuple[int, int]]:
         """The calls of each test of a check, as ``(start, stop)`` ranges.

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from acesandbox import CallBatchTest, Job, Limits, Status
+from acesandbox._wire import MAX_INT_BITS
 from acesandbox.judges import register_judge
 
 from ..base import Problem
@@ -18,7 +19,8 @@ from ..errors import BenchmarkError
 from . import judge as _judge
 from .data import cache_root
 
-__all__ = ["EXECUTOR_OPTIONS", "MEMORY_MB", "TOO_LARGE", "ground_truth"]
+__all__ = ["BIG_INT_BITS", "DIGEST_PREFIX", "DIGEST_SOURCE", "EXECUTOR_OPTIONS", "MEMORY_MB", "TOO_LARGE", "ground_truth",
+           "has_digests"]
 
 MEMORY_MB = 4096
 """The memory cap of the sandboxes EvalPlus programs run in (``SandboxConfig.memory_mb``)."""
@@ -26,7 +28,7 @@ MEMORY_MB = 4096
 EXECUTOR_OPTIONS: dict[str, Any] = {"memory_mb": MEMORY_MB}
 """SandboxConfig fields for scoring EvalPlus (ground truth and checks)."""
 
-_GT_FORMAT = 1  # bump when the cached ground-truth layout changes
+_GT_FORMAT = 2  # bump when the cached ground-truth layout changes (2: ints past the wire's bound as digests)
 _GT_CHUNK = 25  # calls per ground-truth test
 
 # ------------------------------------------------------------ ground truth
@@ -44,6 +46,30 @@ def _capture(value: Any, expected: Any, *, args: tuple, atol: float, options: Ma
 
 register_judge("evalplus-ground-truth", _capture)
 
+BIG_INT_BITS = MAX_INT_BITS
+"""An int output longer than this cannot leave the sandbox (acesandbox's wire bound): inside the
+sandbox it becomes a digest string (:data:`DIGEST_SOURCE`), for the canonical solution and
+the solutions alike, so equal ints still compare equal (HumanEval/83's plus inputs)."""
+
+DIGEST_PREFIX = "<evalplus: int digest, "
+
+DIGEST_SOURCE = f"""
+
+def __evalplus_digest__(out):
+    if type(out) is int and out.bit_length() > {BIG_INT_BITS}:
+        import hashlib as _hashlib
+        data = out.to_bytes(out.bit_length() // 8 + 1, "little", signed=True)
+        return "{DIGEST_PREFIX}%d bits, sha256 %s>" % (out.bit_length(), _hashlib.sha256(data).hexdigest())
+    return out
+"""
+"""Sandbox code: an int past :data:`BIG_INT_BITS` as its digest, any other value as is."""
+
+
+def has_digests(values: Sequence[Any]) -> bool:
+    """Whether expected outputs hold digests: that check's outputs must be digested too."""
+    return any(isinstance(v, str) and v.startswith(DIGEST_PREFIX) for v in values)
+
+
 _GT_WRAPPER = """
 
 def __evalplus_gt__(*args):
@@ -52,7 +78,7 @@ def __evalplus_gt__(*args):
     start = _time.time()
     out = {entry}(*args)
     spent = _time.time() - start
-    return (spent, (out is not None) if {not_none} else out)
+    return (spent, (out is not None) if {not_none} else __evalplus_digest__(out))
 """
 
 
@@ -106,7 +132,7 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
     keys: list[tuple[str, str]] = []
     for p in problems:
         not_none = p.data.get("dataset") == "mbpp" and p.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
-        program = p.canonical_solution + _GT_WRAPPER.format(entry=p.entry_point, not_none=not_none)
+        program = p.canonical_solution + _GT_WRAPPER.format(entry=p.entry_point, not_none=not_none) + DIGEST_SOURCE
         for part in ("base", "plus"):
             calls = [tuple(a) for a in p.data[f"{part}_input"]]
             base_token = f"{p.data.get('dataset_hash')}:{p.task_id}:{part}:{id(p)}"

@@ -444,6 +444,24 @@ def test_not_none_task_runs_in_the_sandbox(shared_data, bench_executor, tmp_path
     assert _score(bench, bench_executor, p, wrong).verdicts["base"] == "fail"
 
 
+def test_an_int_too_long_for_the_wire_is_compared_by_digest(shared_data, bench_executor, tmp_path):
+    """HumanEval/83's plus outputs pass acesandbox's int bound: both sides digest them in the sandbox."""
+    from acesandbox._wire import MAX_INT_BITS
+    from benchmarks.evalplus.ground_truth import DIGEST_PREFIX
+
+    bench = HumanEvalPlus(cache_dir=str(tmp_path))
+    problems = {p.task_id: p for p in bench.load(str(_data(shared_data, HE_FILE)))}
+    p = problems["HumanEval/83"]
+    bench.prepare([p], executor=bench_executor)
+    plus = bench.ground_truth_for(p)["plus"]
+    digests = [v for v in plus if isinstance(v, str) and v.startswith(DIGEST_PREFIX)]
+    assert digests and all(int(v.split(", ")[1].split()[0]) > MAX_INT_BITS for v in digests)
+    assert not any(isinstance(v, str) for v in bench.ground_truth_for(p)["base"])  # short ints stay values
+    assert dict(_score(bench, bench_executor, p, p.canonical_solution).verdicts) == {"base": "pass", "plus": "pass"}
+    off_by_one = p.prompt + "    if n == 1: return 1\n    return 18 * (10 ** (n - 2)) + (1 if n > 100000 else 0)\n"
+    assert dict(_score(bench, bench_executor, p, off_by_one).verdicts) == {"base": "pass", "plus": "fail"}
+
+
 def test_known_differences_are_explained():
     from benchmarks.evalplus import KNOWN_DIFFERENCES
 
