@@ -59,7 +59,3 @@ __all__ = [
     "run_profile",
     "verify_runs",
 ]
-
-# The names benchmarks/bench_evalplus.py imports, until it moves to perf/ on the public names above.
-_DATASETS = DATASETS
-_official_runs = official_runs
