@@ -415,18 +415,23 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         )
         if hint is GeneratorSpec or hint == tuple[GeneratorSpec, ...]:
             g = parser.add_argument_group("generation", help_text)
+            # The toolkit's one vocabulary: --generator picks the model backend (as in
+            # ``acecoder bench``), --sandbox the isolation backend.
             g.add_argument(
-                "--backend",
+                "--generator",
+                dest="generator_backend",
                 default=None,
+                metavar="NAME",
                 help="generation backend: vllm, openai, transformers, replay (default: replay)",
             )
             g.add_argument("--model", default=None, help="model name or path")
             g.add_argument(
-                "--gen-opt",
+                "--gen-option",
+                dest="gen_option",
                 action="append",
                 default=[],
                 metavar="KEY=VALUE",
-                help="backend option, value parsed as JSON when it parses (e.g. base_url=http://127.0.0.1:8000/v1, "
+                help="generator option, value parsed as JSON when it parses (e.g. base_url=http://127.0.0.1:8000/v1, "
                 "concurrency=16, path=answers.jsonl); repeatable",
             )
             continue
@@ -462,13 +467,13 @@ def config_from_args(cls: type, args: argparse.Namespace, base: Any = None) -> A
             spec = values.get(f.name)
             current = (spec[0] if isinstance(spec, tuple) else spec) or GeneratorSpec()
             options = dict(current.options)
-            for item in getattr(args, "gen_opt", []) or []:
+            for item in getattr(args, "gen_option", []) or []:
                 key, sep, value = item.partition("=")
                 if not sep:
-                    raise ConfigError(f"--gen-opt takes KEY=VALUE, got {item!r}")
+                    raise ConfigError(f"--gen-option takes KEY=VALUE, got {item!r}")
                 options[key] = _json_value(value)
             spec = GeneratorSpec(
-                backend=getattr(args, "backend", None) or current.backend,
+                backend=getattr(args, "generator_backend", None) or current.backend,
                 model=getattr(args, "model", None) or current.model,
                 options=options,
             )

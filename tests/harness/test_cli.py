@@ -17,9 +17,9 @@ from harness.synth import build_prompt
 
 # One option each command must offer, taken from its config's fields.
 OPTIONS = {
-    "synth": ("--num-tests", "--backend", "--gen-opt", "--json"),
-    "filter": ("--min-tests", "--num-solutions", "--sandbox", "--json"),
-    "sample": ("--num-samples", "--denominator", "--sandbox", "--json"),
+    "synth": ("--num-tests", "--generator", "--gen-option", "--json"),
+    "filter": ("--min-tests", "--num-solutions", "--sandbox", "--generator", "--timeout-s", "--memory-mb", "--json"),
+    "sample": ("--num-samples", "--denominator", "--sandbox", "--generator", "--preload", "--mode", "--json"),
     "pairs": ("--min-gap", "--format", "--json"),
     "hard": ("--spread", "--json"),
     "stats": ("--title", "--output-dir"),
@@ -54,6 +54,7 @@ def test_help_shows_the_summary_and_the_options(name, capsys):
     assert out.startswith(f"usage: acecoder {name}")
     for flag in OPTIONS[name]:
         assert flag in out, (name, flag)
+    assert "--backend" not in out  # --generator picks the model, --sandbox the isolation
     if name in STAGE_COMMANDS:
         assert " ".join(STAGE_COMMANDS[name].description.split()) in out
         assert "exit codes: 0 done; 1 could not run; 2 bad options; 3 done" in out
@@ -84,9 +85,9 @@ def test_synth_command_with_json_summary(tmp_path, capsys):
             str(tmp_path / "seeds.jsonl"),
             "-o",
             str(tmp_path / "synth.jsonl"),
-            "--backend",
+            "--generator",
             "replay",
-            "--gen-opt",
+            "--gen-option",
             f"path={tmp_path / 'r.jsonl'}",
             "--no-progress",
             "--json",
@@ -110,7 +111,7 @@ def test_items_left_for_a_rerun_exit_3(tmp_path, capsys):
             str(tmp_path / "seeds.jsonl"),
             "-o",
             str(tmp_path / "synth.jsonl"),
-            "--gen-opt",
+            "--gen-option",
             f"path={tmp_path / 'r.jsonl'}",
             "--no-progress",
             "--max-retries",
@@ -133,7 +134,7 @@ def test_bad_options_exit_2(tmp_path, capsys):
 def test_unknown_generation_backend_exits_1(tmp_path, capsys):
     write_records([{"id": "s", "code": "x = 1"}], tmp_path / "seeds.jsonl")
     code = main(
-        ["synth", str(tmp_path / "seeds.jsonl"), "-o", str(tmp_path / "o.jsonl"), "--backend", "nope", "--no-progress"]
+        ["synth", str(tmp_path / "seeds.jsonl"), "-o", str(tmp_path / "o.jsonl"), "--generator", "nope", "--no-progress"]
     )
     assert code == 1
     assert "unknown generation backend" in capsys.readouterr().err
