@@ -321,6 +321,19 @@ class CallBatchTest:
     call_timeout_s: float | tuple[float, ...] | None = None
     kind: Literal["calls"] = field(default="calls", init=False)
 
+    if TYPE_CHECKING:  # the generated __init__ takes lists too and stores tuples
+
+        def __init__(
+            self,
+            fn: str,
+            calls: Sequence[Sequence[Any]],
+            expected: Sequence[Any],
+            atol: float | Sequence[float] = ...,
+            judge: str = ...,
+            judge_options: Mapping[str, Any] = ...,
+            call_timeout_s: float | Sequence[float] | None = ...,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         _check_fn(self.fn, "CallBatchTest")
         if isinstance(self.calls, (str, bytes)) or not isinstance(self.calls, Sequence):
