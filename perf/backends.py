@@ -1,17 +1,18 @@
 """Per-job overhead of the docker and ray backends against the namespace backend.
 
-    python -m acesandbox.bench_backends                 # namespace, docker, ray; 3 rounds
-    python -m acesandbox.bench_backends --backends namespace,ray --ray-address auto
+    python -m perf.backends                 # namespace, docker, ray; 3 rounds
+    python -m perf.backends --backends namespace,ray --ray-address auto
 
 Same workload for every backend, in the same run: HumanEval's programs, mutated as in
-:mod:`acesandbox.bench` (``--no-loop`` mix: correct, wrong and raising programs), each
+:mod:`perf.sandbox` (``--no-loop`` mix: correct, wrong and raising programs), each
 problem's asserts as separate tests. Each backend's executor is started and warmed up
 first; start-up is reported apart, and the timed part is steady-state throughput, which
 is what a long RL or evaluation run sees. Rounds alternate between backends so a noisy
 machine hits all of them alike; the table gives each round and the median. The ray
 backend runs on one node (a local Ray instance, or ``--ray-address``) with the namespace
 backend inside, so its overhead is Ray's alone. Speed is measured here, never asserted
-in tests. Targets: docker within 1.5x and ray (one node) within 1.2x of namespace tests/s.
+in tests. Targets: docker within 1.5x and ray (one node) within 1.2x of namespace tests/s;
+no ratio is printed where the load average exceeded the core count during the run.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ._spec import Job, Limits
+from acesandbox import Executor, Job, Limits, SandboxConfig
+
+from .sandbox import TIMEOUT_S, Load, build_workload, load_problems
 
 __all__ = ["BackendRun", "main", "run_backend"]
 
@@ -59,12 +62,10 @@ class BackendRun:
 
 
 def _backend(name: str, args: argparse.Namespace, workers: int) -> Any:
-    from ._spec import SandboxConfig
-
     config = SandboxConfig(workers=workers)
     if name == "docker":
-        from .backends.docker import DockerBackend, DockerConfig, connect
-        from .images import DEFAULT_IMAGE, ensure_image
+        from acesandbox.backends.docker import DockerBackend, DockerConfig, connect
+        from acesandbox.images import DEFAULT_IMAGE, ensure_image
 
         client = connect()
         if args.image == DEFAULT_IMAGE:
@@ -77,12 +78,10 @@ def _backend(name: str, args: argparse.Namespace, workers: int) -> Any:
         client.close()
         return DockerBackend(config, DockerConfig(image=args.image, cgroup_parent=parent or None))
     if name == "ray":
-        from .backends.ray import RayBackend, RayConfig
+        from acesandbox.backends.ray import RayBackend, RayConfig
 
         return RayBackend(config, RayConfig(address=args.ray_address, inner="namespace", workers_per_node=args.workers))
-    from .backends.base import get_backend
-
-    return get_backend(name, config)
+    return replace(config, backend=name)
 
 
 def _timed(name: str, ex: Any, jobs: Sequence[Job], r: int, start_s: float) -> BackendRun:
@@ -99,8 +98,6 @@ def _timed(name: str, ex: Any, jobs: Sequence[Job], r: int, start_s: float) -> B
 
 def run_backend(name: str, jobs: Sequence[Job], workers: int, args: argparse.Namespace, rounds: int) -> list[BackendRun]:
     """Start ``name``'s executor, warm it up, then time ``rounds`` passes over ``jobs``."""
-    from .executor import Executor
-
     t0 = time.perf_counter()
     with Executor(_backend(name, args, workers)) as ex:
         ex.map(list(jobs[: 4 * workers]))  # every sandbox started and warm
@@ -109,7 +106,7 @@ def run_backend(name: str, jobs: Sequence[Job], workers: int, args: argparse.Nam
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m acesandbox.bench_backends", description=__doc__.split("\n\n")[1])
+    p = argparse.ArgumentParser(prog="python -m perf.backends", description=__doc__.split("\n\n")[1])
     p.add_argument("--backends", default="namespace,docker,ray", help="comma-separated, the first is the reference (default namespace,docker,ray)")
     p.add_argument("--jobs", type=int, default=400, help="jobs per pass (default 400, HumanEval problems cycled)")
     p.add_argument("--workers", type=int, default=None, help="sandboxes per backend (default: usable CPUs)")
@@ -129,8 +126,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .bench import TIMEOUT_S, build_workload, load_problems
-
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     workers = args.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     problems, _skipped = load_problems()
@@ -141,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"machine: {os.cpu_count()} CPUs, {workers} workers per backend, Python {platform.python_version()}; "
         f"workload: {len(jobs)} jobs, {workload.total_tests} tests (HumanEval, no loops), {args.rounds} rounds"
     )
-    from .executor import Executor
-
+    load_start = Load.now()
+    print(f"before: {load_start}")
     if "ray" in names and args.ray_address is None:
         import ray
 
@@ -171,6 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for ex, _ in executors.values():
             ex.close()
+    load_end = Load.now()
+    print(f"after: {load_end}")
+    ratios = not (load_start.busy or load_end.busy)
+    if not ratios:
+        print("the load average exceeded the core count: no ratio is printed (rerun on an idle machine)")
     ref = names[0]
     ref_tps = statistics.median([x.tests_per_s for x in runs[ref]]) if runs[ref] else None
     ref_ms = statistics.median([x.ms_per_job for x in runs[ref]]) if runs[ref] else None
@@ -184,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         tps = statistics.median([x.tests_per_s for x in rs])
         ms = statistics.median([x.ms_per_job for x in rs])
-        ratio = ref_tps / tps if ref_tps else None
-        overhead = (ms - ref_ms) * workers if ref_ms is not None else None
+        ratio = ref_tps / tps if ref_tps and ratios else None
+        overhead = (ms - ref_ms) * workers if ref_ms is not None and ratios else None
         target = TARGETS.get(name)
         verdict = "" if target is None or ratio is None else f"<= {target}x: {'met' if ratio <= target else 'MISSED'}"
         each = ", ".join(f"{x.tests_per_s:.0f}" for x in rs)
@@ -212,7 +212,18 @@ def main(argv: Sequence[str] | None = None) -> int:
               "containers together the CPU weight of one process: see --docker-cgroup-parent)")
     if args.json_path:
         with open(args.json_path, "w", encoding="utf-8") as f:
-            json.dump({"workers": workers, "jobs": len(jobs), "tests": workload.total_tests, "reference": ref, "backends": rows}, f, indent=2)
+            summary = {
+                "workers": workers,
+                "jobs": len(jobs),
+                "tests": workload.total_tests,
+                "reference": ref,
+                "load_average_before": list(load_start.averages),
+                "load_average_after": list(load_end.averages),
+                "ratios_printed": ratios,
+                "verdicts_identical": same,
+                "backends": rows,
+            }
+            json.dump(summary, f, indent=2)
     return 0
 
 

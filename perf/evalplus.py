@@ -1,6 +1,6 @@
 """Speed of our EvalPlus scoring against the official ``evalplus`` package, on the 20 official runs.
 
-    python -m benchmarks.bench_evalplus [--data DIR] [--workers 2] [--evalplus-python PATH] [--skip-official | --skip-ours]
+    python -m perf.evalplus --data-dir DIR [--workers 2] [--evalplus-python PATH] [--skip-official | --skip-ours]
 
 Both sides score every sample of every run (3,750 samples, base and plus inputs) with
 the same parallelism, in two timed phases, each tool starting from an empty cache in a
@@ -18,7 +18,8 @@ invocations). The official side runs ``python -m evalplus.evaluate`` (evalplus 0
 light dependencies, Python 3.11, the result format of the January 2024 runs) with
 ``HUMANEVAL_OVERRIDE_PATH`` / ``MBPP_OVERRIDE_PATH`` pointing at the local v0.1.9 /
 v0.1.0 files. Ours uses the matching ``2024-01-v0.2.0`` profile, and the script reports
-how often the two agree.
+how often the two agree. The load average is printed before and after; the speed-ups
+are printed only if it never exceeded the core count.
 """
 
 from __future__ import annotations
@@ -35,16 +36,28 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .evalplus import HumanEvalPlus, MbppPlus, _DATASETS, _official_runs, read_official_results
-from .io import read_samples
+from acesandbox import Executor, SandboxConfig
+from benchmarks import DataDirError, evaluate
+from benchmarks.evalplus import (
+    DATASETS,
+    EXECUTOR_OPTIONS,
+    HumanEvalPlus,
+    MbppPlus,
+    official_runs,
+    read_official_results,
+)
+from benchmarks.io import read_samples
+from benchmarks.verify import require_data_dir
+
+from .sandbox import Load
 
 
 def _runs(data_root: pathlib.Path) -> list[tuple[str, str, pathlib.Path]]:
     """(run, benchmark name, samples file) of every official run."""
     out = []
-    for run, results, samples in _official_runs(data_root / "evalplus_samples"):
+    for run, results, samples in official_runs(data_root / "evalplus_samples"):
         header, _ = read_official_results(results)
-        kind, _file = _DATASETS.get(str(header["hash"]), ("", ""))
+        kind, _file = DATASETS.get(str(header["hash"]), ("", ""))
         if kind and samples.exists():
             out.append((run, kind, samples))
     return out
@@ -53,17 +66,13 @@ def _runs(data_root: pathlib.Path) -> list[tuple[str, str, pathlib.Path]]:
 def _benches(data_root: pathlib.Path, cache_dir: str, profile: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     benches = {"humaneval+": HumanEvalPlus(profile=profile, cache_dir=cache_dir),
                "mbpp+": MbppPlus(profile=profile, cache_dir=cache_dir)}
-    files = {kind: data_root / file for kind, file in _DATASETS.values()}
+    files = {kind: data_root / file for kind, file in DATASETS.values()}
     problems = {kind: {p.task_id: p for p in benches[kind].load(str(files[kind]))} for kind in benches}
     return benches, problems
 
 
 def ground_truth_ours(data_root: pathlib.Path, cache_dir: str, workers: int, profile: str) -> float:
     """Compute and cache both datasets' expected outputs; returns seconds."""
-    from acesandbox import Executor, SandboxConfig
-
-    from .evalplus import EXECUTOR_OPTIONS
-
     started = time.perf_counter()
     benches, problems = _benches(data_root, cache_dir, profile)
     with Executor(SandboxConfig(workers=workers, **EXECUTOR_OPTIONS)) as ex:
@@ -77,11 +86,6 @@ def score_ours(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathlib.P
     """Score every sample of every run with :func:`benchmarks.runner.evaluate` on one executor.
 
     Returns (seconds, raw base/plus statuses by (run, task_id, index))."""
-    from acesandbox import Executor, SandboxConfig
-
-    from .evalplus import EXECUTOR_OPTIONS
-    from .runner import evaluate
-
     started = time.perf_counter()
     benches, problems = _benches(data_root, cache_dir, profile)
     statuses: dict[tuple[str, str, int], tuple[str, str]] = {}
@@ -184,10 +188,9 @@ PROFILE = "2024-01-v0.2.0"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .verify import default_data_root
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=None, help="shared data folder (default: ../shared/data)")
+    parser = argparse.ArgumentParser(prog="python -m perf.evalplus", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("ACECODER_SHARED_DATA"),
+                        help="shared data folder with the official runs (default: $ACECODER_SHARED_DATA)")
     parser.add_argument("--workers", type=int, default=2, help="parallel checks on both sides")
     parser.add_argument("--evalplus-python", default=os.environ.get("EVALPLUS_PYTHON", sys.executable),
                         help="interpreter that has evalplus 0.2.0 installed")
@@ -196,12 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warm-only", metavar="CACHE_DIR", default=None,
                         help="time ours once, with the ground truth already cached in CACHE_DIR")
     args = parser.parse_args(argv)
-    data_root = pathlib.Path(args.data) if args.data else default_data_root()
-    if data_root is None:
-        parser.error("no shared data folder; pass --data")
+    try:
+        data_root = require_data_dir(args.data_dir)
+    except DataDirError as exc:
+        parser.error(f"{exc}; pass --data-dir")
     runs = _runs(data_root)
     n_samples = sum(len(read_samples(s)) for _, _, s in runs)
     print(f"{len(runs)} runs, {n_samples} samples, {args.workers} workers")
+    load_start = Load.now()
+    print(f"before: {load_start}")
     with tempfile.TemporaryDirectory(prefix="bench-evalplus-") as tmp:
         work = pathlib.Path(tmp)
         ours: dict[tuple[str, str, int], tuple[str, str]] = {}
@@ -224,8 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"evalplus.evaluate, 20 runs, ground truth cached: {official_s:.1f} s")
         if args.skip_ours:
             return 0
-        print(f"speed-up, warm (20 runs): {official_s / warm:.2f}x; cold (ground truth + 20 runs): "
-              f"{(official_gt + official_s) / (gt + warm):.2f}x; ground truth alone: {official_gt / gt:.2f}x")
+        load_end = Load.now()
+        print(f"after: {load_end}")
+        if load_start.busy or load_end.busy:
+            print("the load average exceeded the core count: no speed-up is printed (rerun on an idle machine)")
+        else:
+            print(f"speed-up, warm (20 runs): {official_s / warm:.2f}x; cold (ground truth + 20 runs): "
+                  f"{(official_gt + official_s) / (gt + warm):.2f}x; ground truth alone: {official_gt / gt:.2f}x")
         common = set(ours) & set(official)
         same = sum(1 for k in common if ours[k] == official[k])
         print(f"agreement with the package on this machine: {same}/{len(common)}")

@@ -1,7 +1,7 @@
 """Speed benchmark: filtering and scoring throughput, executor vs the pipeline around it.
 
-    python -m harness.bench                         # 10,000 questions x 16 tests
-    python -m harness.bench --questions 500 --mode shared
+    python -m perf.pipeline                         # 10,000 questions x 16 tests
+    python -m perf.pipeline --questions 500 --mode shared
 
 The workload is generated from the bundled seed set: question ``i`` takes seed
 ``i % 30``'s function and 16 of its asserts (a quarter of the questions carry one wrong
@@ -30,11 +30,29 @@ import random
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import acesandbox
+from acesandbox.extract import as_program, extract_code
+from harness import ExecConfig, FilterConfig, GeneratorSpec, SampleConfig, filter_tests, sample
+from harness.data import bundled_path
+from harness.data.seeds_src import SEEDS
+from harness.filtering import build_solution_prompt
+from harness.generation.replay import ReplayGenerator, prompt_key
+from harness.sampling import build_sample_prompt
 
 __all__ = ["build_workload", "main"]
 
 TESTS_PER_QUESTION = 16
+PROMPT_TESTS = 3
+"""Tests shown in the policy's prompt (the sample stage is run with this many)."""
+
+
+def _function(program: str, entry: str) -> Callable[..., Any]:
+    """A seed's reference function, to compute expected values (our own bundled code)."""
+    namespace: dict[str, Any] = {}
+    exec(compile(program, "<seed>", "exec"), namespace)  # noqa: S102 - bundled reference code
+    return namespace[entry]  # type: ignore[no-any-return]
 
 
 def build_workload(out_dir: Path, questions: int, seed: int = 0, chunks: int = 1) -> list[dict[str, Any]]:
@@ -42,14 +60,6 @@ def build_workload(out_dir: Path, questions: int, seed: int = 0, chunks: int = 1
 
     Chunk ``K`` holds every ``chunks``-th slice of the questions, so chunks are alike.
     """
-    from .data import bundled_path
-    from .data.build import PROMPT_TESTS, _load
-    from .data.seeds_src import SEEDS
-    from acesandbox.extract import as_program, extract_code
-    from .filtering import build_solution_prompt
-    from .generation.replay import prompt_key
-    from .sampling import build_sample_prompt
-
     recorded: dict[str, list[str]] = {}
     with open(bundled_path("replay.jsonl"), encoding="utf-8") as f:
         for line in f:
@@ -72,7 +82,7 @@ def build_workload(out_dir: Path, questions: int, seed: int = 0, chunks: int = 1
             with open(out_dir / f"synth-{k}.jsonl", "w", encoding="utf-8") as synth:
                 for i in range(k * per_chunk, min(questions, (k + 1) * per_chunk)):
                     s = bases[i % len(bases)]
-                    fn = _load(s.program, s.entry)
+                    fn = _function(s.program, s.entry)
                     picked = rng.sample(s.inputs, min(TESTS_PER_QUESTION, len(s.inputs)))
                     wrong = rng.randrange(len(picked)) if rng.random() < 0.25 else -1
                     tests = []
@@ -105,8 +115,6 @@ def build_workload(out_dir: Path, questions: int, seed: int = 0, chunks: int = 1
 
 
 def _bare(executor: Any, jobs: list[tuple[str | None, list[str]]], defaults: dict[str, Any]) -> float:
-    import acesandbox
-
     prebuilt = [
         acesandbox.Job(program=p, tests=tuple(acesandbox.AssertTest(x) for x in t), **defaults)
         for p, t in jobs
@@ -119,7 +127,7 @@ def _bare(executor: Any, jobs: list[tuple[str | None, list[str]]], defaults: dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m perf.pipeline", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--questions", type=int, default=10_000, help="questions in the workload (default: %(default)s)"
     )
@@ -132,11 +140,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", default=None, metavar="DIR", help="build the workload in DIR and keep it")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
-
-    from .config import ExecConfig, FilterConfig, GeneratorSpec, SampleConfig
-    from .filtering import filter_tests
-    from .generation.replay import ReplayGenerator
-    from .sampling import sample
 
     chunks = max(1, min(args.chunks, args.questions))
     tmp = tempfile.TemporaryDirectory(prefix="harness-bench-") if args.keep is None else None
@@ -194,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                             models=(spec,),
                             execution=execution,
                             num_samples=1,
+                            prompt_tests=PROMPT_TESTS,
                             progress=False,
                             fresh=True,
                         ),
@@ -247,7 +251,7 @@ def _timed(stage: Any) -> tuple[float, float, dict[str, Any]]:
 
 def _print(r: dict[str, Any]) -> None:
     print(
-        f"harness.bench: {r['questions']} questions x {r['tests_per_question']} tests, mode={r['mode']}, "
+        f"perf.pipeline: {r['questions']} questions x {r['tests_per_question']} tests, mode={r['mode']}, "
         f"backend={r['backend']}, workers={r['workers']}, python {r['python']}, {r['cpus']} CPUs, "
         f"{r['chunks']} alternating chunks (workload built in {r['workload_build_s']} s)"
     )

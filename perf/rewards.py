@@ -1,7 +1,7 @@
 """Reward-server speed benchmark: one RL step scored over HTTP vs ``run_batch`` directly.
 
-    python -m rm_rl.bench                       # 1,024 completions x 16 asserts, binary reward
-    python -m rm_rl.bench --reward pass_rate --requests 64
+    python -m perf.rewards                       # 1,024 completions x 16 asserts, binary reward
+    python -m perf.rewards --reward pass_rate --requests 64
 
 The workload is one GRPO step of the AceCoder paper's size: 64 problems x 16 sampled
 completions, each problem with 16 assert tests. Completions are markdown answers
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f.writelines(json.dumps(row) + "\n" for row in work.rows)
         port = _free_port()
         cmd = [
-            sys.executable, "-m", "rm_rl.cli_serve", "--dataset", dataset, "--port", str(port),
+            sys.executable, "-m", "acesandbox.cli", "serve", "--dataset", dataset, "--port", str(port),
             "--reward", args.reward, "--timeout-s", str(args.timeout), "--mode", args.mode, "--log-level", "warning",
         ]  # fmt: skip
         if args.workers:
@@ -324,7 +324,7 @@ def format_result(res: dict[str, Any]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rm_rl.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m perf.rewards", description=__doc__.split("\n\n")[0])
     p.add_argument("--problems", type=int, default=64, help="distinct problems (default: 64)")
     p.add_argument("--samples", type=int, default=16, help="completions per problem (default: 16)")
     p.add_argument("--tests", type=int, default=16, help="asserts per problem (default: 16)")

