@@ -155,8 +155,8 @@ def evaluate(
             f"{errors} sample(s) could not be judged (sandbox_error); they are left out of every denominator"
         )
     if failed_build:
-        first = next(iter(failed_build.values()))
-        warnings.append(f"{len(failed_build)} program(s) could not be turned into jobs (first: {first})")
+        first_error = next(iter(failed_build.values()))
+        warnings.append(f"{len(failed_build)} program(s) could not be turned into jobs (first: {first_error})")
     canary_value = None
     if canary:
         bad = tuple((r.task_id, _verdict_text(r)) for r in canary_results if any(v != PASS for v in r.verdicts.values()))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from acesandbox import Report, Status
 
-from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT
+from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 
 __all__ = ["REPORT", "SUITE", "sanitize", "task_status", "test_methods", "with_prelude"]
 
@@ -140,7 +140,7 @@ _EXIT_AT_LOAD = re.compile(r"called exit\(.*\) while loading")
 # ---------------------------------------------------------------- verdicts
 
 
-def task_status(report: Report, methods: Sequence[str]) -> tuple[str, dict[str, str]]:
+def task_status(report: Report, methods: Sequence[str]) -> tuple[Verdict, dict[str, str]]:
     """The official ``(status, details)`` of one run of a task's suite.
 
     ``report`` holds the suite test then one test per name in ``methods``.

@@ -20,7 +20,7 @@ from acesandbox.judges import register_judge
 
 from ..base import Benchmark, Problem, SampleResult
 from ..errors import BenchmarkError
-from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT
+from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 from . import judge as _judge
 from .data import cache_root, plus_problems, records_and_hash, release_file, task_number
 from .ground_truth import DIGEST_SOURCE, EXECUTOR_OPTIONS, TOO_LARGE, ground_truth, has_digests
@@ -75,7 +75,7 @@ def _compiled_alone(program: str) -> str:
 
 
 
-def status_of(report: Report | None) -> str:
+def status_of(report: Report | None) -> Verdict:
     """EvalPlus's status of one check from its acesandbox report."""
     if report is None or not report.outcomes:
         return SANDBOX_ERROR

@@ -117,7 +117,9 @@ def incoming_atols(atol: float, expected: Sequence[Any], *, empty_is_floats: boo
     return out
 
 
-def _poly(xs: Any, x: Any) -> float:
+def _poly(*xs_and_x: Any) -> float:
+    """HumanEval/32's ``poly(xs, x)``; called with unpacked values as evalplus did (a wrong count raises)."""
+    xs, x = xs_and_x
     return sum([coeff * math.pow(x, i) for i, coeff in enumerate(xs)])
 
 

@@ -207,8 +207,10 @@ def verify_runs(
         # Unexplained differences are rescored alone before they count as unexplained.
         suspects = [k for k, (qid, official, *_rest) in enumerate(items)
                     if (run, qid) not in KNOWN_DIFFERENCES and classes[k][0] != official]
-        rechecked = recheck(executor, [jobs[k] for k in suspects],
-                            lambda j, report, s=suspects, it=items: class_of(s[j], report)[0] == it[s[j]][1])
+        def agrees(j: int, report: Report, s: list[int] = suspects, it: list[Any] = items) -> bool:
+            return class_of(s[j], report)[0] == it[s[j]][1]
+
+        rechecked = recheck(executor, [jobs[k] for k in suspects], agrees)
         load_sensitive = {suspects[j]: why for j, why in rechecked.items()}
         disagreements: list[Disagreement] = []
         agreed = 0
