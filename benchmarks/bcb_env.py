@@ -4,7 +4,7 @@ The official verdicts were made in the evaluation image built from
 ``Requirements/requirements-eval.txt`` of bigcode-project/bigcodebench (pandas 2.0.3,
 numpy 1.21, matplotlib 3.7, scipy 1.7, scikit-learn 1.3.1 ...). Scored with today's
 libraries about 3% of the official verdicts differ, and 1051 of 1136 canonical solutions
-pass; scored in this environment (``acecoder bench ... --sandbox-python DIR/bin/python``)
+pass; scored in this environment (``acecoder bench ... --python DIR/bin/python``)
 1099 to 1101 of 1136 pass (the rest: network, NLTK data, a ``python`` on PATH, timing).
 
     python -m benchmarks.bcb_env DIR [--with-tensorflow]
@@ -122,7 +122,7 @@ def build_env(
     _say("installed:")
     subprocess.run([str(python), "-c", probe], check=True)
     _say(f"done in {time.monotonic() - t0:.0f} s; {_size_mb(target):.0f} MB at {target}")
-    _say(f"use it with: --sandbox-python {python}")
+    _say(f"use it with: --python {python}")
     return python
 
 

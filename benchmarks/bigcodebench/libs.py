@@ -17,7 +17,7 @@ from .data import record_libs
 __all__ = ["PRELOAD", "importable", "is_host_python", "missing_libraries", "preload_for"]
 
 PRELOAD: tuple[str, ...] = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "scipy.stats", "sklearn", "seaborn")
-"""Modules worth importing once in the fork server (``Executor(preload=PRELOAD)``).
+"""Modules worth importing once in the fork server (``SandboxConfig(preload=PRELOAD)``).
 
 Together about 210 MB resident: a fork costs ~20 ms more, a job saves ~2.5 s of imports
 (most tasks use pandas, matplotlib or sklearn)."""

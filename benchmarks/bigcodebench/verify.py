@@ -77,7 +77,7 @@ def verify_runs(
     the tasks changed up to v0.1.2 and tasks whose libraries the executor's interpreter
     lacks are excluded (counted, with a note). Disagreements are explained from
     :data:`KNOWN_DIFFERENCES_BY_ENV`: ``"pinned"`` when the executor runs another
-    interpreter (``Executor(python=...)``, e.g. :mod:`benchmarks.bcb_env`), else ``"host"``.
+    interpreter (``SandboxConfig(python=...)``, e.g. :mod:`benchmarks.bcb_env`), else ``"host"``.
     ``limit`` scores the first N tasks (by number) of
     each run. A (task, solution) pair shared by several runs is executed once.
     """
