@@ -20,7 +20,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StageStore", "stem_of"]
+__all__ = ["StageStore", "stage_progress", "stem_of"]
+
+
+def stage_progress(config: Any, desc: str, unit: str) -> Any:
+    """A tqdm bar over ``config.input`` (its row count when cheap to know, capped at ``config.limit``),
+    or None when ``config.progress`` is off."""
+    if not config.progress:
+        return None
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+    from .io import count_rows
+
+    total = count_rows(config.input)
+    if total is not None and config.limit is not None:
+        total = min(total, config.limit)
+    return tqdm(total=total, desc=desc, unit=unit)
 
 
 def stem_of(output: str | Path) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checkpoint import StageStore
+from .checkpoint import StageStore, stage_progress
 
 __all__ = ["ScoreStream", "StageRun", "Unit", "check_record", "run_scored_stage", "statuses_by_program", "stream_timing"]
 
@@ -195,20 +195,13 @@ def run_scored_stage(
     ``write`` checkpoints a scored unit (False: it rejected it instead), ``summarize(run, elapsed_s, interrupted)``
     builds the summary and ``close`` releases the generators the stage built.
     """
-    from .io import count_rows, read_rows
+    from .io import read_rows
 
     own_executor = executor is None
     ex = executor or config.execution.executor()
     t0 = time.monotonic()
     stream = ScoreStream(ex, config.execution.defaults(), retries=config.sandbox_retries)
-    run = StageRun(StageStore(config.output, fresh=config.fresh), stream)
-    if config.progress:
-        from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-        total = count_rows(config.input)
-        if total is not None and config.limit is not None:
-            total = min(total, config.limit)
-        run.bar = tqdm(total=total, desc=name, unit="q")
+    run = StageRun(StageStore(config.output, fresh=config.fresh), stream, bar=stage_progress(config, name, "q"))
 
     def units() -> Iterator[Unit]:
         batch: list[dict[str, Any]] = []

@@ -20,11 +20,12 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .checkpoint import StageStore
-from .config import SynthConfig
 from acesandbox.extract import answer_text, code_blocks
+
+from .checkpoint import StageStore, stage_progress
+from .config import SynthConfig
 from .generation import Generator, SamplingParams
-from .io import count_rows, read_rows
+from .io import read_rows
 
 __all__ = [
     "AnswerError",
@@ -241,16 +242,7 @@ def synthesize(config: SynthConfig, generator: Generator | None = None) -> dict[
     run: Counter[str] = Counter()
     test_reasons: Counter[str] = Counter()
     interrupted = True
-    bar = None
-    if config.progress:
-        from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-        total = count_rows(config.input)
-        bar = tqdm(
-            total=min(total, config.limit) if total is not None and config.limit is not None else total,
-            desc="synth",
-            unit="seed",
-        )
+    bar = stage_progress(config, "synth", "seed")
     try:
         batch: list[tuple[str, str, str]] = []
         for row in read_rows(config.input, limit=config.limit):
