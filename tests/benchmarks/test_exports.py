@@ -46,6 +46,16 @@ def test_one_problem_class_in_benchmarks():
         if isinstance(node, ast.ClassDef) and "problem" in node.name.lower()
     ]
     assert defined == [("base.py", "Problem")]
+    # and nowhere else in the toolkit is a class called Problem
+    repo = root.parent
+    elsewhere = [
+        str(path.relative_to(repo))
+        for package in ("acesandbox", "harness", "rm_rl", "perf")
+        for path in (repo / package).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef) and node.name == "Problem"
+    ]
+    assert elsewhere == []
 
 
 def test_verdict_vocabulary_and_its_mapping_from_status():
