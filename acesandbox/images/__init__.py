@@ -126,7 +126,8 @@ def _previous(client: Any, tag: str) -> str | None:
     import docker.errors
 
     try:
-        return client.images.get(tag).id
+        image_id: str = client.images.get(tag).id
+        return image_id
     except docker.errors.ImageNotFound:
         return None
 
@@ -149,7 +150,7 @@ def _import(client: Any, tar_path: str, tag: str, labels: Mapping[str, str]) -> 
     repo, _, name = tag.rpartition(":") if ":" in tag.split("/")[-1] else (tag, "", "latest")
     previous = _previous(client, tag)
     client.api.import_image_from_file(tar_path, repository=repo, tag=name, changes=_import_changes(labels))
-    image_id = client.images.get(tag).id
+    image_id: str = client.images.get(tag).id
     if previous != image_id:
         _drop_previous(client, previous, tag)
     return image_id

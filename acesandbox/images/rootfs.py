@@ -306,7 +306,7 @@ def host_rootfs(
 
 def host_mirror() -> str | None:
     """The Debian mirror this host's apt uses (from its sources), or None."""
-    candidates = []
+    candidates: list[str] = []
     for path in ["/etc/apt/sources.list"] + sorted(
         os.path.join("/etc/apt/sources.list.d", f) for f in (os.listdir("/etc/apt/sources.list.d") if os.path.isdir("/etc/apt/sources.list.d") else [])
     ):
