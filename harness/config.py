@@ -201,8 +201,6 @@ class ExecConfig:
 _EXEC_OWN = frozenset({"mode", "compare", "stop_on_failure"})
 _SANDBOX_FIELDS = frozenset(f.name for f in dataclasses.fields(SandboxConfig))
 _LIMITS_FIELDS = frozenset(f.name for f in dataclasses.fields(Limits))
-_SANDBOX_FLAG_DEST = {"backend": "sandbox"}
-"""SandboxConfig field -> argparse dest where they differ (``--sandbox NAME`` picks the backend)."""
 
 
 @dataclass(frozen=True)
@@ -489,35 +487,46 @@ def config_from_args(cls: type, args: argparse.Namespace, base: Any = None) -> A
 
 
 def _add_exec_arguments(group: Any) -> None:
-    """Flat flags for an ExecConfig: its own fields, then SandboxConfig's and Limits' (help from each field)."""
-    sandbox_defaults, limits_defaults = SandboxConfig(), Limits()
-    for cls, defaults in ((SandboxConfig, sandbox_defaults), (Limits, limits_defaults), (ExecConfig, ExecConfig())):
+    """Flat flags for an ExecConfig: acesandbox's sandbox flags (``--sandbox``, ``--workers``, ...),
+    then one per Limits field and per ExecConfig field (help from each field)."""
+    from acesandbox.cli.options import add_sandbox_options
+
+    add_sandbox_options(group)
+    for cls, defaults in ((Limits, Limits()), (ExecConfig, ExecConfig())):
         hints = _hints(cls)
         for f in dataclasses.fields(cls):
-            if f.name in ("options", "sandbox", "limits"):
-                continue  # backend-specific, or the nested values themselves
-            dest = _SANDBOX_FLAG_DEST.get(f.name, f.name) if cls is SandboxConfig else f.name
-            flag = "--" + dest.replace("_", "-")
+            if f.name in ("sandbox", "limits"):
+                continue  # the nested values themselves
             base, _optional = _scalar(hints[f.name])
-            default = getattr(defaults, f.name)
-            kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": f"{f.metadata.get('help', '')} (default: {default})"}
+            kwargs: dict[str, Any] = {
+                "dest": f.name,
+                "default": None,
+                "help": f"{f.metadata.get('help', '')} (default: {getattr(defaults, f.name)})",
+            }
+            flag = "--" + f.name.replace("_", "-")
             if base is bool:
                 group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
-            elif f.name == "preload":
-                group.add_argument(flag, action="append", metavar="MODULE", **{**kwargs, "help": kwargs["help"] + "; repeatable"})
-            else:
-                if typing.get_origin(base) is Literal:
-                    kwargs["choices"] = typing.get_args(base)
-                elif base in (int, float):
-                    kwargs["type"] = base
-                group.add_argument(flag, **kwargs)
+                continue
+            if typing.get_origin(base) is Literal:
+                kwargs["choices"] = typing.get_args(base)
+            elif base in (int, float):
+                kwargs["type"] = base
+            group.add_argument(flag, **kwargs)
 
 
 def _exec_from_args(args: argparse.Namespace, base: ExecConfig) -> ExecConfig:
     """``base`` with the execution flags given on the command line."""
+    from acesandbox.cli.options import sandbox_from_args
+
     given: dict[str, Any] = {}
-    for name in _EXEC_OWN | _LIMITS_FIELDS | (_SANDBOX_FIELDS - {"options"}):
-        value = getattr(args, _SANDBOX_FLAG_DEST.get(name, name) if name in _SANDBOX_FIELDS else name, None)
+    try:
+        sandbox = sandbox_from_args(args, base.sandbox)
+    except ValueError as exc:  # InvalidJobError names the field
+        raise ConfigError(f"execution: {exc}") from None
+    if sandbox != base.sandbox:
+        given["sandbox"] = sandbox
+    for name in _EXEC_OWN | _LIMITS_FIELDS:
+        value = getattr(args, name, None)
         if value is not None:
             given[name] = value
     return ExecConfig.from_mapping(given, "execution", base) if given else base
