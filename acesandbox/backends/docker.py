@@ -72,7 +72,9 @@ OWNER_LABEL = "acesandbox.owner"
 _STDOUT, _STDERR = 1, 2
 
 # Runs inside the container as its first process: with the socket transport, connect
-# twice to the host's Unix socket and make the connections stdin and stdout; report the
+# twice to the host's Unix socket and make the connections stdin and stdout; load the
+# namespace backend's seccomp filter (compiled by libseccomp on this host, stacked on
+# Docker's own profile, which lets io_uring through on older engines); report the
 # interpreter's site-packages on stdout (4-byte length + JSON); then become the server
 # (same pid, so it is pid 1) with exactly the sandbox's environment (the image's own ENV
 # does not reach it).
@@ -85,6 +87,16 @@ if P:
         s.connect(P)
         os.dup2(s.fileno(),fd)
         s.close()
+F=%r
+if F:
+    import ctypes
+    f=bytes.fromhex(F)
+    g=ctypes.create_string_buffer(f,len(f))
+    class Q(ctypes.Structure):_fields_=[('n',ctypes.c_ushort),('p',ctypes.c_void_p)]
+    q=Q(len(f)//8,ctypes.cast(g,ctypes.c_void_p))
+    c=ctypes.CDLL(None,use_errno=True)
+    if c.prctl(38,1,0,0,0) or c.prctl(22,2,ctypes.byref(q),0,0):
+        raise SystemExit('acesandbox: could not load the seccomp filter: errno %%d'%%ctypes.get_errno())
 d=[x for x in site.getsitepackages() if os.path.isdir(x)]
 b=json.dumps({'op':'boot','site':d,'python':sys.version.split()[0]}).encode()
 os.write(1,struct.pack('>I',len(b))+b)
@@ -266,9 +278,16 @@ def _frame(obj: Mapping[str, Any]) -> bytes:
     return struct.pack(">I", len(data)) + data
 
 
+def _seccomp_hex() -> str:
+    """The seccomp filter's BPF program in hex for the bootstrap, or "" where libseccomp is missing."""
+    from .._harden import seccomp
+
+    return seccomp.bpf_program().hex() if seccomp.problem() is None else ""
+
+
 def _bootstrap(socket_path: str | None) -> str:
     server = f"{SERVER_ROOT}/acesandbox/_sandbox/server.py"
-    return _BOOTSTRAP % (socket_path or "", server, json.dumps(sandbox_env(home=SCRATCH)))
+    return _BOOTSTRAP % (socket_path or "", _seccomp_hex(), server, json.dumps(sandbox_env(home=SCRATCH)))
 
 
 _SOCKET_PREFIX = "acesandbox-docker-"
@@ -703,6 +722,15 @@ class DockerBackend(Backend):
 
     name = "docker"
     isolation = "docker"
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """The conformance capabilities applied: all, the system-call filter only where this host
+        can compile ours (Docker's default profile alone lets io_uring through on older engines)."""
+        from .._harden import seccomp
+
+        caps = {"fs_isolation", "net_isolation", "pid_isolation", "no_nested_namespaces"}
+        return frozenset(caps | ({"syscall_filter"} if seccomp.problem() is None else set()))
 
     def __init__(self, config: SandboxConfig | None = None, docker_config: DockerConfig | None = None) -> None:
         super().__init__(config)

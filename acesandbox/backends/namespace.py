@@ -28,7 +28,7 @@ class NamespaceBackend(Backend):
         """The conformance capabilities this sandbox really applies (see ``conformance.CAPABILITIES``):
         no nested namespaces only while something blocks them (the seccomp filter always does;
         bubblewrap's --disable-userns only from 0.8)."""
-        caps = {"fs_isolation", "net_isolation", "pid_isolation"}
+        caps = {"fs_isolation", "net_isolation", "pid_isolation", "syscall_filter"}  # seccomp: always (fail closed)
         if namespaces.nested_userns_blocked_by():
             caps.add("no_nested_namespaces")
         return frozenset(caps)

@@ -14,7 +14,8 @@ Cases live in tables by concern, each a tuple ``CASES`` of :class:`Case` in its 
 module: :mod:`.behaviour` (verdicts and modes), :mod:`.kinds` (test kinds),
 :mod:`.limits` (time, memory, output, processes, files), :mod:`.dying` (exits, kills,
 orphans), :mod:`.forging` (forged result frames, a patched runtime), :mod:`.lying`
-(lying values, patched builtins) and :mod:`.escape` (host secrets, files, network).
+(lying values, patched builtins), :mod:`.escape` (host secrets, files, network) and
+:mod:`.kernel` (system calls a program never needs: io_uring, keyring, bpf...).
 :data:`CASES` is all of them, in that order; :func:`run_case` runs one.
 
 Some cases need isolation a backend may not offer (``requires``); each backend
@@ -33,7 +34,7 @@ sandbox-wide limits the cases assume and plants the host secret they look for.
 
 from __future__ import annotations
 
-from . import behaviour, dying, escape, forging, kinds, limits, lying
+from . import behaviour, dying, escape, forging, kernel, kinds, limits, lying
 from ._case import BLOCKED, CAPABILITIES, NOT_PASSED, SANDBOX, SECRET_ENV, Case, applicable, capabilities
 from ._runner import conformance_executor, run_case, run_conformance
 
@@ -60,5 +61,6 @@ CASES: tuple[Case, ...] = (
     *forging.CASES,
     *lying.CASES,
     *escape.CASES,
+    *kernel.CASES,
 )
 """Every case, behaviour first: a backend that fails those fails the attacks for the wrong reason."""

@@ -12,10 +12,12 @@ from .._spec import Limits, SandboxConfig
 Expect = Union[Status, AbstractSet[Status]]
 Verify = Callable[[Report, float, Mapping[str, Any]], list[str]]
 
-CAPABILITIES = frozenset({"fs_isolation", "net_isolation", "pid_isolation", "no_nested_namespaces"})
+CAPABILITIES = frozenset({"fs_isolation", "net_isolation", "pid_isolation", "no_nested_namespaces", "syscall_filter"})
 """What a backend may provide: a private read-only filesystem, no network, its own pid
-namespace, and no way for a program to create namespaces of its own (a nested user
-namespace hands it every capability inside, and with them much of the kernel's attack surface)."""
+namespace, no way for a program to create namespaces of its own (a nested user
+namespace hands it every capability inside, and with them much of the kernel's attack
+surface), and a system-call filter that refuses the kernel interfaces programs never need
+(io_uring, keyring, userfaultfd, bpf, perf, the mount API...: :mod:`.kernel`)."""
 
 _PROVIDES: dict[str, frozenset[str]] = {
     "namespace": CAPABILITIES,

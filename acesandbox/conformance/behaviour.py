@@ -107,4 +107,46 @@ CASES: tuple[Case, ...] = (
         verify=verify_quick(20.0),
         why="stop_on_failure ends the test already running after a failure, not only the next ones",
     ),
+    Case(
+        "multiprocessing_pool_queue",
+        src(
+            """
+            import multiprocessing as mp
+            def pool():
+                with mp.get_context("fork").Pool(2) as p:
+                    return p.map(abs, range(0, -4, -1))
+            def queue():
+                ctx = mp.get_context("fork")
+                q = ctx.Queue()
+                ps = [ctx.Process(target=q.put, args=(i,)) for i in range(3)]
+                for p in ps:
+                    p.start()
+                got = sorted(q.get(timeout=5) for _ in ps)
+                for p in ps:
+                    p.join()
+                return got
+            """
+        ),
+        ("assert pool() == [0, 1, 2, 3]", "assert queue() == [0, 1, 2]"),
+        (P, P),
+        limits=replace(FAST, timeout_s=5.0, wall_timeout_s=10.0),
+        why="multiprocessing (its semaphores live in /dev/shm) works alike on every backend (issue 10, finding 9)",
+    ),
+    Case(
+        "shm_wiped_between_tests",
+        src(
+            """
+            import os
+            from multiprocessing import shared_memory
+            def leave():
+                s = shared_memory.SharedMemory(create=True, size=16, name="acesandbox_probe")
+                s.close()  # not unlinked: the sandbox must wipe it before the next test
+                return os.path.exists("/dev/shm/acesandbox_probe")
+            """
+        ),
+        ("assert leave()", "import os; assert not os.path.exists('/dev/shm/acesandbox_probe')"),
+        (P, P),
+        requires={"fs_isolation"},
+        why="what a test leaves in /dev/shm is gone before the next, as in the scratch directory",
+    ),
 )

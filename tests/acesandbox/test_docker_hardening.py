@@ -189,3 +189,29 @@ def test_socket_transport_runs_jobs(docker_backend):
     with Executor(docker_backend) as ex:
         report = ex.run(Job(program="def f():\n    return 1\n", tests=["assert f() == 1"]))
     assert report.statuses == (Status.PASSED,)
+
+
+def test_docker_stacks_the_seccomp_filter_on_its_own_profile():
+    """Docker's default profile lets io_uring through on older engines; ours is loaded on top."""
+    _require("docker")
+    from acesandbox._harden import seccomp
+
+    if seccomp.problem() is not None:
+        pytest.skip(seccomp.problem())
+    program = textwrap.dedent(
+        """
+        import ctypes
+        def filters():
+            for line in open("/proc/self/status"):
+                if line.startswith("Seccomp_filters:"):
+                    return int(line.split()[1])
+        def io_uring_errno():
+            libc = ctypes.CDLL(None, use_errno=True)
+            params = ctypes.create_string_buffer(120)
+            r = libc.syscall(425, 4, params)
+            return 0 if r >= 0 else ctypes.get_errno()
+        """
+    )
+    with Executor(SandboxConfig(backend="docker", workers=1)) as ex:
+        report = ex.run(Job(program=program, tests=["assert filters() >= 2", "import errno; assert io_uring_errno() == errno.ENOSYS"]))
+    assert report.statuses == (Status.PASSED, Status.PASSED), [(o.status, o.message[-300:]) for o in report.outcomes]

@@ -1,0 +1,145 @@
+"""The kernel's attack surface: system calls a Python program never needs (issue 10, finding 7).
+
+Each case makes one family's call the way an exploit would start (a working io_uring
+instance, a key in the kernel's key store, a userfaultfd, a BPF map, a perf counter, the
+new mount API, address-space randomisation turned off, a user namespace through
+``clone``/``clone3``) and passes only if the kernel granted it. A sandbox with a system-call
+filter (``syscall_filter``: the namespace backend's seccomp filter, Docker's default
+profile) refuses every one.
+"""
+
+from __future__ import annotations
+
+from ._case import F, Case, src
+
+_LIB = """
+import ctypes, os, struct
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_X86 = os.uname().machine == "x86_64"
+NR = dict(io_uring_setup=425, add_key=248 if _X86 else 217, userfaultfd=323 if _X86 else 282,
+          bpf=321 if _X86 else 280, perf_event_open=298 if _X86 else 241, open_tree=428,
+          personality=135 if _X86 else 92, clone=56 if _X86 else 220, clone3=435)
+
+def call(name, *args):
+    conv = [ctypes.c_char_p(a) if isinstance(a, bytes) else a if isinstance(a, ctypes.Array) else ctypes.c_long(a)
+            for a in args]
+    return _libc.syscall(ctypes.c_long(NR[name]), *conv)
+
+def got_fd(r):
+    if r >= 0:
+        os.close(r)
+        return True
+    return False
+"""
+
+
+def _case(name: str, body: str, why: str) -> Case:
+    return Case(
+        f"kernel_{name}",
+        _LIB + src(body),
+        ("assert attack() == True",),
+        (F,),
+        requires={"syscall_filter"},
+        hostile=True,
+        why=why,
+    )
+
+
+CASES: tuple[Case, ...] = (
+    _case(
+        "io_uring",
+        """
+        def attack():
+            params = ctypes.create_string_buffer(120)
+            return got_fd(call("io_uring_setup", 4, params))
+        """,
+        "io_uring is a second system-call interface and a frequent source of kernel bugs",
+    ),
+    _case(
+        "keyring",
+        """
+        def attack():
+            return call("add_key", b"user", b"acesandbox-probe", b"x", 1, -2) >= 0  # KEY_SPEC_PROCESS_KEYRING
+        """,
+        "the kernel key store is not namespaced",
+    ),
+    _case(
+        "userfaultfd",
+        """
+        def attack():
+            return got_fd(call("userfaultfd", 0o2000000 | 1))  # O_CLOEXEC | UFFD_USER_MODE_ONLY
+        """,
+        "userfaultfd stalls the kernel at chosen points (race exploits)",
+    ),
+    _case(
+        "bpf",
+        """
+        def attack():
+            attr = ctypes.create_string_buffer(struct.pack("IIII", 2, 4, 4, 1), 128)  # an array map
+            return got_fd(call("bpf", 0, attr, 128))  # BPF_MAP_CREATE
+        """,
+        "kernel programs and maps",
+    ),
+    _case(
+        "perf",
+        """
+        def attack():
+            attr = bytearray(128)
+            struct.pack_into("IIQ", attr, 0, 1, 128, 0)  # PERF_TYPE_SOFTWARE, size, CPU clock
+            struct.pack_into("Q", attr, 40, 1 << 5 | 1 << 6)  # exclude_kernel, exclude_hv
+            return got_fd(call("perf_event_open", ctypes.create_string_buffer(bytes(attr), 128), 0, -1, -1, 0))
+        """,
+        "performance counters leak other processes' activity",
+    ),
+    _case(
+        "mount_api",
+        """
+        def attack():
+            return got_fd(call("open_tree", -100, b"/", 0o2000000))  # AT_FDCWD, OPEN_TREE_CLOEXEC
+        """,
+        "the sandbox's filesystem view is fixed: no mount handles",
+    ),
+    _case(
+        "personality",
+        """
+        def attack():
+            old = call("personality", 0xFFFFFFFF)
+            if old < 0:
+                return False
+            r = call("personality", old | 0x0040000)  # ADDR_NO_RANDOMIZE
+            call("personality", old)
+            return r >= 0
+        """,
+        "turning off address-space randomisation helps every memory exploit",
+    ),
+    _case(
+        "clone_user_namespace",
+        """
+        def attack():
+            pid = call("clone", 0x10000000 | 17, 0, 0, 0, 0)  # CLONE_NEWUSER | SIGCHLD
+            if pid == 0:
+                os._exit(0)
+            if pid < 0:
+                return False
+            os.waitpid(pid, 0)
+            return True
+        """,
+        "a user namespace made by clone (not unshare) regains every capability inside",
+    ),
+    _case(
+        "clone3_user_namespace",
+        """
+        def attack():
+            args = ctypes.create_string_buffer(struct.pack("QQQQQQQQ", 0x10000000, 0, 0, 0, 17, 0, 0, 0), 64)
+            pid = call("clone3", args, 64)
+            if pid == 0:
+                os._exit(0)
+            if pid < 0:
+                return False
+            os.waitpid(pid, 0)
+            return True
+        """,
+        "clone3's flags are out of a filter's reach: it must be refused whole",
+    ),
+)
