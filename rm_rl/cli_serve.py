@@ -50,7 +50,14 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default="binary",
         help="binary: 1 iff all tests pass (the paper's best); pass_rate: passed/total (default: binary)",
     )
-    add_job_options(rew, defaults={"mode": "shared"}, only=("timeout_s", "mode", "compare"))
+    from harness.config import ExecConfig
+
+    scoring = ExecConfig()  # the one set of scoring defaults, shared with the data pipeline
+    add_job_options(
+        rew,
+        defaults={"timeout_s": scoring.limits.timeout_s, "mode": scoring.mode, "compare": scoring.compare},
+        only=("timeout_s", "mode", "compare"),
+    )
     rew.add_argument("--no-code-reward", type=float, default=0.0, help="reward with no extractable code (default: 0)")
     rew.add_argument(
         "--format-weight",
