@@ -45,7 +45,6 @@ CHUNK_BYTES = 2 * 2**20
 default), so a check with large outputs is split into several tests of one shared process."""
 
 
-
 # ---------------------------------------------------------------- verdicts
 
 
@@ -72,7 +71,6 @@ def _compiled_alone(program: str) -> str:
     ``List`` would then load fine, where EvalPlus (plain ``exec``) fails it with NameError.
     """
     return f"exec(compile({program!r}, '<program>', 'exec', dont_inherit=True))\n"
-
 
 
 def status_of(report: Report | None) -> Verdict:

@@ -153,8 +153,6 @@ def plus_problems(records: Sequence[Mapping[str, Any]], digest: str, dataset: st
     return out
 
 
-
-
 def task_number(task_id: str) -> tuple[int, str]:
     """Sort key of a task id by its number (``HumanEval/2`` before ``HumanEval/10``)."""
     tail = str(task_id).rsplit("/", 1)[-1]

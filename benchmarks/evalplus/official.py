@@ -54,7 +54,6 @@ def read_official_results(path: str | os.PathLike[str]) -> tuple[dict[str, Any],
     return {"date": data.get("date", ""), "hash": data.get("hash", ""), "format": fmt}, rows
 
 
-
 DATASETS = {  # dataset hash of the official runs -> (benchmark class, file under the data root)
     "84f4b93a1270b492e4c54d5212da7a5b": ("humaneval+", "humanevalplus/HumanEvalPlus-v0.1.9.jsonl.gz"),
     "ebe95df0d5220f00cedd6f4bddea35e4": ("mbpp+", "mbppplus/MbppPlus-v0.1.0.jsonl.gz"),
