@@ -25,6 +25,7 @@ import functools
 import os
 import platform
 import tempfile
+import threading
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -156,15 +157,20 @@ FD = 9
 """The descriptor bubblewrap reads the program from (``--seccomp 9``); :func:`wrap_argv` opens it."""
 
 _memfd: dict[int, int] = {}
+_memfd_lock = threading.Lock()
 
 
 def memfd() -> int:
     """This process's sealed memfd holding the program (made once per process, never closed)."""
-    pid = os.getpid()
-    fd = _memfd.get(pid)
-    if fd is not None:
+    with _memfd_lock:
+        pid = os.getpid()
+        fd = _memfd.get(pid)
+        if fd is None:
+            fd = _memfd[pid] = _sealed_memfd(bpf_program())
         return fd
-    data = bpf_program()
+
+
+def _sealed_memfd(data: bytes) -> int:
     fd = os.memfd_create("acesandbox-seccomp", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
         view = memoryview(data)
@@ -176,7 +182,6 @@ def memfd() -> int:
     except OSError:
         os.close(fd)
         raise
-    _memfd[pid] = fd
     return fd
 
 

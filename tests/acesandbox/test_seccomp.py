@@ -238,3 +238,13 @@ def test_each_sandbox_reads_the_whole_program():
     argv = seccomp.wrap_argv(["/bin/sh", "-c", f"wc -c <&{seccomp.FD}"])
     sizes = {subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip() for _ in range(3)}
     assert sizes == {str(len(seccomp.bpf_program()))}
+
+
+def test_the_program_is_sealed():
+    """Nothing in this process can change the filter once written (F_SEAL_WRITE, F_SEAL_SEAL)."""
+    fd = seccomp.memfd()
+    with pytest.raises(PermissionError):
+        os.pwrite(fd, b"\0" * 8, 0)
+    with pytest.raises(PermissionError):
+        os.ftruncate(fd, 0)
+    assert os.pread(fd, 1 << 16, 0) == seccomp.bpf_program()
