@@ -94,7 +94,8 @@ class ExecConfig:
         "the sandboxes: backend (--sandbox), workers, memory_mb, max_processes, scratch_mb, python, preload",
     )
     limits: Limits = opt(  # noqa: RUF009 - frozen values
-        Limits(), "each job's limits: timeout_s, wall_timeout_s, job_timeout_s, max_file_mb, max_open_files, output_bytes"
+        Limits(),
+        "each job's limits: timeout_s, wall_timeout_s, job_timeout_s, max_file_mb, max_open_files, output_bytes",
     )
     mode: Literal["shared", "isolated"] = opt(
         "shared",
@@ -125,7 +126,9 @@ class ExecConfig:
             raise ConfigError(f"stop_on_failure must be true, false or unset, got {self.stop_on_failure!r}")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], where: str = "execution", base: ExecConfig | None = None) -> ExecConfig:
+    def from_mapping(
+        cls, data: Mapping[str, Any], where: str = "execution", base: ExecConfig | None = None
+    ) -> ExecConfig:
         """``base`` (default: ``ExecConfig()``) with ``data``'s values: nested tables or flat keys.
 
         A flat key names a field of ExecConfig, SandboxConfig or Limits; ``sandbox`` may be

@@ -168,7 +168,9 @@ def filter_tests(config: FilterConfig, generator: Generator | None = None, execu
     )
 
 
-def _summary(config: FilterConfig, run: StageRun, gen: Generator, elapsed_s: float, interrupted: bool) -> dict[str, Any]:
+def _summary(
+    config: FilterConfig, run: StageRun, gen: Generator, elapsed_s: float, interrupted: bool
+) -> dict[str, Any]:
     store = run.store
     kept_q = before = after = 0
     invalid: Counter[str] = Counter()

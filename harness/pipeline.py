@@ -149,7 +149,8 @@ def _stage_config(config: PipelineConfig, stage: str) -> Any:
     if stage == "sample" and "models" in table:
         table["models"] = tuple(_generator(config, m, "[sample].models") for m in table["models"])
     if stage in ("filter", "sample"):
-        table["execution"] = ExecConfig.from_mapping(table.pop("execution", {}), f"[{stage}].execution", config.execution)
+        own = table.pop("execution", {})
+        table["execution"] = ExecConfig.from_mapping(own, f"[{stage}].execution", config.execution)
     cls = {
         "synth": SynthConfig,
         "filter": FilterConfig,

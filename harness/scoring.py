@@ -23,7 +23,15 @@ from typing import Any
 
 from .checkpoint import StageStore, stage_progress
 
-__all__ = ["ScoreStream", "StageRun", "Unit", "check_record", "run_scored_stage", "statuses_by_program", "stream_timing"]
+__all__ = [
+    "ScoreStream",
+    "StageRun",
+    "Unit",
+    "check_record",
+    "run_scored_stage",
+    "statuses_by_program",
+    "stream_timing",
+]
 
 
 @dataclass

@@ -211,7 +211,8 @@ def _changed_execution(execution: ExecConfig) -> dict[str, Any]:
     for f in fields(ExecConfig):
         value, base = getattr(execution, f.name), getattr(default, f.name)
         if f.name in ("sandbox", "limits"):
-            out.update({g.name: getattr(value, g.name) for g in fields(value) if getattr(value, g.name) != getattr(base, g.name)})
+            changed = [g.name for g in fields(value) if getattr(value, g.name) != getattr(base, g.name)]
+            out.update({name: getattr(value, name) for name in changed})
         elif value != base:
             out[f.name] = value
     return out
