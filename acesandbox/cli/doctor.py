@@ -53,7 +53,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog="exit codes: 0 the backend checked runs jobs; 1 it does not.",
     )
     p.add_argument("--json", action="store_true", help="print the checks as one JSON object instead of text")
-    add_sandbox_options(p, only=("backend",))
+    add_sandbox_options(p, only=("backend", "python"))
     p.add_argument(
         "--cleanup",
         action="store_true",
@@ -316,12 +316,12 @@ def _smoke(name: str | None) -> Check:
     )
 
 
-def collect(backend: str | None = None) -> list[Check]:
-    """Every check, in the order they are shown."""
+def collect(backend: str | None = None, python: str | None = None) -> list[Check]:
+    """Every check, in the order they are shown (``python``: the interpreter whose view the sandbox shows)."""
     simple: list[Callable[[], Check]] = [_python, _platform, _bubblewrap, _namespaces, _seccomp, _nested_namespaces, _cgroups]
     checks = [f() for f in simple]
     check, name = _backend(backend)
-    checks += [check, _docker(), _smoke(name), sandbox_view(name)]
+    checks += [check, _docker(), _smoke(name), sandbox_view(name, python)]
     return checks
 
 
@@ -348,7 +348,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the checks; 0 when the smoke job passed."""
     if getattr(args, "cleanup", False):
         return _cleanup()
-    checks = collect(sandbox_from_args(args).backend)
+    sandbox = sandbox_from_args(args)
+    checks = collect(sandbox.backend, sandbox.python)
     smoke = next(c for c in checks if c.name == "smoke job")
     ok = smoke.status == "OK"
     if args.json:

@@ -162,3 +162,12 @@ def test_capabilities_follow_what_is_applied(monkeypatch):
     assert capabilities(NamespaceBackend()) == CAPABILITIES
     monkeypatch.setattr(namespaces, "nested_userns_blocked_by", lambda: [])
     assert capabilities(NamespaceBackend()) == CAPABILITIES - {"no_nested_namespaces"}
+
+
+def test_doctor_cli_shows_a_venv_under_tmp(tmp_venv):
+    """`acecoder doctor --python VENV/bin/python` shows that interpreter's view from inside the sandbox."""
+    require_backend("namespace")
+    python, site = tmp_venv
+    out = _doctor_json("--sandbox", "namespace", "--python", python)
+    view = next(c for c in out["checks"] if c["name"] == "sandbox view")
+    assert view["status"] == "OK" and site in view["info"]["sys_path"], view
