@@ -50,7 +50,7 @@ KNOWN_DIFFERENCES_PINNED: dict[str, str] = {
     ),
 }
 """Task id -> why our verdict may differ from the official one, scored in the venv with the
-official pins (:mod:`benchmarks.bcb_env`, ``--sandbox-python``): 3625/3668 agreed in the full
+official pins (:mod:`benchmarks.bcb_env`, ``--python``): 3625/3668 agreed in the full
 verification; 19, 67, 276, 404, 421, 555, 587, 609, 720, 847, 882, 926 and 1106 still differ
 there and are not yet investigated."""
 
