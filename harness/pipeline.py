@@ -41,7 +41,7 @@ from .config import (
 )
 from .errors import ConfigError
 
-__all__ = ["STAGES", "PipelineConfig", "load_config", "run_pipeline"]
+__all__ = ["PipelineConfig", "STAGES", "load_config", "run_pipeline"]
 
 STAGES = ("synth", "filter", "sample", "pairs", "hard", "stats")
 

@@ -112,3 +112,40 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+MODULES = [
+    "harness.checkpoint",
+    "harness.config",
+    "harness.errors",
+    "harness.filtering",
+    "harness.generation",
+    "harness.generation.base",
+    "harness.hard",
+    "harness.io",
+    "harness.pairs",
+    "harness.pipeline",
+    "harness.sampling",
+    "harness.scoring",
+    "harness.stats",
+    "harness.synth",
+    "harness.cli",
+    "harness.cli._common",
+]
+
+
+def test_every_module_all_is_sorted_and_names_its_own_objects():
+    import importlib
+    import inspect
+
+    for name in MODULES:
+        module = importlib.import_module(name)
+        assert module.__all__ == sorted(module.__all__), name
+        for item in module.__all__:
+            obj = getattr(module, item)
+            assert getattr(module, item) is obj, f"{name}.{item}"
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                assert obj.__name__ == item, f"{name}.{item} is {obj.__name__}"
+                assert getattr(importlib.import_module(obj.__module__), item) is obj, f"{name}.{item}"
+                if name != "harness.generation":  # the package re-exports base's and errors' names
+                    assert obj.__module__ == name, f"{name}.{item} is defined in {obj.__module__}"
