@@ -7,13 +7,14 @@ import os
 import resource
 import signal
 import sys
+from typing import Any
 
 from .framing import frame, write_all
 from .kinds import exc_info, flush_std, run_test
 from .procs import oom_adj
 
 
-def set_rlimits(lim: dict, cfg: dict) -> None:
+def set_rlimits(lim: dict[str, Any], cfg: dict[str, Any]) -> None:
     def setr(res: int, soft: int, hard: int | None = None) -> None:
         try:
             resource.setrlimit(res, (soft, soft if hard is None else hard))
@@ -29,7 +30,7 @@ def set_rlimits(lim: dict, cfg: dict) -> None:
         setr(resource.RLIMIT_AS, (lim["memory_mb"] + cfg.get("as_slack_mb", 0)) << 20)
 
 
-def job_process(job: dict, start: int, fds: dict, cfg: dict) -> None:
+def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
     """Body of J: load the program, then run tests (fork per test, or in-process)."""
     res = fds["res_w"]
     try:
@@ -54,8 +55,7 @@ def job_process(job: dict, start: int, fds: dict, cfg: dict) -> None:
         shared = job["mode"] == "shared"
         if shared:
             set_cpu_limit(lim["timeout_s"])
-        g: dict = {"__name__": "__solution__", "__builtins__": builtins}
-        program_code = None
+        g: dict[str, Any] = {"__name__": "__solution__", "__builtins__": builtins}
         try:
             program_code = compile(job["program"], "<program>", "exec")
             if any(t["k"] != "io" for t in tests[start:]):

@@ -6,9 +6,13 @@ import builtins
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import _wire
 from .framing import frame, write_all
+
+if TYPE_CHECKING:
+    from types import CodeType
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """Frames from files under here are ours, not the program's: left out of tracebacks."""
@@ -17,7 +21,8 @@ _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class StopTest(BaseException):
     """Raised by the runtime to end a test body early (never caught by our runner)."""
 
-def exc_info(exc: BaseException) -> dict:
+
+def exc_info(exc: BaseException) -> dict[str, Any]:
     import traceback
 
     # Only the program's and the test's frames: ours are noise to the user.
@@ -49,12 +54,13 @@ def report_exception(fd: int, exc: BaseException) -> None:
 def flush_std() -> None:
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
-            stream.flush()
+            if stream is not None:
+                stream.flush()
         except BaseException:  # noqa: BLE001
             pass
 
 
-def _run_unittests(namespace: dict, before: set, fd: int) -> None:
+def _run_unittests(namespace: dict[str, Any], before: set[str], fd: int) -> None:
     import unittest
 
     classes = [
@@ -85,18 +91,18 @@ class _CallTimeout(BaseException):
     """Raised by the per-call timer of a batch of calls."""
 
 
-def _on_alarm(signum, frame) -> None:  # noqa: ANN001
+def _on_alarm(signum: int, frame: object) -> None:
     raise _CallTimeout
 
 
-def _run_calls(test: dict, g: dict, fd: int) -> None:
+def _run_calls(test: dict[str, Any], g: dict[str, Any], fd: int) -> None:
     """A CallBatchTest: call the function on each argument tuple, one value frame per call.
 
     Stops at the first call that raises or outlives its timer; the parent judges the
     values in order, so computing more after a wrong value changes no verdict."""
     exec(compile(test["code"], "<test>", "exec"), g)
     fn = g.pop("__ace_fn__")
-    calls = _wire.decode(test["calls"])
+    calls = cast("list[tuple[Any, ...]]", _wire.decode(test["calls"]))
     tl = test.get("tl")
     per = tl if isinstance(tl, list) else None
     encode, unserializable = _wire.encode, _wire.UnserializableValue
@@ -126,11 +132,11 @@ def _run_calls(test: dict, g: dict, fd: int) -> None:
         raise StopTest from None
 
 
-def run_test(test: dict, g: dict, program_code, fd: int) -> None:
+def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd: int) -> None:
     """Run one test body here (T_k, or J in shared mode) and write its frames."""
     kind = test["k"]
 
-    def check(ci: int, values: tuple) -> None:
+    def check(ci: int, values: tuple[Any, ...]) -> None:
         try:
             payload = _wire.encode(values)
         except _wire.UnserializableValue as exc:

@@ -6,6 +6,7 @@ package ``_acesandbox_rt._sandbox`` by path, without running ``acesandbox/__init
 (the image holds only the server's files and ``_wire.py``), then runs its main loop.
 """
 
+import importlib
 import os
 import sys
 import types
@@ -15,9 +16,7 @@ def _load() -> types.ModuleType:
     root = types.ModuleType("_acesandbox_rt")
     root.__path__ = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     sys.modules["_acesandbox_rt"] = root
-    import _acesandbox_rt._sandbox.loop as loop  # type: ignore[import-not-found]
-
-    return loop
+    return importlib.import_module("_acesandbox_rt._sandbox.loop")
 
 
 if __name__ == "__main__":
