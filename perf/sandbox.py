@@ -38,10 +38,10 @@ from typing import Any, Iterable, Sequence
 from acesandbox import Limits, Report, SandboxConfig, Status, run_batch
 
 __all__ = [
-    "NAIVE_PYTHON",
     "BenchJob",
     "BenchTask",
     "Load",
+    "NAIVE_PYTHON",
     "Workload",
     "build_workload",
     "evalplus_available",

@@ -130,6 +130,16 @@ def test_cases_are_every_table_behaviour_first():
     assert all(c.hostile for t in (dying, forging, lying, escape) for c in t.CASES)
 
 
+def test_all_is_sorted_and_names_the_defining_objects():
+    import acesandbox.conformance as conformance
+    from acesandbox.conformance import _case, _runner
+
+    assert conformance.__all__ == sorted(conformance.__all__)
+    assert conformance.run_case is _runner.run_case and conformance.Case is _case.Case
+    assert conformance.SANDBOX == SandboxConfig(workers=1, memory_mb=256, max_processes=32, scratch_mb=32)
+    assert all(hasattr(conformance, name) for name in conformance.__all__)
+
+
 def test_case_names_are_unique():
     names = [c.name for c in CASES]
     assert len(names) == len(set(names))
