@@ -104,6 +104,30 @@ def test_sandbox_and_job_flags_build_the_configs():
     assert sorted(a.dest for a in small._actions if a.dest != "help") == ["python", "sandbox"]
 
 
+def _help_of(name: str, capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main([name, "--help"])
+    assert exc.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_every_command_speaks_one_flag_vocabulary(capsys):
+    """--sandbox is the isolation backend everywhere, --generator the model backend; old spellings are gone."""
+    from importlib.metadata import entry_points
+
+    names = {s.name for s in SUBCOMMANDS} | {ep.name for ep in entry_points(group="acecoder.commands")}
+    sandbox_help = "--sandbox NAME isolation backend: namespace, process, docker, ray or fake"
+    for name in sorted(names):
+        out = _help_of(name, capsys)
+        for old in ("--backend", "--timeout ", "--sandbox-python"):
+            assert old not in out, (name, old)
+        if name in ("run", "doctor", "serve", "bench", "filter", "sample"):
+            assert sandbox_help in out, name
+        if name in ("run", "serve", "bench"):
+            assert "--workers N sandboxes run in parallel (default: one per CPU core)" in out, name
+    assert "--generator" in _help_of("bench", capsys)
+
+
 def test_only_the_chosen_subcommand_is_imported():
     code = (
         "import sys; from acesandbox.cli import build_parser; build_parser(['doctor']); "
