@@ -144,7 +144,13 @@ class SandboxConfig:
     workers: int | None = field(default=None, metadata=_help("sandboxes run in parallel (default: one per CPU core)"))
     memory_mb: int = field(default=1024, metadata=_help("memory cap of each sandbox, all its processes together, in MiB (at least 64)"))
     max_processes: int = field(default=64, metadata=_help("processes and threads each sandbox may hold at once"))
-    scratch_mb: int = field(default=256, metadata=_help("size of each sandbox's writable scratch directory, in MiB"))
+    scratch_mb: int = field(
+        default=256,
+        metadata=_help(
+            "size of each sandbox's writable scratch directory (a tmpfs), in MiB; the process backend's is a "
+            "host directory that only max_file_mb bounds"
+        ),
+    )
     python: str | None = field(
         default=None, metadata=_help("interpreter the sandboxed programs run under (default: this one)")
     )
