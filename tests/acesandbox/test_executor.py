@@ -226,3 +226,27 @@ def test_ctrl_c_kills_every_sandbox(backend):
     time.sleep(0.5)
     survivors = [p for p in tree if _alive(p)]
     assert survivors == []
+
+
+_FILL = (
+    "import os\n"
+    "def fill(mb):\n"
+    "    with open('blob', 'wb') as f:\n"
+    "        for _ in range(mb):\n"
+    "            f.write(b'x' * (1 << 20))\n"
+    "    return os.path.getsize('blob')\n"
+)
+
+
+def test_scratch_size_of_the_sandbox_config_is_the_one_enforced():
+    from _support import require_backend
+
+    require_backend("namespace")
+    tests = ["assert fill(8) == 8 << 20", "assert fill(32) == 32 << 20"]
+    with Executor(SandboxConfig(backend="namespace", workers=1, scratch_mb=16)) as ex:
+        small = ex.run(Job(_FILL, tests))
+    with Executor(SandboxConfig(backend="namespace", workers=1, scratch_mb=64)) as ex:
+        large = ex.run(Job(_FILL, tests))
+    assert small.statuses == (Status.PASSED, Status.ERROR)
+    assert "No space left on device" in small.outcomes[1].message
+    assert large.statuses == (Status.PASSED, Status.PASSED)
