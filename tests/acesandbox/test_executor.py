@@ -250,3 +250,32 @@ def test_scratch_size_of_the_sandbox_config_is_the_one_enforced():
     assert small.statuses == (Status.PASSED, Status.ERROR)
     assert "No space left on device" in small.outcomes[1].message
     assert large.statuses == (Status.PASSED, Status.PASSED)
+
+
+_SPAWN = (
+    "import threading\n"
+    "def spawn(n):\n"
+    "    stop = threading.Event()\n"
+    "    threads = [threading.Thread(target=stop.wait) for _ in range(n)]\n"
+    "    try:\n"
+    "        for t in threads:\n"
+    "            t.start()\n"
+    "        return True\n"
+    "    finally:\n"
+    "        stop.set()\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+def test_process_cap_of_the_sandbox_config_is_the_one_enforced(backend):
+    from _support import require_backend
+
+    require_backend(backend)
+    tests = ["assert spawn(4)", "assert spawn(40)"]
+    with Executor(SandboxConfig(backend=backend, workers=1, max_processes=8)) as ex:
+        small = ex.run(Job(_SPAWN, tests))
+    with Executor(SandboxConfig(backend=backend, workers=1, max_processes=64)) as ex:
+        large = ex.run(Job(_SPAWN, tests))
+    assert small.statuses == (Status.PASSED, Status.ERROR)
+    assert "can't start new thread" in small.outcomes[1].message
+    assert large.statuses == (Status.PASSED, Status.PASSED)
