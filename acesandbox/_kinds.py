@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from . import _wire
-from ._checks import Check, judge, plan_assert_test, plan_unittest
+from ._checks import Check, _short_repr, judge, plan_assert_test, plan_unittest
 from ._result import Outcome, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, UnittestTest
 from .errors import InvalidJobError
@@ -168,8 +168,7 @@ def _approx_equal(a: Any, b: Any, atol: float) -> bool:
 
 
 def _short(value: Any, limit: int = 200) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return _short_repr(value)[:limit]
 
 
 def _judge_value(
@@ -224,13 +223,22 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
+# A result frame is a check's values (nested to the wire's depth) inside ``["c", ci, ...]``.
+_FRAME_DEPTH = 3 * _wire.DEFAULT_MAX_DEPTH + 8
+
+
 def _parse_frames(lines: Sequence[str]) -> tuple[list[list[Any]], bool]:
+    """Result lines as frames; a line that is not one (too deep included) is garbage."""
     frames: list[list[Any]] = []
     garbage = False
     for line in lines:
+        if not isinstance(line, str):
+            garbage = True
+            continue
         try:
+            _wire.check_depth(line.encode("utf-8", "surrogatepass"), _FRAME_DEPTH)
             frame = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # WireFormatError is a ValueError
             garbage = True
             continue
         if isinstance(frame, list) and frame and isinstance(frame[0], str):
@@ -240,15 +248,59 @@ def _parse_frames(lines: Sequence[str]) -> tuple[list[list[Any]], bool]:
     return frames, garbage
 
 
+def _seconds(value: Any) -> float:
+    """A time the server measured: a finite, non-negative number, else 0."""
+    if type(value) in (int, float) and 0 <= value < 1e9:
+        return float(value)
+    return 0.0
+
+
+def _text(value: Any, limit: int) -> str:
+    """A string field of a frame the program may have written: any JSON value, shown bounded."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _wstatus(raw: dict[str, Any]) -> int:
+    """The wait status of a test process; a forged, malformed one is the program's doing."""
+    status = raw.get("wstatus", 0)
+    if status is None:
+        return 0
+    if type(status) is not int or not -1 <= status <= 0xFFFF:
+        raise _MalformedResult("malformed exit status on the sandbox's result channel")
+    return status
+
+
+class _MalformedResult(Exception):
+    """A raw result the program garbled (through frames the server relays)."""
+
+
 def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = False) -> Outcome:
-    """Turn the server's raw message for one test into an Outcome (the trusted verdict)."""
+    """Turn the server's raw message for one test into an Outcome (the trusted verdict).
+
+    Everything in ``raw`` that a program can influence is checked; whatever is malformed
+    ends the test as ``crashed``, never as an exception in the host.
+    """
     common = {
-        "duration_s": float(raw.get("wall", 0.0)),
-        "cpu_s": float(raw.get("cpu", 0.0) or 0.0),
-        "stdout": raw.get("out", ""),
-        "stderr": raw.get("err", ""),
-        "truncated": bool(raw.get("trunc", False)),
+        "duration_s": _seconds(raw.get("wall", 0.0)),
+        "cpu_s": _seconds(raw.get("cpu", 0.0)),
+        "stdout": raw.get("out", "") if isinstance(raw.get("out", ""), str) else "",
+        "stderr": raw.get("err", "") if isinstance(raw.get("err", ""), str) else "",
+        "truncated": raw.get("trunc", False) is True,
     }
+    try:
+        return _outcome(prep, raw, common, oom_killed)
+    except (_MalformedResult, _wire.WireFormatError) as exc:
+        return Outcome(status=Status.CRASHED, message=str(exc), **common)
+    except Exception as exc:  # noqa: BLE001 - a garbled result is the program's, never the host's
+        return Outcome(
+            status=Status.CRASHED,
+            message=f"malformed result on the sandbox's result channel ({type(exc).__name__})",
+            **common,
+        )
+
+
+def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_killed: bool) -> Outcome:
 
     def done(status: Status, message: str = "") -> Outcome:
         return Outcome(status=status, message=message, **common)
@@ -257,8 +309,10 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
     if raw.get("phase") == "load":
         if end == "load_failed":
             info = raw.get("info") or {}
-            status = {"crashed": Status.CRASHED, "memory": Status.MEMORY}.get(info.get("status"), Status.ERROR)
-            return done(status, str(info.get("msg", "program failed to load")))
+            if not isinstance(info, dict) or not isinstance(info.get("status", ""), str):
+                raise _MalformedResult("malformed load report on the sandbox's result channel")
+            status = {"crashed": Status.CRASHED, "memory": Status.MEMORY}.get(info.get("status", ""), Status.ERROR)
+            return done(status, _text(info.get("msg", "program failed to load"), 4000))
         if end == "timeout":
             return done(Status.TIMEOUT, "loading the program exceeded the time limit")
         if end == "died":
@@ -296,18 +350,15 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
                 return done(Status.FAILED, message)
             seen.add(frame[1])
         elif tag == "u":
-            return done(Status.FAILED, f"strict mode: {frame[2] if len(frame) > 2 else 'unserializable value'}")
+            return done(Status.FAILED, f"strict mode: {_text(frame[2], 500) if len(frame) > 2 else 'unserializable value'}")
         elif tag == "e":
-            info = frame[1] if len(frame) > 1 and isinstance(frame[1], dict) else {}
-            text = f"{info.get('type', 'Exception')}: {info.get('msg', '')}"
-            tb = info.get("tb") or ""
-            return done(Status.ERROR, text + ("\n" + tb if tb else ""))
+            return done(Status.ERROR, _error_text(frame))
         elif tag == "m":
             return done(Status.MEMORY, "MemoryError")
         elif tag == "s":
-            return done(Status.CRASHED, f"the program called exit({frame[1] if len(frame) > 1 else ''}) during the test")
+            return done(Status.CRASHED, f"the program called exit({_text(frame[1], 200) if len(frame) > 1 else ''}) during the test")
         elif tag == "f":
-            return done(Status.FAILED, str(frame[1]) if len(frame) > 1 else "assertion failed")
+            return done(Status.FAILED, _text(frame[1], 2000) if len(frame) > 1 else "assertion failed")
         elif tag == "p":
             compat_pass = True
         elif tag == "d":
@@ -321,7 +372,7 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
     if end == "died":
         return _death(done, raw, oom_killed, "the program's process died")
     if end == "exit":
-        status = int(raw.get("wstatus", 0))
+        status = _wstatus(raw)
         sig = status & 0x7F
         if sig:
             if sig == signal.SIGKILL and oom_killed:
@@ -358,8 +409,16 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
     return done(Status.PASSED)
 
 
+def _error_text(frame: list[Any]) -> str:
+    """An exception frame ``["e", {type, msg, tb}]`` as a message; any field may be forged."""
+    info = frame[1] if len(frame) > 1 and isinstance(frame[1], dict) else {}
+    text = f"{_text(info.get('type', 'Exception'), 200)}: {_text(info.get('msg', ''), 2000)}"
+    tb = _text(info.get("tb") or "", 4000)
+    return text + ("\n" + tb if tb else "")
+
+
 def _death(done, raw: dict[str, Any], oom_killed: bool, what: str) -> Outcome:  # noqa: ANN001
-    status = int(raw.get("wstatus", 0) or 0)
+    status = _wstatus(raw)
     sig = status & 0x7F if status > 0 else 0
     if oom_killed and (sig == signal.SIGKILL or sig == 0):
         return done(Status.MEMORY, "killed by the sandbox's memory limit")
@@ -403,16 +462,13 @@ def _batch_outcome(prep: Prepared, test: CallBatchTest, raw: dict[str, Any], don
                 return at(Status.CRASHED, forged, None)
             return at(Status.TIMEOUT, f"call {judged} exceeded its time limit ({test.timeout_of(judged)} s)", judged)
         elif tag == "u":
-            return at(Status.FAILED, f"call {judged}: strict mode: {frame[2] if len(frame) > 2 else 'unserializable value'}", judged)
+            return at(Status.FAILED, f"call {judged}: strict mode: {_text(frame[2], 500) if len(frame) > 2 else 'unserializable value'}", judged)
         elif tag == "e":
-            info = frame[1] if len(frame) > 1 and isinstance(frame[1], dict) else {}
-            text = f"call {judged}: {info.get('type', 'Exception')}: {info.get('msg', '')}"
-            tb = info.get("tb") or ""
-            return at(Status.ERROR, text + ("\n" + tb if tb else ""), judged if judged < n else None)
+            return at(Status.ERROR, f"call {judged}: {_error_text(frame)}", judged if judged < n else None)
         elif tag == "m":
             return at(Status.MEMORY, f"call {judged}: MemoryError", judged if judged < n else None)
         elif tag == "s":
-            return at(Status.CRASHED, f"the program called exit({frame[1] if len(frame) > 1 else ''}) during call {judged}", judged if judged < n else None)
+            return at(Status.CRASHED, f"the program called exit({_text(frame[1], 200) if len(frame) > 1 else ''}) during call {judged}", judged if judged < n else None)
         elif tag == "d":
             finished = True
         else:
@@ -425,7 +481,7 @@ def _batch_outcome(prep: Prepared, test: CallBatchTest, raw: dict[str, Any], don
     if end == "died":
         return _death(done, raw, oom_killed, f"the program's process died during call {judged}")
     if end == "exit":
-        status = int(raw.get("wstatus", 0))
+        status = _wstatus(raw)
         sig = status & 0x7F
         if sig == signal.SIGKILL and oom_killed:
             return at(Status.MEMORY, "killed by the sandbox's memory limit", None)

@@ -9,7 +9,7 @@ import sys
 import time
 
 from . import scratch
-from .framing import recv, send, write_all
+from .framing import recv, send, send_result, write_all
 from .job import job_process
 from .procs import prctl, sweep
 from .supervise import close_j, supervise
@@ -44,8 +44,15 @@ class Server:
         return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray()}
 
     def _wipe(self) -> None:
-        for path in self.cfg.get("wipe", [self.cfg["scratch"]]):
-            scratch.wipe(path)
+        """Empty the scratch; if the program left something that cannot be removed, this
+        sandbox ends here (the host starts a fresh one: nothing reaches the next job)."""
+        try:
+            clean = all([scratch.wipe(path) for path in self.cfg.get("wipe", [self.cfg["scratch"]])])
+        except BaseException:  # noqa: BLE001 - whatever the program left, pid 1 must not raise
+            clean = False
+        if not clean:
+            sweep(keep=None)
+            os._exit(3)
 
     def _kill_all(self, j: dict | None) -> None:
         sweep(keep=None)
@@ -74,16 +81,12 @@ class Server:
         k = 0
         n = len(tests)
         j: dict | None = None
-        # Results go back in one message at the end of the job, or one by one when the
-        # host may want to stop early (it judges each test as it arrives).
-        stream = bool(job.get("stream"))
+        # Results stream back one message per test, each within the host's message cap
+        # (sizes counted after JSON escaping); the host judges each as it arrives.
         results: list[dict] = []
 
         def emit(result: dict) -> None:
-            if stream:
-                send(self.hout, dict(result, op="test", id=jid))
-            else:
-                results.append(result)
+            send_result(self.hout, dict(result, op="test", id=jid))
 
         while k < n:
             if jid in self.stop_requested:
@@ -172,6 +175,9 @@ def main() -> None:
     builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
     os.makedirs(cfg["scratch"], exist_ok=True)
     os.chdir(cfg["scratch"])
+    for path in cfg.get("wipe", [cfg["scratch"]]):  # a fresh server after a discarded one
+        if not scratch.wipe(path):
+            os._exit(3)
     prctl(4, 0)  # PR_SET_DUMPABLE 0: programs in the sandbox cannot ptrace the server
     prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
     if cfg.get("rlimit_nproc"):

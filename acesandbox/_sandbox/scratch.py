@@ -3,56 +3,117 @@
 from __future__ import annotations
 
 import os
+import stat
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def wipe(path: str) -> None:
+def wipe(path: str) -> bool:
     """Empty the scratch directory, even where the program removed our permissions.
 
     Runs after every process of the program is dead. Everything in it belongs to the
     sandbox's own uid, so restoring permissions always works; symlinks are removed,
-    never followed (a link to a host path must not be chmod-ed or emptied).
+    never followed (a link to a host path must not be chmod-ed or emptied). Mount
+    points under the scratch (an interpreter's read-only packages bound there) are not
+    the program's: never descended into, never emptied.
+
+    Iterative, one directory descriptor open at a time and no path longer than a name:
+    a chain of directories of any depth cannot make it raise. Returns False when
+    something the program made could not be removed: the caller then discards the
+    sandbox, so nothing left behind reaches the next job.
     """
     try:
-        if not os.listdir(path):
-            return
+        fd = os.open(path, _DIR)
+    except OSError:
+        return not os.path.lexists(path)
+    try:
+        os.fchmod(fd, 0o700)
     except OSError:
         pass
-    _chmod_dir(path)
+    clean = True
     try:
-        dev = os.lstat(path).st_dev
-    except OSError:
-        return
-    # Mount points under the scratch (an interpreter's read-only packages bound there) are
-    # not the program's: never descended into, never emptied.
-    order = []
-    for dirpath, dirnames, filenames in os.walk(path, topdown=True, onerror=None):
-        dirnames[:] = [n for n in dirnames if _same_fs(os.path.join(dirpath, n), dev)]
-        for name in dirnames:
-            _chmod_dir(os.path.join(dirpath, name))
-        order.append((dirpath, dirnames, filenames))
-    for dirpath, dirnames, filenames in reversed(order):
-        for name in filenames + dirnames:
-            p = os.path.join(dirpath, name)
+        dev = os.fstat(fd).st_dev
+        kept: set[tuple[int, int]] = set()  # directories that hold a mount point: kept, not a failure
+        # One entry per directory from the top down to fd's: its name and key, the
+        # subdirectories still to empty, and whether it holds a mount point.
+        trail: list[tuple[str, tuple[int, int]]] = []
+        todo: list[list[tuple[str, tuple[int, int]]]] = []
+        holds: list[bool] = []
+        subdirs, ok, mounts = _empty_files(fd, dev, kept)
+        todo.append(subdirs)
+        holds.append(mounts)
+        clean = ok
+        while True:
+            if todo[-1]:
+                name, key = todo[-1].pop()
+                try:
+                    os.chmod(name, 0o700, dir_fd=fd)  # a directory (checked without following)
+                    sub = os.open(name, _DIR, dir_fd=fd)
+                except OSError:
+                    clean = False
+                    continue
+                os.close(fd)
+                fd = sub
+                trail.append((name, key))
+                subdirs, ok, mounts = _empty_files(fd, dev, kept)
+                clean = clean and ok
+                todo.append(subdirs)
+                holds.append(mounts)
+                continue
+            if not trail:
+                break
+            name, key = trail.pop()
+            todo.pop()
+            if holds.pop():
+                kept.add(key)
+                holds[-1] = True
+            parent = os.open("..", _DIR, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            if key in kept:
+                continue
             try:
-                if os.path.isdir(p) and not os.path.islink(p):
-                    os.rmdir(p)
-                else:
-                    os.unlink(p)
+                os.rmdir(name, dir_fd=fd)
             except OSError:
-                pass
-
-
-def _same_fs(p: str, dev: int) -> bool:
-    try:
-        return os.lstat(p).st_dev == dev
+                clean = False
     except OSError:
-        return True
+        clean = False
+    finally:
+        os.close(fd)
+    return clean
 
 
-def _chmod_dir(p: str) -> None:
-    try:
-        if not os.path.islink(p):
-            os.chmod(p, 0o700)
-    except OSError:
-        pass
-
+def _empty_files(fd: int, dev: int, kept: set[tuple[int, int]]) -> tuple[list[tuple[str, tuple[int, int]]], bool, bool]:
+    """Remove what ``fd``'s directory holds that needs no descent (files, links, empty
+    directories). Returns the directories to empty first, whether every removal
+    worked, and whether the directory holds a mount point."""
+    ok = True
+    mounts = False
+    subdirs: list[tuple[str, tuple[int, int]]] = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            name = entry.name
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                ok = False
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                try:
+                    os.unlink(name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    ok = False
+                continue
+            key = (st.st_dev, st.st_ino)
+            if st.st_dev != dev or key in kept:
+                mounts = True  # a mount point, or a directory above one: not the program's
+                continue
+            try:
+                os.rmdir(name, dir_fd=fd)
+            except OSError:
+                subdirs.append((name, key))  # not empty: emptied first, then removed
+    return subdirs, ok, mounts

@@ -15,6 +15,37 @@ if TYPE_CHECKING:
 
 _READ = 1 << 16
 _MAX_LINES = 10_000  # result frames one test may send (a flood is the program's error)
+_MAX_END_FRAME = 1 << 16  # J's own step-end frames are short; a longer line is not one
+_dumps = json.dumps
+
+
+def _step_end(line: bytes, k: int | None, shared: bool) -> dict | None:
+    """The end of step ``k`` if ``line`` is a well-formed end frame for it, else None.
+
+    J is untrusted (it loaded the program), so such a line may be forged: anything
+    malformed (nested deep, wrong types, too long) is passed on as garbage instead,
+    and never raises here, in pid 1.
+    """
+    if len(line) > _MAX_END_FRAME:
+        return None
+    try:
+        frame = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if type(frame) is not list or not frame:
+        return None
+    tag = frame[0]
+    if tag == "r" and k is None and len(frame) == 1:
+        return {"end": "loaded"}
+    if tag == "l" and k is None and len(frame) == 2 and type(frame[1]) is dict:
+        return {"end": "load_failed", "info": frame[1]}
+    if tag == "x" and not shared and len(frame) == 4 and type(frame[1]) is int and frame[1] == k:
+        wstatus, cpu = frame[2], frame[3]
+        if type(wstatus) is int and 0 <= wstatus <= 0xFFFF and type(cpu) in (int, float) and 0 <= cpu < 1e9:
+            return {"end": "exit", "wstatus": wstatus, "cpu": cpu}
+    if tag == "t" and shared and len(frame) == 2 and type(frame[1]) is int and frame[1] == k:
+        return {"end": "done"}
+    return None
 
 
 def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: float, shared: bool, cap_out: int) -> dict:
@@ -29,7 +60,8 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
     lines: list[str] = []
     out, err = bytearray(), bytearray()
     trunc = False
-    result_bytes = 0
+    result_bytes = 0  # raw bytes read from the result channel
+    escaped = 0  # bytes the relayed lines take in the message to the host
     overflow = False
     cap_err = lim["output_bytes"]
     end: dict | None = None
@@ -76,7 +108,7 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
 
     def take_lines() -> dict | None:
         """Split complete lines off ``buf``; return the step's end frame if one came."""
-        nonlocal buf, overflow
+        nonlocal buf, overflow, escaped
         if b"\n" not in buf:
             return None
         parts = buf.split(b"\n")
@@ -85,28 +117,21 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
             if not line:
                 continue
             if line.startswith((b'["x",', b'["t",', b'["r"]', b'["l",')):
-                try:
-                    frame = json.loads(line)
-                except ValueError:
-                    frame = [None]
-                tag = frame[0]
-                end = None
-                if tag == "r" and k is None:
-                    end = {"end": "loaded"}
-                elif tag == "l" and k is None:
-                    end = {"end": "load_failed", "info": frame[1] if len(frame) > 1 else {}}
-                elif tag == "x" and not shared and len(frame) == 4 and frame[1] == k:
-                    end = {"end": "exit", "wstatus": frame[2], "cpu": frame[3]}
-                elif tag == "t" and shared and len(frame) == 2 and frame[1] == k:
-                    end = {"end": "done"}
+                end = _step_end(line, k, shared)
                 if end is not None:
                     buf = bytearray(b"\n".join(parts[idx + 1 :] + [buf]))
                     return end
-            # Anything else (a frame out of place included) goes to the host as is.
-            if len(lines) >= _MAX_LINES:
+            # Anything else (a frame out of place included) goes to the host as is,
+            # counted at its size once JSON-escaped in the message (up to 6 bytes a byte).
+            if overflow or len(lines) >= _MAX_LINES:
                 overflow = True
                 continue
-            lines.append(line.decode("utf-8", "replace"))
+            text = line.decode("utf-8", "replace")
+            escaped += len(_dumps(text)) + 1
+            if escaped > server.cfg["result_bytes"]:
+                overflow = True
+                continue
+            lines.append(text)
         return None
 
     # Frames that arrived with the previous step's (shared mode: J runs on without

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import random
 import select
 import signal
 import struct
@@ -18,6 +19,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from .. import _wire
 from .._kinds import Prepared, outcome_from_raw, prepare_job
 from .._result import Outcome, Report, Status
 from .._spec import Job
@@ -27,6 +29,7 @@ from .base import Session
 __all__ = ["ServerSession"]
 
 _MAX_MSG = 256 * 2**20
+_MSG_DEPTH = 3 * _wire.DEFAULT_MAX_DEPTH + 16  # a message holds raw results: strings, a few levels
 # bubblewrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that started
 # it exits, so every sandbox is started from this one long-lived thread, never from a
 # short-lived batch worker.
@@ -61,8 +64,20 @@ class ServerSession(Session):
         self._closed = False
         self._lock = threading.Lock()
         self._buf = bytearray()
+        self._argv, self._env, self._cwd, self._cfg = argv, env, cwd, cfg
+        self._start_timeout_s = start_timeout_s
+        self._base_warnings = warnings
+        self._stale = False
+        # Message ids: a per-session counter from a random start, checked on every message.
+        self._next_id = random.SystemRandom().randrange(1 << 30)
+        self._start()
+
+    def _start(self) -> None:
+        """Start the sandbox and wait for its greeting (SandboxUnavailableError if it does not come)."""
+        self._buf = bytearray()
+        argv = self._argv
         try:
-            self.proc = self._spawn(argv, env, cwd)
+            self.proc = self._spawn(argv, self._env, self._cwd)
         except OSError as exc:
             self._cleanup()
             raise SandboxUnavailableError(f"could not start the sandbox ({argv[0]}): {exc}") from exc
@@ -70,8 +85,8 @@ class ServerSession(Session):
         self._out = self.proc.stdout.fileno()  # type: ignore[union-attr]
         os.set_blocking(self._out, False)
         try:
-            self._send(cfg)
-            hello = self._recv(time.monotonic() + start_timeout_s)
+            self._send(self._cfg)
+            hello = self._recv(time.monotonic() + self._start_timeout_s)
         except Exception as exc:  # noqa: BLE001 - any failure to start is the host's problem
             err = self._stderr_tail()
             self.close()
@@ -80,7 +95,17 @@ class ServerSession(Session):
             self.close()
             raise SandboxUnavailableError(f"unexpected greeting from the sandbox: {hello!r}")
         self.pid = hello.get("pid")
-        self.warnings = self.warnings + tuple(f"preload failed: {m}" for m in hello.get("preload_failed") or ())
+        failed = hello.get("preload_failed") or ()
+        self.warnings = self._base_warnings + tuple(f"preload failed: {m}" for m in failed)
+        self._stale = False
+
+    def _replace(self) -> None:
+        """Discard this sandbox (it may hold a job's leftovers) and start a fresh one."""
+        proc = getattr(self, "proc", None)
+        if proc is not None:
+            self._kill(proc)
+            _close_streams(proc)
+        self._start()
 
     def _spawn(self, argv: list[str], env: dict[str, str] | None, cwd: str | None) -> Any:
         """Start the sandbox and return its process handle (a subclass may start it another way).
@@ -151,14 +176,18 @@ class ServerSession(Session):
         self._fill(4, deadline)
         (n,) = struct.unpack(">I", self._buf[:4])
         if n > _MAX_MSG:
-            raise SandboxCrashedError("oversized message from the sandbox")
+            raise _Anomaly(f"the sandbox sent a message of {n} bytes, over the {_MAX_MSG}-byte limit")
         self._fill(4 + n, deadline)
         data = bytes(self._buf[4 : 4 + n])
         del self._buf[: 4 + n]
         try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise SandboxCrashedError(f"malformed message from the sandbox: {exc}") from exc
+            _wire.check_depth(data, _MSG_DEPTH)
+            msg = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise _Anomaly(f"malformed message from the sandbox ({type(exc).__name__})") from None
+        if not isinstance(msg, dict):
+            raise _Anomaly("malformed message from the sandbox (not an object)")
+        return msg
 
     def _stderr_tail(self) -> str:
         try:
@@ -173,6 +202,15 @@ class ServerSession(Session):
 
     # ---------------------------------------------------------------- run
     def run(self, job: Job, on_outcome: Callable[[int, Outcome], None] | None = None) -> Report:
+        """Run one job; whatever its program does ends in its own outcomes.
+
+        A message that breaks the protocol (malformed, oversized, another job's, out of
+        order) can only come from what the program did: the job's unreported tests end
+        ``crashed`` and the sandbox is replaced before the next job, so nothing left in
+        the pipe is ever read as another job's result. A sandbox that dies or wedges
+        mid-job is replaced and the job run once more; the second time it is the
+        program's doing too. Only failing to start a sandbox is a SandboxError.
+        """
         if self._closed:
             raise SandboxCrashedError("session is closed")
         # Tests that cannot be prepared are the caller's error: reported as ``error``
@@ -181,49 +219,29 @@ class ServerSession(Session):
         index = [i for i, p in enumerate(slots) if isinstance(p, Prepared)]
         prepared = [slots[i] for i in index]
         t0 = time.monotonic()
-        lim = job.limits
-        # The sandbox-wide caps (its SandboxConfig's) travel with every job's own limits.
-        limits = {**lim.to_dict(), **self._sandbox_limits}
-        limits["wall_timeout_s"] = lim.effective_wall_timeout_s
-        limits["job_timeout_s"] = lim.effective_job_timeout_s
-        jid = int(time.monotonic_ns() & 0x7FFFFFFF)
-        head = {
-            "op": "job",
-            "id": jid,
-            "program": job.program,
-            "mode": job.mode,
-            "limits": limits,
-            "stream": job.stop_on_failure or on_outcome is not None,
-        }
-        # The tests' JSON is spliced in: a test shared by many jobs is serialized once.
-        self._send_raw(
-            json.dumps(head, separators=(",", ":")).encode()[:-1]
-            + b',"tests":['
-            + b",".join(p.payload_json() for p in prepared)
-            + b"]}"
-        )
-        # The server bounds every step itself; this deadline only catches a wedged sandbox.
-        deadline = t0 + lim.effective_job_timeout_s + lim.effective_wall_timeout_s * 2 + 30.0
-        outcomes: list[Outcome | None] = [None] * len(prepared)
-        stopped = False
-        self._oom_seen = self._oom_kills()
-        self._oom_credit = 0
-        self._index = index
-        while True:
-            msg = self._recv(deadline)
-            op = msg.get("op")
-            if op == "end":
-                batch = msg.get("results") or []
-                if not isinstance(batch, list):
-                    raise SandboxCrashedError("malformed results from the sandbox")
-            elif op == "test":
-                batch = [msg]
-            else:
-                raise SandboxCrashedError(f"unexpected message from the sandbox: {op!r}")
-            for msg in batch:
-                stopped = self._take(msg, prepared, outcomes, job, jid, stopped, on_outcome)
-            if op == "end":
+        for attempt in range(2):
+            if self._stale:
+                self._replace()
+            outcomes: list[Outcome | None] = [None] * len(prepared)
+            delivered: list[int] = []
+
+            def deliver(k: int, outcome: Outcome) -> None:
+                delivered.append(k)
+                if on_outcome is not None:
+                    on_outcome(index[k], outcome)
+
+            try:
+                self._run_once(job, prepared, outcomes, deliver)
                 break
+            except _Anomaly as exc:
+                self._stale = True
+                _fill(outcomes, Status.CRASHED, str(exc))
+                break
+            except (SandboxCrashedError, SandboxTimeoutError) as exc:
+                self._stale = True
+                if attempt == 1 or (delivered and on_outcome is not None):
+                    _fill(outcomes, Status.CRASHED, f"the sandbox failed twice running this job: {exc}")
+                    break
         final_list: list[Outcome] = []
         run = iter(outcomes)
         for slot in slots:
@@ -232,11 +250,8 @@ class ServerSession(Session):
                 final_list.append(o if o is not None else _SKIPPED)
             else:
                 final_list.append(Outcome(Status.ERROR, message=str(slot)))
-        final = tuple(final_list)
-        if not job.stop_on_failure and any(o.status is Status.SKIPPED for o in final):
-            raise SandboxCrashedError("the sandbox ended a job without reporting every test")
         return Report(
-            outcomes=final,
+            outcomes=tuple(final_list),
             job_id=job.job_id,
             backend=self.backend,
             isolation=self.isolation,
@@ -246,22 +261,83 @@ class ServerSession(Session):
             warnings=self.warnings,
         )
 
+    def _run_once(
+        self,
+        job: Job,
+        prepared: list[Prepared],
+        outcomes: list[Outcome | None],
+        deliver: Callable[[int, Outcome], None],
+    ) -> None:
+        """Send the job and judge its results as they come, in order, by message id."""
+        lim = job.limits
+        # The sandbox-wide caps (its SandboxConfig's) travel with every job's own limits.
+        limits = {**lim.to_dict(), **self._sandbox_limits}
+        limits["wall_timeout_s"] = lim.effective_wall_timeout_s
+        limits["job_timeout_s"] = lim.effective_job_timeout_s
+        self._next_id = (self._next_id + 1) & 0x3FFFFFFF
+        jid = self._next_id
+        head = {
+            "op": "job",
+            "id": jid,
+            "program": job.program,
+            "mode": job.mode,
+            "limits": limits,
+            "stream": True,
+        }
+        # The tests' JSON is spliced in: a test shared by many jobs is serialized once.
+        self._send_raw(
+            json.dumps(head, separators=(",", ":")).encode()[:-1]
+            + b',"tests":['
+            + b",".join(p.payload_json() for p in prepared)
+            + b"]}"
+        )
+        # The server bounds every step itself; this deadline only catches a wedged sandbox.
+        deadline = time.monotonic() + lim.effective_job_timeout_s + lim.effective_wall_timeout_s * 2 + 30.0
+        stopped = False
+        self._oom_seen = self._oom_kills()
+        self._oom_credit = 0
+        expect = 0  # the next test index: results come in order, each exactly once
+        while True:
+            msg = self._recv(deadline)
+            op = msg.get("op")
+            if msg.get("id") != jid:
+                raise _Anomaly("the sandbox sent a message of another job")
+            if op == "end":
+                batch = msg.get("results", [])
+                if not isinstance(batch, list):
+                    raise _Anomaly("malformed results from the sandbox")
+            elif op == "test":
+                batch = [msg]
+            else:
+                raise _Anomaly(f"unexpected message from the sandbox: {_short(op)}")
+            for raw in batch:
+                if not isinstance(raw, dict):
+                    raise _Anomaly("malformed results from the sandbox")
+                k = raw.get("k")
+                if type(k) is not int or k != expect or k >= len(prepared):
+                    raise _Anomaly(f"the sandbox reported test {_short(k)} where test {expect} was due")
+                expect += 1
+                stopped = self._take(raw, k, prepared, outcomes, job, jid, stopped, deliver)
+            if op == "end":
+                break
+        if not stopped and expect != len(prepared):
+            raise _Anomaly(f"the sandbox ended the job after {expect} of {len(prepared)} tests")
+
     def _take(
         self,
         msg: dict[str, Any],
+        k: int,
         prepared: list[Prepared],
         outcomes: list[Outcome | None],
         job: Job,
         jid: int,
         stopped: bool,
-        on_outcome: Callable[[int, Outcome], None] | None,
+        deliver: Callable[[int, Outcome], None],
     ) -> bool:
         """Judge one raw test result; returns whether the job is now stopping."""
-        k = msg.get("k")
-        if not isinstance(k, int) or not 0 <= k < len(prepared) or outcomes[k] is not None:
-            raise SandboxCrashedError("the sandbox reported an unknown or repeated test index")
         oom = False
-        killed = msg.get("end") == "exit" and (int(msg.get("wstatus", 0)) & 0x7F) == signal.SIGKILL
+        wstatus = msg.get("wstatus", 0)
+        killed = msg.get("end") == "exit" and type(wstatus) is int and (wstatus & 0x7F) == signal.SIGKILL
         if killed or msg.get("end") == "died" or msg.get("phase") == "load":
             # The cgroup counts OOM kills; the sandbox runs one test at a time, so each
             # kill counted since the job started explains one SIGKILLed test, in order.
@@ -274,8 +350,7 @@ class ServerSession(Session):
         if stopped:
             outcome = _SKIPPED
         outcomes[k] = outcome
-        if on_outcome is not None:
-            on_outcome(self._index[k], outcome)
+        deliver(k, outcome)
         if job.stop_on_failure and not stopped and outcome.status is not Status.PASSED:
             stopped = True
             self._send({"op": "stop", "id": jid})
@@ -298,10 +373,29 @@ class ServerSession(Session):
         proc = getattr(self, "proc", None)
         if proc is not None:
             self._kill(proc)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                try:
-                    if stream is not None:
-                        stream.close()
-                except OSError:
-                    pass
+            _close_streams(proc)
         self._cleanup()
+
+
+class _Anomaly(Exception):
+    """The sandbox's messages broke the protocol: only a program can have caused it."""
+
+
+def _fill(outcomes: list[Outcome | None], status: Status, message: str) -> None:
+    """Give every test not yet reported ``status``."""
+    for k, o in enumerate(outcomes):
+        if o is None:
+            outcomes[k] = Outcome(status, message=message)
+
+
+def _short(value: Any) -> str:
+    return repr(value)[:60]
+
+
+def _close_streams(proc: Any) -> None:
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        try:
+            if stream is not None:
+                stream.close()
+        except OSError:
+            pass

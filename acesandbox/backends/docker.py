@@ -591,6 +591,7 @@ class _Container(ServerSession):
 
     def _spawn(self, argv: list[str], env: dict[str, str] | None, cwd: str | None) -> _Attached:
         backend, dcfg = self._backend_obj, self._backend_obj.docker
+        self._deadline = time.monotonic() + backend.start_timeout_s  # a replaced sandbox starts afresh
         labels = {
             LABEL: "1",
             OWNER_LABEL: _owner(),
