@@ -14,11 +14,12 @@ with a warning. Exceptions are drawn in :mod:`benchmarks.errors`.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from acesandbox import Job, Report
+from acesandbox import Job, Report, SandboxConfig
 from acesandbox.registry import Registry
 
 from .errors import BenchmarkError, BenchmarkNotFoundError
@@ -99,6 +100,8 @@ class Benchmark(abc.ABC):
     parts: ClassVar[tuple[str, ...]] = ("pass",)
     default_dataset: ClassVar[str | None] = None
     """Where :meth:`load` reads with no argument: a hub name, a package, or None (required)."""
+    SANDBOX: ClassVar[SandboxConfig] = SandboxConfig()
+    """The family's per-sandbox settings (memory, processes, preload), one value; see :meth:`sandbox_config`."""
 
     def __init__(self, **options: Any) -> None:
         self.options = dict(options)
@@ -138,10 +141,11 @@ class Benchmark(abc.ABC):
             return code
         raise BenchmarkError(f"sample for {problem.task_id} has neither a 'solution' nor a 'completion' string")
 
-    def executor_options(self) -> dict[str, Any]:
-        """Keyword arguments for the Executor that scores this benchmark (``preload``, ``python``)."""
-        python = self.options.get("python")
-        return {"python": python} if python else {}
+    def sandbox_config(self, *, backend: str | None = None, workers: int | None = None) -> SandboxConfig:
+        """The sandbox this benchmark is scored in: the family's :attr:`SANDBOX` value with a run's
+        ``backend`` and ``workers``, and the ``python`` option (an interpreter with pinned libraries)."""
+        python = self.options.get("python") or self.SANDBOX.python
+        return dataclasses.replace(self.SANDBOX, backend=backend, workers=workers, python=python)
 
     def prepare(self, problems: Sequence[Problem], *, executor: Any = None, progress: bool = False) -> None:
         """Compute what jobs need before scoring (EvalPlus's expected outputs), on ``executor``."""

@@ -195,7 +195,9 @@ def _pair(text: str, option: str) -> tuple[str, str]:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from acesandbox import Executor, SandboxConfig
+    import dataclasses
+
+    from acesandbox import Executor
 
     from .errors import DataDirError
     from .output import print_verification
@@ -227,10 +229,10 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"error: unknown family {family!r}; choose from {sorted(VERIFIERS)}", file=sys.stderr)
             return 2
         module = importlib.import_module(VERIFIERS[family])
-        kwargs = dict(getattr(module, "EXECUTOR_OPTIONS", {}))
+        sandbox = dataclasses.replace(module.SANDBOX, backend=args.sandbox, workers=args.workers)
         if family == "bigcodebench" and args.python:
-            kwargs["python"] = args.python
-        with Executor(SandboxConfig(backend=args.sandbox, workers=args.workers, **kwargs)) as executor:
+            sandbox = dataclasses.replace(sandbox, python=args.python)
+        with Executor(sandbox) as executor:
             runs += verify_all(root, executor, families=[family], limit=limit, limits=limits,
                                progress=not args.no_progress)
     totals = summarise(runs)

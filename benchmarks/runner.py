@@ -104,9 +104,9 @@ def evaluate(
 
     own = executor is None
     if own:
-        from acesandbox import Executor, SandboxConfig
+        from acesandbox import Executor
 
-        executor = Executor(SandboxConfig(backend=backend, workers=workers, **bench.executor_options()))
+        executor = Executor(bench.sandbox_config(backend=backend, workers=workers))
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
     first: dict[tuple[str, str, bool], int] = {}
     same_as: dict[int, int] = {}  # item -> the earlier item with the same task and program

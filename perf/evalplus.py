@@ -25,6 +25,7 @@ are printed only if it never exceeded the core count.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -36,11 +37,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from acesandbox import Executor, SandboxConfig
+from acesandbox import Executor
 from benchmarks import DataDirError, evaluate
 from benchmarks.evalplus import (
     DATASETS,
-    EXECUTOR_OPTIONS,
+    SANDBOX,
     HumanEvalPlus,
     MbppPlus,
     official_runs,
@@ -75,7 +76,7 @@ def ground_truth_ours(data_root: pathlib.Path, cache_dir: str, workers: int, pro
     """Compute and cache both datasets' expected outputs; returns seconds."""
     started = time.perf_counter()
     benches, problems = _benches(data_root, cache_dir, profile)
-    with Executor(SandboxConfig(workers=workers, **EXECUTOR_OPTIONS)) as ex:
+    with Executor(dataclasses.replace(SANDBOX, workers=workers)) as ex:
         for kind, bench in benches.items():
             bench.prepare(list(problems[kind].values()), executor=ex)
     return time.perf_counter() - started
@@ -89,7 +90,7 @@ def score_ours(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathlib.P
     started = time.perf_counter()
     benches, problems = _benches(data_root, cache_dir, profile)
     statuses: dict[tuple[str, str, int], tuple[str, str]] = {}
-    with Executor(SandboxConfig(workers=workers, **EXECUTOR_OPTIONS)) as ex:
+    with Executor(dataclasses.replace(SANDBOX, workers=workers)) as ex:
         for kind, bench in benches.items():
             keys: list[tuple[str, str, int]] = []
             samples: list[dict[str, Any]] = []

@@ -40,19 +40,17 @@ from .data import problems_from_records
 from .known import KNOWN_DIFFERENCES, KNOWN_DIFFERENCES_BY_ENV, KNOWN_DIFFERENCES_PINNED
 from .libs import PRELOAD, importable, is_host_python, missing_libraries, preload_for
 from .programs import sanitize, task_status
-from .scorer import EXECUTOR_OPTIONS, MAX_PROCESSES, MEMORY_MB, BigCodeBench
+from .scorer import SANDBOX, BigCodeBench
 from .tasks import HARD_TASK_IDS
 from .verify import verify_runs
 
 __all__ = [
-    "EXECUTOR_OPTIONS",
     "HARD_TASK_IDS",
     "KNOWN_DIFFERENCES",
     "KNOWN_DIFFERENCES_BY_ENV",
     "KNOWN_DIFFERENCES_PINNED",
-    "MAX_PROCESSES",
-    "MEMORY_MB",
     "PRELOAD",
+    "SANDBOX",
     "BigCodeBench",
     "MissingLibraryError",
     "importable",

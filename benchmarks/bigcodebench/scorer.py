@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -9,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from acesandbox import AssertTest, Job, Limits, Report
+from acesandbox import AssertTest, Job, Limits, Report, SandboxConfig
 
 from ..base import Benchmark, Problem, SampleResult, extract_program, needs_extraction
 from ..errors import BenchmarkError
@@ -19,19 +20,14 @@ from .libs import PRELOAD, missing_libraries, preload_for
 from .programs import REPORT, SUITE, sanitize, task_status, test_methods, with_prelude
 from .tasks import INSTRUCTION_PREFIX, RESPONSE_PREFIX, STOP_SEQUENCES
 
-__all__ = ["EXECUTOR_OPTIONS", "MAX_PROCESSES", "MEMORY_MB", "TIMEOUT_PER_TASK_S", "BigCodeBench"]
+__all__ = ["SANDBOX", "TIMEOUT_PER_TASK_S", "BigCodeBench"]
 
 TIMEOUT_PER_TASK_S = 240.0
 """The official ``BIGCODEBENCH_TIMEOUT_PER_TASK`` default (``TIMEOUT_LIMIT``)."""
 
-MEMORY_MB = 4096
-"""The default memory cap of the sandbox a task runs in (``SandboxConfig.memory_mb``)."""
-
-MAX_PROCESSES = 128
-"""Processes a task's sandbox may hold (``SandboxConfig.max_processes``)."""
-
-EXECUTOR_OPTIONS: dict[str, Any] = {"preload": PRELOAD, "memory_mb": MEMORY_MB, "max_processes": MAX_PROCESSES}
-"""SandboxConfig fields for scoring BigCodeBench (``verify-official`` adds ``python``)."""
+SANDBOX = SandboxConfig(memory_mb=4096, max_processes=128, preload=PRELOAD)
+"""The sandboxes BigCodeBench tasks run in: 4 GiB and 128 processes each, :data:`PRELOAD`
+imported once (``verify-official --python`` adds a pinned interpreter)."""
 
 
 class BigCodeBench(Benchmark):
@@ -59,7 +55,7 @@ class BigCodeBench(Benchmark):
         timeout_per_task_s: float = TIMEOUT_PER_TASK_S,
         min_time_limit_s: float = 1.0,
         gt_times: Mapping[str, float] | None = None,
-        memory_mb: int = MEMORY_MB,
+        memory_mb: int = SANDBOX.memory_mb,
         check_libs: bool = True,
         **options: Any,
     ) -> None:
@@ -138,16 +134,13 @@ class BigCodeBench(Benchmark):
         """The interpreter the sandbox runs programs with (option ``python``; None: the host's)."""
         return self.options.get("python") or None
 
-    def executor_options(self) -> dict[str, Any]:
-        """SandboxConfig fields: ``preload`` (:data:`PRELOAD` that the interpreter has), caps, ``python`` when given."""
-        options: dict[str, Any] = {
-            "preload": preload_for(self.python),
-            "memory_mb": self.memory_mb,
-            "max_processes": MAX_PROCESSES,
-        }
-        if self.python:
-            options["python"] = self.python
-        return options
+    SANDBOX: ClassVar[SandboxConfig] = SANDBOX
+
+    def sandbox_config(self, *, backend: str | None = None, workers: int | None = None) -> SandboxConfig:
+        """:data:`SANDBOX` with the run's backend and workers, this benchmark's memory cap, the ``python``
+        option, and only the modules of :data:`PRELOAD` that interpreter has."""
+        config = super().sandbox_config(backend=backend, workers=workers)
+        return dataclasses.replace(config, memory_mb=self.memory_mb, preload=preload_for(self.python))
 
     def time_limit_s(self, task_id: str) -> float:
         """The official limit of one task's whole suite, in wall seconds."""

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 from .checks import GT_TIME_LIMIT_FACTOR, HumanEvalPlus, MbppPlus
 from .data import mbpp_deserialize_inputs
-from .ground_truth import EXECUTOR_OPTIONS, ground_truth
+from .ground_truth import SANDBOX, ground_truth
 from .official import DATASETS, OfficialRow, official_runs, read_official_results, run_profile
 from .original import HumanEval, Mbpp
 from .verify import KNOWN_DIFFERENCES, OBSERVED_FLAGS, verify_runs
 
 __all__ = [
     "DATASETS",
-    "EXECUTOR_OPTIONS",
     "GT_TIME_LIMIT_FACTOR",
     "KNOWN_DIFFERENCES",
     "OBSERVED_FLAGS",
@@ -52,6 +51,7 @@ __all__ = [
     "Mbpp",
     "MbppPlus",
     "OfficialRow",
+    "SANDBOX",
     "ground_truth",
     "mbpp_deserialize_inputs",
     "official_runs",

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from acesandbox import CallBatchTest, Job, Limits, Report, Status
+from acesandbox import CallBatchTest, Job, Limits, Report, SandboxConfig, Status
 from acesandbox.judges import register_judge
 
 from ..base import Benchmark, Problem, SampleResult
@@ -23,7 +23,7 @@ from ..errors import BenchmarkError
 from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 from . import judge as _judge
 from .data import cache_root, plus_problems, records_and_hash, release_file, task_number
-from .ground_truth import DIGEST_SOURCE, EXECUTOR_OPTIONS, TOO_LARGE, ground_truth, has_digests
+from .ground_truth import DIGEST_SOURCE, SANDBOX, TOO_LARGE, ground_truth, has_digests
 
 __all__ = ["CHUNK_BYTES", "GT_TIME_LIMIT_FACTOR", "MAX_CALLS_PER_TEST", "EvalPlusBase", "HumanEvalPlus", "MbppPlus",
            "status_of"]
@@ -137,6 +137,7 @@ class EvalPlusBase(Benchmark):
     """Shared machinery of the four EvalPlus benchmarks."""
 
     dataset_kind: ClassVar[str] = "humaneval"
+    SANDBOX: ClassVar[SandboxConfig] = SANDBOX
     release_name: ClassVar[str] = ""
     hub_name: ClassVar[str] = ""
 
@@ -159,9 +160,6 @@ class EvalPlusBase(Benchmark):
         self._digest_cache: dict[tuple[str, str, str], bool] = {}
         self._gt_lock = threading.Lock()
 
-    def executor_options(self) -> dict[str, Any]:
-        """SandboxConfig fields: the base's plus EvalPlus's memory cap."""
-        return {**super().executor_options(), **EXECUTOR_OPTIONS}
 
     # ---- loading
     def load(self, dataset: str | None = None) -> list[Problem]:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from acesandbox import CallBatchTest, Job, Limits, Status
+from acesandbox import CallBatchTest, Job, Limits, SandboxConfig, Status
 from acesandbox._wire import MAX_INT_BITS
 from acesandbox.judges import register_judge
 
@@ -19,14 +19,11 @@ from ..errors import BenchmarkError
 from . import judge as _judge
 from .data import cache_root
 
-__all__ = ["BIG_INT_BITS", "DIGEST_PREFIX", "DIGEST_SOURCE", "EXECUTOR_OPTIONS", "MEMORY_MB", "TOO_LARGE", "ground_truth",
+__all__ = ["BIG_INT_BITS", "DIGEST_PREFIX", "DIGEST_SOURCE", "SANDBOX", "TOO_LARGE", "ground_truth",
            "has_digests"]
 
-MEMORY_MB = 4096
-"""The memory cap of the sandboxes EvalPlus programs run in (``SandboxConfig.memory_mb``)."""
-
-EXECUTOR_OPTIONS: dict[str, Any] = {"memory_mb": MEMORY_MB}
-"""SandboxConfig fields for scoring EvalPlus (ground truth and checks)."""
+SANDBOX = SandboxConfig(memory_mb=4096)
+"""The sandboxes EvalPlus programs run in (ground truth and checks): 4 GiB each."""
 
 _GT_FORMAT = 2  # bump when the cached ground-truth layout changes (2: ints past the wire's bound as digests)
 _GT_CHUNK = 25  # calls per ground-truth test
@@ -148,9 +145,11 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
             keys.append((p.task_id, part))
     own = executor is None
     if own:
-        from acesandbox import Executor, SandboxConfig
+        import dataclasses
 
-        executor = Executor(SandboxConfig(workers=workers, **EXECUTOR_OPTIONS))
+        from acesandbox import Executor
+
+        executor = Executor(dataclasses.replace(SANDBOX, workers=workers))
     result: dict[str, dict[str, Any]] = defaultdict(dict)
     errors: list[str] = []
     overflowed: set[str] = set()

@@ -42,16 +42,16 @@ from .data import DATASET, LcbTest, decode_private_tests, release_files
 from .judge import JUDGE, compare_stdout, compare_values, judge, truncate
 from .programs import call_program, stdio_program
 from .prompts import user_prompt
-from .scorer import EXECUTOR_OPTIONS, LiveCodeBench, official_result
+from .scorer import SANDBOX, LiveCodeBench, official_result
 from .verify import KNOWN_DIFFERENCES, atcoder_samples, leetcode_examples, verify_runs
 
 __all__ = [
     "DATASET",
-    "EXECUTOR_OPTIONS",
     "JUDGE",
     "KNOWN_DIFFERENCES",
     "LcbTest",
     "LiveCodeBench",
+    "SANDBOX",
     "atcoder_samples",
     "call_program",
     "compare_stdout",

@@ -6,13 +6,14 @@ any error code is ``fail``; a sandbox failure is ``sandbox_error``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from acesandbox import CallBatchTest, Job, Limits, Report, Status
+from acesandbox import CallBatchTest, Job, Limits, Report, SandboxConfig, Status
 from acesandbox.extract import last_fenced_span
 
 from ..base import Benchmark, Problem, SampleResult
@@ -23,16 +24,13 @@ from .judge import JUDGE, PACK, truncate
 from .programs import call_program, call_target, stdio_program
 from .prompts import SYSTEM_MESSAGE
 
-__all__ = ["DEFAULT_TIMEOUT_S", "EXECUTOR_OPTIONS", "K_LIST", "MEMORY_MB", "LiveCodeBench", "official_result"]
+__all__ = ["DEFAULT_TIMEOUT_S", "K_LIST", "SANDBOX", "LiveCodeBench", "official_result"]
 
 DEFAULT_TIMEOUT_S = 6
 """lcb_runner's ``--timeout`` default: each test's wall-clock alarm, in seconds."""
 
-MEMORY_MB = 4096
-"""The default memory cap of the sandbox a problem runs in (``SandboxConfig.memory_mb``)."""
-
-EXECUTOR_OPTIONS: dict[str, Any] = {"memory_mb": MEMORY_MB}
-"""SandboxConfig fields for scoring LiveCodeBench."""
+SANDBOX = SandboxConfig(memory_mb=4096)
+"""The sandboxes LiveCodeBench programs run in: 4 GiB each (the ``memory_mb`` option overrides it)."""
 
 K_LIST = (1, 5, 10, 20, 40, 50, 75, 100, 125, 150, 200, 500, 1000)
 """The k values lcb_runner reports pass@k for (those every problem has enough samples for)."""
@@ -64,16 +62,18 @@ class LiveCodeBench(Benchmark):
         self.timeout_s = options.get("timeout_s", DEFAULT_TIMEOUT_S)
         if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or self.timeout_s <= 0:
             raise BenchmarkError(f"timeout_s must be a positive number of seconds, got {self.timeout_s!r}")
-        self.memory_mb = int(options.get("memory_mb", MEMORY_MB))
+        self.memory_mb = int(options.get("memory_mb", SANDBOX.memory_mb))
         self.stdin_mock = str(options.get("stdin_mock", "buffered"))
         if self.stdin_mock not in ("buffered", "stringio"):
             raise BenchmarkError(f"stdin_mock must be 'buffered' or 'stringio', got {self.stdin_mock!r}")
         self.platform = options.get("platform")
         self.difficulty = options.get("difficulty")
 
-    def executor_options(self) -> dict[str, Any]:
-        """SandboxConfig fields: the base's plus this benchmark's memory cap."""
-        return {**super().executor_options(), "memory_mb": self.memory_mb}
+    SANDBOX: ClassVar[SandboxConfig] = SANDBOX
+
+    def sandbox_config(self, *, backend: str | None = None, workers: int | None = None) -> SandboxConfig:
+        """:data:`SANDBOX` with the run's backend and workers and this benchmark's memory cap."""
+        return dataclasses.replace(super().sandbox_config(backend=backend, workers=workers), memory_mb=self.memory_mb)
 
     @property
     def label(self) -> str:

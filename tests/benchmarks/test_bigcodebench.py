@@ -9,9 +9,10 @@ import pathlib
 import pytest
 from _support import require_backend
 
+from acesandbox import SandboxConfig
 from benchmarks.base import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, BenchmarkError, Problem, SampleResult, get_benchmark
 from benchmarks.bigcodebench import (
-    EXECUTOR_OPTIONS,
+    SANDBOX,
     HARD_TASK_IDS,
     KNOWN_DIFFERENCES,
     KNOWN_DIFFERENCES_BY_ENV,
@@ -69,10 +70,12 @@ def real_file(shared_data: pathlib.Path) -> pathlib.Path:
 @pytest.fixture(scope="module")
 def bcb_executor():
     """A real sandbox pool with the heavy libraries preloaded, as BigCodeBench runs want."""
-    from acesandbox import Executor, SandboxConfig
+    import dataclasses
+
+    from acesandbox import Executor
 
     require_backend("namespace")
-    ex = Executor(SandboxConfig(backend="namespace", workers=2, **EXECUTOR_OPTIONS))
+    ex = Executor(dataclasses.replace(SANDBOX, backend="namespace", workers=2))
     yield ex
     ex.close()
 
@@ -208,13 +211,16 @@ def test_missing_libraries_in_another_interpreter(tmp_path: pathlib.Path):
     assert missing_libraries(problem, python) == ["pytest"]  # the bare venv: the module, no pytest
     assert preload_for(python) == ()  # nothing of PRELOAD: no start-up warnings
     bench = BigCodeBench(python=python)
-    assert bench.executor_options() == {"preload": (), "memory_mb": 4096, "max_processes": 128, "python": python}
+    assert bench.sandbox_config(backend="namespace", workers=3) == SandboxConfig(
+        backend="namespace", workers=3, memory_mb=4096, max_processes=128, preload=(), python=python)
     assert bench.jobs(problem, "def task_func(x):\n    return x\n") == {}
-    assert BigCodeBench().executor_options() == {"preload": preload_for(None), "memory_mb": 4096, "max_processes": 128}
+    assert BigCodeBench(memory_mb=8192).sandbox_config() == SandboxConfig(
+        memory_mb=8192, max_processes=128, preload=preload_for(None))
 
 
-def test_executor_options_and_known_difference_tables():
-    assert EXECUTOR_OPTIONS["preload"] == PRELOAD and EXECUTOR_OPTIONS["memory_mb"] >= BigCodeBench().memory_mb
+def test_sandbox_value_and_known_difference_tables():
+    assert SANDBOX.preload == PRELOAD and SANDBOX.memory_mb == BigCodeBench().memory_mb == 4096
+    assert BigCodeBench.SANDBOX is SANDBOX
     assert KNOWN_DIFFERENCES_BY_ENV["host"] is KNOWN_DIFFERENCES
     pinned = KNOWN_DIFFERENCES_BY_ENV["pinned"]
     assert pinned["BigCodeBench/13"] == KNOWN_DIFFERENCES["BigCodeBench/13"]  # no pin brings the network back

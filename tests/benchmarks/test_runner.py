@@ -122,3 +122,16 @@ def test_read_records_in_every_local_format(tmp_path):
         assert [(r["task_id"], r["x"]) for r in got] == [("A", 1), ("B", 2)], name
     with pytest.raises(BenchmarkError, match="not found"):
         read_records(tmp_path / "missing.jsonl")
+
+
+def test_each_family_scores_in_one_sandbox_value():
+    """A benchmark's sandbox is its family's SandboxConfig plus the run's backend, workers and interpreter."""
+    from acesandbox import SandboxConfig
+    from benchmarks import evalplus, livecodebench
+
+    assert get_benchmark("humaneval+").sandbox_config() == evalplus.SANDBOX == SandboxConfig(memory_mb=4096)
+    assert get_benchmark("mbpp").SANDBOX is evalplus.SANDBOX
+    lcb = get_benchmark("livecodebench", memory_mb=2048)
+    assert lcb.sandbox_config(backend="process", workers=2) == SandboxConfig(backend="process", workers=2, memory_mb=2048)
+    assert livecodebench.SANDBOX.memory_mb == 4096
+    assert get_benchmark("toy", python="/opt/py/bin/python").sandbox_config() == SandboxConfig(python="/opt/py/bin/python")

@@ -8,6 +8,7 @@ two cores); ``acecoder bench verify-official`` runs everything.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 
@@ -30,10 +31,10 @@ LIMITS = {
 @pytest.mark.parametrize("family", ["evalplus", "livecodebench", "bigcodebench"])
 def test_official_verdicts_are_reproduced(family, shared_data):
     require_backend("namespace")
-    from acesandbox import Executor, SandboxConfig
+    from acesandbox import Executor
 
     module = importlib.import_module(VERIFIERS[family])
-    with Executor(SandboxConfig(backend="namespace", workers=2, **getattr(module, "EXECUTOR_OPTIONS", {}))) as executor:
+    with Executor(dataclasses.replace(module.SANDBOX, backend="namespace", workers=2)) as executor:
         runs = verify_all(shared_data, executor, families=[family], limits=LIMITS, progress=False)
     REPORT.extend(runs)
     assert runs, f"no official {family} runs found under {shared_data}"
