@@ -312,3 +312,17 @@ def test_main_end_to_end_in_a_real_sandbox(tmp_path, capsys):
     assert data["agreement"]["tests"] == 10
     # A 1 s wall-clock baseline may time out on a loaded machine; anything else must agree.
     assert [d for d in data["agreement"]["disagreements"] if d["baseline"] != "timeout"] == []
+
+
+@pytest.mark.slow
+def test_main_runs_the_evalplus_baseline_where_importable(tmp_path, capsys):
+    pytest.importorskip("evalplus.eval")
+    out = tmp_path / "bench.json"
+    argv = ["--jobs", "8", "--no-loop", "--skip-baseline", "--evalplus-jobs", "8", "--workers", "1", "--sandbox", "fake"]
+    assert bench.main([*argv, "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    evalplus = next(r for r in data["runs"] if r["name"] == "evalplus untrusted_check")
+    assert (evalplus["jobs"], evalplus["tests"]) == (8, data["workload"]["tests"])
+    assert set(evalplus["verdicts"]) <= {"passed", "failed"}
+    assert data["evalplus_agreement"]["tests"] == data["workload"]["tests"]
+    assert "agreement (evalplus pass == acesandbox isolated pass)" in capsys.readouterr().out
