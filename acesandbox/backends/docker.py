@@ -340,11 +340,9 @@ class _Listener:
         path = os.path.join(self.dir, "s")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            old = os.umask(0o177)
-            try:
-                self.sock.bind(path)  # created 0600
-            finally:
-                os.umask(old)
+            # No umask games (other threads create files too): the 0700 directory keeps
+            # everyone out until the socket is 0600 and handed over.
+            self.sock.bind(path)
             os.chmod(path, 0o600)
             if uid != os.geteuid():
                 os.chown(path, uid, uid)
@@ -723,6 +721,7 @@ class DockerBackend(Backend):
 
     name = "docker"
     isolation = "docker"
+    option_names = frozenset(f.name for f in fields(DockerConfig))
 
     @property
     def provides(self) -> frozenset[str]:
