@@ -15,7 +15,7 @@ from typing import Any, Callable, ClassVar
 
 from .._result import Outcome, Report
 from .._spec import Job, SandboxConfig
-from ..errors import BackendNotFoundError
+from ..errors import BackendNotFoundError, InvalidJobError
 from ..registry import Registry
 
 __all__ = ["Backend", "Session", "available_backends", "get_backend", "register_backend"]
@@ -54,9 +54,18 @@ class Backend(abc.ABC):
     isolation: ClassVar[str] = ""
     result_bytes: ClassVar[int] = 16 * 2**20
     start_timeout_s: ClassVar[float] = 60.0
+    option_names: ClassVar[frozenset[str]] = frozenset()
+    """The ``SandboxConfig.options`` keys this backend reads; any other key is an error."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config if config is not None else SandboxConfig(backend=self.name or None)
+        unknown = sorted(set(self.config.options) - self.option_names)
+        if unknown:
+            known = ", ".join(sorted(self.option_names)) or "none"
+            raise InvalidJobError(
+                f"SandboxConfig.options {unknown} mean nothing to the {self.name or type(self).__name__} backend "
+                f"(it reads: {known}); drop them or choose the backend they are for"
+            )
 
     def sandbox_limits(self) -> dict[str, int]:
         """The sandbox-wide caps every job of this backend runs under (sent with each job)."""

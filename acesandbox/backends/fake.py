@@ -45,6 +45,7 @@ class _FakeSession(Session):
 class FakeBackend(Backend):
     name = "fake"
     isolation = "fake"
+    option_names = frozenset({"script"})
 
     def open_session(self, worker: int = 0) -> Session:
         return _FakeSession(self.config.options.get("script"))

@@ -198,6 +198,7 @@ class RayBackend(Backend):
 
     name = "ray"
     isolation = "ray"
+    option_names = frozenset(f.name for f in fields(RayConfig))
 
     def __init__(self, config: SandboxConfig | None = None, ray_config: RayConfig | None = None) -> None:
         super().__init__(config)

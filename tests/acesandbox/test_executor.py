@@ -150,10 +150,23 @@ def test_run_tests_timeout_s_defaults_to_limits_own():
 def test_shared_executor_is_keyed_on_the_sandbox_config_value():
     from acesandbox.executor import shared_executor
 
-    a = shared_executor(SandboxConfig(backend="fake", workers=1, options={"tag": [1]}))
-    assert shared_executor(SandboxConfig(backend="fake", workers=1, options={"tag": [1]})) is a
-    assert shared_executor(SandboxConfig(backend="fake", workers=1, options={"tag": [2]})) is not a
+    def one(job):
+        return ["passed"] * len(job.tests)
+
+    def two(job):
+        return ["failed"] * len(job.tests)
+
+    a = shared_executor(SandboxConfig(backend="fake", workers=1, options={"script": one}))
+    assert shared_executor(SandboxConfig(backend="fake", workers=1, options={"script": one})) is a
+    assert shared_executor(SandboxConfig(backend="fake", workers=1, options={"script": two})) is not a
     assert shared_executor("fake") is shared_executor(SandboxConfig(backend="fake"))
+
+
+def test_options_a_backend_does_not_read_are_an_error():
+    with pytest.raises(acesandbox.InvalidJobError, match=r"SandboxConfig.options \['image'\] mean nothing to the fake backend \(it reads: script\)"):
+        FakeBackend(SandboxConfig(options={"image": "x:y"}))
+    with pytest.raises(acesandbox.InvalidJobError, match=r"mean nothing to the process backend \(it reads: none\)"):
+        Executor(SandboxConfig(backend="process", options={"address": "auto"}))
 
 
 _HOG = "def hog(mb):\n    block = bytearray(mb << 20)\n    return len(block) > 0\n"
