@@ -19,7 +19,7 @@ import textwrap
 import pytest
 
 from _support import require_backend
-from acesandbox import Executor, Job, Status
+from acesandbox import Executor, Job, Limits, Status
 from acesandbox._harden import namespaces, seccomp
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux-only")
@@ -200,6 +200,25 @@ def test_normal_programs_still_work(sandbox):
         def np_sum():
             import numpy
             return int(numpy.arange(10).sum())
+
+        def contexts():
+            out = []
+            for name in ("spawn", "forkserver"):
+                with mp.get_context(name).Pool(1) as p:
+                    out += p.map(abs, [-1])
+            return out
+
+        def spawned():
+            import os
+            pid = os.posix_spawn("/bin/true", ["/bin/true"], {})  # glibc: clone3, then clone on ENOSYS
+            return os.waitpid(pid, 0)[1]
+
+        def aio():
+            import asyncio
+            async def main():
+                p = await asyncio.create_subprocess_exec(sys.executable, "-c", "print(5)", stdout=asyncio.subprocess.PIPE)
+                return (await p.communicate())[0].strip()
+            return asyncio.run(main())
         """
     )
     tests = [
@@ -208,8 +227,11 @@ def test_normal_programs_still_work(sandbox):
         "assert queue() == [0, 1, 2]",
         "assert sub() == '42'",
         "assert np_sum() == 45",
+        "assert contexts() == [1, 1]",
+        "assert spawned() == 0",
+        "assert aio() == b'5'",
     ]
-    report = sandbox.run(Job(program=program, tests=tests))
+    report = sandbox.run(Job(program=program, tests=tests, limits=Limits(timeout_s=10.0)))
     assert report.statuses == (Status.PASSED,) * len(tests), report.outcomes
 
 
