@@ -270,3 +270,42 @@ def test_the_program_is_sealed():
     with pytest.raises(PermissionError):
         os.ftruncate(fd, 0)
     assert os.pread(fd, 1 << 16, 0) == seccomp.bpf_program()
+
+
+I386_PROGRAM = textwrap.dedent(
+    """
+    import ctypes, mmap, os
+
+    def int80(nr, arg):
+        # push rbx; mov eax, nr; mov ebx, arg; int 0x80; pop rbx; movsxd rax, eax; ret
+        code = (b"\\x53\\xb8" + nr.to_bytes(4, "little") + b"\\xbb" + arg.to_bytes(4, "little")
+                + b"\\xcd\\x80\\x5b\\x48\\x63\\xc0\\xc3")
+        m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        m.write(code)
+        fn = ctypes.CFUNCTYPE(ctypes.c_long)(ctypes.addressof(ctypes.c_char.from_buffer(m)))
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, str(fn()).encode())
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        out = os.read(r, 64)
+        return int(out) if out else None  # None: no i386 emulation (the child died)
+    """
+)
+
+
+def test_i386_abi_is_filtered_too(sandbox):
+    """The same rules hold for a 64-bit program making 32-bit calls (int 0x80)."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("the i386 ABI is x86_64's compat ABI")
+    tests = [
+        "assert int80(20, 0) is not None",  # getpid: i386 emulation is there
+        f"assert int80(310, {CLONE_NEWUSER}) == -{errno.EPERM}",  # i386 unshare(CLONE_NEWUSER)
+        f"assert int80(288, 0) == -{errno.EPERM}",  # i386 keyctl
+    ]
+    report = sandbox.run(Job(program=I386_PROGRAM, tests=tests))
+    if report.outcomes[0].status is not Status.PASSED:
+        pytest.skip("this kernel has no i386 emulation")
+    assert report.statuses == (Status.PASSED,) * 3, report.outcomes
