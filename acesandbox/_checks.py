@@ -28,6 +28,7 @@ import functools
 import math
 import operator
 import reprlib
+import string
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from typing import Any
 
 from acesandbox.errors import TestSyntaxError
 
-__all__ = ["Check", "Plan", "judge", "plan_assert_test", "plan_unittest"]
+__all__ = ["Check", "Plan", "host_safe", "judge", "plan_assert_test", "plan_unittest"]
 
 CHECK_FUNCTION = "__ace_check__"
 """Name the sandbox runtime binds to the function that emits ``(ci, hole_values)``."""
@@ -122,6 +123,8 @@ class _Splitter:
         if isinstance(node, ast.Attribute):
             if _unsafe_attr(node.attr) or (_is_name(node.value, "operator") and node.attr not in _OPERATOR_FUNCS):
                 return _DEP
+            if node.attr in _FORMAT_METHODS and not _plain_format_string(node.value):
+                return _DEP  # "{0.__self__...}".format(abs) walks attributes: never in the parent
             return self.kind(node.value)
         if isinstance(node, ast.Call):
             return self.classify_call(node)
@@ -216,6 +219,32 @@ class _Splitter:
         if lazy and not isinstance(expr, (ast.Name, ast.Constant)):
             self.lazy.append(index)
         return ast.Name(id=f"_h{index}", ctx=ast.Load())
+
+
+_FORMAT_METHODS = frozenset({"format", "format_map"})
+
+
+def _plain_format_string(node: ast.AST) -> bool:
+    """A literal format string whose fields only number or name arguments: no ``.attr``
+    or ``[key]`` walks (which reach from any object to its module's globals)."""
+    if not isinstance(node, ast.Constant) or type(node.value) is not str:
+        return False
+    return _plain_fields(node.value, 2)
+
+
+def _plain_fields(text: str, depth: int) -> bool:
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return False
+    for _literal, field, spec, _conversion in parsed:
+        if field is None:
+            continue
+        if "." in field or "[" in field:
+            return False
+        if spec and "{" in spec and (depth == 0 or not _plain_fields(spec, depth - 1)):
+            return False
+    return True
 
 
 def _unsafe_attr(attr: str) -> bool:
@@ -539,6 +568,51 @@ def _compile_template(template: str) -> CodeType:
         if name.startswith("_") and name not in _HELPERS and not (name[:2] == "_h" and name[2:].isdigit()):
             raise ValueError(f"template uses the forbidden name {name!r}")
     return code
+
+
+# -- what the parent may evaluate itself ----------------------------------------------
+
+# Templates whose cost is bounded by the size of the values and of the template itself:
+# comparisons, truth tests, + and -, indexing, displays, and a few calls. Anything else
+# (a sum over a range, sorting, repetition, powers, formatting...) runs in a judge
+# process under a time budget (see ``_judge_proc``), never in the host.
+_HOST_NODES = (
+    ast.Expression, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.IfExp, ast.Constant, ast.Name, ast.Tuple,
+    ast.List, ast.Set, ast.Dict, ast.Subscript, ast.Slice, ast.Call, ast.BinOp, ast.Attribute, ast.Load,
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In, ast.NotIn, ast.And,
+    ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Add, ast.Sub, ast.keyword,
+)  # fmt: skip
+_HOST_CALLS = frozenset({"abs", "bool", "isinstance", "len"})
+_HOST_MATH = frozenset({"isclose", "isnan", "isinf", "isfinite", "fabs"})
+_HOST_MAX_TEMPLATE = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def host_safe(template: str) -> bool:
+    """Whether the parent may evaluate ``template`` itself: every node is one whose cost
+    is linear in the values and the template (``_h0 == [1, 2]``, ``abs(_h0 - 0.5) < 1e-6``,
+    ``math.isclose(_h0, 2.0)``, ``len(_h0) == 3``), and the template is short."""
+    if len(template) > _HOST_MAX_TEMPLATE:
+        return False
+    try:
+        tree = ast.parse(template, mode="eval")
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, _HOST_NODES):
+            return False
+        if isinstance(node, ast.Call):
+            func = node.func
+            named = isinstance(func, ast.Name) and func.id in _HOST_CALLS
+            mathy = isinstance(func, ast.Attribute) and _is_name(func.value, "math") and func.attr in _HOST_MATH
+            if not (named or mathy) or node.keywords and not mathy:
+                return False
+        elif isinstance(node, ast.Attribute):
+            if not (_is_name(node.value, "math") and node.attr in _HOST_MATH):
+                return False
+        elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > 1024:
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)

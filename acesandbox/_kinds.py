@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from . import _wire
-from ._checks import Check, _short_repr, judge, plan_assert_test, plan_unittest
+from ._checks import Check, _clip, _short_repr, host_safe, judge, plan_assert_test, plan_unittest
+from ._judge_proc import JudgeError, JudgeTimeout, judge_in_process
 from ._result import Outcome, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, UnittestTest
 from .errors import InvalidJobError
@@ -42,6 +43,8 @@ class Prepared:
     """Reported stdout is trimmed to this (IO tests capture more, to compare it whole)."""
     judge: Judge | None = None
     """The named judge of a call test, resolved when the job is prepared."""
+    judge_timeout_s: float = 1.0
+    """Time one check may take in a judge process (the test's CPU limit, at least 1 s)."""
 
     def payload_json(self) -> bytes:
         """``payload`` as compact JSON; a CallBatchTest's is kept on the test value (it
@@ -78,18 +81,22 @@ def _encoded_calls(test: CallBatchTest) -> Any:
 def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
     compat = job.compare == "compat"
     where = f"tests[{index}]"
+    budget = max(1.0, job.limits.timeout_s)
     if isinstance(test, AssertTest):
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source})
         plan = _plan_assert(test.source)
-        return Prepared(test, {"k": "plan", "code": plan.sandbox_code}, plan.checks, plan.required)
+        return Prepared(
+            test, {"k": "plan", "code": plan.sandbox_code}, plan.checks, plan.required, judge_timeout_s=budget
+        )
     if isinstance(test, UnittestTest):
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source, "unittest": True})
         plan = _plan_unittest(test.source)
-        return Prepared(test, {"k": "plan", "code": plan.sandbox_code, "unittest": True}, plan.checks, plan.required)
+        payload = {"k": "plan", "code": plan.sandbox_code, "unittest": True}
+        return Prepared(test, payload, plan.checks, plan.required, judge_timeout_s=budget)
     if isinstance(test, CallTest):
         try:
             args = _wire.encode(tuple(test.args))
@@ -339,11 +346,18 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
                 return done(Status.CRASHED, "malformed value on the sandbox's result channel")
             if not isinstance(values, tuple) or len(values) != len(checks[frame[1]].holes):
                 return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
+            check = checks[frame[1]]
             try:
                 if isinstance(prep.test, CallTest):
                     ok, message = _judge_call(prep, values[0])
-                else:
-                    ok, message = judge(checks[frame[1]], values)
+                elif host_safe(check.template):
+                    ok, message = judge(check, values)
+                else:  # a template whose cost a test or a program could make unbounded
+                    ok, message = judge_in_process(check, frame[2], prep.judge_timeout_s)
+            except JudgeTimeout as exc:
+                return done(Status.ERROR, f"judging {_clip(check.source)} failed: {exc}")
+            except JudgeError as exc:
+                return done(Status.ERROR, str(exc))
             except Exception as exc:  # noqa: BLE001 - the assert raised, as it would in the reference harness
                 return done(Status.ERROR, f"{type(exc).__name__}: {exc}")
             if not ok:

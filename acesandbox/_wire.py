@@ -37,6 +37,9 @@ _MAX_NDIM = 64
 # superlinear (iteration, gcd, int(), hashing) are bounded where they are rebuilt.
 MAX_INT_BITS = 1 << 20
 """Largest int (in bits) that crosses: beyond it, one division is already seconds."""
+MAX_FRACTION_BITS = 1 << 16
+"""Largest numerator or denominator (in bits) of a Fraction that crosses: arithmetic on
+one normalises by a gcd, quadratic in its size."""
 MAX_RANGE_LEN = 1 << 22
 """Longest range that crosses: ``x in r`` for a non-int ``x`` walks it."""
 MAX_DECIMAL_DIGITS = 10_000
@@ -157,7 +160,7 @@ class _Encoder:
         if t is _Decimal:
             return self.decimal(v)
         if t is _Fraction:
-            return {"$frac": [self.int_(_int_index(_frac_num(v))), self.int_(_int_index(_frac_den(v)))]}
+            return self.fraction(v)
         if t is _range:
             return self.range_(v)
         np = _modules.get("numpy")
@@ -182,6 +185,15 @@ class _Encoder:
         if _range_length(start, stop, step) > MAX_RANGE_LEN:
             raise UnserializableValue(f"a range of more than {MAX_RANGE_LEN} elements cannot be judged outside the sandbox")
         return {"$range": [self.int_(start), self.int_(stop), self.int_(step)]}
+
+    def fraction(self, v: Any) -> Any:
+        num, den = _int_index(_frac_num(v)), _int_index(_frac_den(v))
+        if _int_bit_length(num) > MAX_FRACTION_BITS or _int_bit_length(den) > MAX_FRACTION_BITS:
+            raise UnserializableValue(
+                f"a Fraction with a numerator or denominator of more than {MAX_FRACTION_BITS} bits "
+                "cannot be judged outside the sandbox"
+            )
+        return {"$frac": [self.int_(num), self.int_(den)]}
 
     def decimal(self, v: Any) -> Any:
         s = _decimal_str(v)
@@ -296,7 +308,7 @@ class _Encoder:
         if _issubclass(t, _Decimal):
             return self.decimal(v)
         if _issubclass(t, _Fraction):
-            return {"$frac": [self.int_(_int_index(_frac_num(v))), self.int_(_int_index(_frac_den(v)))]}
+            return self.fraction(v)
         raise _refuse(t)
 
 
@@ -488,6 +500,8 @@ class _Decoder:
         num, den = self.int_(payload[0]), self.int_(payload[1])
         if den <= 0:
             raise _fail("the denominator must be positive")
+        if num.bit_length() > MAX_FRACTION_BITS or den.bit_length() > MAX_FRACTION_BITS:
+            raise _fail(f"fraction of more than {MAX_FRACTION_BITS} bits")
         # Not normalised here (a gcd of big ints is quadratic): an honest sender's
         # fraction is in lowest terms already, and a forged one only compares unequal.
         return _Fraction(num, den, _normalize=False)

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acesandbox import _wire
-from acesandbox._checks import Check, Plan, judge, plan_assert_test, plan_unittest
+from acesandbox._checks import Check, Plan, host_safe, judge, plan_assert_test, plan_unittest
+from acesandbox._judge_proc import JudgeError, JudgeTimeout, judge_in_process
 from acesandbox.errors import InvalidJobError, TestSyntaxError
 
 
@@ -594,3 +595,101 @@ def test_count_equal_matches_unittest(a: Sequence[object], b: Sequence[object]):
         assert ok
     except AssertionError:
         assert not ok
+
+
+# -- the parent never walks attributes through format strings, nor runs costly templates --
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        'assert "{0.__self__.__loader__}".format(abs) == ""',
+        'assert "{0[0]}".format(f()) == ""',
+        'assert "{:{0.real}}".format(f()) == ""',
+        'assert (f() or "{0.x}").format(abs) == ""',
+        'assert str.format("{0.__class__}", abs) == ""',
+        'assert "{a.real}".format_map({"a": 1}) == ""',
+    ],
+)
+def test_format_strings_that_walk_attributes_run_in_the_sandbox(test: str) -> None:
+    (check,) = plan_assert_test(test).checks
+    assert check.template == "_h0 == ''"
+    assert "format" in check.holes[0]
+
+
+@pytest.mark.parametrize("test", ['assert "{:.2f}".format(f()) == "1.50"', 'assert "{0}-{x}".format(f(), x=1) == "1.5-1"'])
+def test_plain_format_strings_stay_in_the_parent(test: str) -> None:
+    (check,) = plan_assert_test(test).checks
+    assert check.holes == ("f()",)
+    assert ".format(_h0" in check.template
+    program = "def f():\n    return 1.5\n"
+    assert passes(program, test)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["_h0 == [1, 2, (3, 'a')]", "abs(_h0 - 0.5) < 1e-06", "math.isclose(_h0, 2.0, rel_tol=1e-09)", "len(_h0) == 3 and _h0[0] is None",
+     "_h0 in {1, 2} or not _h0", "isinstance(_h0, int) and _h0 != -1"],
+)  # fmt: skip
+def test_cheap_templates_are_judged_in_the_host(template: str) -> None:
+    assert host_safe(template)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["sum(range(10 ** 18)) == 0", "_h0 == 7 ** 7 ** 10", "'ab' * 10 ** 12 != _h0", "sorted(_h0) == [1]", "set(_h0) == {1}",
+     "_h0 % 7 == 0", "_h0 << 10 ** 9", "'{:.2f}'.format(_h0) == '1'", "math.factorial(_h0) == 1", "f'{_h0}' == '1'",
+     "_h0 == [" + "1, " * 2000 + "1]"],
+)  # fmt: skip
+def test_costly_templates_are_not_judged_in_the_host(template: str) -> None:
+    assert not host_safe(template)
+
+
+def test_a_judge_process_gives_the_hosts_verdicts() -> None:
+    for test, program in [
+        ("assert sorted(f()) == [1, 2, 3]", "def f():\n    return [3, 1, 2]\n"),
+        ("assert sorted(f()) == [1, 2]", "def f():\n    return [3, 1, 2]\n"),
+        ("assert set(f()) | {9} == {1, 9} and f()[0] % 2 == 1", "def f():\n    return [1, 1]\n"),
+    ]:
+        plan = plan_assert_test(test)
+        ((ci, values),) = run(program, plan)
+        assert judge_in_process(plan.checks[ci], _wire.encode(values), 5.0) == judge(plan.checks[ci], values)
+
+
+def test_a_judge_process_reports_what_the_template_raised() -> None:
+    (check,) = plan_assert_test("assert sorted(f()) == [1]").checks
+    with pytest.raises(JudgeError, match="TypeError: '<' not supported") as info:
+        judge_in_process(check, _wire.encode(([1, "a"],)), 5.0)
+    assert info.value.kind == "TypeError"
+
+
+def test_a_costly_template_costs_the_judge_its_budget_not_the_host() -> None:
+    import time
+
+    (check,) = plan_assert_test("assert sum(range(10**18)) == 0").checks
+    assert not host_safe(check.template)
+    t0 = time.monotonic()
+    with pytest.raises(JudgeTimeout, match="longer than its budget"):
+        judge_in_process(check, _wire.encode(()), 1.0)
+    assert time.monotonic() - t0 < 5.0
+    # The next check gets a fresh judge and its verdict.
+    (check,) = plan_assert_test("assert sorted(f()) == [1]").checks
+    assert judge_in_process(check, _wire.encode(([1],)), 5.0) == (True, "")
+
+
+def test_a_judge_process_has_no_environment_and_a_memory_cap() -> None:
+    import os
+
+    from acesandbox import _judge_proc
+
+    os.environ["ACESANDBOX_JUDGE_SECRET"] = "s3cret"
+    judge_process = _judge_proc._Judge()
+    try:
+        with open(f"/proc/{judge_process.proc.pid}/environ", "rb") as f:
+            assert f.read() == b""
+    finally:
+        judge_process.kill()
+        del os.environ["ACESANDBOX_JUDGE_SECRET"]
+    (check,) = plan_assert_test("assert len('x' * (f() << 31)) == 0").checks
+    with pytest.raises(JudgeError, match="MemoryError"):
+        judge_in_process(check, _wire.encode((1,)), 10.0)

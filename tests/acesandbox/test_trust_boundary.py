@@ -290,6 +290,30 @@ TRUST_CASES: list[Case] = [
         verify=_quick(20),
         why="int() of Decimal('1E+100000000') computes 10**10**8",
     ),
+    # -- finding 6: test templates never reach host memory or freeze the host
+    Case(
+        "template_reads_host_environment",
+        "def f():\n    return 0\n",
+        (
+            'assert "{0.__self__.__loader__.find_spec.__func__.__globals__[sys].modules[os].environ'
+            f'[ACESANDBOX_TRUST_SECRET]}}".format(abs) == "{_SECRET}"',
+            'assert (f() or "{0.__self__.__loader__.find_spec.__func__.__globals__[sys].modules[os].environ'
+            f'[ACESANDBOX_TRUST_SECRET]}}").format(abs) == "{_SECRET}"',
+        ),
+        (BLOCKED, BLOCKED),
+        hostile=True,
+        verify=_quick(20),
+        why="str.format walks attributes: from a builtin to the host's os.environ",
+    ),
+    Case(
+        "template_sums_a_huge_range",
+        "def f():\n    return 0\n",
+        ("assert sum(range(10**18)) == 0", "assert f() == 7 ** 7 ** 10"),
+        (NOT_PASSED, NOT_PASSED),
+        hostile=True,
+        verify=_quick(30),
+        why="a test's own constant expression must not hold the host's CPU",
+    ),
 ]
 
 

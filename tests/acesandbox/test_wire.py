@@ -597,8 +597,9 @@ def test_huge_ints_are_refused_both_ways() -> None:
         decode({"$int": "0x" + "0" * (_wire.MAX_INT_BITS // 4 + 10) + "1"})
 
 
-def test_big_fractions_are_rebuilt_without_a_gcd() -> None:
-    num, den = int.from_bytes(os.urandom(1 << 17), "big") | 1, int.from_bytes(os.urandom(1 << 17), "big") | 1
+def test_fractions_are_rebuilt_without_a_gcd_and_bounded() -> None:
+    bits = _wire.MAX_FRACTION_BITS
+    num, den = (int.from_bytes(os.urandom(bits // 8), "big") | 1 for _ in range(2))
     payload = {"$frac": [{"$int": hex(num)}, {"$int": hex(den)}]}
     assert _timed(decode, payload) < 0.5
     value = decode(payload)
@@ -606,6 +607,10 @@ def test_big_fractions_are_rebuilt_without_a_gcd() -> None:
     assert (value.numerator, value.denominator) == (num, den)
     with pytest.raises(WireFormatError, match="positive"):
         decode({"$frac": [1, -3]})
+    with pytest.raises(WireFormatError, match="fraction of more than"):
+        decode({"$frac": [{"$int": hex(1 << bits)}, 3]})
+    with pytest.raises(UnserializableValue, match="Fraction with a numerator"):
+        encode(fractions.Fraction(1, 3**45_000))  # 71,324 bits
     assert roundtrip(fractions.Fraction(-6, 4)) == fractions.Fraction(-3, 2)
 
 
