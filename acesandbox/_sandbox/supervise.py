@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 _READ = 1 << 16
 _MAX_LINES = 10_000  # result frames one test may send (a flood is the program's error)
 _MAX_END_FRAME = 1 << 16  # J's own step-end frames are short; a longer line is not one
-_dumps = json.dumps
+_PLAIN = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
+
+
+def _escaped_size(line: bytes) -> int:
+    """At least the size of ``line`` as a JSON string in the message (ASCII-escaped): a
+    control or non-ASCII byte takes up to 6 bytes there, quotes and backslashes 2."""
+    return len(line) + 5 * len(line.translate(None, _PLAIN)) + 3
 
 
 def _step_end(line: bytes, k: int | None, shared: bool) -> dict | None:
@@ -126,12 +132,11 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
             if overflow or len(lines) >= _MAX_LINES:
                 overflow = True
                 continue
-            text = line.decode("utf-8", "replace")
-            escaped += len(_dumps(text)) + 1
+            escaped += _escaped_size(line)
             if escaped > server.cfg["result_bytes"]:
                 overflow = True
                 continue
-            lines.append(text)
+            lines.append(line.decode("utf-8", "replace"))
         return None
 
     # Frames that arrived with the previous step's (shared mode: J runs on without
