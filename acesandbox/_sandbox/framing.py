@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import struct
+from typing import Any
 
 _dumps = json.dumps
 _write = os.write
 
 
-def send(fd: int, obj: dict) -> None:
+def send(fd: int, obj: dict[str, Any]) -> None:
     data = _dumps(obj, separators=(",", ":")).encode()
     write_all(fd, struct.pack(">I", len(data)) + data)
 
@@ -19,7 +20,7 @@ MAX_MESSAGE = 192 << 20
 """Largest message to the host (its own cap is 256 MiB): a test's result is trimmed to fit."""
 
 
-def send_result(fd: int, obj: dict) -> None:
+def send_result(fd: int, obj: dict[str, Any]) -> None:
     """Send one test's result; captured output that would not fit once escaped is dropped."""
     data = _dumps(obj, separators=(",", ":")).encode()
     if len(data) > MAX_MESSAGE:
@@ -45,11 +46,12 @@ def read_exact(fd: int, n: int) -> bytes:
     return bytes(buf)
 
 
-def recv(fd: int) -> dict:
+def recv(fd: int) -> dict[str, Any]:
     (n,) = struct.unpack(">I", read_exact(fd, 4))
-    return json.loads(read_exact(fd, n))
+    msg: dict[str, Any] = json.loads(read_exact(fd, n))
+    return msg
 
 
-def frame(fd: int, obj: list) -> None:
+def frame(fd: int, obj: list[Any]) -> None:
     write_all(fd, (_dumps(obj, separators=(",", ":"), allow_nan=True) + "\n").encode("utf-8", "surrogatepass"))
 

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 from . import scratch
 from .framing import recv, send, send_result, write_all
@@ -16,14 +17,14 @@ from .supervise import close_j, supervise
 
 
 class Server:
-    def __init__(self, hin: int, hout: int, cfg: dict) -> None:
+    def __init__(self, hin: int, hout: int, cfg: dict[str, Any]) -> None:
         self.hin, self.hout, self.cfg = hin, hout, cfg
         self.null = os.open(os.devnull, os.O_RDWR)
-        self.stop_requested: set[int] = set()
+        self.stop_requested: set[int | None] = set()
         self.current_id: int | None = None
 
     # -- one J
-    def _spawn(self, job: dict, start: int) -> dict:
+    def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any]:
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -54,7 +55,7 @@ class Server:
             sweep(keep=None)
             os._exit(3)
 
-    def _kill_all(self, j: dict | None) -> None:
+    def _kill_all(self, j: dict[str, Any] | None) -> None:
         sweep(keep=None)
         if j is not None:
             close_j(j)
@@ -70,7 +71,7 @@ class Server:
             self.stop_requested.add(msg.get("id"))
 
     # -- one job
-    def run_job(self, job: dict) -> None:
+    def run_job(self, job: dict[str, Any]) -> None:
         jid = job["id"]
         self.current_id = jid
         lim = job["limits"]
@@ -80,12 +81,12 @@ class Server:
         job_deadline = t_start + lim["job_timeout_s"]
         k = 0
         n = len(tests)
-        j: dict | None = None
+        j: dict[str, Any] | None = None
         # Results stream back one message per test, each within the host's message cap
         # (sizes counted after JSON escaping); the host judges each as it arrives.
-        results: list[dict] = []
+        results: list[dict[str, Any]] = []
 
-        def emit(result: dict) -> None:
+        def emit(result: dict[str, Any]) -> None:
             send_result(self.hout, dict(result, op="test", id=jid))
 
         while k < n:
@@ -171,8 +172,8 @@ def main() -> None:
             sys.path.append(d)
     import _sitebuiltins
 
-    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
-    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
     os.makedirs(cfg["scratch"], exist_ok=True)
     os.chdir(cfg["scratch"])
     for path in cfg.get("wipe", [cfg["scratch"]]):  # a fresh server after a discarded one

@@ -18,8 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_YET_STRICT = {
     "acesandbox/_kinds.py",
     "acesandbox/_wire.py",
-    "acesandbox/_sandbox/framing.py",
-    "acesandbox/_sandbox/loop.py",
     "acesandbox/_sandbox/supervise.py",
     "acesandbox/backends/_server.py",
 }
