@@ -14,7 +14,7 @@ import json
 import math
 import signal
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from . import _wire
 from ._checks import Check, _clip, _short_repr, host_safe, judge, plan_assert_test, plan_unittest
@@ -179,7 +179,7 @@ def _short(value: Any, limit: int = 200) -> str:
 
 
 def _judge_value(
-    fn: str, judge_fn: Judge | None, value: Any, expected: Any, args: tuple, atol: float, options: Any
+    fn: str, judge_fn: Judge | None, value: Any, expected: Any, args: tuple[Any, ...], atol: float, options: Any
 ) -> tuple[bool, str]:
     if judge_fn is not None:
         ok, message = run_judge(judge_fn, value, expected, args, atol, options)
@@ -288,7 +288,7 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
     Everything in ``raw`` that a program can influence is checked; whatever is malformed
     ends the test as ``crashed``, never as an exception in the host.
     """
-    common = {
+    common: dict[str, Any] = {
         "duration_s": _seconds(raw.get("wall", 0.0)),
         "cpu_s": _seconds(raw.get("cpu", 0.0)),
         "stdout": raw.get("out", "") if isinstance(raw.get("out", ""), str) else "",
@@ -386,8 +386,8 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
     if end == "died":
         return _death(done, raw, oom_killed, "the program's process died")
     if end == "exit":
-        status = _wstatus(raw)
-        sig = status & 0x7F
+        wstatus = _wstatus(raw)
+        sig = wstatus & 0x7F
         if sig:
             if sig == signal.SIGKILL and oom_killed:
                 return done(Status.MEMORY, "killed by the sandbox's memory limit")
@@ -396,7 +396,7 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
             if sig == signal.SIGXFSZ:
                 return done(Status.CRASHED, "exceeded the file size limit (SIGXFSZ)")
             return done(Status.CRASHED, f"killed by {_signal_name(sig)}")
-        code = (status >> 8) & 0xFF
+        code = (wstatus >> 8) & 0xFF
         if code != 0 or not finished:
             return done(Status.CRASHED, f"the process exited (code {code}) before the test finished")
     elif end != "done":
@@ -431,7 +431,7 @@ def _error_text(frame: list[Any]) -> str:
     return text + ("\n" + tb if tb else "")
 
 
-def _death(done, raw: dict[str, Any], oom_killed: bool, what: str) -> Outcome:  # noqa: ANN001
+def _death(done: Callable[..., Outcome], raw: dict[str, Any], oom_killed: bool, what: str) -> Outcome:
     status = _wstatus(raw)
     sig = status & 0x7F if status > 0 else 0
     if oom_killed and (sig == signal.SIGKILL or sig == 0):
@@ -441,7 +441,9 @@ def _death(done, raw: dict[str, Any], oom_killed: bool, what: str) -> Outcome:  
     return done(Status.CRASHED, what)
 
 
-def _batch_outcome(prep: Prepared, test: CallBatchTest, raw: dict[str, Any], done: Any, oom_killed: bool) -> Outcome:
+def _batch_outcome(
+    prep: Prepared, test: CallBatchTest, raw: dict[str, Any], done: Callable[..., Outcome], oom_killed: bool
+) -> Outcome:
     """Judge a CallBatchTest's values in call order: the first call that does not pass decides."""
     n = len(test.calls)
     frames, garbage = _parse_frames(raw.get("lines", ()))

@@ -111,7 +111,9 @@ def _decimal_bounded(v: decimal.Decimal) -> bool:
         return True
     t = _decimal_as_tuple(v)
     exp = t.exponent
-    return _len(t.digits) <= MAX_DECIMAL_DIGITS and _type(exp) is _int and -MAX_DECIMAL_DIGITS <= exp <= MAX_DECIMAL_DIGITS
+    if _type(exp) is not _int:
+        return False
+    return _len(t.digits) <= MAX_DECIMAL_DIGITS and -MAX_DECIMAL_DIGITS <= exp <= MAX_DECIMAL_DIGITS  # type: ignore[operator]
 
 
 class _Encoder:
@@ -341,6 +343,14 @@ def _numpy_for_decode() -> ModuleType | None:
         return None
 
 
+def _coprime_fraction(num: int, den: int) -> fractions.Fraction:
+    """``Fraction(num, den)`` taken as already in lowest terms (no gcd)."""
+    make = getattr(fractions.Fraction, "_from_coprime_ints", None)  # Python >= 3.12
+    if make is not None:
+        return make(num, den)  # type: ignore[no-any-return]
+    return fractions.Fraction(num, den, _normalize=False)  # type: ignore[call-overload,no-any-return]
+
+
 def _fail(what: str) -> WireFormatError:
     return WireFormatError(f"malformed wire value: {what}")
 
@@ -504,7 +514,7 @@ class _Decoder:
             raise _fail(f"fraction of more than {MAX_FRACTION_BITS} bits")
         # Not normalised here (a gcd of big ints is quadratic): an honest sender's
         # fraction is in lowest terms already, and a forged one only compares unequal.
-        return _Fraction(num, den, _normalize=False)
+        return _coprime_fraction(num, den)
 
     def range_(self, payload: Any, depth: int) -> range:
         if _type(payload) is not list or _len(payload) != 3:

@@ -6,7 +6,7 @@ import json
 import os
 import select
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .procs import cpu_s, descendants, sweep
 
@@ -25,7 +25,7 @@ def _escaped_size(line: bytes) -> int:
     return len(line) + 5 * len(line.translate(None, _PLAIN)) + 3
 
 
-def _step_end(line: bytes, k: int | None, shared: bool) -> dict | None:
+def _step_end(line: bytes, k: int | None, shared: bool) -> dict[str, Any] | None:
     """The end of step ``k`` if ``line`` is a well-formed end frame for it, else None.
 
     J is untrusted (it loaded the program), so such a line may be forged: anything
@@ -54,7 +54,9 @@ def _step_end(line: bytes, k: int | None, shared: bool) -> dict | None:
     return None
 
 
-def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: float, shared: bool, cap_out: int) -> dict:
+def supervise(
+    server: Server, j: dict[str, Any], k: int | None, lim: dict[str, Any], job_deadline: float, shared: bool, cap_out: int
+) -> dict[str, Any]:
     # k None: J's load step; its CPU time is J's own, as in shared mode.
     """Wait for J's end-of-step frame, enforcing time limits; returns the raw result."""
     t0 = time.monotonic()
@@ -70,9 +72,9 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
     escaped = 0  # bytes the relayed lines take in the message to the host
     overflow = False
     cap_err = lim["output_bytes"]
-    end: dict | None = None
+    end: dict[str, Any] | None = None
     poller = select.poll()
-    fdmap = {}
+    fdmap: dict[int, str] = {}
     for key in ("res", "out", "err", "pidfd"):
         if j[key] >= 0:
             poller.register(j[key], select.POLLIN)
@@ -112,7 +114,7 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
                 if len(chunk) > room:
                     trunc = True
 
-    def take_lines() -> dict | None:
+    def take_lines() -> dict[str, Any] | None:
         """Split complete lines off ``buf``; return the step's end frame if one came."""
         nonlocal buf, overflow, escaped
         if b"\n" not in buf:
@@ -147,7 +149,6 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
         wait_s = max(0.0, min(wall_deadline, check_at) - now)
         events = poller.poll(wait_s * 1000.0)
         for fd, _ev in events:
-            key = fdmap.get(fd)
             if fd == server.hin:
                 server._host_message()
                 if server.current_id in server.stop_requested:
@@ -156,6 +157,7 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
                     end = {"end": "stopped"}
                     break
                 continue
+            key = fdmap[fd]
             if key == "pidfd":
                 # J exited: collect what it wrote, then decide.
                 for kk in ("res", "out", "err"):
@@ -215,7 +217,7 @@ def supervise(server: Server, j: dict, k: int | None, lim: dict, job_deadline: f
     return end
 
 
-def close_j(j: dict) -> None:
+def close_j(j: dict[str, Any]) -> None:
     for key in ("res", "out", "err", "ctrl", "pidfd"):
         if j.get(key, -1) >= 0:
             try:
@@ -225,7 +227,7 @@ def close_j(j: dict) -> None:
             j[key] = -1
 
 
-def wait_j(j: dict) -> int:
+def wait_j(j: dict[str, Any]) -> int:
     try:
         _, status = os.waitpid(j["pid"], 0)
         return status

@@ -81,8 +81,8 @@ class ServerSession(Session):
         except OSError as exc:
             self._cleanup()
             raise SandboxUnavailableError(f"could not start the sandbox ({argv[0]}): {exc}") from exc
-        self._in = self.proc.stdin.fileno()  # type: ignore[union-attr]
-        self._out = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        self._in = self.proc.stdin.fileno()
+        self._out = self.proc.stdout.fileno()
         os.set_blocking(self._out, False)
         try:
             self._send(self._cfg)
@@ -191,7 +191,7 @@ class ServerSession(Session):
 
     def _stderr_tail(self) -> str:
         try:
-            err = self.proc.stderr  # type: ignore[union-attr]
+            err = self.proc.stderr
             if err is None:
                 return ""
             os.set_blocking(err.fileno(), False)
@@ -217,7 +217,7 @@ class ServerSession(Session):
         # outcomes while the rest of the job runs. ``prepared`` holds the runnable ones.
         slots = prepare_job(job)
         index = [i for i, p in enumerate(slots) if isinstance(p, Prepared)]
-        prepared = [slots[i] for i in index]
+        prepared = [p for p in slots if isinstance(p, Prepared)]
         t0 = time.monotonic()
         for attempt in range(2):
             if self._stale:

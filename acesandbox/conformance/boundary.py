@@ -35,19 +35,6 @@ _DEEP = "b'[' * 100000 + b']' * 100000"
 FORGE_BAD_EXIT = "b''.join(b'\\n[\"d\"]\\n[\"x\",%d,\"abc\",0.5]\\n' % k for k in range(8))"
 """Bytes expression: forged 'test k exited' frames with a text status (for every k < 8)."""
 
-def _forging(frames: str, *, then: str = "os._exit(0)") -> str:
-    """A program whose ``f`` writes the bytes expression ``frames`` to the result channel."""
-    return SPRAY + f"def f(*args):\n    _spray({frames})\n    {then}\n"
-
-
-def _check_frame(value_json: str) -> str:
-    """Bytes expression: a forged value frame for check 0, then 'finished'."""
-    return f"b'\\n[\"c\",0,{{\"$t\":[' + {value_json} + b']}}]\\n[\"d\"]\\n'"
-
-
-_DEEP = "b'[' * 100000 + b']' * 100000"
-FORGE_BAD_EXIT = "b''.join(b'\\n[\"d\"]\\n[\"x\",%d,\"abc\",0.5]\\n' % k for k in range(8))"
-
 CASES: tuple[Case, ...] = (
     # -- finding 2: malformed frames end the job as the program's, never the sandbox's
     Case(
