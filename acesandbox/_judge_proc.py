@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from ._checks import Check
+from .errors import SandboxUnavailableError
 
 __all__ = ["JudgeError", "JudgeTimeout", "judge_in_process"]
 
@@ -58,7 +59,15 @@ class _Judge:
     """One judge process and its pipes."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
+        try:
+            self.proc = self._start()
+        except OSError as exc:  # the host is out of processes or memory: not the program's doing
+            raise SandboxUnavailableError(f"could not start a judge process: {exc}") from exc
+        self.buf = bytearray()
+
+    @staticmethod
+    def _start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-I", "-B", "-c", _BOOT.format(parent=_PARENT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -68,7 +77,6 @@ class _Judge:
             close_fds=True,
             start_new_session=True,
         )
-        self.buf = bytearray()
 
     def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
         data = json.dumps(request, separators=(",", ":"), allow_nan=True).encode()
@@ -123,7 +131,8 @@ def judge_in_process(check: Check, values: Any, timeout_s: float) -> tuple[bool,
     """Evaluate ``check`` over ``values`` (wire form) in a judge process.
 
     Returns ``(passed, message)`` like ``_checks.judge``; raises JudgeError when the
-    template raised, JudgeTimeout when it ran past ``timeout_s`` (the judge is killed).
+    template raised, JudgeTimeout when it ran past ``timeout_s`` (the judge is killed),
+    SandboxUnavailableError when no judge process can be started.
     """
     with _lock:
         judge = _idle.pop() if _idle else None

@@ -21,7 +21,7 @@ from ._checks import Check, _clip, _short_repr, host_safe, judge, plan_assert_te
 from ._judge_proc import JudgeError, JudgeTimeout, judge_in_process
 from ._result import Outcome, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, UnittestTest
-from .errors import InvalidJobError
+from .errors import InvalidJobError, SandboxError
 from .judges import Judge, get_judge, run_judge
 
 __all__ = ["Prepared", "compare_io", "outcome_from_raw", "prepare_job"]
@@ -297,6 +297,8 @@ def outcome_from_raw(prep: Prepared, raw: dict[str, Any], *, oom_killed: bool = 
     }
     try:
         return _outcome(prep, raw, common, oom_killed)
+    except SandboxError:
+        raise  # the host could not judge (no judge process): not the program's doing
     except (_MalformedResult, _wire.WireFormatError) as exc:
         return Outcome(status=Status.CRASHED, message=str(exc), **common)
     except Exception as exc:  # noqa: BLE001 - a garbled result is the program's, never the host's
