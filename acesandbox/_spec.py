@@ -160,8 +160,19 @@ class SandboxConfig:
     options: Mapping[str, Any] = field(
         default_factory=dict, metadata=_help("backend-specific settings, e.g. docker image or ray address")
     )
+    hash_seed: int | None = field(
+        default=None,
+        metadata=_help(
+            "PYTHONHASHSEED of every sandbox, 0 to 4294967295, so str/bytes hashes (and set iteration order) "
+            "agree across sandboxes, as in one forked evaluator process; default: random per sandbox"
+        ),
+    )
 
     def __post_init__(self) -> None:
+        if self.hash_seed is not None and (
+            type(self.hash_seed) is not int or not 0 <= self.hash_seed <= 4294967295
+        ):
+            raise InvalidJobError(f"SandboxConfig.hash_seed must be an int from 0 to 4294967295 or None, got {self.hash_seed!r}")
         if self.backend is not None and (not isinstance(self.backend, str) or not self.backend):
             raise InvalidJobError(
                 f"SandboxConfig.backend must be a backend name such as 'namespace', or None for the strongest; got {self.backend!r}"

@@ -24,9 +24,12 @@ _BASE = {
 }
 
 
-def sandbox_env(home: str = "/tmp", extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The complete environment of a sandbox: the allow-list, ``home``, and ``extra``."""
+def sandbox_env(home: str = "/tmp", extra: dict[str, str] | None = None, *, hash_seed: int | None = None) -> dict[str, str]:
+    """The complete environment of a sandbox: the allow-list, ``home``, ``extra`` and a fixed
+    ``PYTHONHASHSEED`` when ``hash_seed`` is given (SandboxConfig.hash_seed)."""
     env = dict(_BASE, HOME=home)
+    if hash_seed is not None:
+        env["PYTHONHASHSEED"] = str(int(hash_seed))
     if extra:
         env.update(extra)
     return env

@@ -25,10 +25,17 @@ from ..errors import SandboxUnavailableError
 from . import seccomp
 from .env import sandbox_env
 
-__all__ = ["PKG_MOUNT", "SERVER_FLAGS", "bwrap_argv", "bwrap_path", "probe", "site_dirs"]
+__all__ = ["PKG_MOUNT", "SERVER_FLAGS", "bwrap_argv", "bwrap_path", "probe", "server_flags", "site_dirs"]
 
 PKG_MOUNT = "/opt/acesandbox/acesandbox"
 SERVER_FLAGS = ("-I", "-S", "-B")  # isolated, no site (see server.main), no .pyc writes
+
+
+def server_flags(hash_seed: int | None = None) -> tuple[str, ...]:
+    """The server's interpreter flags. -I implies -E, which ignores PYTHONHASHSEED: with a fixed
+    seed, -I's other parts (-P -s) stand in for it; the environment is still only the allow-list."""
+    return SERVER_FLAGS if hash_seed is None else ("-P", "-s", "-S", "-B")
+
 SCRATCH = "/tmp"
 SHM = "/dev/shm"
 SHM_MB = 64
@@ -177,14 +184,14 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     return args
 
 
-def _environment() -> list[str]:
+def _environment(hash_seed: int | None = None) -> list[str]:
     args = ["--clearenv"]
-    for key, value in sandbox_env(home=SCRATCH).items():
+    for key, value in sandbox_env(home=SCRATCH, hash_seed=hash_seed).items():
         args += ["--setenv", key, value]
     return args
 
 
-def bwrap_argv(scratch_mb: int, python: str | None = None) -> list[str]:
+def bwrap_argv(scratch_mb: int, python: str | None = None, hash_seed: int | None = None) -> list[str]:
     """Full command line that starts the in-sandbox server under bubblewrap.
 
     ``python``: another interpreter to run programs with (e.g. a venv holding a
@@ -200,10 +207,10 @@ def bwrap_argv(scratch_mb: int, python: str | None = None) -> list[str]:
             *_identity(),
             *_syscalls(),
             *_mounts(scratch_mb, python),
-            *_environment(),
+            *_environment(hash_seed),
             "--",
             interpreter_info(python)["executable"],
-            *SERVER_FLAGS,
+            *server_flags(hash_seed),
             f"{PKG_MOUNT}/_sandbox/server.py",
         ]
     )

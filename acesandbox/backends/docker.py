@@ -100,7 +100,7 @@ if F:
 d=[x for x in site.getsitepackages() if os.path.isdir(x)]
 b=json.dumps({'op':'boot','site':d,'python':sys.version.split()[0]}).encode()
 os.write(1,struct.pack('>I',len(b))+b)
-os.execve(sys.executable,[sys.executable,'-I','-S','-B',%r],json.loads(%r))
+os.execve(sys.executable,[sys.executable,*%r,%r],json.loads(%r))
 """
 _SOCKET_DIR = "/run/acesandbox"
 _SOCKET_PATH = f"{_SOCKET_DIR}/s"
@@ -285,9 +285,13 @@ def _seccomp_hex() -> str:
     return seccomp.bpf_program().hex() if seccomp.problem() is None else ""
 
 
-def _bootstrap(socket_path: str | None) -> str:
+def _bootstrap(socket_path: str | None, hash_seed: int | None = None) -> str:
     server = f"{SERVER_ROOT}/acesandbox/_sandbox/server.py"
-    return _BOOTSTRAP % (socket_path or "", _seccomp_hex(), server, json.dumps(sandbox_env(home=SCRATCH)))
+    from .._harden.namespaces import server_flags
+
+    flags = server_flags(hash_seed)
+    return _BOOTSTRAP % (socket_path or "", _seccomp_hex(), flags, server,
+                         json.dumps(sandbox_env(home=SCRATCH, hash_seed=hash_seed)))
 
 
 _SOCKET_PREFIX = "acesandbox-docker-"
@@ -599,7 +603,7 @@ class _Container(ServerSession):
         listener = _Listener(dcfg.uid) if backend.transport() == "socket" else None
         create, host = container_spec(
             image=dcfg.image,
-            command=[backend.python(), "-I", "-S", "-B", "-c", _bootstrap(_SOCKET_PATH if listener else None)],
+            command=[backend.python(), "-I", "-S", "-B", "-c", _bootstrap(_SOCKET_PATH if listener else None, backend.config.hash_seed)],
             labels=labels,
             memory_mb=self._memory_mb,
             max_processes=self._pids,

@@ -52,7 +52,7 @@ class NamespaceBackend(Backend):
         else:
             warnings.append(f"{cgroups.cgroup_support()}; memory is capped per process with RLIMIT_AS")
         python = config.python
-        argv = namespaces.bwrap_argv(config.scratch_mb, python)
+        argv = namespaces.bwrap_argv(config.scratch_mb, python, config.hash_seed)
         if cg is not None:
             argv = cg.wrap_argv(argv)
         cfg = {

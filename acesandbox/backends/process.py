@@ -43,7 +43,7 @@ class ProcessBackend(Backend):
         scratch = tempfile.mkdtemp(prefix="acesandbox-")
         os.chmod(scratch, 0o700)
         server = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_sandbox", "server.py")
-        argv = [config.python or os.path.realpath(sys.executable), *namespaces.SERVER_FLAGS, server]
+        argv = [config.python or os.path.realpath(sys.executable), *namespaces.server_flags(config.hash_seed), server]
         if cg is not None:
             argv = cg.wrap_argv(argv)
         cfg = {
@@ -66,7 +66,7 @@ class ProcessBackend(Backend):
             cfg=cfg,
             isolation=self.isolation + ("+cgroup" if cg is not None else ""),
             backend=self.name,
-            env=sandbox_env(home=scratch),
+            env=sandbox_env(home=scratch, hash_seed=config.hash_seed),
             cwd=scratch,
             start_timeout_s=self.start_timeout_s,
             oom_kills=cg.oom_kills if cg is not None else None,
