@@ -64,6 +64,7 @@ class _Judge:
         except OSError as exc:  # the host is out of processes or memory: not the program's doing
             raise SandboxUnavailableError(f"could not start a judge process: {exc}") from exc
         self.buf = bytearray()
+        self.owner = os.getpid()  # a forked host does not share its parent's judges
 
     @staticmethod
     def _start() -> subprocess.Popen[bytes]:
@@ -135,6 +136,8 @@ def judge_in_process(check: Check, values: Any, timeout_s: float) -> tuple[bool,
     SandboxUnavailableError when no judge process can be started.
     """
     with _lock:
+        if _idle and _idle[0].owner != os.getpid():
+            _idle.clear()  # inherited through fork: the parent's pipes, not ours to use
         judge = _idle.pop() if _idle else None
     if judge is None:
         judge = _Judge()
@@ -161,6 +164,6 @@ def judge_in_process(check: Check, values: Any, timeout_s: float) -> tuple[bool,
 @atexit.register
 def _close_all() -> None:
     with _lock:
-        judges, _idle[:] = list(_idle), []
+        judges, _idle[:] = [j for j in _idle if j.owner == os.getpid()], []
     for judge in judges:
         judge.kill()

@@ -693,3 +693,20 @@ def test_a_judge_process_has_no_environment_and_a_memory_cap() -> None:
     (check,) = plan_assert_test("assert len('x' * (f() << 31)) == 0").checks
     with pytest.raises(JudgeError, match="MemoryError"):
         judge_in_process(check, _wire.encode((1,)), 10.0)
+
+
+def test_a_forked_host_starts_its_own_judges() -> None:
+    import os
+
+    (check,) = plan_assert_test("assert sorted(f()) == [1, 2]").checks
+    values = _wire.encode(([2, 1],))
+    assert judge_in_process(check, values, 5.0) == (True, "")  # leaves an idle judge
+    pid = os.fork()
+    if pid == 0:  # the child must not talk over its parent's pipes
+        try:
+            ok = judge_in_process(check, values, 5.0) == (True, "")
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert judge_in_process(check, values, 5.0) == (True, "")
