@@ -703,6 +703,7 @@ def test_a_forked_host_starts_its_own_judges() -> None:
     assert judge_in_process(check, values, 5.0) == (True, "")  # leaves an idle judge
     pid = os.fork()
     if pid == 0:  # the child must not talk over its parent's pipes
+        ok = False
         try:
             ok = judge_in_process(check, values, 5.0) == (True, "")
         finally:
