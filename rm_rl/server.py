@@ -19,6 +19,13 @@ A completion the sandbox could not judge gets ``null``, never 0 (or, with
 ``on_sandbox_error="503"``, the whole request is refused so the trainer retries it).
 Requests over ``max_request_bytes`` get 413, over ``max_batch`` completions 413, and
 when ``max_pending`` completions are already queued 503 with ``Retry-After``.
+
+Concurrent requests are scored together: a request waits up to ``batch_window_ms`` for
+others (or until ``batch_completions`` completions are gathered), then the whole batch
+is planned at once and awaited with one wake-up, and each request gets its own
+answer. An RL trainer that sends one sample per request (recent OpenRLHF: 2,048 at
+once) then costs about what one batched request costs. Whatever goes wrong while
+scoring is a 503 with ``Retry-After`` (the trainer retries), never a 500.
 Shutdown (SIGTERM/SIGINT, or :meth:`RewardServer.stop`) stops accepting, lets
 in-flight requests finish for ``graceful_timeout_s``, then answers the rest 503 and
 kills the sandboxes.
@@ -47,7 +54,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from acesandbox import Report
+from acesandbox import InvalidJobError, Report
 
 from .dataset import ProblemIndex, coerce_tests, resolve_tests
 from .errors import ConfigError, DatasetError, TestsNotFoundError
@@ -84,8 +91,24 @@ class ServerConfig:
     )
     max_request_bytes: int = field(default=256 * 2**20, metadata=_help("Largest request body (413 beyond)."))
     max_concurrent_requests: int = field(
-        default=64,
-        metadata=_help("Most requests in flight at once, bodies included; beyond, 503 with Retry-After (/health exempt)."),
+        default=4096,
+        metadata=_help(
+            "Most requests in flight at once, bodies included; beyond, 503 with Retry-After (/health exempt). "
+            "Recent OpenRLHF sends one sample per request: a 256 x 8 rollout is 2,048 at once."
+        ),
+    )
+    max_body_bytes_in_flight: int = field(
+        default=1024 * 2**20,
+        metadata=_help("Most request-body bytes held at once across requests; beyond, 503 with Retry-After."),
+    )
+    batch_window_ms: float = field(
+        default=5.0,
+        metadata=_help(
+            "How long a request waits for concurrent ones to be scored with it (one plan, one wait); 0: no waiting."
+        ),
+    )
+    batch_completions: int = field(
+        default=1024, metadata=_help("A batch is scored at once when it holds this many completions.")
     )
     token: str | None = field(
         default=None,
@@ -109,7 +132,14 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if self.reward not in ("binary", "pass_rate"):
             raise ConfigError(f"reward must be 'binary' or 'pass_rate', got {self.reward!r}")
-        for name in ("max_batch", "max_pending", "max_request_bytes", "max_concurrent_requests"):
+        for name in (
+            "max_batch",
+            "max_pending",
+            "max_request_bytes",
+            "max_concurrent_requests",
+            "max_body_bytes_in_flight",
+            "batch_completions",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -126,6 +156,13 @@ class ServerConfig:
             and self.graceful_timeout_s >= 0
         ):
             raise ConfigError(f"graceful_timeout_s must be >= 0 seconds, got {self.graceful_timeout_s!r}")
+        if not (
+            isinstance(self.batch_window_ms, (int, float))
+            and not isinstance(self.batch_window_ms, bool)
+            and math.isfinite(self.batch_window_ms)
+            and 0 <= self.batch_window_ms <= 1000
+        ):
+            raise ConfigError(f"batch_window_ms must be between 0 and 1000 ms, got {self.batch_window_ms!r}")
         if self.token is not None and (not isinstance(self.token, str) or not self.token):
             raise ConfigError("token must be a non-empty string (or None for an open server)")
         opts = dict(self.reward_options)
@@ -165,6 +202,9 @@ class Metrics:
         self.scored = RewardStats()  # outcomes, test statuses, isolation and sandbox warnings of every request
         self.completions = 0
         self.rejected = 0
+        self.batches = 0  # scoring batches (one plan, one wait) and the requests they held
+        self.batched_requests = 0
+        self.largest_batch = 0
         self.recent: deque[tuple[float, float, int]] = deque(maxlen=4096)  # (end, seconds, completions)
 
     def record(self, scores: Sequence[Score], seconds: float) -> None:
@@ -205,7 +245,75 @@ class Metrics:
             "isolation": scored["isolation"],
             "warnings": scored["warnings"],
             "rejected_busy": self.rejected,
+            "batches": {
+                "count": self.batches,
+                "requests": self.batched_requests,
+                "largest_requests": self.largest_batch,
+            },
         }
+
+
+# -------------------------------------------------------------------- batching
+
+_Planned = tuple[list[Plan], dict[int, "Future[Report]"]]
+
+
+def _unavailable(exc: BaseException, draining: bool) -> HTTPError:
+    """An unexpected failure while scoring, as the 503 a trainer retries (logged with its traceback)."""
+    if draining:
+        return HTTPError(503, "server shutting down; retry elsewhere", {"Retry-After": "5"})
+    log.error("scoring failed; answering 503", exc_info=(type(exc), exc, exc.__traceback__))
+    return HTTPError(503, f"scoring failed ({type(exc).__name__}); retry the request", {"Retry-After": "1"})
+
+
+class _Entry:
+    """One request waiting in a batch: its inputs and the future its answer goes to."""
+
+    __slots__ = ("answer", "completions", "prompts", "tests")
+
+    def __init__(self, completions: Sequence[Any], tests: Sequence[Any], prompts: Sequence[Any] | None) -> None:
+        self.completions = completions
+        self.tests = tests
+        self.prompts = prompts
+        self.answer: asyncio.Future[list[Score]] = asyncio.get_running_loop().create_future()
+
+
+class _Batcher:
+    """Gathers concurrent requests for one reward: a batch is scored when ``batch_window_ms``
+    has passed since its first request, or when it holds ``batch_completions``. Loop-thread only."""
+
+    def __init__(self, service: RewardService, reward: CodeReward) -> None:
+        self.service = service
+        self.reward = reward
+        self.entries: list[_Entry] = []
+        self.size = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, entry: _Entry) -> list[Score]:
+        config = self.service.config
+        self.entries.append(entry)
+        self.size += len(entry.completions)
+        if self.size >= config.batch_completions or config.batch_window_ms <= 0:
+            self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(config.batch_window_ms / 1000.0, self.flush)
+        try:
+            return await entry.answer
+        finally:
+            entry.answer.cancel()  # no-op once answered; a cancelled request is skipped by its batch
+
+    def flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        entries = [e for e in self.entries if not e.answer.done()]
+        self.entries, self.size = [], 0
+        if not entries:
+            return
+        task = asyncio.get_running_loop().create_task(self.service.score_batch(self.reward, entries))
+        self.tasks.add(task)  # keep a reference until it finishes
+        task.add_done_callback(self.tasks.discard)
 
 
 # -------------------------------------------------------------------- service
@@ -235,6 +343,7 @@ class RewardService:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._drain: asyncio.Event | None = None
         self._drain_deadline: float | None = None
+        self._batchers: dict[str, _Batcher] = {}
 
     # ------------------------------------------------------------ lifecycle
     async def startup(self) -> None:
@@ -302,17 +411,13 @@ class RewardService:
     async def score(
         self, reward: CodeReward, completions: Sequence[Any], tests: Sequence[Any], prompts: Sequence[Any] | None
     ) -> list[Score]:
-        """Score a request's completions on the shared sandboxes; drain- and cancel-aware."""
+        """Score a request's completions on the shared sandboxes, batched with concurrent
+        requests; drain- and cancel-aware. Any failure is an :class:`HTTPError` (never a 500)."""
         n = len(completions)
         self.admit(n)
         t0 = time.perf_counter()
         try:
-            if n <= _INLINE_PLAN:  # a few completions plan in well under a millisecond: no thread hop
-                plans, futures = self._plan(reward, completions, tests, prompts)
-            else:
-                plans, futures = await asyncio.to_thread(self._plan, reward, completions, tests, prompts)
-            reports = await self._wait(futures)
-            scores = [reward.finish(p, reports.get(p.index)) for p in plans]
+            scores = await self._batcher(reward).submit(_Entry(completions, tests, prompts))
         finally:
             self.release(n)
         self.metrics.record(scores, time.perf_counter() - t0)
@@ -326,12 +431,74 @@ class RewardService:
                 )
         return scores
 
+    def _batcher(self, reward: CodeReward) -> _Batcher:
+        batcher = self._batchers.get(reward.config.kind)
+        if batcher is None:
+            batcher = self._batchers[reward.config.kind] = _Batcher(self, reward)
+        return batcher
+
+    async def score_batch(self, reward: CodeReward, entries: Sequence[_Entry]) -> None:
+        """Plan every entry, wait for all their jobs at once, answer each entry's future."""
+        self.metrics.batches += 1
+        self.metrics.batched_requests += len(entries)
+        self.metrics.largest_batch = max(self.metrics.largest_batch, len(entries))
+        try:
+            total = sum(len(e.completions) for e in entries)
+            if total <= _INLINE_PLAN:  # a few completions plan in well under a millisecond: no thread hop
+                planned = self._plan_entries(reward, entries)
+            else:
+                planned = await asyncio.to_thread(self._plan_entries, reward, entries)
+            futures: dict[int, Future[Report]] = {}
+            offsets: list[int] = []
+            offset = 0
+            for item in planned:
+                offsets.append(offset)
+                if isinstance(item, HTTPError):
+                    continue
+                for i, f in item[1].items():
+                    futures[offset + i] = f
+                offset += len(item[0])
+            reports = await self._wait(futures)
+            for entry, item, base in zip(entries, planned, offsets):
+                if entry.answer.done():  # the request went away meanwhile
+                    continue
+                if isinstance(item, HTTPError):
+                    entry.answer.set_exception(item)
+                    continue
+                plans = item[0]
+                entry.answer.set_result([reward.finish(p, reports.get(base + p.index)) for p in plans])
+        except BaseException as exc:  # every waiting request gets an answer, whatever happened
+            error = exc if isinstance(exc, HTTPError) else _unavailable(exc, self.draining)
+            for entry in entries:
+                if not entry.answer.done():
+                    entry.answer.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
+
+    def _plan_entries(self, reward: CodeReward, entries: Sequence[_Entry]) -> list[_Planned | HTTPError]:
+        out: list[_Planned | HTTPError] = []
+        try:
+            for entry in entries:
+                try:
+                    out.append(self._plan(reward, entry.completions, entry.tests, entry.prompts))
+                except HTTPError as exc:  # this request's data is wrong: only it fails
+                    out.append(exc)
+                except Exception as exc:  # noqa: BLE001 - a failure of this request's plan fails it alone
+                    out.append(_unavailable(exc, self.draining))
+        except BaseException:
+            for item in out:  # free the queue of the jobs already submitted
+                if not isinstance(item, HTTPError):
+                    for f in item[1].values():
+                        f.cancel()
+            raise
+        return out
+
     def _plan(
         self, reward: CodeReward, completions: Sequence[Any], tests: Sequence[Any], prompts: Sequence[Any] | None
-    ) -> tuple[list[Plan], dict[int, Future[Report]]]:
+    ) -> _Planned:
         try:
             return reward.plan(completions, tests, prompts=prompts)
-        except (DatasetError, TestsNotFoundError, ConfigError) as exc:
+        except (DatasetError, TestsNotFoundError, ConfigError, InvalidJobError) as exc:
             raise HTTPError(422, str(exc)) from None
 
     async def _wait(self, futures: Mapping[int, Future[Report]]) -> dict[int, Report]:
@@ -371,6 +538,8 @@ class RewardService:
                         "server shutting down: this request was not finished; retry elsewhere",
                         {"Retry-After": "5"},
                     ) from None
+            if any(f.cancelled() for f in futures.values()):  # the pool shut down under the request
+                raise HTTPError(503, "the sandbox pool is restarting or shutting down; retry", {"Retry-After": "1"})
             return {i: f.result() for i, f in futures.items()}
         finally:
             drain.cancel()
@@ -424,6 +593,7 @@ class _Guard:
         self.app = app
         self.service = service
         self.in_flight = 0
+        self.body_bytes = 0  # request bodies held right now, across requests
 
     async def __call__(
         self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
@@ -478,33 +648,54 @@ class _Guard:
                 await _plain(counting_send, 413, f"request body over {limit} bytes (--max-request-mb)")
                 return
         if scope["method"] in ("POST", "PUT", "PATCH"):
-            chunks: list[bytes] = []
             size = 0
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    await _plain(counting_send, 413, f"request body over {limit} bytes (--max-request-mb)")
-                    return
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-            body = b"".join(chunks)
-            replayed = False
-
-            async def replay() -> dict:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, counting_send)
+            try:
+                chunks: list[bytes] = []
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    self.body_bytes += len(chunk)
+                    if size > limit:
+                        await _plain(counting_send, 413, f"request body over {limit} bytes (--max-request-mb)")
+                        return
+                    if self.body_bytes > self.service.config.max_body_bytes_in_flight:
+                        await _plain(
+                            counting_send, 503, "too many request bytes in flight; retry shortly",
+                            [(b"retry-after", b"1")],
+                        )
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+                body = b"".join(chunks)
+                del chunks
+                await self._forward(scope, receive, counting_send, body)
+            finally:
+                self.body_bytes -= size
             return
         await self.app(scope, receive, counting_send)
+
+    async def _forward(
+        self,
+        scope: dict,
+        receive: Callable[[], Awaitable[dict]],
+        counting_send: Callable[[dict], Awaitable[None]],
+        body: bytes,
+    ) -> None:
+        """Pass the request on with its body already read (replayed once to the app)."""
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, counting_send)
 
 
 async def _plain(
@@ -597,6 +788,11 @@ def create_app(
     @app.exception_handler(HTTPError)
     async def _http_error(_request: Request, exc: HTTPError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        error = _unavailable(exc, service.draining)  # logged with its traceback; the trainer retries
+        return JSONResponse({"detail": error.detail}, status_code=error.status, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
