@@ -19,13 +19,19 @@ from ..errors import BenchmarkError
 from . import judge as _judge
 from .data import cache_root
 
-__all__ = ["BIG_INT_BITS", "DIGEST_PREFIX", "DIGEST_SOURCE", "SANDBOX", "TOO_LARGE", "ground_truth",
-           "has_digests"]
+__all__ = ["BIG_INT_BITS", "DIGEST_BYTES", "DIGEST_PREFIX", "DIGEST_SOURCE", "HASH_SEED", "SANDBOX", "ground_truth", "has_digests",
+           "is_digest"]
 
-SANDBOX = SandboxConfig(memory_mb=4096)
-"""The sandboxes EvalPlus programs run in (ground truth and checks): 4 GiB each."""
+HASH_SEED = 0
+"""PYTHONHASHSEED of every EvalPlus sandbox. EvalPlus computes expected outputs and runs checks
+in forks of one process, so both see one string hash order (Mbpp/579 returns a list built from
+a set of strings); one fixed seed for all our sandboxes gives the same agreement."""
 
-_GT_FORMAT = 2  # bump when the cached ground-truth layout changes (2: ints past the wire's bound as digests)
+SANDBOX = SandboxConfig(memory_mb=4096, hash_seed=HASH_SEED)
+"""The sandboxes EvalPlus programs run in (ground truth and checks): 4 GiB each, one hash seed."""
+
+_GT_FORMAT = 3  # bump when the cached ground-truth layout changes (2: ints past the wire's bound as digests;
+# 3: any output past DIGEST_BYTES as a digest, with the digest's time)
 _GT_CHUNK = 25  # calls per ground-truth test
 
 # ------------------------------------------------------------ ground truth
@@ -44,27 +50,114 @@ def _capture(value: Any, expected: Any, *, args: tuple, atol: float, options: Ma
 register_judge("evalplus-ground-truth", _capture)
 
 BIG_INT_BITS = MAX_INT_BITS
-"""An int output longer than this cannot leave the sandbox (acesandbox's wire bound): inside the
-sandbox it becomes a digest string (:data:`DIGEST_SOURCE`), for the canonical solution and
-the solutions alike, so equal ints still compare equal (HumanEval/83's plus inputs)."""
+"""An int output longer than this cannot leave the sandbox (acesandbox's wire bound): it is digested."""
 
-DIGEST_PREFIX = "<evalplus: int digest, "
+DIGEST_BYTES = 1 << 20
+"""A canonical output larger than about this (in repr bytes) is kept as a digest, not a value: it
+need not cross the wire, and no output is too large to judge (Mbpp/255's plus outputs reach 1 GB)."""
+
+DIGEST_FLOATS_BYTES = 16 << 20
+"""Outputs judged by more than equality (floats, with a tolerance; MBPP's set-equality tasks) are
+digested only past this size, where they could not cross the wire at all."""
+
+DIGEST_PREFIX = _judge.DIGEST_PREFIX
 
 DIGEST_SOURCE = f"""
 
+def __evalplus_canon__(x, fast=True):
+    t = type(x)
+    if t is str or t is bytes or x is None:
+        return x
+    if t is bool:
+        return int(x)
+    if t is int:
+        return x if x.bit_length() <= 8192 else ("<int>", hex(x))
+    if t is float:
+        return int(x) if x.is_integer() else x
+    if t is complex:
+        return __evalplus_canon__(x.real) if x.imag == 0 else ("<complex>", __evalplus_canon__(x.real), x.imag)
+    if isinstance(x, (list, tuple)):
+        if fast and set(map(type, x)) <= {{str, bytes, int, type(None)}}:
+            return x if t is list or t is tuple else (list(x) if isinstance(x, list) else tuple(x))
+        items = [__evalplus_canon__(e, False) for e in x]
+        return items if isinstance(x, list) else tuple(items)
+    if isinstance(x, (set, frozenset)):
+        return ("<set>", tuple(sorted(repr(__evalplus_canon__(e, False)) for e in x)))
+    if isinstance(x, dict):
+        pairs = [(repr(__evalplus_canon__(k, False)), __evalplus_canon__(v, False)) for k, v in x.items()]
+        return ("<dict>", tuple(sorted(pairs, key=lambda kv: kv[0])))
+    return ("<" + t.__module__ + "." + t.__qualname__ + ">", repr(x))
+
+
 def __evalplus_digest__(out):
-    if type(out) is int and out.bit_length() > {BIG_INT_BITS}:
-        import hashlib as _hashlib
-        data = out.to_bytes(out.bit_length() // 8 + 1, "little", signed=True)
-        return "{DIGEST_PREFIX}%d bits, sha256 %s>" % (out.bit_length(), _hashlib.sha256(data).hexdigest())
-    return out
+    import hashlib as _hashlib
+    h = _hashlib.sha256()
+
+    def feed(x):
+        try:
+            text = repr(__evalplus_canon__(x))
+        except ValueError:  # an int past repr's digit cap inside a fast-path sequence
+            text = repr(__evalplus_canon__(x, False))
+        h.update(text.encode("utf-8", "surrogatepass"))
+
+    if isinstance(out, (list, tuple)):  # streamed: never the repr of the whole value at once
+        kind = "list" if isinstance(out, list) else "tuple"
+        h.update(b"[" if kind == "list" else b"(")
+        for e in out:
+            feed(e)
+            h.update(b"\\x00")
+        size = "%d items" % len(out)
+    else:
+        feed(out)
+        big = type(out) is int and out.bit_length() > 8192  # no float or bool equals such an int
+        kind, size = "value", ("%d bits" % out.bit_length() if big else "1 value")
+    return "{DIGEST_PREFIX}%s, %s, sha256 %s>" % (kind, size, h.hexdigest())
+
+
+def __evalplus_large__(x, roomy):
+    budget = {DIGEST_FLOATS_BYTES} if roomy or (type(x) is float or (
+        type(x) in (list, tuple) and all(type(e) is float for e in x))) else {DIGEST_BYTES}
+    stack, size = [x], 0
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is int:
+            if v.bit_length() > {BIG_INT_BITS}:
+                return True
+            size += v.bit_length() // 3 + 2
+        elif t is str or t is bytes:
+            size += len(v) + 3
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            size += 2 * len(v) + 2
+            if size > budget:
+                return True
+            stack.extend(v)
+        elif isinstance(v, dict):
+            size += 4 * len(v) + 2
+            if size > budget:
+                return True
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        else:
+            size += 8
+        if size > budget:
+            return True
+    return False
 """
-"""Sandbox code: an int past :data:`BIG_INT_BITS` as its digest, any other value as is."""
+"""Sandbox code. ``__evalplus_digest__``: a digest of a value's canonical form, equal for values
+that ``==`` calls equal (bool, integral float and int alike; set and dict order ignored; list
+and tuple told apart), streamed element by element. ``__evalplus_large__``: whether the ground
+truth keeps a digest of an output (past :data:`DIGEST_BYTES`, an int past the wire's bound)."""
 
 
 def has_digests(values: Sequence[Any]) -> bool:
     """Whether expected outputs hold digests: that check's outputs must be digested too."""
-    return any(isinstance(v, str) and v.startswith(DIGEST_PREFIX) for v in values)
+    return any(is_digest(v) for v in values)
+
+
+def is_digest(value: Any) -> bool:
+    """Whether one expected output is a digest."""
+    return isinstance(value, str) and value.startswith(DIGEST_PREFIX)
 
 
 _GT_WRAPPER = """
@@ -75,12 +168,21 @@ def __evalplus_gt__(*args):
     start = _time.time()
     out = {entry}(*args)
     spent = _time.time() - start
-    return (spent, (out is not None) if {not_none} else __evalplus_digest__(out))
+    if {not_none}:
+        return (spent, out is not None, 0.0)
+    if not __evalplus_large__(out, {roomy}):
+        return (spent, out, 0.0)
+    start = _time.time()
+    digest = __evalplus_digest__(out)
+    return (spent, digest, _time.time() - start)
 """
+"""Each call: (call time, output or its digest, time the digest took: the checks' overhead)."""
 
 
-def _gt_path(cache: pathlib.Path, digest: str) -> pathlib.Path:
-    return cache / f"gt-{digest}-v{_GT_FORMAT}.json"
+def _gt_path(cache: pathlib.Path, digest: str, hash_seed: int | None) -> pathlib.Path:
+    """One file per dataset and hash seed: outputs built from sets of strings follow the seed."""
+    seed = "random" if hash_seed is None else hash_seed
+    return cache / f"gt-{digest}-v{_GT_FORMAT}-seed{seed}.json"
 
 
 def ground_truth(problems: Sequence[Problem], *, executor: Any = None, cache_dir: Any = None, workers: int | None = None,
@@ -93,12 +195,13 @@ def ground_truth(problems: Sequence[Problem], *, executor: Any = None, cache_dir
     from acesandbox import _wire
 
     cache = cache_root(cache_dir)
+    seed = getattr(getattr(executor, "config", None), "hash_seed", None) if executor is not None else SANDBOX.hash_seed
     out: dict[str, dict[str, list[Any]]] = {}
     by_hash: dict[str, list[Problem]] = defaultdict(list)
     for p in problems:
         by_hash[str(p.data.get("dataset_hash", ""))].append(p)
     for digest, group in by_hash.items():
-        path = _gt_path(cache, digest) if digest else None
+        path = _gt_path(cache, digest, seed) if digest else None
         stored: dict[str, Any] = {}
         if path is not None and path.exists():
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -117,10 +220,6 @@ def ground_truth(problems: Sequence[Problem], *, executor: Any = None, cache_dir
     return out
 
 
-TOO_LARGE = "<acesandbox: output too large to leave the sandbox>"
-"""Ground truth of a call whose canonical output exceeds the wire format's size cap."""
-
-
 def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | None, progress: bool,
                 chunk: int = 0) -> dict[str, Any]:
     """Run the canonical solutions; checks whose outputs overflow a test are rerun one call per test."""
@@ -129,7 +228,10 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
     keys: list[tuple[str, str]] = []
     for p in problems:
         not_none = p.data.get("dataset") == "mbpp" and p.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
-        program = p.canonical_solution + _GT_WRAPPER.format(entry=p.entry_point, not_none=not_none) + DIGEST_SOURCE
+        # outputs judged by more than equality (set-equality oracles, floats) are digested only past the wire's reach
+        roomy = p.data.get("dataset") == "mbpp" and p.entry_point in _judge.MBPP_OUTPUT_SET_EQ_TASKS
+        program = (p.canonical_solution + _GT_WRAPPER.format(entry=p.entry_point, not_none=not_none, roomy=roomy)
+                   + DIGEST_SOURCE)
         for part in ("base", "plus"):
             calls = [tuple(a) for a in p.data[f"{part}_input"]]
             base_token = f"{p.data.get('dataset_hash')}:{p.task_id}:{part}:{id(p)}"
@@ -163,8 +265,6 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
                     got = _CAPTURED.pop(str(test.judge_options["token"]), [])
                 if outcome.status == Status.PASSED and len(got) == len(test.calls):
                     values.extend(got)
-                elif chunk == 1 and ("too large" in outcome.message or "more result data" in outcome.message):
-                    values.append((0.0, TOO_LARGE))
                 elif chunk > 1 and ("more result data" in outcome.message or "too large" in outcome.message):
                     overflowed.add(task_id)
                     break
@@ -177,6 +277,7 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
                     continue
                 result[task_id][part] = [v[1] for v in values]
                 result[task_id][f"{part}_time"] = [float(v[0]) for v in values]
+                result[task_id][f"{part}_digest_time"] = [float(v[2]) for v in values]
         if overflowed:
             redo = _compute_gt([p for p in problems if p.task_id in overflowed], executor=executor, workers=workers,
                                progress=progress, chunk=1)

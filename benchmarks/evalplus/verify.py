@@ -31,8 +31,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str] | str, str] = {
         _TIMING.format("O(n^3) get_max_triples under the 0.2 s floor of Jan 2024; agreed in our first full run"),
     ("ytu-bitirme/mbpp_phi2_samples_fixed_entry_point", "Mbpp/599"):
         _TIMING.format("0.2 s per-call floor of Jan 2024; agreed in our first full run"),
-    "Mbpp/579": "set iteration order of strings: EvalPlus computes expected outputs and checks in forks of one "
-                "process (one hash seed), our sandboxes have different seeds (needs a fixed PYTHONHASHSEED in acesandbox)",
 }
 """``(run, task_id)`` or ``task_id`` -> why our verdict may differ from that official one.
 
