@@ -4,6 +4,7 @@ One module per measurement, each run as ``python -m perf.<name>`` and importing 
 the public API of the packages it measures: :mod:`perf.sandbox` (acesandbox against a
 naive and an evalplus baseline), :mod:`perf.backends` (docker and ray against
 namespace), :mod:`perf.pipeline` (the data pipeline around the executor),
-:mod:`perf.rewards` (the reward server over HTTP against direct calls) and
+:mod:`perf.rewards` (the reward server over HTTP against direct calls),
+:mod:`perf.reward_server` (single-sample requests against one batch) and
 :mod:`perf.evalplus` (EvalPlus scoring against the official package). See README.md.
 """
