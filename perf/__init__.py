@@ -5,6 +5,7 @@ the public API of the packages it measures: :mod:`perf.sandbox` (acesandbox agai
 naive and an evalplus baseline), :mod:`perf.backends` (docker and ray against
 namespace), :mod:`perf.pipeline` (the data pipeline around the executor),
 :mod:`perf.rewards` (the reward server over HTTP against direct calls),
-:mod:`perf.reward_server` (single-sample requests against one batch) and
+:mod:`perf.reward_server` (single-sample requests against one batch),
+:mod:`perf.reward_model` (reward-model training and scoring throughput) and
 :mod:`perf.evalplus` (EvalPlus scoring against the official package). See README.md.
 """
