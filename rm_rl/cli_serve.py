@@ -75,6 +75,17 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "text (the whole answer; base models)",
     )
 
+    rm = parser.add_argument_group("reward model (model rewards on /get_reward, alone or mixed with the rule reward)")
+    rm.add_argument("--rm", metavar="PATH", default=None,
+                    help="answer /get_reward with this reward model's score (acecoder rm train output)")
+    rm.add_argument("--rm-weight", type=float, default=1.0, help="weight of the model score (default: 1)")
+    rm.add_argument("--rule-weight", type=float, default=0.0,
+                    help="weight of the rule reward in a hybrid (default: 0: model only, no tests needed)")
+    rm.add_argument("--rm-batch-size", type=int, default=32, help="most sequences per forward pass (default: 32)")
+    rm.add_argument("--rm-batch-window-ms", type=float, default=5.0,
+                    help="how long a batch waits for more requests (default: 5)")
+    rm.add_argument("--rm-device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+
     sb = parser.add_argument_group("sandboxes")
     add_sandbox_options(sb, only=("backend", "workers", "memory_mb", "preload"))
 
@@ -176,6 +187,20 @@ def run(args: argparse.Namespace) -> int:
             graceful_timeout_s=args.graceful_timeout,
         )
         _check_bind(args.host, config)  # before any dataset is loaded or sandbox started
+        model_reward = None
+        if args.rm:
+            from .model_reward import ModelReward, ModelRewardConfig
+
+            model_reward = ModelReward(
+                ModelRewardConfig(
+                    path=args.rm,
+                    model_weight=args.rm_weight,
+                    rule_weight=args.rule_weight,
+                    batch_size=args.rm_batch_size,
+                    batch_window_ms=args.rm_batch_window_ms,
+                    device=args.rm_device,
+                )
+            )
         problems = None
         if args.dataset:
             from .dataset import load_problems
@@ -188,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
                 question_key=args.question_key,
             )
             logging.getLogger("rm_rl.server").info("loaded %d problems from %s", len(problems), args.dataset)
-        app = create_app(config, problems=problems)
+        app = create_app(config, problems=problems, model_reward=model_reward)
     except (RmRlError, AcesandboxError) as exc:
         print(f"acecoder serve: {exc}", file=sys.stderr)
         return 2

@@ -175,12 +175,15 @@ class ModelReward:
         if model is None:
             from .reward_model.scoring import RewardModel
 
-            model = RewardModel.load(
-                config.path,
-                device=config.device,
-                batch_size=config.batch_size,
-                max_length_tokens=config.max_length_tokens,
-            )
+            try:
+                model = RewardModel.load(
+                    config.path,
+                    device=config.device,
+                    batch_size=config.batch_size,
+                    max_length_tokens=config.max_length_tokens,
+                )
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{config.path}: cannot load the reward model ({exc})") from None
         self.config = config
         self.scorer = ModelScorer(model, batch_size=config.batch_size, batch_window_ms=config.batch_window_ms)
 

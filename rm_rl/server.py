@@ -66,6 +66,8 @@ from .runner import JobRunner
 if TYPE_CHECKING:
     from acesandbox import Executor
 
+    from .model_reward import ModelReward
+
 __all__ = ["RewardServer", "RewardService", "ServerConfig", "create_app", "serve"]
 
 log = logging.getLogger("rm_rl.server")
@@ -750,12 +752,15 @@ def create_app(
     *,
     problems: ProblemIndex | None = None,
     executor: Executor | None = None,
+    model_reward: ModelReward | None = None,
 ) -> FastAPI:
     """The reward server's ASGI app (serve it with uvicorn, or :class:`RewardServer`).
 
     ``problems``: the dataset whose rows' tests requests refer to by id or question.
     ``executor``: an ``acesandbox.Executor`` to score on (e.g. a fake one in tests);
     by default the app starts its own at start-up and kills it at shutdown.
+    ``model_reward``: a reward model (:mod:`rm_rl.model_reward`) that ``/get_reward``
+    answers with, alone or mixed with the rule reward; closed at shutdown.
     """
     config = config or ServerConfig()
     service = RewardService(config, problems=problems, executor=executor)
@@ -767,6 +772,8 @@ def create_app(
             yield
         finally:
             await service.shutdown()
+            if model_reward is not None:
+                model_reward.close()
 
     app = FastAPI(
         title="acecoder reward server",
@@ -823,6 +830,8 @@ def create_app(
             value = getattr(body, name)
             if value is not None and len(value) != n:
                 raise HTTPError(422, f"{name} has {len(value)} entries for {n} queries")
+        if model_reward is not None and not model_reward.config.hybrid:
+            return model_reward.answer(await model_reward.model_scores(body.query, body.prompts))
         pairs = [split_query(q, body.prompts[i] if body.prompts else None) for i, q in enumerate(body.query)]
         tests = []
         for i in range(n):
@@ -832,7 +841,12 @@ def create_app(
             except (TestsNotFoundError, DatasetError) as exc:
                 raise HTTPError(422, str(exc)) from None
         reward = service.reward(None)
-        scores = await service.score(reward, [r for _, r in pairs], tests, [p for p, _ in pairs])
+        rule = service.score(reward, [r for _, r in pairs], tests, [p for p, _ in pairs])
+        if model_reward is not None:  # a hybrid: both at once
+            model, scores = await asyncio.gather(model_reward.model_scores(body.query, body.prompts), rule)
+            answer = model_reward.answer(model, [s.reward for s in scores])
+            return {**answer, "warnings": sandbox_warnings(scores)}
+        scores = await rule
         return {**to_response(scores, as_tensors=False), "warnings": sandbox_warnings(scores)}
 
     @app.post("/score", dependencies=[Depends(authorize)])

@@ -10,6 +10,8 @@ import pytest
 pytest.importorskip("transformers")
 
 from rm_rl.errors import ConfigError  # noqa: E402
+
+from .conftest import ADD_TESTS, BAD_ADD, GOOD_ADD  # noqa: E402
 from rm_rl.model_reward import ModelReward, ModelRewardConfig, ModelScorer, combine, query_parts  # noqa: E402
 
 QUERY = (
@@ -86,3 +88,34 @@ def test_model_reward_answers_in_openrlhfs_shape(model):
         "rule_reward": [1.0, 0.0],
         "rule_abstained": [0.0, 1.0],
     }
+
+
+def test_server_answers_get_reward_with_the_model_alone_and_in_a_hybrid(model, fake):
+    import httpx
+
+    from rm_rl.server import RewardServer, ServerConfig, create_app
+
+    script, ex = fake
+    script.answer = lambda job: ["passed" if "a + b" in job.program else "failed"] * len(job.tests)
+    queries = [f"<|im_start|>user\nWrite add.<|im_end|>\n<|im_start|>assistant\n{c}<|im_end|>" for c in (GOOD_ADD, BAD_ADD)]
+    expected = model.score(["Write add."] * 2, [GOOD_ADD, BAD_ADD])
+    alone = ModelReward(ModelRewardConfig("rm", model_weight=2.0), model=model)
+    with RewardServer(create_app(ServerConfig(), executor=ex, model_reward=alone)) as srv:
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            body = c.post("/get_reward", json={"query": queries}).json()  # no labels: no tests needed
+    assert body["rewards"] == pytest.approx([2 * s for s in expected], abs=1e-4)
+    assert body["extra_logs"]["model_reward"] == pytest.approx(expected, abs=1e-5) and script.jobs == []
+
+    hybrid = ModelReward(ModelRewardConfig("rm", model_weight=1.0, rule_weight=10.0), model=model)
+    with RewardServer(create_app(ServerConfig(), executor=ex, model_reward=hybrid)) as srv:
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            body = c.post("/get_reward", json={"query": queries, "labels": [ADD_TESTS, ADD_TESTS]}).json()
+    assert body["rewards"] == pytest.approx([expected[0] + 10.0, expected[1]], abs=1e-4)
+    assert body["extra_logs"]["rule_reward"] == [1.0, 0.0] and len(script.jobs) == 2
+
+
+def test_serve_cli_names_a_bad_reward_model(tmp_path, capsys):
+    from acesandbox.cli import main
+
+    assert main(["serve", "--rm", str(tmp_path / "missing"), "--port", "0"]) == 2
+    assert "cannot load the reward model" in capsys.readouterr().err
