@@ -141,6 +141,10 @@ class Benchmark(abc.ABC):
             return code
         raise BenchmarkError(f"sample for {problem.task_id} has neither a 'solution' nor a 'completion' string")
 
+    def scoring_rules(self) -> str:
+        """Which version of the official evaluator's rules score this run ("" when there is one only)."""
+        return ""
+
     def sandbox_config(self, *, backend: str | None = None, workers: int | None = None) -> SandboxConfig:
         """The sandbox this benchmark is scored in: the family's :attr:`SANDBOX` value with a run's
         ``backend`` and ``workers``, and the ``python`` option (an interpreter with pinned libraries)."""

@@ -21,7 +21,8 @@ from acesandbox.cli.options import add_sandbox_options
 
 SUMMARY = "score HumanEval(+), MBPP(+), BigCodeBench or LiveCodeBench; 'bench list', 'bench verify-official'"
 
-_OPTIONS = ("split", "subset", "release", "start_date", "end_date")
+_OPTIONS = ("split", "subset", "release", "start_date", "end_date", "evalplus_release")
+_EVALPLUS = ("humaneval", "humaneval+", "mbpp", "mbpp+")
 
 DATA_DIR_ENV = "ACECODER_SHARED_DATA"
 """Where ``verify-official`` finds the shared data folder without ``--data-dir`` (read here only)."""
@@ -49,6 +50,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     data.add_argument("--release", help="livecodebench: release_v1 .. release_v6")
     data.add_argument("--start-date", dest="start_date", help="livecodebench: first contest date (YYYY-MM-DD)")
     data.add_argument("--end-date", dest="end_date", help="livecodebench: last contest date (YYYY-MM-DD)")
+    data.add_argument("--evalplus-release", dest="evalplus_release", metavar="RELEASE",
+                      help="humaneval+/mbpp+: score with the rules of this evalplus release (0.2.0, 2024-01-24, 2024-02, "
+                           "2024-05, 0.3.1, latest), a run's date YYYY-MM-DD, or the *_eval_results.json to reproduce; "
+                           "default: latest")
     data.add_argument("--limit", default=None, help="only the first N tasks (bench NAME); for verify-official, N or "
                       "family=N,... tasks per run")
     run = p.add_argument_group("scoring")
@@ -128,12 +133,17 @@ def _score(args: argparse.Namespace) -> int:
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
     if args.python:
         options["python"] = args.python
+    if args.evalplus_release and args.name.lower() not in _EVALPLUS:
+        print(f"error: --evalplus-release applies to {', '.join(_EVALPLUS)}, not {args.name}", file=sys.stderr)
+        return 2
     try:
         bench = get_benchmark(args.name, **options)
         problems = bench.load(args.dataset)
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if bench.scoring_rules():
+        print(f"rules: {bench.scoring_rules()}", file=sys.stderr)
     if args.limit:
         problems = problems[: int(args.limit)]
     warnings: list[str] = []

@@ -176,5 +176,5 @@ def evaluate(
         warnings=tuple(warnings),
         duration_s=time.monotonic() - started,
         meta={"backend": getattr(getattr(executor, "backend", None), "name", backend or ""), "tasks": len(problems),
-              "duplicates": len(same_as)},
+              "duplicates": len(same_as), **({"rules": bench.scoring_rules()} if bench.scoring_rules() else {})},
     )

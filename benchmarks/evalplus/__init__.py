@@ -39,7 +39,8 @@ from .data import mbpp_deserialize_inputs
 from .ground_truth import SANDBOX, ground_truth
 from .official import DATASETS, OfficialRow, official_runs, read_official_results, run_profile
 from .original import HumanEval, Mbpp
-from .verify import KNOWN_DIFFERENCES, OBSERVED_FLAGS, verify_runs
+from .releases import OBSERVED_FLAGS, RELEASES, Release, resolve_release
+from .verify import KNOWN_DIFFERENCES, verify_runs
 
 __all__ = [
     "DATASETS",
@@ -51,11 +52,14 @@ __all__ = [
     "Mbpp",
     "MbppPlus",
     "OfficialRow",
+    "RELEASES",
+    "Release",
     "SANDBOX",
     "ground_truth",
     "mbpp_deserialize_inputs",
     "official_runs",
     "read_official_results",
+    "resolve_release",
     "run_profile",
     "verify_runs",
 ]

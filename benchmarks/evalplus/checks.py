@@ -24,6 +24,7 @@ from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 from . import judge as _judge
 from .data import cache_root, plus_problems, records_and_hash, release_file, task_number
 from .ground_truth import DIGEST_SOURCE, SANDBOX, ground_truth, has_digests, is_digest
+from .releases import release_of_profile, resolve_release
 
 __all__ = ["CHUNK_BYTES", "GT_TIME_LIMIT_FACTOR", "MAX_CALLS_PER_TEST", "EvalPlusBase", "HumanEvalPlus", "MbppPlus",
            "status_of"]
@@ -145,9 +146,17 @@ class EvalPlusBase(Benchmark):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        profile = str(options.get("profile", _judge.DEFAULT_PROFILE))
-        if profile not in _judge.PROFILES:
-            raise BenchmarkError(f"unknown evalplus profile {profile!r}; choose one of {sorted(_judge.PROFILES)}")
+        if options.get("evalplus_release") and options.get("profile"):
+            raise BenchmarkError("give an evalplus release or a judge profile, not both")
+        if options.get("evalplus_release"):
+            self.release = resolve_release(str(options["evalplus_release"]))
+            profile = self.release.profile
+            self.options["judge_flags"] = {**self.release.judge_flags, **dict(options.get("judge_flags") or {})}
+        else:
+            profile = str(options.get("profile", _judge.DEFAULT_PROFILE))
+            if profile not in _judge.PROFILES:
+                raise BenchmarkError(f"unknown evalplus profile {profile!r}; choose one of {sorted(_judge.PROFILES)}")
+            self.release = release_of_profile(profile)
         self.profile = profile
         flags = _judge.PROFILES[profile]
         self.min_time_limit = float(options.get("min_time_limit", flags["min_time_limit"]))
@@ -162,6 +171,10 @@ class EvalPlusBase(Benchmark):
         self._digest_cache: dict[tuple[str, str, str], bool] = {}
         self._gt_lock = threading.Lock()
 
+
+    def scoring_rules(self) -> str:
+        """Which evalplus rules score this run (printed by ``acecoder bench`` and kept in the summary)."""
+        return self.release.describe(dict(self.options.get("judge_flags") or {}))
 
     # ---- loading
     def load(self, dataset: str | None = None) -> list[Problem]:

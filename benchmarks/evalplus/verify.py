@@ -15,6 +15,7 @@ from ..verify import Disagreement, RunAgreement, recheck
 from .checks import EvalPlusBase, HumanEvalPlus, MbppPlus, status_of
 from .data import task_number
 from .official import DATASETS, OfficialRow, official_runs, read_official_results, run_profile
+from .releases import OBSERVED_FLAGS  # verify_runs applies it unless observed=False
 
 __all__ = ["KNOWN_DIFFERENCES", "OBSERVED_FLAGS", "verify_runs"]
 
@@ -45,9 +46,6 @@ def _verdict_text(base: str, plus: str | None) -> str:
     return f"base={base} plus={plus}"
 
 
-OBSERVED_FLAGS: dict[str, dict[str, Any]] = {"2024-02": {"allclose": "never"}, "2024-05": {"allclose": "never"}}
-"""What the 2024-02/2024-05 official runs show, beyond their code: no inexact float output ever
-passed (see :data:`KNOWN_DIFFERENCES`); verify_runs applies it unless ``observed=False``."""
 
 
 def _known_reason(run: str, task_id: str) -> str:
