@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["CHAT_TEMPLATE", "TinyModelConfig", "bundled_texts", "build_tiny_model"]
+__all__ = ["CHAT_TEMPLATE", "TinyModelConfig", "build_tiny_model", "bundled_texts"]
 
 Head = Literal["sequence-classification", "causal-lm"]
 
@@ -144,8 +144,8 @@ def build_tiny_model(
         pad_token_id=tok.pad_token_id,
         eos_token_id=tok.eos_token_id,
         bos_token_id=None,
-        num_labels=1,
     )
+    model_config.num_labels = 1  # one score: a reward model's head
     torch.manual_seed(config.seed)
     cls = AutoModelForSequenceClassification if config.head == "sequence-classification" else AutoModelForCausalLM
     model = cls.from_config(model_config, dtype=torch.float32)
