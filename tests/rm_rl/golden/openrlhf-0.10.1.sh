@@ -1,0 +1,38 @@
+python3 -m openrlhf.cli.train_ppo_ray \
+  --pretrain Qwen/Qwen2.5-Coder-7B \
+  --prompt_data out/data/prompts.jsonl \
+  --input_key prompt \
+  --label_key tests \
+  --apply_chat_template \
+  --advantage_estimator reinforce_baseline \
+  --init_kl_coef 0.01 \
+  --remote_rm_url <rm_rl>/adapters/openrlhf.py \
+  --n_samples_per_prompt 8 \
+  --actor_learning_rate 5e-07 \
+  --max_len 4096 \
+  --max_new_tokens 2048 \
+  --rollout_batch_size 256 \
+  --train_batch_size 2048 \
+  --micro_rollout_batch_size 8 \
+  --micro_train_batch_size 8 \
+  --max_epochs 1 \
+  --num_episodes 1 \
+  --temperature 1.0 \
+  --seed 42 \
+  --save_path out/final \
+  --ckpt_path out/checkpoints \
+  --save_steps 20 \
+  --logging_steps 1 \
+  --zero_stage 3 \
+  --param_dtype bf16 \
+  --gradient_checkpointing \
+  --actor_num_nodes 1 \
+  --actor_num_gpus_per_node 8 \
+  --ref_num_nodes 1 \
+  --ref_num_gpus_per_node 8 \
+  --vllm_num_engines 8 \
+  --vllm_tensor_parallel_size 1 \
+  --colocate_all_models \
+  --vllm_enable_sleep \
+  --deepspeed_enable_sleep \
+  --load_checkpoint

@@ -1,0 +1,38 @@
+python3 -m openrlhf.cli.train_ppo_ray \
+  --actor.model_name_or_path Qwen/Qwen2.5-Coder-7B \
+  --data.prompt_dataset out/data/prompts.jsonl \
+  --data.input_key prompt \
+  --data.label_key tests \
+  --data.apply_chat_template \
+  --algo.advantage.estimator reinforce_baseline \
+  --algo.kl.init_coef 0.01 \
+  --reward.remote_url <rm_rl>/adapters/openrlhf.py \
+  --rollout.n_samples_per_prompt 8 \
+  --actor.adam.lr 5e-07 \
+  --data.max_len 4096 \
+  --rollout.max_new_tokens 2048 \
+  --rollout.batch_size 256 \
+  --train.batch_size 2048 \
+  --rollout.micro_batch_size 8 \
+  --train.micro_batch_size 8 \
+  --train.max_epochs 1 \
+  --train.num_episodes 1 \
+  --rollout.temperature 1.0 \
+  --train.seed 42 \
+  --ckpt.output_dir out/final \
+  --ckpt.path out/checkpoints \
+  --ckpt.save_steps 20 \
+  --logger.logging_steps 1 \
+  --ds.zero_stage 3 \
+  --ds.param_dtype bf16 \
+  --actor.gradient_checkpointing_enable \
+  --actor.num_nodes 1 \
+  --actor.num_gpus_per_node 8 \
+  --ref.num_nodes 1 \
+  --ref.num_gpus_per_node 8 \
+  --vllm.num_engines 8 \
+  --vllm.tensor_parallel_size 1 \
+  --train.colocate_all \
+  --vllm.enable_sleep \
+  --ds.enable_sleep \
+  --ckpt.load_enable
