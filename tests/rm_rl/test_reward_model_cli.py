@@ -94,3 +94,34 @@ def test_exports_are_sorted_and_defined_where_they_say(name):
             home = importlib.import_module(obj.__module__)
             assert getattr(home, obj.__name__) is obj, export
             assert obj.__module__.startswith(name.rsplit(".", 1)[0]), export
+
+
+def test_bench_prints_the_best_of_n_table_from_rm_scores(tmp_path, capsys):
+    """N samples per HumanEval task -> acecoder rm score -> acecoder bench --scores: Average, Oracle, RM@N."""
+    from _support import require_backend
+
+    from benchmarks.base import get_benchmark
+    from rm_rl.tiny import TinyModelConfig, build_tiny_model
+
+    require_backend("namespace")
+    problems = get_benchmark("humaneval").load()[:3]
+    samples, prompts = tmp_path / "samples.jsonl", tmp_path / "prompts.jsonl"
+    with open(samples, "w") as s, open(prompts, "w") as p:
+        for problem in problems:
+            p.write(json.dumps({"task_id": problem.task_id, "prompt": problem.prompt}) + "\n")
+            body = problem.canonical_solution.removeprefix(problem.prompt)
+            for completion in (body, "    return None\n"):  # index 0 right, index 1 wrong
+                s.write(json.dumps({"task_id": problem.task_id, "completion": completion}) + "\n")
+    rm = build_tiny_model(tmp_path / "rm", TinyModelConfig(vocab_size=400), texts=[x.prompt for x in problems] * 5)
+    scores = tmp_path / "scores.jsonl"
+    assert main(["rm", "score", str(rm), "--samples", str(samples), "--prompts", str(prompts), "-o", str(scores)]) == 0
+    capsys.readouterr()
+    assert main(["bench", "humaneval", "--samples", str(samples), "--limit", "3", "--scores", f"RM={scores}",
+                 "--sandbox", "namespace", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("best-of-N"):].splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in table[2:] if line.strip()}
+    assert rows["Average"] == ["100.0", "50.0"] and rows["Oracle"] == ["100.0", "100.0"]
+    picks = [json.loads(line)["score"] for line in scores.read_text().splitlines()]
+    right = sum(picks[2 * i] >= picks[2 * i + 1] for i in range(3))  # ties go to index 0
+    assert rows["RM"] == ["100.0", f"{100 * right / 3:.1f}"]
