@@ -131,3 +131,19 @@ def test_scores_file_is_what_bench_reads_and_best_of_n_arithmetic(base, tmp_path
     assert table.loc[AVERAGE, 1] == pytest.approx(1 / 3)
     assert table.loc["RM", 4] == pytest.approx(2 / 3)  # a: tie 1 vs 2 -> index 1 (right); b: tie -> 0 (right)
     assert table.loc["RM", 2] == pytest.approx(2 / 3) and table.loc[ORACLE, 2] == pytest.approx(2 / 3)
+
+
+def test_margin_from_the_pass_rate_gap_reaches_trls_loss(base, split, tmp_path):
+    """-log sigmoid(r_c - r_r - m): an untrained model (r_c ~ r_r) with m = 5 starts at about softplus(5)."""
+    import math
+    from dataclasses import replace
+
+    train, _ = split
+    pairs = [replace(p, chosen_pass_rate=1.0, rejected_pass_rate=0.0) for p in train[:16]]
+    common = dict(learning_rate=1e-9, max_steps=1, warmup_fraction=0.0)
+    with_margin = train_reward_model(
+        _config(base, tmp_path / "m", margin="pass_rate_gap", margin_scale=5.0, **common), train_pairs=pairs
+    )
+    plain = train_reward_model(_config(base, tmp_path / "p", **common), train_pairs=pairs)
+    assert with_margin.metrics["train_loss"] == pytest.approx(math.log1p(math.exp(5.0)), abs=0.3)
+    assert plain.metrics["train_loss"] == pytest.approx(math.log(2.0), abs=0.3)
