@@ -83,7 +83,7 @@ def test_bad_rows_name_the_field(row, message):
         pair_from_row(row, "f.jsonl: line 3")
 
 
-def test_load_pairs_jsonl_and_parquet_through_harness_io(tmp_path):
+def test_load_pairs_jsonl_parquet_and_datasets_folder_through_harness_io(tmp_path):
     rows = [{"instruction": f"q{i}", "input": "", "chosen": "c", "rejected": "r", "id": f"evol-{i}"} for i in range(3)]
     path = tmp_path / "pairs.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -93,6 +93,10 @@ def test_load_pairs_jsonl_and_parquet_through_harness_io(tmp_path):
 
     pd.DataFrame(rows).to_parquet(tmp_path / "pairs.parquet")
     assert load_pairs(str(tmp_path / "pairs.parquet")) == pairs
+    from datasets import Dataset
+
+    Dataset.from_list(rows).save_to_disk(str(tmp_path / "saved"))
+    assert load_pairs(str(tmp_path / "saved")) == pairs
     path.write_text(json.dumps(rows[0]) + "\n" + json.dumps({"instruction": "q", "chosen": "c"}) + "\n")
     with pytest.raises(DatasetError, match=r"pairs.jsonl: line 2: no 'rejected'"):
         load_pairs(str(path))
