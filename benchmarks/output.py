@@ -44,6 +44,7 @@ def detail_record(result: SampleResult) -> dict[str, Any]:
         "index": result.index,
         "verdicts": dict(result.verdicts),
         "fail_tests": {k: v for k, v in result.fail_tests.items() if v},
+        **({"timing": result.details["timing"]} if result.details.get("timing") else {}),
         "parts": parts,
         "solution": result.solution,
     }
@@ -64,6 +65,7 @@ def summary_dict(evaluation: Evaluation, ks: Sequence[int]) -> dict[str, Any]:
     }
     tasks = len({r.task_id for r in evaluation.results})
     canary = evaluation.canary
+    timing = _timing_counts(evaluation.results)
     return {
         "benchmark": evaluation.benchmark,
         "pass_at_k": pass_at_k,
@@ -73,9 +75,31 @@ def summary_dict(evaluation: Evaluation, ks: Sequence[int]) -> dict[str, Any]:
         "canary": None if canary is None else {"total": canary.total, "passed": canary.passed,
                                                "failures": [list(f) for f in canary.failures]},
         "warnings": list(evaluation.warnings),
+        **({"time_limits": timing} if timing else {}),
         "duration_s": round(evaluation.duration_s, 3),
         **{k: v for k, v in evaluation.meta.items() if isinstance(v, (str, int, float))},
     }
+
+
+def _timing_counts(results: Sequence[SampleResult]) -> dict[str, Any]:
+    """Samples whose verdict came near a time limit (a benchmark's ``details["timing"]``, per part)."""
+    near: list[str] = []
+    stopped: list[str] = []
+    timed = 0
+    for r in results:
+        parts = r.details.get("timing") or {}
+        if not parts:
+            continue
+        timed += 1
+        label = f"{r.task_id}#{r.index}"
+        if any(t.get("within_noise") for t in parts.values()):
+            near.append(label)
+        if any(t.get("timed_out") for t in parts.values()):
+            stopped.append(label)
+    if not timed:
+        return {}
+    return {"within_noise": len(near), "within_noise_samples": near[:50], "stopped_at_limit": len(stopped),
+            "stopped_at_limit_samples": stopped[:50]}
 
 
 def print_summary(evaluation: Evaluation, *, ks: Sequence[int], as_json: bool = False, file: Any = None) -> None:
@@ -91,6 +115,10 @@ def print_summary(evaluation: Evaluation, *, ks: Sequence[int], as_json: bool = 
                             show_warnings=False)
     for warning in evaluation.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    near = summary.get("time_limits", {}).get("within_noise", 0)
+    if near:
+        print(f"note: {near} sample(s) used at least 2/3 of a call's time limit: their verdicts are within timing "
+              "noise (details: 'timing' in the *_details.jsonl)", file=sys.stderr)
 
 
 def print_verification(runs: Sequence[RunAgreement], totals: dict[str, Any], *, as_json: bool = False) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from ..base import Benchmark, Problem, SampleResult
 from ..errors import BenchmarkError
 from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 from . import judge as _judge
+from . import timing as _timing
 from .data import cache_root, plus_problems, records_and_hash, release_file, task_number
 from .ground_truth import DIGEST_SOURCE, SANDBOX, ground_truth, has_digests, is_digest
 from .releases import release_of_profile, resolve_release
@@ -49,21 +51,27 @@ default), so a check with large outputs is split into several tests of one share
 # ---------------------------------------------------------------- verdicts
 
 
-_DIGESTED_WRAPPER = """
-def __evalplus_digested__(digested, *args):
-    out = {entry}(*args)
-    return __evalplus_digest__(out) if digested else out
-"""
-"""A check whose expected outputs hold digests calls the solution through this wrapper; each
-call's first argument says whether that call's expected output is a digest."""
+_CALL_WRAPPER = """
+import time as __evalplus_time__
+__evalplus_job__ = {job_id!r}
 
-_NOT_NONE_WRAPPER = """
-def __evalplus_not_none__(*args):
+def __evalplus_call__(__call, __digested, __limit, *args):
+    __start = __evalplus_time__.perf_counter()
     out = {entry}(*args)
-    return out if out is None or type(out) in (bool, int, float, str) else "<not None>"
+    __spent = __evalplus_time__.perf_counter() - __start
+    if {not_none}:
+        out = out if out is None or type(out) in (bool, int, float, str) else "<not None>"
+    if __digested:
+        out = __evalplus_digest__(out)
+    if __spent > {slow} * __limit:
+        return ({mark!r}, __evalplus_job__, __call, __spent, out)
+    return out
 """
-"""MBPP's "output is not None" tasks return a ``re.Match``, which cannot leave the sandbox:
-only whether it is None (or the bool / plain value itself) is sent out and judged."""
+"""Every check calls the solution through this wrapper, with ``(call index, digested, limit_s)``
+before the arguments. It times the call alone (the official limit's scope); MBPP's "output is
+not None" tasks send only whether it is None (their ``re.Match`` cannot leave the sandbox);
+a call whose expected output is a digest sends its output's digest; a slow call sends its
+time beside the value (:mod:`benchmarks.evalplus.timing`)."""
 
 
 def _compiled_alone(program: str) -> str:
@@ -169,6 +177,7 @@ class EvalPlusBase(Benchmark):
         self._bounds_cache: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self._tests_cache: dict[tuple[str, str, str, str], tuple[tuple[CallBatchTest, ...], Limits]] = {}
         self._digest_cache: dict[tuple[str, str, str], bool] = {}
+        self._limits_cache: dict[tuple[str, str, str], tuple[list[float], float]] = {}
         self._gt_lock = threading.Lock()
 
 
@@ -223,14 +232,13 @@ class EvalPlusBase(Benchmark):
         if problem.task_id not in self._gt:
             loaded = [p for p in self._loaded if p.data.get("dataset_hash") == problem.data.get("dataset_hash")]
             self.prepare(loaded if any(p.task_id == problem.task_id for p in loaded) else [problem])
-        fn, program = problem.entry_point, _compiled_alone(solution)
         not_none = self.dataset_kind == "mbpp" and problem.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
-        if not_none:
-            fn, program = "__evalplus_not_none__", program + _NOT_NONE_WRAPPER.format(entry=problem.entry_point)
-        if self._digested(problem, part):
-            fn, program = "__evalplus_digested__", program + DIGEST_SOURCE + _DIGESTED_WRAPPER.format(entry=fn)
-        tests, limits = self._check_tests(problem, part, fn)
-        return Job(program, tests, mode="shared", stop_on_failure=True, limits=limits)
+        job_id = f"evalplus-{uuid.uuid4().hex}"
+        program = _compiled_alone(solution) + (DIGEST_SOURCE if self._digested(problem, part) else "") + \
+            _CALL_WRAPPER.format(job_id=job_id, entry=problem.entry_point, not_none=not_none,
+                                 slow=_timing.SLOW_FRACTION, mark=_timing.MARK)
+        tests, limits = self._check_tests(problem, part, "__evalplus_call__")
+        return Job(program, tests, mode="shared", stop_on_failure=True, limits=limits, job_id=job_id)
 
     def _check_tests(self, problem: Problem, part: str, fn: str) -> tuple[tuple[CallBatchTest, ...], Limits]:
         """The tests and limits of one check: the same for every solution of a task, so built once.
@@ -254,10 +262,8 @@ class EvalPlusBase(Benchmark):
         atols = _judge.incoming_atols(problem.data["atol"], expected, empty_is_floats=flags["empty_is_floats"])
         options = {"dataset": self.dataset_kind, "entry_point": problem.entry_point, "profile": self.profile,
                    **dict(self.options.get("judge_flags") or {})}
-        calls = [tuple(a) for a in inputs]
-        if fn == "__evalplus_digested__":
-            options["digest_flag"] = True
-            calls = [(is_digest(e), *c) for e, c in zip(expected, calls)]
+        options["wrapped"] = True
+        calls = [(i, is_digest(e), limit, *a) for i, (e, limit, a) in enumerate(zip(expected, official, inputs))]
         tests = tuple(
             CallBatchTest(fn, calls[a:b], expected[a:b], atol=atols[a:b],
                           judge=JUDGE_NAME, judge_options=options, call_timeout_s=per_call[a:b] or None)
@@ -268,6 +274,7 @@ class EvalPlusBase(Benchmark):
         capped = self.timeout_cap is not None and total > float(self.timeout_cap)
         limits = Limits(timeout_s=timeout, job_timeout_s=timeout + 1.0 if capped else 3 * timeout + 10)
         self._tests_cache[key] = (tests, limits)
+        self._limits_cache[key[:3]] = (official, timeout)
         return tests, limits
 
     def _digested(self, problem: Problem, part: str) -> bool:
@@ -320,8 +327,13 @@ class EvalPlusBase(Benchmark):
             elif status["base"] != PASS and plus == PASS:
                 plus = FAIL  # EvalPlus counts plus only when base passed too
             verdicts["plus"] = plus
+        timing = {}
+        for part in self.checks:
+            official, timeout = self._limits_cache.get((str(problem.data.get("dataset_hash", "")), problem.task_id, part),
+                                                       ([], 0.0))
+            timing[part] = _timing.margin(reports.get(part), official, self._bounds(problem, part), timeout)
         return SampleResult(problem.task_id, 0, "", verdicts, reports=dict(reports), fail_tests=fail_tests,
-                            details={"status": status})
+                            details={"status": status, "timing": timing})
 
     def write_official(self, results: Sequence[SampleResult], out_dir: str, stem: str) -> list[str]:
         """``STEM_eval_results.json`` in EvalPlus's (2024+) shape; ``hash`` = the dataset's md5."""

@@ -129,7 +129,7 @@ def test_each_family_scores_in_one_sandbox_value():
     from acesandbox import SandboxConfig
     from benchmarks import evalplus, livecodebench
 
-    assert get_benchmark("humaneval+").sandbox_config() == evalplus.SANDBOX == SandboxConfig(memory_mb=4096)
+    assert get_benchmark("humaneval+").sandbox_config() == evalplus.SANDBOX == SandboxConfig(memory_mb=4096, hash_seed=0)
     assert get_benchmark("mbpp").SANDBOX is evalplus.SANDBOX
     lcb = get_benchmark("livecodebench", memory_mb=2048)
     assert lcb.sandbox_config(backend="process", workers=2) == SandboxConfig(backend="process", workers=2, memory_mb=2048)

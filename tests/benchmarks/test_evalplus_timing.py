@@ -1,0 +1,62 @@
+"""Time limits as evalplus derives them, and each verdict's margin to its limits (near ones flagged)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.evalplus import HumanEvalPlus
+from benchmarks.evalplus.timing import NOISE_FACTOR
+from benchmarks.output import detail_record, summary_dict
+from benchmarks.runner import evaluate
+
+HE_FILE = "humanevalplus/HumanEvalPlus-v0.1.9.jsonl.gz"
+
+
+@pytest.fixture(scope="module")
+def he0(shared_data, bench_executor, tmp_path_factory):
+    bench = HumanEvalPlus(cache_dir=str(tmp_path_factory.mktemp("gt")))
+    p = next(p for p in bench.load(str(shared_data / HE_FILE)) if p.task_id == "HumanEval/0")
+    bench.prepare([p], executor=bench_executor)
+    return bench, p
+
+
+def _sleepy(p, seconds, on_call=0):
+    """The canonical solution, sleeping on one base input (the one-call first test of the check)."""
+    first = p.data["base_input"][on_call]
+    return (p.prompt + p.data["canonical_solution"] + "\n_real = has_close_elements\nimport time\n"
+            f"def has_close_elements(numbers, threshold):\n    if (list(numbers), threshold) == ({list(first[0])!r}, {first[1]!r}):\n"
+            f"        time.sleep({seconds})\n    return _real(numbers, threshold)\n")
+
+
+def test_limits_follow_the_ground_truth_of_this_machine(he0):
+    bench, p = he0
+    gt = bench.ground_truth_for(p)
+    job = bench.check_job(p, p.canonical_solution, "base")
+    limits = [c[2] for t in job.tests for c in t.calls]
+    assert limits == [max(bench.min_time_limit, 4.0 * t) for t in gt["base_time"]]  # evalplus's rule
+    assert all(c[0] == i for i, c in enumerate(c for t in job.tests for c in t.calls))
+
+
+def test_margin_of_each_verdict_and_the_ones_within_noise(he0, bench_executor):
+    bench, p = he0
+    samples = [{"task_id": p.task_id, "solution": p.canonical_solution},
+               {"task_id": p.task_id, "solution": _sleepy(p, 0.8)},  # 0.8 s of a 1 s limit: within noise
+               {"task_id": p.task_id, "solution": _sleepy(p, 60)}]  # stopped at its limit
+    ev = evaluate(bench, [p], samples, executor=bench_executor, canary=False)
+    fast, near, stopped = ev.results
+    assert fast.verdicts["base"] == "pass" and fast.details["timing"]["base"]["ratio"] is None  # never near
+    assert fast.details["timing"]["base"]["within_noise"] is False
+    t = near.details["timing"]["base"]
+    assert near.verdicts["base"] == "pass" and t["call"] == 0 and t["limit_s"] == 1.0
+    assert 1 / NOISE_FACTOR <= t["ratio"] < 1 and t["within_noise"] is True and t["spent_s"] >= 0.8
+    s = stopped.details["timing"]["base"]
+    assert stopped.verdicts["base"] == "fail" and s["timed_out"] and s["call"] == 0 and s["within_noise"] is None
+    summary = summary_dict(ev, [1])
+    assert summary["time_limits"]["within_noise"] == 1
+    assert summary["time_limits"]["within_noise_samples"] == [f"{p.task_id}#1"]
+    assert summary["time_limits"]["stopped_at_limit_samples"] == [f"{p.task_id}#2"]
+    record = json.loads(json.dumps(detail_record(near)))
+    assert record["timing"]["base"]["within_noise"] is True and record["timing"]["plus"]["within_noise"] is False
+
