@@ -5,8 +5,9 @@
     acecoder rm train --model Qwen/Qwen2.5-Coder-7B-Instruct --train-data pairs.jsonl -o rm-7b
     acecoder rm eval rm-demo --data rm-demo/eval_pairs.jsonl  # pairwise accuracy, ties, margin, per source
     acecoder rm eval rm-demo --rm-bench code.json             # RM-Bench easy / normal / hard
-    acecoder rm score rm-demo --samples samples.jsonl -o scores.jsonl
-    acecoder bench humaneval --samples samples.jsonl --scores RM=scores.jsonl
+    acecoder bench humaneval --model M --generator vllm -n 16 --temperature 1.0 -o run   # run/samples.jsonl
+    acecoder rm score rm-demo --samples run/samples.jsonl --prompts HumanEvalPlus.jsonl.gz -o scores.jsonl
+    acecoder bench humaneval --samples run/samples.jsonl --scores RM=scores.jsonl   # Average/Oracle/RM@N
     acecoder rm convert --from acecoder AceCodeRM-7B -o AceCodeRM-7B-standard
 
 Parsing and dispatch only; the work is in :mod:`rm_rl.reward_model`.
@@ -78,7 +79,9 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     _model_flags(sc)
     sc.add_argument("--samples", required=True, help="samples JSONL: task_id, completion (or solution), "
                     "optional index and prompt")
-    sc.add_argument("--prompts", metavar="FILE", help="JSONL of {task_id, prompt} for samples without a prompt")
+    sc.add_argument("--prompts", metavar="FILE",
+                    help="records with task_id and prompt for samples without a prompt, e.g. the benchmark's own "
+                         "data file (HumanEval / EvalPlus .jsonl or .jsonl.gz carry both)")
     sc.add_argument("-o", "--output", required=True, help="scores JSONL: {task_id, index, score} per sample")
     cv = sub.add_parser("convert", help="convert between the standard, AceCoder (v_head) and OpenRLHF head layouts")
     cv.add_argument("source", help="checkpoint folder to read")

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ConfigError, DatasetError
 from .data import Messages, encode
 
-__all__ = ["RewardModel", "ScoredSample", "as_prompt", "write_scores"]
+__all__ = ["RewardModel", "ScoredSample", "as_prompt", "read_samples", "write_scores"]
 
 
 def as_prompt(prompt: str | Sequence[Mapping[str, str]] | None) -> Messages:
