@@ -21,7 +21,7 @@ from acesandbox.cli.options import add_sandbox_options
 
 SUMMARY = "score HumanEval(+), MBPP(+), BigCodeBench or LiveCodeBench; 'bench list', 'bench verify-official'"
 
-_OPTIONS = ("split", "subset", "release", "start_date", "end_date", "evalplus_release")
+_OPTIONS = ("split", "subset", "release", "start_date", "end_date", "evalplus_release", "few_shot_dir")
 _EVALPLUS = ("humaneval", "humaneval+", "mbpp", "mbpp+")
 
 DATA_DIR_ENV = "ACECODER_SHARED_DATA"
@@ -50,6 +50,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     data.add_argument("--release", help="livecodebench: release_v1 .. release_v6")
     data.add_argument("--start-date", dest="start_date", help="livecodebench: first contest date (YYYY-MM-DD)")
     data.add_argument("--end-date", dest="end_date", help="livecodebench: last contest date (YYYY-MM-DD)")
+    data.add_argument("--few-shot-dir", dest="few_shot_dir", metavar="DIR",
+                      help="livecodebench --prompt-style base: lcb_runner's few_shot_examples/generation folder, for "
+                           "the official one-shot example (default: an example of ours in the same format)")
     data.add_argument("--evalplus-release", dest="evalplus_release", metavar="RELEASE",
                       help="humaneval+/mbpp+: score with the rules of this evalplus release (0.2.0, 2024-01-24, 2024-02, "
                            "2024-05, 0.3.1, latest), a run's date YYYY-MM-DD, or the *_eval_results.json to reproduce; "
@@ -133,6 +136,9 @@ def _score(args: argparse.Namespace) -> int:
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
     if args.python:
         options["python"] = args.python
+    if args.few_shot_dir and args.name.lower() != "livecodebench":
+        print(f"error: --few-shot-dir applies to livecodebench, not {args.name}", file=sys.stderr)
+        return 2
     if args.evalplus_release and args.name.lower() not in _EVALPLUS:
         print(f"error: --evalplus-release applies to {', '.join(_EVALPLUS)}, not {args.name}", file=sys.stderr)
         return 2

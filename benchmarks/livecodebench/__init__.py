@@ -41,18 +41,21 @@ from __future__ import annotations
 from .data import DATASET, LcbTest, decode_private_tests, release_files
 from .judge import JUDGE, compare_stdout, compare_values, judge, truncate
 from .programs import call_program, stdio_program
-from .prompts import user_prompt
+from .prompts import DEFAULT_EXAMPLES, FewShotExample, base_prompt, user_prompt
 from .scorer import SANDBOX, LiveCodeBench, official_result
 from .verify import KNOWN_DIFFERENCES, atcoder_samples, leetcode_examples, verify_runs
 
 __all__ = [
     "DATASET",
+    "DEFAULT_EXAMPLES",
     "JUDGE",
     "KNOWN_DIFFERENCES",
     "LcbTest",
     "LiveCodeBench",
+    "FewShotExample",
     "SANDBOX",
     "atcoder_samples",
+    "base_prompt",
     "call_program",
     "compare_stdout",
     "compare_values",

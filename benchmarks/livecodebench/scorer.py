@@ -22,7 +22,7 @@ from ..verdicts import FAIL, PASS, SANDBOX_ERROR
 from .data import DATASET, LcbTest, parse_date, read_hub, read_local, record_problem, release_files
 from .judge import JUDGE, PACK, truncate
 from .programs import call_program, call_target, stdio_program
-from .prompts import SYSTEM_MESSAGE
+from .prompts import BASE_STOP, SYSTEM_MESSAGE, base_prompt, load_examples
 
 __all__ = ["DEFAULT_TIMEOUT_S", "K_LIST", "SANDBOX", "LiveCodeBench", "official_result"]
 
@@ -49,7 +49,8 @@ class LiveCodeBench(Benchmark):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        known = {"release", "version_tag", "start_date", "end_date", "timeout_s", "memory_mb", "stdin_mock", "platform", "difficulty"}
+        known = {"release", "version_tag", "start_date", "end_date", "timeout_s", "memory_mb", "stdin_mock", "platform", "difficulty",
+                 "few_shot_dir"}
         unknown = set(options) - known
         if unknown:
             raise BenchmarkError(f"unknown livecodebench option(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -66,10 +67,13 @@ class LiveCodeBench(Benchmark):
         self.stdin_mock = str(options.get("stdin_mock", "buffered"))
         if self.stdin_mock not in ("buffered", "stringio"):
             raise BenchmarkError(f"stdin_mock must be 'buffered' or 'stringio', got {self.stdin_mock!r}")
+        self.examples = load_examples(options.get("few_shot_dir"))
         self.platform = options.get("platform")
         self.difficulty = options.get("difficulty")
 
     SANDBOX: ClassVar[SandboxConfig] = SANDBOX
+    stop_sequences: ClassVar[tuple[str, ...]] = BASE_STOP
+    """Where a base model's answer ends (``--prompt-style base``)."""
 
     def sandbox_config(self, *, backend: str | None = None, workers: int | None = None) -> SandboxConfig:
         """:data:`SANDBOX` with the run's backend and workers and this benchmark's memory cap."""
@@ -114,10 +118,11 @@ class LiveCodeBench(Benchmark):
         return out
 
     def prompt(self, problem: Problem, *, chat: bool) -> str | list[dict[str, str]]:
-        """The official generic chat prompt: system message, then the question template."""
+        """The official prompts: for chat models the system message, then the question template;
+        for base models the one-shot format (:func:`~benchmarks.livecodebench.prompts.base_prompt`)."""
         if chat:
             return [{"role": "system", "content": SYSTEM_MESSAGE}, {"role": "user", "content": problem.prompt}]
-        return SYSTEM_MESSAGE + "\n\n" + problem.prompt
+        return base_prompt(problem, self.examples)
 
     def solution(self, problem: Problem, sample: Mapping[str, Any]) -> str:
         """Plain code as given; a model answer is reduced by the official rule (last fenced block)."""

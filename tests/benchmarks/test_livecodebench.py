@@ -169,7 +169,59 @@ def test_prompts_follow_the_official_template(bench, dataset):
     assert msgs[1]["content"].startswith("### Question:\ncontent abc001_a\n\n### Format: Read the inputs from stdin")
     assert "```python\n# YOUR CODE HERE\n```" in msgs[1]["content"]
     assert f"```python\n{STARTER}\n```" in bench.prompt(call, chat=True)[1]["content"]
-    assert bench.prompt(call, chat=False).endswith("### Answer: (use the provided format with backticks)\n\n")
+    assert "### Answer: (use the provided format with backticks)" not in bench.prompt(call, chat=False)  # base: one-shot
+
+
+def test_base_model_prompt_is_the_official_one_shot_format(bench, dataset):
+    from benchmarks.livecodebench import DEFAULT_EXAMPLES
+
+    stdio, call = problem(bench, dataset, "abc001_a"), problem(bench, dataset, "3001")
+    shot = DEFAULT_EXAMPLES["stdin"]
+    assert bench.prompt(stdio, chat=False) == (
+        f"### Question\n{shot.question}\n\n### Answer\n\n{shot.answer}\n\n"
+        "### Question\ncontent abc001_a\n\n### Answer\n\n")  # no starter code: no Starter Code sections
+    shot = DEFAULT_EXAMPLES["func"]
+    assert bench.prompt(call, chat=False) == (
+        f"### Question\n{shot.question}\n\n### Starter Code\n{shot.sample_code}\n\n### Answer\n\n{shot.answer}\n\n"
+        f"### Question\ncontent 3001\n\n### Starter Code\n{STARTER}\n\n### Answer\n\n")
+    assert bench.stop_sequences == ("###",)
+
+
+def test_base_prompt_takes_the_official_examples_folder(tmp_path, dataset):
+    for kind, code in (("func", "class Solution: pass"), ("stdin", "print(0)")):
+        examples = [{"question": f"Q-{kind}", "sample_code": f"S-{kind}", "answer": f"A-{kind}"}, {"question": "second"}]
+        (tmp_path / f"{kind}.json").write_text(json.dumps(examples))
+    lcb = LiveCodeBench(few_shot_dir=str(tmp_path))
+    stdio, call = problem(lcb, dataset, "abc001_a"), problem(lcb, dataset, "3001")
+    assert lcb.prompt(stdio, chat=False).startswith("### Question\nQ-stdin\n\n### Answer\n\nA-stdin\n\n### Question\n")
+    assert lcb.prompt(call, chat=False).startswith("### Question\nQ-func\n\n### Starter Code\nS-func\n\n### Answer\n\nA-func")
+    with pytest.raises(BenchmarkError, match="few-shot examples: cannot read"):
+        LiveCodeBench(few_shot_dir=str(tmp_path / "missing"))
+
+
+def test_base_model_generation_from_the_command_line(tmp_path, capsys):
+    """``--prompt-style base``: the one-shot prompt, the ``###`` stop, the continuation scored as the program."""
+    from acesandbox.cli import main
+    from harness.generation.replay import prompt_key
+
+    lcb = LiveCodeBench()
+    dataset = tmp_path / "one.jsonl"
+    dataset.write_text(json.dumps(ADD_STDIO) + "\n")
+    stdio = problem(lcb, dataset, "abc001_a")
+    recording = tmp_path / "replay.jsonl"
+    recording.write_text(json.dumps({"prompt": lcb.prompt(stdio, chat=False),
+                                     "responses": ["a, b = map(int, input().split())\nprint(a + b)\n"]}) + "\n")
+    assert prompt_key(lcb.prompt(stdio, chat=False))
+    out = tmp_path / "out"
+    code = main(["bench", "livecodebench", "--dataset", str(dataset), "--model", "m", "--generator",
+                 "replay", "--gen-option", f"path={recording}", "--prompt-style", "base", "-k", "1", "-o", str(out),
+                 "--no-progress", "--json", "--workers", "1", "--no-canary"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert summary["pass_at_k"]["pass"].get("pass@1") == 1.0, (summary, captured.err)
+    (sample,) = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert sample["task_id"] == "abc001_a" and "completion" in sample
 
 
 def test_private_tests_are_decoded_without_running_pickled_code():
