@@ -187,8 +187,8 @@ PRESETS: dict[str, Preset] = {
     "demo": Preset(
         "the toy run of `acecoder rl train --demo`: a tiny offline policy on CPU, fragment vocabulary",
         {"model": "tiny", "reward": "rule", "rule": "binary", "kl_coef": 0.0, "samples_per_prompt": 8,
-         "prompts_per_step": 2, "micro_batch_size": 16, "learning_rate": 0.03, "max_prompt_tokens": 64,
-         "max_completion_tokens": 3, "advantage_scaling": "group", "loss_type": "dapo", "max_steps": 30,
+         "prompts_per_step": 2, "micro_batch_size": 16, "learning_rate": 0.01, "max_prompt_tokens": 64,
+         "max_completion_tokens": 3, "advantage_scaling": "group", "loss_type": "dapo", "max_steps": 25,
          "save_steps": 10, "reward_options": {"timeout_s": 1.0, "workers": 2, "fallback": "text"}},
         "As grpo but without KL (no reference model) and a learning rate a tiny model needs.",
     ),
