@@ -4,9 +4,9 @@ The host evaluates a check's template itself only when its cost is bounded by th
 values' size (``value == literal``, ``abs(value - x) < eps``; see
 ``_checks.host_safe``). Any other template (``sum(range(10**18)) == 0``,
 ``sorted(value)``, arithmetic a test or a program can make slow) runs in a judge
-process: a plain interpreter with an empty environment, a memory cap and no file
-writes, that rebuilds the values from the wire format itself and returns only a
-verdict. The host waits for it outside its GIL, under a deadline; a judge that runs
+process: an interpreter in the namespace sandbox where the host can make one (see
+``judge_argv``), with an empty environment, a memory cap and no file writes, that
+rebuilds the values from the wire format itself and returns only a verdict. The host waits for it outside its GIL, under a deadline; a judge that runs
 over is killed, and the check ends as ``error``. Judges are reused across checks, one
 per host thread judging at a time.
 
@@ -18,6 +18,8 @@ reply ``{"ok": bool, "message": str}`` or ``{"error": [type name, message]}``.
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
+import functools
 import json
 import os
 import select
@@ -37,10 +39,23 @@ MEMORY_BYTES = 1 << 30
 """Address space of a judge process."""
 _MAX_REPLY = 1 << 20
 _PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BOOT = (
-    "import sys; sys.path.insert(0, {parent!r}); "
-    "from acesandbox._judge_worker import main; main()"
-)
+_BOOT = "import sys; sys.path[:0] = [{parent!r}]; sys.path += {site!r}; from acesandbox._judge_worker import main; main()"
+
+
+@functools.lru_cache(maxsize=1)
+def judge_argv() -> tuple[str, ...]:
+    """How a judge process starts: inside the namespace sandbox (no network, a read-only
+    filesystem, its own pids, the seccomp filter) where this host can make one, else as
+    a plain process (an empty environment, its memory capped, no file writes)."""
+    from ._harden import namespaces
+
+    site = namespaces.site_dirs()
+    if namespaces.probe() is None:
+        argv = namespaces.bwrap_argv(16)
+        end = len(argv) - 1 - argv[::-1].index("--")  # bubblewrap's own options end here
+        parent = os.path.dirname(namespaces.PKG_MOUNT)
+        return (*argv[: end + 1], argv[end + 1], "-I", "-S", "-B", "-c", _BOOT.format(parent=parent, site=site))
+    return (sys.executable, "-I", "-S", "-B", "-c", _BOOT.format(parent=_PARENT, site=site))
 
 
 class JudgeError(Exception):
@@ -53,6 +68,19 @@ class JudgeError(Exception):
 
 class JudgeTimeout(JudgeError):
     """The judge ran past its deadline (or died) and was killed."""
+
+
+def _popen() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        judge_argv(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={},
+        cwd="/",
+        close_fds=True,
+        start_new_session=True,
+    )
 
 
 class _Judge:
@@ -68,16 +96,12 @@ class _Judge:
 
     @staticmethod
     def _start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", _BOOT.format(parent=_PARENT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={},
-            cwd="/",
-            close_fds=True,
-            start_new_session=True,
-        )
+        # From one long-lived thread: bubblewrap's --die-with-parent fires when the
+        # thread that started it exits, and a batch's worker threads come and go.
+        return _SPAWNER.submit(_popen).result()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
         data = json.dumps(request, separators=(",", ":"), allow_nan=True).encode()
@@ -124,6 +148,7 @@ class _Judge:
                 pass
 
 
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="acesandbox-judge-spawn")
 _idle: list[_Judge] = []
 _lock = threading.Lock()
 
@@ -139,6 +164,9 @@ def judge_in_process(check: Check, values: Any, timeout_s: float) -> tuple[bool,
         if _idle and _idle[0].owner != os.getpid():
             _idle.clear()  # inherited through fork: the parent's pipes, not ours to use
         judge = _idle.pop() if _idle else None
+    if judge is not None and not judge.alive():
+        judge.kill()
+        judge = None
     if judge is None:
         judge = _Judge()
     request = {
@@ -159,6 +187,17 @@ def judge_in_process(check: Check, values: Any, timeout_s: float) -> tuple[bool,
         kind, message = reply["error"]
         raise JudgeError(str(kind), str(message))
     return bool(reply["ok"]), str(reply["message"])
+
+
+def _after_fork_in_child() -> None:
+    """A forked host has no spawner thread and must not use its parent's judges."""
+    global _SPAWNER, _lock
+    _SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="acesandbox-judge-spawn")
+    _lock = threading.Lock()
+    _idle.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -679,14 +679,24 @@ def test_a_costly_template_costs_the_judge_its_budget_not_the_host() -> None:
 
 def test_a_judge_process_has_no_environment_and_a_memory_cap() -> None:
     import os
+    import time
 
     from acesandbox import _judge_proc
 
     os.environ["ACESANDBOX_JUDGE_SECRET"] = "s3cret"
     judge_process = _judge_proc._Judge()
     try:
-        with open(f"/proc/{judge_process.proc.pid}/environ", "rb") as f:
-            assert f.read() == b""
+        (check,) = plan_assert_test("assert sorted(f()) == [1]").checks
+        judge_process.ask({"source": "", "template": check.template, "holes": ["f()"], "lazy": [], "values": {"$t": [[1]]}}, time.monotonic() + 10)
+        pids, seen = [judge_process.proc.pid], []
+        while pids:  # the judge and every process under it (bubblewrap's, the interpreter)
+            pid = pids.pop()
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                seen.append(f.read())
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    pids += [int(c) for c in f.read().split()]
+        assert len(seen) >= 1 and not any(b"s3cret" in env or b"ACESANDBOX" in env for env in seen), seen
     finally:
         judge_process.kill()
         del os.environ["ACESANDBOX_JUDGE_SECRET"]
@@ -711,3 +721,23 @@ def test_a_forked_host_starts_its_own_judges() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert judge_in_process(check, values, 5.0) == (True, "")
+
+
+def test_judges_run_in_the_namespace_sandbox_and_outlive_the_thread_that_asked() -> None:
+    import threading
+
+    from _support import require_backend
+    from acesandbox import _judge_proc
+
+    require_backend("namespace")
+    argv = _judge_proc.judge_argv()
+    assert any(a.endswith("bwrap") for a in argv) and "--unshare-all" in argv and "--die-with-parent" in argv
+    (check,) = plan_assert_test("assert sorted(f()) == [1, 2]").checks
+    values = _wire.encode(([2, 1],))
+    results: list[tuple[bool, str]] = []
+    for _ in range(3):  # each thread ends; the judge it used must still answer the next one
+        t = threading.Thread(target=lambda: results.append(judge_in_process(check, values, 5.0)))
+        t.start()
+        t.join()
+    assert results == [(True, "")] * 3
+    assert len(_judge_proc._idle) >= 1 and all(j.alive() for j in _judge_proc._idle)
