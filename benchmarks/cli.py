@@ -53,6 +53,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     data.add_argument("--few-shot-dir", dest="few_shot_dir", metavar="DIR",
                       help="livecodebench --prompt-style base: lcb_runner's few_shot_examples/generation folder, for "
                            "the official one-shot example (default: an example of ours in the same format)")
+    data.add_argument("--bcb-env", dest="bcb_env", default="pinned", metavar="ENV",
+                      help="bigcodebench: pinned (default: the official evaluation pins, built by `python -m "
+                           "benchmarks.bcb_env DIR` at ~/.cache/acecoder/bigcodebench/pinned-venv), a pinned venv's "
+                           "folder, or host (this interpreter's libraries: not the official environment)")
     data.add_argument("--evalplus-release", dest="evalplus_release", metavar="RELEASE",
                       help="humaneval+/mbpp+: score with the rules of this evalplus release (0.2.0, 2024-01-24, 2024-02, "
                            "2024-05, 0.3.1, latest), a run's date YYYY-MM-DD, or the *_eval_results.json to reproduce; "
@@ -134,7 +138,21 @@ def _score(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
-    if args.python:
+    environment = None
+    if args.name.lower().startswith("bigcodebench"):
+        from .bigcodebench.environment import resolve_environment
+
+        if args.python:
+            print("error: bigcodebench scores in --bcb-env (pinned, a pinned venv's folder, or host), not --python",
+                  file=sys.stderr)
+            return 2
+        try:
+            environment = resolve_environment(args.bcb_env)
+        except BenchmarkError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        options.update(environment=environment, python=environment.python)
+    elif args.python:
         options["python"] = args.python
     if args.few_shot_dir and args.name.lower() != "livecodebench":
         print(f"error: --few-shot-dir applies to livecodebench, not {args.name}", file=sys.stderr)
@@ -148,6 +166,14 @@ def _score(args: argparse.Namespace) -> int:
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.output and environment is not None:  # before any work: never a mixed folder
+        from .bigcodebench.environment import check_output_dir
+
+        try:
+            check_output_dir(args.output, bench.label.replace("+", "plus").replace("/", "_"), environment)
+        except BenchmarkError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if bench.scoring_rules():
         print(f"rules: {bench.scoring_rules()}", file=sys.stderr)
     if args.limit:

@@ -27,7 +27,7 @@ What ``bigcodebench.evaluate`` does, and how it is reproduced here:
 :func:`verify_runs` rescores the official runs in the shared data folder.
 
 Modules, by concern: :mod:`.tasks` (data shipped with the code: Hard ids, prompts),
-:mod:`.data` (records to problems), :mod:`.libs` (which libraries an interpreter has),
+:mod:`.data` (records to problems), :mod:`.environment` (pinned or host libraries), :mod:`.libs` (which libraries an interpreter has),
 :mod:`.programs` (the official module namespace and suite runner, statuses from reports),
 :mod:`.scorer` (the benchmark, official result files), :mod:`.known` (explained
 differences) and :mod:`.verify` (fidelity against the official runs).
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from ..errors import MissingLibraryError
 from .data import problems_from_records
+from .environment import Environment, resolve_environment
 from .known import KNOWN_DIFFERENCES, KNOWN_DIFFERENCES_BY_ENV, KNOWN_DIFFERENCES_PINNED
 from .libs import PRELOAD, importable, is_host_python, missing_libraries, preload_for
 from .programs import sanitize, task_status
@@ -52,12 +53,14 @@ __all__ = [
     "PRELOAD",
     "SANDBOX",
     "BigCodeBench",
+    "Environment",
     "MissingLibraryError",
     "importable",
     "is_host_python",
     "missing_libraries",
     "preload_for",
     "problems_from_records",
+    "resolve_environment",
     "sanitize",
     "task_status",
     "verify_runs",

@@ -134,6 +134,12 @@ class BigCodeBench(Benchmark):
         """The interpreter the sandbox runs programs with (option ``python``; None: the host's)."""
         return self.options.get("python") or None
 
+    def scoring_rules(self) -> str:
+        """Which environment scores (option ``environment``, an
+        :class:`~benchmarks.bigcodebench.environment.Environment`; "" when not said)."""
+        env = self.options.get("environment")
+        return f"environment {env.label}" if env is not None else ""
+
     SANDBOX: ClassVar[SandboxConfig] = SANDBOX
 
     def sandbox_config(self, *, backend: str | None = None, workers: int | None = None) -> SandboxConfig:
