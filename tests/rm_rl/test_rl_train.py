@@ -125,3 +125,28 @@ def test_demo_policy_learns_to_pass_the_tests_and_resumes(tmp_path):
     again = train(cfg, prompts=demo_prompts(), model=model, tokenizer=tok, generation_kwargs=gen)
     assert again.resumed_from.endswith("checkpoint-25") and again.steps == 27
     assert [m["step"] for m in read_metrics(tmp_path / "demo")] == list(range(1, 28))
+
+
+@pytest.mark.slow
+def test_rule_and_model_rewards_weighted_with_format_reward(tmp_path):
+    """reward = "both": the sandbox's verdict and a reward-model checkpoint (rm_rl.tiny's
+    sequence classifier) scored together, weighted, plus the format reward."""
+    pytest.importorskip("trl")
+    from _support import require_backend
+
+    from rm_rl.rl.demo import build_demo_policy, demo_config, demo_prompts
+    from rm_rl.rl.train import read_metrics, train
+    from rm_rl.tiny import TinyModelConfig, build_tiny_model
+
+    require_backend("namespace")
+    rm = build_tiny_model(tmp_path / "rm", TinyModelConfig(head="sequence-classification", vocab_size=300))
+    cfg = demo_config(tmp_path / "run", ["max_steps=2", "reward=both", f"reward_model={rm}", "rule_weight=1.0",
+                                         "model_weight=0.5", "format_weight=0.1", "save_steps=100"])
+    model, tok, gen = build_demo_policy(tmp_path / "init", seed=0)
+    result = train(cfg, prompts=demo_prompts(), model=model, tokenizer=tok, generation_kwargs=gen)
+    assert result.steps == 2 and result.resumed_from is None
+    [first, second] = read_metrics(tmp_path / "run")
+    assert {"rewards/binary_reward/mean", "rewards/rm/mean", "rewards/format_reward/mean"} <= set(first)
+    assert first["rewards/format_reward/mean"] == 0.0  # fragments never hold <think>
+    expected = first["rewards/binary_reward/mean"] + 0.5 * first["rewards/rm/mean"]
+    assert first["reward"] == pytest.approx(expected, abs=1e-5)
