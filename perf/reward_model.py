@@ -89,11 +89,18 @@ def _base(shape: str, folder: Path) -> Path:
     if shape == "tiny":
         return path
     import torch
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoConfig, AutoModelForSequenceClassification, Qwen2Config
 
-    config = AutoConfig.from_pretrained(path)
-    for key, value in SHAPES[shape].items():
-        setattr(config, key, value)
+    tiny = AutoConfig.from_pretrained(path)
+    config = Qwen2Config(
+        **SHAPES[shape],
+        max_position_embeddings=32768,
+        tie_word_embeddings=True,
+        pad_token_id=tiny.pad_token_id,
+        eos_token_id=tiny.eos_token_id,
+        bos_token_id=None,
+    )
+    config.num_labels = 1
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
     out = folder / shape
