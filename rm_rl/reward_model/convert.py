@@ -101,11 +101,22 @@ def _rewrite(
             metadata = f.metadata() or {"format": "pt"}
             for key in f.keys():
                 out.update(rename(key, f.get_tensor(key)))
+        if not out:
+            continue  # every tensor of this file was dropped (e.g. a shard holding lm_head alone)
         save_file({k: v.contiguous() for k, v in out.items()}, str(dst / shard.name), metadata=metadata)
         weight_map.update(dict.fromkeys(out, shard.name))
         count += len(out)
-    if (src / "model.safetensors.index.json").exists():
-        index = json.loads((src / "model.safetensors.index.json").read_text(encoding="utf-8"))
+    shards = sorted(set(weight_map.values()))
+    index_path = src / "model.safetensors.index.json"
+    if not index_path.exists() and len(shards) > 1:
+        # several loose weight files (e.g. LLaMA-Factory's value_head.safetensors beside model.safetensors):
+        # transformers would read model.safetensors alone, so they become indexed shards
+        names = {old: f"model-{i:05d}-of-{len(shards):05d}.safetensors" for i, old in enumerate(shards, 1)}
+        for old, new in names.items():
+            (dst / old).rename(dst / new)
+        weight_map = {k: names[v] for k, v in weight_map.items()}
+    if index_path.exists() or len(shards) > 1:
+        index = json.loads(index_path.read_text(encoding="utf-8")) if index_path.exists() else {"metadata": {}}
         index["weight_map"] = dict(sorted(weight_map.items()))
         (dst / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
     (dst / "config.json").write_text(json.dumps(dict(config), indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -125,7 +136,8 @@ def _arch(model_type: str, kind: str) -> str:
 
 
 def _standard_config(config: Mapping[str, Any], bias: float) -> dict[str, Any]:
-    out = {k: v for k, v in config.items() if k not in ("value_head_prefix", "normalize_reward", "mean", "std")}
+    dropped = ("value_head_prefix", "normalize_reward", "mean", "std", "auto_map")  # auto_map: the source's own code
+    out = {k: v for k, v in config.items() if k not in dropped}
     out.update(
         architectures=[_arch(str(config["model_type"]), "sequence-classification")],
         num_labels=1,

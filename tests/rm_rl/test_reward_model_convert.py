@@ -143,3 +143,22 @@ def test_cli_convert_chains_through_the_standard_layout(standard, tmp_path, caps
     assert code == 0
     assert "acecoder -> openrlhf" in capsys.readouterr().out
     assert _reference(tmp_path / "orl", "value_head.weight", normalize=True) == pytest.approx(_scores(standard), abs=1e-5)
+
+
+def test_a_separate_value_head_file_is_indexed(standard, tmp_path):
+    """LLaMA-Factory keeps the value head in value_head.safetensors next to model.safetensors."""
+    from safetensors.torch import load_file, save_file
+
+    to_acecoder(standard, tmp_path / "ace")
+    tensors = load_file(tmp_path / "ace" / "model.safetensors")
+    head = {k: tensors.pop(k) for k in ("v_head.summary.weight", "v_head.summary.bias")}
+    save_file(tensors, str(tmp_path / "ace" / "model.safetensors"), metadata={"format": "pt"})
+    save_file(head, str(tmp_path / "ace" / "value_head.safetensors"), metadata={"format": "pt"})
+    from_acecoder(tmp_path / "ace", tmp_path / "std")
+    index = json.loads((tmp_path / "std" / "model.safetensors.index.json").read_text())
+    assert index["weight_map"]["score.weight"] == "model-00002-of-00002.safetensors"
+    assert sorted(p.name for p in (tmp_path / "std").glob("*.safetensors")) == [
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ]
+    assert _scores(tmp_path / "std") == _scores(standard)
