@@ -70,13 +70,11 @@ def _train(args: argparse.Namespace) -> int:
     if args.demo:
         from .rl.demo import run_demo
 
-        result = run_demo(output_dir=args.output_dir or "acecoder-rl-demo", overrides=args.set)
-        print(result.summary())
+        print(run_demo(output_dir=args.output_dir or "acecoder-rl-demo", overrides=args.set).summary())
         return 0
     from .rl.train import train
 
-    result = train(load_rl_config(args.config, args.set, **extra))
-    print(result.summary())
+    print(train(load_rl_config(args.config, args.set, **extra)).summary())
     return 0
 
 

@@ -170,3 +170,15 @@ def test_batching_options_are_validated():
     with pytest.raises(ConfigError, match="batch_completions"):
         ServerConfig(batch_completions=0)
     assert ServerConfig().max_concurrent_requests >= 2048  # OpenRLHF's 256 x 8 rollout, one sample a request
+
+
+def test_perf_workload_mixes_looping_and_crashing_programs():
+    """perf.reward_server's 1,024 completions: what it sends (its timing is never asserted)."""
+    from perf.reward_server import LOOP, build_bodies
+
+    items = build_bodies(1024)
+    assert len(items) == 1024 and items == build_bodies(1024)
+    loops = [q for q, _ in items if "while True" in q]
+    crashes = [q for q, _ in items if "os._exit(3)" in q]
+    assert len(loops) == 10 and len(crashes) == 21 and LOOP.split("(")[1].startswith("*args")
+    assert all(json.loads(t) and isinstance(json.loads(t), list) for _, t in items)
