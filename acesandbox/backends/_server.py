@@ -239,8 +239,11 @@ class ServerSession(Session):
                 break
             except (SandboxCrashedError, SandboxTimeoutError) as exc:
                 self._stale = True
-                if attempt == 1 or (delivered and on_outcome is not None):
+                if attempt == 1:
                     _fill(outcomes, Status.CRASHED, f"the sandbox failed twice running this job: {exc}")
+                    break
+                if delivered and on_outcome is not None:  # results already streamed: no second run
+                    _fill(outcomes, Status.CRASHED, f"the sandbox failed running this job: {exc}")
                     break
         final_list: list[Outcome] = []
         run = iter(outcomes)

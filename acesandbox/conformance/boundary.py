@@ -105,6 +105,23 @@ CASES: tuple[Case, ...] = (
         why="the server parses frames that look like its own: deep nesting must not crash pid 1",
     ),
     Case(
+        "kill_server_mid_job",
+        "import os\n"
+        "def f():\n"
+        "    with open(f'/proc/{os.getppid()}/stat') as fh:\n"
+        "        server = int(fh.read().rsplit(')', 1)[1].split()[1])\n"
+        "    try:\n"
+        "        os.kill(server, 9)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    return 0\n",
+        ("assert f() == 1", "assert f() == 1"),
+        (frozenset({C, F}), frozenset({C, F})),
+        hostile=True,
+        verify=verify_quick(60),
+        why="where the server can be killed (no pid namespace), a job that kills it twice is crashed, not sandbox_error",
+    ),
+    Case(
         "scratch_chain_1200_deep",
         "import os\n"
         "def f(x):\n"
