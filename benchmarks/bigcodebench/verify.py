@@ -58,9 +58,9 @@ def _last_line(message: str, width: int = 160) -> str:
 
 def _executor_python(executor: Any) -> str | None:
     """The interpreter ``executor``'s sandboxes run programs with (None: the host's)."""
-    config = getattr(getattr(executor, "backend", None), "config", None)
+    config = getattr(executor, "config", None) or getattr(getattr(executor, "backend", None), "config", None)
     options = getattr(config, "options", None) or {}
-    return options.get("python") or None
+    return getattr(config, "python", None) or options.get("python") or None
 
 
 def verify_runs(

@@ -90,3 +90,14 @@ def test_the_command_says_which_environment_scored(tmp_path, capsys, shared_data
     assert "rules: environment host: this interpreter's libraries" in captured.err
     assert json.loads(captured.out)["rules"].startswith("environment host")
     assert json.loads((out / "bigcodebench-complete_summary.json").read_text())["rules"].startswith("environment host")
+
+
+def test_verify_official_knows_a_pinned_interpreter_from_the_sandbox_config():
+    """verify-official --python puts the interpreter in SandboxConfig.python: the pinned table must apply."""
+    from acesandbox import Executor, SandboxConfig
+    from benchmarks.bigcodebench.verify import _executor_python
+
+    with Executor(SandboxConfig(backend="fake", python="/opt/pinned/bin/python")) as ex:
+        assert _executor_python(ex) == "/opt/pinned/bin/python"
+    with Executor(SandboxConfig(backend="fake")) as ex:
+        assert _executor_python(ex) is None
