@@ -190,10 +190,15 @@ def build_trainer(
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    source = config.model
+    if source == "tiny" and (model is None or tokenizer is None):  # the offline tiny policy (rm_rl.tiny)
+        from ..tiny import TinyModelConfig, build_tiny_model
+
+        source = str(build_tiny_model(out / "tiny-init", TinyModelConfig(head="causal-lm", seed=config.seed)))
     if tokenizer is None:
-        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        tokenizer = AutoTokenizer.from_pretrained(source)
     if model is None:
-        model = AutoModelForCausalLM.from_pretrained(config.model)
+        model = AutoModelForCausalLM.from_pretrained(source)
     clock = RewardClock()
     funcs, weights = _rewards(config, clock, executor)
     extra: dict[str, Any] = {"reward_weights": weights}

@@ -104,20 +104,21 @@ def test_demo_policy_learns_to_pass_the_tests_and_resumes(tmp_path):
     pytest.importorskip("trl")
     from _support import require_backend
 
-    from rm_rl.rl.demo import build_demo_policy, demo_config, demo_prompts, run_demo
+    from rm_rl.rl.demo import build_demo_policy, demo_config, demo_prompts
     from rm_rl.rl.train import read_metrics, train
 
     require_backend("namespace")
-    result = run_demo(tmp_path / "demo")
-    assert result.steps == 25
-    assert result.before <= 0.2 and result.after >= 0.6 and result.after - result.before >= 0.4
+    assert main(["train", "--demo", "--output-dir", str(tmp_path / "demo")]) == 0  # the real command
+    result = json.loads((tmp_path / "demo" / "demo.json").read_text())
+    assert result["steps"] == 25
+    assert result["before"] <= 0.2 and result["after"] >= 0.6 and result["after"] - result["before"] >= 0.4
     metrics = read_metrics(tmp_path / "demo")
     assert [m["step"] for m in metrics] == list(range(1, 26))
     first, last = metrics[:5], metrics[-5:]
     assert sum(m["reward"] for m in last) / 5 > sum(m["reward"] for m in first) / 5 + 0.3
     assert all(m["rule/unjudged_frac"] == 0.0 and 0.0 < m["time/reward_frac"] < 1.0 for m in metrics)
     assert all(m["completions/mean_length"] <= 3 for m in metrics)
-    assert result.report.read_text().count("data:image/png") == 5  # every curve but KL (no reference: kl_coef 0)
+    assert (tmp_path / "demo" / "report.html").read_text().count("data:image/png") == 5  # every curve but KL (no reference: kl_coef 0)
 
     # Resume: the same output_dir continues from checkpoint-25 for two more steps.
     cfg = demo_config(tmp_path / "demo", ["max_steps=27"])
@@ -150,3 +151,23 @@ def test_rule_and_model_rewards_weighted_with_format_reward(tmp_path):
     assert first["rewards/format_reward/mean"] == 0.0  # fragments never hold <think>
     expected = first["rewards/binary_reward/mean"] + 0.5 * first["rewards/rm/mean"]
     assert first["reward"] == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_a_config_file_run_with_the_tiny_policy_and_a_jsonl_dataset(tmp_path, acecode_jsonl, capsys):
+    """`acecoder rl train CONFIG`: rows read from AceCode-87K-style JSONL, model = "tiny" built offline."""
+    pytest.importorskip("trl")
+    from _support import require_backend
+
+    require_backend("namespace")
+    path = tmp_path / "rl.toml"
+    path.write_text(f'preset = "grpo"\nmodel = "tiny"\ntrain_data = "{acecode_jsonl}"\nprompts_per_step = 1\n'
+                    'micro_batch_size = 8\nmax_completion_tokens = 8\nmax_prompt_tokens = 256\nmax_steps = 1\n'
+                    '[reward_options]\ntimeout_s = 1.0\nworkers = 2\n')
+    assert main(["train", str(path), "--output-dir", str(tmp_path / "run")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"1 steps in {tmp_path / 'run'}; last reward mean")
+    from rm_rl.rl.train import read_metrics
+
+    [row] = read_metrics(tmp_path / "run")
+    assert row["reward"] == 0.0 and row["rule/unjudged_frac"] == 0.0  # random text: no passing code, all judged
+    assert (tmp_path / "run" / "checkpoint-1").is_dir() and (tmp_path / "run" / "final").is_dir()
