@@ -66,9 +66,9 @@ def margin(report: Report | None, limits_s: Sequence[float], bounds: Sequence[tu
         for k, o in enumerate(report.outcomes):
             if o.status == Status.TIMEOUT:
                 if o.call_index is not None and k < len(bounds):
-                    call = bounds[k][0] + o.call_index
-                    limit = limits_s[call] if call < len(limits_s) else None
-                    out.update(ratio=None, call=call, spent_s=None, limit_s=limit, timed_out=True)
+                    stopped = bounds[k][0] + o.call_index
+                    out.update(ratio=None, call=stopped, spent_s=None, timed_out=True,
+                               limit_s=round(limits_s[stopped], 4) if stopped < len(limits_s) else None)
                 else:
                     out.update(ratio=None, call=None, spent_s=round(report.duration_s, 4),
                                limit_s=round(check_timeout_s, 4), timed_out=True)
