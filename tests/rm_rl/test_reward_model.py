@@ -32,7 +32,7 @@ def _learnable_pairs() -> list[PreferencePair]:
             continue
         good = f"```python\n{seed['code']}```"
         bad = f"```python\n{seed['code']}    raise NotImplementedError\n```"
-        for k in range(3):
+        for k in range(2):
             prompt = ({"role": "user", "content": f"Write the program {seed['id']} (variant {k})."},)
             pairs.append(PreferencePair(seed["id"], prompt, good, bad, source=seed["source"]))
     return pairs
