@@ -7,6 +7,7 @@ import os
 import resource
 import signal
 import sys
+import types
 from typing import Any
 
 from .framing import frame, write_all
@@ -55,7 +56,12 @@ def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[
         shared = job["mode"] == "shared"
         if shared:
             set_cpu_limit(lim["timeout_s"])
-        g: dict[str, Any] = {"__name__": "__solution__", "__builtins__": builtins}
+        # The program's globals are a registered module's: its functions pickle by
+        # reference (multiprocessing.Pool sends them to its workers by name).
+        module = types.ModuleType("__solution__")
+        module.__builtins__ = builtins  # type: ignore[attr-defined]
+        sys.modules["__solution__"] = module
+        g: dict[str, Any] = module.__dict__
         try:
             program_code = compile(job["program"], "<program>", "exec")
             if any(t["k"] != "io" for t in tests[start:]):
