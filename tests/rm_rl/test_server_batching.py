@@ -182,3 +182,30 @@ def test_perf_workload_mixes_looping_and_crashing_programs():
     crashes = [q for q, _ in items if "os._exit(3)" in q]
     assert len(loops) == 10 and len(crashes) == 21 and LOOP.split("(")[1].startswith("*args")
     assert all(json.loads(t) and isinstance(json.loads(t), list) for _, t in items)
+
+
+def test_a_client_leaving_its_batch_does_not_disturb_the_others(fake):
+    script, ex = fake
+    script.gate = threading.Event()
+    item = {"completion": GOOD_ADD, "tests": ADD_TESTS}
+    with RewardServer(create_app(ServerConfig(batch_window_ms=300), executor=ex)) as srv:
+        def impatient():
+            with httpx.Client(base_url=srv.url, timeout=0.5) as c, pytest.raises(httpx.TimeoutException):
+                c.post("/score", json={"items": [item] * 3})
+
+        def patient():
+            with httpx.Client(base_url=srv.url, timeout=60) as c:
+                r = c.post("/score", json={"items": [item] * 2})
+                return r.status_code, [x["reward"] for x in r.json()["results"]]
+
+        with ThreadPoolExecutor(2) as pool:
+            gone = pool.submit(impatient)
+            stays = pool.submit(patient)
+            gone.result(30)  # left while its jobs wait at the gate
+            script.gate.set()
+            assert stays.result(30) == (200, [1.0, 1.0])
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            deadline = time.monotonic() + 10
+            while (metrics := c.get("/metrics").json())["queue"]["pending_completions"] and time.monotonic() < deadline:
+                time.sleep(0.05)  # the departed request's handler releases its share when its batch ends
+            assert metrics["queue"]["pending_completions"] == 0 and "500" not in metrics["responses"]
