@@ -159,3 +159,29 @@ def test_against_the_installed_verl(tmp_path):
         for part in key.split("."):
             assert isinstance(node, dict) and part in node, key
             node = node[part]
+
+
+def test_prompts_from_the_harness_hard_subset_in_jsonl_and_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from harness.hard import select_hard
+
+    rows = [
+        {"id": f"q{i}", "question": f"Write f{i}(x).", "test_cases": [f"assert f{i}(1) == 1"],
+         "inferences": [{"model": "m", "completion": "", "pass_rate": r} for r in rates]}
+        for i, rates in enumerate([[1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [0.2, 0.8], [1.0, 0.9]])
+    ]
+    hard = select_hard(rows)
+    assert [r["id"] for r in hard] == ["q1", "q3"]  # at or below the median mean, and disagreeing samples
+    jsonl = tmp_path / "hard.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in hard))
+    parquet = tmp_path / "hard.parquet"
+    pq.write_table(pa.Table.from_pylist(hard), parquet)
+    for path in (jsonl, parquet):
+        prompts = load_prompts(RLConfig(train_data=str(path)))
+        assert [(p.id, p.question, list(p.tests)) for p in prompts] == [
+            ("q1", "Write f1(x).", ["assert f1(1) == 1"]), ("q3", "Write f3(x).", ["assert f3(1) == 1"])]
+    assert len(load_prompts(RLConfig(train_data=str(jsonl), limit=1))) == 1
+    with pytest.raises(ConfigError, match="train_data is empty"):
+        load_prompts(RLConfig())
