@@ -3,7 +3,9 @@
 :func:`plan_launch` writes the prompts in the framework's layout and returns the command
 line for the framework version given (or installed): OpenRLHF's ``train_ppo_ray`` (its
 flags became dotted names in 0.10.2: ``--actor.model_name_or_path`` for ``--pretrain``),
-verl's ``main_ppo`` Hydra overrides (the reward settings moved under ``reward.`` in 0.8).
+verl's ``main_ppo`` Hydra overrides (the reward settings moved under ``reward.`` in 0.8,
+whose reward loop has per-item managers only: ``compute_score`` with ``naive`` there,
+``compute_score_batch`` with the ``batch`` manager before).
 Rewards come from the toolkit's adapter files (scored in the framework's reward process)
 or, for OpenRLHF, a running reward server (``reward_server = "http://..."``).
 """
@@ -183,12 +185,17 @@ def verl_command(config: RLConfig, data: Path, version: str) -> list[str]:
             ("algorithm.kl_ctrl.kl_coef", _num(config.kl_coef)),
             ("actor_rollout_ref.actor.use_kl_loss", "False"),
         ]
-    if config.reward == "rule":
-        prefix = "reward." if section else ""
+    if config.reward == "rule" and section:  # verl's reward loop: per-item managers only (no "batch")
         overrides += [
-            (f"{prefix}custom_reward_function.path", _adapter("verl")),
-            (f"{prefix}custom_reward_function.name", "compute_score_batch"),
-            ("reward.reward_manager.name" if section else "reward_model.reward_manager", "batch"),
+            ("reward.custom_reward_function.path", _adapter("verl")),
+            ("reward.custom_reward_function.name", "compute_score"),
+            ("reward.reward_manager.name", "naive"),
+        ]
+    elif config.reward == "rule":
+        overrides += [
+            ("custom_reward_function.path", _adapter("verl")),
+            ("custom_reward_function.name", "compute_score_batch"),
+            ("reward_model.reward_manager", "batch"),
         ]
     elif section:
         overrides += [("reward.reward_model.enable", "True"), ("reward.reward_model.model_path", str(config.reward_model))]

@@ -67,8 +67,11 @@ def test_openrlhf_flag_style_follows_the_version(tmp_path):
 def test_verl_reward_section_follows_the_version(tmp_path):
     old = dict(a.split("=", 1) for a in verl_command(config(tmp_path), Path("t.parquet"), "0.7.0")[3:])
     new = dict(a.split("=", 1) for a in verl_command(config(tmp_path), Path("t.parquet"), "0.9.1")[3:])
-    assert old["custom_reward_function.name"] == new["reward.custom_reward_function.name"] == "compute_score_batch"
-    assert old["reward_model.reward_manager"] == new["reward.reward_manager.name"] == "batch"
+    assert old["custom_reward_function.name"] == "compute_score_batch" and old["reward_model.reward_manager"] == "batch"
+    # verl 0.8's reward loop registers no "batch" manager: the per-item adapter with "naive"
+    assert new["reward.custom_reward_function.name"] == "compute_score" and new["reward.reward_manager.name"] == "naive"
+    assert old["custom_reward_function.path"] == new["reward.custom_reward_function.path"] == str(
+        Path(rm_rl.adapters.verl.__file__).resolve())
     assert new["algorithm.adv_estimator"] == "reinforce_plus_plus_baseline"
     assert new["algorithm.use_kl_in_reward"] == "True" and new["algorithm.kl_ctrl.kl_coef"] == "0.01"
     assert new["actor_rollout_ref.rollout.n"] == "8" and new["actor_rollout_ref.actor.optim.lr"] == "5e-07"
@@ -154,11 +157,19 @@ def test_against_the_installed_verl(tmp_path):
 
     root = Path(importlib.util.find_spec("verl").submodule_search_locations[0])  # its schema file, not imported
     doc = yaml.safe_load((root / "trainer/config/_generated_ppo_trainer.yaml").read_text())
-    for key in names("verl", verl_command(config(tmp_path), Path("d"), importlib.metadata.version("verl"))):
+    command = verl_command(config(tmp_path), Path("d"), importlib.metadata.version("verl"))
+    for key in names("verl", command):
         node = doc
         for part in key.split("."):
             assert isinstance(node, dict) and part in node, key
             node = node[part]
+    # the reward manager named is one the reward loop (verl >= 0.8) or the legacy registry knows
+    manager = next(a.split("=", 1)[1] for a in command if a.split("=", 1)[0].endswith("reward_manager.name")
+                   or a.startswith("reward_model.reward_manager="))
+    registry = "experimental/reward_loop/reward_manager" if "reward.reward_manager.name=" + manager in command else (
+        "workers/reward_manager")
+    sources = " ".join(p.read_text() for p in (root / registry).glob("*.py"))
+    assert f'register("{manager}")' in sources
 
 
 def test_prompts_from_the_harness_hard_subset_in_jsonl_and_parquet(tmp_path):

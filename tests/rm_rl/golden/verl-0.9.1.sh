@@ -19,8 +19,8 @@ python3 -m verl.trainer.main_ppo \
   algorithm.kl_ctrl.kl_coef=0.01 \
   actor_rollout_ref.actor.use_kl_loss=False \
   reward.custom_reward_function.path=<rm_rl>/adapters/verl.py \
-  reward.custom_reward_function.name=compute_score_batch \
-  reward.reward_manager.name=batch \
+  reward.custom_reward_function.name=compute_score \
+  reward.reward_manager.name=naive \
   trainer.total_training_steps=80 \
   trainer.save_freq=20 \
   trainer.test_freq=-1 \
