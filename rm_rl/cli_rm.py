@@ -57,7 +57,8 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="reward model folder (a standard one-label checkpoint) or hub name")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass (default: 16)")
     parser.add_argument(
-        "--max-length-tokens", type=int, default=None, help="cut texts as training did (default: no cut)"
+        "--max-length-tokens", type=int, default=None,
+        help="cut longer texts to this (default: the training cutoff in acecoder_rm.json, else no cut)"
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
 

@@ -54,7 +54,11 @@ class RewardModel:
         batch_size: int = 16,
         max_length_tokens: int | None = None,
     ) -> RewardModel:
-        """Load a checkpoint folder (or hub name) with transformers as it is."""
+        """Load a checkpoint folder (or hub name) with transformers as it is.
+
+        ``max_length_tokens`` defaults to the training cutoff recorded in the folder's
+        ``acecoder_rm.json`` (texts are cut as training cut them), else no cut.
+        """
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -63,6 +67,9 @@ class RewardModel:
             torch_dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
         else:
             torch_dtype = getattr(torch, dtype)
+        summary = Path(path) / "acecoder_rm.json"
+        if max_length_tokens is None and summary.is_file():
+            max_length_tokens = json.loads(summary.read_text(encoding="utf-8"))["config"]["max_length_tokens"]
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = AutoModelForSequenceClassification.from_pretrained(str(path), dtype=torch_dtype).to(device)
         if model.config.pad_token_id is None:

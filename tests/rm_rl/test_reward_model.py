@@ -67,6 +67,7 @@ def test_held_out_accuracy_and_label_flipped_control(base, split, tmp_path):
     assert (result.train_pairs, result.eval_pairs) == (len(train), len(held))
     assert result.length.over_cutoff == 0 and result.length.pairs == len(train)
     model = RewardModel.load(tmp_path / "rm", device="cpu")
+    assert model.max_length_tokens == 512  # the demo preset's cutoff, read back from acecoder_rm.json
     report = pairwise_report(model, held)
     assert report.accuracy > 0.9, report
     assert report.ties == 0 and report.mean_margin > 0
