@@ -99,9 +99,12 @@ class ServerConfig:
             "Recent OpenRLHF sends one sample per request: a 256 x 8 rollout is 2,048 at once."
         ),
     )
-    max_body_bytes_in_flight: int = field(
-        default=1024 * 2**20,
-        metadata=_help("Most request-body bytes held at once across requests; beyond, 503 with Retry-After."),
+    max_body_bytes_in_flight: int | None = field(
+        default=None,
+        metadata=_help(
+            "Most request-body bytes held at once across requests; beyond, 503 with Retry-After. "
+            "None: 1 GiB, or max_request_bytes if larger."
+        ),
     )
     batch_window_ms: float = field(
         default=5.0,
@@ -139,12 +142,19 @@ class ServerConfig:
             "max_pending",
             "max_request_bytes",
             "max_concurrent_requests",
-            "max_body_bytes_in_flight",
             "batch_completions",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        budget = self.max_body_bytes_in_flight
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
+            raise ConfigError(f"max_body_bytes_in_flight must be a positive integer or None, got {budget!r}")
+        if self.body_budget_bytes < self.max_request_bytes:
+            raise ConfigError(
+                f"max_body_bytes_in_flight ({self.max_body_bytes_in_flight}) must be >= max_request_bytes "
+                f"({self.max_request_bytes}), or a full-size request could never be admitted"
+            )
         if self.max_pending < self.max_batch:
             raise ConfigError(
                 f"max_pending ({self.max_pending}) must be >= max_batch ({self.max_batch}), "
@@ -171,6 +181,13 @@ class ServerConfig:
         if "kind" in opts or "on_sandbox_error" in opts:
             raise ConfigError("reward_options may not set kind or on_sandbox_error; use reward= / on_sandbox_error=")
         RewardConfig.build(self.reward, opts)  # fail now on a bad option
+
+    @property
+    def body_budget_bytes(self) -> int:
+        """The request-body bytes the server holds at once (max_body_bytes_in_flight, or its default)."""
+        if self.max_body_bytes_in_flight is not None:
+            return self.max_body_bytes_in_flight
+        return max(1024 * 2**20, self.max_request_bytes)
 
     @classmethod
     def options(cls) -> dict[str, str]:
@@ -663,7 +680,7 @@ class _Guard:
                     if size > limit:
                         await _plain(counting_send, 413, f"request body over {limit} bytes (--max-request-mb)")
                         return
-                    if self.body_bytes > self.service.config.max_body_bytes_in_flight:
+                    if self.body_bytes > self.service.config.body_budget_bytes:
                         await _plain(
                             counting_send, 503, "too many request bytes in flight; retry shortly",
                             [(b"retry-after", b"1")],

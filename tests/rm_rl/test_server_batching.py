@@ -209,3 +209,31 @@ def test_a_client_leaving_its_batch_does_not_disturb_the_others(fake):
             while (metrics := c.get("/metrics").json())["queue"]["pending_completions"] and time.monotonic() < deadline:
                 time.sleep(0.05)  # the departed request's handler releases its share when its batch ends
             assert metrics["queue"]["pending_completions"] == 0 and "500" not in metrics["responses"]
+
+
+def test_request_bytes_held_at_once_are_capped_with_503(fake):
+    script, ex = fake
+    script.gate = threading.Event()
+    item = {"completion": GOOD_ADD, "tests": ADD_TESTS}
+    body = {"items": [item] * 8}  # about 1.3 kB
+    size = len(json.dumps(body))
+    config = ServerConfig(max_request_bytes=size + 10, max_body_bytes_in_flight=size + size // 2)
+    with RewardServer(create_app(config, executor=ex)) as srv:
+        out: dict = {}
+
+        def first():
+            with httpx.Client(base_url=srv.url, timeout=60) as c:
+                out["first"] = c.post("/score", json=body).status_code
+
+        t = threading.Thread(target=first)
+        t.start()
+        assert script.started.wait(10)  # the first body is held while its jobs wait at the gate
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            r = c.post("/score", json=body)
+            assert r.status_code == 503 and r.headers["retry-after"] == "1" and "bytes in flight" in r.json()["detail"]
+            script.gate.set()
+            t.join(30)
+            assert out["first"] == 200 and c.post("/score", json=body).status_code == 200  # released
+    with pytest.raises(ConfigError, match="max_body_bytes_in_flight .* must be >= max_request_bytes"):
+        ServerConfig(max_request_bytes=2000, max_body_bytes_in_flight=1000)
+    assert ServerConfig(max_request_bytes=2 * 2**30).body_budget_bytes == 2 * 2**30
