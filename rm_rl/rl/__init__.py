@@ -13,18 +13,26 @@ from __future__ import annotations
 
 from .config import PRESETS, Preset, RLConfig, load_rl_config
 from .data import RLPrompt, load_prompts, write_openrlhf, write_verl
+from .demo import DemoResult, run_demo
 from .launch import Launch, framework_version, plan_launch
+from .report import write_report
+from .train import TrainResult, train
 
 __all__ = [
-    "PRESETS",
+    "DemoResult",
     "Launch",
+    "PRESETS",
     "Preset",
     "RLConfig",
     "RLPrompt",
+    "TrainResult",
     "framework_version",
     "load_prompts",
     "load_rl_config",
     "plan_launch",
+    "run_demo",
+    "train",
     "write_openrlhf",
+    "write_report",
     "write_verl",
 ]

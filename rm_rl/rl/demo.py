@@ -23,7 +23,16 @@ from typing import Any
 from .config import RLConfig, load_rl_config
 from .data import RLPrompt
 
-__all__ = ["FRAGMENTS", "TARGETS", "DemoResult", "build_demo_policy", "demo_prompts", "policy_reward", "run_demo"]
+__all__ = [
+    "DemoResult",
+    "FRAGMENTS",
+    "TARGETS",
+    "build_demo_policy",
+    "demo_config",
+    "demo_prompts",
+    "policy_reward",
+    "run_demo",
+]
 
 FRAGMENTS: tuple[str, ...] = ("x = 1\n", "x = 2\n", "x = 3\n", "x += 1\n", "x *= 2\n", "1 / 0\n")
 TARGETS: tuple[int, ...] = (3,)

@@ -24,7 +24,7 @@ from .config import RLConfig
 from .data import RLPrompt, load_prompts
 from .rewards import FormatReward, RewardClock, RuleReward
 
-__all__ = ["TrainResult", "build_trainer", "grpo_args", "train"]
+__all__ = ["TrainResult", "build_trainer", "grpo_args", "read_metrics", "train"]
 
 log = logging.getLogger(__name__)
 

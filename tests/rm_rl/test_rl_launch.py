@@ -196,3 +196,25 @@ def test_prompts_from_the_harness_hard_subset_in_jsonl_and_parquet(tmp_path):
     assert len(load_prompts(RLConfig(train_data=str(jsonl), limit=1))) == 1
     with pytest.raises(ConfigError, match="train_data is empty"):
         load_prompts(RLConfig())
+
+
+def test_rl_exports_are_sorted_and_their_modules_own_objects():
+    import importlib
+    import sys
+
+    import rm_rl.rl as rl
+
+    assert rl.__all__ == sorted(rl.__all__)
+    for module in ("config", "data", "demo", "launch", "report", "rewards", "train"):
+        mod = importlib.import_module(f"rm_rl.rl.{module}")
+        assert mod.__all__ == sorted(mod.__all__)
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            assert getattr(obj, "__module__", mod.__name__) == mod.__name__, name
+            if name in rl.__all__:
+                assert getattr(rl, name) is obj
+    import subprocess  # importing rm_rl.rl pulls in no heavy library (a fresh process)
+
+    out = subprocess.run([sys.executable, "-c", "import sys, rm_rl.rl; print(sorted(m for m in ('torch', 'trl', "
+                          "'transformers', 'matplotlib') if m in sys.modules))"], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
