@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import cmath
+import copy
 import functools
 import math
 import operator
@@ -94,6 +95,12 @@ class Plan:
     """Checks every completed run must have reported: the asserts at the top level of
     the test (of each test method, for unittest). A test that claims to have finished
     without them was cut short by the program (a forged channel or patched runtime)."""
+    forgeable: bool = False
+    """Part of the verdict is reached in the program's process: a hole that holds test
+    logic (a comparison, ``all(...)``, a library call), a statement that is neither an
+    import, a definition nor a plain assignment (a loop, a call of a check function),
+    or no check at all. A program that patches builtins, ``math`` or ``unittest`` at
+    load can turn such a test into a pass."""
 
 
 class _Splitter:
@@ -260,8 +267,9 @@ def _is_module(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and node.id in _TRUSTED_MODULES
 
 
-def _bound_names(tree: ast.AST) -> set[str]:
-    """Names the test binds itself (``sum = 0``): there they are test variables, not builtins."""
+def _bound_names(tree: ast.AST, *, imports: bool = True) -> set[str]:
+    """Names the test binds itself (``sum = 0``): there they are test variables, not builtins.
+    ``imports=False`` leaves out the names bound by import statements."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
@@ -270,6 +278,8 @@ def _bound_names(tree: ast.AST) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
+        elif not imports and isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
         elif isinstance(node, ast.Import):  # `import math` binds the real module: still trusted
             names.update(
                 a.asname or a.name.split(".")[0] for a in node.names if a.asname or a.name not in _TRUSTED_MODULES
@@ -315,18 +325,270 @@ class _Substitute(ast.NodeTransformer):
         return self.args.get(node.id, node)
 
 
+_UNROLL_MAX = 1000
+"""Most elements a comprehension over literals is unrolled into (else it is not split)."""
+_ITER_BUILDERS = frozenset({"range", "zip", "enumerate"})
+
+
+def _import_aliases(tree: ast.AST) -> dict[str, str]:
+    """Names the test binds only by importing, and the dotted object each names:
+    ``import unittest`` -> unittest, ``from unittest import TestCase`` -> unittest.TestCase."""
+    targets: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                name = a.asname or a.name.split(".")[0]
+                targets.setdefault(name, set()).add(a.name if a.asname else a.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for a in node.names:
+                targets.setdefault(a.asname or a.name, set()).add(f"{node.module}.{a.name}")
+    other = _bound_names(tree, imports=False)
+    return {n: next(iter(t)) for n, t in targets.items() if len(t) == 1 and n not in other}
+
+
+def _resolves_to(node: ast.AST, dotted: str, aliases: dict[str, str]) -> bool:
+    """Whether ``node`` (a name or attribute chain) names the imported object ``dotted``."""
+    if isinstance(node, ast.Name):
+        return aliases.get(node.id) == dotted
+    if isinstance(node, ast.Attribute):
+        head, _, last = dotted.rpartition(".")
+        return node.attr == last and bool(head) and _resolves_to(node.value, head, aliases)
+    return False
+
+
+def _literal_value(node: ast.AST) -> Any:
+    """A literal's value, or ``_NO``; ``range``/``zip``/``enumerate`` of literals too (bounded)."""
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _ITER_BUILDERS):
+        return _NO
+    if node.keywords or _has_starred(node.args):
+        return _NO
+    args = [_literal_value(a) for a in node.args]
+    if any(a is _NO for a in args):
+        return _NO
+    try:
+        if node.func.id == "range":
+            if not all(type(a) is int for a in args) or len(range(*args)) > _UNROLL_MAX:
+                return _NO
+            return range(*args)
+        if not all(isinstance(a, (tuple, list, str, bytes, range, dict, set, frozenset)) for a in args[:1]):
+            return _NO
+        if node.func.id == "zip":
+            if not all(isinstance(a, (tuple, list, str, bytes, range, dict)) for a in args):
+                return _NO
+            return list(zip(*args))
+        if len(args) == 2 and type(args[1]) is not int:
+            return _NO
+        return list(enumerate(*args))
+    except (TypeError, ValueError, OverflowError):
+        return _NO
+
+
+_NO = object()
+
+
+def _literal_node(value: Any, depth: int = 0) -> ast.expr | None:
+    """The display that evaluates to ``value``, for plain literal data; else None."""
+    if depth > 8:
+        return None
+    if value is None or type(value) in (bool, str, bytes):
+        return ast.Constant(value)
+    if type(value) in (int, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        if value < 0 or (type(value) is float and math.copysign(1.0, value) < 0):
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+        return ast.Constant(value)
+    if type(value) in (tuple, list) or (type(value) is set and value):
+        elts = [_literal_node(v, depth + 1) for v in value]
+        if any(e is None for e in elts):
+            return None
+        kind = {tuple: ast.Tuple, list: ast.List, set: ast.Set}[type(value)]
+        return kind(elts=elts, ctx=ast.Load()) if kind is not ast.Set else ast.Set(elts=elts)
+    if type(value) is dict:
+        keys = [_literal_node(k, depth + 1) for k in value]
+        values = [_literal_node(v, depth + 1) for v in value.values()]
+        if any(e is None for e in (*keys, *values)):
+            return None
+        return ast.Dict(keys=keys, values=values)
+    return None
+
+
+def _bind_target(target: ast.expr, value: Any, out: dict[str, ast.expr]) -> bool:
+    if isinstance(target, ast.Name):
+        node = _literal_node(value)
+        if node is None:
+            return False
+        out[target.id] = node
+        return True
+    if isinstance(target, (ast.Tuple, ast.List)) and type(value) in (tuple, list):
+        if len(target.elts) != len(value) or _has_starred(target.elts):
+            return False
+        return all(_bind_target(t, v, out) for t, v in zip(target.elts, value))
+    return False
+
+
+def _target_names(target: ast.expr) -> set[str] | None:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names: set[str] = set()
+        for t in target.elts:
+            sub = _target_names(t)
+            if sub is None:
+                return None
+            names |= sub
+        return names
+    return None
+
+
+def _rebinds(node: ast.AST, names: set[str]) -> bool:
+    """Whether ``node`` binds any of ``names`` itself (a nested lambda, comprehension or :=)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load) and sub.id in names:
+            return True
+        if isinstance(sub, ast.arg) and sub.arg in names:
+            return True
+    return False
+
+
+class _Normaliser(ast.NodeTransformer):
+    """Rewrites shapes the splitter cannot take apart into equivalent ones it can.
+
+    ``__import__('math')`` and ``importlib.import_module('math')`` become the module;
+    ``all``/``any`` over a generator, and comprehensions, whose iterables are literals
+    (or ``range``/``zip``/``enumerate`` of literals) are unrolled into one expression
+    per element (``all`` into ``and``, ``any`` into ``or``: short-circuiting kept), at
+    most :data:`_UNROLL_MAX` elements."""
+
+    def __init__(self, trusted: frozenset[str], bound: set[str], aliases: dict[str, str]) -> None:
+        self.trusted = trusted
+        self.bound = bound
+        self.aliases = aliases
+        self.introduced: set[int] = set()
+        """Ids of the module names it put in: one of them in a hole means a fall back."""
+
+    def module(self, node: ast.Call) -> ast.Name | None:
+        if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Constant):
+            return None
+        name = node.args[0].value
+        if not isinstance(name, str) or name not in _TRUSTED_MODULES or name not in self.trusted:
+            return None
+        func = node.func
+        dunder = isinstance(func, ast.Name) and func.id == "__import__" and func.id not in self.bound
+        if not (dunder or _resolves_to(func, "importlib.import_module", self.aliases)):
+            return None
+        out = ast.Name(id=name, ctx=ast.Load())
+        self.introduced.add(id(out))
+        return out
+
+    def unroll(self, comp: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> list[Any] | None:
+        """One ``{name: literal}`` binding per element, or None where it cannot be unrolled."""
+        bindings: list[dict[str, ast.expr]] = [{}]
+        names: set[str] = set()
+        for gen in comp.generators:
+            targets = _target_names(gen.target)
+            if gen.is_async or gen.ifs or targets is None:
+                return None
+            for builder in _ITER_BUILDERS:
+                if builder not in self.trusted and any(_is_name(n, builder) for n in ast.walk(gen.iter)):
+                    return None
+            values = _literal_value(gen.iter)
+            if values is _NO or not isinstance(values, (tuple, list, str, bytes, range, dict, set, frozenset)):
+                return None
+            values = list(values)
+            if len(values) * len(bindings) > _UNROLL_MAX:
+                return None
+            names |= targets
+            grown: list[dict[str, ast.expr]] = []
+            for b in bindings:
+                for v in values:
+                    nb = dict(b)
+                    if not _bind_target(gen.target, v, nb):
+                        return None
+                    grown.append(nb)
+            bindings = grown
+        parts = [comp.key, comp.value] if isinstance(comp, ast.DictComp) else [comp.elt]
+        if any(_rebinds(p, names) for p in parts):
+            return None
+        out = []
+        for b in bindings:
+            done = [_Substitute({k: copy.deepcopy(v) for k, v in b.items()}).visit(copy.deepcopy(p)) for p in parts]
+            out.append(done if isinstance(comp, ast.DictComp) else done[0])
+        return out
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        func = node.func
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("all", "any")
+            and func.id in self.trusted
+            and len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], ast.GeneratorExp)
+        ):
+            elts = self.unroll(node.args[0])
+            if elts is not None:
+                if not elts:
+                    return ast.Constant(func.id == "all")
+                op = ast.And() if func.id == "all" else ast.Or()
+                joined = elts[0] if len(elts) == 1 else ast.BoolOp(op=op, values=elts)
+                out = ast.UnaryOp(op=ast.Not(), operand=ast.UnaryOp(op=ast.Not(), operand=joined))
+                return self.visit(out)
+        module = self.module(node)
+        if module is not None:
+            return module
+        self.generic_visit(node)
+        if (
+            isinstance(func, ast.Name)
+            and func.id in _CONSUMERS | {"max", "min"}
+            and func.id in self.trusted
+            and node.args
+            and isinstance(node.args[0], ast.GeneratorExp)
+        ):
+            elts = self.unroll(node.args[0])
+            if elts is not None:
+                node.args[0] = self.visit(ast.Tuple(elts=elts, ctx=ast.Load()))
+        return node
+
+    def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
+        elts = self.unroll(node)
+        return self.generic_visit(node) if elts is None else self.visit(ast.List(elts=elts, ctx=ast.Load()))
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        elts = self.unroll(node)
+        if elts is None or not elts:
+            return self.generic_visit(node)
+        return self.visit(ast.Set(elts=elts))
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        pairs = self.unroll(node)
+        if pairs is None:
+            return self.generic_visit(node)
+        return self.visit(ast.Dict(keys=[k for k, _ in pairs], values=[v for _, v in pairs]))
+
+
 class _Collector:
     """Numbers checks and turns a split assertion into sandbox statements."""
 
     def __init__(self, source: str, tree: ast.AST) -> None:
         self.source = source
-        self.trusted = _TRUSTED_NAMES - _bound_names(tree)
+        self.bound = _bound_names(tree)
+        self.trusted = _TRUSTED_NAMES - self.bound
+        self.aliases = _import_aliases(tree)
         self.checks: list[Check] = []
         self.top_level: set[int] = set()  # ids of statements that always run when the test completes
         self.required: list[int] = []
+        self.rewritten: set[int] = set()  # ids of statements turned into checks
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
         ci = len(self.checks)
+        self.rewritten.add(id(stmt))
         if id(stmt) in self.top_level:
             self.required.append(ci)
         text = ast.get_source_segment(self.source, stmt) or ast.unparse(stmt)
@@ -348,10 +610,32 @@ class _Collector:
         out.append(ast.Expr(_check_call(ci, [_load(f"__ace_h{i}__") for i in range(len(sp.holes))])))
         return [ast.copy_location(s, stmt) for s in out]
 
+    def split(self, expr: ast.expr, *, helpers: bool = False) -> tuple[_Splitter, ast.expr]:
+        """Normalise ``expr`` and split it; where a module name put in by the normaliser
+        would land in a hole (a sandbox-side expression), split the original instead."""
+        norm = _Normaliser(self.trusted, self.bound, self.aliases)
+        sp = _Splitter(self.trusted, helpers=helpers)
+        template = sp.build(norm.visit(copy.deepcopy(expr)), False)
+        if norm.introduced and any(id(n) in norm.introduced for h in sp.holes for n in ast.walk(h)):
+            sp = _Splitter(self.trusted, helpers=helpers)
+            template = sp.build(expr, False)
+        return sp, template
+
     def assert_stmt(self, node: ast.Assert) -> list[ast.stmt]:
         """``assert test, msg``: the message is dropped, never evaluated."""
-        sp = _Splitter(self.trusted)
-        return self.emit(node, sp, sp.build(node.test, False))
+        sp, template = self.split(node.test)
+        return self.emit(node, sp, template)
+
+    def unittest_call(self, node: ast.Expr, call: ast.Call) -> list[ast.stmt] | None:
+        """``<case>.assertX(...)`` as the equivalent check, or None for a call it cannot bind."""
+        assert isinstance(call.func, ast.Attribute)
+        form, params = _UNITTEST_METHODS[call.func.attr]
+        args = _bind(call, params.split())
+        if args is None:
+            return None
+        expr = _Substitute(args).visit(ast.parse(form, mode="eval").body)
+        sp, template = self.split(expr, helpers=True)
+        return self.emit(node, sp, template)
 
 
 def _parse(source: str) -> ast.Module:
@@ -363,13 +647,60 @@ def _parse(source: str) -> ast.Module:
         raise TestSyntaxError(f"test does not parse: line 1: {e}") from None
 
 
-def _finish(tree: ast.Module, collector: _Collector) -> Plan:
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _program_value(node: ast.AST, aliases: dict[str, str]) -> bool:
+    """Whether a hole only fetches the program's own value (a call into the program, a
+    name, attribute or item of its objects): then nothing of the test's logic runs there."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.List) and len(node.elts) == 1 and isinstance(node.elts[0], ast.Starred):
+        return _program_value(node.elts[0].value, aliases)  # [*x]: a consumed argument, listed
+    if isinstance(node, ast.Name):
+        return node.id not in _BUILTIN_NAMES and node.id not in aliases and node.id not in _TRUSTED_MODULES
+    if isinstance(node, ast.Call):
+        return _program_value(node.func, aliases)
+    if isinstance(node, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+        return all(_program_value(n, aliases) for n in (node.left, *node.comparators))  # identity: unforgeable
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        return _program_value(node.value, aliases)
+    return False
+
+
+def _plain_statement(stmt: ast.stmt, aliases: dict[str, str]) -> bool:
+    """Statements that decide nothing in the program's process: imports, definitions,
+    docstrings, and assignments of literals or program values to names."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(stmt, ast.Expr):
+        return isinstance(stmt.value, ast.Constant)
+    if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+        if _literal_value(stmt.value) is not _NO:
+            return True
+        return _program_value(stmt.value, aliases)
+    return False
+
+
+def _forgeable(collector: _Collector, statements: Sequence[ast.stmt]) -> bool:
+    if not collector.checks:
+        return True
+    for check in collector.checks:
+        for hole in check.holes:
+            if not _program_value(ast.parse(hole, mode="eval").body, collector.aliases):
+                return True
+    return any(id(s) not in collector.rewritten and not _plain_statement(s, collector.aliases) for s in statements)
+
+
+def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.stmt] = ()) -> Plan:
+    forgeable = _forgeable(collector, statements)
     code = ast.unparse(ast.fix_missing_locations(tree))
     try:
         compile(code, "<test>", "exec", dont_inherit=True)
     except SyntaxError as e:
         raise TestSyntaxError(f"test does not compile: line {e.lineno} of the rewritten test: {e.msg}") from None
-    return Plan(sandbox_code=code, checks=tuple(collector.checks), required=tuple(collector.required))
+    checks, required = tuple(collector.checks), tuple(collector.required)
+    return Plan(sandbox_code=code, checks=checks, required=required, forgeable=forgeable)
 
 
 class _AssertRewriter(ast.NodeTransformer):
@@ -378,6 +709,24 @@ class _AssertRewriter(ast.NodeTransformer):
 
     def visit_Assert(self, node: ast.Assert) -> list[ast.stmt]:
         return self.collector.assert_stmt(node)
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST | list[ast.stmt]:
+        """``unittest.TestCase().assertEqual(a, b)`` (or ``TestCase()`` imported from
+        unittest): judged as the equivalent assert."""
+        call = node.value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in _UNITTEST_METHODS
+            and isinstance(call.func.value, ast.Call)
+            and not call.func.value.args
+            and not call.func.value.keywords
+            and _resolves_to(call.func.value.func, "unittest.TestCase", self.collector.aliases)
+        ):
+            out = self.collector.unittest_call(node, call)
+            if out is not None:
+                return out
+        return self.generic_visit(node)
 
     def skip(self, node: ast.AST) -> ast.AST:
         return node  # asserts in def/class bodies run when called, in the sandbox
@@ -389,9 +738,10 @@ def plan_assert_test(source: str) -> Plan:
     """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
     tree = _parse(source)
     collector = _Collector(source, tree)
-    collector.top_level = {id(stmt) for stmt in tree.body}
+    statements = list(tree.body)
+    collector.top_level = {id(stmt) for stmt in statements}
     _AssertRewriter(collector).visit(tree)
-    return _finish(tree, collector)
+    return _finish(tree, collector, statements)
 
 
 # -- unittest --------------------------------------------------------------------------
@@ -468,13 +818,8 @@ class _UnittestRewriter(ast.NodeTransformer):
             or call.func.attr not in _UNITTEST_METHODS
         ):
             return self.generic_visit(node)
-        form, params = _UNITTEST_METHODS[call.func.attr]
-        args = _bind(call, params.split())
-        if args is None:
-            return node
-        sp = _Splitter(self.collector.trusted, helpers=True)
-        expr = _Substitute(args).visit(ast.parse(form, mode="eval").body)
-        return self.collector.emit(node, sp, sp.build(expr, False))
+        out = self.collector.unittest_call(node, call)
+        return node if out is None else out
 
 
 def _as_list(result: Any) -> list[ast.stmt]:
@@ -485,16 +830,17 @@ def plan_unittest(source: str) -> Plan:
     """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged checks."""
     tree = _parse(source)
     collector = _Collector(source, tree)
-    collector.top_level = {
-        id(stmt)
+    statements = [
+        stmt
         for cls in tree.body
         if isinstance(cls, ast.ClassDef)
         for method in cls.body
         if isinstance(method, ast.FunctionDef) and method.name.startswith("test") and not method.decorator_list
         for stmt in method.body
-    }
+    ]
+    collector.top_level = {id(stmt) for stmt in statements}
     _UnittestRewriter(collector).visit(tree)
-    return _finish(tree, collector)
+    return _finish(tree, collector, statements)
 
 
 # -- judging (parent) --------------------------------------------------------------------

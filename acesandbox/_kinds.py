@@ -24,7 +24,7 @@ from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, Unitt
 from .errors import InvalidJobError, SandboxError
 from .judges import Judge, get_judge, run_judge
 
-__all__ = ["Prepared", "compare_io", "outcome_from_raw", "prepare_job"]
+__all__ = ["FORGEABLE", "Prepared", "compare_io", "forgeable_warnings", "outcome_from_raw", "prepare_job"]
 
 # RL batches score many programs against the same tests: plan each test source once.
 _plan_assert = functools.lru_cache(maxsize=1 << 16)(plan_assert_test)
@@ -45,6 +45,8 @@ class Prepared:
     """The named judge of a call test, resolved when the job is prepared."""
     judge_timeout_s: float = 1.0
     """Time one check may take in a judge process (the test's CPU limit, at least 1 s)."""
+    forgeable: bool = False
+    """Part of the verdict is reached in the program's process (see ``Plan.forgeable``)."""
 
     def payload_json(self) -> bytes:
         """``payload`` as compact JSON; a CallBatchTest's is kept on the test value (it
@@ -85,18 +87,23 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
     if isinstance(test, AssertTest):
         if compat:
             _syntax_check(test.source, where)
-            return Prepared(test, {"k": "compat", "code": test.source})
+            return Prepared(test, {"k": "compat", "code": test.source}, forgeable=True)
         plan = _plan_assert(test.source)
         return Prepared(
-            test, {"k": "plan", "code": plan.sandbox_code}, plan.checks, plan.required, judge_timeout_s=budget
+            test,
+            {"k": "plan", "code": plan.sandbox_code},
+            plan.checks,
+            plan.required,
+            judge_timeout_s=budget,
+            forgeable=plan.forgeable,
         )
     if isinstance(test, UnittestTest):
         if compat:
             _syntax_check(test.source, where)
-            return Prepared(test, {"k": "compat", "code": test.source, "unittest": True})
+            return Prepared(test, {"k": "compat", "code": test.source, "unittest": True}, forgeable=True)
         plan = _plan_unittest(test.source)
         payload = {"k": "plan", "code": plan.sandbox_code, "unittest": True}
-        return Prepared(test, payload, plan.checks, plan.required, judge_timeout_s=budget)
+        return Prepared(test, payload, plan.checks, plan.required, judge_timeout_s=budget, forgeable=plan.forgeable)
     if isinstance(test, CallTest):
         try:
             args = _wire.encode(tuple(test.args))
@@ -142,6 +149,16 @@ def _syntax_check(source: str, where: str) -> None:
         from .errors import TestSyntaxError
 
         raise TestSyntaxError(f"{where}: line {exc.lineno}: {exc.msg}") from None
+
+
+FORGEABLE = "judged in the program's process: forgeable"
+"""The warning a report carries for each test whose verdict was (partly) reached in the
+program's process, where a program that patches builtins can turn it into a pass."""
+
+
+def forgeable_warnings(prepared: Sequence[Prepared | InvalidJobError]) -> tuple[str, ...]:
+    """One ``tests[i]: judged in the program's process: forgeable`` warning per such test."""
+    return tuple(f"tests[{i}]: {FORGEABLE}" for i, p in enumerate(prepared) if isinstance(p, Prepared) and p.forgeable)
 
 
 def prepare_job(job: Job) -> list[Prepared | InvalidJobError]:

@@ -20,7 +20,7 @@ import time
 from typing import Any, Callable
 
 from .. import _wire
-from .._kinds import Prepared, outcome_from_raw, prepare_job
+from .._kinds import Prepared, forgeable_warnings, outcome_from_raw, prepare_job
 from .._result import Outcome, Report, Status
 from .._spec import Job
 from ..errors import SandboxCrashedError, SandboxTimeoutError, SandboxUnavailableError
@@ -261,7 +261,7 @@ class ServerSession(Session):
             mode=job.mode,
             compare=job.compare,
             duration_s=time.monotonic() - t0,
-            warnings=self.warnings,
+            warnings=(*self.warnings, *forgeable_warnings(slots)),
         )
 
     def _run_once(

@@ -15,8 +15,9 @@ module: :mod:`.behaviour` (verdicts and modes), :mod:`.kinds` (test kinds),
 :mod:`.limits` (time, memory, output, processes, files), :mod:`.dying` (exits, kills,
 orphans), :mod:`.forging` (forged result frames, a patched runtime), :mod:`.lying`
 (lying values, patched builtins), :mod:`.escape` (host secrets, files, network) and
-:mod:`.kernel` (system calls a program never needs: io_uring, keyring, bpf...) and
-:mod:`.boundary` (the host's side: malformed frames, costly values, test templates).
+:mod:`.kernel` (system calls a program never needs: io_uring, keyring, bpf...),
+:mod:`.boundary` (the host's side: malformed frames, costly values, test templates) and
+:mod:`.splitting` (test shapes judged outside the program, a program's functions in a Pool).
 :data:`CASES` is all of them, in that order; :func:`run_case` runs one.
 
 Some cases need isolation a backend may not offer (``requires``); each backend
@@ -35,7 +36,7 @@ sandbox-wide limits the cases assume and plants the host secret they look for.
 
 from __future__ import annotations
 
-from . import behaviour, boundary, dying, escape, forging, kernel, kinds, limits, lying
+from . import behaviour, boundary, dying, escape, forging, kernel, kinds, limits, lying, splitting
 from ._case import BLOCKED, CAPABILITIES, NOT_PASSED, SANDBOX, SECRET_ENV, Case, applicable, capabilities
 from ._runner import conformance_executor, run_case, run_conformance
 
@@ -64,5 +65,6 @@ CASES: tuple[Case, ...] = (
     *escape.CASES,
     *kernel.CASES,
     *boundary.CASES,
+    *splitting.CASES,
 )
 """Every case, behaviour first: a backend that fails those fails the attacks for the wrong reason."""

@@ -372,6 +372,11 @@ class EqList(list):
 math = types.SimpleNamespace(isclose=lambda *a, **k: True)  # what the sandbox sees
 __builtins__["sorted"] = lambda *a, **k: EqList()  # patched builtins (a copy, in this test)
 __builtins__["abs"] = lambda x: 0
+__builtins__["all"] = __builtins__["any"] = lambda *a, **k: True
+class Anything:  # every import in the test gets one: any attribute, any call is True
+    def __getattr__(self, name): return self
+    def __call__(self, *a, **k): return True
+__builtins__["__import__"] = lambda *a, **k: Anything()
 len = lambda x: EqInt(3)
 def f(x): return EqInt(5)
 def g(x): return AlwaysEqual()
@@ -391,6 +396,15 @@ def h(x): return EqList([9])
         "assert sorted(h(1)) == [1, 2, 3]",  # in the sandbox: its list subclass is neutralised
         "assert len(h(1)) == 3",  # the parent's real len
         "assert f(1) in [1, 2, 3]",
+        "assert __import__('math').isclose(f(1), 3.0)",
+        "import importlib\nassert importlib.import_module('math').isclose(f(1), 3.0)",
+        "import unittest\nunittest.TestCase().assertEqual(f(1), 3)",
+        "from unittest import TestCase\nTestCase().assertIn(f(1), [1, 2, 3])",
+        "import unittest\nunittest.TestCase().assertTrue(all(f(x) == 2 * x for x in range(3)))",
+        "assert all(f(x) == 2 * x for x in range(3))",
+        "assert any(f(x) == -1 for x in (1, 2))",
+        "assert all([f(a) == b for a, b in zip([1, 2], [3, 4])])",
+        "assert [f(x) == 7 for x in 'ab'] == [True, True]",
     ],
 )
 def test_hostile_programs_cannot_forge_a_pass(test):
@@ -741,3 +755,114 @@ def test_judges_run_in_the_namespace_sandbox_and_outlive_the_thread_that_asked()
         t.join()
     assert results == [(True, "")] * 3
     assert len(_judge_proc._idle) >= 1 and all(j.alive() for j in _judge_proc._idle)
+
+
+# -- normalised shapes: module calls through expressions, unittest helpers, unrolled loops ---
+
+NORMALISED = [
+    ("assert __import__('math').isclose(f(1), 2.0)", "math.isclose(_h0, 2.0)", ("f(1)",)),
+    ("import importlib\nassert importlib.import_module('math').isclose(f(1), 2.0)", "math.isclose(_h0, 2.0)", ("f(1)",)),
+    ("import unittest\nunittest.TestCase().assertEqual(f(1), 2)", "_h0 == 2", ("f(1)",)),
+    ("from unittest import TestCase as T\nT().assertAlmostEqual(f(1), 2.0, places=3)", "_almost_equal(_h0, 2.0, 3, None)", ("f(1)",)),
+    ("import unittest\nunittest.TestCase().assertIn(f(1), [1, 2])", "_h0 in [1, 2]", ("f(1)",)),
+    ("assert all(f(x) == y for x, y in [(1, 2), (2, -4)])", "not not (_h0 == 2 and _h1 == -4)", ("f(1)", "f(2)")),
+    ("assert any(f(x) for x in range(2))", "not not (_h0 or _h1)", ("f(0)", "f(1)")),
+    ("assert all(f(x) for x in [])", "True", ()),
+    ("assert [f(a) == b for a, b in zip([1, 2], 'ab')] == [1, 0]", "[_h0 == 'a', _h1 == 'b'] == [1, 0]", ("f(1)", "f(2)")),
+    ("assert {k: f(k) for k in {3: 0}} == {3: 6}", "{3: _h0} == {3: 6}", ("f(3)",)),
+    ("assert sum(f(i) for i, _ in enumerate('xy', 1)) == 6", "sum((_h0, _h1)) == 6", ("f(1)", "f(2)")),
+    ("assert [f(x) ** 2 for x in (-1,)] == [4]", "[_h0 ** 2] == [4]", ("f(-1)",)),
+    ("assert [x ** 2 for x in (-1,)] == [1]", "[(-1) ** 2] == [1]", ()),
+]
+
+
+@pytest.mark.parametrize(("test", "template", "holes"), NORMALISED, ids=[t[0][-40:] for t in NORMALISED])
+def test_shapes_are_normalised_so_they_split(test, template, holes):
+    plan = plan_assert_test(test)
+    assert [(c.template, c.holes) for c in plan.checks] == [(template, holes)]
+    assert not plan.forgeable
+
+
+NOT_NORMALISED = [
+    "assert all(f(x) for x in range(1001))",  # over the bound
+    "assert all(f(x) for x in range(5) if x)",  # a condition decides which elements count
+    "assert all(f(x) for x in cases)",  # not a literal
+    "all = lambda it: True\nassert all(f(x) for x in [1])",  # the test's own all
+    "math = None\nassert __import__('math').isclose(f(1), 2.0)",  # the test's own math
+    "assert all(f(x) for x in [(lambda x: x)(1)])",
+    "assert all([(lambda x: f(x))(2) for x in [1]])",  # the lambda rebinds the target
+    "tc = unittest.TestCase()\ntc.assertEqual(f(1), 2)",  # unittest not imported: unchanged
+]
+
+
+def test_a_module_needed_in_the_sandbox_is_left_as_written():
+    [check] = plan_assert_test("assert g(__import__('math').pi) == 1").checks
+    assert (check.template, check.holes) == ("_h0 == 1", ("g(__import__('math').pi)",))
+
+
+@pytest.mark.parametrize("test", NOT_NORMALISED)
+def test_shapes_that_cannot_be_normalised_are_left_whole_and_forgeable(test):
+    plan = plan_assert_test(test)
+    assert plan.forgeable
+    assert "__ace_check__" not in plan.sandbox_code or any(len(c.holes) == 1 for c in plan.checks)
+
+
+UNROLL_PROGRAM = """
+def f(x):
+    if x > 0:
+        raise ValueError(x)
+    return x == 0
+def double(x): return 2 * x
+"""
+
+
+@pytest.mark.parametrize(
+    ("test", "ok"),
+    [
+        ("assert any(f(x) for x in range(3))", True),  # stops at the first true element
+        ("assert all(not f(x) for x in range(3))", False),  # stops at the first false element
+        ("assert all(double(x) == 2 * x for x in range(50))", True),
+        ("assert all(double(x) == 2 * x + (x == 7) for x in range(50))", False),
+        ("import unittest\nunittest.TestCase().assertAlmostEqual(double(0.5), 1.00000001)", True),
+        ("import unittest\nunittest.TestCase().assertCountEqual([double(x) for x in (1, 2)], [4, 2])", True),
+    ],
+)
+def test_normalised_shapes_keep_python_semantics(test, ok):
+    [(passed, _msg)] = verdicts(UNROLL_PROGRAM, test)
+    assert passed is ok
+
+
+@pytest.mark.parametrize(
+    ("test", "forgeable"),
+    [
+        ("assert f(1) == 2", False),
+        ("candidate = f\nassert candidate(1) == 2", False),
+        ("xs = [1, 2]\nr = Solution().go(xs)\nassert r[0] == 1", False),
+        ("assert f(1) is None", False),  # identity: unforgeable
+        ("assert isinstance(f(1), Foo)", True),  # a patchable builtin in the sandbox
+        ("import numpy as np\nassert np.allclose(f(1), [1.0])", True),
+        ("for x in range(3):\n    assert f(x) == x", True),
+        ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)", True),
+        ("f(1)", True),  # no check at all
+    ],
+)
+def test_tests_judged_in_the_programs_process_are_marked_forgeable(test, forgeable):
+    assert plan_assert_test(test).forgeable is forgeable
+
+
+def test_unittest_methods_with_statements_beyond_checks_are_forgeable():
+    plain = "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\n"
+    looped = plain.replace("self.assertEqual(f(1), 2)", "for i in range(2):\n            self.assertEqual(f(i), i)")
+    assert plan_unittest(plain).forgeable is False
+    assert plan_unittest(looped).forgeable is True
+
+
+def test_reports_name_each_forgeable_test():
+    from acesandbox import Job
+    from acesandbox._kinds import FORGEABLE, forgeable_warnings, prepare_job
+
+    job = Job(program="def f(x): return x", tests=["assert f(1) == 1", "for x in (1, 2):\n    assert f(x) == x"])
+    assert forgeable_warnings(prepare_job(job)) == (f"tests[1]: {FORGEABLE}",)
+    assert FORGEABLE == "judged in the program's process: forgeable"
+    compat = Job(program="def f(x): return x", tests=["assert f(1) == 1"], compare="compat")
+    assert forgeable_warnings(prepare_job(compat)) == (f"tests[0]: {FORGEABLE}",)

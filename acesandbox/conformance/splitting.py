@@ -1,0 +1,125 @@
+"""Shapes of test code that must be judged outside the program: module functions reached
+through an expression, library assert helpers, ``all``/``any`` and comprehensions over
+literals; and a program whose own functions must cross into worker processes."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .._kinds import FORGEABLE
+from .._result import Report
+from .._spec import Limits
+from ._case import BLOCKED, P, Case, src
+
+_PATCHER = src(
+    """
+    import builtins, importlib, math, unittest
+    class Yes:
+        def __eq__(self, other):
+            return True
+        def __ne__(self, other):
+            return False
+        def __bool__(self):
+            return True
+        __hash__ = object.__hash__
+    builtins.all = lambda *a, **k: True
+    builtins.any = lambda *a, **k: True
+    math.isclose = lambda *a, **k: True
+    for _name in dir(unittest.TestCase):
+        if _name.startswith("assert"):
+            setattr(unittest.TestCase, _name, lambda *a, **k: None)
+    def f(x):
+        return Yes()
+    def g(x):
+        return -1.0
+    """
+)
+
+# Each test is written so that it passes only if the program's patches or its lying
+# value decided it; the correct program below passes every one of the same shapes.
+_ATTACKS = (
+    "assert __import__('math').isclose(g(1), 2.0)",
+    "import importlib\nassert importlib.import_module('math').isclose(g(1), 2.0)",
+    "import unittest\nunittest.TestCase().assertEqual(f(1), 2)",
+    "import unittest\nunittest.TestCase().assertTrue(g(1) > 0)",
+    "import unittest\nunittest.TestCase().assertAlmostEqual(g(1), 2.0)",
+    "import unittest\nunittest.TestCase().assertIn(g(1), [1.0, 2.0])",
+    "assert all(f(x) == y for x, y in [(1, 2), (2, 4)])",
+    "assert any(f(x) == 7 for x in range(3))",
+    "assert all([f(x) == 2 * x + 1 for x in (1, 2)])",
+    "assert [f(a) == b for a, b in zip([1, 2], [2, 4])] == [True, True]",
+    "assert all(f(x) == x for x in {1: 2, 3: 4})",
+)
+
+_CORRECT = src(
+    """
+    def f(x):
+        return 2 * x
+    def g(x):
+        return 2.0 * x
+    """
+)
+_CORRECT_TESTS = (
+    "assert __import__('math').isclose(g(1), 2.0)",
+    "import importlib\nassert importlib.import_module('math').isclose(g(1), 2.0)",
+    "import unittest\nunittest.TestCase().assertEqual(f(1), 2)",
+    "import unittest\nunittest.TestCase().assertTrue(g(1) > 0)",
+    "import unittest\nunittest.TestCase().assertAlmostEqual(g(1), 2.0)",
+    "import unittest\nunittest.TestCase().assertIn(g(1), [1.0, 2.0])",
+    "assert all(f(x) == y for x, y in [(1, 2), (2, 4)])",
+    "assert any(f(x) == 4 for x in range(3))",
+    "assert all([g(x) > 0 for x in (1, 2)])",
+    "assert [f(a) == b for a, b in zip([1, 2], [2, 4])] == [True, True]",
+    "assert all(f(x) == 2 * x for x in {1: 2, 3: 4})",
+    "assert not any(f(x) == 3 for x in range(3))",
+    "assert sum(f(x) for x in range(4)) == 12",
+    "assert all(f(x) == 2 * x for x in range(2000))",  # over the unrolling bound: judged in the program
+)
+
+
+def _warns_only_the_unsplit_test(report: Report, _elapsed: float, _ctx: Mapping[str, Any]) -> list[str]:
+    want = [f"tests[{len(_CORRECT_TESTS) - 1}]: {FORGEABLE}"]
+    got = [w for w in report.warnings if FORGEABLE in w]
+    return [] if got == want else [f"forgeable warnings {got}, expected {want}"]
+
+
+_POOL = src(
+    """
+    import multiprocessing
+    def square(x):
+        return x * x
+    def squares(n):
+        with multiprocessing.Pool(2) as pool:
+            return pool.map(square, range(n))
+    """
+)
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "split_shapes_correct",
+        _CORRECT,
+        _CORRECT_TESTS,
+        (P,) * len(_CORRECT_TESTS),
+        verify=_warns_only_the_unsplit_test,
+        why="the shapes the splitter takes apart keep their meaning for a correct program; the report names "
+        "the one test still judged in the program's process",
+    ),
+    Case(
+        "split_shapes_patched",
+        _PATCHER,
+        _ATTACKS,
+        (BLOCKED,) * len(_ATTACKS),
+        hostile=True,
+        why="all/any, comprehensions over literals, __import__('math') and unittest helpers are judged outside "
+        "the program: its patched builtins, math and unittest and its lying __eq__ decide nothing",
+    ),
+    Case(
+        "pool_of_program_functions",
+        _POOL,
+        ("assert squares(4) == [0, 1, 4, 9]",),
+        (P,),
+        limits=Limits(timeout_s=5.0, wall_timeout_s=10.0, job_timeout_s=30.0, max_file_mb=8, output_bytes=4096),
+        why="a program's own functions pickle by reference to its module: multiprocessing.Pool works",
+    ),
+)
+
