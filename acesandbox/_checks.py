@@ -734,9 +734,84 @@ class _AssertRewriter(ast.NodeTransformer):
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = skip
 
 
+class _Rename(ast.NodeTransformer):
+    """Renames a function's locals (``__ace_<name>``) and puts call arguments for its
+    never-rebound parameters, so its body can run as top-level test code."""
+
+    def __init__(self, renamed: set[str], args: dict[str, ast.expr]) -> None:
+        self.renamed = renamed
+        self.args = args
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id in self.args and isinstance(node.ctx, ast.Load):
+            return copy.deepcopy(self.args[node.id])
+        if node.id in self.renamed:
+            return ast.copy_location(ast.Name(id=f"__ace_{node.id}", ctx=node.ctx), node)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        if node.arg in self.renamed:
+            node.arg = f"__ace_{node.arg}"
+        return node
+
+
+def _inline_check_function(tree: ast.Module) -> None:
+    """HumanEval's shape: ``def check(candidate): <asserts>`` called once, last, as
+    ``check(f)``. The call is replaced by the body (parameters bound to the call's
+    names, locals renamed so they touch no program global), so its asserts are checks
+    judged outside the program rather than code run in its process."""
+    if len(tree.body) < 2:
+        return
+    call_stmt = tree.body[-1]
+    if not (isinstance(call_stmt, ast.Expr) and isinstance(call_stmt.value, ast.Call)):
+        return
+    call = call_stmt.value
+    if not isinstance(call.func, ast.Name) or call.keywords or _has_starred(call.args):
+        return
+    defs = [s for s in tree.body[:-1] if isinstance(s, ast.FunctionDef) and s.name == call.func.id]
+    if len(defs) != 1:
+        return
+    fn = defs[0]
+    a = fn.args
+    if fn.decorator_list or a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults:
+        return
+    if len(a.args) != len(call.args) or not all(isinstance(x, (ast.Name, ast.Constant)) for x in call.args):
+        return
+    uses = sum(isinstance(n, ast.Name) and n.id == fn.name for n in ast.walk(tree))
+    if uses != 1:
+        return  # called or referenced elsewhere
+    for node in ast.walk(fn):
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)):
+            if not (isinstance(node, ast.Return) and _in_nested(fn, node)):
+                return  # the body must run the same from top to bottom
+    params = [x.arg for x in a.args]
+    body_module = ast.Module(body=fn.body, type_ignores=[])
+    stored = _bound_names(body_module, imports=False)
+    imported = _bound_names(body_module) - stored
+    args = {p: v for p, v in zip(params, call.args) if p not in stored}
+    renamed = (stored | {p for p in params if p not in args}) - imported
+    prologue = [
+        ast.Assign(targets=[ast.Name(id=f"__ace_{p}", ctx=ast.Store())], value=v)
+        for p, v in zip(params, call.args)
+        if p not in args
+    ]
+    body = [_Rename(renamed, args).visit(stmt) for stmt in fn.body]
+    tree.body = [s for s in tree.body[:-1] if s is not fn] + prologue + body
+
+
+def _in_nested(fn: ast.FunctionDef, target: ast.AST) -> bool:
+    """Whether ``target`` sits inside a function or lambda nested in ``fn``."""
+    for node in ast.walk(fn):
+        if node is not fn and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if any(n is target for n in ast.walk(node)):
+                return True
+    return False
+
+
 def plan_assert_test(source: str) -> Plan:
     """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
     tree = _parse(source)
+    _inline_check_function(tree)
     collector = _Collector(source, tree)
     statements = list(tree.body)
     collector.top_level = {id(stmt) for stmt in statements}

@@ -177,6 +177,7 @@ def test_multi_statement_test_keeps_setup_and_numbers_checks():
             class K:
                 assert kk() == 1
             helper(f)
+            done = True
             """
         )
     )
@@ -842,7 +843,8 @@ def test_normalised_shapes_keep_python_semantics(test, ok):
         ("assert isinstance(f(1), Foo)", True),  # a patchable builtin in the sandbox
         ("import numpy as np\nassert np.allclose(f(1), [1.0])", True),
         ("for x in range(3):\n    assert f(x) == x", True),
-        ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)", True),
+        ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)", False),  # inlined
+        ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)\ncheck(g)", True),
         ("f(1)", True),  # no check at all
     ],
 )
@@ -866,3 +868,63 @@ def test_reports_name_each_forgeable_test():
     assert FORGEABLE == "judged in the program's process: forgeable"
     compat = Job(program="def f(x): return x", tests=["assert f(1) == 1"], compare="compat")
     assert forgeable_warnings(prepare_job(compat)) == (f"tests[0]: {FORGEABLE}",)
+
+
+HUMANEVAL_STYLE = """
+METADATA = {'author': 'jt'}
+
+
+def check(candidate):
+    import math
+    total = 0
+    for x in range(3):
+        total += x
+    assert candidate(1, 2) == 3
+    assert math.isclose(candidate(0.5, 0.25), 0.75)
+    assert candidate(total, 1) == 4, "message"
+"""
+
+
+def test_a_check_function_called_once_is_inlined():
+    plan = plan_assert_test(HUMANEVAL_STYLE + "\ncheck(add)\n")
+    assert [(c.template, c.holes) for c in plan.checks] == [
+        ("_h0 == 3", ("add(1, 2)",)),
+        ("math.isclose(_h0, 0.75)", ("add(0.5, 0.25)",)),
+        ("_h0 == 4", ("add(__ace_total, 1)",)),  # a local, renamed: no program global is touched
+    ]
+    assert plan.required == (0, 1, 2) and plan.checks[0].source == "assert candidate(1, 2) == 3"
+    assert "def check" not in plan.sandbox_code and "__ace_total = 0" in plan.sandbox_code
+    assert plan.forgeable  # the loop still runs in the program's process
+    program = "total = 100\ndef add(a, b):\n    return a + b + (total - 100)\n"
+    assert passes(program, HUMANEVAL_STYLE + "\ncheck(add)\n")
+    assert not passes(program.replace("a + b", "a - b"), HUMANEVAL_STYLE + "\ncheck(add)\n")
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        HUMANEVAL_STYLE + "\ncheck(add)\ncheck(add)\n",  # called twice
+        HUMANEVAL_STYLE + "\nprint(check)\ncheck(add)\n",  # referenced elsewhere
+        HUMANEVAL_STYLE.replace("total = 0", "return\n    total = 0") + "\ncheck(add)\n",  # returns early
+        HUMANEVAL_STYLE.replace("(candidate)", "(candidate=add)") + "\ncheck()\n",  # a default
+    ],
+)
+def test_check_functions_that_do_not_run_as_straight_line_code_stay_functions(test):
+    plan = plan_assert_test(test)
+    assert "def check" in plan.sandbox_code and plan.forgeable
+
+
+def test_humaneval_check_functions_are_split():
+    """The share of HumanEval's tests still judged in the program's process (issue 10)."""
+    import gzip
+    import json
+    import os
+    from pathlib import Path
+
+    shared = Path(os.environ.get("ACECODER_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
+    path = shared / "humanevalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz"
+    if not path.exists():
+        pytest.skip("HumanEval+ data not on this host")
+    rows = [json.loads(line) for line in gzip.open(path, "rt")]
+    forgeable = [r["task_id"] for r in rows if plan_assert_test(r["test"] + f"\ncheck({r['entry_point']})\n").forgeable]
+    assert len(rows) == 164 and len(forgeable) <= 7, forgeable
