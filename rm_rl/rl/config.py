@@ -165,8 +165,9 @@ PRESETS: dict[str, Preset] = {
         {"reward": "rule", "rule": "binary", "kl_coef": 0.01, "samples_per_prompt": 8, "learning_rate": 5e-7,
          "max_prompt_tokens": 2048, "max_completion_tokens": 2048, "advantage_scaling": "batch",
          "loss_type": "dapo", "max_steps": 80},
-        "Same baseline (the group's mean reward) and whitening over the batch; the KL (k3, 0.01) is a loss term "
-        "as in GRPO, whereas OpenRLHF's REINFORCE++ subtracts a per-token k1 KL from the reward before the "
+        "Same baseline (the group's mean reward), divided by the std of the batch's rewards where REINFORCE++ "
+        "whitens the advantages themselves (batch mean out, divided by their std); the KL (k3, 0.01) is a loss "
+        "term as in GRPO, whereas OpenRLHF's REINFORCE++ subtracts a per-token k1 KL from the reward before the "
         "advantage; one PPO-clipped update per rollout (TRL num_iterations=1).",
     ),
     "grpo": Preset(
