@@ -32,7 +32,7 @@ import reprlib
 import string
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import CodeType, SimpleNamespace
 from typing import Any
@@ -403,18 +403,29 @@ def _literal_node(value: Any, depth: int = 0) -> ast.expr | None:
             return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
         return ast.Constant(value)
     if type(value) in (tuple, list) or (type(value) is set and value):
-        elts = [_literal_node(v, depth + 1) for v in value]
-        if any(e is None for e in elts):
+        elts = _literal_nodes(value, depth + 1)
+        if elts is None:
             return None
-        kind = {tuple: ast.Tuple, list: ast.List, set: ast.Set}[type(value)]
-        return kind(elts=elts, ctx=ast.Load()) if kind is not ast.Set else ast.Set(elts=elts)
+        if type(value) is set:
+            return ast.Set(elts=elts)
+        return (ast.Tuple if type(value) is tuple else ast.List)(elts=elts, ctx=ast.Load())
     if type(value) is dict:
-        keys = [_literal_node(k, depth + 1) for k in value]
-        values = [_literal_node(v, depth + 1) for v in value.values()]
-        if any(e is None for e in (*keys, *values)):
+        keys = _literal_nodes(value, depth + 1)
+        values = _literal_nodes(value.values(), depth + 1)
+        if keys is None or values is None:
             return None
-        return ast.Dict(keys=keys, values=values)
+        return ast.Dict(keys=list(keys), values=values)
     return None
+
+
+def _literal_nodes(values: Iterable[Any], depth: int) -> list[ast.expr] | None:
+    out: list[ast.expr] = []
+    for v in values:
+        node = _literal_node(v, depth)
+        if node is None:
+            return None
+        out.append(node)
+    return out
 
 
 def _bind_target(target: ast.expr, value: Any, out: dict[str, ast.expr]) -> bool:
@@ -539,7 +550,7 @@ class _Normaliser(ast.NodeTransformer):
                 op = ast.And() if func.id == "all" else ast.Or()
                 joined = elts[0] if len(elts) == 1 else ast.BoolOp(op=op, values=elts)
                 out = ast.UnaryOp(op=ast.Not(), operand=ast.UnaryOp(op=ast.Not(), operand=joined))
-                return self.visit(out)
+                return self.generic_visit(out)
         module = self.module(node)
         if module is not None:
             return module
@@ -553,24 +564,24 @@ class _Normaliser(ast.NodeTransformer):
         ):
             elts = self.unroll(node.args[0])
             if elts is not None:
-                node.args[0] = self.visit(ast.Tuple(elts=elts, ctx=ast.Load()))
+                listed = ast.Tuple(elts=elts, ctx=ast.Load())
+                self.generic_visit(listed)
+                node.args[0] = listed
         return node
 
     def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
         elts = self.unroll(node)
-        return self.generic_visit(node) if elts is None else self.visit(ast.List(elts=elts, ctx=ast.Load()))
+        return self.generic_visit(node if elts is None else ast.List(elts=elts, ctx=ast.Load()))
 
     def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
         elts = self.unroll(node)
-        if elts is None or not elts:
-            return self.generic_visit(node)
-        return self.visit(ast.Set(elts=elts))
+        return self.generic_visit(node if not elts else ast.Set(elts=elts))
 
     def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
         pairs = self.unroll(node)
         if pairs is None:
             return self.generic_visit(node)
-        return self.visit(ast.Dict(keys=[k for k, _ in pairs], values=[v for _, v in pairs]))
+        return self.generic_visit(ast.Dict(keys=[k for k, _ in pairs], values=[v for _, v in pairs]))
 
 
 class _Collector:
@@ -670,11 +681,12 @@ def _program_value(node: ast.AST, aliases: dict[str, str]) -> bool:
 
 def _plain_statement(stmt: ast.stmt, aliases: dict[str, str]) -> bool:
     """Statements that decide nothing in the program's process: imports, definitions,
-    docstrings, and assignments of literals or program values to names."""
+    docstrings, prints, and assignments of literals or program values to names."""
     if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return True
-    if isinstance(stmt, ast.Expr):
-        return isinstance(stmt.value, ast.Constant)
+    if isinstance(stmt, ast.Expr):  # a docstring, or a print (its value decides nothing)
+        value = stmt.value
+        return isinstance(value, ast.Constant) or (isinstance(value, ast.Call) and _is_name(value.func, "print"))
     if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
         if _literal_value(stmt.value) is not _NO:
             return True

@@ -846,6 +846,7 @@ def test_normalised_shapes_keep_python_semantics(test, ok):
         ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)", False),  # inlined
         ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)\ncheck(g)", True),
         ("f(1)", True),  # no check at all
+        ("print(f(1))\nassert f(1) == 2", False),
     ],
 )
 def test_tests_judged_in_the_programs_process_are_marked_forgeable(test, forgeable):
