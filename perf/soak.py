@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Mapping, Sequence
 
 import psutil  # type: ignore[import-untyped]
@@ -164,28 +164,57 @@ def _case_problems(case: Case, report: Report) -> list[str]:
     return problems
 
 
+_JUDGE_MARK = "acesandbox._judge_worker"
+"""In the command line of the host's judge processes (and their bwrap): a pool shared by
+every executor of the process, reused across executors and killed at exit, so it outlives
+``Executor.close`` by design; bounded by the threads that judge at once."""
+
+
 class _Descendants:
     """Every process descended from this one, sampled every ``interval_s`` on a thread."""
 
     def __init__(self, interval_s: float = 1.0) -> None:
         self.seen: dict[tuple[int, float], str] = {}
         self._me = psutil.Process()
+        # Processes alive before the soak (a shared executor's sandboxes...) are not its own.
+        self.before = {k for k, _ in self._walk()}
         self._interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def sample(self) -> None:
+    def _walk(self) -> list[tuple[tuple[int, float], psutil.Process]]:
         try:
             children = self._me.children(recursive=True)
         except psutil.Error:
-            return
+            return []
+        out = []
         for p in children:
             try:
-                key = (p.pid, p.create_time())
-                if key not in self.seen:
-                    self.seen[key] = p.name()
+                out.append(((p.pid, p.create_time()), p))
             except psutil.Error:
                 continue
+        return out
+
+    def sample(self) -> None:
+        for key, p in self._walk():
+            if key not in self.seen and key not in self.before:
+                try:
+                    self.seen[key] = p.name()
+                except psutil.Error:
+                    continue
+
+    def children(self) -> list[dict[str, Any]]:
+        """This process's children now, those alive before the soak left out."""
+        out = []
+        for key, p in self._walk():
+            if key in self.before:
+                continue
+            try:
+                cmdline = " ".join(p.cmdline())
+                out.append({"pid": p.pid, "name": p.name(), "cmdline": cmdline[:200], "judge": _JUDGE_MARK in cmdline})
+            except psutil.Error:
+                continue
+        return out
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
@@ -315,6 +344,8 @@ class _Seen:
     hostile_problems: dict[str, list[str]]
     rss: list[tuple[int, float]]
     wall_s: float = 0.0
+    isolation: set[str] = field(default_factory=set)
+    cgroups_seen: set[str] = field(default_factory=set)
 
 
 def _run_all(jobs: Sequence[SoakJob], backend: str, workers: int, rss_every: int, log: Any) -> _Seen:
@@ -323,6 +354,7 @@ def _run_all(jobs: Sequence[SoakJob], backend: str, workers: int, rss_every: int
     with conformance_executor(backend, workers=workers) as ex:
         for done, (i, report) in enumerate(ex.imap((s.job for s in jobs), ordered=False), 1):
             seen.statuses.setdefault(i, []).append(tuple(_statuses(report)))
+            seen.isolation.add(report.isolation)
             s = jobs[i] if 0 <= i < len(jobs) else None
             name = s.name if s is not None else "?"
             seen.sandbox_errors += [
@@ -335,6 +367,7 @@ def _run_all(jobs: Sequence[SoakJob], backend: str, workers: int, rss_every: int
             del report
             if done % rss_every == 0 or done == len(jobs):
                 seen.rss.append((done, _rss_mib()))
+                seen.cgroups_seen.update(_our_cgroups())
             if done % max(1, len(jobs) // 20) == 0:
                 log(f"  {done}/{len(jobs)} jobs, {time.perf_counter() - t0:.0f} s, rss {seen.rss[-1][1]:.1f} MiB, {Load.now()}")
     seen.wall_s = time.perf_counter() - t0
@@ -349,35 +382,19 @@ def _run_alone(jobs: Sequence[SoakJob], backend: str) -> dict[int, Report]:
     return out
 
 
-_JUDGE_MARK = "acesandbox._judge_worker"
-"""In the command line of the host's judge processes (and their bwrap): a pool shared by
-every executor of the process, reused across executors and killed at exit, so it outlives
-``Executor.close`` by design; bounded by the threads that judge at once."""
-
-
-def _children() -> list[dict[str, Any]]:
-    out = []
-    for p in psutil.Process().children(recursive=True):
-        try:
-            cmdline = " ".join(p.cmdline())
-            out.append({"pid": p.pid, "name": p.name(), "cmdline": cmdline[:200], "judge": _JUDGE_MARK in cmdline})
-        except psutil.Error:
-            continue
-    return out
-
-
-def _left_behind(tracker: _Descendants, mounts_before: set[str], settle_s: float = 5.0) -> dict[str, Any]:
+def _left_behind(tracker: _Descendants, seen: _Seen, mounts_before: set[str], cgroups_before: set[str], settle_s: float = 5.0) -> dict[str, Any]:
     deadline = time.monotonic() + settle_s
     while True:
         tracker.sample()
         alive = [p for p in tracker.alive() if not p["judge"]]
-        children = [c for c in _children() if not c["judge"]]
+        children = [c for c in tracker.children() if not c["judge"]]
         if (not alive and not children) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    judges = [c for c in _children() if c["judge"]]
+    judges = [c for c in tracker.children() if c["judge"]]
     after = _mounts()
     return {
+        "processes_before": len(tracker.before),
         "processes_tracked": len(tracker.seen),
         "bwrap_tracked": sum(1 for n in tracker.seen.values() if n == "bwrap"),
         "processes_alive": alive,
@@ -386,7 +403,10 @@ def _left_behind(tracker: _Descendants, mounts_before: set[str], settle_s: float
         "mounts_added": sorted(after - mounts_before),
         "mounts_removed": sorted(mounts_before - after),
         "cgroup_parents": _cgroup_parents(),
-        "cgroups_left": _our_cgroups(),
+        "cgroups_before": len(cgroups_before),
+        "cgroups_seen": len(seen.cgroups_seen - cgroups_before),
+        "isolation": sorted(seen.isolation),
+        "cgroups_left": sorted(set(_our_cgroups()) - cgroups_before),
     }
 
 
@@ -413,9 +433,10 @@ def run_soak(
     log(f"soak: {n_jobs} jobs ({sum(s.kind == 'hostile' for s in jobs)} hostile), {workers} workers, {backend}; {Load.now()}")
     load_start = Load.now()
     mounts_before = _mounts()
+    cgroups_before = set(_our_cgroups())  # an earlier executor's (still open, or never closed): not the soak's
     with _Descendants() as tracker:
         seen = _run_all(jobs, backend, workers, rss_every, log)
-    left = _left_behind(tracker, mounts_before)
+    left = _left_behind(tracker, seen, mounts_before, cgroups_before)
     load_end = Load.now()
 
     wall, rss, sandbox_errors, hostile_problems = seen.wall_s, seen.rss, seen.sandbox_errors, seen.hostile_problems
@@ -531,7 +552,7 @@ def format_summary(s: dict[str, Any]) -> str:
             f"{len(left['processes_alive'])} of {left['processes_tracked']} tracked processes alive "
             f"({left['bwrap_tracked']} bwrap), {len(left['children'])} children, {len(left['judge_pool'])} in the process-wide "
             f"judge pool, {len(left['mounts_added'])} mounts added, "
-            f"{len(left['cgroups_left'])} cgroups left ({len(left['cgroup_parents'])} parents checked)"
+            f"{len(left['cgroups_left'])} of {left['cgroups_seen']} cgroups seen left ({len(left['cgroup_parents'])} parents checked)"
         ),
         "rss_flat": (
             f"first {rss.get('first_mib')} / after warm-up {rss.get('after_warmup_mib')} / last {rss.get('last_mib')} / "

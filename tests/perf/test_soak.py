@@ -88,6 +88,10 @@ def test_tiny_soak_passes_every_check(summary):
     assert summary["left_behind"]["bwrap_tracked"] >= 4  # one per worker at least: the tracker saw them
     assert summary["left_behind"]["processes_alive"] == [] and summary["left_behind"]["children"] == []
     assert summary["rss"]["samples"] == 61 and summary["rss"]["every_jobs"] == 1
+    left = summary["left_behind"]
+    assert left["cgroups_left"] == [] and left["mounts_added"] == []
+    if any("+cgroup" in i for i in left["isolation"]):  # the backend made cgroups: the check saw them
+        assert left["cgroups_seen"] >= 4
 
 
 def test_a_broken_comparison_is_detected(summary):
@@ -112,3 +116,27 @@ def test_format_summary_names_a_failed_check(summary):
     text = soak.format_summary(broken)
     assert "same_verdicts_alone  FAILED" in text
     assert text.count(" ok ") >= len(CHECKS) - 1
+
+
+def test_tracker_leaves_out_processes_alive_before_and_sees_new_ones():
+    import subprocess
+    import sys
+
+    old = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        tracker = soak._Descendants(interval_s=0.1)
+        with tracker:
+            new = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+            tracker.sample()
+        try:
+            assert [p["pid"] for p in tracker.alive()] == [new.pid]
+            assert [c["pid"] for c in tracker.children()] == [new.pid]
+            new.kill()
+            new.wait()
+            assert tracker.alive() == [] and tracker.children() == []
+        finally:
+            new.kill()
+            new.wait()
+    finally:
+        old.kill()
+        old.wait()
