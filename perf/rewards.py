@@ -216,8 +216,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     jobs = [(c.program, tests[c.row_id]) for c in work.completions]
     binary = args.reward == "binary"
     stop = binary if args.stop_on_failure is None else args.stop_on_failure
-    opts = {"timeout_s": args.timeout, "mode": args.mode, "stop_on_failure": stop}
-    defaults = {"limits": acesandbox.Limits(timeout_s=args.timeout), "mode": args.mode, "stop_on_failure": stop}
+    opts = {"timeout_s": args.timeout_s, "mode": args.mode, "stop_on_failure": stop}
+    defaults = {"limits": acesandbox.Limits(timeout_s=args.timeout_s), "mode": args.mode, "stop_on_failure": stop}
     times: dict[str, list[float]] = {"run_batch": [], "warm_executor": [], "http": []}
     cpu: dict[str, list[float]] = {"direct_host": [], "server": [], "client": []}
     served: list[Any] = []
@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         port = _free_port()
         cmd = [
             sys.executable, "-m", "acesandbox.cli", "serve", "--dataset", dataset, "--port", str(port),
-            "--reward", args.reward, "--timeout-s", str(args.timeout), "--mode", args.mode, "--log-level", "warning",
+            "--reward", args.reward, "--timeout-s", str(args.timeout_s), "--mode", args.mode, "--log-level", "warning",
         ]  # fmt: skip
         if args.workers:
             cmd += ["--workers", str(args.workers)]
@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stop-on-failure", dest="stop_on_failure", action="store_false")
     p.add_argument("--requests", type=int, default=1, help="split the step into this many concurrent requests")
     p.add_argument("--workers", type=int, default=None, help="sandboxes (default: one per CPU)")
-    p.add_argument("--timeout", type=float, default=5.0, help="CPU seconds per test (default: 5)")
+    p.add_argument("--timeout-s", type=float, default=5.0, help="CPU seconds per test (default: 5)")
     p.add_argument("--repeat", type=int, default=3, help="timed rounds, interleaved; the best is reported (default: 3)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 from acesandbox.cli.options import add_job_options, add_sandbox_options, sandbox_from_args
@@ -140,11 +139,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return _configure(parser)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """A standalone parser (``python -m rm_rl.cli_serve``)."""
-    return _configure(argparse.ArgumentParser(prog="acecoder serve", description=SUMMARY))
-
-
 def _reward_options(args: argparse.Namespace) -> dict[str, Any]:
     sandbox = sandbox_from_args(args)
     options: dict[str, Any] = {
@@ -222,16 +216,3 @@ def run(args: argparse.Namespace) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rm_rl.cli_serve ARGS``: the same as ``acecoder serve ARGS``."""
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

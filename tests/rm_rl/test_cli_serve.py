@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 
+from acesandbox.cli import main as acecoder
 from rm_rl import cli_serve
 
 from .conftest import ADD_TESTS, GOOD_ADD
@@ -53,21 +54,20 @@ def test_registered_as_an_acecoder_plugin(monkeypatch, capsys):
 
 
 def test_bad_dataset_is_a_clean_error(tmp_path, capsys):
-    code = cli_serve.main(["--dataset", str(tmp_path / "missing.jsonl"), "--port", str(free_port())])
+    code = acecoder(["serve", "--dataset", str(tmp_path / "missing.jsonl"), "--port", str(free_port())])
     missing = tmp_path / "missing.jsonl"
     assert code == 2 and f"acecoder serve: {missing}: dataset file not found" in capsys.readouterr().err
 
 
 def test_bad_option_is_a_clean_error(capsys):
-    assert cli_serve.main(["--timeout-s", "0", "--port", str(free_port())]) == 2
+    assert acecoder(["serve", "--timeout-s", "0", "--port", str(free_port())]) == 2
     assert "timeout_s must be a positive number" in capsys.readouterr().err
 
 
 ACECODER = [sys.executable, "-m", "acesandbox.cli", "serve"]  # the `acecoder serve` command itself
-MODULE = [sys.executable, "-m", "rm_rl.cli_serve"]
 
 
-def start(args, env=None, command=MODULE):
+def start(args, env=None, command=ACECODER):
     port = free_port()
     proc = subprocess.Popen(
         [*command, "--port", str(port), "--log-level", "warning", *args],
@@ -99,7 +99,7 @@ def test_acecoder_serve_acecode_jsonl_then_sigterm(tmp_path, acecode_jsonl, sand
     if not any(ep.name == "serve" for ep in entry_points(group="acecoder.commands")):
         pytest.fail("the acecoder.commands entry point serve = rm_rl.cli_serve is not installed")
     proc, url = start(["--dataset", str(acecode_jsonl), "--workers", "1", "--timeout-s", "2"],
-                      env={"ACECODER_SERVE_TOKEN": "tok"}, command=ACECODER)
+                      env={"ACECODER_SERVE_TOKEN": "tok"})
     try:
         auth = {"Authorization": "Bearer tok"}
         assert httpx.post(f"{url}/get_reward", json={"query": ["x"]}).status_code == 401

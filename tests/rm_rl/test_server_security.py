@@ -128,9 +128,10 @@ def test_loopback_without_a_token_is_fine(fake, host):
 
 
 def test_cli_refuses_a_public_address_without_a_token(capsys, monkeypatch):
+    from acesandbox.cli import main as acecoder
     from rm_rl import cli_serve
 
     monkeypatch.delenv(cli_serve.TOKEN_ENV, raising=False)
-    code = cli_serve.main(["--host", "0.0.0.0", "--port", "0"])
+    code = acecoder(["serve", "--host", "0.0.0.0", "--port", "0"])
     assert code == 2
     assert "token" in capsys.readouterr().err
