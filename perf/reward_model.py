@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from rm_rl.reward_model import PreferencePair, RewardModel, RewardModelConfig, train_reward_model
 from rm_rl.tiny import TinyModelConfig, build_tiny_model
@@ -92,8 +93,9 @@ def _base(shape: str, folder: Path) -> Path:
     from transformers import AutoConfig, AutoModelForSequenceClassification, Qwen2Config
 
     tiny = AutoConfig.from_pretrained(path)
+    shape_kwargs: dict[str, Any] = dict(SHAPES[shape])
     config = Qwen2Config(
-        **SHAPES[shape],
+        **shape_kwargs,
         max_position_embeddings=32768,
         tie_word_embeddings=True,
         pad_token_id=tiny.pad_token_id,
