@@ -139,7 +139,7 @@ class SandboxConfig:
 
     backend: str | None = field(
         default=None,
-        metadata=_help("isolation backend: namespace, process, docker, ray or fake (default: the strongest this host supports)"),
+        metadata=_help("isolation backend: namespace, process, docker, ray or fake (default: namespace; refuses, naming the fix, where it cannot run: never a silent fallback)"),
     )
     workers: int | None = field(default=None, metadata=_help("sandboxes run in parallel (default: one per CPU core)"))
     memory_mb: int = field(default=1024, metadata=_help("memory cap of each sandbox, all its processes together, in MiB (at least 64)"))
@@ -175,7 +175,7 @@ class SandboxConfig:
             raise InvalidJobError(f"SandboxConfig.hash_seed must be an int from 0 to 4294967295 or None, got {self.hash_seed!r}")
         if self.backend is not None and (not isinstance(self.backend, str) or not self.backend):
             raise InvalidJobError(
-                f"SandboxConfig.backend must be a backend name such as 'namespace', or None for the strongest; got {self.backend!r}"
+                f"SandboxConfig.backend must be a backend name such as 'namespace', or None for namespace (fail closed); got {self.backend!r}"
             )
         if self.workers is not None:
             _positive_int("SandboxConfig", "workers", self.workers, " (or None: one per CPU core)")

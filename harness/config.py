@@ -145,7 +145,7 @@ class ExecConfig:
                 elif isinstance(value, Mapping):
                     sandbox.update(value)
                 else:
-                    sandbox["backend"] = value  # a backend name (or None: the strongest)
+                    sandbox["backend"] = value  # a backend name (or None: namespace, fail closed)
             elif key == "limits":
                 if isinstance(value, Limits):
                     own["limits"] = value

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=10, help="slices timed in alternation (default: %(default)s)")
     parser.add_argument("--mode", choices=("isolated", "shared"), default="isolated", help="acesandbox execution mode")
     parser.add_argument("--workers", type=int, default=None, help="sandboxes (default: one per core)")
-    parser.add_argument("--sandbox", default=None, help="acesandbox backend (default: the strongest available)")
+    parser.add_argument("--sandbox", default=None, help="acesandbox backend (default: namespace)")
     parser.add_argument("--timeout-s", type=float, default=2.0, help="per-test CPU limit")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", default=None, metavar="DIR", help="build the workload in DIR and keep it")

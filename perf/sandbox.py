@@ -739,7 +739,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, default=None, help="number of jobs (default: one per HumanEval problem, cycled if larger)")
     p.add_argument("--workers", type=int, default=None, help="parallel workers for every run (default: usable CPUs)")
-    p.add_argument("--sandbox", default=None, help="acesandbox backend name (default: the strongest available)")
+    p.add_argument("--sandbox", default=None, help="acesandbox backend name (default: namespace)")
     p.add_argument("--seed", type=int, default=0, help="seed of the variant mix (default 0)")
     p.add_argument("--no-loop", action="store_true", help="leave out the looping variants (the speed targets' workload)")
     p.add_argument(

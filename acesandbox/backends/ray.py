@@ -58,7 +58,7 @@ class RayConfig:
     ``address``: the cluster (``"auto"``, ``"ray://host:10001"``, ``"10.0.0.1:6379"``);
     None uses ``RAY_ADDRESS`` or the cluster ``ray start`` left on this machine, else
     starts a local one. ``inner``: the backend each node runs (``"namespace"``,
-    ``"docker"``; None: the strongest that node supports). ``workers_per_node``:
+    ``"docker"``; None: namespace, refusing where the node cannot run it). ``workers_per_node``:
     sandboxes per node (None: the node's CPUs). ``job_margin_s``: how long past a job's
     own time budget the driver waits for its result before giving the actor up.
     ``runtime_env``: passed to the actors (e.g. to ship a working directory).
