@@ -14,6 +14,7 @@ import json
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,7 +34,47 @@ __all__ = [
     "add_config_arguments",
     "config_from_args",
     "from_mapping",
+    "parse_assignment",
+    "read_config_file",
 ]
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a TOML or JSON config file (``.json`` is JSON, anything else TOML).
+
+    Every config file of the toolkit (the pipeline's, the reward model's, the RL run's)
+    is read here, so they accept the same formats and fail the same way.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
+    try:
+        if str(path).endswith(".json"):
+            data = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+            data = tomllib.loads(text)
+    except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError both are
+        raise ConfigError(f"{path}: not a valid config file ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file holds a table of settings, got {type(data).__name__}")
+    return data
+
+
+def parse_assignment(item: str, what: str = "KEY=VALUE") -> tuple[str, Any]:
+    """``"key=value"`` -> ``("key", value)``, the value read as JSON when it parses (else the string)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set takes {what}, got {item!r}")
+    try:
+        parsed: Any = json.loads(value)
+    except ValueError:
+        parsed = value
+    return key.strip(), parsed
 
 
 def opt(default: Any, help: str, **kwargs: Any) -> Any:

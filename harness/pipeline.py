@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import (
+    parse_assignment,
+    read_config_file,
     ExecConfig,
     FilterConfig,
     GeneratorSpec,
@@ -75,23 +77,9 @@ class PipelineConfig:
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConfig:
     """Read a TOML or JSON pipeline config; ``overrides`` are ``section.key=value`` (value as JSON when it parses)."""
-    text = Path(path).read_text(encoding="utf-8")
-    if str(path).endswith(".json"):
-        data = json.loads(text)
-    else:
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
-        data = tomllib.loads(text)
+    data = read_config_file(path)
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set takes SECTION.KEY=VALUE, got {item!r}")
-        try:
-            parsed: Any = json.loads(value)
-        except ValueError:
-            parsed = value
+        key, parsed = parse_assignment(item, "SECTION.KEY=VALUE")
         node = data
         parts = key.split(".")
         for p in parts[:-1]:

@@ -10,11 +10,13 @@ A config file (TOML or JSON) holds the same fields, flat.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from harness.config import read_config_file
+from harness.errors import ConfigError as _FileError
 
 from ..errors import ConfigError
 
@@ -140,16 +142,10 @@ class RewardModelConfig:
 
 def load_rm_config(path: str | Path, **overrides: Any) -> RewardModelConfig:
     """A config from a TOML or JSON file of flat fields (or an ``[rm]`` table), with ``overrides`` on top."""
-    text = Path(path).read_text(encoding="utf-8")
-    data: Mapping[str, Any]
-    if str(path).endswith(".json"):
-        data = json.loads(text)
-    else:
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # pragma: no cover - python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
-        data = tomllib.loads(text)
+    try:
+        data: Mapping[str, Any] = read_config_file(path)
+    except _FileError as exc:
+        raise ConfigError(str(exc)) from None
     if "rm" in data and isinstance(data["rm"], Mapping):
         data = data["rm"]
     names = {f.name for f in dataclasses.fields(RewardModelConfig)}

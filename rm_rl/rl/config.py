@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
+
+from harness.config import parse_assignment, read_config_file
+from harness.errors import ConfigError as _FileError
 
 from ..errors import ConfigError
 
@@ -200,24 +202,14 @@ def load_rl_config(path: str | Path | None = None, overrides: Sequence[str] = ()
     """Read a flat TOML or JSON RL config (``preset = "..."`` plus any field), then
     ``overrides`` (``key=value``, value as JSON when it parses), then ``values``."""
     data: dict[str, Any] = {}
-    if path is not None:
-        text = Path(path).read_text(encoding="utf-8")
-        if str(path).endswith(".json"):
-            data = json.loads(text)
-        else:
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
-            data = tomllib.loads(text)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
-        try:
-            data[key.strip()] = json.loads(value)
-        except ValueError:
-            data[key.strip()] = value
+    try:
+        if path is not None:
+            data = read_config_file(path)
+        for item in overrides:
+            key, value = parse_assignment(item)
+            data[key] = value
+    except _FileError as exc:
+        raise ConfigError(str(exc)) from None
     data.update(values)
     preset = data.pop("preset", "paper-rule")
     return RLConfig.from_preset(preset, **data)
