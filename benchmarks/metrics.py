@@ -17,7 +17,6 @@ contributes the correctness of the sample it scores highest.
 
 from __future__ import annotations
 
-import json
 import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -320,30 +319,26 @@ def read_scores_jsonl(path: str) -> dict[str, list[float | None]]:
     Every task's indices must be exactly ``0..n-1``. Errors are :class:`BenchmarkError`
     naming the file and line.
     """
+    from harness.io import read_rows
+
     found: dict[str, dict[int, tuple[float | None, int]]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise BenchmarkError(f"{where}: not valid JSON ({exc})") from None
-            if not isinstance(record, dict):
-                raise BenchmarkError(f"{where}: expected a JSON object, got {type(record).__name__}")
-            for key in ("task_id", "index", "score"):
-                if key not in record:
-                    raise BenchmarkError(f"{where}: missing field {key!r}")
-            task_id, index, score = str(record["task_id"]), record["index"], record["score"]
-            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-                raise BenchmarkError(f"{where}: 'index' must be an integer >= 0, got {index!r}")
-            if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-                raise BenchmarkError(f"{where}: 'score' must be a number or null, got {score!r}")
-            seen = found.setdefault(task_id, {})
-            if index in seen:
-                raise BenchmarkError(f"{where}: task {task_id!r} index {index} already given on line {seen[index][1]}")
-            seen[index] = (None if score is None else float(score), lineno)
+    for row in read_rows(path):
+        where, lineno = row.where, row.line or row.index + 1
+        if row.data is None:
+            raise BenchmarkError(f"{where}: {row.error}")
+        record = row.data
+        for key in ("task_id", "index", "score"):
+            if key not in record:
+                raise BenchmarkError(f"{where}: missing field {key!r}")
+        task_id, index, score = str(record["task_id"]), record["index"], record["score"]
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise BenchmarkError(f"{where}: 'index' must be an integer >= 0, got {index!r}")
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            raise BenchmarkError(f"{where}: 'score' must be a number or null, got {score!r}")
+        seen = found.setdefault(task_id, {})
+        if index in seen:
+            raise BenchmarkError(f"{where}: task {task_id!r} index {index} already given on line {seen[index][1]}")
+        seen[index] = (None if score is None else float(score), lineno)
     out: dict[str, list[float | None]] = {}
     for task_id, seen in found.items():
         missing = sorted(set(range(max(seen) + 1)) - set(seen))

@@ -125,25 +125,22 @@ class ScoredSample:
 def read_samples(path: str) -> Iterator[tuple[str, int, Messages, str]]:
     """``(task_id, index, prompt, completion)`` of a samples JSONL (``task_id``, ``completion`` or ``solution``,
     optional ``index`` and ``prompt``); without ``index``, a task's samples count 0, 1, ... in file order."""
+    from harness.io import read_rows
+
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}: line {lineno}"
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise DatasetError(f"{where}: not valid JSON ({exc})") from None
-            if not isinstance(row, dict) or "task_id" not in row:
-                raise DatasetError(f"{where}: needs a 'task_id'")
-            text = row.get("completion", row.get("solution"))
-            if not isinstance(text, str):
-                raise DatasetError(f"{where}: needs a 'completion' or 'solution' string")
-            task = str(row["task_id"])
-            index = row.get("index", seen.get(task, 0))
-            seen[task] = int(index) + 1
-            yield task, int(index), as_prompt(row.get("prompt")), text
+    for item in read_rows(path):
+        if item.data is None:
+            raise DatasetError(f"{item.where}: {item.error}")
+        row = item.data
+        if "task_id" not in row:
+            raise DatasetError(f"{item.where}: needs a 'task_id'")
+        text = row.get("completion", row.get("solution"))
+        if not isinstance(text, str):
+            raise DatasetError(f"{item.where}: needs a 'completion' or 'solution' string")
+        task = str(row["task_id"])
+        index = row.get("index", seen.get(task, 0))
+        seen[task] = int(index) + 1
+        yield task, int(index), as_prompt(row.get("prompt")), text
 
 
 def write_scores(

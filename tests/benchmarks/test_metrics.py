@@ -304,13 +304,13 @@ def test_read_scores_jsonl(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"task_id": "a", "index": 0, "score": 1}\nnot json\n', ":2: not valid JSON"),
-        ('{"task_id": "a", "score": 1}\n', ":1: missing field 'index'"),
-        ('{"task_id": "a", "index": "0", "score": 1}\n', ":1: 'index' must be an integer"),
-        ('{"task_id": "a", "index": 0, "score": "high"}\n', ":1: 'score' must be a number or null"),
-        ('[1, 2]\n', ":1: expected a JSON object"),
+        ('{"task_id": "a", "index": 0, "score": 1}\nnot json\n', ": line 2: invalid JSON"),
+        ('{"task_id": "a", "score": 1}\n', ": line 1: missing field 'index'"),
+        ('{"task_id": "a", "index": "0", "score": 1}\n', ": line 1: 'index' must be an integer"),
+        ('{"task_id": "a", "index": 0, "score": "high"}\n', ": line 1: 'score' must be a number or null"),
+        ('[1, 2]\n', ": line 1: expected a JSON object"),
         ('{"task_id": "a", "index": 0, "score": 1}\n{"task_id": "a", "index": 0, "score": 2}\n',
-         ":2: task 'a' index 0 already given on line 1"),
+         ": line 2: task 'a' index 0 already given on line 1"),
         ('{"task_id": "a", "index": 1, "score": 1}\n', "task 'a' has no score for index 0"),
     ],
 )
