@@ -16,9 +16,11 @@ one :class:`acesandbox.Executor`, unordered. Checks, each ``ok`` or not in the s
 - ``hostile_as_expected``: each hostile job ends in a status its case accepts (and
   passes the case's own ``verify``);
 - ``nothing_left_behind``: after the executor is closed no process it started is alive
-  (every descendant seen while it ran is tracked), this process has no children, the
-  mount table is unchanged and no cgroup of this process is left under the toolkit's
-  cgroup parents;
+  (every descendant seen while it ran is tracked), this process has no new children, the
+  mount table is unchanged (dockerd's mounts aside, unless the backend is docker) and no
+  cgroup the soak's sandboxes made is left under the toolkit's cgroup parents (the
+  host's judge processes, a pool shared by every executor of the process, are listed
+  apart: they end at exit);
 - ``rss_flat``: this (the host) process's RSS, sampled every ``--rss-every`` jobs, grows
   by at most ``--rss-growth-mib`` from the end of the warm-up (the first 10%) to the end;
 - ``same_verdicts_alone``: every hostile case once, plus a random ``--alone-fraction`` of
@@ -243,9 +245,19 @@ class _Descendants:
         return out
 
 
-def _mounts() -> set[str]:
+_DOCKER_MOUNTS = ("/var/lib/docker/", "/run/docker/")
+"""Where dockerd mounts its containers' filesystems and network namespaces: in a mount
+namespace shared with the host, other users' containers come and go there."""
+
+
+def _mounts(backend: str) -> set[str]:
+    """This mount namespace's mounts (root, mount point, type and source), dockerd's left out
+    unless the soak runs the docker backend."""
     with open("/proc/self/mountinfo") as f:
-        return {" ".join(line.split()[3:5]) + " " + line.split(" - ")[-1].strip() for line in f}
+        mounts = {" ".join(line.split()[3:5]) + " " + line.split(" - ")[-1].strip() for line in f}
+    if backend == "docker":
+        return mounts
+    return {m for m in mounts if not m.split()[1].startswith(_DOCKER_MOUNTS)}
 
 
 def _cgroup_parents() -> list[str]:
@@ -382,7 +394,9 @@ def _run_alone(jobs: Sequence[SoakJob], backend: str) -> dict[int, Report]:
     return out
 
 
-def _left_behind(tracker: _Descendants, seen: _Seen, mounts_before: set[str], cgroups_before: set[str], settle_s: float = 5.0) -> dict[str, Any]:
+def _left_behind(
+    tracker: _Descendants, seen: _Seen, backend: str, mounts_before: set[str], cgroups_before: set[str], settle_s: float = 5.0
+) -> dict[str, Any]:
     deadline = time.monotonic() + settle_s
     while True:
         tracker.sample()
@@ -392,7 +406,7 @@ def _left_behind(tracker: _Descendants, seen: _Seen, mounts_before: set[str], cg
             break
         time.sleep(0.2)
     judges = [c for c in tracker.children() if c["judge"]]
-    after = _mounts()
+    after = _mounts(backend)
     return {
         "processes_before": len(tracker.before),
         "processes_tracked": len(tracker.seen),
@@ -432,11 +446,11 @@ def run_soak(
     names = {s.index: s.name for s in jobs}
     log(f"soak: {n_jobs} jobs ({sum(s.kind == 'hostile' for s in jobs)} hostile), {workers} workers, {backend}; {Load.now()}")
     load_start = Load.now()
-    mounts_before = _mounts()
+    mounts_before = _mounts(backend)
     cgroups_before = set(_our_cgroups())  # an earlier executor's (still open, or never closed): not the soak's
     with _Descendants() as tracker:
         seen = _run_all(jobs, backend, workers, rss_every, log)
-    left = _left_behind(tracker, seen, mounts_before, cgroups_before)
+    left = _left_behind(tracker, seen, backend, mounts_before, cgroups_before)
     load_end = Load.now()
 
     wall, rss, sandbox_errors, hostile_problems = seen.wall_s, seen.rss, seen.sandbox_errors, seen.hostile_problems

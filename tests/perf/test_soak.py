@@ -140,3 +140,10 @@ def test_tracker_leaves_out_processes_alive_before_and_sees_new_ones():
     finally:
         old.kill()
         old.wait()
+
+
+def test_mount_snapshot_leaves_out_dockerds_mounts_unless_docker_runs():
+    mounts = soak._mounts("namespace")
+    assert mounts and all(not m.split()[1].startswith(("/var/lib/docker/", "/run/docker/")) for m in mounts)
+    assert mounts <= soak._mounts("docker")
+    assert any(m.split()[1] == "/" for m in mounts)
