@@ -820,10 +820,76 @@ def _in_nested(fn: ast.FunctionDef, target: ast.AST) -> bool:
     return False
 
 
+_UNROLL_MAX_STATEMENTS = 5000
+
+
+def _unroll_loops(tree: ast.Module) -> None:
+    """Top-level ``for`` loops over literals (or ``range``/``zip``/``enumerate`` of
+    literals, at most 1,000 elements) without ``break``/``continue``/``else`` become one
+    copy of the body per element, the target replaced by the element's literal; nested
+    loops too. Then their asserts are required checks, and the loop no longer runs in the
+    program's process (where a patched ``range`` could run it zero times)."""
+    trusted = _TRUSTED_NAMES - _bound_names(tree)
+    budget = _UNROLL_MAX_STATEMENTS
+    out: list[ast.stmt] = []
+    pending = list(tree.body)
+    while pending:
+        stmt = pending.pop(0)
+        rest = [*out, *pending]
+        copies = _unrolled(stmt, rest, trusted, budget) if isinstance(stmt, ast.For) else None
+        if copies is None:
+            out.append(stmt)
+            continue
+        budget -= len(copies)
+        pending[:0] = copies
+    tree.body = out
+
+
+def _uses(stmt: ast.stmt, names: set[str]) -> bool:
+    """Whether ``stmt`` reads or writes one of ``names`` (a loop that binds it itself,
+    as a sibling copy of an unrolled loop does, only in its iterable)."""
+    if isinstance(stmt, ast.For):
+        own = _target_names(stmt.target) or set()
+        if names <= own:
+            return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt.iter))
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt))
+
+
+def _unrolled(loop: ast.For, rest: list[ast.stmt], trusted: frozenset[str], budget: int) -> list[ast.stmt] | None:
+    """The copies of ``loop``'s body, or None; ``rest`` is the test's other statements."""
+    names = _target_names(loop.target)
+    if names is None or loop.orelse:
+        return None
+    if any(isinstance(n, (ast.Break, ast.Continue)) for s in loop.body for n in ast.walk(s)):
+        return None
+    if any(_is_name(n, b) and b not in trusted for n in ast.walk(loop.iter) for b in _ITER_BUILDERS):
+        return None
+    if any(_rebinds(s, names) for s in loop.body):
+        return None
+    if any(_uses(s, names) for s in rest):
+        return None  # the target is used outside the loop: it would need its last value
+    values = _literal_value(loop.iter)
+    if values is _NO or not isinstance(values, (tuple, list, str, bytes, range, dict, set, frozenset)):
+        return None
+    values = list(values)
+    if len(values) > _UNROLL_MAX or len(values) * len(loop.body) > budget:
+        return None
+    out: list[ast.stmt] = []
+    for v in values:
+        binding: dict[str, ast.expr] = {}
+        if not _bind_target(loop.target, v, binding):
+            return None
+        for stmt in loop.body:
+            new = _Substitute({k: copy.deepcopy(e) for k, e in binding.items()}).visit(copy.deepcopy(stmt))
+            out.append(new)
+    return out
+
+
 def plan_assert_test(source: str) -> Plan:
     """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
     tree = _parse(source)
     _inline_check_function(tree)
+    _unroll_loops(tree)
     collector = _Collector(source, tree)
     statements = list(tree.body)
     collector.top_level = {id(stmt) for stmt in statements}

@@ -25,6 +25,7 @@ _PATCHER = src(
     builtins.all = lambda *a, **k: True
     builtins.any = lambda *a, **k: True
     math.isclose = lambda *a, **k: True
+    builtins.range = lambda *a: iter(())
     for _name in dir(unittest.TestCase):
         if _name.startswith("assert"):
             setattr(unittest.TestCase, _name, lambda *a, **k: None)
@@ -35,8 +36,8 @@ _PATCHER = src(
     """
 )
 
-# Each test is written so that it passes only if the program's patches or its lying
-# value decided it; the correct program below passes every one of the same shapes.
+# Each test is written so that it passes only if the program's patches (a range that
+# runs a loop zero times included) or its lying value decided it; the correct program below passes every one of the same shapes.
 _ATTACKS = (
     "assert __import__('math').isclose(g(1), 2.0)",
     "import importlib\nassert importlib.import_module('math').isclose(g(1), 2.0)",
@@ -49,6 +50,8 @@ _ATTACKS = (
     "assert all([f(x) == 2 * x + 1 for x in (1, 2)])",
     "assert [f(a) == b for a, b in zip([1, 2], [2, 4])] == [True, True]",
     "assert all(f(x) == x for x in {1: 2, 3: 4})",
+    "for x in range(3):\n    assert g(x) == 2 * x",
+    "def check(candidate):\n    for x in range(2):\n        assert candidate(x) == 2 * x\ncheck(g)",
 )
 
 _CORRECT = src(
@@ -73,6 +76,8 @@ _CORRECT_TESTS = (
     "assert all(f(x) == 2 * x for x in {1: 2, 3: 4})",
     "assert not any(f(x) == 3 for x in range(3))",
     "assert sum(f(x) for x in range(4)) == 12",
+    "for x in range(3):\n    assert g(x) == 2 * x",
+    "def check(candidate):\n    for x in range(2):\n        assert candidate(x) == 2 * x\ncheck(g)",
     "assert all(f(x) == 2 * x for x in range(2000))",  # over the unrolling bound: judged in the program
 )
 

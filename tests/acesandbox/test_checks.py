@@ -163,7 +163,7 @@ def test_multi_statement_test_keeps_setup_and_numbers_checks():
             import math
             data = [3, 1, 2]
             assert f(data) == [1, 2, 3]
-            for i in range(3):
+            for i in range(n):
                 assert g(i) == i * 2, i
             if data:
                 with ctx():
@@ -190,7 +190,7 @@ def test_multi_statement_test_keeps_setup_and_numbers_checks():
     assert plan.checks[1].holes == ("g(i)", "i") and plan.checks[1].template == "_h0 == _h1 * 2"
     code = plan.sandbox_code
     assert "import math\ndata = [3, 1, 2]\n__ace_check__(0, (f(data),))" in code
-    assert "for i in range(3):\n    __ace_check__(1, (g(i), i))" in code
+    assert "for i in range(n):\n    __ace_check__(1, (g(i), i))" in code
     assert "assert c(1) == 2" in code and "assert kk() == 1" in code  # def and class bodies untouched
     assert code.count("__ace_check__") == 4
     ast.parse(code)
@@ -250,7 +250,7 @@ def test_correct_and_wrong_programs():
 
 
 def test_loops_emit_the_same_check_repeatedly():
-    plan = plan_assert_test("for i in range(4):\n    assert add(i, i) == 2 * i\n")
+    plan = plan_assert_test("n = 4\nfor i in range(n):\n    assert add(i, i) == 2 * i\n")
     emitted = run(WRONG_ADD, plan)
     assert [ci for ci, _ in emitted] == [0, 0, 0, 0]
     assert [judge(plan.checks[0], v)[0] for _, v in emitted] == [False] * 4
@@ -842,7 +842,8 @@ def test_normalised_shapes_keep_python_semantics(test, ok):
         ("assert f(1) is None", False),  # identity: unforgeable
         ("assert isinstance(f(1), Foo)", True),  # a patchable builtin in the sandbox
         ("import numpy as np\nassert np.allclose(f(1), [1.0])", True),
-        ("for x in range(3):\n    assert f(x) == x", True),
+        ("for x in range(n):\n    assert f(x) == x", True),
+        ("for x in range(3):\n    assert f(x) == x", False),  # unrolled
         ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)", False),  # inlined
         ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)\ncheck(g)", True),
         ("f(1)", True),  # no check at all
@@ -864,7 +865,7 @@ def test_reports_name_each_forgeable_test():
     from acesandbox import Job
     from acesandbox._kinds import FORGEABLE, forgeable_warnings, prepare_job
 
-    job = Job(program="def f(x): return x", tests=["assert f(1) == 1", "for x in (1, 2):\n    assert f(x) == x"])
+    job = Job(program="def f(x): return x", tests=["assert f(1) == 1", "xs = (1, 2)\nfor x in xs:\n    assert f(x) == x"])
     assert forgeable_warnings(prepare_job(job)) == (f"tests[1]: {FORGEABLE}",)
     assert FORGEABLE == "judged in the program's process: forgeable"
     compat = Job(program="def f(x): return x", tests=["assert f(1) == 1"], compare="compat")
@@ -929,3 +930,34 @@ def test_humaneval_check_functions_are_split():
     rows = [json.loads(line) for line in gzip.open(path, "rt")]
     forgeable = [r["task_id"] for r in rows if plan_assert_test(r["test"] + f"\ncheck({r['entry_point']})\n").forgeable]
     assert len(rows) == 164 and len(forgeable) <= 7, forgeable
+
+
+def test_loops_over_literals_are_unrolled_into_required_checks():
+    plan = plan_assert_test("for a, b in [(1, 2), (3, 4)]:\n    for c in 'xy':\n        assert f(a, c) == b")
+    assert [(c.template, c.holes) for c in plan.checks] == [
+        ("_h0 == 2", ("f(1, 'x')",)),
+        ("_h0 == 2", ("f(1, 'y')",)),
+        ("_h0 == 4", ("f(3, 'x')",)),
+        ("_h0 == 4", ("f(3, 'y')",)),
+    ]
+    assert plan.required == (0, 1, 2, 3) and not plan.forgeable
+    assert plan.checks[0].source == "assert f(a, c) == b" and "for " not in plan.sandbox_code
+    assert passes("def f(a, c): return a + 1", "for x in range(3):\n    assert f(x, 0) == x + 1")
+    assert not passes("def f(a, c): return a + (a == 2)", "for x in range(3):\n    assert f(x, 0) == x + 1")
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "for x in range(3):\n    assert f(x) == x\nprint(x)",  # the target is read after the loop
+        "for x in range(3):\n    if x:\n        break\n    assert f(x)",
+        "for x in range(3):\n    assert f(x)\nelse:\n    pass",
+        "for x in range(3):\n    x = x + 1\n    assert f(x)",  # the body rebinds the target
+        "for x in range(1001):\n    assert f(x)",
+        "for x in cases:\n    assert f(x)",
+        "range = lambda n: [0]\nfor x in range(3):\n    assert f(x)",
+    ],
+)
+def test_loops_that_cannot_be_unrolled_stay_loops(test):
+    plan = plan_assert_test(test)
+    assert "for x in " in plan.sandbox_code and plan.forgeable
