@@ -86,6 +86,42 @@ def _defaults(
     }
 
 
+_LEGACY_SANDBOX = ("backend", "workers", "memory_mb", "max_processes", "scratch_mb", "python", "preload")
+
+
+def _legacy(
+    where: str, sandbox: "SandboxConfig | str | Backend | None", timeout_s: float | None, legacy: dict[str, Any]
+) -> tuple["SandboxConfig | str | Backend | None", float | None]:
+    """Map the spellings of the first API (``timeout=``, ``workers=``, ``backend=``, ``memory_mb=`` ...)
+    onto ``timeout_s`` and ``sandbox``, with a DeprecationWarning naming the new one; anything
+    else is the TypeError Python would raise."""
+    if not legacy:
+        return sandbox, timeout_s
+    import dataclasses
+    import warnings
+
+    from .backends.base import Backend as _Backend
+
+    unknown = sorted(set(legacy) - {"timeout", *_LEGACY_SANDBOX})
+    if unknown:
+        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
+    if "timeout" in legacy:
+        if timeout_s is not None:
+            raise TypeError(f"{where}() got both timeout= and timeout_s=; use timeout_s=")
+        timeout_s = legacy.pop("timeout")
+        warnings.warn(f"{where}(timeout=) is deprecated: use timeout_s=", DeprecationWarning, stacklevel=3)
+    if legacy:
+        if isinstance(sandbox, _Backend):
+            raise TypeError(f"{where}(): {sorted(legacy)} cannot change a Backend instance; configure the Backend instead")
+        base = SandboxConfig(backend=sandbox) if isinstance(sandbox, str) or sandbox is None else sandbox
+        if "preload" in legacy:
+            legacy["preload"] = tuple(legacy["preload"])
+        sandbox = dataclasses.replace(base, **legacy)
+        names = ", ".join(f"{k}=" for k in sorted(legacy))
+        warnings.warn(f"{where}({names}) is deprecated: use sandbox=SandboxConfig({names}...)", DeprecationWarning, stacklevel=3)
+    return sandbox, timeout_s
+
+
 def run_tests(
     program: str,
     tests: Sequence[Any],
@@ -96,6 +132,7 @@ def run_tests(
     mode: str = "isolated",
     compare: str = "strict",
     stop_on_failure: bool = False,
+    **legacy: Any,
 ) -> Report:
     """Run ``tests`` against ``program`` in a sandbox and return the report.
 
@@ -110,6 +147,7 @@ def run_tests(
     """
     from .executor import shared_executor
 
+    sandbox, timeout_s = _legacy("run_tests", sandbox, timeout_s, legacy)
     job = Job(program=program, tests=tests, **_defaults(timeout_s, limits, mode, compare, stop_on_failure))
     return shared_executor(sandbox).run(job)
 
@@ -125,6 +163,7 @@ def iter_batch(
     stop_on_failure: bool = False,
     ordered: bool = False,
     progress: bool = False,
+    **legacy: Any,
 ) -> Generator[tuple[int, Report], None, None]:
     """Yield ``(index, report)`` as jobs complete (``ordered=True``: in input order).
 
@@ -135,6 +174,7 @@ def iter_batch(
     """
     from .executor import Executor
 
+    sandbox, timeout_s = _legacy("iter_batch", sandbox, timeout_s, legacy)
     defaults = _defaults(timeout_s, limits, mode, compare, stop_on_failure)
     ex = Executor(sandbox)
     try:
@@ -153,8 +193,10 @@ def run_batch(
     compare: str = "strict",
     stop_on_failure: bool = False,
     progress: bool = False,
+    **legacy: Any,
 ) -> list[Report]:
     """Run every job in parallel and return the reports in input order (see :func:`iter_batch`)."""
+    sandbox, timeout_s = _legacy("run_batch", sandbox, timeout_s, legacy)
     batch = iter_batch(
         jobs,
         timeout_s=timeout_s,
