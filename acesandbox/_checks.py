@@ -17,6 +17,12 @@ Holes that Python would evaluate only conditionally (after ``and``/``or``, in an
 ``if``-expression branch, later in a comparison chain) are still evaluated in the
 sandbox, up front, but one that raises is sent as ``()``; the parent reports an
 error only if its own short-circuiting evaluation reaches it.
+
+Before splitting, shapes it could not take apart are normalised (:class:`_Normaliser`,
+:func:`_inline_check_function`, :func:`_unroll_loops`): modules reached through
+``__import__``/``importlib``, ``unittest.TestCase().assertX(...)``, ``all``/``any``,
+comprehensions and top-level loops over literals, a ``check(candidate)`` function
+called once. What still runs in the program's process marks the plan ``forgeable``.
 """
 
 from __future__ import annotations
