@@ -11,6 +11,7 @@ On any exit, Ctrl-C included, every sandbox is killed (bubblewrap's
 from __future__ import annotations
 
 import atexit
+import weakref
 import queue
 import threading
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ class Executor:
         self._sessions: list[Session | None] = [None] * self.workers
         self._lock = threading.Lock()
         self._closed = False
+        _LIVE.add(self)
         self._aborting = False  # an interrupted batch is killing its sandboxes: no retries
         # Worker slots: whoever runs a job (a batch thread or a ``run`` caller) holds one.
         self._free: queue.Queue[int] = queue.Queue()
@@ -346,6 +348,9 @@ def _invalid_report(message: str, job: Job | None = None) -> Report:
 
 _shared: dict[SandboxConfig | int, Executor] = {}
 _shared_lock = threading.Lock()
+_LIVE: "weakref.WeakSet[Executor]" = weakref.WeakSet()
+"""Every executor not yet garbage-collected: closed at exit, so one its owner never closed
+still kills its sandboxes and removes its cgroups."""
 
 
 def shared_executor(sandbox: Sandbox = None) -> Executor:
@@ -366,6 +371,9 @@ def _close_shared() -> None:
         for ex in _shared.values():
             ex.close()
         _shared.clear()
+    for ex in list(_LIVE):
+        if not ex._closed:
+            ex.close()
 
 
 def limits_from(timeout_s: float | None, limits: Limits | None) -> Limits:

@@ -292,3 +292,24 @@ def test_process_cap_of_the_sandbox_config_is_the_one_enforced(backend):
     assert small.statuses == (Status.PASSED, Status.ERROR)
     assert "can't start new thread" in small.outcomes[1].message
     assert large.statuses == (Status.PASSED, Status.PASSED)
+
+
+def test_an_executor_never_closed_removes_its_cgroups_at_exit():
+    """The owner forgot close(): exiting the process still kills the sandboxes and removes their cgroups."""
+    import glob
+    import subprocess
+    import sys
+
+    from _support import require_backend
+
+    require_backend("namespace")
+    code = (
+        "import os, acesandbox; from acesandbox import Executor, SandboxConfig, Job; "
+        "ex = Executor(SandboxConfig(backend='namespace', workers=2)); "
+        "print(os.getpid(), ex.run(Job('def f(): return 1', ['assert f() == 1'])).pass_rate)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    pid, rate = out.stdout.split()
+    assert rate == "1.0"
+    left = glob.glob(f"/sys/fs/cgroup/*/acesandbox-{pid}-*") + glob.glob(f"/sys/fs/cgroup/acesandbox-{pid}-*")
+    assert left == []
