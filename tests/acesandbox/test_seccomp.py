@@ -112,7 +112,8 @@ def unfiltered() -> dict[str, int]:
     argv = [
         namespaces.bwrap_path() or "bwrap", *namespaces._namespaces(), *namespaces._identity(),
         "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-        "--", sys.executable, "-I", "-c", script,
+        # the base interpreter (a venv's may live under /tmp, hidden here by the private /tmp)
+        "--", namespaces.interpreter_info()["executable"], "-I", "-c", script,
     ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
