@@ -144,3 +144,17 @@ def test_known_differences_no_longer_list_the_hash_seed():
     from benchmarks.evalplus import KNOWN_DIFFERENCES
 
     assert "Mbpp/579" not in KNOWN_DIFFERENCES
+
+
+@pytest.mark.slow
+def test_the_seeded_sandbox_still_passes_the_conformance_suite():
+    """hash_seed runs the server without -I (whose -E would ignore PYTHONHASHSEED): nothing else may change."""
+    require_backend("namespace")
+    from acesandbox.conformance import CASES, conformance_executor, run_case
+    from acesandbox.conformance._runner import capabilities
+
+    with conformance_executor("namespace", hash_seed=SANDBOX.hash_seed) as ex:
+        cases = [c for c in CASES if not c.requires - capabilities(ex.backend)]
+        problems = {c.name: run_case(c, ex) for c in cases}
+    assert len(cases) > 100
+    assert {name: p for name, p in problems.items() if p} == {}
