@@ -1,0 +1,275 @@
+"""Rewrites of test shapes the splitter cannot take apart: module lookups, ``all``/``any``,
+comprehensions and loops over literals, a ``check(candidate)`` function called once."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from typing import Any
+
+from .literals import _ITER_BUILDERS, _NO, _UNROLL_MAX, _bind_target, _literal_value, _rebinds, _target_names
+from .names import (
+    _CONSUMERS,
+    _TRUSTED_MODULES,
+    _TRUSTED_NAMES,
+    _bound_names,
+    _has_starred,
+    _is_name,
+    _resolves_to,
+    _Substitute,
+)
+
+
+class _Normaliser(ast.NodeTransformer):
+    """Rewrites shapes the splitter cannot take apart into equivalent ones it can.
+
+    ``__import__('math')`` and ``importlib.import_module('math')`` become the module;
+    ``all``/``any`` over a generator, and comprehensions, whose iterables are literals
+    (or ``range``/``zip``/``enumerate`` of literals) are unrolled into one expression
+    per element (``all`` into ``and``, ``any`` into ``or``: short-circuiting kept), at
+    most :data:`_UNROLL_MAX` elements."""
+
+    def __init__(self, trusted: frozenset[str], bound: set[str], aliases: dict[str, str]) -> None:
+        self.trusted = trusted
+        self.bound = bound
+        self.aliases = aliases
+        self.introduced: set[int] = set()
+        """Ids of the module names it put in: one of them in a hole means a fall back."""
+
+    def module(self, node: ast.Call) -> ast.Name | None:
+        if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Constant):
+            return None
+        name = node.args[0].value
+        if not isinstance(name, str) or name not in _TRUSTED_MODULES or name not in self.trusted:
+            return None
+        func = node.func
+        dunder = isinstance(func, ast.Name) and func.id == "__import__" and func.id not in self.bound
+        if not (dunder or _resolves_to(func, "importlib.import_module", self.aliases)):
+            return None
+        out = ast.Name(id=name, ctx=ast.Load())
+        self.introduced.add(id(out))
+        return out
+
+    def unroll(self, comp: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> list[Any] | None:
+        """One ``{name: literal}`` binding per element, or None where it cannot be unrolled."""
+        bindings: list[dict[str, ast.expr]] = [{}]
+        names: set[str] = set()
+        for gen in comp.generators:
+            targets = _target_names(gen.target)
+            if gen.is_async or gen.ifs or targets is None:
+                return None
+            for builder in _ITER_BUILDERS:
+                if builder not in self.trusted and any(_is_name(n, builder) for n in ast.walk(gen.iter)):
+                    return None
+            values = _literal_value(gen.iter)
+            if values is _NO or not isinstance(values, (tuple, list, str, bytes, range, dict, set, frozenset)):
+                return None
+            values = list(values)
+            if len(values) * len(bindings) > _UNROLL_MAX:
+                return None
+            names |= targets
+            grown: list[dict[str, ast.expr]] = []
+            for b in bindings:
+                for v in values:
+                    nb = dict(b)
+                    if not _bind_target(gen.target, v, nb):
+                        return None
+                    grown.append(nb)
+            bindings = grown
+        parts = [comp.key, comp.value] if isinstance(comp, ast.DictComp) else [comp.elt]
+        if any(_rebinds(p, names) for p in parts):
+            return None
+        out = []
+        for b in bindings:
+            done = [_Substitute({k: copy.deepcopy(v) for k, v in b.items()}).visit(copy.deepcopy(p)) for p in parts]
+            out.append(done if isinstance(comp, ast.DictComp) else done[0])
+        return out
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        func = node.func
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("all", "any")
+            and func.id in self.trusted
+            and len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], ast.GeneratorExp)
+        ):
+            elts = self.unroll(node.args[0])
+            if elts is not None:
+                if not elts:
+                    return ast.Constant(func.id == "all")
+                op = ast.And() if func.id == "all" else ast.Or()
+                joined = elts[0] if len(elts) == 1 else ast.BoolOp(op=op, values=elts)
+                out = ast.UnaryOp(op=ast.Not(), operand=ast.UnaryOp(op=ast.Not(), operand=joined))
+                return self.generic_visit(out)
+        module = self.module(node)
+        if module is not None:
+            return module
+        self.generic_visit(node)
+        if (
+            isinstance(func, ast.Name)
+            and func.id in _CONSUMERS | {"max", "min"}
+            and func.id in self.trusted
+            and node.args
+            and isinstance(node.args[0], ast.GeneratorExp)
+        ):
+            elts = self.unroll(node.args[0])
+            if elts is not None:
+                listed = ast.Tuple(elts=elts, ctx=ast.Load())
+                self.generic_visit(listed)
+                node.args[0] = listed
+        return node
+
+    def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
+        elts = self.unroll(node)
+        return self.generic_visit(node if elts is None else ast.List(elts=elts, ctx=ast.Load()))
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        elts = self.unroll(node)
+        return self.generic_visit(node if not elts else ast.Set(elts=elts))
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        pairs = self.unroll(node)
+        if pairs is None:
+            return self.generic_visit(node)
+        return self.generic_visit(ast.Dict(keys=[k for k, _ in pairs], values=[v for _, v in pairs]))
+
+
+class _Rename(ast.NodeTransformer):
+    """Renames a function's locals (``__ace_<name>``) and puts call arguments for its
+    never-rebound parameters, so its body can run as top-level test code."""
+
+    def __init__(self, renamed: set[str], args: dict[str, ast.expr]) -> None:
+        self.renamed = renamed
+        self.args = args
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id in self.args and isinstance(node.ctx, ast.Load):
+            return copy.deepcopy(self.args[node.id])
+        if node.id in self.renamed:
+            return ast.copy_location(ast.Name(id=f"__ace_{node.id}", ctx=node.ctx), node)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        if node.arg in self.renamed:
+            node.arg = f"__ace_{node.arg}"
+        return node
+
+
+def _inline_check_function(tree: ast.Module) -> None:
+    """HumanEval's shape: ``def check(candidate): <asserts>`` called once, last, as
+    ``check(f)``. The call is replaced by the body (parameters bound to the call's
+    names, locals renamed so they touch no program global), so its asserts are checks
+    judged outside the program rather than code run in its process."""
+    if len(tree.body) < 2:
+        return
+    call_stmt = tree.body[-1]
+    if not (isinstance(call_stmt, ast.Expr) and isinstance(call_stmt.value, ast.Call)):
+        return
+    call = call_stmt.value
+    if not isinstance(call.func, ast.Name) or call.keywords or _has_starred(call.args):
+        return
+    defs = [s for s in tree.body[:-1] if isinstance(s, ast.FunctionDef) and s.name == call.func.id]
+    if len(defs) != 1:
+        return
+    fn = defs[0]
+    a = fn.args
+    if fn.decorator_list or a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults:
+        return
+    if len(a.args) != len(call.args) or not all(isinstance(x, (ast.Name, ast.Constant)) for x in call.args):
+        return
+    uses = sum(isinstance(n, ast.Name) and n.id == fn.name for n in ast.walk(tree))
+    if uses != 1:
+        return  # called or referenced elsewhere
+    for node in ast.walk(fn):
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)):
+            if not (isinstance(node, ast.Return) and _in_nested(fn, node)):
+                return  # the body must run the same from top to bottom
+    params = [x.arg for x in a.args]
+    body_module = ast.Module(body=fn.body, type_ignores=[])
+    stored = _bound_names(body_module, imports=False)
+    imported = _bound_names(body_module) - stored
+    args = {p: v for p, v in zip(params, call.args) if p not in stored}
+    renamed = (stored | {p for p in params if p not in args}) - imported
+    prologue = [
+        ast.Assign(targets=[ast.Name(id=f"__ace_{p}", ctx=ast.Store())], value=v)
+        for p, v in zip(params, call.args)
+        if p not in args
+    ]
+    body = [_Rename(renamed, args).visit(stmt) for stmt in fn.body]
+    tree.body = [s for s in tree.body[:-1] if s is not fn] + prologue + body
+
+
+def _in_nested(fn: ast.FunctionDef, target: ast.AST) -> bool:
+    """Whether ``target`` sits inside a function or lambda nested in ``fn``."""
+    for node in ast.walk(fn):
+        if node is not fn and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if any(n is target for n in ast.walk(node)):
+                return True
+    return False
+
+
+_UNROLL_MAX_STATEMENTS = 5000
+
+
+def _unroll_loops(tree: ast.Module) -> None:
+    """Top-level ``for`` loops over literals (or ``range``/``zip``/``enumerate`` of
+    literals, at most 1,000 elements) without ``break``/``continue``/``else`` become one
+    copy of the body per element, the target replaced by the element's literal; nested
+    loops too. Then their asserts are required checks, and the loop no longer runs in the
+    program's process (where a patched ``range`` could run it zero times)."""
+    trusted = _TRUSTED_NAMES - _bound_names(tree)
+    budget = _UNROLL_MAX_STATEMENTS
+    out: list[ast.stmt] = []
+    pending = list(tree.body)
+    while pending:
+        stmt = pending.pop(0)
+        rest = [*out, *pending]
+        copies = _unrolled(stmt, rest, trusted, budget) if isinstance(stmt, ast.For) else None
+        if copies is None:
+            out.append(stmt)
+            continue
+        budget -= len(copies)
+        pending[:0] = copies
+    tree.body = out
+
+
+def _uses(stmt: ast.stmt, names: set[str]) -> bool:
+    """Whether ``stmt`` reads or writes one of ``names`` (a loop that binds it itself,
+    as a sibling copy of an unrolled loop does, only in its iterable)."""
+    if isinstance(stmt, ast.For):
+        own = _target_names(stmt.target) or set()
+        if names <= own:
+            return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt.iter))
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt))
+
+
+def _unrolled(loop: ast.For, rest: list[ast.stmt], trusted: frozenset[str], budget: int) -> list[ast.stmt] | None:
+    """The copies of ``loop``'s body, or None; ``rest`` is the test's other statements."""
+    names = _target_names(loop.target)
+    if names is None or loop.orelse:
+        return None
+    if any(isinstance(n, (ast.Break, ast.Continue)) for s in loop.body for n in ast.walk(s)):
+        return None
+    if any(_is_name(n, b) and b not in trusted for n in ast.walk(loop.iter) for b in _ITER_BUILDERS):
+        return None
+    if any(_rebinds(s, names) for s in loop.body):
+        return None
+    if any(_uses(s, names) for s in rest):
+        return None  # the target is used outside the loop: it would need its last value
+    values = _literal_value(loop.iter)
+    if values is _NO or not isinstance(values, (tuple, list, str, bytes, range, dict, set, frozenset)):
+        return None
+    values = list(values)
+    if len(values) > _UNROLL_MAX or len(values) * len(loop.body) > budget:
+        return None
+    out: list[ast.stmt] = []
+    for v in values:
+        binding: dict[str, ast.expr] = {}
+        if not _bind_target(loop.target, v, binding):
+            return None
+        for stmt in loop.body:
+            new = _Substitute({k: copy.deepcopy(e) for k, e in binding.items()}).visit(copy.deepcopy(stmt))
+            out.append(new)
+    return out

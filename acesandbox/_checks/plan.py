@@ -1,0 +1,255 @@
+"""Planning: rewrite an assert test or a unittest test into sandbox code that reports checks."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from acesandbox.errors import TestSyntaxError
+
+from .data import CHECK_FUNCTION, Check, Plan
+from .forgeable import _forgeable
+from .host import _compile_template
+from .names import _TRUSTED_NAMES, _bound_names, _has_starred, _import_aliases, _resolves_to, _Substitute
+from .normalise import _inline_check_function, _Normaliser, _unroll_loops
+from .split import _Splitter
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _check_call(ci: int, values: list[ast.expr]) -> ast.Call:
+    return ast.Call(func=_load(CHECK_FUNCTION), args=[ast.Constant(ci), ast.Tuple(values, ast.Load())], keywords=[])
+
+
+class _Collector:
+    """Numbers checks and turns a split assertion into sandbox statements."""
+
+    def __init__(self, source: str, tree: ast.AST) -> None:
+        self.source = source
+        self.bound = _bound_names(tree)
+        self.trusted = _TRUSTED_NAMES - self.bound
+        self.aliases = _import_aliases(tree)
+        self.checks: list[Check] = []
+        self.top_level: set[int] = set()  # ids of statements that always run when the test completes
+        self.required: list[int] = []
+        self.rewritten: set[int] = set()  # ids of statements turned into checks
+
+    def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
+        ci = len(self.checks)
+        self.rewritten.add(id(stmt))
+        if id(stmt) in self.top_level:
+            self.required.append(ci)
+        text = ast.get_source_segment(self.source, stmt) or ast.unparse(stmt)
+        template_src = ast.unparse(template)
+        _compile_template(template_src)  # fail at planning time, not at judging time
+        holes = tuple(ast.unparse(h) for h in sp.holes)
+        self.checks.append(Check(source=text, template=template_src, holes=holes, lazy=tuple(sp.lazy)))
+        if not sp.lazy:
+            return [ast.copy_location(ast.Expr(_check_call(ci, sp.holes)), stmt)]
+        # Conditional holes are evaluated in order into temporaries; one that raises becomes ().
+        out: list[ast.stmt] = []
+        for i, h in enumerate(sp.holes):
+            var = f"__ace_h{i}__"
+            if i in sp.lazy:
+                code = f"try:\n    {var} = (_,)\nexcept Exception:\n    {var} = ()"
+            else:
+                code = f"{var} = _"
+            out.append(_Substitute({"_": h}).visit(ast.parse(code).body[0]))
+        out.append(ast.Expr(_check_call(ci, [_load(f"__ace_h{i}__") for i in range(len(sp.holes))])))
+        return [ast.copy_location(s, stmt) for s in out]
+
+    def split(self, expr: ast.expr, *, helpers: bool = False) -> tuple[_Splitter, ast.expr]:
+        """Normalise ``expr`` and split it; where a module name put in by the normaliser
+        would land in a hole (a sandbox-side expression), split the original instead."""
+        norm = _Normaliser(self.trusted, self.bound, self.aliases)
+        sp = _Splitter(self.trusted, helpers=helpers)
+        template = sp.build(norm.visit(copy.deepcopy(expr)), False)
+        if norm.introduced and any(id(n) in norm.introduced for h in sp.holes for n in ast.walk(h)):
+            sp = _Splitter(self.trusted, helpers=helpers)
+            template = sp.build(expr, False)
+        return sp, template
+
+    def assert_stmt(self, node: ast.Assert) -> list[ast.stmt]:
+        """``assert test, msg``: the message is dropped, never evaluated."""
+        sp, template = self.split(node.test)
+        return self.emit(node, sp, template)
+
+    def unittest_call(self, node: ast.Expr, call: ast.Call) -> list[ast.stmt] | None:
+        """``<case>.assertX(...)`` as the equivalent check, or None for a call it cannot bind."""
+        assert isinstance(call.func, ast.Attribute)
+        form, params = _UNITTEST_METHODS[call.func.attr]
+        args = _bind(call, params.split())
+        if args is None:
+            return None
+        expr = _Substitute(args).visit(ast.parse(form, mode="eval").body)
+        sp, template = self.split(expr, helpers=True)
+        return self.emit(node, sp, template)
+
+
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source, "<test>")
+    except SyntaxError as e:
+        raise TestSyntaxError(f"test does not parse: line {e.lineno}: {e.msg}") from None
+    except ValueError as e:  # null bytes, on Python < 3.12
+        raise TestSyntaxError(f"test does not parse: line 1: {e}") from None
+
+
+def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.stmt] = ()) -> Plan:
+    forgeable = _forgeable(collector, statements)
+    code = ast.unparse(ast.fix_missing_locations(tree))
+    try:
+        compile(code, "<test>", "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise TestSyntaxError(f"test does not compile: line {e.lineno} of the rewritten test: {e.msg}") from None
+    checks, required = tuple(collector.checks), tuple(collector.required)
+    return Plan(sandbox_code=code, checks=checks, required=required, forgeable=forgeable)
+
+
+class _AssertRewriter(ast.NodeTransformer):
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+
+    def visit_Assert(self, node: ast.Assert) -> list[ast.stmt]:
+        return self.collector.assert_stmt(node)
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST | list[ast.stmt]:
+        """``unittest.TestCase().assertEqual(a, b)`` (or ``TestCase()`` imported from
+        unittest): judged as the equivalent assert."""
+        call = node.value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in _UNITTEST_METHODS
+            and isinstance(call.func.value, ast.Call)
+            and not call.func.value.args
+            and not call.func.value.keywords
+            and _resolves_to(call.func.value.func, "unittest.TestCase", self.collector.aliases)
+        ):
+            out = self.collector.unittest_call(node, call)
+            if out is not None:
+                return out
+        return self.generic_visit(node)
+
+    def skip(self, node: ast.AST) -> ast.AST:
+        return node  # asserts in def/class bodies run when called, in the sandbox
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = skip
+
+
+def plan_assert_test(source: str) -> Plan:
+    """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
+    tree = _parse(source)
+    _inline_check_function(tree)
+    _unroll_loops(tree)
+    collector = _Collector(source, tree)
+    statements = list(tree.body)
+    collector.top_level = {id(stmt) for stmt in statements}
+    _AssertRewriter(collector).visit(tree)
+    return _finish(tree, collector, statements)
+
+
+# -- unittest --------------------------------------------------------------------------
+
+# method -> (template over the placeholders A, B, P(laces), D(elta), T(ype); parameter names)
+_UNITTEST_METHODS: dict[str, tuple[str, str]] = {
+    "assertEqual": ("A == B", "first second msg"), "assertEquals": ("A == B", "first second msg"),
+    "assertNotEqual": ("A != B", "first second msg"), "assertTrue": ("A", "expr msg"),
+    "assertFalse": ("not A", "expr msg"), "assertIs": ("A is B", "expr1 expr2 msg"),
+    "assertIsNot": ("A is not B", "expr1 expr2 msg"), "assertIsNone": ("A is None", "obj msg"),
+    "assertIsNotNone": ("A is not None", "obj msg"), "assertIn": ("A in B", "member container msg"),
+    "assertNotIn": ("A not in B", "member container msg"), "assertGreater": ("A > B", "a b msg"),
+    "assertGreaterEqual": ("A >= B", "a b msg"), "assertLess": ("A < B", "a b msg"),
+    "assertLessEqual": ("A <= B", "a b msg"), "assertListEqual": ("_typed_equal(A, B, 'list')", "list1 list2 msg"),
+    "assertTupleEqual": ("_typed_equal(A, B, 'tuple')", "tuple1 tuple2 msg"),
+    "assertDictEqual": ("_typed_equal(A, B, 'dict')", "d1 d2 msg"),
+    "assertSetEqual": ("_typed_equal(A, B, 'set')", "set1 set2 msg"),
+    "assertSequenceEqual": ("_sequence_equal(A, B, T)", "seq1 seq2 msg seq_type"),
+    "assertCountEqual": ("_count_equal(A, B)", "first second msg"),
+    "assertAlmostEqual": ("_almost_equal(A, B, P, D)", "first second places msg delta"),
+    "assertNotAlmostEqual": ("not _almost_equal(A, B, P, D)", "first second places msg delta"),
+}  # fmt: skip
+_OPTIONAL = {"places": "P", "delta": "D", "seq_type": "T"}
+
+
+def _bind(call: ast.Call, params: list[str]) -> dict[str, ast.expr] | None:
+    """Placeholder -> argument for a plain, valid call (the message is dropped); else None."""
+    if len(call.args) > len(params) or _has_starred(call.args):
+        return None
+    bound = dict(zip(params, call.args))
+    for kw in call.keywords:
+        if kw.arg is None or kw.arg not in params or kw.arg in bound:
+            return None
+        bound[kw.arg] = kw.value
+    required = [p for p in params if p != "msg" and p not in _OPTIONAL]
+    if any(p not in bound for p in required):
+        return None
+    out: dict[str, ast.expr] = {"AB"[i]: bound[p] for i, p in enumerate(required)}
+    for param, letter in _OPTIONAL.items():
+        out[letter] = bound.get(param, ast.Constant(None))
+    return out
+
+
+class _UnittestRewriter(ast.NodeTransformer):
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+        self.self_name: str | None = None
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        outer, body = self.self_name, list[ast.stmt]()
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                params = [*stmt.args.posonlyargs, *stmt.args.args]
+                self.self_name = params[0].arg if params else None  # whatever the method calls self
+                stmt.body = [s for b in stmt.body for s in _as_list(self.visit(b))]
+                body.append(stmt)
+            else:
+                self.self_name = None
+                body.extend(_as_list(self.visit(stmt)))
+        node.body, self.self_name = body, outer
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST | list[ast.stmt]:
+        return node if self.self_name is None else self.collector.assert_stmt(node)
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST | list[ast.stmt]:
+        call = node.value
+        if (
+            self.self_name is None
+            or not isinstance(call, ast.Call)
+            or not isinstance(call.func, ast.Attribute)
+            or not isinstance(call.func.value, ast.Name)
+            or call.func.value.id != self.self_name
+            or call.func.attr not in _UNITTEST_METHODS
+        ):
+            return self.generic_visit(node)
+        out = self.collector.unittest_call(node, call)
+        return node if out is None else out
+
+
+def _as_list(result: Any) -> list[ast.stmt]:
+    return result if isinstance(result, list) else [result]
+
+
+def plan_unittest(source: str) -> Plan:
+    """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged checks."""
+    tree = _parse(source)
+    collector = _Collector(source, tree)
+    statements = [
+        stmt
+        for cls in tree.body
+        if isinstance(cls, ast.ClassDef)
+        for method in cls.body
+        if isinstance(method, ast.FunctionDef) and method.name.startswith("test") and not method.decorator_list
+        for stmt in method.body
+    ]
+    collector.top_level = {id(stmt) for stmt in statements}
+    _UnittestRewriter(collector).visit(tree)
+    return _finish(tree, collector, statements)
+
+
+# -- judging (parent) --------------------------------------------------------------------
