@@ -1,0 +1,166 @@
+"""The FastAPI app: routes, error rendering, the reward model wiring, the middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from acesandbox.extract import split_query
+
+from ..adapters.openrlhf import to_response
+from ..dataset import ProblemIndex, coerce_tests, resolve_tests
+from ..errors import DatasetError, TestsNotFoundError
+from ..rewards import sandbox_warnings
+from .config import ServerConfig
+from .guard import _Guard
+from .models import OpenRLHFRequest, ScoreRequest
+from .responses import HTTPError, _unavailable
+from .service import RewardService
+
+if TYPE_CHECKING:
+    from acesandbox import Executor
+
+    from ..model_reward import ModelReward
+
+
+def create_app(
+    config: ServerConfig | None = None,
+    *,
+    problems: ProblemIndex | None = None,
+    executor: Executor | None = None,
+    model_reward: ModelReward | None = None,
+) -> FastAPI:
+    """The reward server's ASGI app (serve it with uvicorn, or :class:`RewardServer`).
+
+    ``problems``: the dataset whose rows' tests requests refer to by id or question.
+    ``executor``: an ``acesandbox.Executor`` to score on (e.g. a fake one in tests);
+    by default the app starts its own at start-up and kills it at shutdown.
+    ``model_reward``: a reward model (:mod:`rm_rl.model_reward`) that ``/get_reward``
+    answers with, alone or mixed with the rule reward; closed at shutdown.
+    """
+    config = config or ServerConfig()
+    service = RewardService(config, problems=problems, executor=executor)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await service.startup()
+        try:
+            yield
+        finally:
+            await service.shutdown()
+            if model_reward is not None:
+                model_reward.close()
+
+    app = FastAPI(
+        title="acecoder reward server",
+        summary="Rule-based code rewards from a hardened sandbox; None (null), never 0, when the sandbox fails.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+
+    def authorize(request: Request) -> None:
+        token = config.token
+        if token is None:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            raise HTTPError(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(HTTPError)
+    async def _http_error(_request: Request, exc: HTTPError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        error = _unavailable(exc, service.draining)  # logged with its traceback; the trainer retries
+        return JSONResponse({"detail": error.detail}, status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"detail": "request body is not valid JSON"}, status_code=400)
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
+        slim = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:20]]
+        return JSONResponse({"detail": detail, "errors": slim}, status_code=422)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness and what is being served (no token needed)."""
+        return service.health()
+
+    @app.get("/metrics", dependencies=[Depends(authorize)])
+    async def metrics() -> dict[str, Any]:
+        """Throughput, latency percentiles, outcome and test-status counts, sandbox errors, queue depth."""
+        return service.metrics_snapshot()
+
+    @app.post("/get_reward", dependencies=[Depends(authorize)])
+    async def get_reward(body: OpenRLHFRequest) -> dict[str, Any]:
+        """OpenRLHF ``--remote_rm_url`` (and the AceCoder server's) request."""
+        n = len(body.query)
+        for name in ("prompts", "labels"):
+            value = getattr(body, name)
+            if value is not None and len(value) != n:
+                raise HTTPError(422, f"{name} has {len(value)} entries for {n} queries")
+        if model_reward is not None and not model_reward.config.hybrid:
+            return model_reward.answer(await model_reward.model_scores(body.query, body.prompts))
+        pairs = [split_query(q, body.prompts[i] if body.prompts else None) for i, q in enumerate(body.query)]
+        tests = []
+        for i in range(n):
+            label = body.labels[i] if body.labels else None
+            try:
+                tests.append(resolve_tests(label, pairs[i][0] or body.query[i], service.problems, where=f"labels[{i}]"))
+            except (TestsNotFoundError, DatasetError) as exc:
+                raise HTTPError(422, str(exc)) from None
+        reward = service.reward(None)
+        rule = service.score(reward, [r for _, r in pairs], tests, [p for p, _ in pairs])
+        if model_reward is not None:  # a hybrid: both at once
+            model, scores = await asyncio.gather(model_reward.model_scores(body.query, body.prompts), rule)
+            answer = model_reward.answer(model, [s.reward for s in scores])
+            return {**answer, "warnings": sandbox_warnings(scores)}
+        scores = await rule
+        return {**to_response(scores, as_tensors=False), "warnings": sandbox_warnings(scores)}
+
+    @app.post("/score", dependencies=[Depends(authorize)])
+    async def score(body: ScoreRequest) -> dict[str, Any]:
+        """Plain JSON: each item brings its completion and its tests (or a dataset id)."""
+        tests = []
+        for i, item in enumerate(body.items):
+            if item.tests is not None:
+                try:
+                    tests.append(coerce_tests(item.tests, where=f"items[{i}].tests"))
+                except (DatasetError, TestsNotFoundError) as exc:
+                    raise HTTPError(422, str(exc)) from None
+            elif item.id is not None:
+                if service.problems is None:
+                    raise HTTPError(422, f"items[{i}]: an id needs a dataset (start the server with --dataset)")
+                try:
+                    tests.append(service.problems[str(item.id)])
+                except TestsNotFoundError as exc:
+                    raise HTTPError(422, f"items[{i}]: {exc}") from None
+            else:
+                raise HTTPError(422, f"items[{i}]: give 'tests' or an 'id' of the dataset")
+        reward = service.reward(body.reward)
+        prompts = [item.prompt for item in body.items]
+        scores = await service.score(reward, [item.completion for item in body.items], tests, prompts)
+        return {
+            "reward": reward.config.kind,
+            "results": [s.to_dict(details=body.details) for s in scores],
+            "sandbox_errors": sum(1 for s in scores if s.outcome == "sandbox_error"),
+            "isolation": sorted({s.isolation for s in scores if s.isolation}),
+            "warnings": sandbox_warnings(scores),
+        }
+
+    app.add_middleware(_Guard, service=service)
+    return app
