@@ -448,7 +448,7 @@ def run_soak(
     load_start = Load.now()
     mounts_before = _mounts(backend)
     cgroups_before = set(_our_cgroups())  # an earlier executor's (still open, or never closed): not the soak's
-    with _Descendants() as tracker:
+    with _Descendants(interval_s=0.2) as tracker:
         seen = _run_all(jobs, backend, workers, rss_every, log)
     left = _left_behind(tracker, seen, backend, mounts_before, cgroups_before)
     load_end = Load.now()

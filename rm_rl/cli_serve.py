@@ -16,7 +16,7 @@ from typing import Any
 
 from acesandbox.cli.options import add_job_options, add_sandbox_options, sandbox_from_args
 
-__all__ = ["SUMMARY", "add_parser", "build_parser", "main", "run"]
+__all__ = ["SUMMARY", "add_parser", "run"]
 
 SUMMARY = "serve rule-based code rewards over HTTP (OpenRLHF --remote_rm_url, /score, /metrics)"
 TOKEN_ENV = "ACECODER_SERVE_TOKEN"
