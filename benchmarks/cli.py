@@ -68,6 +68,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", help="folder for the official result files, per-test details and report.html")
     run.add_argument("--scores", action="append", default=[], metavar="NAME=FILE",
                      help="best-of-N under a scorer: JSONL of {task_id, index, score} (e.g. a reward model's); repeatable")
+    run.add_argument("--greedy", metavar="FILE",
+                     help="with --scores: a greedy (temperature 0) sample per task, scored too, for the table's Greedy row")
     # --python: e.g. a venv with a benchmark's pinned libraries; verify-official uses it for bigcodebench.
     add_sandbox_options(run, only=("backend", "workers", "python"))
     run.add_argument("--no-canary", action="store_true", help="skip the canonical-solution run")
@@ -208,11 +210,21 @@ def _score(args: argparse.Namespace) -> int:
     )
     evaluation = replace(evaluation, warnings=tuple(warnings) + evaluation.warnings)
     table = None
+    if args.greedy and not args.scores:
+        print("error: --greedy goes with --scores (it adds the Greedy row of the best-of-N table)", file=sys.stderr)
+        return 2
     if args.scores:
-        from .output import best_of_n
+        from .output import best_of_n, greedy_verdicts
 
         try:
-            table = best_of_n(evaluation, dict(_pair(s, "--scores") for s in args.scores))
+            greedy = None
+            if args.greedy:
+                greedy_eval = evaluate(
+                    bench, problems, read_samples(args.greedy), backend=args.sandbox, workers=args.workers,
+                    canary=False, progress=not args.no_progress,
+                )
+                greedy = greedy_verdicts(greedy_eval)
+            table = best_of_n(evaluation, dict(_pair(s, "--scores") for s in args.scores), greedy=greedy)
         except (BenchmarkError, ValueError) as exc:
             print(f"error: --scores: {exc}", file=sys.stderr)
             return 2

@@ -24,7 +24,15 @@ from .extras import PLOTS, missing
 from .runner import Evaluation
 from .verify import RunAgreement
 
-__all__ = ["best_of_n", "detail_record", "print_summary", "print_verification", "summary_dict", "write_outputs"]
+__all__ = [
+    "best_of_n",
+    "detail_record",
+    "greedy_verdicts",
+    "print_summary",
+    "print_verification",
+    "summary_dict",
+    "write_outputs",
+]
 
 
 def detail_record(result: SampleResult) -> dict[str, Any]:
@@ -151,17 +159,34 @@ def print_verification(runs: Sequence[RunAgreement], totals: dict[str, Any], *, 
             console.print(f"  note: {r.benchmark} {r.run}: {note}", markup=False, highlight=False)
 
 
-def best_of_n(evaluation: Evaluation, scores: Mapping[str, str], part: str | None = None) -> Any:
+def best_of_n(
+    evaluation: Evaluation,
+    scores: Mapping[str, str],
+    part: str | None = None,
+    greedy: Mapping[str, bool | None] | None = None,
+) -> Any:
     """The AceCoder best-of-N table for these results, one row per score file (``name -> JSONL path``).
 
     Correctness is the headline part (the last one: ``plus`` for HumanEval+); score files
-    hold ``{"task_id", "index", "score"}`` lines, e.g. a reward model's scores.
+    hold ``{"task_id", "index", "score"}`` lines, e.g. a reward model's scores. ``greedy``
+    (task -> the greedy sample's verdict, see :func:`greedy_verdicts`) adds the Greedy row.
     """
     from .metrics import best_of_n_table, read_scores_jsonl, sample_correctness
 
     correct = sample_correctness(list(evaluation.results), part or evaluation.parts[-1])
     per_scorer = {name: read_scores_jsonl(path) for name, path in scores.items()}
-    return best_of_n_table(correct, per_scorer)
+    return best_of_n_table(correct, per_scorer, greedy=greedy)
+
+
+def greedy_verdicts(evaluation: Evaluation, part: str | None = None) -> dict[str, bool | None]:
+    """task -> the verdict of its one greedy sample (None: the sandbox could not judge it)."""
+    from .metrics import sample_correctness
+
+    correct = sample_correctness(list(evaluation.results), part or evaluation.parts[-1])
+    many = sorted(t for t, verdicts in correct.items() if len(verdicts) != 1)
+    if many:
+        raise ValueError(f"--greedy holds one sample per task; task {many[0]!r} has several")
+    return {t: verdicts[0] for t, verdicts in correct.items()}
 
 
 def _write_jsonl(path: str, records: Iterable[dict[str, Any]]) -> None:

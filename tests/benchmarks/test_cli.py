@@ -100,6 +100,28 @@ def test_best_of_n_under_a_scorer(tmp_path, capsys):
         main(["bench", "toy", "--samples", str(samples), "--scores", "nonsense", "--no-progress", "--workers", "1"])
 
 
+def test_greedy_adds_the_table_s_greedy_row(tmp_path, capsys):
+    """The paper's Table 2 row: Greedy (a temperature-0 sample per task, scored too), Average, Oracle, RM@N."""
+    samples, greedy, scores = tmp_path / "samples.jsonl", tmp_path / "greedy.jsonl", tmp_path / "rm.jsonl"
+    good, bad = "def add(a, b):\n    return a + b\n", "def add(a, b):\n    return 0\n"
+    rows = [("Toy/0", bad), ("Toy/0", good), ("Toy/1", "def neg(x):\n    return -x\n"), ("Toy/1", "def neg(x):\n    return x\n")]
+    samples.write_text("".join(json.dumps({"task_id": t, "solution": s}) + "\n" for t, s in rows))
+    # greedy: right on Toy/0, wrong on Toy/1 -> 0.5
+    greedy.write_text("".join(json.dumps({"task_id": t, "solution": s}) + "\n" for t, s in [rows[1], rows[3]]))
+    scores.write_text("".join(json.dumps({"task_id": t, "index": i, "score": sc}) + "\n"
+                              for t, i, sc in [("Toy/0", 0, 0.9), ("Toy/0", 1, 0.1), ("Toy/1", 0, 0.8), ("Toy/1", 1, 0.2)]))
+    out_dir = tmp_path / "out"
+    assert main(["bench", "toy", "--samples", str(samples), "--scores", f"rm={scores}", "--greedy", str(greedy),
+                 "-k", "1", "-o", str(out_dir), "--no-progress", "--workers", "1"]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out_dir / "toy_best_of_n.csv", index_col=0)
+    assert list(table.index) == ["Greedy", "Average", "Oracle", "rm"]
+    assert table.loc["Greedy", "1"] == 0.5 and table.loc["Oracle", "2"] == 1.0
+    assert main(["bench", "toy", "--samples", str(samples), "--greedy", str(greedy), "--no-progress"]) == 2
+    assert "--greedy goes with --scores" in capsys.readouterr().err
+
+
 def test_without_matplotlib_results_are_written_and_the_plots_skipped(tmp_path, capsys, monkeypatch, bench_executor):
     """Issue 14: no work lost to a missing extra: the report is written without plots, with a note."""
     import sys
