@@ -20,6 +20,10 @@ from .names import (
 )
 
 
+_UNROLL_BUDGET = 1000
+"""Most elements unrolled from ``all``/``any``/comprehensions in one test, nested levels included."""
+
+
 class _Normaliser(ast.NodeTransformer):
     """Rewrites shapes the splitter cannot take apart into equivalent ones it can.
 
@@ -27,12 +31,16 @@ class _Normaliser(ast.NodeTransformer):
     ``all``/``any`` over a generator, and comprehensions, whose iterables are literals
     (or ``range``/``zip``/``enumerate`` of literals) are unrolled into one expression
     per element (``all`` into ``and``, ``any`` into ``or``: short-circuiting kept), at
-    most :data:`_UNROLL_MAX` elements."""
+    most :data:`_UNROLL_MAX` elements, and :data:`_UNROLL_BUDGET` across all levels and
+    asserts of one test (``budget``: what is left; :attr:`budget` after visiting)."""
 
-    def __init__(self, trusted: frozenset[str], bound: set[str], aliases: dict[str, str]) -> None:
+    def __init__(
+        self, trusted: frozenset[str], bound: set[str], aliases: dict[str, str], budget: int = _UNROLL_BUDGET
+    ) -> None:
         self.trusted = trusted
         self.bound = bound
         self.aliases = aliases
+        self.budget = budget
         self.introduced: set[int] = set()
         """Ids of the module names it put in: one of them in a hole means a fall back."""
 
@@ -65,7 +73,7 @@ class _Normaliser(ast.NodeTransformer):
             if values is _NO or not isinstance(values, (tuple, list, str, bytes, range, dict, set, frozenset)):
                 return None
             values = list(values)
-            if len(values) * len(bindings) > _UNROLL_MAX:
+            if len(values) * len(bindings) > min(_UNROLL_MAX, self.budget):
                 return None
             names |= targets
             grown: list[dict[str, ast.expr]] = []
@@ -79,6 +87,7 @@ class _Normaliser(ast.NodeTransformer):
         parts = [comp.key, comp.value] if isinstance(comp, ast.DictComp) else [comp.elt]
         if any(_rebinds(p, names) for p in parts):
             return None
+        self.budget -= len(bindings)
         out = []
         for b in bindings:
             done = [_Substitute({k: copy.deepcopy(v) for k, v in b.items()}).visit(copy.deepcopy(p)) for p in parts]

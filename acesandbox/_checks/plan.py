@@ -13,7 +13,7 @@ from .data import CHECK_FUNCTION, Check, Plan
 from .forgeable import _forgeable
 from .host import _compile_template
 from .names import _TRUSTED_NAMES, _bound_names, _has_starred, _import_aliases, _resolves_to, _Substitute
-from .normalise import _inline_check_function, _Normaliser, _unroll_loops
+from .normalise import _UNROLL_BUDGET, _inline_check_function, _Normaliser, _unroll_loops
 from .split import _Splitter
 
 
@@ -37,6 +37,7 @@ class _Collector:
         self.top_level: set[int] = set()  # ids of statements that always run when the test completes
         self.required: list[int] = []
         self.rewritten: set[int] = set()  # ids of statements turned into checks
+        self.unroll_budget = _UNROLL_BUDGET  # elements the normaliser may still unroll in this test
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
         ci = len(self.checks)
@@ -65,9 +66,10 @@ class _Collector:
     def split(self, expr: ast.expr, *, helpers: bool = False) -> tuple[_Splitter, ast.expr]:
         """Normalise ``expr`` and split it; where a module name put in by the normaliser
         would land in a hole (a sandbox-side expression), split the original instead."""
-        norm = _Normaliser(self.trusted, self.bound, self.aliases)
+        norm = _Normaliser(self.trusted, self.bound, self.aliases, self.unroll_budget)
         sp = _Splitter(self.trusted, helpers=helpers)
         template = sp.build(norm.visit(copy.deepcopy(expr)), False)
+        self.unroll_budget = norm.budget
         if norm.introduced and any(id(n) in norm.introduced for h in sp.holes for n in ast.walk(h)):
             sp = _Splitter(self.trusted, helpers=helpers)
             template = sp.build(expr, False)

@@ -961,3 +961,18 @@ def test_loops_over_literals_are_unrolled_into_required_checks():
 def test_loops_that_cannot_be_unrolled_stay_loops(test):
     plan = plan_assert_test(test)
     assert "for x in " in plan.sandbox_code and plan.forgeable
+
+
+def test_nested_unrolling_has_one_budget_per_test():
+    """Finding 4: each level under the per-level cap, N**3 in all; past the budget the rest
+    stays a generator, run in the sandbox and flagged forgeable."""
+    expr = "f(x0, x1, x2)"
+    for i in range(3):
+        expr = f"all({expr} for x{i} in range(32))"
+    plan = plan_assert_test("assert " + expr)
+    assert sum(len(c.holes) for c in plan.checks) <= 1000
+    assert len(plan.sandbox_code) < 200_000
+    assert plan.forgeable is True
+    small = plan_assert_test("assert all(all(f(x, y) for x in range(10)) for y in range(10))")
+    assert len(small.checks[0].holes) == 100
+    assert small.forgeable is False
