@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from acesandbox.errors import TestSyntaxError
+from acesandbox.errors import InvalidJobError, TestSyntaxError
 
 from .data import CHECK_FUNCTION, Check, Plan
 from .forgeable import _forgeable
@@ -143,6 +144,23 @@ class _AssertRewriter(ast.NodeTransformer):
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = skip
 
 
+def _rewrite_errors(plan: Callable[[str], Plan]) -> Callable[[str], Plan]:
+    """A test that parses but cannot be written back (``ast.unparse`` of an int literal
+    over Python's digit limit raises ValueError) is an invalid job, not a sandbox error."""
+
+    @functools.wraps(plan)
+    def wrapper(source: str) -> Plan:
+        try:
+            return plan(source)
+        except InvalidJobError:
+            raise
+        except ValueError as e:
+            raise InvalidJobError(f"test cannot be rewritten into checks: {e}") from None
+
+    return wrapper
+
+
+@_rewrite_errors
 def plan_assert_test(source: str) -> Plan:
     """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
     tree = _parse(source)
@@ -237,6 +255,7 @@ def _as_list(result: Any) -> list[ast.stmt]:
     return result if isinstance(result, list) else [result]
 
 
+@_rewrite_errors
 def plan_unittest(source: str) -> Plan:
     """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged checks."""
     tree = _parse(source)

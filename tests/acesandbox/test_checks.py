@@ -976,3 +976,14 @@ def test_nested_unrolling_has_one_budget_per_test():
     small = plan_assert_test("assert all(all(f(x, y) for x in range(10)) for y in range(10))")
     assert len(small.checks[0].holes) == 100
     assert small.forgeable is False
+
+
+@pytest.mark.parametrize("plan", [plan_assert_test, plan_unittest])
+def test_int_literals_past_the_digit_limit_are_invalid_jobs(plan):
+    """Finding 7: ``ast.unparse`` raises a bare ValueError on such a literal."""
+    big = hex(2**20000)
+    source = f"assert f(1) == {big}" if plan is plan_assert_test else (
+        f"import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), {big})\n"
+    )
+    with pytest.raises(InvalidJobError, match="cannot be rewritten into checks"):
+        plan(source)
