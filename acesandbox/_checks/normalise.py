@@ -165,6 +165,13 @@ class _Rename(ast.NodeTransformer):
             node.arg = f"__ace_{node.arg}"
         return node
 
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+        if node.name in self.renamed:  # the definition, as well as its uses
+            node.name = f"__ace_{node.name}"
+        return self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
 
 def _inline_check_function(tree: ast.Module) -> None:
     """HumanEval's shape: ``def check(candidate): <asserts>`` called once, last, as
@@ -192,6 +199,8 @@ def _inline_check_function(tree: ast.Module) -> None:
     if uses != 1:
         return  # called or referenced elsewhere
     for node in ast.walk(fn):
+        if isinstance(node, ast.ClassDef):
+            return  # its body's names are attributes, and __ace_ names in it would be mangled
         if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)):
             if not (isinstance(node, ast.Return) and _in_nested(fn, node)):
                 return  # the body must run the same from top to bottom

@@ -987,3 +987,51 @@ def test_int_literals_past_the_digit_limit_are_invalid_jobs(plan):
     )
     with pytest.raises(InvalidJobError, match="cannot be rewritten into checks"):
         plan(source)
+
+
+@pytest.mark.parametrize("template", ["_h0 == _h1", "_h0 in _h1", "_h1 != _h0[0]", "abs(_h0 - _h1) < 1e-06"])
+def test_two_program_values_are_not_compared_in_the_host(template: str) -> None:
+    """Finding 6: comparing two program values can be super-linear (a 2**20-bit int with a Decimal)."""
+    assert not host_safe(template)
+    assert host_safe(template.replace("_h1", "5"))  # a literal facing one value stays in the host
+
+
+@pytest.mark.parametrize("test", ["assert f(1) == f(2)[0]", "assert f(1) in f(2)"])
+def test_a_big_int_against_decimals_does_not_hold_the_host(test: str) -> None:
+    import time
+
+    import acesandbox
+    from _support import require_backend
+
+    require_backend("namespace")
+    program = ("from decimal import Decimal\ndef f(x):\n    if x == 1:\n        return 2 ** (1 << 20) - 3\n"
+               "    return [Decimal(1)] * 5\n")
+    t0, c0 = time.monotonic(), time.process_time()
+    report = acesandbox.run_tests(program, [test], sandbox=acesandbox.SandboxConfig(backend="namespace"),
+                                  limits=acesandbox.Limits(timeout_s=1.0))
+    wall, cpu = time.monotonic() - t0, time.process_time() - c0
+    (outcome,) = report.outcomes
+    assert outcome.status in (acesandbox.Status.FAILED, acesandbox.Status.ERROR), outcome
+    assert wall < 5.0 and cpu < 1.0, (wall, cpu)
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "def check(candidate):\n    def ok(x):\n        return sorted(candidate(x)) == [1, 2, 3]\n    assert ok(1)\ncheck(f)",
+        "def check(candidate):\n    async def co():\n        return 1\n    assert co is not None\ncheck(f)",
+    ],
+)
+def test_inlined_check_bodies_rename_nested_definitions(test):
+    """Finding 3: a nested def is renamed with its uses (it raised NameError)."""
+    plan = plan_assert_test(test)
+    assert "def check" not in plan.sandbox_code and plan.checks
+    assert passes("def f(x):\n    return [3, 2, 1]\n", test)
+
+
+def test_check_bodies_that_define_classes_are_not_inlined():
+    """Finding 3: names in a class body are attributes (and ``__ace_`` ones would be mangled)."""
+    test = "def check(candidate):\n    class C:\n        v = 3\n    assert len(candidate(1)) == C.v\ncheck(f)"
+    plan = plan_assert_test(test)
+    assert "def check(candidate)" in plan.sandbox_code and plan.forgeable is True
+    assert run("def f(x):\n    return [3, 2, 1]\n", plan) == []  # no NameError: it ran, in the sandbox
