@@ -63,7 +63,7 @@ def __evalplus_call__(__call, __digested, __limit, *args):
         out = out if out is None or type(out) in (bool, int, float, str) else "<not None>"
     if __digested:
         out = __evalplus_digest__(out)
-    if __spent > {slow} * __limit:
+    if __spent > {slow} * __limit or type(out) is tuple and len(out) == 5 and out[:1] == ({mark!r},):
         return ({mark!r}, __evalplus_job__, __call, __spent, out)
     return out
 """
@@ -234,6 +234,7 @@ class EvalPlusBase(Benchmark):
             self.prepare(loaded if any(p.task_id == problem.task_id for p in loaded) else [problem])
         not_none = self.dataset_kind == "mbpp" and problem.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
         job_id = f"evalplus-{uuid.uuid4().hex}"
+        _timing.expect(job_id)
         program = _compiled_alone(solution) + (DIGEST_SOURCE if self._digested(problem, part) else "") + \
             _CALL_WRAPPER.format(job_id=job_id, entry=problem.entry_point, not_none=not_none,
                                  slow=_timing.SLOW_FRACTION, mark=_timing.MARK)

@@ -25,7 +25,8 @@ from typing import Any
 
 from acesandbox import Report, Status
 
-__all__ = ["MARK", "NOISE_FACTOR", "SLOW_FRACTION", "margin", "pop", "record"]
+__all__ = ["MARK", "MAX_OPEN_JOBS", "MAX_RECORDS_PER_JOB", "NOISE_FACTOR", "SLOW_FRACTION", "expect", "margin", "pop",
+           "record"]
 
 MARK = "<evalplus: timed call 5b0c9f>"
 """First item of the tuple a wrapper returns for a slow call: (MARK, job id, call, seconds, value)."""
@@ -36,21 +37,57 @@ SLOW_FRACTION = 0.25
 NOISE_FACTOR = 1.5
 """Machines (or loads) this much apart in speed can turn a verdict near its limit."""
 
+MAX_OPEN_JOBS = 65536
+"""Most jobs awaiting their verdict at once; beyond, the oldest (never judged) is forgotten."""
+
+MAX_RECORDS_PER_JOB = 8
+"""Slow calls kept per job (the tightest ones: :func:`margin` uses only the tightest)."""
+
 _TIMES: dict[str, list[tuple[int, float, float]]] = {}
+_OPEN: dict[str, None] = {}  # jobs built and not yet popped, oldest first
 _LOCK = threading.Lock()
 
 
-def record(job_id: str, call: int, spent_s: float, limit_s: float) -> None:
-    """Keep a slow call's time (called by the judge, in the parent)."""
+def expect(job_id: str) -> None:
+    """Accept slow-call records for this job until :func:`pop` (called when the job is built)."""
     with _LOCK:
-        _TIMES.setdefault(job_id, []).append((int(call), float(spent_s), float(limit_s)))
+        _OPEN[job_id] = None
+        while len(_OPEN) > MAX_OPEN_JOBS:
+            oldest = next(iter(_OPEN))
+            del _OPEN[oldest]
+            _TIMES.pop(oldest, None)
+
+
+def record(job_id: object, call: int, spent_s: object, limit_s: float) -> bool:
+    """Keep a slow call's time (called by the judge, in the parent); False, and nothing kept,
+    when ``job_id`` (sent by the program) is not a job in flight or the time is not a number."""
+    if type(job_id) is not str or type(spent_s) not in (int, float):
+        return False
+    try:
+        spent = float(spent_s)  # type: ignore[arg-type]
+    except OverflowError:
+        return False
+    if spent != spent:
+        return False
+    entry = (int(call), spent, float(limit_s))
+    with _LOCK:
+        if job_id not in _OPEN:
+            return False
+        if not spent > SLOW_FRACTION * entry[2]:
+            return True  # the wrapper's escape of a marker-shaped value: no time to keep
+        kept = _TIMES.setdefault(job_id, [])
+        kept.append(entry)
+        if len(kept) > MAX_RECORDS_PER_JOB:
+            kept.remove(min(kept, key=lambda s: s[1] / s[2] if s[2] > 0 else float("inf")))
+    return True
 
 
 def pop(job_id: str | None) -> list[tuple[int, float, float]]:
-    """The slow calls recorded for one job (and forget them)."""
+    """The slow calls recorded for one job (and forget them and the job)."""
     if job_id is None:
         return []
     with _LOCK:
+        _OPEN.pop(job_id, None)
         return _TIMES.pop(job_id, [])
 
 

@@ -60,3 +60,62 @@ def test_margin_of_each_verdict_and_the_ones_within_noise(he0, bench_executor):
     record = json.loads(json.dumps(detail_record(near)))
     assert record["timing"]["base"]["within_noise"] is True and record["timing"]["plus"]["within_noise"] is False
 
+
+
+# ---- the timing side table takes records only for jobs in flight (red team finding 5)
+
+_FORGED = '''
+import uuid
+def f(x):
+    return ("<evalplus: timed call 5b0c9f>", uuid.uuid4().hex * 600, 0, 1e300, x + 1)
+'''
+
+
+def _forged_check(n):
+    import acesandbox
+
+    return acesandbox.CallBatchTest("__evalplus_call__", tuple((i, False, 1.0, i) for i in range(n)),
+                                    tuple(i + 1 for i in range(n)), judge="evalplus",
+                                    judge_options={"dataset": "humaneval", "entry_point": "f", "wrapped": True})
+
+
+def test_a_forged_timing_record_is_neither_kept_nor_unwrapped():
+    import uuid
+
+    import acesandbox
+    from _support import require_backend
+
+    from benchmarks.evalplus import checks, timing
+
+    require_backend("namespace")
+    job_id = f"evalplus-{uuid.uuid4().hex}"
+    timing.expect(job_id)
+    program = _FORGED + checks._CALL_WRAPPER.format(job_id=job_id, entry="f", not_none=False,
+                                                     slow=timing.SLOW_FRACTION, mark=timing.MARK)
+    before = set(timing._TIMES)
+    report = acesandbox.run_tests(program, [_forged_check(16)], sandbox=acesandbox.SandboxConfig(backend="namespace"))
+    assert [o.status for o in report.outcomes] == [acesandbox.Status.FAILED]  # a tuple is not x + 1
+    assert "evalplus: timed call" in report.outcomes[0].message
+    assert set(timing._TIMES) == before and timing.pop(job_id) == []
+
+
+def test_timing_records_only_jobs_in_flight_and_keeps_the_tightest():
+    import uuid
+
+    from benchmarks.evalplus import judge as ep_judge
+    from benchmarks.evalplus import timing
+
+    opts = {"dataset": "humaneval", "entry_point": "f", "wrapped": True}
+    other = f"evalplus-{uuid.uuid4().hex}"
+    ok, _ = ep_judge.judge((timing.MARK, other, 0, 0.9, 1), 1, args=(0, False, 1.0, 0), atol=0, options=opts)
+    assert ok is False and other not in timing._TIMES  # not a job in flight: the value is the tuple
+    job = f"evalplus-{uuid.uuid4().hex}"
+    timing.expect(job)
+    for call in range(3 * timing.MAX_RECORDS_PER_JOB):
+        ok, _ = ep_judge.judge((timing.MARK, job, call, 0.3 + call / 100, 7), 7, args=(call, False, 1.0, 0), atol=0,
+                               options=opts)
+        assert ok is True
+    assert ep_judge.judge((timing.MARK, job, 0, 10**400, 7), 7, args=(0, False, 1.0, 0), atol=0, options=opts)[0] is False
+    kept = timing.pop(job)
+    assert len(kept) == timing.MAX_RECORDS_PER_JOB and max(c for c, _, _ in kept) == 3 * timing.MAX_RECORDS_PER_JOB - 1
+    assert timing.record(job, 0, 0.9, 1.0) is False  # popped: no longer in flight
