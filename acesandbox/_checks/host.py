@@ -107,14 +107,20 @@ _HOST_MAX_TEMPLATE = 4096
 def host_safe(template: str) -> bool:
     """Whether the parent may evaluate ``template`` itself: every node is one whose cost
     is linear in the values and the template (``_h0 == [1, 2]``, ``abs(_h0 - 0.5) < 1e-6``,
-    ``math.isclose(_h0, 2.0)``, ``len(_h0) == 3``), and the template is short."""
+    ``math.isclose(_h0, 2.0)``, ``len(_h0) == 3``), the template is short, and it holds one
+    program value at most (two of them, ``_h0 == _h1``, may cost far more than their size)."""
     if len(template) > _HOST_MAX_TEMPLATE:
         return False
     try:
         tree = ast.parse(template, mode="eval")
     except SyntaxError:
         return False
+    holes: set[str] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id[:2] == "_h" and node.id[2:].isdigit():
+            holes.add(node.id)
+            if len(holes) > 1:  # two program values meet (``_h0 == _h1``, ``_h0 in _h1``): Decimal vs a
+                return False  # huge int, and the like, is super-linear; only a literal may face a value
         if not isinstance(node, _HOST_NODES):
             return False
         if isinstance(node, ast.Call):
