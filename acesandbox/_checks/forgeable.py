@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
 from .literals import _NO, _literal_value
-from .names import _TRUSTED_MODULES, _is_name
+from .names import _TRUSTED_MODULES, _bound_names, _is_name
 
 if TYPE_CHECKING:
     from .plan import _Collector
@@ -16,22 +16,55 @@ if TYPE_CHECKING:
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
-def _program_value(node: ast.AST, aliases: dict[str, str]) -> bool:
+def _program_value(node: ast.AST, aliases: dict[str, str], test_names: Set[str] = frozenset()) -> bool:
     """Whether a hole only fetches the program's own value (a call into the program, a
-    name, attribute or item of its objects): then nothing of the test's logic runs there."""
+    name, attribute or item of its objects): then nothing of the test's logic runs there.
+    ``test_names``: names the test binds to its own values or functions (read in the
+    program's process, which can overwrite them, and their code runs there)."""
     if isinstance(node, ast.Constant):
         return True
     if isinstance(node, ast.List) and len(node.elts) == 1 and isinstance(node.elts[0], ast.Starred):
-        return _program_value(node.elts[0].value, aliases)  # [*x]: a consumed argument, listed
+        return _program_value(node.elts[0].value, aliases, test_names)  # [*x]: a consumed argument, listed
     if isinstance(node, ast.Name):
-        return node.id not in _BUILTIN_NAMES and node.id not in aliases and node.id not in _TRUSTED_MODULES
+        return not (node.id in _BUILTIN_NAMES or node.id in aliases or node.id in _TRUSTED_MODULES or node.id in test_names)
     if isinstance(node, ast.Call):
-        return _program_value(node.func, aliases)
+        return _program_value(node.func, aliases, test_names)
     if isinstance(node, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
-        return all(_program_value(n, aliases) for n in (node.left, *node.comparators))  # identity: unforgeable
+        return all(_program_value(n, aliases, test_names) for n in (node.left, *node.comparators))  # unforgeable
     if isinstance(node, (ast.Attribute, ast.Subscript)):
-        return _program_value(node.value, aliases)
+        return _program_value(node.value, aliases, test_names)
     return False
+
+
+def _test_names(tree: ast.AST, aliases: dict[str, str]) -> frozenset[str]:
+    """Names the test binds other than only by ``name = <program value>`` (a call into the
+    program, or its name): literals, its own functions and classes, parameters, loop targets."""
+    bound = _bound_names(tree)
+    assigned: dict[str, list[ast.expr]] = {}
+    direct: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            for t in node.targets:
+                assert isinstance(t, ast.Name)
+                assigned.setdefault(t.id, []).append(node.value)
+                direct[t.id] = direct.get(t.id, 0) + 1
+    stores: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    defined |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    test = {n for n in bound if n not in assigned or stores.get(n) != direct.get(n) or n in defined}
+    while True:  # a name assigned from a test name is a test name too
+        grown = {
+            n
+            for n, values in assigned.items()
+            if n not in test
+            and any(_literal_value(v) is not _NO or not _program_value(v, aliases, test) for v in values)
+        }
+        if not grown:
+            return frozenset(test)
+        test |= grown
 
 
 def _plain_statement(stmt: ast.stmt, aliases: dict[str, str]) -> bool:
@@ -54,6 +87,6 @@ def _forgeable(collector: _Collector, statements: Sequence[ast.stmt]) -> bool:
         return True
     for check in collector.checks:
         for hole in check.holes:
-            if not _program_value(ast.parse(hole, mode="eval").body, collector.aliases):
+            if not _program_value(ast.parse(hole, mode="eval").body, collector.aliases, collector.test_names):
                 return True
     return any(id(s) not in collector.rewritten and not _plain_statement(s, collector.aliases) for s in statements)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import cmath
+import copy
 import math
 import operator
 from collections.abc import Sequence
@@ -71,11 +72,13 @@ def _has_starred(nodes: Sequence[ast.expr]) -> bool:
 class _Substitute(ast.NodeTransformer):
     """Replaces placeholder names in a code pattern by expressions (which are not revisited)."""
 
-    def __init__(self, args: dict[str, ast.expr]) -> None:
+    def __init__(self, args: dict[str, ast.expr], *, copy_values: bool = False) -> None:
         self.args = args
+        self.copy_values = copy_values
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.args.get(node.id, node)
+        value = self.args.get(node.id, node)
+        return copy.deepcopy(value) if self.copy_values and value is not node else value
 
 
 def _import_aliases(tree: ast.AST) -> dict[str, str]:

@@ -291,3 +291,70 @@ def _unrolled(loop: ast.For, rest: list[ast.stmt], trusted: frozenset[str], budg
             new = _Substitute({k: copy.deepcopy(e) for k, e in binding.items()}).visit(copy.deepcopy(stmt))
             out.append(new)
     return out
+
+
+def _bindings(tree: ast.AST) -> tuple[dict[str, int], set[str]]:
+    """How often each name is stored or deleted, and the names bound any other way
+    (definitions, parameters, imports, ``global``/``nonlocal``, handlers, patterns)."""
+    stores: dict[str, int] = {}
+    other: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            other.update(node.names)
+    other |= _bound_names(tree) - set(stores)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            other.add(node.name)
+        elif isinstance(node, ast.arg):
+            other.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            other.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return stores, other
+
+
+def _fold_literals(tree: ast.Module) -> None:
+    """``expected = [1, 2, 3]`` (a literal bound once, at top level) read only in later
+    asserts, in trusted positions: those reads become the literal itself, so the template
+    holds it and the program's process, which could overwrite the variable, never reads it."""
+    stores, other = _bindings(tree)
+    trusted = _TRUSTED_NAMES - _bound_names(tree)
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    for index, stmt in enumerate(tree.body):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        name = stmt.targets[0].id
+        value = stmt.value
+        if stores.get(name) != 1 or name in other or any(isinstance(n, ast.Name) for n in ast.walk(value)):
+            continue
+        if _literal_value(value) is _NO:
+            continue
+        uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+        later = [s for s in tree.body[index + 1 :] if isinstance(s, ast.Assert)]
+        in_asserts = {id(n) for s in later for n in ast.walk(s.test)}
+        if not uses or not all(id(u) in in_asserts and _only_read(u, parents, trusted) for u in uses):
+            continue
+        for s in later:
+            s.test = _Substitute({name: value}, copy_values=True).visit(s.test)
+
+
+def _only_read(node: ast.AST, parents: dict[int, ast.AST], trusted: frozenset[str]) -> bool:
+    """Whether the value at ``node`` only reaches trusted calls and operators (no method,
+    no program or test function, no ``:=``), so a fresh copy of it means the same."""
+    child, parent = node, parents.get(id(node))
+    while parent is not None and not isinstance(parent, ast.stmt):
+        if isinstance(parent, (ast.Attribute, ast.NamedExpr, ast.Lambda, ast.Starred)):
+            return False
+        if isinstance(parent, ast.Call) and child is not parent.func:
+            func = parent.func
+            if not ((isinstance(func, ast.Name) and func.id in trusted) or _is_module_call(func)):
+                return False
+        if isinstance(parent, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return False
+        child, parent = parent, parents.get(id(parent))
+    return True
+
+
+def _is_module_call(func: ast.expr) -> bool:
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in _TRUSTED_MODULES

@@ -11,10 +11,10 @@ from typing import Any
 from acesandbox.errors import InvalidJobError, TestSyntaxError
 
 from .data import CHECK_FUNCTION, Check, Plan
-from .forgeable import _forgeable
+from .forgeable import _forgeable, _test_names
 from .host import _compile_template
 from .names import _TRUSTED_NAMES, _bound_names, _has_starred, _import_aliases, _resolves_to, _Substitute
-from .normalise import _UNROLL_BUDGET, _inline_check_function, _Normaliser, _unroll_loops
+from .normalise import _UNROLL_BUDGET, _fold_literals, _inline_check_function, _Normaliser, _unroll_loops
 from .split import _Splitter
 
 
@@ -38,6 +38,7 @@ class _Collector:
         self.top_level: set[int] = set()  # ids of statements that always run when the test completes
         self.required: list[int] = []
         self.rewritten: set[int] = set()  # ids of statements turned into checks
+        self.test_names = _test_names(tree, self.aliases)  # read in a hole: forgeable
         self.unroll_budget = _UNROLL_BUDGET  # elements the normaliser may still unroll in this test
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
@@ -166,6 +167,7 @@ def plan_assert_test(source: str) -> Plan:
     tree = _parse(source)
     _inline_check_function(tree)
     _unroll_loops(tree)
+    _fold_literals(tree)
     collector = _Collector(source, tree)
     statements = list(tree.body)
     collector.top_level = {id(stmt) for stmt in statements}
