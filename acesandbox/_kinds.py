@@ -9,6 +9,7 @@ forged, garbled, closed or silent can only end in a non-passed status.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import functools
 import json
 import math
@@ -191,6 +192,28 @@ def _approx_equal(a: Any, b: Any, atol: float) -> bool:
     return bool(a == b)
 
 
+_DECIMAL_INT_BITS = 70_000
+"""Bits past which an int cannot equal a Decimal from the wire (10**(2 * _wire.MAX_DECIMAL_DIGITS)
+is under 2**66,440); comparing them would cost super-linear time (the int becomes a Decimal)."""
+
+
+def _decimal_meets_huge_int(a: Any, b: Any, depth: int = 0) -> bool:
+    """Whether ``a == b`` would pair a Decimal with an int beyond :data:`_DECIMAL_INT_BITS` at
+    aligned places of equal-shaped lists, tuples and dicts: then they are unequal."""
+    if depth > 200:
+        return False
+    ta, tb = type(a), type(b)
+    if ta is decimal.Decimal and tb is int:
+        return bool(b.bit_length() > _DECIMAL_INT_BITS)
+    if tb is decimal.Decimal and ta is int:
+        return bool(a.bit_length() > _DECIMAL_INT_BITS)
+    if ta is tb and ta in (list, tuple) and len(a) == len(b):
+        return any(_decimal_meets_huge_int(x, y, depth + 1) for x, y in zip(a, b))
+    if ta is tb is dict and len(a) == len(b):
+        return any(k in b and _decimal_meets_huge_int(v, b[k], depth + 1) for k, v in a.items())
+    return False
+
+
 def _short(value: Any, limit: int = 200) -> str:
     return _short_repr(value)[:limit]
 
@@ -200,6 +223,8 @@ def _judge_value(
 ) -> tuple[bool, str]:
     if judge_fn is not None:
         ok, message = run_judge(judge_fn, value, expected, args, atol, options)
+    elif _decimal_meets_huge_int(value, expected):  # unequal, and slow to find so (red team finding 6)
+        ok, message = False, ""
     else:
         ok, message = (_approx_equal(value, expected, atol) if atol > 0 else bool(value == expected)), ""
     if ok:

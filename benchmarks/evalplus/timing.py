@@ -19,6 +19,7 @@ gives each check's tightest call:
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -67,7 +68,7 @@ def record(job_id: object, call: int, spent_s: object, limit_s: float) -> bool:
         spent = float(spent_s)  # type: ignore[arg-type]
     except OverflowError:
         return False
-    if spent != spent:
+    if math.isnan(spent):
         return False
     entry = (int(call), spent, float(limit_s))
     with _LOCK:
