@@ -1037,6 +1037,80 @@ def test_check_bodies_that_define_classes_are_not_inlined():
     assert run("def f(x):\n    return [3, 2, 1]\n", plan) == []  # no NameError: it ran, in the sandbox
 
 
+OVERWRITER = """
+def f(x):
+    out = [9, 9, 9]
+    g = globals()
+    for name in list(g):
+        if name.endswith("expected") or name == "data":
+            g[name] = out  # the test's own variable, overwritten before its hole is read
+    return out
+"""
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "expected = [1, 2, 3]\nassert f(1) == expected",
+        "data = [3, 1, 2]\nassert f(1) == sorted(data)",
+        "def check(candidate):\n    expected = [1, 2, 3]\n    assert candidate(1) == expected\ncheck(f)",
+    ],
+)
+def test_names_bound_once_to_a_literal_are_folded_into_the_template(test):
+    """Finding 1: the literal is in the template; the program cannot overwrite the variable."""
+    plan = plan_assert_test(test)
+    assert plan.checks[0].holes == ("f(1)",)
+    assert "[1, 2, 3]" in plan.checks[0].template or "[3, 1, 2]" in plan.checks[0].template
+    assert plan.forgeable is False
+    assert verdicts(OVERWRITER, test) == [(False, f"{plan.checks[0].source} failed: f(1) returned [9, 9, 9]")]
+    assert passes("def f(x):\n    return [1, 2, 3]\n", test)
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "data = [3, 1, 2]\nassert f(data) is None\nassert data == [1, 2, 3]",  # passed to the program
+        "expected = [1]\nexpected = [1, 2, 3]\nassert f(1) == expected",  # rebound
+        "expected = [1, 2, 3]\nexpected.append(4)\nassert f(1) == expected",  # mutated
+        "expected = [1, 2, 3]\nassert f(1) == expected.copy()",
+    ],
+)
+def test_test_bound_names_read_in_a_hole_are_forgeable(test):
+    """Finding 1: what is not folded is read in the program's process."""
+    plan = plan_assert_test(test)
+    assert any(h in ("data", "expected") or h.startswith("expected.") for c in plan.checks for h in c.holes)
+    assert plan.forgeable is True
+
+
+def test_unittest_attributes_of_self_read_in_a_hole_are_forgeable():
+    """Finding 1: ``self.expected`` set in setUp is read in the program's process."""
+    source = (
+        "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.expected = [1, 2, 3]\n"
+        "    def test_a(self):\n        self.assertEqual(f(1), self.expected)\n"
+    )
+    assert plan_unittest(source).forgeable is True
+
+
+def test_program_values_bound_to_names_stay_unforgeable():
+    plan = plan_assert_test("r = f(1)\nassert r == 3\nassert f(2) == 4")
+    assert [c.holes for c in plan.checks] == [("r",), ("f(2)",)]
+    assert plan.forgeable is False
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "def ok(x):\n    return sorted(f(x)) == [1, 2, 3]\nassert ok(1)",
+        "def check(candidate):\n    def ok(x):\n        return sorted(candidate(x)) == [1, 2, 3]\n    assert ok(1)\ncheck(f)",
+        "ok = lambda x: f(x) == 1\nassert ok(1)",
+        "def ok(x):\n    return f(x)\nr = ok(1)\nassert r == 1",
+    ],
+)
+def test_calls_to_functions_the_test_defines_are_forgeable(test):
+    """Finding 2: the helper's comparison runs in the program's process."""
+    assert plan_assert_test(test).forgeable is True
+
+
 
 def test_a_call_test_does_not_compare_decimals_with_a_huge_int_in_the_host() -> None:
     """Finding 6, CallTest path: Decimal == 2**20-bit int cost 1.4 s of host CPU per element."""
