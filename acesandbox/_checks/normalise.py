@@ -314,6 +314,10 @@ def _bindings(tree: ast.AST) -> tuple[dict[str, int], set[str]]:
     return stores, other
 
 
+_FOLD_MAX_NODES = 100_000
+"""Most AST nodes :func:`_fold_literals` copies into one test's asserts."""
+
+
 def _fold_literals(tree: ast.Module) -> None:
     """``expected = [1, 2, 3]`` (a literal bound once, at top level) read only in later
     asserts, in trusted positions: those reads become the literal itself, so the template
@@ -321,6 +325,7 @@ def _fold_literals(tree: ast.Module) -> None:
     stores, other = _bindings(tree)
     trusted = _TRUSTED_NAMES - _bound_names(tree)
     parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    budget = _FOLD_MAX_NODES
     for index, stmt in enumerate(tree.body):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
             continue
@@ -335,6 +340,10 @@ def _fold_literals(tree: ast.Module) -> None:
         in_asserts = {id(n) for s in later for n in ast.walk(s.test)}
         if not uses or not all(id(u) in in_asserts and _only_read(u, parents, trusted) for u in uses):
             continue
+        size = sum(1 for _ in ast.walk(value)) * len(uses)
+        if size > budget:
+            continue  # copies past the budget: left as a hole (forgeable), never a host stall
+        budget -= size
         for s in later:
             s.test = _Substitute({name: value}, copy_values=True).visit(s.test)
 

@@ -1136,3 +1136,13 @@ def test_a_call_test_does_not_compare_decimals_with_a_huge_int_in_the_host() -> 
     same = acesandbox.run_tests(mixed, [acesandbox.CallTest("f", (1,), (2**80000 + 1, Decimal("1.5"), {"a": [1]}))],
                                 sandbox=acesandbox.SandboxConfig(backend="namespace"))
     assert [o.status for o in same.outcomes] == [acesandbox.Status.PASSED]
+
+
+def test_folding_literals_copies_a_bounded_number_of_nodes():
+    """A big literal read by many asserts is not copied into each past the budget."""
+    big = "expected = [" + ", ".join(["1"] * 5000) + "]\n" + "assert f(1) == expected\n" * 200
+    plan = plan_assert_test(big)
+    assert len(plan.sandbox_code) < 200_000
+    assert plan.forgeable is True  # read as a hole instead
+    small = plan_assert_test("expected = [1, 2]\n" + "assert f(1) == expected\n" * 3)
+    assert [c.holes for c in small.checks] == [("f(1)",)] * 3
