@@ -325,27 +325,36 @@ def _fold_literals(tree: ast.Module) -> None:
     stores, other = _bindings(tree)
     trusted = _TRUSTED_NAMES - _bound_names(tree)
     parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    uses: dict[str, list[ast.Name]] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            uses.setdefault(n.id, []).append(n)
+    in_assert = {  # id of a node in a top-level assert's test -> the assert's position
+        id(n): index
+        for index, s in enumerate(tree.body)
+        if isinstance(s, ast.Assert)
+        for n in ast.walk(s.test)
+    }
+    folded: dict[str, ast.expr] = {}
     budget = _FOLD_MAX_NODES
     for index, stmt in enumerate(tree.body):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
             continue
-        name = stmt.targets[0].id
-        value = stmt.value
+        name, value = stmt.targets[0].id, stmt.value
         if stores.get(name) != 1 or name in other or any(isinstance(n, ast.Name) for n in ast.walk(value)):
             continue
-        if _literal_value(value) is _NO:
+        read = uses.get(name, [])
+        if not read or not all(in_assert.get(id(u), -1) > index and _only_read(u, parents, trusted) for u in read):
             continue
-        uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
-        later = [s for s in tree.body[index + 1 :] if isinstance(s, ast.Assert)]
-        in_asserts = {id(n) for s in later for n in ast.walk(s.test)}
-        if not uses or not all(id(u) in in_asserts and _only_read(u, parents, trusted) for u in uses):
-            continue
-        size = sum(1 for _ in ast.walk(value)) * len(uses)
-        if size > budget:
+        size = sum(1 for _ in ast.walk(value)) * len(read)
+        if size > budget or _literal_value(value) is _NO:
             continue  # copies past the budget: left as a hole (forgeable), never a host stall
         budget -= size
-        for s in later:
-            s.test = _Substitute({name: value}, copy_values=True).visit(s.test)
+        folded[name] = value
+    if folded:
+        for s in tree.body:
+            if isinstance(s, ast.Assert):
+                s.test = _Substitute(folded, copy_values=True).visit(s.test)
 
 
 def _only_read(node: ast.AST, parents: dict[int, ast.AST], trusted: frozenset[str]) -> bool:

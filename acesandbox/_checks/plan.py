@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,14 +40,15 @@ class _Collector:
         self.required: list[int] = []
         self.rewritten: set[int] = set()  # ids of statements turned into checks
         self.test_names = _test_names(tree, self.aliases)  # read in a hole: forgeable
-        self.unroll_budget = _UNROLL_BUDGET  # elements the normaliser may still unroll in this test
+        self.unroll_budget = _UNROLL_BUDGET
+        self.lines: list[str] | None = None  # the source's lines, split once  # elements the normaliser may still unroll in this test
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
         ci = len(self.checks)
         self.rewritten.add(id(stmt))
         if id(stmt) in self.top_level:
             self.required.append(ci)
-        text = ast.get_source_segment(self.source, stmt) or ast.unparse(stmt)
+        text = self.segment(stmt) or ast.unparse(stmt)
         template_src = ast.unparse(template)
         _compile_template(template_src)  # fail at planning time, not at judging time
         holes = tuple(ast.unparse(h) for h in sp.holes)
@@ -64,6 +66,21 @@ class _Collector:
             out.append(_Substitute({"_": h}).visit(ast.parse(code).body[0]))
         out.append(ast.Expr(_check_call(ci, [_load(f"__ace_h{i}__") for i in range(len(sp.holes))])))
         return [ast.copy_location(s, stmt) for s in out]
+
+    def segment(self, node: ast.stmt) -> str | None:
+        """``ast.get_source_segment``, without splitting the whole source again per
+        statement (that made a test of thousands of asserts take minutes to plan)."""
+        if self.lines is None:
+            self.lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", self.source)
+        lines, end = self.lines, node.end_lineno
+        if end is None or node.end_col_offset is None or end > len(lines):
+            return None
+        start, first_col, last_col = node.lineno - 1, node.col_offset, node.end_col_offset
+        if start == end - 1:
+            return lines[start].encode()[first_col:last_col].decode()
+        first = lines[start].encode()[first_col:].decode()
+        last = lines[end - 1].encode()[:last_col].decode()
+        return "".join([first, *lines[start + 1 : end - 1], last])
 
     def split(self, expr: ast.expr, *, helpers: bool = False) -> tuple[_Splitter, ast.expr]:
         """Normalise ``expr`` and split it; where a module name put in by the normaliser
