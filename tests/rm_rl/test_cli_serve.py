@@ -67,10 +67,10 @@ def test_bad_option_is_a_clean_error(capsys):
 ACECODER = [sys.executable, "-m", "acesandbox.cli", "serve"]  # the `acecoder serve` command itself
 
 
-def start(args, env=None, command=ACECODER):
+def start(args, env=None):
     port = free_port()
     proc = subprocess.Popen(
-        [*command, "--port", str(port), "--log-level", "warning", *args],
+        [*ACECODER, "--port", str(port), "--log-level", "warning", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
