@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 from . import _wire
 from ._checks import Check, _clip, _short_repr, host_safe, judge, plan_assert_test, plan_unittest
 from ._judge_proc import JudgeError, JudgeTimeout, judge_in_process
+from ._qtests import program_names, q_death, q_verdict
 from ._result import Outcome, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, UnittestTest
 from .errors import InvalidJobError, SandboxError
@@ -48,6 +49,9 @@ class Prepared:
     """Time one check may take in a judge process (the test's CPU limit, at least 1 s)."""
     forgeable: bool = False
     """Part of the verdict is reached in the program's process (see ``Plan.forgeable``)."""
+    source: str | None = None
+    """A test judged whole in a test process Q: its source, sent to the sandbox apart
+    from the job (never where a program process can read it)."""
 
     def payload_json(self) -> bytes:
         """``payload`` as compact JSON; a CallBatchTest's is kept on the test value (it
@@ -90,6 +94,8 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source}, forgeable=True)
         plan = _plan_assert(test.source)
+        if plan.forgeable:
+            return _in_q(test, test.source, unittest=False)
         return Prepared(
             test,
             {"k": "plan", "code": plan.sandbox_code},
@@ -103,6 +109,8 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source, "unittest": True}, forgeable=True)
         plan = _plan_unittest(test.source)
+        if plan.forgeable:
+            return _in_q(test, test.source, unittest=True)
         payload = {"k": "plan", "code": plan.sandbox_code, "unittest": True}
         return Prepared(test, payload, plan.checks, plan.required, judge_timeout_s=budget, forgeable=plan.forgeable)
     if isinstance(test, CallTest):
@@ -141,6 +149,13 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         cap = max(job.limits.output_bytes, 1 << (need - 1).bit_length())
         return Prepared(test, {"k": "io", "stdin": test.stdin, "cap": cap}, output_bytes=job.limits.output_bytes)
     raise InvalidJobError(f"{where}: unsupported test {test!r}")
+
+
+def _in_q(test: Test, source: str, *, unittest: bool, compat: bool = False) -> Prepared:
+    """A test judged whole in a test process Q: the sandbox gets only the names it reads
+    from the program; its source travels apart (:attr:`Prepared.source`)."""
+    payload = {"k": "q", "names": list(program_names(source)), "unittest": unittest, "compat": compat}
+    return Prepared(test, payload, source=source)
 
 
 def _syntax_check(source: str, where: str) -> None:
@@ -372,6 +387,8 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
 
     if raw.get("overflow"):
         return done(Status.ERROR, "the test produced more result data than the sandbox accepts")
+    if prep.payload["k"] == "q":
+        return _q_outcome(raw, done, oom_killed)
     if isinstance(prep.test, CallBatchTest):
         return _batch_outcome(prep, prep.test, raw, done, oom_killed)
     frames, garbage = _parse_frames(raw.get("lines", ()))
@@ -464,6 +481,41 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
         return done(Status.CRASHED, "the test stopped before finishing")
     if not seen.issuperset(prep.required):
         return done(Status.CRASHED, "the test claimed to finish without running its asserts (forged result channel?)")
+    return done(Status.PASSED)
+
+
+def _q_outcome(raw: dict[str, Any], done: Callable[..., Outcome], oom_killed: bool) -> Outcome:
+    """A test judged in a test process Q: only Q's verdict (on Q's own pipe) can pass it."""
+    end = raw.get("end")
+    verdict = q_verdict(raw)
+    if verdict is not None and verdict[0] != "pass":
+        v, message, _ = verdict
+        status = {"fail": Status.FAILED, "strict": Status.FAILED, "error": Status.ERROR, "memory": Status.MEMORY}
+        return done(status.get(v, Status.CRASHED), message)
+    if end == "timeout":
+        reason = raw.get("reason", "")
+        detail = {"cpu": "CPU time limit", "wall": "wall-time limit", "job": "job time budget"}.get(reason, "time limit")
+        return done(Status.TIMEOUT, f"exceeded the {detail}")
+    if end == "died":
+        return _death(done, raw, oom_killed, "the program's process died")
+    if end == "exit":
+        wstatus = _wstatus(raw)
+        sig = wstatus & 0x7F
+        if sig:
+            if sig == signal.SIGKILL and oom_killed:
+                return done(Status.MEMORY, "killed by the sandbox's memory limit")
+            if sig == signal.SIGXCPU:
+                return done(Status.TIMEOUT, "exceeded the CPU time limit")
+            return done(Status.CRASHED, f"killed by {_signal_name(sig)}")
+        if (wstatus >> 8) & 0xFF:
+            return done(Status.CRASHED, f"the process exited (code {(wstatus >> 8) & 0xFF}) before the test finished")
+    elif end != "done":
+        return done(Status.CRASHED, f"the test ended unexpectedly ({end})")
+    if verdict is None:
+        status_name, message = q_death(raw)
+        return done(Status.TIMEOUT if status_name == "timeout" else Status.CRASHED, message)
+    if verdict[2]:
+        return done(Status.PASSED, f"compat: {verdict[2]} operation(s) on program objects decided in the program's process")
     return done(Status.PASSED)
 
 

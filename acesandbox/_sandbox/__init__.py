@@ -7,6 +7,8 @@ _sandbox/server.py``), so it uses the standard library only and keeps its memory
     server (pid 1 of the sandbox's pid namespace; never runs untrusted code)
     └── job process J   loads the program once (untrusted from here on)
         └── test child T_k, one fork per test (isolated mode), or none (shared mode)
+    └── test process Q, per test judged whole outside the program (``k == "q"``):
+        forked by the server, never by J; runs the test's code, calls cross to J/T_k
 
 The server enforces wall/CPU time, kills every leftover process after each test and
 wipes the scratch directory. Nothing J or T_k write is trusted: the server relays
@@ -26,5 +28,5 @@ the host), ``supervise`` (one step of J under its time limits), ``job`` (J itsel
 ``procs`` (/proc, sweeping leftovers), ``scratch`` (wiping the scratch directory).
 """
 
-FILES = ("__init__.py", "framing.py", "job.py", "kinds.py", "loop.py", "procs.py", "scratch.py", "server.py", "supervise.py")
+FILES = ("__init__.py", "framing.py", "job.py", "kinds.py", "loop.py", "procs.py", "scratch.py", "server.py", "supervise.py", "testproc.py")
 """Every file of the in-sandbox server (relative to this folder): images copy exactly these."""

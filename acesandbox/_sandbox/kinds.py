@@ -158,6 +158,10 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
             exec(program_code, {"__name__": "__main__", "__builtins__": builtins})
         elif kind == "calls":
             _run_calls(test, g, fd)
+        elif kind == "q":
+            from .testproc import serve
+
+            serve(test["fd"], g, exc_info, flush_std)
         else:
             g["__ace_check__"] = check
             before = set(g)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import builtins
 import os
 import signal
+import socket
+import struct
 import sys
 import time
 from typing import Any
 
 from . import scratch
-from .framing import recv, send, send_result, write_all
+from .framing import read_exact, recv, send, send_result, write_all
 from .job import job_process
 from .procs import prctl, sweep
 from .supervise import close_j, supervise
+from .testproc import q_process
 
 
 class Server:
@@ -22,6 +25,7 @@ class Server:
         self.null = os.open(os.devnull, os.O_RDWR)
         self.stop_requested: set[int | None] = set()
         self.current_id: int | None = None
+        self.codes = -1  # the current job's test code for Q processes (a memfd), or -1
 
     # -- one J
     def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any]:
@@ -29,12 +33,20 @@ class Server:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         ctrl_r, ctrl_w = os.pipe()
+        # One socket pair per test judged in a test process Q: J (or T_k) serves calls on
+        # its end; the server keeps the other for Q, forked when the test starts.
+        chan_q: dict[int, int] = {}
+        chan_p: dict[int, int] = {}
+        for k in range(start, len(job["tests"])):
+            if job["tests"][k]["k"] == "q":
+                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                chan_q[k], chan_p[k] = a.detach(), b.detach()
         fds = {"res_w": res_w, "out_w": out_w, "err_w": err_w, "ctrl_r": ctrl_r, "null": self.null}
         pid = os.fork()
         if pid == 0:
-            job_process(job, start, fds, self.cfg)
+            job_process(job, start, dict(fds, chan=chan_p), self.cfg)
             os._exit(0)
-        for fd in (res_w, out_w, err_w, ctrl_r):
+        for fd in (res_w, out_w, err_w, ctrl_r, *chan_p.values()):
             os.close(fd)
         for fd in (res_r, out_r, err_r):
             os.set_blocking(fd, False)
@@ -42,7 +54,40 @@ class Server:
             pidfd = os.pidfd_open(pid)
         except OSError:
             pidfd = -1
-        return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray()}
+        return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "chan": chan_q}
+
+    def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any]) -> dict[str, Any]:
+        """Fork the test process Q for test ``k`` (from the server: it never ran program code)."""
+        chan = j["chan"].pop(k)
+        verdict_r, verdict_w = os.pipe()
+        fds = {"verdict": verdict_w, "chan": chan, "codes": self.codes, "null": self.null}
+        pid = os.fork()
+        if pid == 0:
+            q_process(test, k, fds, lim, self.cfg)
+            os._exit(0)
+        os.close(verdict_w)
+        os.close(chan)  # Q holds the only end: when Q dies, the program's side sees EOF
+        os.set_blocking(verdict_r, False)
+        return {"pid": pid, "verdict": verdict_r, "buf": bytearray()}
+
+    def _recv_codes(self) -> None:
+        """The job's test code for Q, straight from the host into a memfd: it never lands
+        in the server's heap, so no J forked later can find it in its inherited memory."""
+        (n,) = struct.unpack(">I", read_exact(self.hin, 4))
+        fd = os.memfd_create("acesandbox-tests")
+        buf = bytearray(1 << 16)
+        view = memoryview(buf)
+        try:
+            while n > 0:
+                got = os.readv(self.hin, [view[: min(n, len(buf))]])
+                if got <= 0:
+                    raise EOFError
+                write_all(fd, view[:got])
+                n -= got
+        finally:
+            view[:] = bytes(len(buf))
+            view.release()
+        self.codes = fd
 
     def _wipe(self) -> None:
         """Empty the scratch; if the program left something that cannot be removed, this
@@ -115,7 +160,8 @@ class Server:
                         write_all(j["ctrl"], b"%d\n" % k)
                     except OSError:
                         pass
-                r = supervise(self, j, k, lim, job_deadline, shared=shared, cap_out=cap)
+                q = self._start_q(test, k, j, lim) if test["k"] == "q" else None
+                r = supervise(self, j, k, lim, job_deadline, shared=shared, cap_out=cap, q=q)
                 if not shared:
                     self._wipe()
                 if r["end"] == "stopped":  # the host no longer wants this test's result
@@ -148,7 +194,18 @@ class Server:
                 os._exit(0)
             op = msg.get("op")
             if op == "job":
-                self.run_job(msg)
+                if msg.get("q"):
+                    try:
+                        self._recv_codes()
+                    except (EOFError, OSError, struct.error):
+                        sweep(keep=None)
+                        os._exit(0)
+                try:
+                    self.run_job(msg)
+                finally:
+                    if self.codes >= 0:
+                        os.close(self.codes)
+                        self.codes = -1
             elif op == "exit":
                 sweep(keep=None)
                 os._exit(0)

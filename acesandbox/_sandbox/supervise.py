@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,14 @@ def _step_end(line: bytes, k: int | None, shared: bool) -> dict[str, Any] | None
 
 
 def supervise(
-    server: Server, j: dict[str, Any], k: int | None, lim: dict[str, Any], job_deadline: float, shared: bool, cap_out: int
+    server: Server,
+    j: dict[str, Any],
+    k: int | None,
+    lim: dict[str, Any],
+    job_deadline: float,
+    shared: bool,
+    cap_out: int,
+    q: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     # k None: J's load step; its CPU time is J's own, as in shared mode.
     """Wait for J's end-of-step frame, enforcing time limits; returns the raw result."""
@@ -184,6 +192,10 @@ def supervise(
                 end = {"end": "timeout", "reason": "cpu"}
             else:
                 check_at = now + max(timeout_s - used, 0.02)
+    if q is not None:
+        # Q's verdict, from its own pipe: after a normal end Q has finished or is about
+        # to (the program's side ends when Q closes the channel); otherwise take what is there.
+        end.update(finish_q(q, wall_deadline if end["end"] in ("exit", "done") else 0.0))
     wall = time.monotonic() - t0
     if end["end"] == "exit":
         sweep(keep=j["pid"])
@@ -217,7 +229,48 @@ def supervise(
     return end
 
 
+def finish_q(q: dict[str, Any], deadline: float) -> dict[str, Any]:
+    """Read Q's verdict until Q closes its pipe or ``deadline``; then end Q and reap it."""
+    from .testproc import MAX_VERDICT
+
+    fd, buf = q["verdict"], q["buf"]
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    eof = False
+    while not eof:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            wait_s = deadline - time.monotonic()
+            if wait_s <= 0:
+                break
+            poller.poll(wait_s * 1000.0)
+            continue
+        except OSError:
+            break
+        if not chunk:
+            eof = True
+        elif len(buf) + len(chunk) <= MAX_VERDICT:
+            buf += chunk
+    os.close(fd)
+    try:
+        os.kill(q["pid"], signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        _, qw = os.waitpid(q["pid"], 0)
+    except ChildProcessError:
+        qw = -1
+    return {"q": buf.decode("utf-8", "replace") if eof else "", "qw": qw}
+
+
 def close_j(j: dict[str, Any]) -> None:
+    for fd in j.get("chan", {}).values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    j["chan"] = {}
     for key in ("res", "out", "err", "ctrl", "pidfd"):
         if j.get(key, -1) >= 0:
             try:

@@ -287,6 +287,11 @@ class ServerSession(Session):
             "limits": limits,
             "stream": True,
         }
+        # Tests judged in a test process Q: their sources follow the job as one raw
+        # message the server moves into a memfd unparsed (see _sandbox/loop.py).
+        codes = {str(k): p.source for k, p in enumerate(prepared) if p.source is not None}
+        if codes:
+            head["q"] = True
         # The tests' JSON is spliced in: a test shared by many jobs is serialized once.
         self._send_raw(
             json.dumps(head, separators=(",", ":")).encode()[:-1]
@@ -294,6 +299,8 @@ class ServerSession(Session):
             + b",".join(p.payload_json() for p in prepared)
             + b"]}"
         )
+        if codes:
+            self._send_raw(json.dumps(codes, separators=(",", ":")).encode())
         # The server bounds every step itself; this deadline only catches a wedged sandbox.
         deadline = time.monotonic() + lim.effective_job_timeout_s + lim.effective_wall_timeout_s * 2 + 30.0
         stopped = False

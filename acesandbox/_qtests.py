@@ -1,0 +1,120 @@
+"""Tests judged whole in a test process Q (host side): what Q needs, and its verdict read.
+
+A test whose shape the splitter cannot take apart (``Plan.forgeable``) is not run in the
+program's process: its source runs in a test process Q inside the sandbox, forked by
+the sandbox's server (which never runs program code), and only calls into the program
+cross, by value (see ``acesandbox/_sandbox/testproc.py``). The source travels to the
+sandbox apart from the job, so that no process of the program can find it in memory
+it inherited from the server. Only Q's verdict comes back; the host parses it bounded.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import signal
+from typing import Any
+
+from . import _wire
+
+__all__ = ["program_names", "q_verdict"]
+
+_BUILTINS = frozenset(dir(builtins))
+_MAX_VERDICT = 1 << 16
+
+
+def _module_bound(tree: ast.Module) -> set[str]:
+    """Names the test binds at module level (its globals), in any statement there."""
+    bound: set[str] = set()
+
+    def targets(node: ast.AST) -> None:
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                bound.add(n.id)
+            elif isinstance(n, ast.Starred):
+                continue
+
+    def visit(stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(stmt.name)
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                for alias in stmt.names:
+                    bound.add((alias.asname or alias.name).split(".")[0])
+            elif isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                for t in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+                    targets(t)
+            elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+                targets(stmt.target)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                for item in stmt.items:
+                    if item.optional_vars is not None:
+                        targets(item.optional_vars)
+            elif isinstance(stmt, ast.Try):
+                for h in stmt.handlers:
+                    if h.name:
+                        bound.add(h.name)
+                    visit(h.body)
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    visit(inner)
+        return None
+
+    visit(tree.body)
+    for n in ast.walk(tree):  # walrus targets and global declarations bind module names too
+        if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name):
+            bound.add(n.target.id)
+        elif isinstance(n, ast.Global):
+            bound.update(n.names)
+    return bound
+
+
+def program_names(source: str) -> tuple[str, ...]:
+    """The names a test reads that it does not bind at module level and that are not
+    builtins: the program's functions, classes and values it uses, fetched from the
+    program's process when the test starts (a name the program lacks stays unbound)."""
+    tree = ast.parse(source, "<test>")
+    bound = _module_bound(tree)
+    loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return tuple(sorted(loads - bound - _BUILTINS))
+
+
+_STATUS = {"fail": "failed", "error": "error", "crashed": "crashed", "memory": "memory", "strict": "failed"}
+
+
+def q_verdict(raw: dict[str, Any]) -> tuple[str, str, int] | None:
+    """Q's verdict in a raw result as (verdict, message, crossed), or None when Q gave none."""
+    text = raw.get("q")
+    if not isinstance(text, str) or not text or len(text) > _MAX_VERDICT:
+        return None
+    try:
+        _wire.check_depth(text.encode("utf-8", "surrogatepass"), 8)
+        verdict = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(verdict, dict):
+        return None
+    v = verdict.get("v")
+    if v not in ("pass", *_STATUS):
+        return None
+    msg = verdict.get("msg", "")
+    crossed = verdict.get("crossed", 0)
+    return str(v), msg[:4000] if isinstance(msg, str) else "", crossed if type(crossed) is int and crossed >= 0 else 0
+
+
+def q_death(raw: dict[str, Any]) -> tuple[str, str]:
+    """Why Q gave no verdict: (status name, message)."""
+    qw = raw.get("qw")
+    if type(qw) is int and 0 < qw <= 0xFFFF:
+        sig = qw & 0x7F
+        if sig == signal.SIGXCPU:
+            return "timeout", "the test's own code exceeded the CPU time limit"
+        if sig:
+            try:
+                name = signal.Signals(sig).name
+            except ValueError:
+                name = f"signal {sig}"
+            return "crashed", f"the test process was killed ({name})"
+    return "crashed", "the test process ended without a verdict"
