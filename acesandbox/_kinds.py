@@ -151,10 +151,10 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
     raise InvalidJobError(f"{where}: unsupported test {test!r}")
 
 
-def _in_q(test: Test, source: str, *, unittest: bool, compat: bool = False) -> Prepared:
+def _in_q(test: Test, source: str, *, unittest: bool) -> Prepared:
     """A test judged whole in a test process Q: the sandbox gets only the names it reads
     from the program; its source travels apart (:attr:`Prepared.source`)."""
-    payload = {"k": "q", "names": list(program_names(source)), "unittest": unittest, "compat": compat}
+    payload = {"k": "q", "names": list(program_names(source)), "unittest": unittest}
     return Prepared(test, payload, source=source)
 
 
@@ -489,7 +489,7 @@ def _q_outcome(raw: dict[str, Any], done: Callable[..., Outcome], oom_killed: bo
     end = raw.get("end")
     verdict = q_verdict(raw)
     if verdict is not None and verdict[0] != "pass":
-        v, message, _ = verdict
+        v, message = verdict
         status = {"fail": Status.FAILED, "strict": Status.FAILED, "error": Status.ERROR, "memory": Status.MEMORY}
         return done(status.get(v, Status.CRASHED), message)
     if end == "timeout":
@@ -514,8 +514,6 @@ def _q_outcome(raw: dict[str, Any], done: Callable[..., Outcome], oom_killed: bo
     if verdict is None:
         status_name, message = q_death(raw)
         return done(Status.TIMEOUT if status_name == "timeout" else Status.CRASHED, message)
-    if verdict[2]:
-        return done(Status.PASSED, f"compat: {verdict[2]} operation(s) on program objects decided in the program's process")
     return done(Status.PASSED)
 
 

@@ -84,8 +84,8 @@ def program_names(source: str) -> tuple[str, ...]:
 _STATUS = {"fail": "failed", "error": "error", "crashed": "crashed", "memory": "memory", "strict": "failed"}
 
 
-def q_verdict(raw: dict[str, Any]) -> tuple[str, str, int] | None:
-    """Q's verdict in a raw result as (verdict, message, crossed), or None when Q gave none."""
+def q_verdict(raw: dict[str, Any]) -> tuple[str, str] | None:
+    """Q's verdict in a raw result as (verdict, message), or None when Q gave none."""
     text = raw.get("q")
     if not isinstance(text, str) or not text or len(text) > _MAX_VERDICT:
         return None
@@ -100,8 +100,7 @@ def q_verdict(raw: dict[str, Any]) -> tuple[str, str, int] | None:
     if v not in ("pass", *_STATUS):
         return None
     msg = verdict.get("msg", "")
-    crossed = verdict.get("crossed", 0)
-    return str(v), msg[:4000] if isinstance(msg, str) else "", crossed if type(crossed) is int and crossed >= 0 else 0
+    return str(v), msg[:4000] if isinstance(msg, str) else ""
 
 
 def q_death(raw: dict[str, Any]) -> tuple[str, str]:

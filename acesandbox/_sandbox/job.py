@@ -40,8 +40,8 @@ def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[
         os.dup2(fds["out_w"], 1)
         os.dup2(fds["err_w"], 2)
         lo = 3
-        chan: dict[int, int] = fds.get("chan", {})  # type: ignore[assignment]
-        for fd in sorted({res, fds["ctrl_r"], *chan.values()}):  # close everything else we inherited
+        fdpass = fds.get("fdpass", -1)
+        for fd in sorted({res, fds["ctrl_r"], fdpass} - {-1}):  # close everything else we inherited
             os.closerange(lo, fd)
             lo = fd + 1
         os.closerange(lo, 65536)
@@ -54,8 +54,9 @@ def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[
         lim = job["limits"]
         set_rlimits(lim, cfg)
         tests = job["tests"]
-        for k, fd in chan.items():
-            tests[k]["fd"] = fd  # where this test's calls come from Q
+        for i, test in enumerate(tests):
+            test["i"] = i
+            test["fdpass"] = fdpass  # where a Q test's channel to its test process arrives
         shared = job["mode"] == "shared"
         if shared:
             set_cpu_limit(lim["timeout_s"])

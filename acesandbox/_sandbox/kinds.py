@@ -159,9 +159,9 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
         elif kind == "calls":
             _run_calls(test, g, fd)
         elif kind == "q":
-            from .testproc import serve
+            from .testproc import serve, take_channel
 
-            serve(test["fd"], g, exc_info, flush_std)
+            serve(take_channel(test["fdpass"], test["i"]), g, exc_info, flush_std)
         else:
             g["__ace_check__"] = check
             before = set(g)

@@ -33,40 +33,47 @@ class Server:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         ctrl_r, ctrl_w = os.pipe()
-        # One socket pair per test judged in a test process Q: J (or T_k) serves calls on
-        # its end; the server keeps the other for Q, forked when the test starts.
-        chan_q: dict[int, int] = {}
-        chan_p: dict[int, int] = {}
-        for k in range(start, len(job["tests"])):
-            if job["tests"][k]["k"] == "q":
-                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-                chan_q[k], chan_p[k] = a.detach(), b.detach()
+        # Tests judged in a test process Q: each gets a fresh socket pair when it starts,
+        # its program end handed to J (or T_k) over this socket (SCM_RIGHTS); Q gets the other.
+        fdpass = fdpass_j = None
+        if any(t["k"] == "q" for t in job["tests"][start:]):
+            fdpass, fdpass_j = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            fdpass.setblocking(False)  # the program may never read: pid 1 must not block
         fds = {"res_w": res_w, "out_w": out_w, "err_w": err_w, "ctrl_r": ctrl_r, "null": self.null}
+        if fdpass_j is not None:
+            fds["fdpass"] = fdpass_j.fileno()
         pid = os.fork()
         if pid == 0:
-            job_process(job, start, dict(fds, chan=chan_p), self.cfg)
+            job_process(job, start, fds, self.cfg)
             os._exit(0)
-        for fd in (res_w, out_w, err_w, ctrl_r, *chan_p.values()):
+        for fd in (res_w, out_w, err_w, ctrl_r):
             os.close(fd)
+        if fdpass_j is not None:
+            fdpass_j.close()
         for fd in (res_r, out_r, err_r):
             os.set_blocking(fd, False)
         try:
             pidfd = os.pidfd_open(pid)
         except OSError:
             pidfd = -1
-        return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "chan": chan_q}
+        return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "fdpass": fdpass}
 
     def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any]) -> dict[str, Any]:
         """Fork the test process Q for test ``k`` (from the server: it never ran program code)."""
-        chan = j["chan"].pop(k)
+        chan, program_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(j["fdpass"], [b"%d\n" % k], [program_end.fileno()])
+        except OSError:
+            pass  # the program filled the socket or closed it: Q finds no one to call (its crash)
+        program_end.close()
         verdict_r, verdict_w = os.pipe()
-        fds = {"verdict": verdict_w, "chan": chan, "codes": self.codes, "null": self.null}
+        fds = {"verdict": verdict_w, "chan": chan.fileno(), "codes": self.codes, "null": self.null}
         pid = os.fork()
         if pid == 0:
             q_process(test, k, fds, lim, self.cfg)
             os._exit(0)
         os.close(verdict_w)
-        os.close(chan)  # Q holds the only end: when Q dies, the program's side sees EOF
+        chan.close()  # Q holds the only end: when Q dies, the program's side sees EOF
         os.set_blocking(verdict_r, False)
         return {"pid": pid, "verdict": verdict_r, "buf": bytearray()}
 

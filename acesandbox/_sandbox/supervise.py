@@ -265,12 +265,9 @@ def finish_q(q: dict[str, Any], deadline: float) -> dict[str, Any]:
 
 
 def close_j(j: dict[str, Any]) -> None:
-    for fd in j.get("chan", {}).values():
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    j["chan"] = {}
+    if j.get("fdpass") is not None:
+        j["fdpass"].close()
+        j["fdpass"] = None
     for key in ("res", "out", "err", "ctrl", "pidfd"):
         if j.get(key, -1) >= 0:
             try:

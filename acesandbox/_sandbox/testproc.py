@@ -10,11 +10,11 @@ Q's verdict goes to the server on Q's own pipe, which no program process holds.
 
 Channel messages are 4-byte big-endian length + JSON lists. Q -> program:
 ``["get", name]``, ``["call", handle, args, kwargs]``, ``["attr", handle, name]``,
-``["op", handle, name, args]`` (compat only), ``["end"]``; an argument is ``["v",
+``["end"]``; an argument is ``["v",
 wire]`` or ``["h", handle]``. Program -> Q: ``["v", wire]`` (a value), ``["h", id,
 type name]`` (a handle), ``["m"]`` (no such name), ``["x", {type, mro, msg}]`` (the
 call raised). Verdict (Q -> server, JSON): ``{"v": "pass" | "fail" | "error" |
-"crashed" | "memory" | "strict", "msg": ..., "crossed": n}``.
+"crashed" | "memory" | "strict", "msg": ...}``.
 """
 
 from __future__ import annotations
@@ -94,12 +94,10 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 
 class _Rpc:
-    def __init__(self, fd: int, compat: bool) -> None:
+    def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.compat = compat
         self.handles: dict[int, Handle] = {}
         self.strict: str | None = None  # the first strict-mode violation, even if the test caught it
-        self.crossed = 0  # compat: operations on handles decided in the program's process
         self.gone: BaseException | None = None  # the program broke the channel (even if the test caught it)
 
     def ask(self, request: list[Any]) -> tuple[bool, Any]:
@@ -183,8 +181,8 @@ def _program_exception(info: dict[str, Any]) -> BaseException:
 
 class Handle:
     """A program value that cannot cross by value: calls and attributes cross again;
-    comparing, hashing, iterating or truth-testing it fails the test (strict mode), or
-    crosses, counted and reported (compat)."""
+    comparing, hashing, iterating or truth-testing it fails the test (strict mode: the
+    program's own methods would decide), even where the test catches the exception."""
 
     __slots__ = ("_ace_rpc", "_ace_id", "_ace_type", "__weakref__")
 
@@ -208,57 +206,33 @@ class Handle:
     def __repr__(self) -> str:
         return f"<{self._ace_type} object of the program's>"
 
-    def _ace_op(self, name: str, what: str, *args: Any) -> Any:
-        rpc = self._ace_rpc
-        if not rpc.compat:
-            raise rpc.violate(what, self)
-        rpc.crossed += 1
-        return rpc.ask(["op", self._ace_id, name, [rpc.arg(a) for a in args]])[1]
+    def _ace_refuse(self, what: str) -> StrictModeError:
+        return self._ace_rpc.violate(what, self)
 
-    def __eq__(self, other: object) -> Any:
-        return self._ace_op("__eq__", "comparing", other)
+    def __eq__(self, other: object) -> bool:
+        raise self._ace_refuse("comparing")
 
-    def __ne__(self, other: object) -> Any:
-        return self._ace_op("__ne__", "comparing", other)
-
-    def __lt__(self, other: object) -> Any:
-        return self._ace_op("__lt__", "comparing", other)
-
-    def __le__(self, other: object) -> Any:
-        return self._ace_op("__le__", "comparing", other)
-
-    def __gt__(self, other: object) -> Any:
-        return self._ace_op("__gt__", "comparing", other)
-
-    def __ge__(self, other: object) -> Any:
-        return self._ace_op("__ge__", "comparing", other)
+    __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __eq__
 
     def __hash__(self) -> int:
-        value = self._ace_op("__hash__", "hashing")
-        if type(value) is not int:
-            raise TypeError("the program's __hash__ did not return an int")
-        return value
+        raise self._ace_refuse("hashing")
 
     def __bool__(self) -> bool:
-        value = self._ace_op("__bool__", "testing the truth of")
-        if type(value) is not bool:
-            raise TypeError("the program's __bool__ did not return a bool")
-        return value
+        raise self._ace_refuse("testing the truth of")
 
     def __len__(self) -> int:
-        value = self._ace_op("__len__", "taking the length of")
-        if type(value) is not int or value < 0:
-            raise TypeError("the program's __len__ did not return a length")
-        return value
+        raise self._ace_refuse("taking the length of")
 
     def __iter__(self) -> Any:
-        value = self._ace_op("__ace_list__", "iterating")
-        if type(value) is not list:
-            raise TypeError("the program's object did not iterate into values")
-        return iter(value)
+        raise self._ace_refuse("iterating")
 
     def __contains__(self, item: object) -> bool:
-        return bool(self._ace_op("__contains__", "searching", item) is True)
+        raise self._ace_refuse("searching")
+
+    def __index__(self) -> int:
+        raise self._ace_refuse("using as a number")
+
+    __int__ = __float__ = __index__
 
 
 def _run_unittests(ns: dict[str, Any], before: set[str]) -> dict[str, Any] | None:
@@ -281,9 +255,9 @@ def _run_unittests(ns: dict[str, Any], before: set[str]) -> dict[str, Any] | Non
     return None
 
 
-def run_q(source: str, names: list[str], chan: int, unittest_test: bool, compat: bool) -> dict[str, Any]:
+def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict[str, Any]:
     """Run the test source against the program behind ``chan``; the verdict."""
-    rpc = _Rpc(chan, compat)
+    rpc = _Rpc(chan)
     verdict: dict[str, Any]
     try:
         ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
@@ -310,7 +284,6 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool, compat:
         verdict = {"v": "crashed", "msg": str(rpc.gone)}  # even when the test caught it
     elif rpc.strict is not None and verdict["v"] in ("pass", "fail", "error"):
         verdict = {"v": "strict", "msg": rpc.strict}  # even when the test caught it
-    verdict["crossed"] = rpc.crossed
     try:
         send_msg(chan, ["end"])
     except OSError:
@@ -367,7 +340,7 @@ def q_process(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, 
         source = _read_code(fds["codes"], k)
         os.close(fds["codes"])
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
-        verdict = run_q(source, list(test.get("names", [])), fds["chan"], bool(test.get("unittest")), bool(test.get("compat")))
+        verdict = run_q(source, list(test.get("names", [])), fds["chan"], bool(test.get("unittest")))
     except BaseException as exc:  # noqa: BLE001 - Q never returns into the server's code
         verdict = {"v": "error", "msg": f"the test process failed: {type(exc).__name__}"}
     try:
@@ -407,6 +380,26 @@ def _read_code(fd: int, k: int) -> str:
 # -- the program's side (J, or T_k) ------------------------------------------------------
 
 
+def take_channel(fdpass: int, k: int) -> int:
+    """The channel to test ``k``'s Q, handed over by the server (older ones are dropped)."""
+    import socket
+
+    sock = socket.socket(fileno=os.dup(fdpass))
+    try:
+        while True:
+            msg, fds, _flags, _addr = socket.recv_fds(sock, 64, 4)
+            if not msg and not fds:
+                return -1
+            if msg == b"%d\n" % k and len(fds) == 1:
+                return fds[0]
+            for fd in fds:
+                os.close(fd)
+    except OSError:
+        return -1
+    finally:
+        sock.close()
+
+
 def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
     """Answer Q's requests from the program's globals until Q ends or goes away."""
     handles: list[Any] = []
@@ -432,7 +425,7 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                 tname = "?"
             return ["h", hid, str(tname)[:200]]
 
-    while True:
+    while fd >= 0:
         try:
             data = recv_msg(fd, 1 << 30)
         except ProgramGone:
@@ -454,19 +447,6 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                 out = reply(fn(*[value_of(a) for a in req[2]], **{k: value_of(v) for k, v in req[3].items()}))
             elif op == "attr":
                 out = reply(getattr(handles[req[1]], req[2]))
-            elif op == "op":
-                obj, name, args = handles[req[1]], req[2], [value_of(a) for a in req[3]]
-                if name == "__ace_list__":
-                    out = reply(list(obj))
-                elif name in ("__hash__", "__bool__", "__len__"):
-                    out = reply({"__hash__": hash, "__bool__": bool, "__len__": len}[name](obj))
-                elif name == "__contains__":
-                    out = reply(args[0] in obj)
-                else:
-                    import operator
-
-                    fn = {"__eq__": operator.eq, "__ne__": operator.ne, "__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt, "__ge__": operator.ge}[name]
-                    out = reply(bool(fn(obj, *args)))
             else:
                 out = ["x", {"type": "TypeError", "mro": ["TypeError"], "msg": "unknown request"}]
         except BaseException as exc:  # noqa: BLE001 - the program's exception, for Q to raise
