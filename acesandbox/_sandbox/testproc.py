@@ -25,6 +25,7 @@ import os
 import resource
 import struct
 import sys
+from types import ModuleType
 from typing import Any
 
 from .. import _wire
@@ -139,6 +140,15 @@ class _Rpc:
             return True, handle
         if tag == "m" and len(reply) == 1:
             return False, None
+        if tag == "mod" and len(reply) == 4 and type(reply[1]) is str and type(reply[2]) is int and type(reply[3]) is str:
+            own = _own_module(reply[1])  # the program's module: Q's own copy where it has one
+            if own is not None:
+                return True, own
+            hid = reply[2]
+            handle = self.handles.get(hid)
+            if handle is None:
+                handle = self.handles[hid] = Handle(self, hid, reply[3][:200])
+            return True, handle
         if tag == "x" and len(reply) == 2 and type(reply[1]) is dict:
             raise _program_exception(reply[1])
         raise ProgramGone("the program sent a malformed reply")
@@ -156,6 +166,27 @@ class _Rpc:
         if self.strict is None:
             self.strict = msg
         return StrictModeError(msg)
+
+
+_NEVER_IMPORT = frozenset({"antigravity", "this", "__main__", "__solution__"})
+
+
+def _own_module(name: str) -> Any:
+    """Q's own (unpatched) module named ``name`` if it is already loaded here or part of
+    the standard library; None otherwise (then the program's stays a handle)."""
+    if name in _NEVER_IMPORT or name.split(".")[0] in _NEVER_IMPORT:
+        return None
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    if name.split(".")[0] not in getattr(sys, "stdlib_module_names", ()):
+        return None
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - then the program's module stays a handle
+        return None
 
 
 def _program_exception(info: dict[str, Any]) -> BaseException:
@@ -411,19 +442,27 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
             return handles[arg[1]]
         return decode(arg[1])
 
-    def reply(value: Any) -> list[Any]:
+    def handle_of(value: Any) -> int:
+        hid = ids.get(id(value))
+        if hid is None or handles[hid] is not value:
+            hid = ids[id(value)] = len(handles)
+            handles.append(value)
+        return hid
+
+    def type_name(value: Any) -> str:
+        try:
+            return str(type(value).__name__)[:200]
+        except BaseException:  # noqa: BLE001
+            return "?"
+
+    def reply(value: Any, get: bool = False) -> list[Any]:
+        if get and isinstance(value, ModuleType):  # Q uses its own copy where it has one
+            name = value.__dict__.get("__name__")
+            return ["mod", name if type(name) is str else "?", handle_of(value), "module"]
         try:
             return ["v", encode(value)]
         except unserializable:
-            hid = ids.get(id(value))
-            if hid is None or handles[hid] is not value:
-                hid = ids[id(value)] = len(handles)
-                handles.append(value)
-            try:
-                tname = type(value).__name__
-            except BaseException:  # noqa: BLE001
-                tname = "?"
-            return ["h", hid, str(tname)[:200]]
+            return ["h", handle_of(value), type_name(value)]
 
     while fd >= 0:
         try:
@@ -441,7 +480,7 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                 if req[1] not in g:
                     out: list[Any] = ["m"]
                 else:
-                    out = reply(g[req[1]])
+                    out = reply(g[req[1]], get=True)
             elif op == "call":
                 fn = handles[req[1]]
                 out = reply(fn(*[value_of(a) for a in req[2]], **{k: value_of(v) for k, v in req[3].items()}))

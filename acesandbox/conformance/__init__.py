@@ -17,7 +17,8 @@ orphans), :mod:`.forging` (forged result frames, a patched runtime), :mod:`.lyin
 (lying values, patched builtins), :mod:`.escape` (host secrets, files, network) and
 :mod:`.kernel` (system calls a program never needs: io_uring, keyring, bpf...),
 :mod:`.boundary` (the host's side: malformed frames, costly values, test templates) and
-:mod:`.splitting` (test shapes judged outside the program, a program's functions in a Pool).
+:mod:`.splitting` (test shapes judged outside the program, a program's functions in a Pool) and
+:mod:`.judged` (tests judged whole in a test process Q the program cannot reach).
 :data:`CASES` is all of them, in that order; :func:`run_case` runs one.
 
 Some cases need isolation a backend may not offer (``requires``); each backend
@@ -36,7 +37,7 @@ sandbox-wide limits the cases assume and plants the host secret they look for.
 
 from __future__ import annotations
 
-from . import behaviour, boundary, dying, escape, forging, kernel, kinds, limits, lying, splitting
+from . import behaviour, boundary, dying, escape, forging, judged, kernel, kinds, limits, lying, splitting
 from ._case import BLOCKED, CAPABILITIES, NOT_PASSED, SANDBOX, SECRET_ENV, Case, applicable, capabilities
 from ._runner import conformance_executor, run_case, run_conformance
 
@@ -66,5 +67,6 @@ CASES: tuple[Case, ...] = (
     *kernel.CASES,
     *boundary.CASES,
     *splitting.CASES,
+    *judged.CASES,
 )
 """Every case, behaviour first: a backend that fails those fails the attacks for the wrong reason."""

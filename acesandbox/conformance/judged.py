@@ -1,0 +1,312 @@
+"""Tests judged whole in a test process Q: shapes the splitter cannot take apart (a
+generator over results past the unrolling bound, a test helper applied to results, loops
+over random inputs, library assert helpers in loops) run outside the program's process,
+so a program that patches builtins, math, random, unittest or sys.modules, lies with its
+values, kills or stops Q, reads memory for the expected values or answers Q with hostile
+replies never gets ``passed``; correct programs still pass the same shapes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .._spec import UnittestTest
+from ._case import BLOCKED, HANG, NOT_PASSED, C, Case, P, T, src
+
+_PATCHER = src(
+    """
+    import builtins, math, random, sys, types, unittest
+    class Yes:
+        def __eq__(self, other):
+            return True
+        def __ne__(self, other):
+            return False
+        def __bool__(self):
+            return True
+        __hash__ = object.__hash__
+    builtins.all = lambda *a, **k: True
+    builtins.any = lambda *a, **k: True
+    builtins.sum = lambda *a, **k: 0
+    builtins.abs = lambda x: 6.0
+    math.isclose = lambda *a, **k: True
+    math.fabs = lambda x: 0.0
+    random.Random.randint = lambda self, a, b: 0
+    random.randint = lambda a, b: 0
+    for _name in dir(unittest.TestCase):
+        if _name.startswith("assert"):
+            setattr(unittest.TestCase, _name, lambda *a, **k: None)
+    _fake = types.ModuleType("math")
+    _fake.isclose = lambda *a, **k: True
+    sys.modules["math"] = _fake
+    def f(x):
+        return Yes()
+    def g(x):
+        return 0.0 if x == 0 else -1.0
+    """
+)
+
+_CORRECT = src(
+    """
+    def f(x):
+        return 2 * x
+    def g(x):
+        return 2.0 * x
+    """
+)
+
+# Shapes still judged whole (Plan.forgeable): each passes only where the program's
+# patches or its lying value decide it; the correct program passes every one.
+_SHAPES = (
+    "assert all(g(x) == 2 * x for x in range(2000))",
+    "assert any(g(x) == 7.5 for x in range(1, 2000))",
+    "assert sum(g(x) for x in range(1, 2000)) == 0",
+    "import math\nassert all(math.isclose(g(x), 3.0 * x) for x in range(1, 2000))",
+    "assert all(__import__('math').isclose(g(x), 3.0 * x) for x in range(1, 2000))",
+    "def h(v):\n    return v * 2\nassert h(g(1)) == 6.0",
+    "def h(v):\n    return abs(v)\nassert h(g(1)) == 6.0",
+    "import random\nrng = random.Random(42)\nfor _ in range(50):\n    x = rng.randint(1, 9)\n    assert g(x) == 3 * x",
+    "import random\nfor _ in range(20):\n    x = random.randint(1, 9)\n    assert g(x) == 3 * x",
+    "import random, unittest\nrng = random.Random(5)\nfor _ in range(3):\n    x = rng.randint(1, 9)\n    unittest.TestCase().assertEqual(g(x), 3 * x)",
+    "import math, random\nrng = random.Random(6)\nfor _ in range(3):\n    x = rng.randint(1, 9)\n    assert math.fabs(g(x) - 3 * x) < 1e-9",
+    "assert all(f(x) == 2 * x for x in range(2000))",
+    "try:\n    assert all(f(x) == 2 * x for x in range(2000))\nexcept BaseException:\n    pass",
+)
+_SHAPES_WRONG_ONLY_IF_PATCHED = (  # the correct program's answers for the same shapes
+    "assert all(g(x) == 2 * x for x in range(2000))",
+    "assert any(g(x) == 8.0 for x in range(1, 2000))",
+    "assert sum(g(x) for x in range(1, 2000)) == 3998000.0",
+    "import math\nassert all(math.isclose(g(x), 2.0 * x) for x in range(1, 2000))",
+    "assert all(__import__('math').isclose(g(x), 2.0 * x) for x in range(1, 2000))",
+    "def h(v):\n    return v * 2\nassert h(g(1)) == 4.0",
+    "def h(v):\n    return abs(v)\nassert h(g(1)) == 2.0",
+    "import random\nrng = random.Random(42)\nfor _ in range(50):\n    x = rng.randint(1, 9)\n    assert g(x) == 2 * x",
+    "import random\nfor _ in range(20):\n    x = random.randint(1, 9)\n    assert g(x) == 2 * x",
+    "import random, unittest\nrng = random.Random(5)\nfor _ in range(3):\n    x = rng.randint(1, 9)\n    unittest.TestCase().assertEqual(g(x), 2 * x)",
+    "import math, random\nrng = random.Random(6)\nfor _ in range(3):\n    x = rng.randint(1, 9)\n    assert math.fabs(g(x) - 2 * x) < 1e-9",
+    "assert all(f(x) == 2 * x for x in range(2000))",
+    "try:\n    assert all(f(x) == 2 * x for x in range(2000))\nexcept BaseException:\n    pass",
+)
+_UNITTEST_LOOP = src(
+    """
+    import unittest
+    class T(unittest.TestCase):
+        def test_loop(self):
+            for x in range(1, 4):
+                self.assertEqual(g(x), 3 * x)
+    """
+)
+_UNITTEST_LOOP_CORRECT = _UNITTEST_LOOP.replace("3 * x", "2 * x")
+
+# The program looks for the expected value everywhere it might be: its own memory (what
+# it inherited from the server), the server's and Q's descriptors and memory.
+_HUNTER = src(
+    """
+    import gc, os
+    NEEDLE = b"== '" + b"EXPECTED-"  # the expected value as the test's source writes it...
+    TAIL = b"7f" + b"3a'"  # ...checked piecewise: the program never builds it whole itself
+    def _find(data):
+        i = data.find(NEEDLE)
+        while i >= 0:
+            j = i + len(NEEDLE)
+            if data[j:j + len(TAIL)] == TAIL:
+                return data[i + 4:j + len(TAIL) - 1]
+            i = data.find(NEEDLE, i + 1)
+        return None
+    def _scan_self():
+        for obj in gc.get_objects():
+            if isinstance(obj, (str, bytes, dict, list)):
+                found = _find(repr(obj).encode("utf-8", "replace"))
+                if found:
+                    return found
+        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+            for line in maps:
+                lo, hi = (int(v, 16) for v in line.split()[0].split("-"))
+                if "r" not in line.split()[1] or hi - lo > 1 << 26:
+                    continue
+                try:
+                    mem.seek(lo)
+                    found = _find(mem.read(hi - lo))
+                except (OSError, ValueError, OverflowError):
+                    continue
+                if found:
+                    return found
+        return None
+    def _read(path):
+        try:
+            with open(path, "rb") as fh:
+                return _find(fh.read(1 << 22))
+        except OSError:
+            return None
+    def _scan_others():
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            for what in ("environ", "cmdline", "mem"):
+                found = _read(f"/proc/{pid}/{what}")
+                if found:
+                    return found
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                found = _read(f"/proc/{pid}/fd/{fd}")
+                if found:
+                    return found
+        return None
+    def f(x):
+        found = _scan_others() or _scan_self()
+        return found.decode("ascii", "replace") if found else "nothing"
+    """
+)
+# The expected value is written whole only in the tests' source (the program splits it).
+_HUNTED = (
+    "assert all(f(x) == 'EXPECTED-7f3a' for x in range(2000, 2002))",
+    "def h(v):\n    return v == 'EXPECTED-7f3a'\nassert h(f(1))",
+)
+
+_Q_PIDS = src(
+    """
+    import os, signal
+    def _others():
+        me, parent = os.getpid(), os.getppid()
+        return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me, parent)]
+    def kill_q(x):
+        for pid in _others():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return 2 * x
+    def stop_q(x):
+        for pid in _others():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pass
+        return 2 * x
+    def ptrace_q(x):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        hits = 0
+        for pid in _others():
+            hits += libc.ptrace(16, pid, 0, 0) == 0  # PTRACE_ATTACH
+        return 2 * x if hits == 0 else 3 * x
+    def double(x):
+        return 2 * x
+    """
+)
+_LOOP = "import random\nrng = random.Random(1)\nfor _ in range(3):\n    x = rng.randint(0, 9)\n    assert {fn}(x) == 3 * x"
+
+_HOSTILE_REPLIES = src(
+    """
+    import os, stat
+    def _to_sockets(data):
+        for fd in range(3, 256):
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.write(fd, data)
+            except OSError:
+                pass
+    def huge(x):
+        _to_sockets(b"\\xff\\xff\\xff\\xf0")
+        return 3 * x
+    def deep(x):
+        body = b"[" * 100000 + b"]" * 100000
+        _to_sockets(len(body).to_bytes(4, "big") + body)
+        return 3 * x
+    def malformed(x):
+        _to_sockets(b"\\x00\\x00\\x00\\x05hello")
+        return 3 * x
+    def big(x):
+        return "x" * (80 << 20)
+    def bye(x):
+        os._exit(0)
+    def leave(x):
+        raise SystemExit(0)
+    def boom(x):
+        raise ValueError("boom")
+    """
+)
+_CALL_LOOP = "import random\nrng = random.Random(1)\nfor _ in range(2):\n    x = rng.randint(1, 9)\n    assert {fn}(x) == 3 * x"
+_BIG_LOOP = "import random\nfor _ in range(random.randint(1, 1)):\n    assert len(big(random.randint(1, 2))) == 80 << 20"
+_RAISES = "try:\n    for x in range(1, 3):\n        boom(x)\n    assert False\nexcept ValueError as exc:\n    assert 'boom' in str(exc)"
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "judged_shapes_correct",
+        _CORRECT,
+        (*_SHAPES_WRONG_ONLY_IF_PATCHED, UnittestTest(_UNITTEST_LOOP_CORRECT)),
+        (P,) * (len(_SHAPES_WRONG_ONLY_IF_PATCHED) + 1),
+        why="shapes judged whole in a test process keep their meaning for a correct program",
+    ),
+    *(
+        Case(
+            f"judged_shapes_patched_{mode}",
+            _PATCHER,
+            (*_SHAPES, UnittestTest(_UNITTEST_LOOP)),
+            (BLOCKED,) * (len(_SHAPES) + 1),
+            mode=mode,
+            hostile=True,
+            why="the test's own code runs in a test process the program cannot patch: its builtins, math, "
+            "random, unittest and sys.modules patches and its lying values decide nothing",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_expected_value_hidden_{mode}",
+            _HUNTER,
+            _HUNTED,
+            (BLOCKED, BLOCKED),
+            mode=mode,
+            limits=replace(HANG, timeout_s=5.0, wall_timeout_s=10.0),
+            requires={"pid_isolation"},
+            hostile=True,
+            why="the expected values live only in the test process: not in memory the program inherited, "
+            "not in the server's or the test process's descriptors, memory or environment",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_process_attacked_{mode}",
+            _Q_PIDS,
+            (
+                _LOOP.format(fn="kill_q"),
+                _LOOP.format(fn="stop_q"),
+                _LOOP.format(fn="ptrace_q"),
+                _LOOP.format(fn="double").replace("3 * x", "2 * x"),
+            ),
+            (C, T, NOT_PASSED, P),
+            mode=mode,
+            limits=HANG,
+            requires={"pid_isolation"},
+            hostile=True,
+            why="a program that kills or stops the test process ends its test as crashed or timeout, never "
+            "passed; it cannot trace it",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_hostile_replies_{mode}",
+            _HOSTILE_REPLIES,
+            (
+                _CALL_LOOP.format(fn="huge"),
+                _CALL_LOOP.format(fn="deep"),
+                _CALL_LOOP.format(fn="malformed"),
+                _BIG_LOOP,
+                _CALL_LOOP.format(fn="bye"),
+                _CALL_LOOP.format(fn="leave"),
+                _RAISES,
+            ),
+            (C, C, C, NOT_PASSED, C, C, P),
+            mode=mode,
+            hostile=True,
+            why="replies the program crafts on its channel to the test process (huge, deep, malformed, "
+            "forged) and calls that end its process end as the program's failure; its exceptions reach "
+            "the test as the builtin exception they derive from",
+        )
+        for mode in ("isolated", "shared")
+    ),
+)
