@@ -12,8 +12,10 @@ Channel messages are 4-byte big-endian length + JSON lists. Q -> program:
 ``["get", name]``, ``["call", handle, args, kwargs]``, ``["attr", handle, name]``,
 ``["end"]``; an argument is ``["v",
 wire]`` or ``["h", handle]``. Program -> Q: ``["v", wire]`` (a value), ``["h", id,
-type name]`` (a handle), ``["m"]`` (no such name), ``["x", {type, mro, msg}]`` (the
-call raised). Verdict (Q -> server, JSON): ``{"v": "pass" | "fail" | "error" |
+type name]`` (a handle), ``["mod", name, id, type name]`` (a module: Q uses its own copy
+where it has one), ``["m"]`` (no such name), ``["x", {type, mro, msg}]`` (the call
+raised); a call's ``v``/``h`` reply ends with ``[[position or keyword, wire], ...]``, the
+list, dict, set and bytearray arguments as the call left them (copied back in place). Verdict (Q -> server, JSON): ``{"v": "pass" | "fail" | "error" |
 "crashed" | "memory" | "strict", "msg": ...}``.
 """
 
@@ -100,6 +102,7 @@ class _Rpc:
         self.handles: dict[int, Handle] = {}
         self.strict: str | None = None  # the first strict-mode violation, even if the test caught it
         self.gone: BaseException | None = None  # the program broke the channel (even if the test caught it)
+        self.back: list[tuple[int | str, Any]] = []  # the last call's mutable arguments, as the program left them
 
     def ask(self, request: list[Any]) -> tuple[bool, Any]:
         """Send a request; (found, value). Exceptions the program raised are raised here."""
@@ -127,6 +130,9 @@ class _Rpc:
         if type(reply) is not list or not reply or type(reply[0]) is not str:
             raise ProgramGone("the program sent a malformed reply")
         tag = reply[0]
+        self.back = []
+        if tag in ("v", "h") and len(reply) == (3 if tag == "v" else 4):
+            self.back = self._back(reply.pop())  # the call's arguments as the program left them
         if tag == "v" and len(reply) == 2:
             try:
                 return True, _wire.decode(reply[1])
@@ -152,6 +158,41 @@ class _Rpc:
         if tag == "x" and len(reply) == 2 and type(reply[1]) is dict:
             raise _program_exception(reply[1])
         raise ProgramGone("the program sent a malformed reply")
+
+    @staticmethod
+    def _back(back: Any) -> list[tuple[int | str, Any]]:
+        if type(back) is not list:
+            raise ProgramGone("the program sent a malformed reply")
+        out: list[tuple[int | str, Any]] = []
+        for item in back:
+            if type(item) is not list or len(item) != 2 or type(item[0]) not in (int, str):
+                raise ProgramGone("the program sent a malformed reply")
+            try:
+                out.append((item[0], _wire.decode(item[1])))
+            except _wire.WireFormatError:
+                raise ProgramGone("the program sent a malformed value") from None
+        return out
+
+    def call(self, hid: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call handle ``hid``; lists, dicts, sets and bytearrays the test passed are then
+        updated in place to the state the program left them in (a by-value copy-back, so a
+        test that reads back an argument the program sorted or filled still works)."""
+        value = self.ask(["call", hid, [self.arg(a) for a in args], {k: self.arg(v) for k, v in kwargs.items()}])[1]
+        for key, new in self.back:
+            if type(key) is int and 0 <= key < len(args):
+                orig = args[key]
+            elif type(key) is str and key in kwargs:
+                orig = kwargs[key]
+            else:
+                raise ProgramGone("the program sent a malformed reply")
+            if type(orig) is not type(new):
+                continue  # the program's copy became another type: the test's value stays
+            if type(orig) in (list, bytearray):
+                orig[:] = new
+            elif type(orig) in (dict, set):
+                orig.clear()
+                orig.update(new)
+        return value
 
     def arg(self, value: Any) -> list[Any]:
         if type(value) is Handle:
@@ -223,8 +264,7 @@ class Handle:
         object.__setattr__(self, "_ace_type", type_name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        rpc = self._ace_rpc
-        return rpc.ask(["call", self._ace_id, [rpc.arg(a) for a in args], {k: rpc.arg(v) for k, v in kwargs.items()}])[1]
+        return self._ace_rpc.call(self._ace_id, args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_ace_"):
@@ -308,9 +348,9 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
     except ProgramMemoryError:
         verdict = {"v": "memory", "msg": "MemoryError"}
     except AssertionError as exc:
-        verdict = {"v": "fail", "msg": _assert_text(exc)}
+        verdict = {"v": "fail", "msg": _assert_text(exc, source)}
     except BaseException as exc:  # noqa: BLE001 - the test's own error (or the program's, raised here)
-        verdict = {"v": "error", "msg": _error_text(exc)}
+        verdict = {"v": "error", "msg": _error_text(exc, source)}
     if rpc.gone is not None and verdict["v"] != "crashed":
         verdict = {"v": "crashed", "msg": str(rpc.gone)}  # even when the test caught it
     elif rpc.strict is not None and verdict["v"] in ("pass", "fail", "error"):
@@ -322,29 +362,33 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
     return verdict
 
 
-def _assert_text(exc: AssertionError) -> str:
+def _assert_text(exc: AssertionError, source: str) -> str:
     try:
         text = str(exc)
     except BaseException:  # noqa: BLE001
         text = ""
-    if not text:
-        text = _where(exc)
-    return "assertion failed" + (f": {text}" if text else "")
+    return f"{_where(exc, source) or 'assertion'} failed" + (f": {text[:2000]}" if text else "")
 
 
-def _where(exc: BaseException) -> str:
+def _where(exc: BaseException, source: str) -> str:
+    """The test's line that raised, as ``test line N: <its text>``."""
     import traceback
 
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<test>"]
-    return f"test line {frames[-1].lineno}" if frames else ""
+    if not frames or not frames[-1].lineno:
+        return ""
+    lineno = frames[-1].lineno
+    lines = source.splitlines()
+    text = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+    return f"test line {lineno}: {text[:300]}" if text else f"test line {lineno}"
 
 
-def _error_text(exc: BaseException) -> str:
+def _error_text(exc: BaseException, source: str) -> str:
     try:
         text = f"{type(exc).__name__}: {exc}"
     except BaseException:  # noqa: BLE001
         text = type(exc).__name__
-    where = _where(exc)
+    where = _where(exc, source)
     return text[:2000] + (f" ({where})" if where else "")
 
 
@@ -464,6 +508,17 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
         except unserializable:
             return ["h", handle_of(value), type_name(value)]
 
+    def copy_back(pairs: list[tuple[Any, Any]], sent: list[Any]) -> list[Any]:
+        """Arguments that crossed by value as mutable containers, in their state now."""
+        out: list[Any] = []
+        for (key, value), arg in zip(pairs, sent):
+            if arg[0] == "v" and type(value) in (list, dict, set, bytearray):
+                try:
+                    out.append([key, encode(value)])
+                except unserializable:
+                    pass
+        return out
+
     while fd >= 0:
         try:
             data = recv_msg(fd, 1 << 30)
@@ -483,7 +538,10 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                     out = reply(g[req[1]], get=True)
             elif op == "call":
                 fn = handles[req[1]]
-                out = reply(fn(*[value_of(a) for a in req[2]], **{k: value_of(v) for k, v in req[3].items()}))
+                args = [value_of(a) for a in req[2]]
+                kwargs = {k: value_of(v) for k, v in req[3].items()}
+                out = reply(fn(*args, **kwargs))
+                out.append(copy_back([*enumerate(args), *kwargs.items()], [*req[2], *req[3].values()]))
             elif op == "attr":
                 out = reply(getattr(handles[req[1]], req[2]))
             else:

@@ -106,7 +106,7 @@ def _program() -> dict[str, Any]:
 def test_calls_cross_by_value_and_the_test_decides():
     assert _run("for x in range(5):\n    assert f(x) == 2 * x\nassert K == 7", _program(), ["f", "K"]) == {"v": "pass"}
     verdict = _run("for x in range(5):\n    assert f(x) == 3 * x, x", _program(), ["f"])
-    assert verdict == {"v": "fail", "msg": "assertion failed: 1"}
+    assert verdict == {"v": "fail", "msg": "test line 2: assert f(x) == 3 * x, x failed: 1"}
 
 
 def test_program_exceptions_are_raised_as_their_builtin_class():
@@ -242,3 +242,23 @@ def test_humaneval_tests_judged_in_a_test_process_pass_their_canonical_solutions
     got = {task: [(o.status.value, o.message) for o in r.outcomes] for task, r in zip(_UNSPLIT, reports)}
     assert all(v == [("passed", "")] for v in got.values()), got
     assert not any("forgeable" in w for r in reports for w in r.warnings)
+
+
+def test_mutable_arguments_are_copied_back_after_a_call():
+    def sort_in_place(xs: list[int], seen: dict[str, int]) -> None:
+        xs.sort()
+        seen["n"] = len(xs)
+
+    source = "xs = [3, 1, 2]\nseen = {}\nassert sort_in_place(xs, seen=seen) is None\nassert xs == [1, 2, 3] and seen == {'n': 3}"
+    assert _run(source, {"sort_in_place": sort_in_place}, ["sort_in_place"]) == {"v": "pass"}
+
+
+def test_a_malformed_copy_back_is_the_programs_crash():
+    def program(sock: socket.socket) -> None:
+        for body in (b'["h",0,"function"]', b'["v",1,[[9,2]]]'):  # f, then the call's reply
+            sock.recv(1 << 16)
+            sock.sendall(struct.pack(">I", len(body)) + body)
+        sock.shutdown(socket.SHUT_WR)
+
+    verdict = _run("assert f([1]) == 1", program, ["f"])
+    assert verdict == {"v": "crashed", "msg": "the program sent a malformed reply"}
