@@ -60,7 +60,6 @@ def _module_bound(tree: ast.Module) -> set[str]:
                 inner = getattr(stmt, field, None)
                 if isinstance(inner, list) and not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     visit(inner)
-        return None
 
     visit(tree.body)
     for n in ast.walk(tree):  # walrus targets and global declarations bind module names too

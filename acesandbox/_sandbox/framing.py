@@ -29,7 +29,7 @@ def send_result(fd: int, obj: dict[str, Any]) -> None:
     write_all(fd, struct.pack(">I", len(data)) + data)
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         n = _write(fd, view)

@@ -256,7 +256,10 @@ class Handle:
     comparing, hashing, iterating or truth-testing it fails the test (strict mode: the
     program's own methods would decide), even where the test catches the exception."""
 
-    __slots__ = ("_ace_rpc", "_ace_id", "_ace_type", "__weakref__")
+    __slots__ = ("__weakref__", "_ace_id", "_ace_rpc", "_ace_type")
+    _ace_rpc: _Rpc
+    _ace_id: int
+    _ace_type: str
 
     def __init__(self, rpc: _Rpc, hid: int, type_name: str) -> None:
         object.__setattr__(self, "_ace_rpc", rpc)
@@ -414,7 +417,6 @@ def q_process(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, 
             _limit(resource.RLIMIT_AS, (lim["memory_mb"] + cfg.get("as_slack_mb", 0)) << 20)
         source = _read_code(fds["codes"], k)
         os.close(fds["codes"])
-        sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
         verdict = run_q(source, list(test.get("names", [])), fds["chan"], bool(test.get("unittest")))
     except BaseException as exc:  # noqa: BLE001 - Q never returns into the server's code
         verdict = {"v": "error", "msg": f"the test process failed: {type(exc).__name__}"}

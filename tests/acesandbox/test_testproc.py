@@ -14,18 +14,24 @@ import signal
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from _support import require_backend
 
 from acesandbox import Executor, Job, SandboxConfig, Status
-from acesandbox._kinds import Prepared, forgeable_warnings, outcome_from_raw, prepare_job
+from acesandbox._kinds import (
+    Prepared,
+    forgeable_warnings,
+    outcome_from_raw,
+    prepare_job,
+)
 from acesandbox._qtests import program_names, q_death, q_verdict
 from acesandbox._sandbox import FILES
 from acesandbox._sandbox.kinds import exc_info, flush_std
-from acesandbox._sandbox.testproc import run_q, send_msg, serve
+from acesandbox._sandbox.testproc import run_q, serve
 
 # -- what Q is given ---------------------------------------------------------------------
 
