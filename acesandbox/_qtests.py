@@ -32,8 +32,6 @@ def _module_bound(tree: ast.Module) -> set[str]:
         for n in ast.walk(node):
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 bound.add(n.id)
-            elif isinstance(n, ast.Starred):
-                continue
 
     def visit(stmts: list[ast.stmt]) -> None:
         for stmt in stmts:
