@@ -22,6 +22,7 @@ class Server:
         self.null = os.open(os.devnull, os.O_RDWR)
         self.stop_requested: set[int | None] = set()
         self.current_id: int | None = None
+        self.pending: list[dict[str, Any]] = []  # host messages read during a job, not yet served
 
     # -- one J
     def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any]:
@@ -69,11 +70,15 @@ class Server:
             os._exit(0)
         if msg.get("op") == "stop":
             self.stop_requested.add(msg.get("id"))
+        else:  # a job sent ahead (or exit): served in order once this job ends
+            self.pending.append(msg)
 
     # -- one job
     def run_job(self, job: dict[str, Any]) -> None:
         jid = job["id"]
         self.current_id = jid
+        # A stop only ever names the job running when it was sent: any other is stale.
+        self.stop_requested.clear()
         lim = job["limits"]
         tests = job["tests"]
         shared = job["mode"] == "shared"
@@ -133,7 +138,7 @@ class Server:
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self._wipe()
-        self.stop_requested.discard(jid)
+        self.stop_requested.clear()
 
     def serve(self) -> None:
         send(
@@ -141,11 +146,14 @@ class Server:
             {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "preload_failed": self.cfg.get("preload_failed", [])},
         )
         while True:
-            try:
-                msg = recv(self.hin)
-            except (EOFError, OSError):
-                sweep(keep=None)
-                os._exit(0)
+            if self.pending:
+                msg = self.pending.pop(0)
+            else:
+                try:
+                    msg = recv(self.hin)
+                except (EOFError, OSError):
+                    sweep(keep=None)
+                    os._exit(0)
             op = msg.get("op")
             if op == "job":
                 self.run_job(msg)
