@@ -85,11 +85,13 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
     compat = job.compare == "compat"
     where = f"tests[{index}]"
     budget = max(1.0, job.limits.timeout_s)
+    if isinstance(test, (AssertTest, UnittestTest)):
+        _source_size_check(test.source, job.limits.test_source_bytes)
     if isinstance(test, AssertTest):
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source}, forgeable=True)
-        plan = _plan_assert(test.source)
+        plan = _plan_assert(test.source, job.limits.test_nodes)
         return Prepared(
             test,
             {"k": "plan", "code": plan.sandbox_code},
@@ -102,7 +104,7 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source, "unittest": True}, forgeable=True)
-        plan = _plan_unittest(test.source)
+        plan = _plan_unittest(test.source, job.limits.test_nodes)
         payload = {"k": "plan", "code": plan.sandbox_code, "unittest": True}
         return Prepared(test, payload, plan.checks, plan.required, judge_timeout_s=budget, forgeable=plan.forgeable)
     if isinstance(test, CallTest):
@@ -141,6 +143,16 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         cap = max(job.limits.output_bytes, 1 << (need - 1).bit_length())
         return Prepared(test, {"k": "io", "stdin": test.stdin, "cap": cap}, output_bytes=job.limits.output_bytes)
     raise InvalidJobError(f"{where}: unsupported test {test!r}")
+
+
+def _source_size_check(source: str, limit_bytes: int) -> None:
+    """Refuse a test source the host should not parse: parsing and planning cost time on
+    the host thread in proportion to it (a 2 MB test took over a minute to plan)."""
+    if len(source) > limit_bytes or len(source.encode("utf-8", "surrogatepass")) > limit_bytes:
+        raise InvalidJobError(
+            f"test source is over {limit_bytes:,} bytes, the most parsed on the host "
+            "(Limits.test_source_bytes): split it into several tests, or raise the limit"
+        )
 
 
 def _syntax_check(source: str, where: str) -> None:
