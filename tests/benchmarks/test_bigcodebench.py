@@ -251,6 +251,55 @@ def test_synthetic_task_passes_fails_and_times_out(bcb_executor):
     assert exited.verdicts == {"pass": FAIL} and "ALL" in exited.details["details"]
 
 
+_LISTING_TEST = (
+    "import glob, pathlib, shutil, time, unittest\n"
+    "NAMES = ['EMP002.doc', 'b.txt', 'EMP001.doc', 'a.txt', 'B2.py', 'B1.py']\n"
+    "class TestCases(unittest.TestCase):\n"
+    "    def setUp(self):\n"
+    "        time.sleep(0.3)  # after the sandbox's scratch wipe that follows the load (known.py, 587)\n"
+    "        os.makedirs('data/d')\n"
+    "        for name in NAMES:\n"
+    "            open(os.path.join('data/d', name), 'w').close()\n"
+    "    def tearDown(self):\n"
+    "        shutil.rmtree('data')\n"
+    "    def test_listdir(self):\n"
+    "        self.assertEqual(os.listdir('data/d'), NAMES)\n"
+    "        self.assertEqual(os.listdir(os.path.abspath('data/d').encode()), [n.encode() for n in NAMES])\n"
+    "    def test_scandir(self):\n"
+    "        with os.scandir('data/d') as entries:\n"
+    "            self.assertEqual([e.name for e in entries], NAMES)\n"
+    "        fd = os.open('data/d', os.O_RDONLY)\n"
+    "        try:\n"
+    "            self.assertEqual([e.name for e in os.scandir(fd)], NAMES)\n"
+    "        finally:\n"
+    "            os.close(fd)\n"
+    "    def test_walk_glob_pathlib(self):\n"
+    "        self.assertEqual(next(os.walk('data/d'))[2], NAMES)\n"
+    "        self.assertEqual(glob.glob('data/d/*'), ['data/d/' + n for n in NAMES])\n"
+    "        self.assertEqual([p.name for p in pathlib.Path('data/d').iterdir()], NAMES)\n"
+    "    def test_a_file_made_again_comes_last(self):\n"
+    "        os.remove('data/d/b.txt')\n"
+    "        open('data/d/b.txt', 'w').close()\n"
+    "        self.assertEqual(os.listdir('data/d'), [n for n in NAMES if n != 'b.txt'] + ['b.txt'])\n"
+    "    def test_errors_are_the_builtins(self):\n"
+    "        with self.assertRaises(FileNotFoundError):\n"
+    "            os.listdir('data/absent')\n"
+    "        with self.assertRaises(NotADirectoryError):\n"
+    "            os.scandir('data/d/a.txt')\n"
+    "        self.assertEqual((os.listdir.__name__, os.scandir.__name__), ('listdir', 'scandir'))\n"
+)
+
+
+@pytest.mark.slow
+def test_scratch_folders_list_in_creation_order(bcb_executor):
+    """BigCodeBench/67: the official evaluator listed a new folder oldest first; the sandbox's
+    tmpfs lists newest first, so unsorted listings (os.listdir, os.walk, glob) failed its tests."""
+    bench = BigCodeBench()
+    (problem,) = problems_from_records([_record(test=_LISTING_TEST)])
+    (result,) = _score(bench, bcb_executor, [(problem, problem.canonical_solution)])
+    assert result.verdicts == {"pass": PASS}, result.details
+
+
 @pytest.mark.slow
 def test_missing_library_gets_a_skipped_status(bcb_executor):
     bench = BigCodeBench()
