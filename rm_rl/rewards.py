@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from acesandbox import Job, Limits, Report, SandboxConfig
 from harness.config import ExecConfig
 from harness.errors import ConfigError as HarnessConfigError
+from harness.sandbox_warnings import WarningTally, tally_warnings
 
 from .dataset import TESTS_KEYS, ProblemIndex, coerce_tests
 from .errors import ConfigError, RewardUnavailableError, TestsNotFoundError
@@ -253,7 +254,7 @@ class Score:
     def to_dict(self, *, details: bool = False) -> dict[str, Any]:
         d = asdict(self)
         d["statuses"] = list(self.statuses)
-        d["warnings"] = list(self.warnings)
+        d["warnings"] = tally_warnings([self.warnings])  # "tests[i]: w" once, as "w (n tests in 1 job)"
         if not details:  # a response lists the warnings once, not per completion
             d.pop("program")
             d.pop("statuses")
@@ -262,13 +263,10 @@ class Score:
 
 
 def sandbox_warnings(scores: Sequence[Score]) -> list[str]:
-    """The distinct sandbox warnings of ``scores``, in first-seen order (sandbox errors are outcomes)."""
-    seen: dict[str, None] = {}
-    for s in scores:
-        for w in s.warnings:
-            if not w.startswith("sandbox error:"):
-                seen.setdefault(w, None)
-    return list(seen)
+    """The distinct sandbox warnings of ``scores``, in first-seen order, each once with the
+    number of tests and completions it applies to, e.g. ``judged in the program's process:
+    forgeable (3 tests in 2 jobs)`` (sandbox errors are outcomes, not warnings)."""
+    return tally_warnings(s.warnings for s in scores)
 
 
 _MAX_WARNINGS = 32
@@ -284,22 +282,17 @@ class RewardStats:
         self.outcomes: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
         self.isolation: Counter[str] = Counter()
-        self.warnings: dict[str, None] = {}
+        self.warnings = WarningTally(max_texts=_MAX_WARNINGS)
         self.calls = 0
 
     def add(self, score: Score) -> list[str]:
         """Count ``score``; returns the sandbox warnings not seen before (to log them once)."""
-        new: list[str] = []
         with self._lock:
             self.outcomes[score.outcome] += 1
             self.statuses.update(score.statuses)
             if score.isolation:
                 self.isolation[score.isolation] += 1
-            for w in sandbox_warnings([score]):
-                if w not in self.warnings and len(self.warnings) < _MAX_WARNINGS:
-                    self.warnings[w] = None
-                    new.append(w)
-        return new
+        return self.warnings.add(score.warnings)
 
     def count_call(self) -> None:
         with self._lock:
@@ -327,7 +320,7 @@ class RewardStats:
                 "outcomes": {k: self.outcomes.get(k, 0) for k in OUTCOMES},
                 "test_statuses": dict(self.statuses),
                 "isolation": dict(self.isolation),
-                "warnings": list(self.warnings),
+                "warnings": self.warnings.lines(),
             }
 
     def reset(self) -> None:

@@ -278,10 +278,33 @@ class TestRealSandbox:
         assert any(w.startswith("process backend: no filesystem, network or pid isolation") for w in score[0].warnings)
         snap = reward.stats.snapshot()
         assert sum(snap["isolation"].values()) == 3 and all(k.startswith("process") for k in snap["isolation"])
-        assert snap["warnings"] == list(score[0].warnings)
+        weak = next(w for w in score[0].warnings if w.startswith("process backend: no filesystem"))
+        assert f"{weak} (3 jobs)" in snap["warnings"]  # once, with the completions it applies to
         logged = [r.getMessage() for r in caplog.records if "no filesystem, network or pid isolation" in r.getMessage()]
         assert len(logged) == 1 and logged[0].startswith("binary_reward: sandbox warning: process backend")
         assert "warnings" in score[0].to_dict(details=True) and "warnings" not in score[0].to_dict()
+
+    def test_forgeable_tests_are_counted_once_in_scores_stats_and_the_log(self, caplog):
+        """Tests judged in the program's process: each response and the stats name the warning
+        once, with how many tests and completions it covers; the log has it once."""
+        from acesandbox import Executor, SandboxConfig
+
+        from rm_rl.rewards import sandbox_warnings
+
+        forgeable = "judged in the program's process: forgeable"
+        tests = ["assert (lambda: add(1, 2))() == 3", "assert (lambda: add(2, 2))() == 4", "assert add(0, 0) == 0"]
+        with Executor(SandboxConfig(backend="process", workers=1)) as ex:
+            reward = binary(executor=ex, timeout_s=2.0)
+            with caplog.at_level("WARNING", logger="rm_rl.rewards"):
+                scores = reward.score([GOOD_ADD, BAD_ADD], [tests, tests])
+        assert [s.reward for s in scores] == [1.0, 0.0]
+        assert f"tests[1]: {forgeable}" in scores[0].warnings  # the report's own, per test
+        assert f"{forgeable} (4 tests in 2 jobs)" in sandbox_warnings(scores)
+        assert f"{forgeable} (2 tests in 1 job)" in scores[0].to_dict(details=True)["warnings"]
+        assert f"{forgeable} (4 tests in 2 jobs)" in reward.stats.snapshot()["warnings"]
+        assert sum(forgeable in w for w in reward.stats.snapshot()["warnings"]) == 1
+        logged = [r.getMessage() for r in caplog.records if forgeable in r.getMessage()]
+        assert logged == [f"binary_reward: sandbox warning: {forgeable}"]
 
     def test_namespace_backend_has_no_warning(self, sandbox):
         score = binary(executor=sandbox).score([GOOD_ADD], [ADD_TESTS])[0]
