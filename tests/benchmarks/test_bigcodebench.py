@@ -406,6 +406,25 @@ def test_result_files_read_like_the_official_ones(shared_data, tmp_path):
     assert set(theirs) <= set(ours) and set(ours) - set(theirs) == {"skipped"}
 
 
+def test_the_official_runs_disagree_with_each_other_on_404(shared_data):
+    """KNOWN_DIFFERENCES_PINNED['BigCodeBench/404'] rests on this: the same os.path.exists(123) check
+    failed in one official run (descriptor 123 open in the evaluator) and passed in the other."""
+    folder = shared_data / "bigcodebench_samples"
+    verdicts = {}
+    for split in ("complete", "instruct"):
+        (path,) = folder.glob(f"Qwen2.5-Coder-7B-Instruct--main--bigcodebench-{split}--*_eval_results.json.gz")
+        with gzip.open(path, "rt") as f:
+            (sample,) = json.load(f)["eval"]["BigCodeBench/404"]
+        assert "    if not os.path.exists(img_path):\n        raise FileNotFoundError(" in sample["solution"]
+        verdicts[split] = sample["status"], sample["details"]
+    status, details = verdicts["complete"]
+    assert status == FAIL and list(details) == ["test_invalid_img_path_type"]
+    assert details["test_invalid_img_path_type"].endswith("TypeError: Can't convert object to 'str' for 'filename'\n")
+    assert verdicts["instruct"] == (PASS, {})
+    assert "fd 123" in KNOWN_DIFFERENCES_BY_ENV["pinned"]["BigCodeBench/404"]
+    assert KNOWN_DIFFERENCES_BY_ENV["pinned"]["BigCodeBench/404"] == KNOWN_DIFFERENCES["BigCodeBench/404"]
+
+
 @pytest.mark.slow
 def test_verify_runs_on_the_first_tasks(shared_data, bcb_executor):
     runs = verify_runs(shared_data, bcb_executor, limit=2, progress=False)
