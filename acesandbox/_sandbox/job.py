@@ -82,6 +82,14 @@ def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[
                     info.update(msg="program failed to load")
             frame(res, ["l", info])
             os._exit(0)
+        if not shared:
+            # Each test's code compiled once here, not in every fork (counted in the load step).
+            for t in tests[start:]:
+                if "code" in t:
+                    try:
+                        t["_code"] = compile(t["code"], "<test>", "exec")
+                    except BaseException:  # noqa: BLE001 - the test's own fork reports it
+                        pass
         frame(res, ["r"])
         if shared:
             for k in range(start, len(tests)):

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from . import scratch
-from .framing import recv, send, send_result, write_all
+from .framing import recv, result_message, send, write_all
 from .job import job_process
 from .procs import prctl, sweep
 from .supervise import close_j, supervise
@@ -23,6 +23,20 @@ class Server:
         self.stop_requested: set[int | None] = set()
         self.current_id: int | None = None
         self.pending: list[dict[str, Any]] = []  # host messages read during a job, not yet served
+        self.out = bytearray()  # results not yet written to the host (see queue)
+
+    # -- results to the host
+    def queue(self, data: bytes) -> None:
+        """Hold a result message until we would wait (``flush``): results that are ready
+        together reach the host in one write, one wake-up of its reader."""
+        self.out += data
+        if len(self.out) >= 1 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.out:
+            data, self.out = bytes(self.out), bytearray()
+            write_all(self.hout, data)
 
     # -- one J
     def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any]:
@@ -54,6 +68,10 @@ class Server:
             clean = False
         if not clean:
             sweep(keep=None)
+            try:
+                self.flush()  # the results so far are the program's, not lost with us
+            except OSError:
+                pass
             os._exit(3)
 
     def _kill_all(self, j: dict[str, Any] | None) -> None:
@@ -92,7 +110,7 @@ class Server:
         results: list[dict[str, Any]] = []
 
         def emit(result: dict[str, Any]) -> None:
-            send_result(self.hout, dict(result, op="test", id=jid))
+            self.queue(result_message(dict(result, op="test", id=jid)))
 
         while k < n:
             if jid in self.stop_requested:
@@ -135,6 +153,7 @@ class Server:
             if j is not None:
                 break
         # Results first: the host judges them while we clean up, before the next job.
+        self.flush()
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self._wipe()
