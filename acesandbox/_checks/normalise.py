@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from .literals import (
@@ -386,16 +387,23 @@ def _fold_literals(tree: ast.Module, nodes: int) -> int:
     return budget
 
 
-def _only_read(node: ast.AST, parents: dict[int, ast.AST], trusted: frozenset[str]) -> bool:
+def _only_read(
+    node: ast.AST,
+    parents: dict[int, ast.AST],
+    trusted: frozenset[str],
+    judged_call: Callable[[ast.Call], bool] | None = None,
+) -> bool:
     """Whether the value at ``node`` only reaches trusted calls and operators (no method,
-    no program or test function, no ``:=``), so a fresh copy of it means the same."""
+    no program or test function, no ``:=``), so a fresh copy of it means the same.
+    ``judged_call``: calls also allowed (a unittest ``self.assertEqual``, itself judged)."""
     child, parent = node, parents.get(id(node))
     while parent is not None and not isinstance(parent, ast.stmt):
         if isinstance(parent, (ast.Attribute, ast.NamedExpr, ast.Lambda, ast.Starred)):
             return False
         if isinstance(parent, ast.Call) and child is not parent.func:
             func = parent.func
-            if not ((isinstance(func, ast.Name) and func.id in trusted) or _is_module_call(func)):
+            judged = judged_call is not None and judged_call(parent)
+            if not ((isinstance(func, ast.Name) and func.id in trusted) or _is_module_call(func) or judged):
                 return False
         if isinstance(parent, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return False
@@ -405,3 +413,131 @@ def _only_read(node: ast.AST, parents: dict[int, ast.AST], trusted: frozenset[st
 
 def _is_module_call(func: ast.expr) -> bool:
     return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in _TRUSTED_MODULES
+
+
+def _fold_self_attributes(tree: ast.Module, nodes: int, assert_methods: frozenset[str]) -> int:
+    """unittest's ``self.expected = [1, 2, 3]`` (a literal assigned once, at the top of
+    ``setUp``, never stored or named elsewhere) read only in the checks of test methods,
+    in trusted positions: those reads become the literal, as :func:`_fold_literals` does
+    for names, so the program cannot overwrite the attribute before its hole is read.
+    Copies past ``nodes`` are not made (the read stays a forgeable hole); returns what is
+    left of it. ``assert_methods``: the ``self.assertX`` calls the planner judges."""
+    trusted = _TRUSTED_NAMES - _bound_names(tree)
+    derived = {b.id for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for b in c.bases if isinstance(b, ast.Name)}
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    for cls in tree.body:
+        if isinstance(cls, ast.ClassDef) and cls.name not in derived:
+            nodes = _fold_class_attributes(cls, nodes, trusted, strings, parents, assert_methods)
+    return nodes
+
+
+def _self_name(method: ast.stmt) -> str | None:
+    if not isinstance(method, ast.FunctionDef) or method.decorator_list:
+        return None
+    params = [*method.args.posonlyargs, *method.args.args]
+    return params[0].arg if params else None
+
+
+def _fold_class_attributes(
+    cls: ast.ClassDef,
+    nodes: int,
+    trusted: frozenset[str],
+    strings: set[str],
+    parents: dict[int, ast.AST],
+    assert_methods: frozenset[str],
+) -> int:
+    setups = [m for m in cls.body if isinstance(m, ast.FunctionDef) and m.name == "setUp"]
+    me = _self_name(setups[0]) if len(setups) == 1 else None
+    if me is None:
+        return nodes
+    values: dict[str, ast.expr] = {}
+    twice: set[str] = set()
+    targets: set[int] = set()
+    for stmt in setups[0].body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute):
+            target, value = stmt.targets[0], stmt.value
+            if not _is_name(target.value, me) or any(isinstance(n, ast.Name) for n in ast.walk(value)):
+                continue
+            if _literal_value(value) is not _NO:
+                (twice if target.attr in values else set()).add(target.attr)
+                values[target.attr] = value
+                targets.add(id(target))
+    # Named any other way (stored or deleted elsewhere, a class attribute or local, a string
+    # that getattr/setattr could use), or assigned twice: left alone.
+    bound = _bound_names(cls)
+    named = {
+        n.attr
+        for n in ast.walk(cls)
+        if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load) and id(n) not in targets
+    }
+    for name in [*values]:
+        if name in twice or name in named or name in strings or name in bound:
+            del values[name]
+    reads: dict[str, list[ast.Attribute]] = {name: [] for name in values}
+    for method in cls.body:
+        own = _self_name(method)
+        test = isinstance(method, ast.FunctionDef) and method.name.startswith("test") and own is not None
+        if isinstance(method, ast.FunctionDef) and own in _bound_names(ast.Module(body=method.body, type_ignores=[])):
+            test = False  # self rebound: its attributes are another object's
+        for node in ast.walk(method):
+            if not (isinstance(node, ast.Attribute) and node.attr in reads and id(node) not in targets):
+                continue
+            if (
+                test
+                and isinstance(method, ast.FunctionDef)
+                and own is not None
+                and _is_name(node.value, own)
+                and _in_check(node, method, own, parents, trusted, assert_methods)
+            ):
+                reads[node.attr].append(node)
+            else:
+                values.pop(node.attr, None)
+    folded: dict[int, ast.expr] = {}
+    for name, value in values.items():
+        size = _size(value) * len(reads[name])
+        if not reads[name] or size > nodes:
+            continue
+        nodes -= size
+        folded.update((id(r), value) for r in reads[name])
+    if folded:
+        _ReplaceNodes(folded).visit(cls)
+    return nodes
+
+
+def _in_check(
+    node: ast.AST,
+    method: ast.FunctionDef,
+    me: str,
+    parents: dict[int, ast.AST],
+    trusted: frozenset[str],
+    assert_methods: frozenset[str],
+) -> bool:
+    """Whether ``node`` is read, in trusted positions only, by an ``assert`` or a judged
+    ``self.assertX(...)`` statement directly in ``method``'s body."""
+
+    def judged(call: ast.Call) -> bool:
+        func = call.func
+        return isinstance(func, ast.Attribute) and _is_name(func.value, me) and func.attr in assert_methods
+
+    stmt = parents.get(id(node))
+    while stmt is not None and not isinstance(stmt, ast.stmt):
+        stmt = parents.get(id(stmt))
+    if stmt is None or not any(s is stmt for s in method.body):
+        return False
+    call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+    if not (isinstance(stmt, ast.Assert) or (call is not None and judged(call))):
+        return False
+    return _only_read(node, parents, trusted, judged)
+
+
+class _ReplaceNodes(ast.NodeTransformer):
+    """Replaces the nodes with the given ids by fresh copies of their expressions."""
+
+    def __init__(self, by_id: dict[int, ast.expr]) -> None:
+        self.by_id = by_id
+
+    def visit(self, node: ast.AST) -> Any:
+        if id(node) in self.by_id:
+            return copy.deepcopy(self.by_id[id(node)])
+        return super().visit(node)

@@ -26,6 +26,7 @@ from .names import (
 from .normalise import (
     _UNROLL_BUDGET,
     _fold_literals,
+    _fold_self_attributes,
     _inline_check_function,
     _Normaliser,
     _unroll_loops,
@@ -247,6 +248,8 @@ _UNITTEST_METHODS: dict[str, tuple[str, str]] = {
     "assertNotAlmostEqual": ("not _almost_equal(A, B, P, D)", "first second places msg delta"),
 }  # fmt: skip
 _OPTIONAL = {"places": "P", "delta": "D", "seq_type": "T"}
+_JUDGED_METHODS = frozenset(_UNITTEST_METHODS) - {"assertIs", "assertIsNot"}
+"""Calls a folded ``self.<attr>`` literal may reach (identity would differ on a copy)."""
 
 
 def _bind(call: ast.Call, params: list[str]) -> dict[str, ast.expr] | None:
@@ -313,6 +316,7 @@ def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
     """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged
     checks, handling at most ``max_nodes`` syntax-tree nodes (``Limits.test_nodes``)."""
     tree, spare = _parse(source, max_nodes)
+    spare = _fold_self_attributes(tree, spare, _JUDGED_METHODS)
     collector = _Collector(source, tree, spare)
     statements = [
         stmt

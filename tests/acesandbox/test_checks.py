@@ -1082,13 +1082,51 @@ def test_test_bound_names_read_in_a_hole_are_forgeable(test):
     assert plan.forgeable is True
 
 
-def test_unittest_attributes_of_self_read_in_a_hole_are_forgeable():
-    """Finding 1: ``self.expected`` set in setUp is read in the program's process."""
-    source = (
-        "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.expected = [1, 2, 3]\n"
-        "    def test_a(self):\n        self.assertEqual(f(1), self.expected)\n"
+SELF_EXPECTED = (
+    "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.expected = [1, 2, 3]\n"
+    "    def test_a(self):\n        self.assertEqual(f(1), self.expected)\n        assert f(2) == self.expected\n"
+)
+SELF_OVERWRITER = """
+import sys
+import unittest
+def f(x):
+    out = [9, 9, 9]
+    case = sys._getframe(1).f_locals.get("self")
+    if isinstance(case, unittest.TestCase):
+        case.expected = out  # the test's attribute, overwritten before its hole is read
+    return out
+"""
+
+
+def test_unittest_self_attributes_set_to_a_literal_in_setup_are_folded():
+    """Finding 1 (issue 10, item 3): ``self.expected`` assigned a literal in setUp and only
+    read by judged checks is folded into the templates, as ``expected = [...]`` is."""
+    plan = plan_unittest(SELF_EXPECTED)
+    assert [(c.template, c.holes) for c in plan.checks] == [("_h0 == [1, 2, 3]", (f"f({i})",)) for i in (1, 2)]
+    assert plan.forgeable is False
+    assert verdicts(SELF_OVERWRITER, SELF_EXPECTED, unit=True)[0] == (
+        False, "self.assertEqual(f(1), self.expected) failed: f(1) returned [9, 9, 9]"
     )
-    assert plan_unittest(source).forgeable is True
+    assert passes("def f(x):\n    return [1, 2, 3]\n", SELF_EXPECTED, unit=True)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "    def test_b(self):\n        self.expected.append(4)\n",  # mutated
+        "    def test_b(self):\n        self.expected = [5]\n",  # stored again
+        "    def test_b(self):\n        self.assertEqual(f(self.expected), 1)\n",  # passed to the program
+        "    def test_b(self):\n        self.assertIs(f(1), self.expected)\n",  # identity: a copy would differ
+        "    def test_b(self):\n        self.assertEqual(f(1), getattr(self, 'expected'))\n",  # named by a string
+        "    def helper(self):\n        return self.expected\n",  # read outside a check
+        "    expected = [0]\n",  # a class attribute too
+    ],
+)
+def test_unittest_self_attributes_used_otherwise_stay_holes_and_are_forgeable(extra):
+    """Finding 1: what is not folded is read in the program's process."""
+    plan = plan_unittest(SELF_EXPECTED + extra)
+    assert ("f(1)", "self.expected") in [c.holes for c in plan.checks]
+    assert plan.forgeable is True
 
 
 def test_program_values_bound_to_names_stay_unforgeable():
