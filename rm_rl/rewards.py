@@ -362,6 +362,17 @@ def _unparsable_string_tests(tests: tuple[str, ...]) -> int | None:
     return None
 
 
+def _oversized_test(tests: Sequence[Any], limit_bytes: int) -> int | None:
+    """Index of the first assert or unittest test whose source is over ``limit_bytes``
+    (``Limits.test_source_bytes``): the sandbox would refuse it, and parsing it here to find
+    entry points would already cost seconds (2 MB: about 3 s per parse)."""
+    for i, t in enumerate(tests):
+        source = t if isinstance(t, str) else t.get("source") if isinstance(t, Mapping) else getattr(t, "source", None)
+        if isinstance(source, str) and (len(source) > limit_bytes or len(source.encode("utf-8", "surrogatepass")) > limit_bytes):
+            return i
+    return None
+
+
 def _bad_test(tests: Sequence[Any]) -> int | None:
     """Index of the first assert test that does not parse (the data's fault), if any."""
     if all(isinstance(t, str) for t in tests):
@@ -572,6 +583,11 @@ class CodeReward:
         if cfg.require_format and not format_ok:
             return Plan(index, score=Score(cfg.bad_format_reward, "bad_format"))
         test_list = coerce_tests(tests, where=f"completion {index}: tests")
+        limit = cfg.execution.limits.test_source_bytes
+        big = _oversized_test(test_list, limit)
+        if big is not None:  # refused before anything parses it: a client's test cannot stall the host
+            log.warning("completion %d: test %d is over %d bytes (Limits.test_source_bytes); reward None", index, big, limit)
+            return Plan(index, score=Score(None, "bad_tests", format_ok=format_ok))
         program = extract_code(completion, prompt=prompt, entry_points=entry_points(test_list), fallback=cfg.fallback)
         if program is None:
             return Plan(index, score=self._fixed(cfg.no_code_reward, "no_code", format_ok))

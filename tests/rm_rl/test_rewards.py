@@ -106,6 +106,24 @@ class TestContractWithFakeSandbox:
         outcomes = reward.stats.snapshot()["outcomes"]
         assert outcomes["bad_tests"] == 1 and outcomes["no_tests"] == 1 and script.jobs == []
 
+    def test_a_client_test_over_the_source_cap_abstains_before_anything_parses_it(self, fake, caplog):
+        """Issue 10: a 2 MB test (200 asserts of 5,000-element literals) took 7 s of host CPU
+        to parse here, twice per completion, before the sandbox refused it; now None at once."""
+        import time
+
+        script, ex = fake
+        attack = "\n".join(f"assert add({i}, 0) == [" + ",".join(["1"] * 5000) + "]" for i in range(200))
+        reward = binary(executor=ex)
+        t0 = time.process_time()
+        with caplog.at_level("WARNING", logger="rm_rl.rewards"):
+            scores = reward.score([GOOD_ADD] * 4, [[*ADD_TESTS, attack]] * 2 + [[{"source": attack}]] + [ADD_TESTS])
+        assert time.process_time() - t0 < 0.5
+        assert [(s.reward, s.outcome) for s in scores] == [(None, "bad_tests")] * 3 + [(1.0, "executed")]
+        assert len(script.jobs) == 1  # only the last completion ran
+        assert "completion 0: test 3 is over 131072 bytes (Limits.test_source_bytes)" in caplog.text
+        bigger = binary(executor=ex, test_source_bytes=4 * 2**20)  # the setting, as a reward option
+        assert bigger.config.execution.limits.test_source_bytes == 4 * 2**20
+
     def test_chat_completions_and_prefill_prompts(self, fake):
         script, ex = fake
         prompts = [[{"role": "user", "content": "Write add."},

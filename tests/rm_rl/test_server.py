@@ -240,6 +240,22 @@ def test_process_backend_warning_is_in_every_answer():
     assert sum(metrics["isolation"].values()) == 2
 
 
+def test_a_2mb_client_test_is_answered_at_once_as_bad_tests(fake):
+    """Issue 10: a client-supplied test that would take over a minute to plan (and seconds
+    to parse) is refused before either, and the server answers the rest of the request."""
+    import time
+
+    script, _ = fake
+    attack = "\n".join(f"assert add({i}, 0) == [" + ",".join(["1"] * 5000) + "]" for i in range(200))
+    items = [{"completion": GOOD_ADD, "tests": [attack]}, ITEM]
+    with serve_fake(fake) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        t0 = time.monotonic()
+        body = c.post("/score", json={"items": items}).json()
+        elapsed = time.monotonic() - t0
+    assert [(r["reward"], r["outcome"]) for r in body["results"]] == [(None, "bad_tests"), (1.0, "executed")]
+    assert len(script.jobs) == 1 and elapsed < 5.0
+
+
 def test_plain_score_reports_no_warning_on_the_fake_backend(fake):
     with serve_fake(fake) as srv, httpx.Client(base_url=srv.url) as c:
         body = c.post("/score", json={"items": [ITEM]}).json()
