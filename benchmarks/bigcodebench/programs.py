@@ -116,15 +116,18 @@ def _install():
 
 _install()
 '''
-"""Folders in the scratch list their entries in creation order, as the official evaluator's do.
+"""Folders in the scratch list their entries in creation order, as the official evaluator's did.
 
 The official runs listed a new folder oldest first (BigCodeBench/67: two solutions that
 list unsorted passed, which needs ``EMP001`` .. ``EMP003``, ``A1`` .. ``A3``, ``B1``,
-``B2`` each in creation order; a disk such as XFS, or overlayfs on it, lists so). The
-sandbox's tmpfs lists newest first on this kernel, so ``os.listdir`` and ``os.scandir``
-(and with them ``os.walk``, ``glob`` and ``pathlib``) reverse it for folders on the
-scratch. A probe decides at load: where the scratch already lists in creation order, or
-in another order, nothing is changed.
+``B2`` each in creation order; a disk such as XFS lists a small folder so, ext4 in hash
+order). The sandbox's tmpfs lists newest first on this kernel, so ``os.listdir`` and
+``os.scandir`` (and with them ``os.walk``, ``glob`` and ``pathlib``) reverse it for
+folders on the scratch. A probe decides at load: where the scratch already lists in
+creation order, or in another order, nothing is changed. Rescoring the 414 samples of
+the 12 official runs whose solution or test lists a folder, creation order changes only
+67's two verdicts (both to the official ones); name order would too, nothing in those
+runs tells the two apart.
 """
 
 _PRELUDE = (
