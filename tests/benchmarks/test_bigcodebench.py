@@ -315,11 +315,6 @@ _SLOW_TO_WIPE = (  # 20,000 files made at load: the wipe that follows the load t
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "BigCodeBench/587 and the flaky FileNotFoundErrors: in a shared-mode job the sandbox's pid 1 empties "
-    "the scratch after the program loaded while J already runs the first test (acesandbox/_sandbox/loop.py "
-    "run_job wipes after 'loaded'; job.py runs shared tests without waiting for pid 1), so files the suite "
-    "makes first can vanish. Fix there (J waits for pid 1's go-ahead after the load), then drop this mark."))
 def test_files_the_suite_makes_first_are_not_wiped(bcb_executor):
     """The race made certain: 20,000 files made at load keep pid 1 emptying /tmp for a while, and
     /dev/shm, emptied next, loses the file the suite wrote into it first (official: it stays)."""
