@@ -15,17 +15,9 @@ _NUMPY = "library version differs: numpy 2 / scipy >= 1.11 (stats.mode returns s
 _MPL = "library version differs: matplotlib 3.11 vs the official 3.7 (renamed keywords, pie/boxplot behaviour)"
 _SKLEARN = "library version differs: scikit-learn 1.9 (OneHotEncoder(sparse=) removed) vs the official 1.3"
 _OFFICIAL_HANG = "official environment: the suite hung (its canonical solution of 363 failed there too); passes here"
-_FLAKY = "flaky on this host: failed once in the full run while other sandboxes shared the 2 cores, passes on rerun"
-_WIPE_RACE = (
-    "the sandbox (ours, not fixed here): in a shared-mode job pid 1 empties /tmp and /dev/shm after the program "
-    "loads while the suite already runs (acesandbox/_sandbox/loop.py run_job wipes after 'loaded'; job.py "
-    "starts shared tests without waiting), so a file the suite makes first can vanish: FileNotFoundError in "
-    "setUp, the test or tearDown. Reproduced: 4 of 6 officially passing samples of 587 failed so in one run at "
-    "load average 6 (tearDown: 'test_file.txt'), and 490, 665, 673, 721, 7, 14, 118, 123, 266, 585 in runs of "
-    "414 samples; tests/benchmarks/test_bigcodebench.py makes it certain (strict xfail). With J waiting for "
-    "pid 1's go-ahead after the wipe (a 6-line change to job.py and loop.py, tried on a copy) that test passes "
-    "and all 11 samples of 587 agreed, at load average 9. Until the sandbox is fixed, a rerun alone agrees"
-)
+_FLAKY = ("flaky on this host: failed once in the full run while other sandboxes shared the 2 cores, passes on rerun "
+          "(before 0678004 the sandbox's scratch wipe ran under a shared job's first tests; 490 and 673 were seen "
+          "failing so, FileNotFoundError for a file the suite had made)")
 _FD_123 = (
     "official side, the evaluator process's state: task_func(123) checks os.path.exists(123), true only while "
     "file descriptor 123 is open. The official runs were scored by the evaluator service (the fork's "
@@ -44,7 +36,6 @@ _ANY_ENV: dict[str, str] = {
     "BigCodeBench/205": _OFFICIAL_HANG, "BigCodeBench/363": _OFFICIAL_HANG,
     "BigCodeBench/1101": "environment differs: no 'python' executable on the sandbox's PATH (subprocess.run(['python', ...]))",
     "BigCodeBench/404": _FD_123,
-    "BigCodeBench/587": _WIPE_RACE,
     **{f"BigCodeBench/{n}": _NLTK for n in (334, 376, 656, 658, 734, 806, 808, 940, 1109)},
 }
 """Differences that no library pin removes (network, sandbox, NLTK data, the official side)."""
@@ -84,11 +75,14 @@ KNOWN_DIFFERENCES_PINNED: dict[str, str] = {
 official pins (:mod:`benchmarks.bcb_env`, ``--bcb-env``): 3625/3668 agreed in the full
 verification before 2026-12-06. Of the 13 tasks that differed then, rescored on 2026-12-06
 (every sample): 19, 847, 882, 926 and 1106 agree; 67 agrees since scratch folders list in
-creation order (:data:`~benchmarks.bigcodebench.programs.LISTING_ORDER`); 404 is the official
-evaluator's own state (its two full runs disagree on the same check); 276 and 555 are the
-Python 3.11 scipy substitute, 609 and 720 unseeded randomness, 421 network; 587 (with the
-FileNotFoundErrors of other tasks under load) is the sandbox's scratch wipe racing the suite,
-ours and not fixed in this package (the fix belongs in ``acesandbox/_sandbox``)."""
+creation order (:data:`~benchmarks.bigcodebench.programs.LISTING_ORDER`); 587 agrees since
+the sandbox starts a shared job's tests after emptying the scratch (0678004: before, the
+wipe ran under the suite, and under load a file it made first vanished: 4 of 6 officially
+passing samples of 587 failed so in one run, all 11 samples agreed with the fix, and the
+same FileNotFoundErrors hit 490, 665, 673, 721, 7, 14, 118, 123, 266 and 585 in runs of
+the 414 folder-listing samples); 404 is the official evaluator's own state (its two full
+runs disagree on the same check); 276 and 555 are the Python 3.11 scipy substitute, 609
+and 720 unseeded randomness, 421 network."""
 
 KNOWN_DIFFERENCES_BY_ENV: dict[str, dict[str, str]] = {"host": KNOWN_DIFFERENCES, "pinned": KNOWN_DIFFERENCES_PINNED}
 """The table :func:`verify_runs` explains with: ``"host"`` when the sandbox runs this
