@@ -101,3 +101,14 @@ def test_a_job_rescored_after_its_verdict_is_judged_the_same(problems, bench_exe
     again = bench.verdicts(probs["abc001_a"], {"pass": bench_executor.run(job)})
     assert first.verdicts["pass"] == again.verdicts["pass"] == PASS
     assert again.details["timing"]["pass"] == first.details["timing"]["pass"] and first.details["timing"]["pass"]["ratio"] >= 0.4
+
+
+def test_an_int_past_the_digit_limit_is_a_runtime_error_as_officially(problems, bench_executor):
+    """lcb_runner writes a wrong value into its metadata with str(), which raises past 50,000 digits
+    (O1-mini's LeetCode 3414 returned 2 ** 134217727): -4, not a wrong answer."""
+    bench, probs = problems
+    r = score(bench, bench_executor, probs["3001"], "class Solution:\n    def f(self, x):\n        return 2 ** (x * 200_000)\n")
+    assert r.verdicts["pass"] == FAIL and r.details["results"] == [-4]
+    assert r.details["metadata"]["error"].startswith("ValueError('Exceeds the limit (50000 digits) for integer string")
+    small = score(bench, bench_executor, probs["3001"], "class Solution:\n    def f(self, x):\n        return 2 ** 1000\n")
+    assert small.details["results"] == [-2]  # a wrong int of ordinary length: a wrong answer
