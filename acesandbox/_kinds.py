@@ -89,11 +89,13 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
     compat = job.compare == "compat"
     where = f"tests[{index}]"
     budget = max(1.0, job.limits.timeout_s)
+    if isinstance(test, (AssertTest, UnittestTest)):
+        _source_size_check(test.source, job.limits.test_source_bytes)
     if isinstance(test, AssertTest):
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source}, forgeable=True)
-        plan = _plan_assert(test.source)
+        plan = _plan_assert(test.source, job.limits.test_nodes)
         if plan.forgeable:
             return _in_q(test, test.source, unittest=False)
         return Prepared(
@@ -108,7 +110,7 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         if compat:
             _syntax_check(test.source, where)
             return Prepared(test, {"k": "compat", "code": test.source, "unittest": True}, forgeable=True)
-        plan = _plan_unittest(test.source)
+        plan = _plan_unittest(test.source, job.limits.test_nodes)
         if plan.forgeable:
             return _in_q(test, test.source, unittest=True)
         payload = {"k": "plan", "code": plan.sandbox_code, "unittest": True}
@@ -156,6 +158,16 @@ def _in_q(test: Test, source: str, *, unittest: bool) -> Prepared:
     from the program; its source travels apart (:attr:`Prepared.source`)."""
     payload = {"k": "q", "names": list(program_names(source)), "unittest": unittest}
     return Prepared(test, payload, source=source)
+
+
+def _source_size_check(source: str, limit_bytes: int) -> None:
+    """Refuse a test source the host should not parse: parsing and planning cost time on
+    the host thread in proportion to it (a 2 MB test took over a minute to plan)."""
+    if len(source) > limit_bytes or len(source.encode("utf-8", "surrogatepass")) > limit_bytes:
+        raise InvalidJobError(
+            f"test source is over {limit_bytes:,} bytes, the most parsed on the host "
+            "(Limits.test_source_bytes): split it into several tests, or raise the limit"
+        )
 
 
 def _syntax_check(source: str, where: str) -> None:

@@ -74,12 +74,27 @@ class Limits:
     max_file_mb: int = field(default=64, metadata=_help("largest file a test may write, in MiB"))
     max_open_files: int = field(default=256, metadata=_help("file descriptors a test may hold open"))
     output_bytes: int = field(default=64 * 1024, metadata=_help("stdout/stderr a test may write, in bytes"))
+    test_source_bytes: int = field(
+        default=128 * 1024,
+        metadata=_help(
+            "largest assert or unittest test source the host parses and plans, in UTF-8 bytes; "
+            "a larger test is refused (invalid job), so no client-supplied test can stall the host"
+        ),
+    )
+    test_nodes: int = field(
+        default=10_000,
+        metadata=_help(
+            "most syntax-tree nodes the host plans for one assert or unittest test, the copies that "
+            "unrolling and literal folding make included (about 35 us each); past it the test is "
+            "refused, past it in copies they are not made"
+        ),
+    )
 
     def __post_init__(self) -> None:
         _positive("timeout_s", self.timeout_s)
         _positive("wall_timeout_s", self.wall_timeout_s, allow_none=True)
         _positive("job_timeout_s", self.job_timeout_s, allow_none=True)
-        for name in ("max_file_mb", "max_open_files", "output_bytes"):
+        for name in ("max_file_mb", "max_open_files", "output_bytes", "test_source_bytes", "test_nodes"):
             _positive_int("Limits", name, getattr(self, name))
         if self.wall_timeout_s is not None and self.wall_timeout_s < self.timeout_s:
             raise InvalidJobError("Limits.wall_timeout_s must be >= timeout_s (it bounds wall time, timeout_s CPU time)")

@@ -180,11 +180,14 @@ class Executor:
         if s is not None:
             s.close()
 
-    def _run_one(self, worker: int, job: Job) -> Report:
+    def _run_one(self, worker: int, job: Job, then: Job | None = None) -> Report:
+        """Run ``job`` on ``worker``'s sandbox; ``then``: the job that worker runs next."""
         last = ""
         for _attempt in range(2):
             try:
-                return self._session(worker).run(job)
+                session = self._session(worker)
+                session.hint_next(then)
+                return session.run(job)
             except InvalidJobError as exc:
                 # The caller's test does not parse (or its arguments are not plain data):
                 # the job's fault, reported as errors, never as a sandbox failure.
@@ -222,18 +225,33 @@ class Executor:
         outbox: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
 
+        def take(block: bool) -> Any:
+            try:
+                return inbox.get(block=block)
+            except queue.Empty:
+                return None
+
         def worker() -> None:
-            while not stop.is_set():
-                item = inbox.get()
-                if item is _SENTINEL:
-                    return
-                if item.job is None:
-                    outbox.put((item.index, _invalid_report(item.error or "invalid job")))
-                    continue
-                try:
-                    outbox.put((item.index, self.run(item.job)))
-                except BaseException as exc:  # noqa: BLE001 - never lose a result
-                    outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
+            # Each batch worker keeps one sandbox and tells it which job comes next, so
+            # the sandbox starts it while this thread is still judging the last results.
+            item = take(True)
+            if item is _SENTINEL:
+                return
+            w = self._free.get()
+            try:
+                while item is not _SENTINEL and not stop.is_set():
+                    nxt = take(False)
+                    if item.job is None:
+                        outbox.put((item.index, _invalid_report(item.error or "invalid job")))
+                    else:
+                        then = nxt.job if nxt is not None and nxt is not _SENTINEL else None
+                        try:
+                            outbox.put((item.index, self._run_one(w, item.job, then)))
+                        except BaseException as exc:  # noqa: BLE001 - never lose a result
+                            outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
+                    item = nxt if nxt is not None else take(True)
+            finally:
+                self._free.put(w)
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
         for t in threads:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acesandbox import Job, Report
+from harness.sandbox_warnings import WarningTally
 
 from .base import PASS, SANDBOX_ERROR, Benchmark, BenchmarkError, Problem, SampleResult, longest_first
 
@@ -80,7 +81,9 @@ def evaluate(
     Samples naming an unknown task are left out with a warning; the rest of the batch
     goes on. Without an ``executor``, one is opened (``backend``, ``workers``) and closed.
     With ``dedupe`` a program given for the same task more than once (common with many
-    samples per task) runs once and every copy gets its verdicts.
+    samples per task) runs once and every copy gets its verdicts. The sandbox's warnings
+    (an unisolated backend, tests judged in the program's process) are listed once each,
+    with their test and job counts, in ``Evaluation.warnings`` (so the summary and report).
     """
     started = time.monotonic()
     by_id = {p.task_id: p for p in problems}
@@ -108,6 +111,7 @@ def evaluate(
 
         executor = Executor(bench.sandbox_config(backend=backend, workers=workers))
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
+    sandbox = WarningTally()  # the sandbox's warnings (process backend, forgeable tests), once each
     first: dict[tuple[str, str, bool], int] = {}
     same_as: dict[int, int] = {}  # item -> the earlier item with the same task and program
     try:
@@ -129,6 +133,7 @@ def evaluate(
         for k, report in executor.imap((job for _, _, job in flat), ordered=False, progress=progress, total=len(flat)):
             i, part, _ = flat[k]
             reports[i][part] = report
+            sandbox.add(report.warnings)
     finally:
         if own:
             executor.close()
@@ -157,6 +162,7 @@ def evaluate(
     if failed_build:
         first_error = next(iter(failed_build.values()))
         warnings.append(f"{len(failed_build)} program(s) could not be turned into jobs (first: {first_error})")
+    warnings.extend(f"sandbox: {line}" for line in sandbox.lines())
     canary_value = None
     if canary:
         bad = tuple((r.task_id, _verdict_text(r)) for r in canary_results if any(v != PASS for v in r.verdicts.values()))

@@ -18,6 +18,7 @@ from acesandbox.extract import as_program, extract_code
 
 from .config import FilterConfig
 from .generation import Generator, SamplingParams
+from .sandbox_warnings import tally_warnings
 from .scoring import StageRun, Unit, check_record, run_scored_stage, stream_timing
 
 __all__ = ["build_solution_prompt", "filter_tests", "runnable_tests", "surviving"]
@@ -150,6 +151,9 @@ def filter_tests(config: FilterConfig, generator: Generator | None = None, execu
             "solutions": len(reports),
             "solution_pass_rates": [None if r is None else round(r.pass_rate, 4) for r in reports],
         }
+        warned = tally_warnings(r.warnings for r in reports if r is not None)
+        if warned:  # e.g. "judged in the program's process: forgeable (2 tests in 9 jobs)"
+            out["filter_diagnostics"]["sandbox_warnings"] = warned
         run.store.write(out)
         return True
 

@@ -22,6 +22,7 @@ from acesandbox.extract import as_program, extract_code
 from .config import SampleConfig
 from .filtering import runnable_tests
 from .generation import Generator, SamplingParams
+from .sandbox_warnings import tally_warnings
 from .scoring import StageRun, Unit, run_scored_stage, stream_timing
 
 __all__ = ["build_sample_prompt", "pass_rate", "sample"]
@@ -103,16 +104,18 @@ def sample(config: SampleConfig, generators: list[Generator] | None = None, exec
             {"model_name": model, "completion_id": cid, "completion": text, "pass_rate": pass_rate(rep, denominator)}
             for (model, cid, text), rep in zip(completions, reports)
         ]
-        run.store.write(
-            {
-                "id": record["id"],
-                "source": record.get("source", ""),
-                "question": record["question"],
-                "test_cases": list(unit.tests),
-                "inferences": inferences,
-                "context_messages": prompt,
-            }
-        )
+        row = {
+            "id": record["id"],
+            "source": record.get("source", ""),
+            "question": record["question"],
+            "test_cases": list(unit.tests),
+            "inferences": inferences,
+            "context_messages": prompt,
+        }
+        warned = tally_warnings(r.warnings for r in reports if r is not None)
+        if warned:  # the pass rates of this row were judged under these warnings
+            row["sandbox_warnings"] = warned
+        run.store.write(row)
         return True
 
     def close() -> None:

@@ -10,11 +10,14 @@ unscored, to be retried on restart, never scored 0.
 
 :func:`run_scored_stage` is the loop filtering and sampling share around it: read the
 input rows, reject malformed ones, skip finished ones, batch the rest into units,
-score them, checkpoint each as it finishes and always write the summary.
+score them, checkpoint each as it finishes and always write the summary. The sandbox's
+warnings (the ``process`` backend's, forgeable tests') are logged once each and listed
+with their counts in the summary's ``sandbox_warnings``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,6 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checkpoint import StageStore, stage_progress
+from .sandbox_warnings import WarningTally
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ScoreStream",
@@ -175,6 +181,8 @@ class StageRun:
     stream: ScoreStream
     counts: Counter[str] = field(default_factory=Counter)
     bar: Any = None
+    warnings: WarningTally = field(default_factory=WarningTally)
+    """The sandbox's warnings over this run's jobs (the summary's ``sandbox_warnings``)."""
 
     def tick(self) -> None:
         if self.bar is not None:
@@ -245,6 +253,8 @@ def run_scored_stage(
                 )
                 run.counts["unscored:sandbox_error"] += 1
                 continue
+            for text in run.warnings.add_reports(reports):
+                log.warning("%s: sandbox warning: %s", name, text)
             if write(run, unit, reports):
                 run.counts["written"] += 1
         interrupted = False
@@ -255,6 +265,7 @@ def run_scored_stage(
             ex.close()
         close()
         summary = summarize(run, time.monotonic() - t0, interrupted)
+        summary["sandbox_warnings"] = run.warnings.lines()
         run.store.finish(summary, complete=not interrupted)
     return summary
 

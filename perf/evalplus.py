@@ -1,25 +1,28 @@
 """Speed of our EvalPlus scoring against the official ``evalplus`` package, on the 20 official runs.
 
     python -m perf.evalplus --data-dir DIR [--workers 2] [--evalplus-python PATH] [--skip-official | --skip-ours]
+    python -m perf.evalplus --data-dir DIR --ground-truth-only [--evalplus-python PATH]
 
 Both sides score every sample of every run (3,750 samples, base and plus inputs) with
 the same parallelism, in two timed phases, each tool starting from an empty cache in a
 temporary folder:
 
-1. ground truth: the expected outputs of HumanEval+ and MBPP+ computed and cached
-   (ours: ``prepare``; official: one ``evalplus.evaluate`` call per dataset on a
-   one-sample file, which computes and pickles them);
+1. ground truth: the expected outputs of HumanEval+ and MBPP+ computed and cached, per
+   dataset, one side after the other (ours: ``prepare``, i.e.
+   :func:`benchmarks.evalplus.ground_truth`, on ``--workers`` sandboxes; official:
+   ``evalplus.evaluate.get_groundtruth``, the function ``evalplus.evaluate`` calls, in the
+   ``--evalplus-python`` interpreter, which runs the canonical solutions in one process and
+   pickles their outputs);
 2. the 20 runs, with those caches filled, as each tool scores a batch: ours with
    :func:`benchmarks.runner.evaluate` on one executor in one process (a program given
    more than once for a task runs once), the official CLI once per run.
 
-"cold" is phase 1 + phase 2, "warm" phase 2 alone (both tools keep their cache between
-invocations). The official side runs ``python -m evalplus.evaluate`` (evalplus 0.2.0:
-light dependencies, Python 3.11, the result format of the January 2024 runs) with
-``HUMANEVAL_OVERRIDE_PATH`` / ``MBPP_OVERRIDE_PATH`` pointing at the local v0.1.9 /
-v0.1.0 files. Ours uses the matching ``2024-01-v0.2.0`` profile, and the script reports
-how often the two agree. The load average is printed before and after; the speed-ups
-are printed only if it never exceeded the core count.
+The ground-truth row is printed beside the steady state (phase 2); ``--ground-truth-only``
+times phase 1 alone. The official side reads the local HumanEval+ v0.1.9 / MBPP+ v0.1.0
+files (``HUMANEVAL_OVERRIDE_PATH`` / ``MBPP_OVERRIDE_PATH``) and, in phase 2, runs
+``python -m evalplus.evaluate``; ours uses the ``2024-01-v0.2.0`` profile (the January 2024
+runs' rules), and the script reports how often the two agree. The load average is printed
+before and after; a ratio is printed only if the load never exceeded the core count.
 """
 
 from __future__ import annotations
@@ -72,14 +75,18 @@ def _benches(data_root: pathlib.Path, cache_dir: str, profile: str) -> tuple[dic
     return benches, problems
 
 
-def ground_truth_ours(data_root: pathlib.Path, cache_dir: str, workers: int, profile: str) -> float:
-    """Compute and cache both datasets' expected outputs; returns seconds."""
-    started = time.perf_counter()
+def ground_truth_ours(data_root: pathlib.Path, cache_dir: str, workers: int, profile: str,
+                      kinds: Sequence[str] = ("humaneval+", "mbpp+")) -> dict[str, float]:
+    """Compute and cache each dataset's expected outputs from an empty cache; seconds per dataset
+    (sandbox start-up, the canonical runs and the cache file included)."""
     benches, problems = _benches(data_root, cache_dir, profile)
-    with Executor(dataclasses.replace(SANDBOX, workers=workers)) as ex:
-        for kind, bench in benches.items():
-            bench.prepare(list(problems[kind].values()), executor=ex)
-    return time.perf_counter() - started
+    spent: dict[str, float] = {}
+    for kind in kinds:
+        started = time.perf_counter()
+        with Executor(dataclasses.replace(SANDBOX, workers=workers)) as ex:
+            benches[kind].prepare(list(problems[kind].values()), executor=ex)
+        spent[kind] = time.perf_counter() - started
+    return spent
 
 
 def score_ours(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathlib.Path]], cache_dir: str, workers: int,
@@ -123,37 +130,55 @@ def _official_env(data_root: pathlib.Path, work: pathlib.Path) -> dict[str, str]
     return env
 
 
-def ground_truth_official(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathlib.Path]], python: str,
-                          workers: int, work: pathlib.Path) -> float:
-    """Seconds evalplus spends computing and caching both datasets' ground truth.
+_OFFICIAL_GT = """
+import json, sys, time
+from evalplus.data import get_human_eval_plus, get_human_eval_plus_hash, get_mbpp_plus, get_mbpp_plus_hash
+from evalplus.evaluate import get_groundtruth
+try:
+    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
+except ImportError:  # evalplus < 0.3
+    from evalplus.eval import MBPP_OUTPUT_NOT_NONE_TASKS
+if sys.argv[1] == "humaneval":
+    problems, dataset_hash, not_none = get_human_eval_plus(), get_human_eval_plus_hash(), []
+else:
+    problems, dataset_hash, not_none = get_mbpp_plus(), get_mbpp_plus_hash(), MBPP_OUTPUT_NOT_NONE_TASKS
+started = time.perf_counter()
+get_groundtruth(problems, dataset_hash, not_none)
+print(json.dumps({"seconds": time.perf_counter() - started, "tasks": len(problems)}))
+"""
+"""Run by the evalplus interpreter: ``evalplus.evaluate.get_groundtruth`` on one dataset, timed
+around that call alone (loading the dataset file is not part of it, on either side)."""
 
-    Per dataset, ``evalplus.evaluate`` runs twice on a file with one do-nothing program per
-    task: first with an empty cache, then with it filled; the difference is the ground
-    truth's cost (each call also has evalplus's fixed overhead, about 20 s here)."""
+
+def ground_truth_official(data_root: pathlib.Path, python: str, work: pathlib.Path,
+                          kinds: Sequence[str] = ("humaneval+", "mbpp+")) -> dict[str, float]:
+    """Seconds ``evalplus.evaluate.get_groundtruth`` spends per dataset, from an empty cache.
+
+    Each dataset runs in a fresh interpreter; the cache (``XDG_CACHE_HOME`` under ``work``) is
+    empty before and filled after, for :func:`score_official`."""
+    spent: dict[str, float] = {}
     env = _official_env(data_root, work)
-    spent = 0.0
-    done: set[str] = set()
-    for n, (_run, kind, samples) in enumerate(runs):
-        if kind in done:
-            continue
-        done.add(kind)
-        folder = work / f"gt{n}"
-        folder.mkdir(parents=True)
-        # evalplus wants every task: one program per task that defines nothing (fails at once)
-        task_ids = dict.fromkeys(str(s["task_id"]) for s in read_samples(samples))
-        text = "".join(json.dumps({"task_id": t, "solution": "pass\n"}) + "\n" for t in task_ids)
+    for kind in kinds:
         dataset = "humaneval" if kind == "humaneval+" else "mbpp"
-        took = []
-        for attempt in ("cold", "warm"):
-            target = folder / attempt / "samples.jsonl"
-            target.parent.mkdir()
-            target.write_text(text, encoding="utf-8")
-            t0 = time.perf_counter()
-            subprocess.run([python, "-m", "evalplus.evaluate", "--dataset", dataset, "--samples", str(target),
-                            "--parallel", str(workers)], env=env, capture_output=True, text=True, check=True)
-            took.append(time.perf_counter() - t0)
-        spent += took[0] - took[1]
+        proc = subprocess.run([python, "-c", _OFFICIAL_GT, dataset], env=env, capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"evalplus get_groundtruth failed on {dataset} ({proc.returncode}): {proc.stderr[-800:]}")
+        spent[kind] = float(json.loads(proc.stdout.strip().splitlines()[-1])["seconds"])
     return spent
+
+
+def ground_truth_rows(ours: dict[str, float], official: dict[str, float], busy: bool) -> list[str]:
+    """The ground-truth table: per dataset and both, seconds on each side and the speed-up
+    (official / ours; > 1: ours is faster), withheld when the machine was busy."""
+    rows = []
+    for kind in [*ours, "both"]:
+        mine = sum(ours.values()) if kind == "both" else ours[kind]
+        theirs = sum(official.values()) if kind == "both" else official[kind]
+        ratio = "n/a (loaded)" if busy else f"{theirs / mine:.2f}x"
+        rows.append(f"ground truth, {kind}, empty cache: ours {mine:.1f} s, evalplus get_groundtruth {theirs:.1f} s, "
+                    f"speed-up {ratio}")
+    return rows
 
 
 def score_official(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathlib.Path]], python: str, workers: int,
@@ -194,9 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="shared data folder with the official runs (default: $ACECODER_SHARED_DATA)")
     parser.add_argument("--workers", type=int, default=2, help="parallel checks on both sides")
     parser.add_argument("--evalplus-python", default=os.environ.get("EVALPLUS_PYTHON", sys.executable),
-                        help="interpreter that has evalplus 0.2.0 installed")
+                        help="interpreter that has evalplus installed (0.2.0 for the 20 runs' format; "
+                             "any release with evalplus.evaluate.get_groundtruth for --ground-truth-only)")
     parser.add_argument("--skip-official", action="store_true", help="time ours only")
     parser.add_argument("--skip-ours", action="store_true", help="time the official package only")
+    parser.add_argument("--ground-truth-only", action="store_true",
+                        help="time the ground truth alone, ours beside evalplus's get_groundtruth")
     parser.add_argument("--warm-only", metavar="CACHE_DIR", default=None,
                         help="time ours once, with the ground truth already cached in CACHE_DIR")
     args = parser.parse_args(argv)
@@ -206,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{exc}; pass --data-dir")
     runs = _runs(data_root)
     n_samples = sum(len(read_samples(s)) for _, _, s in runs)
-    print(f"{len(runs)} runs, {n_samples} samples, {args.workers} workers")
+    print(f"{len(runs)} runs, {n_samples} samples, {args.workers} workers (evalplus's ground truth: one process)")
     load_start = Load.now()
     print(f"before: {load_start}")
     with tempfile.TemporaryDirectory(prefix="bench-evalplus-") as tmp:
@@ -216,15 +244,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             warm, _ = score_ours(data_root, runs, args.warm_only, args.workers, PROFILE)
             print(f"ours, 20 runs, ground truth cached: {warm:.1f} s", flush=True)
             return 0
+        gt: dict[str, float] = {}
+        official_gt: dict[str, float] = {}
+        for kind in ("humaneval+", "mbpp+"):  # one dataset at a time, both sides: the load drifts less between them
+            if not args.skip_ours:
+                gt.update(ground_truth_ours(data_root, str(work / "ours-cache"), args.workers, PROFILE, (kind,)))
+                print(f"ours, ground truth, {kind}: {gt[kind]:.1f} s", flush=True)
+            if not args.skip_official:
+                official_gt.update(ground_truth_official(data_root, args.evalplus_python, work / "official", (kind,)))
+                print(f"evalplus get_groundtruth, {kind}: {official_gt[kind]:.1f} s", flush=True)
+        if args.ground_truth_only:
+            load_end = Load.now()
+            print(f"after: {load_end}")
+            if gt and official_gt:
+                for row in ground_truth_rows(gt, official_gt, load_start.busy or load_end.busy):
+                    print(row)
+                if load_start.busy or load_end.busy:
+                    print("the load average exceeded the core count: no speed-up is printed (rerun on an idle machine)")
+            return 0
         if not args.skip_ours:
-            gt = ground_truth_ours(data_root, str(work / "ours-cache"), args.workers, PROFILE)
-            print(f"ours, ground truth: {gt:.1f} s", flush=True)
             warm, ours = score_ours(data_root, runs, str(work / "ours-cache"), args.workers, PROFILE)
             print(f"ours, 20 runs, ground truth cached: {warm:.1f} s", flush=True)
         if args.skip_official:
             return 0
-        official_gt = ground_truth_official(data_root, runs, args.evalplus_python, args.workers, work / "official")
-        print(f"evalplus.evaluate, ground truth: {official_gt:.1f} s", flush=True)
         official_s, official, logs = score_official(data_root, runs, args.evalplus_python, args.workers, work / "official")
         for line in logs:
             print("  evalplus", line)
@@ -233,11 +275,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         load_end = Load.now()
         print(f"after: {load_end}")
-        if load_start.busy or load_end.busy:
+        busy = load_start.busy or load_end.busy
+        steady = "n/a (loaded)" if busy else f"{official_s / warm:.2f}x"
+        print(f"steady state, 20 runs, ground truth cached: ours {warm:.1f} s, evalplus {official_s:.1f} s, "
+              f"speed-up {steady}")
+        for row in ground_truth_rows(gt, official_gt, busy):
+            print(row)
+        if busy:
             print("the load average exceeded the core count: no speed-up is printed (rerun on an idle machine)")
         else:
-            print(f"speed-up, warm (20 runs): {official_s / warm:.2f}x; cold (ground truth + 20 runs): "
-                  f"{(official_gt + official_s) / (gt + warm):.2f}x; ground truth alone: {official_gt / gt:.2f}x")
+            total_ours, total_official = sum(gt.values()) + warm, sum(official_gt.values()) + official_s
+            print(f"from empty caches (ground truth + 20 runs): ours {total_ours:.1f} s, evalplus {total_official:.1f} s, "
+                  f"speed-up {total_official / total_ours:.2f}x")
         common = set(ours) & set(official)
         same = sum(1 for k in common if ours[k] == official[k])
         print(f"agreement with the package on this machine: {same}/{len(common)}")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from acesandbox import Job, Limits, Report, SandboxConfig
 from harness.config import ExecConfig
 from harness.errors import ConfigError as HarnessConfigError
+from harness.sandbox_warnings import WarningTally, tally_warnings
 
 from .dataset import TESTS_KEYS, ProblemIndex, coerce_tests
 from .errors import ConfigError, RewardUnavailableError, TestsNotFoundError
@@ -253,7 +254,7 @@ class Score:
     def to_dict(self, *, details: bool = False) -> dict[str, Any]:
         d = asdict(self)
         d["statuses"] = list(self.statuses)
-        d["warnings"] = list(self.warnings)
+        d["warnings"] = tally_warnings([self.warnings])  # "tests[i]: w" once, as "w (n tests in 1 job)"
         if not details:  # a response lists the warnings once, not per completion
             d.pop("program")
             d.pop("statuses")
@@ -262,13 +263,10 @@ class Score:
 
 
 def sandbox_warnings(scores: Sequence[Score]) -> list[str]:
-    """The distinct sandbox warnings of ``scores``, in first-seen order (sandbox errors are outcomes)."""
-    seen: dict[str, None] = {}
-    for s in scores:
-        for w in s.warnings:
-            if not w.startswith("sandbox error:"):
-                seen.setdefault(w, None)
-    return list(seen)
+    """The distinct sandbox warnings of ``scores``, in first-seen order, each once with the
+    number of tests and completions it applies to, e.g. ``judged in the program's process:
+    forgeable (3 tests in 2 jobs)`` (sandbox errors are outcomes, not warnings)."""
+    return tally_warnings(s.warnings for s in scores)
 
 
 _MAX_WARNINGS = 32
@@ -284,22 +282,17 @@ class RewardStats:
         self.outcomes: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
         self.isolation: Counter[str] = Counter()
-        self.warnings: dict[str, None] = {}
+        self.warnings = WarningTally(max_texts=_MAX_WARNINGS)
         self.calls = 0
 
     def add(self, score: Score) -> list[str]:
         """Count ``score``; returns the sandbox warnings not seen before (to log them once)."""
-        new: list[str] = []
         with self._lock:
             self.outcomes[score.outcome] += 1
             self.statuses.update(score.statuses)
             if score.isolation:
                 self.isolation[score.isolation] += 1
-            for w in sandbox_warnings([score]):
-                if w not in self.warnings and len(self.warnings) < _MAX_WARNINGS:
-                    self.warnings[w] = None
-                    new.append(w)
-        return new
+        return self.warnings.add(score.warnings)
 
     def count_call(self) -> None:
         with self._lock:
@@ -327,7 +320,7 @@ class RewardStats:
                 "outcomes": {k: self.outcomes.get(k, 0) for k in OUTCOMES},
                 "test_statuses": dict(self.statuses),
                 "isolation": dict(self.isolation),
-                "warnings": list(self.warnings),
+                "warnings": self.warnings.lines(),
             }
 
     def reset(self) -> None:
@@ -365,6 +358,17 @@ def _unparsable_string_tests(tests: tuple[str, ...]) -> int | None:
         try:
             ast.parse(t)
         except (SyntaxError, ValueError):
+            return i
+    return None
+
+
+def _oversized_test(tests: Sequence[Any], limit_bytes: int) -> int | None:
+    """Index of the first assert or unittest test whose source is over ``limit_bytes``
+    (``Limits.test_source_bytes``): the sandbox would refuse it, and parsing it here to find
+    entry points would already cost seconds (2 MB: about 3 s per parse)."""
+    for i, t in enumerate(tests):
+        source = t if isinstance(t, str) else t.get("source") if isinstance(t, Mapping) else getattr(t, "source", None)
+        if isinstance(source, str) and (len(source) > limit_bytes or len(source.encode("utf-8", "surrogatepass")) > limit_bytes):
             return i
     return None
 
@@ -579,6 +583,11 @@ class CodeReward:
         if cfg.require_format and not format_ok:
             return Plan(index, score=Score(cfg.bad_format_reward, "bad_format"))
         test_list = coerce_tests(tests, where=f"completion {index}: tests")
+        limit = cfg.execution.limits.test_source_bytes
+        big = _oversized_test(test_list, limit)
+        if big is not None:  # refused before anything parses it: a client's test cannot stall the host
+            log.warning("completion %d: test %d is over %d bytes (Limits.test_source_bytes); reward None", index, big, limit)
+            return Plan(index, score=Score(None, "bad_tests", format_ok=format_ok))
         program = extract_code(completion, prompt=prompt, entry_points=entry_points(test_list), fallback=cfg.fallback)
         if program is None:
             return Plan(index, score=self._fixed(cfg.no_code_reward, "no_code", format_ok))

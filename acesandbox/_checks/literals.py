@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .names import _has_starred
@@ -124,3 +125,22 @@ def _rebinds(node: ast.AST, names: set[str]) -> bool:
         if isinstance(sub, ast.arg) and sub.arg in names:
             return True
     return False
+
+
+def _size(node: ast.AST) -> int:
+    """Nodes in ``node``'s tree (planning costs about this many visits per pass)."""
+    return sum(1 for _ in ast.walk(node))
+
+
+def _copies_size(parts: Sequence[ast.AST], bindings: Sequence[dict[str, ast.expr]], budget: int) -> int | None:
+    """Nodes that one copy of ``parts`` per binding (its names replaced by their
+    expressions) would hold, or None past ``budget``: unrolling is budgeted by what it
+    makes, since one element may copy a large body or a large literal many times."""
+    uses = Counter(n.id for p in parts for n in ast.walk(p) if isinstance(n, ast.Name))
+    base = sum(_size(p) for p in parts)
+    total = 0
+    for b in bindings:
+        total += base + sum(uses[k] * (_size(v) - 1) for k, v in b.items())
+        if total > budget:
+            return None
+    return total

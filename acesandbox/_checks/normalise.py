@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Callable
 from typing import Any
 
-from .literals import _ITER_BUILDERS, _NO, _UNROLL_MAX, _bind_target, _literal_value, _rebinds, _target_names
+from .literals import (
+    _ITER_BUILDERS,
+    _NO,
+    _UNROLL_MAX,
+    _bind_target,
+    _copies_size,
+    _literal_value,
+    _rebinds,
+    _size,
+    _target_names,
+)
 from .names import (
     _CONSUMERS,
     _TRUSTED_MODULES,
@@ -18,7 +29,6 @@ from .names import (
     _resolves_to,
     _Substitute,
 )
-
 
 _UNROLL_BUDGET = 1000
 """Most elements unrolled from ``all``/``any``/comprehensions in one test, nested levels included."""
@@ -32,15 +42,17 @@ class _Normaliser(ast.NodeTransformer):
     (or ``range``/``zip``/``enumerate`` of literals) are unrolled into one expression
     per element (``all`` into ``and``, ``any`` into ``or``: short-circuiting kept), at
     most :data:`_UNROLL_MAX` elements, and :data:`_UNROLL_BUDGET` across all levels and
-    asserts of one test (``budget``: what is left; :attr:`budget` after visiting)."""
+    asserts of one test (``budget``: what is left; :attr:`budget` after visiting), and
+    at most ``nodes`` syntax-tree nodes made (:attr:`nodes`: what is left after visiting)."""
 
     def __init__(
-        self, trusted: frozenset[str], bound: set[str], aliases: dict[str, str], budget: int = _UNROLL_BUDGET
+        self, trusted: frozenset[str], bound: set[str], aliases: dict[str, str], budget: int, nodes: int
     ) -> None:
         self.trusted = trusted
         self.bound = bound
         self.aliases = aliases
         self.budget = budget
+        self.nodes = nodes
         self.introduced: set[int] = set()
         """Ids of the module names it put in: one of them in a hole means a fall back."""
 
@@ -87,7 +99,11 @@ class _Normaliser(ast.NodeTransformer):
         parts = [comp.key, comp.value] if isinstance(comp, ast.DictComp) else [comp.elt]
         if any(_rebinds(p, names) for p in parts):
             return None
+        made = _copies_size(parts, bindings, self.nodes)
+        if made is None:
+            return None
         self.budget -= len(bindings)
+        self.nodes -= made
         out = []
         for b in bindings:
             done = [_Substitute({k: copy.deepcopy(v) for k, v in b.items()}).visit(copy.deepcopy(p)) for p in parts]
@@ -198,12 +214,16 @@ def _inline_check_function(tree: ast.Module) -> None:
     uses = sum(isinstance(n, ast.Name) and n.id == fn.name for n in ast.walk(tree))
     if uses != 1:
         return  # called or referenced elsewhere
-    for node in ast.walk(fn):
+    stack: list[tuple[ast.AST, bool]] = [(fn, False)]  # (node, inside a nested function or lambda)
+    while stack:
+        node, nested = stack.pop()
         if isinstance(node, ast.ClassDef):
             return  # its body's names are attributes, and __ace_ names in it would be mangled
         if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)):
-            if not (isinstance(node, ast.Return) and _in_nested(fn, node)):
+            if not (isinstance(node, ast.Return) and nested):
                 return  # the body must run the same from top to bottom
+        inner = nested or (node is not fn and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
     params = [x.arg for x in a.args]
     body_module = ast.Module(body=fn.body, type_ignores=[])
     stored = _bound_names(body_module, imports=False)
@@ -219,38 +239,40 @@ def _inline_check_function(tree: ast.Module) -> None:
     tree.body = [s for s in tree.body[:-1] if s is not fn] + prologue + body
 
 
-def _in_nested(fn: ast.FunctionDef, target: ast.AST) -> bool:
-    """Whether ``target`` sits inside a function or lambda nested in ``fn``."""
-    for node in ast.walk(fn):
-        if node is not fn and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            if any(n is target for n in ast.walk(node)):
-                return True
-    return False
-
-
 _UNROLL_MAX_STATEMENTS = 5000
+_UNROLL_SCAN_NODES = 200_000
+"""Most nodes :func:`_unroll_loops` walks looking for other uses of loops' targets (each
+loop looks at the whole test: thousands of loops would take quadratic time); past it
+the remaining loops stay loops, run in the program's process (forgeable)."""
 
 
-def _unroll_loops(tree: ast.Module) -> None:
+def _unroll_loops(tree: ast.Module, nodes: int) -> int:
     """Top-level ``for`` loops over literals (or ``range``/``zip``/``enumerate`` of
     literals, at most 1,000 elements) without ``break``/``continue``/``else`` become one
     copy of the body per element, the target replaced by the element's literal; nested
     loops too. Then their asserts are required checks, and the loop no longer runs in the
-    program's process (where a patched ``range`` could run it zero times)."""
+    program's process (where a patched ``range`` could run it zero times). The copies
+    hold at most ``nodes`` syntax-tree nodes; returns what is left of it."""
     trusted = _TRUSTED_NAMES - _bound_names(tree)
     budget = _UNROLL_MAX_STATEMENTS
+    scan, size = _UNROLL_SCAN_NODES, sum(_size(s) for s in tree.body)
     out: list[ast.stmt] = []
     pending = list(tree.body)
     while pending:
         stmt = pending.pop(0)
-        rest = [*out, *pending]
-        copies = _unrolled(stmt, rest, trusted, budget) if isinstance(stmt, ast.For) else None
+        copies = None
+        if isinstance(stmt, ast.For) and size <= scan:
+            scan -= size
+            copies = _unrolled(stmt, [*out, *pending], trusted, budget, nodes)
         if copies is None:
             out.append(stmt)
             continue
-        budget -= len(copies)
-        pending[:0] = copies
+        budget -= len(copies[0])
+        nodes -= copies[1]
+        size += copies[1] - _size(stmt)
+        pending[:0] = copies[0]
     tree.body = out
+    return nodes
 
 
 def _uses(stmt: ast.stmt, names: set[str]) -> bool:
@@ -263,8 +285,11 @@ def _uses(stmt: ast.stmt, names: set[str]) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt))
 
 
-def _unrolled(loop: ast.For, rest: list[ast.stmt], trusted: frozenset[str], budget: int) -> list[ast.stmt] | None:
-    """The copies of ``loop``'s body, or None; ``rest`` is the test's other statements."""
+def _unrolled(
+    loop: ast.For, rest: list[ast.stmt], trusted: frozenset[str], budget: int, nodes: int
+) -> tuple[list[ast.stmt], int] | None:
+    """The copies of ``loop``'s body and their size in nodes, or None (also where they
+    would hold more than ``nodes``); ``rest`` is the test's other statements."""
     names = _target_names(loop.target)
     if names is None or loop.orelse:
         return None
@@ -282,15 +307,21 @@ def _unrolled(loop: ast.For, rest: list[ast.stmt], trusted: frozenset[str], budg
     values = list(values)
     if len(values) > _UNROLL_MAX or len(values) * len(loop.body) > budget:
         return None
-    out: list[ast.stmt] = []
+    bindings: list[dict[str, ast.expr]] = []
     for v in values:
         binding: dict[str, ast.expr] = {}
         if not _bind_target(loop.target, v, binding):
             return None
+        bindings.append(binding)
+    made = _copies_size(loop.body, bindings, nodes)
+    if made is None:
+        return None
+    out: list[ast.stmt] = []
+    for binding in bindings:
         for stmt in loop.body:
             new = _Substitute({k: copy.deepcopy(e) for k, e in binding.items()}).visit(copy.deepcopy(stmt))
             out.append(new)
-    return out
+    return out, made
 
 
 def _bindings(tree: ast.AST) -> tuple[dict[str, int], set[str]]:
@@ -314,14 +345,12 @@ def _bindings(tree: ast.AST) -> tuple[dict[str, int], set[str]]:
     return stores, other
 
 
-_FOLD_MAX_NODES = 100_000
-"""Most AST nodes :func:`_fold_literals` copies into one test's asserts."""
-
-
-def _fold_literals(tree: ast.Module) -> None:
+def _fold_literals(tree: ast.Module, nodes: int) -> int:
     """``expected = [1, 2, 3]`` (a literal bound once, at top level) read only in later
     asserts, in trusted positions: those reads become the literal itself, so the template
-    holds it and the program's process, which could overwrite the variable, never reads it."""
+    holds it and the program's process, which could overwrite the variable, never reads it.
+    The copies hold at most ``nodes`` syntax-tree nodes (past it a name stays a hole,
+    forgeable, never a host stall); returns what is left of it."""
     stores, other = _bindings(tree)
     trusted = _TRUSTED_NAMES - _bound_names(tree)
     parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
@@ -336,7 +365,7 @@ def _fold_literals(tree: ast.Module) -> None:
         for n in ast.walk(s.test)
     }
     folded: dict[str, ast.expr] = {}
-    budget = _FOLD_MAX_NODES
+    budget = nodes
     for index, stmt in enumerate(tree.body):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
             continue
@@ -346,7 +375,7 @@ def _fold_literals(tree: ast.Module) -> None:
         read = uses.get(name, [])
         if not read or not all(in_assert.get(id(u), -1) > index and _only_read(u, parents, trusted) for u in read):
             continue
-        size = sum(1 for _ in ast.walk(value)) * len(read)
+        size = _size(value) * len(read)
         if size > budget or _literal_value(value) is _NO:
             continue  # copies past the budget: left as a hole (forgeable), never a host stall
         budget -= size
@@ -355,18 +384,26 @@ def _fold_literals(tree: ast.Module) -> None:
         for s in tree.body:
             if isinstance(s, ast.Assert):
                 s.test = _Substitute(folded, copy_values=True).visit(s.test)
+    return budget
 
 
-def _only_read(node: ast.AST, parents: dict[int, ast.AST], trusted: frozenset[str]) -> bool:
+def _only_read(
+    node: ast.AST,
+    parents: dict[int, ast.AST],
+    trusted: frozenset[str],
+    judged_call: Callable[[ast.Call], bool] | None = None,
+) -> bool:
     """Whether the value at ``node`` only reaches trusted calls and operators (no method,
-    no program or test function, no ``:=``), so a fresh copy of it means the same."""
+    no program or test function, no ``:=``), so a fresh copy of it means the same.
+    ``judged_call``: calls also allowed (a unittest ``self.assertEqual``, itself judged)."""
     child, parent = node, parents.get(id(node))
     while parent is not None and not isinstance(parent, ast.stmt):
         if isinstance(parent, (ast.Attribute, ast.NamedExpr, ast.Lambda, ast.Starred)):
             return False
         if isinstance(parent, ast.Call) and child is not parent.func:
             func = parent.func
-            if not ((isinstance(func, ast.Name) and func.id in trusted) or _is_module_call(func)):
+            judged = judged_call is not None and judged_call(parent)
+            if not ((isinstance(func, ast.Name) and func.id in trusted) or _is_module_call(func) or judged):
                 return False
         if isinstance(parent, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return False
@@ -376,3 +413,131 @@ def _only_read(node: ast.AST, parents: dict[int, ast.AST], trusted: frozenset[st
 
 def _is_module_call(func: ast.expr) -> bool:
     return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in _TRUSTED_MODULES
+
+
+def _fold_self_attributes(tree: ast.Module, nodes: int, assert_methods: frozenset[str]) -> int:
+    """unittest's ``self.expected = [1, 2, 3]`` (a literal assigned once, at the top of
+    ``setUp``, never stored or named elsewhere) read only in the checks of test methods,
+    in trusted positions: those reads become the literal, as :func:`_fold_literals` does
+    for names, so the program cannot overwrite the attribute before its hole is read.
+    Copies past ``nodes`` are not made (the read stays a forgeable hole); returns what is
+    left of it. ``assert_methods``: the ``self.assertX`` calls the planner judges."""
+    trusted = _TRUSTED_NAMES - _bound_names(tree)
+    derived = {b.id for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for b in c.bases if isinstance(b, ast.Name)}
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    for cls in tree.body:
+        if isinstance(cls, ast.ClassDef) and cls.name not in derived:
+            nodes = _fold_class_attributes(cls, nodes, trusted, strings, parents, assert_methods)
+    return nodes
+
+
+def _self_name(method: ast.stmt) -> str | None:
+    if not isinstance(method, ast.FunctionDef) or method.decorator_list:
+        return None
+    params = [*method.args.posonlyargs, *method.args.args]
+    return params[0].arg if params else None
+
+
+def _fold_class_attributes(
+    cls: ast.ClassDef,
+    nodes: int,
+    trusted: frozenset[str],
+    strings: set[str],
+    parents: dict[int, ast.AST],
+    assert_methods: frozenset[str],
+) -> int:
+    setups = [m for m in cls.body if isinstance(m, ast.FunctionDef) and m.name == "setUp"]
+    me = _self_name(setups[0]) if len(setups) == 1 else None
+    if me is None:
+        return nodes
+    values: dict[str, ast.expr] = {}
+    twice: set[str] = set()
+    targets: set[int] = set()
+    for stmt in setups[0].body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute):
+            target, value = stmt.targets[0], stmt.value
+            if not _is_name(target.value, me) or any(isinstance(n, ast.Name) for n in ast.walk(value)):
+                continue
+            if _literal_value(value) is not _NO:
+                (twice if target.attr in values else set()).add(target.attr)
+                values[target.attr] = value
+                targets.add(id(target))
+    # Named any other way (stored or deleted elsewhere, a class attribute or local, a string
+    # that getattr/setattr could use), or assigned twice: left alone.
+    bound = _bound_names(cls)
+    named = {
+        n.attr
+        for n in ast.walk(cls)
+        if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load) and id(n) not in targets
+    }
+    for name in [*values]:
+        if name in twice or name in named or name in strings or name in bound:
+            del values[name]
+    reads: dict[str, list[ast.Attribute]] = {name: [] for name in values}
+    for method in cls.body:
+        own = _self_name(method)
+        test = isinstance(method, ast.FunctionDef) and method.name.startswith("test") and own is not None
+        if isinstance(method, ast.FunctionDef) and own in _bound_names(ast.Module(body=method.body, type_ignores=[])):
+            test = False  # self rebound: its attributes are another object's
+        for node in ast.walk(method):
+            if not (isinstance(node, ast.Attribute) and node.attr in reads and id(node) not in targets):
+                continue
+            if (
+                test
+                and isinstance(method, ast.FunctionDef)
+                and own is not None
+                and _is_name(node.value, own)
+                and _in_check(node, method, own, parents, trusted, assert_methods)
+            ):
+                reads[node.attr].append(node)
+            else:
+                values.pop(node.attr, None)
+    folded: dict[int, ast.expr] = {}
+    for name, value in values.items():
+        size = _size(value) * len(reads[name])
+        if not reads[name] or size > nodes:
+            continue
+        nodes -= size
+        folded.update((id(r), value) for r in reads[name])
+    if folded:
+        _ReplaceNodes(folded).visit(cls)
+    return nodes
+
+
+def _in_check(
+    node: ast.AST,
+    method: ast.FunctionDef,
+    me: str,
+    parents: dict[int, ast.AST],
+    trusted: frozenset[str],
+    assert_methods: frozenset[str],
+) -> bool:
+    """Whether ``node`` is read, in trusted positions only, by an ``assert`` or a judged
+    ``self.assertX(...)`` statement directly in ``method``'s body."""
+
+    def judged(call: ast.Call) -> bool:
+        func = call.func
+        return isinstance(func, ast.Attribute) and _is_name(func.value, me) and func.attr in assert_methods
+
+    stmt = parents.get(id(node))
+    while stmt is not None and not isinstance(stmt, ast.stmt):
+        stmt = parents.get(id(stmt))
+    if stmt is None or not any(s is stmt for s in method.body):
+        return False
+    call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+    if not (isinstance(stmt, ast.Assert) or (call is not None and judged(call))):
+        return False
+    return _only_read(node, parents, trusted, judged)
+
+
+class _ReplaceNodes(ast.NodeTransformer):
+    """Replaces the nodes with the given ids by fresh copies of their expressions."""
+
+    def __init__(self, by_id: dict[int, ast.expr]) -> None:
+        self.by_id = by_id
+
+    def visit(self, node: ast.AST) -> Any:
+        if id(node) in self.by_id:
+            return copy.deepcopy(self.by_id[id(node)])
+        return super().visit(node)

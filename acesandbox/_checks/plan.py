@@ -9,13 +9,28 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from acesandbox._spec import Limits
 from acesandbox.errors import InvalidJobError, TestSyntaxError
 
 from .data import CHECK_FUNCTION, Check, Plan
 from .forgeable import _forgeable, _test_names
 from .host import _compile_template
-from .names import _TRUSTED_NAMES, _bound_names, _has_starred, _import_aliases, _resolves_to, _Substitute
-from .normalise import _UNROLL_BUDGET, _fold_literals, _inline_check_function, _Normaliser, _unroll_loops
+from .names import (
+    _TRUSTED_NAMES,
+    _bound_names,
+    _has_starred,
+    _import_aliases,
+    _resolves_to,
+    _Substitute,
+)
+from .normalise import (
+    _UNROLL_BUDGET,
+    _fold_literals,
+    _fold_self_attributes,
+    _inline_check_function,
+    _Normaliser,
+    _unroll_loops,
+)
 from .split import _Splitter
 
 
@@ -30,7 +45,7 @@ def _check_call(ci: int, values: list[ast.expr]) -> ast.Call:
 class _Collector:
     """Numbers checks and turns a split assertion into sandbox statements."""
 
-    def __init__(self, source: str, tree: ast.AST) -> None:
+    def __init__(self, source: str, tree: ast.AST, nodes: int) -> None:
         self.source = source
         self.bound = _bound_names(tree)
         self.trusted = _TRUSTED_NAMES - self.bound
@@ -41,6 +56,7 @@ class _Collector:
         self.rewritten: set[int] = set()  # ids of statements turned into checks
         self.test_names = _test_names(tree, self.aliases)  # read in a hole: forgeable
         self.unroll_budget = _UNROLL_BUDGET
+        self.nodes = nodes  # syntax-tree nodes the normaliser may still make in this test
         self.lines: list[str] | None = None  # the source's lines, split once  # elements the normaliser may still unroll in this test
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
@@ -85,10 +101,10 @@ class _Collector:
     def split(self, expr: ast.expr, *, helpers: bool = False) -> tuple[_Splitter, ast.expr]:
         """Normalise ``expr`` and split it; where a module name put in by the normaliser
         would land in a hole (a sandbox-side expression), split the original instead."""
-        norm = _Normaliser(self.trusted, self.bound, self.aliases, self.unroll_budget)
+        norm = _Normaliser(self.trusted, self.bound, self.aliases, self.unroll_budget, self.nodes)
         sp = _Splitter(self.trusted, helpers=helpers)
         template = sp.build(norm.visit(copy.deepcopy(expr)), False)
-        self.unroll_budget = norm.budget
+        self.unroll_budget, self.nodes = norm.budget, norm.nodes
         if norm.introduced and any(id(n) in norm.introduced for h in sp.holes for n in ast.walk(h)):
             sp = _Splitter(self.trusted, helpers=helpers)
             template = sp.build(expr, False)
@@ -111,13 +127,28 @@ class _Collector:
         return self.emit(node, sp, template)
 
 
-def _parse(source: str) -> ast.Module:
+_DEFAULT_NODES = Limits().test_nodes
+
+
+def _parse(source: str, max_nodes: int) -> tuple[ast.Module, int]:
+    """The test's tree and how many more nodes planning may make (``max_nodes`` less its
+    size). Planning costs tens of microseconds per node on the host, so a larger test
+    is refused before any of it is planned (a client of the reward server could stall it)."""
     try:
-        return ast.parse(source, "<test>")
+        tree = ast.parse(source, "<test>")
     except SyntaxError as e:
         raise TestSyntaxError(f"test does not parse: line {e.lineno}: {e.msg}") from None
     except ValueError as e:  # null bytes, on Python < 3.12
         raise TestSyntaxError(f"test does not parse: line 1: {e}") from None
+    count = 0
+    for _ in ast.walk(tree):
+        count += 1
+        if count > max_nodes:
+            raise InvalidJobError(
+                f"test has more than {max_nodes:,} syntax-tree nodes, the most planned on the host "
+                "(Limits.test_nodes): split it into several tests, or raise the limit"
+            )
+    return tree, max_nodes - count
 
 
 def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.stmt] = ()) -> Plan:
@@ -162,30 +193,34 @@ class _AssertRewriter(ast.NodeTransformer):
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = skip
 
 
-def _rewrite_errors(plan: Callable[[str], Plan]) -> Callable[[str], Plan]:
-    """A test that parses but cannot be written back (``ast.unparse`` of an int literal
-    over Python's digit limit raises ValueError) is an invalid job, not a sandbox error."""
+def _rewrite_errors(plan: Callable[[str, int], Plan]) -> Callable[..., Plan]:
+    """A test that cannot be written back (``ast.unparse`` of an int literal over Python's
+    digit limit raises ValueError) or nests too deeply for the parser or the planner's
+    recursive walks is an invalid job, not a sandbox error."""
 
     @functools.wraps(plan)
-    def wrapper(source: str) -> Plan:
+    def wrapper(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
         try:
-            return plan(source)
+            return plan(source, max_nodes)
         except InvalidJobError:
             raise
         except ValueError as e:
             raise InvalidJobError(f"test cannot be rewritten into checks: {e}") from None
+        except RecursionError:  # a chain of thousands of operators parses, but nests too deep to walk
+            raise InvalidJobError("test nests too deeply to be planned (a chain of thousands of operators?)") from None
 
     return wrapper
 
 
 @_rewrite_errors
-def plan_assert_test(source: str) -> Plan:
-    """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check."""
-    tree = _parse(source)
+def plan_assert_test(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
+    """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check, handling
+    at most ``max_nodes`` syntax-tree nodes (``Limits.test_nodes``), copies included."""
+    tree, spare = _parse(source, max_nodes)
     _inline_check_function(tree)
-    _unroll_loops(tree)
-    _fold_literals(tree)
-    collector = _Collector(source, tree)
+    spare = _unroll_loops(tree, spare)
+    spare = _fold_literals(tree, spare)
+    collector = _Collector(source, tree, spare)
     statements = list(tree.body)
     collector.top_level = {id(stmt) for stmt in statements}
     _AssertRewriter(collector).visit(tree)
@@ -213,6 +248,8 @@ _UNITTEST_METHODS: dict[str, tuple[str, str]] = {
     "assertNotAlmostEqual": ("not _almost_equal(A, B, P, D)", "first second places msg delta"),
 }  # fmt: skip
 _OPTIONAL = {"places": "P", "delta": "D", "seq_type": "T"}
+_JUDGED_METHODS = frozenset(_UNITTEST_METHODS) - {"assertIs", "assertIsNot"}
+"""Calls a folded ``self.<attr>`` literal may reach (identity would differ on a copy)."""
 
 
 def _bind(call: ast.Call, params: list[str]) -> dict[str, ast.expr] | None:
@@ -275,10 +312,12 @@ def _as_list(result: Any) -> list[ast.stmt]:
 
 
 @_rewrite_errors
-def plan_unittest(source: str) -> Plan:
-    """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged checks."""
-    tree = _parse(source)
-    collector = _Collector(source, tree)
+def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
+    """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged
+    checks, handling at most ``max_nodes`` syntax-tree nodes (``Limits.test_nodes``)."""
+    tree, spare = _parse(source, max_nodes)
+    spare = _fold_self_attributes(tree, spare, _JUDGED_METHODS)
+    collector = _Collector(source, tree, spare)
     statements = [
         stmt
         for cls in tree.body

@@ -20,13 +20,13 @@ MAX_MESSAGE = 192 << 20
 """Largest message to the host (its own cap is 256 MiB): a test's result is trimmed to fit."""
 
 
-def send_result(fd: int, obj: dict[str, Any]) -> None:
-    """Send one test's result; captured output that would not fit once escaped is dropped."""
+def result_message(obj: dict[str, Any]) -> bytes:
+    """One test's result as a message; captured output that would not fit once escaped is dropped."""
     data = _dumps(obj, separators=(",", ":")).encode()
     if len(data) > MAX_MESSAGE:
         obj = dict(obj, out="", err="", lines=[], trunc=True, overflow=True)
         data = _dumps(obj, separators=(",", ":")).encode()
-    write_all(fd, struct.pack(">I", len(data)) + data)
+    return struct.pack(">I", len(data)) + data
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:

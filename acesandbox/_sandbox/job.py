@@ -86,8 +86,19 @@ def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[
                     info.update(msg="program failed to load")
             frame(res, ["l", info])
             os._exit(0)
+        if not shared:
+            # Each test's code compiled once here, not in every fork (counted in the load step).
+            for t in tests[start:]:
+                if "code" in t:
+                    try:
+                        t["_code"] = compile(t["code"], "<test>", "exec")
+                    except BaseException:  # noqa: BLE001 - the test's own fork reports it
+                        pass
         frame(res, ["r"])
         if shared:
+            # pid 1 empties the scratch after the load: start only once it says so.
+            if _read_line(fds["ctrl_r"]) is None:
+                os._exit(0)
             for k in range(start, len(tests)):
                 set_cpu_limit(lim["timeout_s"])
                 run_test(tests[k], g, program_code, res)
@@ -99,14 +110,10 @@ def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[
         gc.collect()
         gc.freeze()  # the loaded program's objects: no GC traversal (and copy-on-write) in forks
         ctrl = fds["ctrl_r"]
-        pending = b""
         while True:
-            while b"\n" not in pending:
-                chunk = os.read(ctrl, 64)
-                if not chunk:
-                    os._exit(0)
-                pending += chunk
-            line, _, pending = pending.partition(b"\n")
+            line = _read_line(ctrl)
+            if line is None:
+                os._exit(0)
             k = int(line)
             flush_std()
             pid = os.fork()
@@ -122,6 +129,18 @@ def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[
     except BaseException:  # noqa: BLE001 - J never returns into the server's code
         pass
     os._exit(0)
+
+
+def _read_line(fd: int) -> bytes | None:
+    """One line from pid 1, None at end of file (pid 1 writes a line, then waits for J's
+    answer before the next, so a read never holds more than one)."""
+    line = b""
+    while b"\n" not in line:
+        chunk = os.read(fd, 64)
+        if not chunk:
+            return None
+        line += chunk
+    return line.partition(b"\n")[0]
 
 
 def set_cpu_limit(timeout_s: float) -> None:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from . import scratch
-from .framing import read_exact, recv, send, send_result, write_all
+from .framing import read_exact, recv, result_message, send, write_all
 from .job import job_process
 from .procs import prctl, sweep
 from .supervise import close_j, supervise
@@ -26,6 +26,21 @@ class Server:
         self.stop_requested: set[int | None] = set()
         self.current_id: int | None = None
         self.codes = -1  # the current job's test code for Q processes (a memfd), or -1
+        self.pending: list[dict[str, Any]] = []  # host messages read during a job, not yet served
+        self.out = bytearray()  # results not yet written to the host (see queue)
+
+    # -- results to the host
+    def queue(self, data: bytes) -> None:
+        """Hold a result message until we would wait (``flush``): results that are ready
+        together reach the host in one write, one wake-up of its reader."""
+        self.out += data
+        if len(self.out) >= 1 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.out:
+            data, self.out = bytes(self.out), bytearray()
+            write_all(self.hout, data)
 
     # -- one J
     def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any]:
@@ -77,9 +92,10 @@ class Server:
         os.set_blocking(verdict_r, False)
         return {"pid": pid, "verdict": verdict_r, "buf": bytearray()}
 
-    def _recv_codes(self) -> None:
-        """The job's test code for Q, straight from the host into a memfd: it never lands
-        in the server's heap, so no J forked later can find it in its inherited memory."""
+    def _recv_codes(self) -> int:
+        """The job's test code for Q, straight from the host into a memfd (returned): it
+        never lands in the server's heap, so no J forked later can find it in its
+        inherited memory. It follows its job message at once, wherever that is read."""
         (n,) = struct.unpack(">I", read_exact(self.hin, 4))
         fd = os.memfd_create("acesandbox-tests")
         buf = bytearray(1 << 16)
@@ -94,7 +110,16 @@ class Server:
         finally:
             view[:] = bytes(len(buf))
             view.release()
-        self.codes = fd
+        return fd
+
+    def _job_codes(self, msg: dict[str, Any]) -> None:
+        """Read the sources that follow a job message with Q tests (fd in ``msg["codes"]``)."""
+        if msg.get("op") == "job" and msg.get("q") is True:
+            try:
+                msg["codes"] = self._recv_codes()
+            except (EOFError, OSError, struct.error):
+                sweep(keep=None)
+                os._exit(0)
 
     def _wipe(self) -> None:
         """Empty the scratch; if the program left something that cannot be removed, this
@@ -105,6 +130,10 @@ class Server:
             clean = False
         if not clean:
             sweep(keep=None)
+            try:
+                self.flush()  # the results so far are the program's, not lost with us
+            except OSError:
+                pass
             os._exit(3)
 
     def _kill_all(self, j: dict[str, Any] | None) -> None:
@@ -121,11 +150,16 @@ class Server:
             os._exit(0)
         if msg.get("op") == "stop":
             self.stop_requested.add(msg.get("id"))
+        else:  # a job sent ahead (or exit): served in order once this job ends
+            self._job_codes(msg)
+            self.pending.append(msg)
 
     # -- one job
     def run_job(self, job: dict[str, Any]) -> None:
         jid = job["id"]
         self.current_id = jid
+        # A stop only ever names the job running when it was sent: any other is stale.
+        self.stop_requested.clear()
         lim = job["limits"]
         tests = job["tests"]
         shared = job["mode"] == "shared"
@@ -139,7 +173,7 @@ class Server:
         results: list[dict[str, Any]] = []
 
         def emit(result: dict[str, Any]) -> None:
-            send_result(self.hout, dict(result, op="test", id=jid))
+            self.queue(result_message(dict(result, op="test", id=jid)))
 
         while k < n:
             if jid in self.stop_requested:
@@ -157,6 +191,11 @@ class Server:
                 k = n
                 break
             self._wipe()
+            if shared:  # J waits for this: nothing the tests write is wiped under them
+                try:
+                    write_all(j["ctrl"], b"go\n")
+                except OSError:
+                    pass
             while k < n:
                 if jid in self.stop_requested:
                     break
@@ -183,10 +222,11 @@ class Server:
             if j is not None:
                 break
         # Results first: the host judges them while we clean up, before the next job.
+        self.flush()
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self._wipe()
-        self.stop_requested.discard(jid)
+        self.stop_requested.clear()
 
     def serve(self) -> None:
         send(
@@ -194,19 +234,19 @@ class Server:
             {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "preload_failed": self.cfg.get("preload_failed", [])},
         )
         while True:
-            try:
-                msg = recv(self.hin)
-            except (EOFError, OSError):
-                sweep(keep=None)
-                os._exit(0)
+            if self.pending:
+                msg = self.pending.pop(0)
+            else:
+                try:
+                    msg = recv(self.hin)
+                except (EOFError, OSError):
+                    sweep(keep=None)
+                    os._exit(0)
             op = msg.get("op")
             if op == "job":
-                if msg.get("q"):
-                    try:
-                        self._recv_codes()
-                    except (EOFError, OSError, struct.error):
-                        sweep(keep=None)
-                        os._exit(0)
+                if "codes" not in msg:
+                    self._job_codes(msg)
+                self.codes = msg.pop("codes", -1)
                 try:
                     self.run_job(msg)
                 finally:

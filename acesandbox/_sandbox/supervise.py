@@ -81,13 +81,7 @@ def supervise(
     overflow = False
     cap_err = lim["output_bytes"]
     end: dict[str, Any] | None = None
-    poller = select.poll()
-    fdmap: dict[int, str] = {}
-    for key in ("res", "out", "err", "pidfd"):
-        if j[key] >= 0:
-            poller.register(j[key], select.POLLIN)
-            fdmap[j[key]] = key
-    poller.register(server.hin, select.POLLIN)
+    poller, fdmap = _poller(server, j)
     buf = j["buf"]
 
     def drain(key: str) -> bool:
@@ -155,6 +149,7 @@ def supervise(
     while end is None:
         now = time.monotonic()
         wait_s = max(0.0, min(wall_deadline, check_at) - now)
+        server.flush()  # about to wait: the results held so far go now
         events = poller.poll(wait_s * 1000.0)
         for fd, _ev in events:
             if fd == server.hin:
@@ -262,6 +257,20 @@ def finish_q(q: dict[str, Any], deadline: float) -> dict[str, Any]:
     except ChildProcessError:
         qw = -1
     return {"q": buf.decode("utf-8", "replace") if eof else "", "qw": qw}
+
+
+def _poller(server: Server, j: dict[str, Any]) -> tuple[Any, dict[int, str]]:
+    """J's poll set, made once per J (a descriptor at end of file leaves it for good)."""
+    if "poller" not in j:
+        poller = select.poll()
+        fdmap: dict[int, str] = {}
+        for key in ("res", "out", "err", "pidfd"):
+            if j[key] >= 0:
+                poller.register(j[key], select.POLLIN)
+                fdmap[j[key]] = key
+        poller.register(server.hin, select.POLLIN)
+        j["poller"], j["fdmap"] = poller, fdmap
+    return j["poller"], j["fdmap"]
 
 
 def close_j(j: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ protocol, enforces the host-side deadline and turns raw results into outcomes.
 from __future__ import annotations
 
 import concurrent.futures
+import fcntl
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import select
 import signal
 import struct
 import subprocess
+import termios
 import threading
 import time
 from typing import Any, Callable
@@ -23,12 +25,13 @@ from .. import _wire
 from .._kinds import Prepared, forgeable_warnings, outcome_from_raw, prepare_job
 from .._result import Outcome, Report, Status
 from .._spec import Job
-from ..errors import SandboxCrashedError, SandboxTimeoutError, SandboxUnavailableError
+from ..errors import InvalidJobError, SandboxCrashedError, SandboxTimeoutError, SandboxUnavailableError
 from .base import Session
 
 __all__ = ["ServerSession"]
 
 _MAX_MSG = 256 * 2**20
+_F_GETPIPE_SZ = 1032
 _MSG_DEPTH = 3 * _wire.DEFAULT_MAX_DEPTH + 16  # a message holds raw results: strings, a few levels
 # bubblewrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that started
 # it exits, so every sandbox is started from this one long-lived thread, never from a
@@ -68,6 +71,9 @@ class ServerSession(Session):
         self._start_timeout_s = start_timeout_s
         self._base_warnings = warnings
         self._stale = False
+        self._hint: Job | None = None
+        # The job sent ahead (see hint_next): the job, its message id and its prepared tests.
+        self._ahead: tuple[Job, int, list[Prepared | InvalidJobError]] | None = None
         # Message ids: a per-session counter from a random start, checked on every message.
         self._next_id = random.SystemRandom().randrange(1 << 30)
         self._start()
@@ -98,6 +104,7 @@ class ServerSession(Session):
         failed = hello.get("preload_failed") or ()
         self.warnings = self._base_warnings + tuple(f"preload failed: {m}" for m in failed)
         self._stale = False
+        self._ahead = None  # a fresh server never saw it
 
     def _replace(self) -> None:
         """Discard this sandbox (it may hold a job's leftovers) and start a fresh one."""
@@ -147,8 +154,8 @@ class ServerSession(Session):
     def _send_raw(self, data: bytes) -> None:
         """Send one length-prefixed message (``data`` is its JSON)."""
         try:
-            os.write(self._in, struct.pack(">I", len(data)))
-            view = memoryview(data)
+            # One write for header and body: one wake-up of the server, not two.
+            view = memoryview(struct.pack(">I", len(data)) + data)
             while view:
                 view = view[os.write(self._in, view) :]
         except OSError as exc:
@@ -215,7 +222,11 @@ class ServerSession(Session):
             raise SandboxCrashedError("session is closed")
         # Tests that cannot be prepared are the caller's error: reported as ``error``
         # outcomes while the rest of the job runs. ``prepared`` holds the runnable ones.
-        slots = prepare_job(job)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] is not job:
+            self._stale = True  # the server runs a job nobody reads now: start afresh
+            ahead = None
+        slots = ahead[2] if ahead is not None else prepare_job(job)
         index = [i for i, p in enumerate(slots) if isinstance(p, Prepared)]
         prepared = [p for p in slots if isinstance(p, Prepared)]
         t0 = time.monotonic()
@@ -231,7 +242,7 @@ class ServerSession(Session):
                     on_outcome(index[k], outcome)
 
             try:
-                self._run_once(job, prepared, outcomes, deliver)
+                self._run_once(job, prepared, outcomes, deliver, ahead[1] if ahead is not None and attempt == 0 else None)
                 break
             except _Anomaly as exc:
                 self._stale = True
@@ -270,37 +281,13 @@ class ServerSession(Session):
         prepared: list[Prepared],
         outcomes: list[Outcome | None],
         deliver: Callable[[int, Outcome], None],
+        sent_as: int | None = None,
     ) -> None:
-        """Send the job and judge its results as they come, in order, by message id."""
+        """Send the job (unless it went ahead as message ``sent_as``) and judge its
+        results as they come, in order, by message id."""
         lim = job.limits
-        # The sandbox-wide caps (its SandboxConfig's) travel with every job's own limits.
-        limits = {**lim.to_dict(), **self._sandbox_limits}
-        limits["wall_timeout_s"] = lim.effective_wall_timeout_s
-        limits["job_timeout_s"] = lim.effective_job_timeout_s
-        self._next_id = (self._next_id + 1) & 0x3FFFFFFF
-        jid = self._next_id
-        head = {
-            "op": "job",
-            "id": jid,
-            "program": job.program,
-            "mode": job.mode,
-            "limits": limits,
-            "stream": True,
-        }
-        # Tests judged in a test process Q: their sources follow the job as one raw
-        # message the server moves into a memfd unparsed (see _sandbox/loop.py).
-        codes = {str(k): p.source for k, p in enumerate(prepared) if p.source is not None}
-        if codes:
-            head["q"] = True
-        # The tests' JSON is spliced in: a test shared by many jobs is serialized once.
-        self._send_raw(
-            json.dumps(head, separators=(",", ":")).encode()[:-1]
-            + b',"tests":['
-            + b",".join(p.payload_json() for p in prepared)
-            + b"]}"
-        )
-        if codes:
-            self._send_raw(json.dumps(codes, separators=(",", ":")).encode())
+        jid = sent_as if sent_as is not None else self._send_job(job, prepared)
+        self._send_ahead()
         # The server bounds every step itself; this deadline only catches a wedged sandbox.
         deadline = time.monotonic() + lim.effective_job_timeout_s + lim.effective_wall_timeout_s * 2 + 30.0
         stopped = False
@@ -332,6 +319,61 @@ class ServerSession(Session):
                 break
         if not stopped and expect != len(prepared):
             raise _Anomaly(f"the sandbox ended the job after {expect} of {len(prepared)} tests")
+
+    def _job_message(self, job: Job, prepared: list[Prepared]) -> tuple[int, bytes]:
+        """A fresh message id and the job message (the tests' JSON spliced in: a test
+        shared by many jobs is serialized once), followed by the length and the sources
+        of the tests judged in a test process, if any (``_send_raw`` adds the first length)."""
+        lim = job.limits
+        # The sandbox-wide caps (its SandboxConfig's) travel with every job's own limits.
+        limits = {**lim.to_dict(), **self._sandbox_limits}
+        limits["wall_timeout_s"] = lim.effective_wall_timeout_s
+        limits["job_timeout_s"] = lim.effective_job_timeout_s
+        self._next_id = (self._next_id + 1) & 0x3FFFFFFF
+        jid = self._next_id
+        head = {"op": "job", "id": jid, "program": job.program, "mode": job.mode, "limits": limits, "stream": True}
+        # Tests judged in a test process Q: their sources follow the job message as a message
+        # of their own, which the server moves into a memfd unparsed (see _sandbox/loop.py).
+        codes = {str(k): p.source for k, p in enumerate(prepared) if p.source is not None}
+        if codes:
+            head["q"] = True
+        tests = b",".join(p.payload_json() for p in prepared)
+        data = json.dumps(head, separators=(",", ":")).encode()[:-1] + b',"tests":[' + tests + b"]}"
+        if codes:
+            blob = json.dumps(codes, separators=(",", ":")).encode()
+            data += struct.pack(">I", len(blob)) + blob
+        return jid, data
+
+    def _send_job(self, job: Job, prepared: list[Prepared]) -> int:
+        jid, data = self._job_message(job, prepared)
+        self._send_raw(data)
+        return jid
+
+    def hint_next(self, job: Job | None) -> None:
+        self._hint = job
+
+    def _send_ahead(self) -> None:
+        """Send the hinted next job now, if the pipe has room for all of it: the server
+        queues it and starts it as soon as the current job ends, without waiting for us
+        (a write that could block while the server blocks writing results to us never
+        happens: only a message that fits in the pipe's free space goes ahead)."""
+        job, self._hint = self._hint, None
+        if job is None:
+            return
+        try:
+            slots = prepare_job(job)
+            prepared = [p for p in slots if isinstance(p, Prepared)]
+            if not prepared:
+                return
+            jid, data = self._job_message(job, prepared)
+            size = fcntl.fcntl(self._in, _F_GETPIPE_SZ)
+            queued = struct.unpack("i", fcntl.ioctl(self._in, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except Exception:  # noqa: BLE001 - a hint only: the job is sent when it runs
+            return
+        if queued + 4 + len(data) > size:
+            return
+        self._send_raw(data)
+        self._ahead = (job, jid, slots)
 
     def _take(
         self,

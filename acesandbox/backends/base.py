@@ -34,6 +34,11 @@ class Session(abc.ABC):
     def close(self) -> None:
         """Kill the sandbox and everything in it; safe to call twice."""
 
+    def hint_next(self, job: Job | None) -> None:
+        """``job`` is the one this session runs next (None: not known): a session may send
+        it ahead during the current ``run``, so the sandbox starts it without waiting for
+        the host. A hint only: ``run`` must work whatever was hinted."""
+
     def __enter__(self) -> "Session":
         return self
 

@@ -696,6 +696,7 @@ class _DockerSession(Session):
         self._backend = backend
         self._worker = worker
         self._served = 0
+        self._next: Job | None = None
         self._container: _Container | None = _Container(backend, worker)
         self.isolation = self._container.isolation
 
@@ -712,7 +713,12 @@ class _DockerSession(Session):
             self._served = 0
             self._container = _Container(self._backend, self._worker)
         self._served += 1
+        # The next job goes to this container only if it will still serve it.
+        self._container.hint_next(self._next if self._served < self._backend.docker.max_jobs else None)
         return self._container.run(job, on_outcome)
+
+    def hint_next(self, job: Job | None) -> None:
+        self._next = job
 
     def close(self) -> None:
         c, self._container = self._container, None

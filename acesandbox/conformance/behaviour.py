@@ -88,6 +88,16 @@ CASES: tuple[Case, ...] = (
         why="a test that hangs costs its own verdict, not the others'",
     ),
     Case(
+        "shared_files_not_wiped_under_tests",
+        "import os, time\nos.mkdir('many')\nfor i in range(20000):\n    open('many/%d' % i, 'w').close()\n"
+        "def wiped():\n    return not os.path.exists('many')\n"
+        "def made_first():\n    open('made-first', 'w').close()\n    time.sleep(0.3)\n    return os.path.exists('made-first')\n",
+        ("assert wiped() is True", "assert made_first() is True"),
+        (P, P),
+        mode="shared",
+        why="shared mode: the scratch is emptied after the load before any test starts, never under a running test",
+    ),
+    Case(
         "shared_fast_then_hang",
         ADD + "import time\ndef nap():\n    time.sleep(60)\n",
         ("assert add(1, 2) == 3", "assert add(2, 2) == 4", "assert nap() == 1", "assert add(3, 3) == 6"),

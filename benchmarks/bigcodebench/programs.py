@@ -15,7 +15,7 @@ from acesandbox import Report, Status
 
 from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 
-__all__ = ["REPORT", "SUITE", "sanitize", "task_status", "test_methods", "with_prelude"]
+__all__ = ["LISTING_ORDER", "REPORT", "SUITE", "sanitize", "task_status", "test_methods", "with_prelude"]
 
 def sanitize(code: str) -> str:
     """Keep what the official sanitizer keeps at the top level: imports, definitions, assignments.
@@ -37,14 +37,109 @@ def sanitize(code: str) -> str:
     return "".join(out) if out else code
 
 
+LISTING_ORDER = '''
+import os
+
+
+def _probe():
+    """The order a new scratch folder lists ``a``, ``c``, ``b`` made in that order (None: unknown)."""
+    where = ".acecoder-listing-probe-%d" % os.getpid()
+    try:
+        os.mkdir(where)
+        try:
+            for name in ("a", "c", "b"):
+                os.close(os.open(os.path.join(where, name), os.O_CREAT | os.O_WRONLY, 0o600))
+            return tuple(os.listdir(where)), os.stat(where).st_dev
+        finally:
+            for name in ("a", "c", "b"):
+                try:
+                    os.unlink(os.path.join(where, name))
+                except OSError:
+                    pass
+            os.rmdir(where)
+    except OSError:
+        return None
+
+
+def _install():
+    probe = _probe()
+    if probe is None or probe[0] != ("b", "c", "a"):
+        return  # already creation order (or unknown): nothing to emulate
+    scratch_dev = probe[1]
+    listdir, scandir = os.listdir, os.scandir
+
+    def on_scratch(path):
+        try:
+            return os.stat("." if path is None else path).st_dev == scratch_dev
+        except (OSError, TypeError, ValueError):
+            return False
+
+    class _Entries:
+        """What ``os.scandir`` returns, in creation order."""
+
+        def __init__(self, it):
+            with it:
+                self._entries = list(it)[::-1]
+            self._at = 0
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self._at >= len(self._entries):
+                raise StopIteration
+            self._at += 1
+            return self._entries[self._at - 1]
+
+        def close(self):
+            self._at = len(self._entries)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.close()
+
+    def listdir_created(path=None):
+        names = listdir(path) if path is not None else listdir()
+        return names[::-1] if on_scratch(path) else names
+
+    def scandir_created(path=None):
+        it = scandir(path) if path is not None else scandir()
+        return _Entries(it) if on_scratch(path) else it
+
+    listdir_created.__name__, scandir_created.__name__ = "listdir", "scandir"
+    listdir_created.__doc__, scandir_created.__doc__ = listdir.__doc__, scandir.__doc__
+    os.listdir, os.scandir = listdir_created, scandir_created
+    os.supports_fd.add(scandir_created)
+
+
+_install()
+'''
+"""Folders in the scratch list their entries in creation order, as the official evaluator's did.
+
+The official runs listed a new folder oldest first (BigCodeBench/67: two solutions that
+list unsorted passed, which needs ``EMP001`` .. ``EMP003``, ``A1`` .. ``A3``, ``B1``,
+``B2`` each in creation order; a disk such as XFS lists a small folder so, ext4 in hash
+order). The sandbox's tmpfs lists newest first on this kernel, so ``os.listdir`` and
+``os.scandir`` (and with them ``os.walk``, ``glob`` and ``pathlib``) reverse it for
+folders on the scratch. A probe decides at load: where the scratch already lists in
+creation order, or in another order, nothing is changed. Rescoring the 414 samples of
+the 12 official runs whose solution or test lists a folder, creation order changes only
+67's two verdicts (both to the official ones); name order would too, nothing in those
+runs tells the two apart.
+"""
+
 _PRELUDE = (
     "import os, sys; environ = os.environ; __name__ = '__test__'; __file__ = '__test__.py'; "
     "os.environ['TZ'] = 'UTC'; __import__('time').tzset(); __import__('faulthandler').disable(); "
     "__import__('builtins').exit = None; __import__('builtins').quit = None; "
     "__import__('importlib.util').util.find_spec('matplotlib') and "
-    "__import__('matplotlib.pyplot').pyplot.close('all')\n"
+    "__import__('matplotlib.pyplot').pyplot.close('all'); "
+    f"exec(compile({LISTING_ORDER!r}, '<listing order>', 'exec'), {{'__builtins__': __import__('builtins')}})\n"
 )
-"""One line run before the program: the official module namespace and reliability guard."""
+"""One line run before the program: the official module namespace and reliability guard,
+and :data:`LISTING_ORDER`."""
 
 
 def with_prelude(program: str) -> str:

@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from acesandbox import AssertTest, Job, Limits, Report, SandboxConfig
+from acesandbox import AssertTest, Job, Limits, Report, SandboxConfig, Status
 
 from ..base import Benchmark, Problem, SampleResult, extract_program, needs_extraction
 from ..errors import BenchmarkError
+from ..margins import margin as _margin
 from ..verdicts import PASS, SANDBOX_ERROR
 from .data import DEFAULT_VERSION, HUB_HARD_NAME, HUB_NAME, problems_from_records, task_number
 from .libs import PRELOAD, missing_libraries, preload_for
@@ -190,7 +191,15 @@ class BigCodeBench(Benchmark):
         if report.job_id and report.job_id.endswith("#canonical"):
             self._gt[problem.task_id] = status == PASS
         return SampleResult(problem.task_id, 0, "", {"pass": status}, reports={"pass": report},
-                            fail_tests={"pass": sorted(details)}, details={"status": status, "details": details})
+                            fail_tests={"pass": sorted(details)}, details={"status": status, "details": details,
+                                                                           "timing": {"pass": self.margin(problem, report)}})
+
+    def margin(self, problem: Problem, report: Report) -> dict[str, Any]:
+        """The suite's wall time against the official limit of the whole task (:mod:`benchmarks.margins`)."""
+        suite = report.outcomes[0] if report.outcomes else None
+        timed_out = suite is not None and suite.status == Status.TIMEOUT
+        spent = suite.duration_s if suite is not None else report.duration_s
+        return _margin(spent, self.time_limit_s(problem.task_id), timed_out=timed_out)
 
     # -- official files
     def write_official(self, results: Sequence[SampleResult], out_dir: str, stem: str) -> list[str]:

@@ -328,13 +328,17 @@ class EvalPlusBase(Benchmark):
             elif status["base"] != PASS and plus == PASS:
                 plus = FAIL  # EvalPlus counts plus only when base passed too
             verdicts["plus"] = plus
+        return SampleResult(problem.task_id, 0, "", verdicts, reports=dict(reports), fail_tests=fail_tests,
+                            details={"status": status, "timing": self.margins(problem, reports)})
+
+    def margins(self, problem: Problem, reports: Mapping[str, Report]) -> dict[str, dict[str, Any]]:
+        """Each check's tightest call against its limit (:func:`benchmarks.evalplus.timing.margin`)."""
         timing = {}
         for part in self.checks:
             official, timeout = self._limits_cache.get((str(problem.data.get("dataset_hash", "")), problem.task_id, part),
                                                        ([], 0.0))
             timing[part] = _timing.margin(reports.get(part), official, self._bounds(problem, part), timeout)
-        return SampleResult(problem.task_id, 0, "", verdicts, reports=dict(reports), fail_tests=fail_tests,
-                            details={"status": status, "timing": timing})
+        return timing
 
     def write_official(self, results: Sequence[SampleResult], out_dir: str, stem: str) -> list[str]:
         """``STEM_eval_results.json`` in EvalPlus's (2024+) shape; ``hash`` = the dataset's md5."""

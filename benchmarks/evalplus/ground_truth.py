@@ -89,26 +89,43 @@ def __evalplus_canon__(x, fast=True):
     return ("<" + t.__module__ + "." + t.__qualname__ + ">", repr(x))
 
 
+__evalplus_simple__ = {{str, bytes, int, type(None)}}
+
+
+def __evalplus_text__(x):
+    # repr(__evalplus_canon__(x)), the common element types without the general walk
+    t = type(x)
+    if t is str or t is bytes or x is None:
+        return repr(x)
+    if t is int:
+        return repr(x) if x.bit_length() <= 8192 else repr(("<int>", hex(x)))
+    if t is float:
+        return repr(int(x)) if x.is_integer() else repr(x)
+    try:
+        if (t is list or t is tuple) and set(map(type, x)) <= __evalplus_simple__:
+            return repr(x)
+        return repr(__evalplus_canon__(x))
+    except ValueError:  # an int past repr's digit cap inside a fast-path sequence
+        return repr(__evalplus_canon__(x, False))
+
+
 def __evalplus_digest__(out):
     import hashlib as _hashlib
+    from itertools import islice as _islice
     h = _hashlib.sha256()
-
-    def feed(x):
-        try:
-            text = repr(__evalplus_canon__(x))
-        except ValueError:  # an int past repr's digit cap inside a fast-path sequence
-            text = repr(__evalplus_canon__(x, False))
-        h.update(text.encode("utf-8", "surrogatepass"))
 
     if isinstance(out, (list, tuple)):  # streamed: never the repr of the whole value at once
         kind = "list" if isinstance(out, list) else "tuple"
         h.update(b"[" if kind == "list" else b"(")
-        for e in out:
-            feed(e)
-            h.update(b"\\x00")
+        items = iter(out)
+        while True:  # each item's text, then a NUL; hashed a few thousand items at a time
+            chunk = list(_islice(items, 4096))
+            if not chunk:
+                break
+            h.update(("\\x00".join(map(__evalplus_text__, chunk)) + "\\x00").encode("utf-8", "surrogatepass"))
         size = "%d items" % len(out)
     else:
-        feed(out)
+        h.update(__evalplus_text__(out).encode("utf-8", "surrogatepass"))
         big = type(out) is int and out.bit_length() > 8192  # no float or bool equals such an int
         kind, size = "value", ("%d bits" % out.bit_length() if big else "1 value")
     return "{DIGEST_PREFIX}%s, %s, sha256 %s>" % (kind, size, h.hexdigest())

@@ -10,6 +10,7 @@ from typing import Any
 from acesandbox import Job, Report
 
 from ..base import Problem, longest_first
+from ..margins import annotate
 from ..verdicts import SANDBOX_ERROR
 from ..verify import Disagreement, RunAgreement, recheck
 from .checks import EvalPlusBase, HumanEvalPlus, MbppPlus, status_of
@@ -54,6 +55,18 @@ def _verdict_text(base: str, plus: str | None) -> str:
     return f"base={base} plus={plus}"
 
 
+
+
+def _part_margins(timing: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The check that came closest to its limit, its margin labelled with the check's name."""
+    if not timing:
+        return None
+
+    def closeness(t: Mapping[str, Any]) -> float:
+        return 2.0 if t.get("timed_out") else float(t.get("ratio") or 0.0)
+
+    part, tight = max(timing.items(), key=lambda kv: closeness(kv[1]))
+    return {**tight, "check": part}
 
 
 def _known_reason(run: str, task_id: str) -> str:
@@ -156,6 +169,9 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
 
     rechecked = recheck(executor, [parts[k] for k in suspects], agrees)
     load_sensitive = {suspects[j]: why for j, why in rechecked.items()}
+    # each check's tightest call (taken after the rescorings: a job's times are kept until read)
+    timing = {k: benches[(kind, profile)].margins(problems[kind][task_id], reports[k])
+              for k, (kind, profile, task_id, _solution) in enumerate(keys) if k in reports}
 
     out: list[RunAgreement] = []
     for run, kind, profile, todo, excluded in plan:
@@ -176,8 +192,8 @@ def verify_runs(data_root: pathlib.Path, executor: Any, *, limit: int | None = N
             reason = _known_reason(run, row.task_id)
             if not reason and officials.get(k) == (row.base, row.plus):
                 reason = load_sensitive.get(k, "")
-            disagreements.append(Disagreement(row.task_id, _verdict_text(row.base, row.plus),
-                                              _verdict_text(st["base"], st["plus"]), reason))
+            shown, reason = annotate(_verdict_text(st["base"], st["plus"]), reason, _part_margins(timing.get(k)))
+            disagreements.append(Disagreement(row.task_id, _verdict_text(row.base, row.plus), shown, reason))
         notes = [f"profile {profile} (evalplus of the run's date and format)"]
         if excluded:
             notes.append(f"{len(excluded)} task(s) excluded: " + "; ".join(f"{t}: {w}" for t, w in list(excluded.items())[:5]))

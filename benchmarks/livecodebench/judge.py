@@ -9,7 +9,10 @@ from typing import Any
 
 from acesandbox.judges import register_judge
 
-__all__ = ["JUDGE", "PACK", "compare_stdout", "compare_values", "judge", "truncate"]
+from ..margins import SlowCalls
+from .programs import MARK
+
+__all__ = ["JUDGE", "PACK", "SLOW_CALLS", "compare_stdout", "compare_values", "judge", "truncate"]
 
 JUDGE = "livecodebench"
 """Name of the trusted comparator (entry point ``acesandbox.judges``: ``livecodebench``)."""
@@ -64,13 +67,25 @@ def compare_values(value: Any, expected: Any) -> bool:
 
 PACK = "lcb:"
 
+SLOW_CALLS = SlowCalls()
+"""Slow tests' times by job id (:mod:`benchmarks.margins`): filled here, read by the scorer."""
+
 
 def judge(value: Any, expected: Any, *, args: tuple, atol: float, options: Mapping[str, Any]) -> tuple[bool, str]:
     """The trusted ``livecodebench`` judge: ``options["mode"]`` is ``"stdio"`` or ``"call"``.
 
     A failure's message is ``lcb:`` + JSON with the official ``error_message`` and
     ``output``, so that :meth:`LiveCodeBench.verdicts` can write the official metadata.
+    With ``options["limit_s"]`` the program's calls go through the timing wrapper
+    (:func:`~benchmarks.livecodebench.programs.timed`): ``args[0]`` is the test's index and a
+    slow test's value (or a value shaped like one) comes as ``(MARK, job id, index, seconds, value)``.
     """
+    limit_s = options.get("limit_s")
+    if limit_s is not None and type(value) is tuple and len(value) == 5 and type(value[0]) is str and value[0] == MARK:
+        # the wrapper wraps every marker-shaped value, so one unwrapping gives the program's value;
+        # its time is kept only under the id of a job in flight (a rescoring's is not)
+        SLOW_CALLS.record(value[1], int(args[0]), value[3], float(limit_s))
+        value = value[4]
     if options.get("mode") == "stdio":
         if not isinstance(value, str):
             return False, PACK + json.dumps({"error_message": "Wrong Answer", "output": truncate(value)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["PRELUDE", "call_program", "call_target", "stdio_program"]
+__all__ = ["MARK", "PRELUDE", "call_program", "call_target", "stdio_program", "timed"]
 
 _STAR_MODULES = (
     "string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
@@ -159,3 +159,40 @@ def call_program(code: str) -> str:
 def call_target(code: str, func_name: str) -> str:
     """``Solution.<name>`` when the code mentions ``class Solution`` (the official test), else the name."""
     return f"Solution.{func_name}" if "class Solution" in code else func_name
+
+
+MARK = "<livecodebench: timed call 3e81a4>"
+"""First item of the tuple the timing wrapper returns for a slow call: (MARK, job id, call, seconds, value)."""
+
+_TIMED = """
+
+import time as __lcb_time__
+__lcb_job__ = {job_id!r}
+
+def __lcb_timed__(__lcb_call, *args):
+    __lcb_start = __lcb_time__.perf_counter()
+    out = {target}(*args)
+    __lcb_spent = __lcb_time__.perf_counter() - __lcb_start
+    if type(out) is int and out.bit_length() > 166000:
+        str(out)  # lcb_runner writes a wrong value out: past 50,000 digits that raises (a runtime error)
+    if __lcb_spent > {slow!r} or type(out) is tuple and len(out) == 5 and out[:1] == ({mark!r},):
+        return ({mark!r}, __lcb_job__, __lcb_call, __lcb_spent, out)
+    return out
+"""
+
+
+def timed(program: str, target: str, job_id: str, slow_s: float) -> str:
+    """``program`` plus ``__lcb_timed__(call, *args)``, which calls ``target`` as lcb_runner times
+    a test (the call alone, under its alarm) and sends a call slower than ``slow_s`` out with its
+    time, ``(MARK, job_id, call, seconds, value)``; a value shaped like that goes out the same
+    way, so the judge never takes a program's own value for a time (:mod:`benchmarks.margins`).
+
+    An int past the 50,000-digit limit raises ValueError here, as it does officially when
+    lcb_runner writes the wrong value into its metadata (no expected value is that long: the
+    official ``json.loads`` of one would raise), where it could not cross the wire."""
+    if "." in target:  # "Solution.f": a fresh instance per call, as acesandbox's CallTest does
+        cls, _, meth = target.rpartition(".")
+        expr = f"{cls}().{meth}"
+    else:
+        expr = f"(globals()[{target!r}] if {target!r} in globals() else Solution().{target})"
+    return program + _TIMED.format(job_id=job_id, target=expr, slow=float(slow_s), mark=MARK)

@@ -2,6 +2,12 @@
 
 A problem passes when every test's result is ``True`` (:data:`~benchmarks.verdicts.PASS`);
 any error code is ``fail``; a sandbox failure is ``sandbox_error``.
+
+Time limits are lcb_runner's: each test runs under a ``signal.alarm(timeout)`` of
+``timeout_s`` (6 s; no calibration against a reference solution), the whole problem under
+``(timeout + 1) x tests + 5`` s. Each test is timed alone in the sandbox, and
+``details["timing"]["pass"]`` gives the slowest test's margin to its limit
+(:mod:`benchmarks.margins`).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import dataclasses
 import json
 import os
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -18,10 +25,12 @@ from acesandbox.extract import last_fenced_span
 
 from ..base import Benchmark, Problem, SampleResult
 from ..errors import BenchmarkError
+from ..margins import SLOW_FRACTION
+from ..margins import margin as _margin
 from ..verdicts import FAIL, PASS, SANDBOX_ERROR
 from .data import DATASET, LcbTest, parse_date, read_hub, read_local, record_problem, release_files
-from .judge import JUDGE, PACK, truncate
-from .programs import call_program, call_target, stdio_program
+from .judge import JUDGE, PACK, SLOW_CALLS, truncate
+from .programs import call_program, call_target, stdio_program, timed
 from .prompts import BASE_STOP, SYSTEM_MESSAGE, base_prompt, load_examples
 
 __all__ = ["DEFAULT_TIMEOUT_S", "K_LIST", "SANDBOX", "LiveCodeBench", "official_result"]
@@ -143,9 +152,14 @@ class LiveCodeBench(Benchmark):
         return {"pass": self.job_for(problem, solution, problem.data["tests"])}
 
     def job_for(self, problem: Problem, code: str, tests: Sequence[LcbTest]) -> Job:
-        """One job that runs ``tests`` in order in one process, as the official harness does."""
+        """One job that runs ``tests`` in order in one process, as the official harness does.
+
+        Each test goes through the timing wrapper (:func:`~.programs.timed`) with its index."""
         n = len(tests)
-        budget = float((self.timeout_s + 1) * max(n, 1) + 5)
+        job_id = f"{problem.task_id}#{uuid.uuid4().hex[:16]}"
+        limit_s = float(self.timeout_s)
+        SLOW_CALLS.expect(job_id)
+        budget = self.budget_s(n)
         limits = Limits(
             timeout_s=budget, wall_timeout_s=budget, job_timeout_s=budget + 10, output_bytes=64 * 1024,
         )
@@ -154,22 +168,23 @@ class LiveCodeBench(Benchmark):
             calls, expected = [], []
             for i, t in enumerate(tests):
                 try:
-                    calls.append(tuple(json.loads(line) for line in t.input.split("\n")))
+                    calls.append((i, *(json.loads(line) for line in t.input.split("\n"))))
                     expected.append(json.loads(t.output))
                 except ValueError as exc:
                     raise BenchmarkError(f"{problem.task_id}: test {i} is not JSON lines ({str(exc)[:80]})") from None
             test = CallBatchTest(
-                call_target(code, fn_name), tuple(calls), tuple(expected), judge=JUDGE, judge_options={"mode": "call"},
-                call_timeout_s=float(self.timeout_s),
+                "__lcb_timed__", tuple(calls), tuple(expected), judge=JUDGE,
+                judge_options={"mode": "call", "limit_s": limit_s}, call_timeout_s=limit_s,
             )
-            program = call_program(code)
+            program = timed(call_program(code), call_target(code, fn_name), job_id, SLOW_FRACTION * limit_s)
         else:
             test = CallBatchTest(
-                "__lcb_stdio__", tuple((t.input, self.stdin_mock) for t in tests), tuple(t.output for t in tests),
-                judge=JUDGE, judge_options={"mode": "stdio"}, call_timeout_s=float(self.timeout_s),
+                "__lcb_timed__", tuple((i, t.input, self.stdin_mock) for i, t in enumerate(tests)),
+                tuple(t.output for t in tests), judge=JUDGE, judge_options={"mode": "stdio", "limit_s": limit_s},
+                call_timeout_s=limit_s,
             )
-            program = stdio_program(code)
-        return Job(program, (test,), limits=limits, mode="shared", stop_on_failure=True, job_id=problem.task_id)
+            program = timed(stdio_program(code), "__lcb_stdio__", job_id, SLOW_FRACTION * limit_s)
+        return Job(program, (test,), limits=limits, mode="shared", stop_on_failure=True, job_id=job_id)
 
     def verdicts(self, problem: Problem, reports: Mapping[str, Report]) -> SampleResult:
         report = reports["pass"]
@@ -181,8 +196,22 @@ class LiveCodeBench(Benchmark):
         fail_tests = [] if verdict != FAIL else [meta.get("inputs", "")]
         return SampleResult(
             problem.task_id, 0, "", {"pass": verdict}, reports=dict(reports), fail_tests={"pass": fail_tests},
-            details={"results": results, "metadata": meta},
+            details={"results": results, "metadata": meta, "timing": {"pass": self.margin(report, len(problem.data["tests"]))}},
         )
+
+    def margin(self, report: Report, n_tests: int) -> dict[str, Any]:
+        """The slowest test's time against lcb_runner's per-test alarm (:func:`benchmarks.margins.margin`)."""
+        out = SLOW_CALLS.tightest(report.job_id)
+        outcome = report.outcomes[0] if report.outcomes else None
+        if outcome is not None and outcome.status == Status.TIMEOUT:
+            if outcome.call_index is not None:  # the test's alarm
+                return _margin(None, float(self.timeout_s), call=outcome.call_index, timed_out=True)
+            return _margin(report.duration_s, self.budget_s(n_tests), timed_out=True)
+        return out
+
+    def budget_s(self, n_tests: int) -> float:
+        """lcb_runner's wait for the whole problem: ``(timeout + 1) x tests + 5`` seconds."""
+        return float((self.timeout_s + 1) * max(n_tests, 1) + 5)
 
     def write_official(self, results: Sequence[SampleResult], out_dir: str, stem: str) -> list[str]:
         """``{stem}_eval_all.json`` (per-problem records) and ``{stem}_eval.json`` (pass@k, results, metadata)."""

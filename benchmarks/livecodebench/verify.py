@@ -15,6 +15,7 @@ from acesandbox import Report
 from acesandbox.extract import last_fenced_span
 
 from ..base import Problem
+from ..margins import annotate
 from ..verdicts import SANDBOX_ERROR
 from ..verify import Disagreement, RunAgreement, recheck
 from .data import LcbTest
@@ -204,6 +205,7 @@ def verify_runs(
             return _our_class(results, meta), meta
 
         classes = [class_of(k, reports[k]) for k in range(len(items))]
+        timing = [bench.margin(reports[k], len(items[k][4])) for k in range(len(items))]
         # Unexplained differences are rescored alone before they count as unexplained.
         suspects = [k for k, (qid, official, *_rest) in enumerate(items)
                     if (run, qid) not in KNOWN_DIFFERENCES and classes[k][0] != official]
@@ -225,7 +227,8 @@ def verify_runs(
                 continue
             explanation = KNOWN_DIFFERENCES.get((run, qid), "") or load_sensitive.get(k, "")
             detail = meta.get("error_message", "") if ours != "pass" else ""
-            disagreements.append(Disagreement(qid, official, f"{ours} {detail}".strip(), explanation))
+            shown, explanation = annotate(f"{ours} {detail}".strip(), explanation, timing[k])
+            disagreements.append(Disagreement(qid, official, shown, explanation))
         n_excluded = sum(excluded.values())
         notes = [
             "stdin_mock='stringio': these runs were graded by lcb_runner before 2025-05-23",

@@ -40,11 +40,18 @@ def _png(steps: Sequence[float], values: Sequence[float], title: str) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def write_report(metrics: Sequence[dict[str, Any]], path: str | Path, *, title: str = "RL training") -> Path:
+def write_report(
+    metrics: Sequence[dict[str, Any]], path: str | Path, *, title: str = "RL training", warnings: Sequence[str] = ()
+) -> Path:
     """Write the curves of ``metrics`` (rows of metrics.jsonl) to ``path``; a curve with no
-    values says so instead of an empty plot."""
+    values says so instead of an empty plot. ``warnings``: the sandbox's, listed first (the
+    rewards were judged under them: an unisolated backend, tests forgeable by the policy)."""
     parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<h1>{html.escape(title)}</h1><p>{len(metrics)} logged steps.</p>"]
+    if warnings:
+        parts.append("<h2>Sandbox warnings</h2><ul>")
+        parts.extend(f"<li>{html.escape(w)}</li>" for w in warnings)
+        parts.append("</ul>")
     for key, label in CURVES:
         points = [(r["step"], r[key]) for r in metrics if isinstance(r.get(key), (int, float))]
         parts.append(f"<h2>{html.escape(label)}</h2>")

@@ -260,7 +260,8 @@ def train(
         for f in funcs:
             if isinstance(f, RuleReward):
                 f.close()
+    warnings = [w for f in funcs if isinstance(f, RuleReward) for w in f.reward.stats.snapshot()["warnings"]]
     trainer.save_model(str(out / "final"))
     metrics = read_metrics(out)
-    report = write_report(metrics, out / "report.html", title=f"acecoder rl train: {config.preset}")
+    report = write_report(metrics, out / "report.html", title=f"acecoder rl train: {config.preset}", warnings=warnings)
     return TrainResult(out, int(trainer.state.global_step), last, metrics, report)

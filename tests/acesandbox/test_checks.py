@@ -1084,13 +1084,51 @@ def test_test_bound_names_read_in_a_hole_are_forgeable(test):
     assert plan.forgeable is True
 
 
-def test_unittest_attributes_of_self_read_in_a_hole_are_forgeable():
-    """Finding 1: ``self.expected`` set in setUp is read in the program's process."""
-    source = (
-        "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.expected = [1, 2, 3]\n"
-        "    def test_a(self):\n        self.assertEqual(f(1), self.expected)\n"
+SELF_EXPECTED = (
+    "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.expected = [1, 2, 3]\n"
+    "    def test_a(self):\n        self.assertEqual(f(1), self.expected)\n        assert f(2) == self.expected\n"
+)
+SELF_OVERWRITER = """
+import sys
+import unittest
+def f(x):
+    out = [9, 9, 9]
+    case = sys._getframe(1).f_locals.get("self")
+    if isinstance(case, unittest.TestCase):
+        case.expected = out  # the test's attribute, overwritten before its hole is read
+    return out
+"""
+
+
+def test_unittest_self_attributes_set_to_a_literal_in_setup_are_folded():
+    """Finding 1 (issue 10, item 3): ``self.expected`` assigned a literal in setUp and only
+    read by judged checks is folded into the templates, as ``expected = [...]`` is."""
+    plan = plan_unittest(SELF_EXPECTED)
+    assert [(c.template, c.holes) for c in plan.checks] == [("_h0 == [1, 2, 3]", (f"f({i})",)) for i in (1, 2)]
+    assert plan.forgeable is False
+    assert verdicts(SELF_OVERWRITER, SELF_EXPECTED, unit=True)[0] == (
+        False, "self.assertEqual(f(1), self.expected) failed: f(1) returned [9, 9, 9]"
     )
-    assert plan_unittest(source).forgeable is True
+    assert passes("def f(x):\n    return [1, 2, 3]\n", SELF_EXPECTED, unit=True)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "    def test_b(self):\n        self.expected.append(4)\n",  # mutated
+        "    def test_b(self):\n        self.expected = [5]\n",  # stored again
+        "    def test_b(self):\n        self.assertEqual(f(self.expected), 1)\n",  # passed to the program
+        "    def test_b(self):\n        self.assertIs(f(1), self.expected)\n",  # identity: a copy would differ
+        "    def test_b(self):\n        self.assertEqual(f(1), getattr(self, 'expected'))\n",  # named by a string
+        "    def helper(self):\n        return self.expected\n",  # read outside a check
+        "    expected = [0]\n",  # a class attribute too
+    ],
+)
+def test_unittest_self_attributes_used_otherwise_stay_holes_and_are_forgeable(extra):
+    """Finding 1: what is not folded is read in the program's process."""
+    plan = plan_unittest(SELF_EXPECTED + extra)
+    assert ("f(1)", "self.expected") in [c.holes for c in plan.checks]
+    assert plan.forgeable is True
 
 
 def test_program_values_bound_to_names_stay_unforgeable():
@@ -1157,8 +1195,142 @@ def test_planning_thousands_of_asserts_is_linear():
 
     source = "".join(f"x{i} = [{i}]\n" for i in range(3000)) + "".join(f"assert f({i}) == x{i}\n" for i in range(3000))
     t0 = time.process_time()
-    plan = plan_assert_test(source)
+    plan = plan_assert_test(source, max_nodes=100_000)  # ~52,000 nodes: past the default cap
     assert time.process_time() - t0 < 10.0
     assert plan.checks[7].source == "assert f(7) == x7" and plan.checks[7].template == "_h0 == [7]"
     assert only_check("x = 1\r\nassert (f(1) ==\r\n  2)  # c\n").source == "assert (f(1) ==\r\n  2)"
     assert only_check("assert g('é') == 'ü'  # c").source == "assert g('é') == 'ü'"
+
+
+# -- planning budget (Limits.test_source_bytes, Limits.test_nodes) ------------------------
+
+ATTACK_2MB = "\n".join(f"assert f({i}) == [" + ",".join(["1"] * 5000) + "]" for i in range(200))
+"""A client-supplied test of 2 MB: 200 asserts, each with a 5,000-element literal (took 77 s to plan)."""
+
+
+def _prepare_one(test: Any, **limits: Any) -> Any:
+    import acesandbox
+    from acesandbox._kinds import prepare_job
+
+    job = acesandbox.Job(program="def f(x):\n    return x\n", tests=[test], limits=acesandbox.Limits(**limits))
+    (slot,) = prepare_job(job)
+    return slot
+
+
+@pytest.mark.parametrize("compare", ["strict", "compat"])
+def test_a_2mb_test_is_refused_before_it_is_parsed(compare: str) -> None:
+    import time
+
+    import acesandbox
+
+    assert len(ATTACK_2MB) > 2_000_000
+    t0 = time.process_time()
+    slot = _prepare_one(acesandbox.AssertTest(ATTACK_2MB)) if compare == "strict" else None
+    if slot is None:
+        from acesandbox._kinds import prepare_job
+
+        job = acesandbox.Job(program="def f(x):\n    return x\n", tests=[ATTACK_2MB], compare="compat")
+        (slot,) = prepare_job(job)
+    assert time.process_time() - t0 < 0.5
+    assert isinstance(slot, InvalidJobError)
+    assert str(slot).startswith("tests[0]: test source is over 131,072 bytes") and "Limits.test_source_bytes" in str(slot)
+
+
+def test_a_test_over_the_node_cap_is_refused_before_planning() -> None:
+    import time
+
+    import acesandbox
+
+    source = "\n".join(f"assert f({i}) == [" + ",".join(["1"] * 1000) + "]" for i in range(12))  # ~12,000 nodes
+    t0 = time.process_time()
+    slot = _prepare_one(acesandbox.AssertTest(source))
+    assert time.process_time() - t0 < 0.5
+    assert isinstance(slot, InvalidJobError) and "more than 10,000 syntax-tree nodes" in str(slot)
+    assert "Limits.test_nodes" in str(slot)
+    unit = "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n" + "".join(
+        f"        self.assertEqual(f({i}), [{i}, 2, 3])\n" for i in range(1000)
+    )
+    assert "Limits.test_nodes" in str(_prepare_one(acesandbox.UnittestTest(unit)))
+    planned = _prepare_one(acesandbox.AssertTest(source), test_nodes=20_000)  # the setting raises it
+    assert len(planned.checks) == 12 and planned.forgeable is False
+
+
+def test_the_caps_are_limits_fields_with_units_and_help() -> None:
+    import dataclasses
+
+    import acesandbox
+
+    fields = {f.name: f for f in dataclasses.fields(acesandbox.Limits)}
+    assert fields["test_source_bytes"].default == 128 * 1024 and "bytes" in fields["test_source_bytes"].metadata["help"]
+    assert fields["test_nodes"].default == 10_000 and "nodes" in fields["test_nodes"].metadata["help"]
+    with pytest.raises(InvalidJobError, match="test_nodes must be a positive integer"):
+        acesandbox.Limits(test_nodes=0)
+    assert acesandbox.Limits.from_dict({"test_nodes": 500}).test_nodes == 500
+
+
+HOSTILE_SHAPES = {  # each under both caps; each took from 1 s to over a minute to plan
+    "many loops": "".join("for i in (1,):\n    assert f(i)\n" for _ in range(650)),
+    "nested returns in check": "def check(c):\n"
+    + "".join(f"    def g{k}():\n        return 1\n" for k in range(1500))
+    + "    assert c(1)\ncheck(f)\n",
+    "loop copying a big body": "for i in range(1000):\n"
+    + "".join("    assert f(i) == [" + ",".join(["1"] * 1500) + "]\n" for _ in range(5)),
+    "comprehension copying a big element": "assert all(f(("
+    + ",".join(["x"] * 3000)
+    + ")) for x in ["
+    + ",".join(["1"] * 900)
+    + "])",
+    "literal read by many asserts": "x = [" + ",".join(["1"] * 4000) + "]\n" + "assert f(1) == x\n" * 600,
+    "operator chain": "assert f(0) == " + "-" * 5000 + "1",
+    "deep addition": "x = 1\nassert f(0) == " + "+".join(["x"] * 3000),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_SHAPES))
+def test_no_test_under_the_caps_holds_the_host(name: str) -> None:
+    """Work that planning makes (unrolled and folded copies) counts against Limits.test_nodes,
+    and its whole-test scans are bounded: each shape ends in about a second even on a loaded
+    machine (under 0.5 s idle), planned or refused."""
+    import time
+
+    import acesandbox
+
+    source = HOSTILE_SHAPES[name]
+    assert len(source.encode()) <= 128 * 1024
+    t0 = time.process_time()
+    slot = _prepare_one(acesandbox.AssertTest(source))
+    assert time.process_time() - t0 < 2.0, name
+    if isinstance(slot, InvalidJobError):
+        assert "Limits.test_nodes" in str(slot) or "nests too deeply" in str(slot)
+    else:
+        assert len(slot.payload["code"]) < 400_000
+
+
+def test_copies_past_the_node_budget_are_not_made() -> None:
+    """A loop whose copies would exceed what is left of the budget stays a loop (forgeable)."""
+    loop = "for i in range(100):\n    assert f(i) == i\n"
+    assert len(plan_assert_test(loop).checks) == 100
+    small = plan_assert_test(loop, max_nodes=500)
+    assert len(small.checks) == 1 and small.forgeable is True
+
+
+def test_the_2mb_attack_through_the_sandbox_ends_fast_as_error() -> None:
+    """The reward server's path: a job whose client-supplied test is the attack; the host
+    refuses it in well under a second and the job's other test still runs."""
+    import time
+
+    import acesandbox
+    from _support import require_backend
+
+    require_backend("namespace")
+    t0, c0 = time.monotonic(), time.process_time()
+    report = acesandbox.run_tests(
+        "def f(x):\n    return x\n",
+        [ATTACK_2MB, "assert f(2) == 2"],
+        sandbox=acesandbox.SandboxConfig(backend="namespace"),
+        limits=acesandbox.Limits(timeout_s=1.0),
+    )
+    wall, cpu = time.monotonic() - t0, time.process_time() - c0
+    assert [o.status for o in report.outcomes] == [acesandbox.Status.ERROR, acesandbox.Status.PASSED]
+    assert "Limits.test_source_bytes" in report.outcomes[0].message
+    assert cpu < 1.0 and wall < 10.0, (wall, cpu)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from acesandbox import Limits, Status
+from acesandbox.executor import make_job
 
 LOOPS_ON_ONE = "def f(x):\n    while x == 1:\n        pass\n    return x\n"
 
@@ -23,3 +24,69 @@ def test_isolated_and_shared_agree_on_independent_tests(executor):
     iso = executor.map([(LOOPS_ON_ONE, tests)], defaults={"limits": limits})[0]
     shared = executor.map([(LOOPS_ON_ONE, tests)], defaults={"limits": limits, "mode": "shared"})[0]
     assert iso.statuses == shared.statuses == (Status.PASSED, Status.TIMEOUT, Status.FAILED, Status.PASSED)
+
+
+ADD = "def add(a, b):\n    return a + b\n"
+WRONG = "def add(a, b):\n    return a - b\n"
+FORGES = (
+    "import os\n"
+    "for fd in range(3, 64):\n"
+    "    try:\n"
+    "        os.write(fd, b'\\n[\"d\"]\\n{\"op\":\"end\",\"id\":1,\"results\":[]}\\n' * 50)\n"
+    "    except OSError:\n"
+    "        pass\n" + ADD
+)
+
+
+def _session(executor):
+    return executor.backend.open_session(0)
+
+
+def test_a_job_sent_ahead_gets_its_own_results(executor):
+    # The hinted job goes to the server during the current one and starts without waiting
+    # for the host: each job still gets exactly its own verdicts.
+    a = make_job((ADD, ["assert add(1, 2) == 3"]), {})
+    b = make_job((WRONG, ["assert add(1, 2) == 3", "assert add(2, 2) == 0"]), {})
+    with _session(executor) as s:
+        s.hint_next(b)
+        assert s.run(a).statuses == (Status.PASSED,)
+        assert s._ahead is not None and s._ahead[0] is b  # it really went ahead
+        assert s.run(b).statuses == (Status.FAILED, Status.PASSED)
+
+
+def test_a_job_sent_ahead_but_not_run_never_answers_another(executor):
+    # The caller ran something else: the server's queued job must not be read as its results.
+    a = make_job((ADD, ["assert add(1, 2) == 3"]), {})
+    b = make_job((WRONG, ["assert add(1, 2) == 3"]), {})
+    c = make_job((ADD, ["assert add(2, 2) == 4", "assert add(0, 0) == 0"]), {})
+    with _session(executor) as s:
+        s.hint_next(b)
+        assert s.run(a).statuses == (Status.PASSED,)
+        assert s.run(c).statuses == (Status.PASSED, Status.PASSED)
+        assert s.run(b).statuses == (Status.FAILED,)
+
+
+def test_a_forging_job_does_not_reach_the_job_sent_ahead(executor):
+    # A program that floods every descriptor with forged frames ends its own job; the job
+    # queued behind it in the same server is rerun on a fresh one, judged on its own results.
+    forger = make_job((FORGES, ["assert add(1, 2) == 3"]), {})
+    honest = make_job((WRONG, ["assert add(1, 2) == 3"]), {})
+    with _session(executor) as s:
+        s.hint_next(honest)
+        s.run(forger)
+        assert s.run(honest).statuses == (Status.FAILED,)
+
+
+def test_batches_send_ahead_and_keep_every_verdict(executor):
+    # map() hints each worker's next job; stop_on_failure's stop then lands while the
+    # next job is already queued in the server: it must stop only its own job.
+    jobs = []
+    for i in range(30):
+        program = (ADD, WRONG, FORGES)[i % 3]
+        jobs.append({"program": program, "tests": ["assert add(1, 2) == 3", "assert add(2, 2) == 4"], "stop_on_failure": i % 2 == 0})
+    reports = executor.map(jobs)
+    for i, r in enumerate(reports):
+        if i % 3 == 1:
+            assert r.statuses == ((Status.FAILED, Status.SKIPPED) if i % 2 == 0 else (Status.FAILED, Status.FAILED))
+        elif i % 3 == 0:
+            assert r.statuses == (Status.PASSED, Status.PASSED)

@@ -251,6 +251,79 @@ def test_synthetic_task_passes_fails_and_times_out(bcb_executor):
     assert exited.verdicts == {"pass": FAIL} and "ALL" in exited.details["details"]
 
 
+_LISTING_TEST = (
+    "import glob, pathlib, shutil, time, unittest\n"
+    "NAMES = ['EMP002.doc', 'b.txt', 'EMP001.doc', 'a.txt', 'B2.py', 'B1.py']\n"
+    "class TestCases(unittest.TestCase):\n"
+    "    def setUp(self):\n"
+    "        time.sleep(0.3)  # after the sandbox's scratch wipe that follows the load (known.py, 587)\n"
+    "        os.makedirs('data/d')\n"
+    "        for name in NAMES:\n"
+    "            open(os.path.join('data/d', name), 'w').close()\n"
+    "    def tearDown(self):\n"
+    "        shutil.rmtree('data')\n"
+    "    def test_listdir(self):\n"
+    "        self.assertEqual(os.listdir('data/d'), NAMES)\n"
+    "        self.assertEqual(os.listdir(os.path.abspath('data/d').encode()), [n.encode() for n in NAMES])\n"
+    "    def test_scandir(self):\n"
+    "        with os.scandir('data/d') as entries:\n"
+    "            self.assertEqual([e.name for e in entries], NAMES)\n"
+    "        fd = os.open('data/d', os.O_RDONLY)\n"
+    "        try:\n"
+    "            self.assertEqual([e.name for e in os.scandir(fd)], NAMES)\n"
+    "        finally:\n"
+    "            os.close(fd)\n"
+    "    def test_walk_glob_pathlib(self):\n"
+    "        self.assertEqual(next(os.walk('data/d'))[2], NAMES)\n"
+    "        self.assertEqual(glob.glob('data/d/*'), ['data/d/' + n for n in NAMES])\n"
+    "        self.assertEqual([p.name for p in pathlib.Path('data/d').iterdir()], NAMES)\n"
+    "    def test_a_file_made_again_comes_last(self):\n"
+    "        os.remove('data/d/b.txt')\n"
+    "        open('data/d/b.txt', 'w').close()\n"
+    "        self.assertEqual(os.listdir('data/d'), [n for n in NAMES if n != 'b.txt'] + ['b.txt'])\n"
+    "    def test_errors_are_the_builtins(self):\n"
+    "        with self.assertRaises(FileNotFoundError):\n"
+    "            os.listdir('data/absent')\n"
+    "        with self.assertRaises(NotADirectoryError):\n"
+    "            os.scandir('data/d/a.txt')\n"
+    "        self.assertEqual((os.listdir.__name__, os.scandir.__name__), ('listdir', 'scandir'))\n"
+)
+
+
+@pytest.mark.slow
+def test_scratch_folders_list_in_creation_order(bcb_executor):
+    """BigCodeBench/67: the official evaluator listed a new folder oldest first; the sandbox's
+    tmpfs lists newest first, so unsorted listings (os.listdir, os.walk, glob) failed its tests."""
+    bench = BigCodeBench()
+    (problem,) = problems_from_records([_record(test=_LISTING_TEST)])
+    (result,) = _score(bench, bcb_executor, [(problem, problem.canonical_solution)])
+    assert result.verdicts == {"pass": PASS}, result.details
+
+
+_EARLY_FILES_TEST = (
+    "import time, unittest\n"
+    "class TestCases(unittest.TestCase):\n"
+    "    def test_a_file_made_first_stays(self):\n"
+    "        open('/dev/shm/made-first', 'w').close()\n"
+    "        time.sleep(0.5)\n"
+    "        self.assertTrue(os.path.exists('/dev/shm/made-first'))\n"
+)
+_SLOW_TO_WIPE = (  # 20,000 files made at load: the wipe that follows the load takes a while
+    "import math, os\nos.mkdir('many')\nfor i in range(20000):\n    open('many/%d' % i, 'w').close()\n"
+    "def task_func(x):\n    return x\n"
+)
+
+
+@pytest.mark.slow
+def test_files_the_suite_makes_first_are_not_wiped(bcb_executor):
+    """The race made certain: 20,000 files made at load keep pid 1 emptying /tmp for a while, and
+    /dev/shm, emptied next, loses the file the suite wrote into it first (official: it stays)."""
+    bench = BigCodeBench()
+    (problem,) = problems_from_records([_record(test=_EARLY_FILES_TEST)])
+    results = _score(bench, bcb_executor, [(problem, _SLOW_TO_WIPE)] * 2)
+    assert [r.verdicts for r in results] == [{"pass": PASS}] * 2, [r.details for r in results]
+
+
 @pytest.mark.slow
 def test_missing_library_gets_a_skipped_status(bcb_executor):
     bench = BigCodeBench()
@@ -326,6 +399,25 @@ def test_result_files_read_like_the_official_ones(shared_data, tmp_path):
                                  str(tmp_path), "m")
     ours = json.loads(pathlib.Path(paths[1]).read_text())
     assert set(theirs) <= set(ours) and set(ours) - set(theirs) == {"skipped"}
+
+
+def test_the_official_runs_disagree_with_each_other_on_404(shared_data):
+    """KNOWN_DIFFERENCES_PINNED['BigCodeBench/404'] rests on this: the same os.path.exists(123) check
+    failed in one official run (descriptor 123 open in the evaluator) and passed in the other."""
+    folder = shared_data / "bigcodebench_samples"
+    verdicts = {}
+    for split in ("complete", "instruct"):
+        (path,) = folder.glob(f"Qwen2.5-Coder-7B-Instruct--main--bigcodebench-{split}--*_eval_results.json.gz")
+        with gzip.open(path, "rt") as f:
+            (sample,) = json.load(f)["eval"]["BigCodeBench/404"]
+        assert "    if not os.path.exists(img_path):\n        raise FileNotFoundError(" in sample["solution"]
+        verdicts[split] = sample["status"], sample["details"]
+    status, details = verdicts["complete"]
+    assert status == FAIL and list(details) == ["test_invalid_img_path_type"]
+    assert details["test_invalid_img_path_type"].endswith("TypeError: Can't convert object to 'str' for 'filename'\n")
+    assert verdicts["instruct"] == (PASS, {})
+    assert "fd 123" in KNOWN_DIFFERENCES_BY_ENV["pinned"]["BigCodeBench/404"]
+    assert KNOWN_DIFFERENCES_BY_ENV["pinned"]["BigCodeBench/404"] == KNOWN_DIFFERENCES["BigCodeBench/404"]
 
 
 @pytest.mark.slow

@@ -119,3 +119,14 @@ def test_timing_records_only_jobs_in_flight_and_keeps_the_tightest():
     kept = timing.pop(job)
     assert len(kept) == timing.MAX_RECORDS_PER_JOB and max(c for c, _, _ in kept) == 3 * timing.MAX_RECORDS_PER_JOB - 1
     assert timing.record(job, 0, 0.9, 1.0) is False  # popped: no longer in flight
+
+
+def test_a_verify_difference_shows_the_check_closest_to_its_limit():
+    from benchmarks.evalplus.verify import _part_margins
+    from benchmarks.margins import annotate, margin
+
+    timing = {"base": margin(0.1, 1.0, call=3), "plus": margin(0.9, 1.0, call=42)}
+    assert annotate("base=pass plus=fail", "", _part_margins(timing)) == (
+        "base=pass plus=fail [time: plus: used 0.90 of its 1 s limit (call 42), within noise]", "")
+    stopped = {"base": margin(0.9, 1.0, call=1), "plus": margin(None, 1.0, call=7, timed_out=True)}
+    assert _part_margins(stopped)["check"] == "plus" and _part_margins(None) is None

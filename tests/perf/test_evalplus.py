@@ -30,3 +30,22 @@ def test_the_twenty_official_runs_are_found_with_their_dataset():
     assert len(runs) == 20 and len({run for run, _, _ in runs}) == 20
     assert set(Counter(kind for _, kind, _ in runs)) == {"humaneval+", "mbpp+"}
     assert all(samples.is_file() and samples.name.endswith(".jsonl") for _, _, samples in runs)
+
+
+def test_ground_truth_rows_give_the_ratio_per_dataset_and_withhold_it_when_loaded():
+    ours, official = {"humaneval+": 10.0, "mbpp+": 30.0}, {"humaneval+": 15.0, "mbpp+": 30.0}
+    rows = perf_evalplus.ground_truth_rows(ours, official, busy=False)
+    assert rows == [
+        "ground truth, humaneval+, empty cache: ours 10.0 s, evalplus get_groundtruth 15.0 s, speed-up 1.50x",
+        "ground truth, mbpp+, empty cache: ours 30.0 s, evalplus get_groundtruth 30.0 s, speed-up 1.00x",
+        "ground truth, both, empty cache: ours 40.0 s, evalplus get_groundtruth 45.0 s, speed-up 1.12x",
+    ]
+    assert all(row.endswith("speed-up n/a (loaded)") for row in perf_evalplus.ground_truth_rows(ours, official, busy=True))
+
+
+def test_the_official_ground_truth_is_evalplus_own_function():
+    # the script the evalplus interpreter runs calls get_groundtruth itself, timed around that call alone
+    src = perf_evalplus._OFFICIAL_GT
+    assert "from evalplus.evaluate import get_groundtruth" in src
+    assert "get_groundtruth(problems, dataset_hash, not_none)" in src
+    compile(src, "<official-gt>", "exec")

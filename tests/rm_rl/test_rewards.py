@@ -106,6 +106,24 @@ class TestContractWithFakeSandbox:
         outcomes = reward.stats.snapshot()["outcomes"]
         assert outcomes["bad_tests"] == 1 and outcomes["no_tests"] == 1 and script.jobs == []
 
+    def test_a_client_test_over_the_source_cap_abstains_before_anything_parses_it(self, fake, caplog):
+        """Issue 10: a 2 MB test (200 asserts of 5,000-element literals) took 7 s of host CPU
+        to parse here, twice per completion, before the sandbox refused it; now None at once."""
+        import time
+
+        script, ex = fake
+        attack = "\n".join(f"assert add({i}, 0) == [" + ",".join(["1"] * 5000) + "]" for i in range(200))
+        reward = binary(executor=ex)
+        t0 = time.process_time()
+        with caplog.at_level("WARNING", logger="rm_rl.rewards"):
+            scores = reward.score([GOOD_ADD] * 4, [[*ADD_TESTS, attack]] * 2 + [[{"source": attack}]] + [ADD_TESTS])
+        assert time.process_time() - t0 < 0.5
+        assert [(s.reward, s.outcome) for s in scores] == [(None, "bad_tests")] * 3 + [(1.0, "executed")]
+        assert len(script.jobs) == 1  # only the last completion ran
+        assert "completion 0: test 3 is over 131072 bytes (Limits.test_source_bytes)" in caplog.text
+        bigger = binary(executor=ex, test_source_bytes=4 * 2**20)  # the setting, as a reward option
+        assert bigger.config.execution.limits.test_source_bytes == 4 * 2**20
+
     def test_chat_completions_and_prefill_prompts(self, fake):
         script, ex = fake
         prompts = [[{"role": "user", "content": "Write add."},
@@ -278,10 +296,33 @@ class TestRealSandbox:
         assert any(w.startswith("process backend: no filesystem, network or pid isolation") for w in score[0].warnings)
         snap = reward.stats.snapshot()
         assert sum(snap["isolation"].values()) == 3 and all(k.startswith("process") for k in snap["isolation"])
-        assert snap["warnings"] == list(score[0].warnings)
+        weak = next(w for w in score[0].warnings if w.startswith("process backend: no filesystem"))
+        assert f"{weak} (3 jobs)" in snap["warnings"]  # once, with the completions it applies to
         logged = [r.getMessage() for r in caplog.records if "no filesystem, network or pid isolation" in r.getMessage()]
         assert len(logged) == 1 and logged[0].startswith("binary_reward: sandbox warning: process backend")
         assert "warnings" in score[0].to_dict(details=True) and "warnings" not in score[0].to_dict()
+
+    def test_forgeable_tests_are_counted_once_in_scores_stats_and_the_log(self, caplog):
+        """Tests judged in the program's process: each response and the stats name the warning
+        once, with how many tests and completions it covers; the log has it once."""
+        from acesandbox import Executor, SandboxConfig
+
+        from rm_rl.rewards import sandbox_warnings
+
+        forgeable = "judged in the program's process: forgeable"
+        tests = ["assert (lambda: add(1, 2))() == 3", "assert (lambda: add(2, 2))() == 4", "assert add(0, 0) == 0"]
+        with Executor(SandboxConfig(backend="process", workers=1)) as ex:
+            reward = binary(executor=ex, timeout_s=2.0)
+            with caplog.at_level("WARNING", logger="rm_rl.rewards"):
+                scores = reward.score([GOOD_ADD, BAD_ADD], [tests, tests])
+        assert [s.reward for s in scores] == [1.0, 0.0]
+        assert f"tests[1]: {forgeable}" in scores[0].warnings  # the report's own, per test
+        assert f"{forgeable} (4 tests in 2 jobs)" in sandbox_warnings(scores)
+        assert f"{forgeable} (2 tests in 1 job)" in scores[0].to_dict(details=True)["warnings"]
+        assert f"{forgeable} (4 tests in 2 jobs)" in reward.stats.snapshot()["warnings"]
+        assert sum(forgeable in w for w in reward.stats.snapshot()["warnings"]) == 1
+        logged = [r.getMessage() for r in caplog.records if forgeable in r.getMessage()]
+        assert logged == [f"binary_reward: sandbox warning: {forgeable}"]
 
     def test_namespace_backend_has_no_warning(self, sandbox):
         score = binary(executor=sandbox).score([GOOD_ADD], [ADD_TESTS])[0]

@@ -88,6 +88,11 @@ def test_report_draws_each_curve_or_says_it_is_missing(tmp_path):
     html = write_report(rows, tmp_path / "r.html").read_text()
     assert html.count("data:image/png;base64,") == len(CURVES) - 1
     assert "no values of <code>kl</code>" in html and "first 0.1, last 0.5" in html
+    assert "Sandbox warnings" not in html
+    warned = write_report(rows, tmp_path / "w.html", warnings=["judged in the program's process: forgeable (3 tests in 2 jobs)"])
+    assert "<h2>Sandbox warnings</h2><ul>\n<li>judged in the program&#x27;s process: forgeable (3 tests in 2 jobs)</li>" in (
+        warned.read_text()
+    )
 
 
 def test_train_needs_a_config_or_demo(capsys):
@@ -171,3 +176,4 @@ def test_a_config_file_run_with_the_tiny_policy_and_a_jsonl_dataset(tmp_path, ac
     [row] = read_metrics(tmp_path / "run")
     assert row["reward"] == 0.0 and row["rule/unjudged_frac"] == 0.0  # random text: no passing code, all judged
     assert (tmp_path / "run" / "checkpoint-1").is_dir() and (tmp_path / "run" / "final").is_dir()
+

@@ -215,21 +215,45 @@ def post_in_thread(url, path, payload, headers=None):
 ITEM = {"completion": GOOD_ADD, "tests": ADD_TESTS}
 
 
+FORGEABLE = "judged in the program's process: forgeable"
+TESTS = [*ADD_TESTS, "assert (lambda: add(3, 3))() == 6"]  # the last is judged in the program's process
+
+
 def test_process_backend_warning_is_in_every_answer():
-    """A server scoring on the process backend says so in /score, /get_reward, /health and /metrics."""
+    """A server scoring on the process backend, or a forgeable test, says so in /score,
+    /get_reward, /health and /metrics: each warning once, with its counts."""
     from acesandbox import Executor, SandboxConfig
 
     with Executor(SandboxConfig(backend="process", workers=1)) as ex:
         with RewardServer(create_app(ServerConfig(reward_options={"timeout_s": 2.0}), executor=ex)) as srv:
             with httpx.Client(base_url=srv.url, timeout=60) as c:
-                scored = c.post("/score", json={"items": [{"completion": GOOD_ADD, "tests": ADD_TESTS}]}).json()
-                rewarded = c.post("/get_reward", json={"query": [GOOD_ADD], "labels": [ADD_TESTS]}).json()
+                scored = c.post("/score", json={"items": [{"completion": GOOD_ADD, "tests": TESTS}]}).json()
+                rewarded = c.post("/get_reward", json={"query": [GOOD_ADD], "labels": [TESTS]}).json()
                 health, metrics = c.get("/health").json(), c.get("/metrics").json()
-    warning = next(w for w in scored["warnings"] if w.startswith("process backend: no filesystem"))
+    weak = "process backend: no filesystem, network or pid isolation (use the namespace or docker backend)"
     assert scored["results"][0]["reward"] == 1.0 and scored["isolation"][0].startswith("process")
-    assert rewarded["rewards"] == [1.0] and warning in rewarded["warnings"]
-    assert warning in health["warnings"] and warning in metrics["warnings"]
+    assert rewarded["rewards"] == [1.0]
+    for answer in (scored, rewarded):  # each response: once, counting its own jobs and tests
+        assert f"{weak} (1 job)" in answer["warnings"] and f"{FORGEABLE} (1 test in 1 job)" in answer["warnings"]
+    for totals in (health, metrics):  # the server's totals
+        assert f"{weak} (2 jobs)" in totals["warnings"] and f"{FORGEABLE} (2 tests in 2 jobs)" in totals["warnings"]
     assert sum(metrics["isolation"].values()) == 2
+
+
+def test_a_2mb_client_test_is_answered_at_once_as_bad_tests(fake):
+    """Issue 10: a client-supplied test that would take over a minute to plan (and seconds
+    to parse) is refused before either, and the server answers the rest of the request."""
+    import time
+
+    script, _ = fake
+    attack = "\n".join(f"assert add({i}, 0) == [" + ",".join(["1"] * 5000) + "]" for i in range(200))
+    items = [{"completion": GOOD_ADD, "tests": [attack]}, ITEM]
+    with serve_fake(fake) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        t0 = time.monotonic()
+        body = c.post("/score", json={"items": items}).json()
+        elapsed = time.monotonic() - t0
+    assert [(r["reward"], r["outcome"]) for r in body["results"]] == [(None, "bad_tests"), (1.0, "executed")]
+    assert len(script.jobs) == 1 and elapsed < 5.0
 
 
 def test_plain_score_reports_no_warning_on_the_fake_backend(fake):
