@@ -101,30 +101,34 @@ def _scope_bound(node: ast.AST) -> set[str]:
     return bound
 
 
-def _free_loads(node: ast.AST, outer: frozenset[str], out: set[str]) -> None:
-    """Names loaded under ``node`` that no enclosing function scope binds."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                # defaults and decorators are evaluated in the enclosing scope
-                for d in (*child.args.defaults, *(x for x in child.args.kw_defaults if x is not None)):
-                    _free_loads_expr(d, outer, out)
-                for d in getattr(child, "decorator_list", []):
-                    _free_loads_expr(d, outer, out)
-            _free_loads(child, outer | _scope_bound(child), out)
-        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
-            if child.id not in outer:
-                out.add(child.id)
-        else:
-            _free_loads(child, outer, out)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-def _free_loads_expr(node: ast.AST, outer: frozenset[str], out: set[str]) -> None:
-    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-        if node.id not in outer:
-            out.add(node.id)
-        return
-    _free_loads(node, outer, out)
+def _free_loads(tree: ast.AST) -> set[str]:
+    """Names loaded anywhere in ``tree`` that no enclosing function scope binds (iterative:
+    a test's expression may nest thousands deep)."""
+    out: set[str] = set()
+    stack: list[tuple[ast.AST, frozenset[str]]] = [(tree, frozenset())]
+    while stack:
+        node, outer = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _SCOPES):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    # defaults and decorators are evaluated in the enclosing scope
+                    outside = [*child.args.defaults, *(d for d in child.args.kw_defaults if d is not None)]
+                    outside += getattr(child, "decorator_list", [])
+                    for d in outside:
+                        if isinstance(d, ast.Name):
+                            out.update([d.id] if d.id not in outer else [])
+                        else:
+                            stack.append((d, outer))
+                stack.append((child, outer | _scope_bound(child)))
+            elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+                if child.id not in outer:
+                    out.add(child.id)
+            else:
+                stack.append((child, outer))
+    return out
 
 
 def program_names(source: str) -> tuple[str, ...]:
@@ -133,9 +137,7 @@ def program_names(source: str) -> tuple[str, ...]:
     fetched from the program's process when the test starts (a name the program lacks
     stays unbound, a NameError where the test reads it)."""
     tree = ast.parse(source, "<test>")
-    loads: set[str] = set()
-    _free_loads(tree, frozenset(), loads)
-    return tuple(sorted(loads - _module_bound(tree) - _BUILTINS))
+    return tuple(sorted(_free_loads(tree) - _module_bound(tree) - _BUILTINS))
 
 
 _STATUS = {"fail": "failed", "error": "error", "crashed": "crashed", "memory": "memory", "strict": "failed"}

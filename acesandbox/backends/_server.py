@@ -153,9 +153,13 @@ class ServerSession(Session):
 
     def _send_raw(self, data: bytes) -> None:
         """Send one length-prefixed message (``data`` is its JSON)."""
+        # One write for header and body: one wake-up of the server, not two.
+        self._send_frames(struct.pack(">I", len(data)) + data)
+
+    def _send_frames(self, frames: bytes) -> None:
+        """Write messages already length-prefixed."""
         try:
-            # One write for header and body: one wake-up of the server, not two.
-            view = memoryview(struct.pack(">I", len(data)) + data)
+            view = memoryview(frames)
             while view:
                 view = view[os.write(self._in, view) :]
         except OSError as exc:
@@ -322,8 +326,8 @@ class ServerSession(Session):
 
     def _job_message(self, job: Job, prepared: list[Prepared]) -> tuple[int, bytes]:
         """A fresh message id and the job message (the tests' JSON spliced in: a test
-        shared by many jobs is serialized once), followed by the length and the sources
-        of the tests judged in a test process, if any (``_send_raw`` adds the first length)."""
+        shared by many jobs is serialized once), then the sources of the tests judged in a
+        test process, if any, as a message of their own: both framed, ready to write."""
         lim = job.limits
         # The sandbox-wide caps (its SandboxConfig's) travel with every job's own limits.
         limits = {**lim.to_dict(), **self._sandbox_limits}
@@ -339,14 +343,15 @@ class ServerSession(Session):
             head["q"] = True
         tests = b",".join(p.payload_json() for p in prepared)
         data = json.dumps(head, separators=(",", ":")).encode()[:-1] + b',"tests":[' + tests + b"]}"
+        frames = struct.pack(">I", len(data)) + data
         if codes:
             blob = json.dumps(codes, separators=(",", ":")).encode()
-            data += struct.pack(">I", len(blob)) + blob
-        return jid, data
+            frames += struct.pack(">I", len(blob)) + blob
+        return jid, frames
 
     def _send_job(self, job: Job, prepared: list[Prepared]) -> int:
-        jid, data = self._job_message(job, prepared)
-        self._send_raw(data)
+        jid, frames = self._job_message(job, prepared)
+        self._send_frames(frames)
         return jid
 
     def hint_next(self, job: Job | None) -> None:
@@ -365,14 +370,14 @@ class ServerSession(Session):
             prepared = [p for p in slots if isinstance(p, Prepared)]
             if not prepared:
                 return
-            jid, data = self._job_message(job, prepared)
+            jid, frames = self._job_message(job, prepared)
             size = fcntl.fcntl(self._in, _F_GETPIPE_SZ)
             queued = struct.unpack("i", fcntl.ioctl(self._in, termios.FIONREAD, b"\0\0\0\0"))[0]
         except Exception:  # noqa: BLE001 - a hint only: the job is sent when it runs
             return
-        if queued + 4 + len(data) > size:
+        if queued + len(frames) > size:
             return
-        self._send_raw(data)
+        self._send_frames(frames)
         self._ahead = (job, jid, slots)
 
     def _take(

@@ -1302,8 +1302,8 @@ def test_no_test_under_the_caps_holds_the_host(name: str) -> None:
     assert time.process_time() - t0 < 2.0, name
     if isinstance(slot, InvalidJobError):
         assert "Limits.test_nodes" in str(slot) or "nests too deeply" in str(slot)
-    else:
-        assert len(slot.payload["code"]) < 400_000
+    else:  # planned into checks, or left whole for a test process (its source, as sent)
+        assert len(slot.payload.get("code", slot.source or "")) < 400_000
 
 
 def test_copies_past_the_node_budget_are_not_made() -> None:

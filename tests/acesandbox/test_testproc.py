@@ -44,6 +44,8 @@ def test_program_names_are_the_free_names_a_test_reads():
     )
     assert program_names(source) == ("find_zero", "helper", "poly")
     assert program_names("def h(v=d):\n    return [v for v in w] + [lambda q: q + r]\nh()") == ("d", "r", "w")
+    deep = "x = 1\nassert f(0) == " + "+".join(["x"] * 900)  # nested 900 deep: no recursion
+    assert program_names(deep) == ("f",)
     assert program_names("from x import y as z\nwith open(p) as fh:\n    pass\nassert z(fh) == q") == ("p", "q")
 
 
