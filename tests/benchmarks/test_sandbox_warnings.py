@@ -16,13 +16,13 @@ WEAK = "process backend: no filesystem, network or pid isolation (use the namesp
 
 
 class ForgeableToy(Toy):
-    """Toy's tasks judged by asserts, one of them judged in the program's process."""
+    """Toy's tasks judged by an assert in the program's process (compare="compat")."""
 
     def jobs(self, problem, solution):
         (a, b), expected = problem.data["calls"][0], problem.data["expected"][0]
         call = f"{problem.entry_point}({a}, {b})" if problem.entry_point == "add" else f"{problem.entry_point}({a})"
-        tests = [AssertTest(f"assert {call} == {expected}"), AssertTest(f"assert (lambda: {call})() == {expected}")]
-        return {"pass": Job(solution, tests, limits=Limits(timeout_s=2), mode="shared")}
+        tests = [AssertTest(f"assert (lambda: {call})() == {expected}")]
+        return {"pass": Job(solution, tests, limits=Limits(timeout_s=2), mode="shared", compare="compat")}
 
     def verdicts(self, problem, reports):
         result = super().verdicts(problem, reports)

@@ -6,7 +6,7 @@ import json
 import pickle
 
 import acesandbox
-from harness.config import FilterConfig, GeneratorSpec, SampleConfig
+from harness.config import ExecConfig, FilterConfig, GeneratorSpec, SampleConfig
 from harness.filtering import build_solution_prompt, filter_tests
 from harness.generation.replay import ReplayGenerator
 from harness.io import read_records, write_records
@@ -15,7 +15,7 @@ from harness.sandbox_warnings import WarningCount, WarningTally, tally_warnings
 
 FORGEABLE = "judged in the program's process: forgeable"
 WEAK = "process backend: no filesystem, network or pid isolation (use the namespace or docker backend)"
-HELPER_TEST = "assert (lambda: f(1))() == 1"  # the lambda's call runs in the program's process: forgeable
+HELPER_TEST = "assert (lambda: f(1))() == 1"  # run under compare="compat": every test is judged in the program's process
 
 
 def _ours(lines):
@@ -55,11 +55,12 @@ def test_filter_rows_and_summary_carry_the_real_sandbox_warnings(tmp_path):
     write_records([{"prompt": build_solution_prompt(record), "responses": answers}], tmp_path / "replay.jsonl")
     gen = ReplayGenerator(tmp_path / "replay.jsonl", model="strong")
     cfg = FilterConfig(input=str(tmp_path / "synth.jsonl"), output=str(tmp_path / "filter.jsonl"),
-                       generator=GeneratorSpec(), progress=False, min_tests=1, num_solutions=2)
+                       generator=GeneratorSpec(), progress=False, min_tests=1, num_solutions=2,
+                       execution=ExecConfig(compare="compat"))
     with _process_executor() as ex:
         summary = filter_tests(cfg, gen, ex)
     (row,) = read_records(tmp_path / "filter.jsonl")
-    expected = [f"{WEAK} (2 jobs)", f"{FORGEABLE} (2 tests in 2 jobs)"]
+    expected = [f"{WEAK} (2 jobs)", f"{FORGEABLE} (6 tests in 2 jobs)"]
     assert _ours(row["filter_diagnostics"]["sandbox_warnings"]) == expected
     assert _ours(summary["sandbox_warnings"]) == expected
     assert json.dumps(summary).count(FORGEABLE) == 1 and json.dumps(row).count(FORGEABLE) == 1
@@ -72,11 +73,12 @@ def test_sample_rows_and_summary_carry_the_real_sandbox_warnings(tmp_path):
     answers = ["```python\ndef f(x):\n    return x\n```", "```python\ndef f(x):\n    return 0\n```"]
     write_records([{"prompt": build_sample_prompt(record, 1), "responses": answers}], tmp_path / "m.jsonl")
     cfg = SampleConfig(input=str(tmp_path / "filter.jsonl"), output=str(tmp_path / "sample.jsonl"),
-                       models=(GeneratorSpec(),), progress=False, prompt_tests=1, num_samples=2)
+                       models=(GeneratorSpec(),), progress=False, prompt_tests=1, num_samples=2,
+                       execution=ExecConfig(compare="compat"))
     with _process_executor() as ex:
         summary = sample(cfg, [ReplayGenerator(tmp_path / "m.jsonl", model="m")], ex)
     (row,) = read_records(tmp_path / "sample.jsonl")
     assert [i["pass_rate"] for i in row["inferences"]] == [1.0, 0.0]
-    assert _ours(row["sandbox_warnings"]) == [f"{WEAK} (2 jobs)", f"{FORGEABLE} (2 tests in 2 jobs)"]
+    assert _ours(row["sandbox_warnings"]) == [f"{WEAK} (2 jobs)", f"{FORGEABLE} (4 tests in 2 jobs)"]
     assert summary["sandbox_warnings"] == row["sandbox_warnings"]
 

@@ -287,7 +287,7 @@ class TestRealSandbox:
         from acesandbox import Executor, SandboxConfig
 
         with Executor(SandboxConfig(backend="process", workers=1)) as ex:
-            reward = binary(executor=ex, timeout_s=2.0)
+            reward = binary(executor=ex, timeout_s=2.0, compare="compat")
             with caplog.at_level("WARNING", logger="rm_rl.rewards"):
                 score = reward.score([GOOD_ADD, BAD_ADD], [ADD_TESTS, ADD_TESTS])
                 reward.score([GOOD_ADD], [ADD_TESTS])
@@ -303,8 +303,8 @@ class TestRealSandbox:
         assert "warnings" in score[0].to_dict(details=True) and "warnings" not in score[0].to_dict()
 
     def test_forgeable_tests_are_counted_once_in_scores_stats_and_the_log(self, caplog):
-        """Tests judged in the program's process: each response and the stats name the warning
-        once, with how many tests and completions it covers; the log has it once."""
+        """Tests judged in the program's process (compare="compat"): each response and the stats
+        name the warning once, with how many tests and completions it covers; the log has it once."""
         from acesandbox import Executor, SandboxConfig
 
         from rm_rl.rewards import sandbox_warnings
@@ -312,14 +312,14 @@ class TestRealSandbox:
         forgeable = "judged in the program's process: forgeable"
         tests = ["assert (lambda: add(1, 2))() == 3", "assert (lambda: add(2, 2))() == 4", "assert add(0, 0) == 0"]
         with Executor(SandboxConfig(backend="process", workers=1)) as ex:
-            reward = binary(executor=ex, timeout_s=2.0)
+            reward = binary(executor=ex, timeout_s=2.0, compare="compat")
             with caplog.at_level("WARNING", logger="rm_rl.rewards"):
                 scores = reward.score([GOOD_ADD, BAD_ADD], [tests, tests])
         assert [s.reward for s in scores] == [1.0, 0.0]
         assert f"tests[1]: {forgeable}" in scores[0].warnings  # the report's own, per test
-        assert f"{forgeable} (4 tests in 2 jobs)" in sandbox_warnings(scores)
-        assert f"{forgeable} (2 tests in 1 job)" in scores[0].to_dict(details=True)["warnings"]
-        assert f"{forgeable} (4 tests in 2 jobs)" in reward.stats.snapshot()["warnings"]
+        assert f"{forgeable} (6 tests in 2 jobs)" in sandbox_warnings(scores)
+        assert f"{forgeable} (3 tests in 1 job)" in scores[0].to_dict(details=True)["warnings"]
+        assert f"{forgeable} (6 tests in 2 jobs)" in reward.stats.snapshot()["warnings"]
         assert sum(forgeable in w for w in reward.stats.snapshot()["warnings"]) == 1
         logged = [r.getMessage() for r in caplog.records if forgeable in r.getMessage()]
         assert logged == [f"binary_reward: sandbox warning: {forgeable}"]

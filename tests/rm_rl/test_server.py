@@ -216,7 +216,7 @@ ITEM = {"completion": GOOD_ADD, "tests": ADD_TESTS}
 
 
 FORGEABLE = "judged in the program's process: forgeable"
-TESTS = [*ADD_TESTS, "assert (lambda: add(3, 3))() == 6"]  # the last is judged in the program's process
+TESTS = [*ADD_TESTS, "assert (lambda: add(3, 3))() == 6"]  # scored with compare="compat": in the program's process
 
 
 def test_process_backend_warning_is_in_every_answer():
@@ -225,7 +225,7 @@ def test_process_backend_warning_is_in_every_answer():
     from acesandbox import Executor, SandboxConfig
 
     with Executor(SandboxConfig(backend="process", workers=1)) as ex:
-        with RewardServer(create_app(ServerConfig(reward_options={"timeout_s": 2.0}), executor=ex)) as srv:
+        with RewardServer(create_app(ServerConfig(reward_options={"timeout_s": 2.0, "compare": "compat"}), executor=ex)) as srv:
             with httpx.Client(base_url=srv.url, timeout=60) as c:
                 scored = c.post("/score", json={"items": [{"completion": GOOD_ADD, "tests": TESTS}]}).json()
                 rewarded = c.post("/get_reward", json={"query": [GOOD_ADD], "labels": [TESTS]}).json()
@@ -234,9 +234,9 @@ def test_process_backend_warning_is_in_every_answer():
     assert scored["results"][0]["reward"] == 1.0 and scored["isolation"][0].startswith("process")
     assert rewarded["rewards"] == [1.0]
     for answer in (scored, rewarded):  # each response: once, counting its own jobs and tests
-        assert f"{weak} (1 job)" in answer["warnings"] and f"{FORGEABLE} (1 test in 1 job)" in answer["warnings"]
+        assert f"{weak} (1 job)" in answer["warnings"] and f"{FORGEABLE} (4 tests in 1 job)" in answer["warnings"]
     for totals in (health, metrics):  # the server's totals
-        assert f"{weak} (2 jobs)" in totals["warnings"] and f"{FORGEABLE} (2 tests in 2 jobs)" in totals["warnings"]
+        assert f"{weak} (2 jobs)" in totals["warnings"] and f"{FORGEABLE} (8 tests in 2 jobs)" in totals["warnings"]
     assert sum(metrics["isolation"].values()) == 2
 
 
