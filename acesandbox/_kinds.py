@@ -181,7 +181,8 @@ def _syntax_check(source: str, where: str) -> None:
 
 FORGEABLE = "judged in the program's process: forgeable"
 """The warning a report carries for each test whose verdict was (partly) reached in the
-program's process, where a program that patches builtins can turn it into a pass."""
+program's process, where a program that patches builtins can turn it into a pass: only
+``compare="compat"`` assert and unittest tests (strict ones run in a test process)."""
 
 
 def forgeable_warnings(prepared: Sequence[Prepared | InvalidJobError]) -> tuple[str, ...]:

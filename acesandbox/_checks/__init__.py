@@ -22,7 +22,8 @@ Before splitting, shapes it could not take apart are normalised (:class:`_Normal
 :func:`_inline_check_function`, :func:`_unroll_loops`): modules reached through
 ``__import__``/``importlib``, ``unittest.TestCase().assertX(...)``, ``all``/``any``,
 comprehensions and top-level loops over literals, a ``check(candidate)`` function
-called once. What still runs in the program's process marks the plan ``forgeable``.
+called once. A plan whose holes would still hold test logic is ``forgeable``: such a
+test runs whole in a test process in the sandbox instead (``acesandbox/_sandbox/testproc.py``).
 
 Modules: :mod:`.data` (Check, Plan), :mod:`.names` (what the parent trusts), :mod:`.literals`,
 :mod:`.normalise` (rewrites of test shapes), :mod:`.split` (template and holes), :mod:`.plan`

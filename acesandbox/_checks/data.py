@@ -38,4 +38,5 @@ class Plan:
     logic (a comparison, ``all(...)``, a library call), a statement that is neither an
     import, a definition nor a plain assignment (a loop, a call of a check function),
     or no check at all. A program that patches builtins, ``math`` or ``unittest`` at
-    load can turn such a test into a pass."""
+    load could turn such a test into a pass, so in strict mode it is not run this way:
+    the whole test runs in a test process instead (``acesandbox/_sandbox/testproc.py``)."""
