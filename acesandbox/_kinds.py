@@ -1,9 +1,11 @@
 """Test kinds on the trusted side: what each test sends into the sandbox, and how the
 sandbox's raw result becomes an :class:`Outcome`.
 
-The sandbox only ever computes values; every ``passed`` is decided here, on values
-rebuilt from the safe wire format, with real builtins. A result channel that is
-forged, garbled, closed or silent can only end in a non-passed status.
+The program's processes only ever compute values; every ``passed`` is decided here, on
+values rebuilt from the safe wire format, with real builtins, or, for a test the splitter
+cannot take apart, by that test's own code in a test process that the sandbox's server
+forks and no program process can reach (its verdict read here, bounded). A result
+channel that is forged, garbled, closed or silent can only end in a non-passed status.
 """
 
 from __future__ import annotations
