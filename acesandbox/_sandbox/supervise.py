@@ -72,6 +72,8 @@ def supervise(
     wall_deadline = min(t0 + lim["wall_timeout_s"], job_deadline)
     check_at = t0 + timeout_s
     own_cpu = shared or k is None
+    # A test process's CPU time counts against the test's limit, as when test code ran in J.
+    q_pids = [q["pid"]] if q is not None else []
     cpu0 = cpu_s(j["pid"]) if own_cpu else 0.0
     lines: list[str] = []
     out, err = bytearray(), bytearray()
@@ -181,7 +183,7 @@ def supervise(
         if now >= wall_deadline:
             end = {"end": "timeout", "reason": "job" if now >= job_deadline else "wall"}
         elif now >= check_at:
-            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else [])
+            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else []) + q_pids
             used = sum(cpu_s(p) for p in pids) - cpu0
             if used >= timeout_s:
                 end = {"end": "timeout", "reason": "cpu"}
@@ -202,7 +204,7 @@ def supervise(
             buf = bytearray()
     elif end["end"] in ("timeout", "died", "stopped"):
         if end["end"] == "timeout":
-            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else [])
+            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else []) + q_pids
             end["cpu"] = sum(cpu_s(p) for p in pids) - cpu0
         sweep(keep=None)
         for kk in ("res", "out", "err"):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 import os
 import resource
 import struct
@@ -103,6 +104,9 @@ class _Rpc:
         self.strict: str | None = None  # the first strict-mode violation, even if the test caught it
         self.gone: BaseException | None = None  # the program broke the channel (even if the test caught it)
         self.back: list[tuple[int | str, Any]] = []  # the last call's mutable arguments, as the program left them
+        self.globs: list[tuple[int | str, Any]] = []  # the program's globals the test reads, after the last call
+        self.ns: dict[str, Any] = {}  # the test's namespace
+        self.synced: dict[str, str | None] = {}  # program globals (mutable containers) the test reads: last crossed form
 
     def ask(self, request: list[Any]) -> tuple[bool, Any]:
         """Send a request; (found, value). Exceptions the program raised are raised here."""
@@ -130,8 +134,9 @@ class _Rpc:
         if type(reply) is not list or not reply or type(reply[0]) is not str:
             raise ProgramGone("the program sent a malformed reply")
         tag = reply[0]
-        self.back = []
-        if tag in ("v", "h") and len(reply) == (3 if tag == "v" else 4):
+        self.back, self.globs = [], []
+        if tag in ("v", "h") and len(reply) == (4 if tag == "v" else 5):
+            self.globs = self._back(reply.pop())  # the program's globals the test reads, as they are now
             self.back = self._back(reply.pop())  # the call's arguments as the program left them
         if tag == "v" and len(reply) == 2:
             try:
@@ -177,7 +182,17 @@ class _Rpc:
         """Call handle ``hid``; lists, dicts, sets and bytearrays the test passed are then
         updated in place to the state the program left them in (a by-value copy-back, so a
         test that reads back an argument the program sorted or filled still works)."""
-        value = self.ask(["call", hid, [self.arg(a) for a in args], {k: self.arg(v) for k, v in kwargs.items()}])[1]
+        request = ["call", hid, [self.arg(a) for a in args], {k: self.arg(v) for k, v in kwargs.items()}, self.dirty()]
+        value = self.ask(request)[1]
+        for name, new in self.globs:
+            if type(name) is not str or name not in self.synced:
+                raise ProgramGone("the program sent a malformed reply")
+            cur = self.ns.get(name)
+            if type(cur) is type(new) and _update(cur, new):
+                pass
+            else:
+                self.ns[name] = new
+            self.synced[name] = _encoded(self.ns[name])
         for key, new in self.back:
             if type(key) is int and 0 <= key < len(args):
                 orig = args[key]
@@ -185,14 +200,20 @@ class _Rpc:
                 orig = kwargs[key]
             else:
                 raise ProgramGone("the program sent a malformed reply")
-            if type(orig) is not type(new):
-                continue  # the program's copy became another type: the test's value stays
-            if type(orig) in (list, bytearray):
-                orig[:] = new
-            elif type(orig) in (dict, set):
-                orig.clear()
-                orig.update(new)
+            if type(orig) is type(new):  # else the program's copy became another type: the test's stays
+                _update(orig, new)
         return value
+
+    def dirty(self) -> list[list[Any]]:
+        """The program's globals the test changed since they last crossed (the test mutated
+        a list it read, say), as ``[name, wire]``: applied in the program before a call."""
+        out: list[list[Any]] = []
+        for name, last in self.synced.items():
+            now = _encoded(self.ns.get(name))
+            if now is not None and now != last:
+                out.append([name, _wire.encode(self.ns.get(name))])
+                self.synced[name] = now
+        return out
 
     def arg(self, value: Any) -> list[Any]:
         if type(value) is Handle:
@@ -249,6 +270,31 @@ def _program_exception(info: dict[str, Any]) -> BaseException:
             except Exception:  # noqa: BLE001 - a builtin whose constructor wants other arguments
                 break
     return Exception(f"{name}: {msg}")
+
+
+_MUTABLE = (list, dict, set, bytearray)
+
+
+def _update(orig: Any, new: Any) -> bool:
+    """Make the container ``orig`` hold ``new``'s items in place; False if it is not one."""
+    if type(orig) in (list, bytearray):
+        orig[:] = new
+    elif type(orig) in (dict, set):
+        orig.clear()
+        orig.update(new)
+    else:
+        return False
+    return True
+
+
+def _encoded(value: Any) -> str | None:
+    """A comparable wire form of a mutable container (None for anything else)."""
+    if type(value) not in _MUTABLE:
+        return None
+    try:
+        return json.dumps(_wire.encode(value), sort_keys=True, allow_nan=True)
+    except (_wire.UnserializableValue, TypeError, ValueError):
+        return None
 
 
 class Handle:
@@ -334,14 +380,20 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
     rpc = _Rpc(chan)
     verdict: dict[str, Any]
     try:
-        ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        ns = rpc.ns
+        ns.update({"__name__": "__main__", "__builtins__": builtins})
         for name in names:
             found, value = rpc.ask(["get", name])
             if found:
                 ns[name] = value
+                if type(value) in _MUTABLE:  # kept in step with the program's (shared state)
+                    rpc.synced[name] = _encoded(value)
         before = set(ns)
         exec(compile(source, "<test>", "exec", dont_inherit=True), ns)
         verdict = (_run_unittests(ns, before) if unittest_test else None) or {"v": "pass"}
+        changed = rpc.dirty()
+        if changed:  # the test's changes to the program's globals reach the program (shared mode)
+            rpc.ask(["sync", changed])
     except ProgramGone as exc:
         verdict = {"v": "crashed", "msg": str(exc)}
     except ProgramExit as exc:
@@ -411,7 +463,8 @@ def q_process(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, 
         prctl(4, 0)  # PR_SET_DUMPABLE 0 (inherited from the server already): no ptrace, no /proc/<Q>/mem
         oom_adj(500)
         _limit(resource.RLIMIT_CORE, 0)
-        _limit(resource.RLIMIT_CPU, int(lim["timeout_s"]) + 1)
+        # A backstop: the server counts Q's CPU time into the test's (finer); SIGXCPU first.
+        _limit(resource.RLIMIT_CPU, math.ceil(lim["timeout_s"]) + 1, math.ceil(lim["timeout_s"]) + 2)
         _limit(resource.RLIMIT_FSIZE, lim["max_file_mb"] << 20)
         if cfg.get("rlimit_as"):
             _limit(resource.RLIMIT_AS, (lim["memory_mb"] + cfg.get("as_slack_mb", 0)) << 20)
@@ -430,9 +483,9 @@ def q_process(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, 
     os._exit(0)
 
 
-def _limit(res: int, soft: int) -> None:
+def _limit(res: int, soft: int, hard: int | None = None) -> None:
     try:
-        resource.setrlimit(res, (soft, soft))
+        resource.setrlimit(res, (soft, soft if hard is None else hard))
     except (ValueError, OSError):
         pass
 
@@ -510,11 +563,21 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
         except unserializable:
             return ["h", handle_of(value), type_name(value)]
 
-    def copy_back(pairs: list[tuple[Any, Any]], sent: list[Any]) -> list[Any]:
-        """Arguments that crossed by value as mutable containers, in their state now."""
+    synced: list[str] = []  # globals the test reads that were mutable containers when fetched
+
+    def apply_globals(items: list[Any]) -> None:
+        """The test's changes to the program's globals, in place where the types agree."""
+        for name, wire in items:
+            new, cur = decode(wire), g.get(name)
+            if not (type(cur) is type(new) and _update(cur, new)):
+                g[name] = new
+
+    def copy_back(pairs: list[tuple[Any, Any]], sent: list[Any], any_type: bool = False) -> list[Any]:
+        """Arguments that crossed by value as mutable containers (or, ``any_type``, the
+        globals the test reads), in their state now."""
         out: list[Any] = []
         for (key, value), arg in zip(pairs, sent):
-            if arg[0] == "v" and type(value) in (list, dict, set, bytearray):
+            if arg[0] == "v" and (any_type or type(value) in (list, dict, set, bytearray)):
                 try:
                     out.append([key, encode(value)])
                 except unserializable:
@@ -538,12 +601,19 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                     out: list[Any] = ["m"]
                 else:
                     out = reply(g[req[1]], get=True)
+                    if type(g[req[1]]) in (list, dict, set, bytearray):
+                        synced.append(req[1])
+            elif op == "sync":
+                apply_globals(req[1])
+                out = ["v", None]
             elif op == "call":
+                apply_globals(req[4])
                 fn = handles[req[1]]
                 args = [value_of(a) for a in req[2]]
                 kwargs = {k: value_of(v) for k, v in req[3].items()}
                 out = reply(fn(*args, **kwargs))
                 out.append(copy_back([*enumerate(args), *kwargs.items()], [*req[2], *req[3].values()]))
+                out.append(copy_back([(n, g[n]) for n in synced if n in g], [["v"]] * len(synced), any_type=True))
             elif op == "attr":
                 out = reply(getattr(handles[req[1]], req[2]))
             else:

@@ -263,10 +263,25 @@ def test_mutable_arguments_are_copied_back_after_a_call():
 
 def test_a_malformed_copy_back_is_the_programs_crash():
     def program(sock: socket.socket) -> None:
-        for body in (b'["h",0,"function"]', b'["v",1,[[9,2]]]'):  # f, then the call's reply
+        for body in (b'["h",0,"function"]', b'["v",1,[[9,2]],[]]'):  # f, then the call's reply
             sock.recv(1 << 16)
             sock.sendall(struct.pack(">I", len(body)) + body)
         sock.shutdown(socket.SHUT_WR)
 
     verdict = _run("assert f([1]) == 1", program, ["f"])
     assert verdict == {"v": "crashed", "msg": "the program sent a malformed reply"}
+
+
+def test_the_programs_globals_the_test_reads_stay_in_step_both_ways():
+    """Shared mode's state: a test that mutates a program list it reads changes the
+    program's (before each call and at the end), and sees what the program's calls did."""
+    program: dict[str, Any] = {"seen": []}
+
+    def count() -> int:
+        program["seen"].append("call")
+        return len(program["seen"])
+
+    program["count"] = count
+    source = "seen.append('test')\nassert count() == 2\nassert seen == ['test', 'call']\nseen.append('end')"
+    assert _run(source, program, ["count", "seen"]) == {"v": "pass"}
+    assert program["seen"] == ["test", "call", "end"]
