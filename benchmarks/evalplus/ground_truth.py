@@ -237,6 +237,25 @@ def ground_truth(problems: Sequence[Problem], *, executor: Any = None, cache_dir
     return out
 
 
+def _likely_longest_first(problems: Sequence[Problem]) -> list[int]:
+    """Job indices (base, plus of each problem in turn) in the order to start them: every plus
+    check first, then the base checks, each by the size of its inputs, smallest first.
+
+    A guess, so that no long job starts last beside an idle worker: the costly canonical runs
+    are plus checks, and their inputs are small numbers that drive long loops (HumanEval/130,
+    /139, Mbpp/599, /392: among the smallest inputs of their datasets), not large values."""
+    def size(inputs: Any) -> int:
+        try:
+            return len(repr(inputs))
+        except ValueError:  # an int past repr's digit cap: a large input
+            return 1 << 62
+
+    sizes = [(size(p.data["plus_input"]), size(p.data["base_input"])) for p in problems]
+    plus = sorted(range(len(problems)), key=lambda n: sizes[n][0])
+    base = sorted(range(len(problems)), key=lambda n: sizes[n][1])
+    return [2 * n + 1 for n in plus] + [2 * n for n in base]
+
+
 def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | None, progress: bool,
                 chunk: int = 0) -> dict[str, Any]:
     """Run the canonical solutions; checks whose outputs overflow a test are rerun one call per test."""
@@ -262,6 +281,7 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
             jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
                             mode="shared"))
             keys.append((p.task_id, part))
+    order = _likely_longest_first(problems)
     own = executor is None
     if own:
         import dataclasses
@@ -273,7 +293,8 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
     errors: list[str] = []
     overflowed: set[str] = set()
     try:
-        for i, report in executor.imap(jobs, ordered=False, progress=progress, total=len(jobs)):
+        for k, report in executor.imap((jobs[i] for i in order), ordered=False, progress=progress, total=len(jobs)):
+            i = order[k]
             task_id, part = keys[i]
             values: list[Any] = []
             for test, outcome in zip(jobs[i].tests, report.outcomes):

@@ -91,3 +91,16 @@ def test_the_new_digest_is_faster_on_a_large_list():
     b = new(value)
     after = time.perf_counter() - started
     assert a == b and after < before and math.isfinite(after)
+
+
+def test_ground_truth_starts_plus_checks_first_smallest_inputs_first():
+    from benchmarks.base import Problem
+    from benchmarks.evalplus.ground_truth import _likely_longest_first
+
+    def problem(n, plus, base):
+        return Problem(task_id=f"T/{n}", prompt="", entry_point="f", canonical_solution="",
+                       data={"plus_input": plus, "base_input": base})
+
+    problems = [problem(0, [[10**6]], [[1]]), problem(1, [[10**5000]], [[1, 2, 3]]), problem(2, [[1], [2]], [])]
+    # job 2n is problem n's base check, 2n + 1 its plus check
+    assert _likely_longest_first(problems) == [5, 1, 3, 4, 0, 2]  # an int past repr's cap sorts last
