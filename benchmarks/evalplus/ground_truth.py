@@ -109,6 +109,40 @@ def __evalplus_text__(x):
         return repr(__evalplus_canon__(x, False))
 
 
+__evalplus_atoms__ = {{str, bytes, int, float, type(None)}}
+
+
+def __evalplus_joined__(chunk):
+    # "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00", in C for items of the atom types: repr
+    # of each, then integral floats written as ints ("2.0" -> "2", "1e+16" -> "10000000000000000")
+    kinds = set(map(type, chunk))
+    if kinds <= {{list}} or kinds <= {{tuple}}:  # flat sequences of str, bytes, int, None: their own repr
+        from itertools import chain as _chain
+        if set(map(type, _chain.from_iterable(chunk))) <= __evalplus_simple__:
+            try:
+                return "\\x00".join(map(repr, chunk)) + "\\x00"
+            except ValueError:
+                pass
+    if not kinds <= __evalplus_atoms__:
+        return "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00"
+    try:
+        texts = list(map(repr, chunk))
+    except ValueError:  # an int past repr's digit cap
+        return "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00"
+    if max(map(len, texts)) > 2400:  # maybe an int past 8192 bits (written as hex), or a long string
+        return "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00"
+    joined = "\\x00" + "\\x00".join(texts) + "\\x00"  # no repr holds a NUL: items are delimited
+    if ".0\\x00" in joined:  # only an integral float's repr ends in ".0" (a str's ends in a quote)
+        for _ in range(2):  # -0.0 is 0; twice, as neighbours share their NUL
+            joined = joined.replace("\\x00-0.0\\x00", "\\x000\\x00")
+        joined = joined.replace(".0\\x00", "\\x00")
+    if "e+" in joined:  # floats from 1e16 up: all integral
+        import re as _re
+        joined = _re.sub(r"(?<=\\x00)-?[0-9](?:\\.[0-9]+)?e\\+[0-9]+(?=\\x00)", lambda m: repr(int(float(m.group(0)))),
+                         joined)
+    return joined[1:]
+
+
 def __evalplus_digest__(out):
     import hashlib as _hashlib
     from itertools import islice as _islice
@@ -122,7 +156,7 @@ def __evalplus_digest__(out):
             chunk = list(_islice(items, 4096))
             if not chunk:
                 break
-            h.update(("\\x00".join(map(__evalplus_text__, chunk)) + "\\x00").encode("utf-8", "surrogatepass"))
+            h.update(__evalplus_joined__(chunk).encode("utf-8", "surrogatepass"))
         size = "%d items" % len(out)
     else:
         h.update(__evalplus_text__(out).encode("utf-8", "surrogatepass"))

@@ -67,6 +67,12 @@ def test_property_the_new_digest_is_the_previous_one(value):
     assert new(value) == old(value)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats() | st.integers() | st.text(alphabet="0.e+-\x00'", max_size=5) | st.none(), max_size=60))
+def test_property_flat_lists_of_atoms_keep_their_digest(value):
+    assert new(value) == old(value) and new(tuple(value)) == old(tuple(value))
+
+
 def test_the_cases_the_fast_paths_take_keep_their_digest():
     class Sub(list):
         pass
@@ -76,6 +82,11 @@ def test_the_cases_the_fast_paths_take_keep_their_digest():
         [(1, "x"), ("a", "b"), [2**9000], [10**5000], (True,), [1.5]],  # nested fast and slow paths
         Sub([1, 2]), (), [], list(range(10_000)), tuple("abc" * 3000),  # a subclass, empty, past one chunk
         10**5000, 2**9000, 3.0, "s", {1: [2.0]}, {1, 2}, 1 + 0j,
+        [-0.0, -0.0, -0.0, 0.0, -0.0], [1e16, -1e16, 1.5e16, 1e300, -2.5e-300, 1e-05, 123456789012345.0],
+        ["x.0", "e+1", "a\x00.0", "1.0", b"2.0", 2.0, None, "\x00-0.0"], [2**8191, 2**8193, -(2**8192)],
+        [float("nan"), float("-inf"), 7.0, 7], ["a" * 3000, 1.0], [10**4299, 1.0],
+        [("red", "red"), ("red", "green")], [[1, None, b"x"], [2]], [[10**5000], [1]], [("a",), ["b"]],
+        [(1.0,), (2,)], [(True,), (1,)], [[2**9000], [3]], [(), []],
     ]
     for v in values:
         assert new(v) == old(v), v
