@@ -229,6 +229,15 @@ def __evalplus_gt__(*args):
 """
 """Each call: (call time, output or its digest, time the digest took: the checks' overhead)."""
 
+_GT_MANY = """
+
+def __evalplus_gt_many__(*calls):
+    return [__evalplus_gt__(*args) for args in calls]
+"""
+"""One sandbox call per test runs a chunk of inputs: the per-call cost of the judged wire
+(framing, a judge call in the parent) is paid per chunk, not per input; each input is
+still timed alone, and its output sent as before (a value, or a digest past the bound)."""
+
 
 def _gt_path(cache: pathlib.Path, digest: str, hash_seed: int | None) -> pathlib.Path:
     """One file per dataset and hash seed: outputs built from sets of strings follow the seed."""
@@ -301,16 +310,16 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
         # outputs judged by more than equality (set-equality oracles, floats) are digested only past the wire's reach
         roomy = p.data.get("dataset") == "mbpp" and p.entry_point in _judge.MBPP_OUTPUT_SET_EQ_TASKS
         program = (p.canonical_solution + _GT_WRAPPER.format(entry=p.entry_point, not_none=not_none, roomy=roomy)
-                   + DIGEST_SOURCE)
+                   + _GT_MANY + DIGEST_SOURCE)
         for part in ("base", "plus"):
             calls = [tuple(a) for a in p.data[f"{part}_input"]]
             base_token = f"{p.data.get('dataset_hash')}:{p.task_id}:{part}:{id(p)}"
             # small tests: one test's result data is capped (16 MiB) and some outputs are large
             tests = tuple(
-                CallBatchTest("__evalplus_gt__", calls[i : i + chunk], [None] * len(calls[i : i + chunk]),
+                CallBatchTest("__evalplus_gt_many__", [tuple(calls[i : i + chunk])], [None],
                               judge="evalplus-ground-truth", judge_options={"token": f"{base_token}:{i}"})
                 for i in range(0, len(calls), chunk)
-            ) or (CallBatchTest("__evalplus_gt__", [], [], judge="evalplus-ground-truth",
+            ) or (CallBatchTest("__evalplus_gt_many__", [], [], judge="evalplus-ground-truth",
                                 judge_options={"token": f"{base_token}:0"}),)
             jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
                             mode="shared"))
@@ -335,8 +344,11 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
                 assert isinstance(test, CallBatchTest)
                 with _CAPTURE_LOCK:
                     got = _CAPTURED.pop(str(test.judge_options["token"]), [])
-                if outcome.status == Status.PASSED and len(got) == len(test.calls):
-                    values.extend(got)
+                inputs = sum(len(c) for c in test.calls)  # one call per test, a chunk of inputs
+                if (outcome.status == Status.PASSED and len(got) == len(test.calls)
+                        and sum(len(g) for g in got) == inputs):
+                    for g in got:
+                        values.extend(g)
                 elif chunk > 1 and ("more result data" in outcome.message or "too large" in outcome.message):
                     overflowed.add(task_id)
                     break
