@@ -115,3 +115,41 @@ def test_ground_truth_starts_plus_checks_first_smallest_inputs_first():
     problems = [problem(0, [[10**6]], [[1]]), problem(1, [[10**5000]], [[1, 2, 3]]), problem(2, [[1], [2]], [])]
     # job 2n is problem n's base check, 2n + 1 its plus check
     assert _likely_longest_first(problems) == [5, 1, 3, 4, 0, 2]  # an int past repr's cap sorts last
+
+
+# Fingerprints of expected outputs (base and plus, digests included) computed with the code of commit
+# 683acd4, before the faster digest, the chunked ground-truth calls and the new start order.
+_BEFORE = {
+    ("humanevalplus/HumanEvalPlus-v0.1.9.jsonl.gz", "HumanEval/0"): "9ed21a6fbd68cc504f45aec5962c6c1b7cb66ba435ae6759689efd53e24c45e8",
+    ("humanevalplus/HumanEvalPlus-v0.1.9.jsonl.gz", "HumanEval/15"): "82a9bbb750fa7e218b841009a9a8226d8c90a1e6c5c6224d60ad3497f9404f00",
+    ("humanevalplus/HumanEvalPlus-v0.1.9.jsonl.gz", "HumanEval/32"): "a4c98dead5319d8dacebacabe2027bb1f7b154296c566735358dc46db5d6b870",
+    ("mbppplus/MbppPlus-v0.1.0.jsonl.gz", "Mbpp/2"): "af0921fc2a054265eeb331b83880e320ab5bd01a6192cd5f8985e786a0ce1e4c",
+    ("mbppplus/MbppPlus-v0.1.0.jsonl.gz", "Mbpp/579"): "54289bb2e9653068c45248fb0e34d51b730f4ac92bbd2b5d9c98b56e8d139f86",
+}
+
+
+def test_expected_outputs_are_the_ones_computed_before(shared_data, tmp_path):
+    """HumanEval/15's plus outputs hold 21 digests; Mbpp/579 depends on the hash seed."""
+    import dataclasses
+    import hashlib
+    import json
+
+    from _support import require_backend
+
+    from acesandbox import Executor, _wire
+    from benchmarks.evalplus import SANDBOX, HumanEvalPlus, MbppPlus, ground_truth
+
+    require_backend("namespace")
+    problems = []
+    for (file, task_id), _ in _BEFORE.items():
+        bench = (HumanEvalPlus if file.startswith("human") else MbppPlus)(cache_dir=str(tmp_path))
+        problems += [p for p in bench.load(str(shared_data / file)) if p.task_id == task_id]
+    with Executor(dataclasses.replace(SANDBOX, backend="namespace", workers=2)) as ex:
+        gt = ground_truth(problems, executor=ex, cache_dir=str(tmp_path))
+    got = {}
+    for (file, task_id) in _BEFORE:
+        v = gt[task_id]
+        encoded = _wire.encode({"base": v["base"], "plus": v["plus"]}, max_bytes=1 << 30)
+        got[(file, task_id)] = hashlib.sha256(json.dumps(encoded, sort_keys=True).encode()).hexdigest()
+    assert got == _BEFORE
+    assert sum(1 for x in gt["HumanEval/15"]["plus"] if isinstance(x, str) and x.startswith(DIGEST_PREFIX)) == 21
