@@ -280,9 +280,9 @@ def ground_truth(problems: Sequence[Problem], *, executor: Any = None, cache_dir
     return out
 
 
-def _likely_longest_first(problems: Sequence[Problem]) -> list[int]:
-    """Job indices (base, plus of each problem in turn) in the order to start them: every plus
-    check first, then the base checks, each by the size of its inputs, smallest first.
+def _likely_longest_first(problems: Sequence[Problem], keys: Sequence[tuple[str, str, int]]) -> list[int]:
+    """Job indices in the order to start them: every plus job first, then the base jobs, each
+    by the size of its problem's inputs, smallest first (a problem's jobs in key order).
 
     A guess, so that no long job starts last beside an idle worker: the costly canonical runs
     are plus checks, and their inputs are small numbers that drive long loops (HumanEval/130,
@@ -293,10 +293,8 @@ def _likely_longest_first(problems: Sequence[Problem]) -> list[int]:
         except ValueError:  # an int past repr's digit cap: a large input
             return 1 << 62
 
-    sizes = [(size(p.data["plus_input"]), size(p.data["base_input"])) for p in problems]
-    plus = sorted(range(len(problems)), key=lambda n: sizes[n][0])
-    base = sorted(range(len(problems)), key=lambda n: sizes[n][1])
-    return [2 * n + 1 for n in plus] + [2 * n for n in base]
+    sizes = {p.task_id: {"plus": size(p.data["plus_input"]), "base": size(p.data["base_input"])} for p in problems}
+    return sorted(range(len(keys)), key=lambda i: (keys[i][1] != "plus", sizes[keys[i][0]][keys[i][1]], i))
 
 
 def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | None, progress: bool,
@@ -304,7 +302,7 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
     """Run the canonical solutions; checks whose outputs overflow a test are rerun one call per test."""
     chunk = chunk or _GT_CHUNK
     jobs: list[Job] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[str, str, int]] = []  # (task_id, part, piece)
     for p in problems:
         not_none = p.data.get("dataset") == "mbpp" and p.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
         # outputs judged by more than equality (set-equality oracles, floats) are digested only past the wire's reach
@@ -314,17 +312,24 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
         for part in ("base", "plus"):
             calls = [tuple(a) for a in p.data[f"{part}_input"]]
             base_token = f"{p.data.get('dataset_hash')}:{p.task_id}:{part}:{id(p)}"
-            # small tests: one test's result data is capped (16 MiB) and some outputs are large
-            tests = tuple(
-                CallBatchTest("__evalplus_gt_many__", [tuple(calls[i : i + chunk])], [None],
-                              judge="evalplus-ground-truth", judge_options={"token": f"{base_token}:{i}"})
-                for i in range(0, len(calls), chunk)
-            ) or (CallBatchTest("__evalplus_gt_many__", [], [], judge="evalplus-ground-truth",
-                                judge_options={"token": f"{base_token}:0"}),)
-            jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
-                            mode="shared"))
-            keys.append((p.task_id, part))
-    order = _likely_longest_first(problems)
+            # the plus inputs in two jobs (first half, second half): both workers share a long one
+            half = (len(calls) + 1) // 2 if part == "plus" and len(calls) > 1 else len(calls)
+            for piece, (lo, hi) in enumerate([(0, half), (half, len(calls))] if half < len(calls) else [(0, len(calls))]):
+                # small tests: one test's result data is capped (16 MiB) and some outputs are large
+                tests = tuple(
+                    CallBatchTest("__evalplus_gt_many__", [tuple(calls[i : min(i + chunk, hi)])], [None],
+                                  judge="evalplus-ground-truth", judge_options={"token": f"{base_token}:{i}"})
+                    for i in range(lo, hi, chunk)
+                ) or (CallBatchTest("__evalplus_gt_many__", [], [], judge="evalplus-ground-truth",
+                                    judge_options={"token": f"{base_token}:0"}),)
+                jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
+                                mode="shared"))
+                keys.append((p.task_id, part, piece))
+    order = _likely_longest_first(problems, keys)
+    pieces_of: dict[tuple[str, str], int] = defaultdict(int)
+    for task_id, part, _piece in keys:
+        pieces_of[(task_id, part)] += 1
+    pieces: dict[tuple[str, str], dict[int, list[Any]]] = defaultdict(dict)
     own = executor is None
     if own:
         import dataclasses
@@ -338,7 +343,7 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
     try:
         for k, report in executor.imap((jobs[i] for i in order), ordered=False, progress=progress, total=len(jobs)):
             i = order[k]
-            task_id, part = keys[i]
+            task_id, part, piece = keys[i]
             values: list[Any] = []
             for test, outcome in zip(jobs[i].tests, report.outcomes):
                 assert isinstance(test, CallBatchTest)
@@ -359,9 +364,14 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
                 if len(report.outcomes) != len(jobs[i].tests):
                     errors.append(f"{task_id} {part}: {len(report.outcomes)} outcomes for {len(jobs[i].tests)} tests")
                     continue
-                result[task_id][part] = [v[1] for v in values]
-                result[task_id][f"{part}_time"] = [float(v[0]) for v in values]
-                result[task_id][f"{part}_digest_time"] = [float(v[2]) for v in values]
+                pieces[(task_id, part)][piece] = values
+        for (task_id, part), got_pieces in pieces.items():
+            if len(got_pieces) != pieces_of[(task_id, part)]:
+                continue  # a piece failed or overflowed: reported or redone
+            values = [v for n in sorted(got_pieces) for v in got_pieces[n]]
+            result[task_id][part] = [v[1] for v in values]
+            result[task_id][f"{part}_time"] = [float(v[0]) for v in values]
+            result[task_id][f"{part}_digest_time"] = [float(v[2]) for v in values]
         if overflowed:
             redo = _compute_gt([p for p in problems if p.task_id in overflowed], executor=executor, workers=workers,
                                progress=progress, chunk=1)

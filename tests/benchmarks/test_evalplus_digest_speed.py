@@ -113,8 +113,10 @@ def test_ground_truth_starts_plus_checks_first_smallest_inputs_first():
                        data={"plus_input": plus, "base_input": base})
 
     problems = [problem(0, [[10**6]], [[1]]), problem(1, [[10**5000]], [[1, 2, 3]]), problem(2, [[1], [2]], [])]
-    # job 2n is problem n's base check, 2n + 1 its plus check
-    assert _likely_longest_first(problems) == [5, 1, 3, 4, 0, 2]  # an int past repr's cap sorts last
+    keys = [("T/0", "base", 0), ("T/0", "plus", 0), ("T/1", "base", 0), ("T/1", "plus", 0), ("T/2", "base", 0),
+            ("T/2", "plus", 0), ("T/2", "plus", 1)]
+    # plus jobs first, smallest inputs first (an int past repr's cap sorts last), a problem's pieces in order
+    assert _likely_longest_first(problems, keys) == [5, 6, 1, 3, 4, 0, 2]
 
 
 # Fingerprints of expected outputs (base and plus, digests included) computed with the code of commit
