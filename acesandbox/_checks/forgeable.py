@@ -21,19 +21,34 @@ def _program_value(node: ast.AST, aliases: dict[str, str], test_names: Set[str] 
     name, attribute or item of its objects): then nothing of the test's logic runs there.
     ``test_names``: names the test binds to its own values or functions (read in the
     program's process, which can overwrite them, and their code runs there)."""
+    names = _value_names(node, aliases)
+    return names is not None and names.isdisjoint(test_names)
+
+
+def _value_names(node: ast.AST, aliases: dict[str, str]) -> set[str] | None:
+    """The names a program value is fetched through (it is one unless one of them is a
+    test name), or None where ``node`` is not only a fetch of program values."""
     if isinstance(node, ast.Constant):
-        return True
+        return set()
     if isinstance(node, ast.List) and len(node.elts) == 1 and isinstance(node.elts[0], ast.Starred):
-        return _program_value(node.elts[0].value, aliases, test_names)  # [*x]: a consumed argument, listed
+        return _value_names(node.elts[0].value, aliases)  # [*x]: a consumed argument, listed
     if isinstance(node, ast.Name):
-        return not (node.id in _BUILTIN_NAMES or node.id in aliases or node.id in _TRUSTED_MODULES or node.id in test_names)
+        if node.id in _BUILTIN_NAMES or node.id in aliases or node.id in _TRUSTED_MODULES:
+            return None
+        return {node.id}
     if isinstance(node, ast.Call):
-        return _program_value(node.func, aliases, test_names)
+        return _value_names(node.func, aliases)
     if isinstance(node, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
-        return all(_program_value(n, aliases, test_names) for n in (node.left, *node.comparators))  # unforgeable
+        out: set[str] = set()  # identity: unforgeable
+        for n in (node.left, *node.comparators):
+            names = _value_names(n, aliases)
+            if names is None:
+                return None
+            out |= names
+        return out
     if isinstance(node, (ast.Attribute, ast.Subscript)):
-        return _program_value(node.value, aliases, test_names)
-    return False
+        return _value_names(node.value, aliases)
+    return None
 
 
 def _test_names(tree: ast.AST, aliases: dict[str, str]) -> frozenset[str]:
@@ -55,16 +70,26 @@ def _test_names(tree: ast.AST, aliases: dict[str, str]) -> frozenset[str]:
     defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     defined |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
     test = {n for n in bound if n not in assigned or stores.get(n) != direct.get(n) or n in defined}
-    while True:  # a name assigned from a test name is a test name too
-        grown = {
-            n
-            for n, values in assigned.items()
-            if n not in test
-            and any(_literal_value(v) is not _NO or not _program_value(v, aliases, test) for v in values)
-        }
-        if not grown:
-            return frozenset(test)
-        test |= grown
+    # A name assigned from a literal or a test name is a test name too: propagated along
+    # "assigned from" edges once each (a chain of thousands of names was quadratic).
+    readers: dict[str, list[str]] = {}
+    for name, values in assigned.items():
+        if name in test:
+            continue
+        for value in values:
+            names = None if _literal_value(value) is not _NO else _value_names(value, aliases)
+            if names is None:
+                test.add(name)
+                break
+            for source in names:
+                readers.setdefault(source, []).append(name)
+    pending = list(test)
+    while pending:
+        for name in readers.get(pending.pop(), ()):
+            if name not in test:
+                test.add(name)
+                pending.append(name)
+    return frozenset(test)
 
 
 def _plain_statement(stmt: ast.stmt, aliases: dict[str, str]) -> bool:

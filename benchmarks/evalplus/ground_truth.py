@@ -109,6 +109,40 @@ def __evalplus_text__(x):
         return repr(__evalplus_canon__(x, False))
 
 
+__evalplus_atoms__ = {{str, bytes, int, float, type(None)}}
+
+
+def __evalplus_joined__(chunk):
+    # "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00", in C for items of the atom types: repr
+    # of each, then integral floats written as ints ("2.0" -> "2", "1e+16" -> "10000000000000000")
+    kinds = set(map(type, chunk))
+    if kinds <= {{list}} or kinds <= {{tuple}}:  # flat sequences of str, bytes, int, None: their own repr
+        from itertools import chain as _chain
+        if set(map(type, _chain.from_iterable(chunk))) <= __evalplus_simple__:
+            try:
+                return "\\x00".join(map(repr, chunk)) + "\\x00"
+            except ValueError:
+                pass
+    if not kinds <= __evalplus_atoms__:
+        return "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00"
+    try:
+        texts = list(map(repr, chunk))
+    except ValueError:  # an int past repr's digit cap
+        return "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00"
+    if max(map(len, texts)) > 2400:  # maybe an int past 8192 bits (written as hex), or a long string
+        return "\\x00".join(map(__evalplus_text__, chunk)) + "\\x00"
+    joined = "\\x00" + "\\x00".join(texts) + "\\x00"  # no repr holds a NUL: items are delimited
+    if ".0\\x00" in joined:  # only an integral float's repr ends in ".0" (a str's ends in a quote)
+        for _ in range(2):  # -0.0 is 0; twice, as neighbours share their NUL
+            joined = joined.replace("\\x00-0.0\\x00", "\\x000\\x00")
+        joined = joined.replace(".0\\x00", "\\x00")
+    if "e+" in joined:  # floats from 1e16 up: all integral
+        import re as _re
+        joined = _re.sub(r"(?<=\\x00)-?[0-9](?:\\.[0-9]+)?e\\+[0-9]+(?=\\x00)", lambda m: repr(int(float(m.group(0)))),
+                         joined)
+    return joined[1:]
+
+
 def __evalplus_digest__(out):
     import hashlib as _hashlib
     from itertools import islice as _islice
@@ -122,7 +156,7 @@ def __evalplus_digest__(out):
             chunk = list(_islice(items, 4096))
             if not chunk:
                 break
-            h.update(("\\x00".join(map(__evalplus_text__, chunk)) + "\\x00").encode("utf-8", "surrogatepass"))
+            h.update(__evalplus_joined__(chunk).encode("utf-8", "surrogatepass"))
         size = "%d items" % len(out)
     else:
         h.update(__evalplus_text__(out).encode("utf-8", "surrogatepass"))
@@ -195,6 +229,15 @@ def __evalplus_gt__(*args):
 """
 """Each call: (call time, output or its digest, time the digest took: the checks' overhead)."""
 
+_GT_MANY = """
+
+def __evalplus_gt_many__(*calls):
+    return [__evalplus_gt__(*args) for args in calls]
+"""
+"""One sandbox call per test runs a chunk of inputs: the per-call cost of the judged wire
+(framing, a judge call in the parent) is paid per chunk, not per input; each input is
+still timed alone, and its output sent as before (a value, or a digest past the bound)."""
+
 
 def _gt_path(cache: pathlib.Path, digest: str, hash_seed: int | None) -> pathlib.Path:
     """One file per dataset and hash seed: outputs built from sets of strings follow the seed."""
@@ -237,31 +280,56 @@ def ground_truth(problems: Sequence[Problem], *, executor: Any = None, cache_dir
     return out
 
 
+def _likely_longest_first(problems: Sequence[Problem], keys: Sequence[tuple[str, str, int]]) -> list[int]:
+    """Job indices in the order to start them: every plus job first, then the base jobs, each
+    by the size of its problem's inputs, smallest first (a problem's jobs in key order).
+
+    A guess, so that no long job starts last beside an idle worker: the costly canonical runs
+    are plus checks, and their inputs are small numbers that drive long loops (HumanEval/130,
+    /139, Mbpp/599, /392: among the smallest inputs of their datasets), not large values."""
+    def size(inputs: Any) -> int:
+        try:
+            return len(repr(inputs))
+        except ValueError:  # an int past repr's digit cap: a large input
+            return 1 << 62
+
+    sizes = {p.task_id: {"plus": size(p.data["plus_input"]), "base": size(p.data["base_input"])} for p in problems}
+    return sorted(range(len(keys)), key=lambda i: (keys[i][1] != "plus", sizes[keys[i][0]][keys[i][1]], i))
+
+
 def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | None, progress: bool,
                 chunk: int = 0) -> dict[str, Any]:
     """Run the canonical solutions; checks whose outputs overflow a test are rerun one call per test."""
     chunk = chunk or _GT_CHUNK
     jobs: list[Job] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[str, str, int]] = []  # (task_id, part, piece)
     for p in problems:
         not_none = p.data.get("dataset") == "mbpp" and p.entry_point in _judge.MBPP_OUTPUT_NOT_NONE_TASKS
         # outputs judged by more than equality (set-equality oracles, floats) are digested only past the wire's reach
         roomy = p.data.get("dataset") == "mbpp" and p.entry_point in _judge.MBPP_OUTPUT_SET_EQ_TASKS
         program = (p.canonical_solution + _GT_WRAPPER.format(entry=p.entry_point, not_none=not_none, roomy=roomy)
-                   + DIGEST_SOURCE)
+                   + _GT_MANY + DIGEST_SOURCE)
         for part in ("base", "plus"):
             calls = [tuple(a) for a in p.data[f"{part}_input"]]
             base_token = f"{p.data.get('dataset_hash')}:{p.task_id}:{part}:{id(p)}"
-            # small tests: one test's result data is capped (16 MiB) and some outputs are large
-            tests = tuple(
-                CallBatchTest("__evalplus_gt__", calls[i : i + chunk], [None] * len(calls[i : i + chunk]),
-                              judge="evalplus-ground-truth", judge_options={"token": f"{base_token}:{i}"})
-                for i in range(0, len(calls), chunk)
-            ) or (CallBatchTest("__evalplus_gt__", [], [], judge="evalplus-ground-truth",
-                                judge_options={"token": f"{base_token}:0"}),)
-            jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
-                            mode="shared"))
-            keys.append((p.task_id, part))
+            # the plus inputs in two jobs (first half, second half): both workers share a long one
+            half = (len(calls) + 1) // 2 if part == "plus" and len(calls) > 1 else len(calls)
+            for piece, (lo, hi) in enumerate([(0, half), (half, len(calls))] if half < len(calls) else [(0, len(calls))]):
+                # small tests: one test's result data is capped (16 MiB) and some outputs are large
+                tests = tuple(
+                    CallBatchTest("__evalplus_gt_many__", [tuple(calls[i : min(i + chunk, hi)])], [None],
+                                  judge="evalplus-ground-truth", judge_options={"token": f"{base_token}:{i}"})
+                    for i in range(lo, hi, chunk)
+                ) or (CallBatchTest("__evalplus_gt_many__", [], [], judge="evalplus-ground-truth",
+                                    judge_options={"token": f"{base_token}:0"}),)
+                jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
+                                mode="shared"))
+                keys.append((p.task_id, part, piece))
+    order = _likely_longest_first(problems, keys)
+    pieces_of: dict[tuple[str, str], int] = defaultdict(int)
+    for task_id, part, _piece in keys:
+        pieces_of[(task_id, part)] += 1
+    pieces: dict[tuple[str, str], dict[int, list[Any]]] = defaultdict(dict)
     own = executor is None
     if own:
         import dataclasses
@@ -273,15 +341,19 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
     errors: list[str] = []
     overflowed: set[str] = set()
     try:
-        for i, report in executor.imap(jobs, ordered=False, progress=progress, total=len(jobs)):
-            task_id, part = keys[i]
+        for k, report in executor.imap((jobs[i] for i in order), ordered=False, progress=progress, total=len(jobs)):
+            i = order[k]
+            task_id, part, piece = keys[i]
             values: list[Any] = []
             for test, outcome in zip(jobs[i].tests, report.outcomes):
                 assert isinstance(test, CallBatchTest)
                 with _CAPTURE_LOCK:
                     got = _CAPTURED.pop(str(test.judge_options["token"]), [])
-                if outcome.status == Status.PASSED and len(got) == len(test.calls):
-                    values.extend(got)
+                inputs = sum(len(c) for c in test.calls)  # one call per test, a chunk of inputs
+                if (outcome.status == Status.PASSED and len(got) == len(test.calls)
+                        and sum(len(g) for g in got) == inputs):
+                    for g in got:
+                        values.extend(g)
                 elif chunk > 1 and ("more result data" in outcome.message or "too large" in outcome.message):
                     overflowed.add(task_id)
                     break
@@ -292,9 +364,14 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
                 if len(report.outcomes) != len(jobs[i].tests):
                     errors.append(f"{task_id} {part}: {len(report.outcomes)} outcomes for {len(jobs[i].tests)} tests")
                     continue
-                result[task_id][part] = [v[1] for v in values]
-                result[task_id][f"{part}_time"] = [float(v[0]) for v in values]
-                result[task_id][f"{part}_digest_time"] = [float(v[2]) for v in values]
+                pieces[(task_id, part)][piece] = values
+        for (task_id, part), got_pieces in pieces.items():
+            if len(got_pieces) != pieces_of[(task_id, part)]:
+                continue  # a piece failed or overflowed: reported or redone
+            values = [v for n in sorted(got_pieces) for v in got_pieces[n]]
+            result[task_id][part] = [v[1] for v in values]
+            result[task_id][f"{part}_time"] = [float(v[0]) for v in values]
+            result[task_id][f"{part}_digest_time"] = [float(v[2]) for v in values]
         if overflowed:
             redo = _compute_gt([p for p in problems if p.task_id in overflowed], executor=executor, workers=workers,
                                progress=progress, chunk=1)

@@ -1268,7 +1268,7 @@ def test_the_caps_are_limits_fields_with_units_and_help() -> None:
     assert acesandbox.Limits.from_dict({"test_nodes": 500}).test_nodes == 500
 
 
-HOSTILE_SHAPES = {  # each under both caps; each took from 1 s to over a minute to plan
+HOSTILE_SHAPES = {  # each under both caps; most took from 1 s to over a minute to plan before the budget
     "many loops": "".join("for i in (1,):\n    assert f(i)\n" for _ in range(650)),
     "nested returns in check": "def check(c):\n"
     + "".join(f"    def g{k}():\n        return 1\n" for k in range(1500))
@@ -1283,6 +1283,11 @@ HOSTILE_SHAPES = {  # each under both caps; each took from 1 s to over a minute 
     "literal read by many asserts": "x = [" + ",".join(["1"] * 4000) + "]\n" + "assert f(1) == x\n" * 600,
     "operator chain": "assert f(0) == " + "-" * 5000 + "1",
     "deep addition": "x = 1\nassert f(0) == " + "+".join(["x"] * 3000),
+    "chain of names": "x0 = 1\n" + "".join(f"x{k + 1} = x{k}\n" for k in range(1900)) + "assert f(1) == x1900\n",
+    "unittest attributes": "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.e = ["
+    + ",".join(["1"] * 50)
+    + "]\n    def test_a(self):\n"
+    + "".join(f"        self.assertEqual(f({k}), self.e)\n" for k in range(700)),
 }
 
 
@@ -1298,7 +1303,8 @@ def test_no_test_under_the_caps_holds_the_host(name: str) -> None:
     source = HOSTILE_SHAPES[name]
     assert len(source.encode()) <= 128 * 1024
     t0 = time.process_time()
-    slot = _prepare_one(acesandbox.AssertTest(source))
+    kind = acesandbox.UnittestTest if name.startswith("unittest") else acesandbox.AssertTest
+    slot = _prepare_one(kind(source))
     assert time.process_time() - t0 < 2.0, name
     if isinstance(slot, InvalidJobError):
         assert "Limits.test_nodes" in str(slot) or "nests too deeply" in str(slot)
