@@ -106,7 +106,7 @@ class _Rpc:
         self.back: list[tuple[int | str, Any]] = []  # the last call's mutable arguments, as the program left them
         self.globs: list[tuple[int | str, Any]] = []  # the program's globals the test reads, after the last call
         self.ns: dict[str, Any] = {}  # the test's namespace
-        self.synced: dict[str, str | None] = {}  # program globals (mutable containers) the test reads: last crossed form
+        self.synced: dict[str, str | None] = {}  # program globals the test reads as values: last crossed form (containers)
 
     def ask(self, request: list[Any]) -> tuple[bool, Any]:
         """Send a request; (found, value). Exceptions the program raised are raised here."""
@@ -386,8 +386,8 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
             found, value = rpc.ask(["get", name])
             if found:
                 ns[name] = value
-                if type(value) in _MUTABLE:  # kept in step with the program's (shared state)
-                    rpc.synced[name] = _encoded(value)
+                if type(value) is not Handle and not isinstance(value, ModuleType):
+                    rpc.synced[name] = _encoded(value)  # a value: kept in step with the program's
         before = set(ns)
         exec(compile(source, "<test>", "exec", dont_inherit=True), ns)
         verdict = (_run_unittests(ns, before) if unittest_test else None) or {"v": "pass"}
@@ -563,7 +563,7 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
         except unserializable:
             return ["h", handle_of(value), type_name(value)]
 
-    synced: list[str] = []  # globals the test reads that were mutable containers when fetched
+    synced: list[str] = []  # globals the test reads that crossed as values
 
     def apply_globals(items: list[Any]) -> None:
         """The test's changes to the program's globals, in place where the types agree."""
@@ -601,7 +601,7 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                     out: list[Any] = ["m"]
                 else:
                     out = reply(g[req[1]], get=True)
-                    if type(g[req[1]]) in (list, dict, set, bytearray):
+                    if out[0] == "v":
                         synced.append(req[1])
             elif op == "sync":
                 apply_globals(req[1])

@@ -281,7 +281,11 @@ def test_the_programs_globals_the_test_reads_stay_in_step_both_ways():
         program["seen"].append("call")
         return len(program["seen"])
 
-    program["count"] = count
+    def bump() -> None:
+        program["n"] += 1
+
+    program.update(count=count, bump=bump, n=0)
     source = "seen.append('test')\nassert count() == 2\nassert seen == ['test', 'call']\nseen.append('end')"
     assert _run(source, program, ["count", "seen"]) == {"v": "pass"}
     assert program["seen"] == ["test", "call", "end"]
+    assert _run("for i in range(3):\n    assert n == i\n    bump()", program, ["bump", "n"]) == {"v": "pass"}
