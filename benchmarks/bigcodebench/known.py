@@ -72,9 +72,11 @@ KNOWN_DIFFERENCES_PINNED: dict[str, str] = {
     "BigCodeBench/421": _NETWORK + " (the solution calls requests.get on https://www.example.com, unmocked)",
 }
 """Task id -> why our verdict may differ from the official one, scored in the venv with the
-official pins (:mod:`benchmarks.bcb_env`, ``--bcb-env``): 3625/3668 agreed in the full
-verification before 2026-12-06. Of the 13 tasks that differed then, rescored on 2026-12-06
-(every sample): 19, 847, 882, 926 and 1106 agree; 67 agrees since scratch folders list in
+official pins (:mod:`benchmarks.bcb_env`, ``--bcb-env``). Full verification on 2026-12-06
+(2-core machine shared with other work, ``acecoder bench verify-official --only bigcodebench
+--python .../pinned-venv/bin/python``): 3634/3668 agreed, all 34 differences explained here,
+none load-sensitive (before: 3625/3668). Of the 13 tasks that differed before, rescored on
+2026-12-06 (every sample): 19, 847, 882, 926 and 1106 agree; 67 agrees since scratch folders list in
 creation order (:data:`~benchmarks.bigcodebench.programs.LISTING_ORDER`); 587 agrees since
 the sandbox starts a shared job's tests after emptying the scratch (0678004: before, the
 wipe ran under the suite, and under load a file it made first vanished: 4 of 6 officially

@@ -143,7 +143,7 @@ def test_expected_outputs_are_the_ones_computed_before(shared_data, tmp_path):
 
     require_backend("namespace")
     problems = []
-    for (file, task_id), _ in _BEFORE.items():
+    for file, task_id in _BEFORE:
         bench = (HumanEvalPlus if file.startswith("human") else MbppPlus)(cache_dir=str(tmp_path))
         problems += [p for p in bench.load(str(shared_data / file)) if p.task_id == task_id]
     with Executor(dataclasses.replace(SANDBOX, backend="namespace", workers=2)) as ex:
