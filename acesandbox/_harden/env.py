@@ -24,10 +24,17 @@ _BASE = {
 }
 
 
-def sandbox_env(home: str = "/tmp", extra: dict[str, str] | None = None, *, hash_seed: int | None = None) -> dict[str, str]:
+def sandbox_env(
+    home: str = "/tmp", extra: dict[str, str] | None = None, *, hash_seed: int | None = None, python_bin: str | None = None
+) -> dict[str, str]:
     """The complete environment of a sandbox: the allow-list, ``home``, ``extra`` and a fixed
-    ``PYTHONHASHSEED`` when ``hash_seed`` is given (SandboxConfig.hash_seed)."""
+    ``PYTHONHASHSEED`` when ``hash_seed`` is given (SandboxConfig.hash_seed). ``python_bin``:
+    the sandboxed interpreter's ``bin`` folder, first on ``PATH``, so ``python`` in a
+    subprocess is the interpreter (and packages) the program runs with, as in the
+    reference images."""
     env = dict(_BASE, HOME=home)
+    if python_bin:
+        env["PATH"] = f"{python_bin}:{env['PATH']}"
     if hash_seed is not None:
         env["PYTHONHASHSEED"] = str(int(hash_seed))
     if extra:

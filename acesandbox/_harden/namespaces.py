@@ -184,9 +184,19 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     return args
 
 
-def _environment(hash_seed: int | None = None) -> list[str]:
+def python_bin(python: str | None = None) -> str | None:
+    """The ``bin`` folder of the interpreter's environment (a venv's own, where ``python``
+    starts with its packages), if it has one outside the system folders."""
+    info = interpreter_info(python)
+    path = os.path.join(info["prefixes"][0], "bin")
+    if os.path.isfile(os.path.join(path, "python")) and not any(_under(path, d) for d in _OS_DIRS):
+        return path
+    return None
+
+
+def _environment(hash_seed: int | None = None, python: str | None = None) -> list[str]:
     args = ["--clearenv"]
-    for key, value in sandbox_env(home=SCRATCH, hash_seed=hash_seed).items():
+    for key, value in sandbox_env(home=SCRATCH, hash_seed=hash_seed, python_bin=python_bin(python)).items():
         args += ["--setenv", key, value]
     return args
 
@@ -207,7 +217,7 @@ def bwrap_argv(scratch_mb: int, python: str | None = None, hash_seed: int | None
             *_identity(),
             *_syscalls(),
             *_mounts(scratch_mb, python),
-            *_environment(hash_seed),
+            *_environment(hash_seed, python),
             "--",
             interpreter_info(python)["executable"],
             *server_flags(hash_seed),

@@ -66,7 +66,7 @@ class ProcessBackend(Backend):
             cfg=cfg,
             isolation=self.isolation + ("+cgroup" if cg is not None else ""),
             backend=self.name,
-            env=sandbox_env(home=scratch, hash_seed=config.hash_seed),
+            env=sandbox_env(home=scratch, hash_seed=config.hash_seed, python_bin=namespaces.python_bin(config.python)),
             cwd=scratch,
             start_timeout_s=self.start_timeout_s,
             oom_kills=cg.oom_kills if cg is not None else None,

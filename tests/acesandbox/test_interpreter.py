@@ -43,3 +43,23 @@ def test_localhost_resolves_but_host_names_do_not_leak(executor):
     program = "import socket\nLOCAL = socket.gethostbyname('localhost')\nHOSTS = open('/etc/hosts').read()\n"
     report = executor.run(Job(program, ["assert LOCAL == '127.0.0.1'", "assert len(HOSTS.splitlines()) <= 2"]))
     assert report.statuses == (Status.PASSED, Status.PASSED), [o.message for o in report.outcomes]
+
+
+SUBPROCESS_PYTHON = (
+    "import subprocess, sys\n"
+    "def child_prefix():\n"
+    "    out = subprocess.run(['python', '-c', 'import sys; print(sys.prefix)'], capture_output=True, text=True)\n"
+    "    return out.stdout.strip()\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+def test_python_on_path_is_the_sandboxed_interpreter(backend, bare_venv):
+    # `subprocess.run(['python', ...])` (BigCodeBench/1101) finds the interpreter the program
+    # runs under, with its packages: the host's venv by default, or the one asked for.
+    require_backend(backend)
+    for python in (None, str(bare_venv)):
+        with Executor(SandboxConfig(backend=backend, workers=1, max_processes=16, python=python)) as ex:
+            expected = str(bare_venv.parent.parent) if python else sys.prefix
+            report = ex.run(Job(SUBPROCESS_PYTHON, [f"assert child_prefix() == {expected!r}"]))
+            assert report.statuses == (Status.PASSED,), [o.message for o in report.outcomes]
