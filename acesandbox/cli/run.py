@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import IO, Any, Iterator, Mapping
 
-from .. import AcesandboxError, InvalidJobError, Job, Limits, Report, SandboxConfig, iter_batch
+from .. import AcesandboxError, InvalidJobError, Job, Limits, Report, SandboxConfig, Status, iter_batch
 from .options import add_job_options, add_sandbox_options, sandbox_from_args
 
 __all__ = ["add_parser", "job_from_line", "run"]
@@ -178,7 +178,10 @@ class _Summary:
 
     def line(self, elapsed_s: float, interrupted: bool) -> str:
         rate = f"{100.0 * self.passed / self.tests:.1f}%" if self.tests else "n/a"
-        statuses = " ".join(f"{k}={v}" for k, v in self.statuses.most_common()) or "none"
+        # Most common first, ties in the statuses' own order: the same line whatever order jobs finished in.
+        rank = {s.value: i for i, s in enumerate(Status)}
+        ordered = sorted(self.statuses.items(), key=lambda kv: (-kv[1], rank.get(kv[0], len(rank)), kv[0]))
+        statuses = " ".join(f"{k}={v}" for k, v in ordered) or "none"
         head = "acecoder run: interrupted after " if interrupted else "acecoder run: "
         return (
             f"{head}{self.jobs} jobs ({self.jobs_passed} all passed), {self.invalid} invalid lines, "
