@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,14 @@ from .job import job_process
 from .procs import prctl, sweep
 from .supervise import close_j, supervise
 from .testproc import q_process
+
+
+def _no_q(verdict_r: int, verdict_w: int, why: str) -> dict[str, Any]:
+    """A test process that could not start: its verdict is the program's crash."""
+    write_all(verdict_w, json.dumps({"v": "crashed", "msg": why}).encode())
+    os.close(verdict_w)
+    os.set_blocking(verdict_r, False)
+    return {"pid": -1, "verdict": verdict_r, "buf": bytearray()}
 
 
 class Server:
@@ -75,15 +84,22 @@ class Server:
 
     def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any]) -> dict[str, Any]:
         """Fork the test process Q for test ``k`` (from the server: it never ran program code)."""
-        chan, program_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        verdict_r, verdict_w = os.pipe()
+        try:
+            chan, program_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            return _no_q(verdict_r, verdict_w, "no descriptor left for the test process's channel")
         try:
             socket.send_fds(j["fdpass"], [b"%d\n" % k], [program_end.fileno()])
         except OSError:
             pass  # the program filled the socket or closed it: Q finds no one to call (its crash)
         program_end.close()
-        verdict_r, verdict_w = os.pipe()
         fds = {"verdict": verdict_w, "chan": chan.fileno(), "codes": self.codes, "null": self.null}
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # the program used up the processes (or memory): its failure, never ours
+            chan.close()
+            return _no_q(verdict_r, verdict_w, "no process left for the test process (the program used them up)")
         if pid == 0:
             q_process(test, k, fds, lim, self.cfg)
             os._exit(0)

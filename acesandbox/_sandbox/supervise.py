@@ -73,7 +73,7 @@ def supervise(
     check_at = t0 + timeout_s
     own_cpu = shared or k is None
     # A test process's CPU time counts against the test's limit, as when test code ran in J.
-    q_pids = [q["pid"]] if q is not None else []
+    q_pids = [q["pid"]] if q is not None and q["pid"] > 0 else []
     cpu0 = cpu_s(j["pid"]) if own_cpu else 0.0
     lines: list[str] = []
     out, err = bytearray(), bytearray()
@@ -250,14 +250,16 @@ def finish_q(q: dict[str, Any], deadline: float) -> dict[str, Any]:
         elif len(buf) + len(chunk) <= MAX_VERDICT:
             buf += chunk
     os.close(fd)
-    try:
-        os.kill(q["pid"], signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        _, qw = os.waitpid(q["pid"], 0)
-    except ChildProcessError:
-        qw = -1
+    qw = -1
+    if q["pid"] > 0:  # -1: Q never started (never kill(-1): that is every process)
+        try:
+            os.kill(q["pid"], signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            _, qw = os.waitpid(q["pid"], 0)
+        except ChildProcessError:
+            qw = -1
     return {"q": buf.decode("utf-8", "replace") if eof else "", "qw": qw}
 
 

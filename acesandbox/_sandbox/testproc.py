@@ -106,6 +106,7 @@ class _Rpc:
         self.back: list[tuple[int | str, Any]] = []  # the last call's mutable arguments, as the program left them
         self.globs: list[tuple[int | str, Any]] = []  # the program's globals the test reads, after the last call
         self.ns: dict[str, Any] = {}  # the test's namespace
+        self.placed: dict[str, Any] = {}  # the object Q bound to each synced name (still the test's view?)
         self.synced: dict[str, str | None] = {}  # program globals the test reads as values: last crossed form (containers)
 
     def ask(self, request: list[Any]) -> tuple[bool, Any]:
@@ -188,10 +189,13 @@ class _Rpc:
             if type(name) is not str or name not in self.synced:
                 raise ProgramGone("the program sent a malformed reply")
             cur = self.ns.get(name)
+            if cur is not self.placed.get(name):
+                continue  # the test rebound the name (an assignment, a star import): its own now
             if type(cur) is type(new) and _update(cur, new):
                 pass
             else:
                 self.ns[name] = new
+                self.placed[name] = new
             self.synced[name] = _encoded(self.ns[name])
         for key, new in self.back:
             if type(key) is int and 0 <= key < len(args):
@@ -209,6 +213,8 @@ class _Rpc:
         a list it read, say), as ``[name, wire]``: applied in the program before a call."""
         out: list[list[Any]] = []
         for name, last in self.synced.items():
+            if self.ns.get(name) is not self.placed.get(name):
+                continue  # rebound by the test: its own value, never sent to the program
             now = _encoded(self.ns.get(name))
             if now is not None and now != last:
                 out.append([name, _wire.encode(self.ns.get(name))])
@@ -230,18 +236,24 @@ class _Rpc:
         return StrictModeError(msg)
 
 
-_NEVER_IMPORT = frozenset({"antigravity", "this", "__main__", "__solution__"})
+_NEVER_IMPORT = frozenset({"antigravity", "this", "site", "test", "idlelib", "turtledemo", "tkinter", "ensurepip", "venv", "pydoc"})
 
 
 def _own_module(name: str) -> Any:
-    """Q's own (unpatched) module named ``name`` if it is already loaded here or part of
-    the standard library; None otherwise (then the program's stays a handle)."""
-    if name in _NEVER_IMPORT or name.split(".")[0] in _NEVER_IMPORT:
+    """Q's own (unpatched) module named ``name`` if it is already loaded here, or a
+    top-level standard-library module; None otherwise (then the program's stays a handle).
+
+    The name comes from the program: Q must never import what the program chose to run
+    code with (``unittest.__main__`` runs test discovery in the scratch, where the program
+    wrote a file), so a submodule is used only if Q already loaded it, and nothing
+    dunder-named or on the deny list is ever imported."""
+    parts = name.split(".")
+    if any(not p or p.startswith("_") or p in _NEVER_IMPORT for p in parts):
         return None
     module = sys.modules.get(name)
     if module is not None:
         return module
-    if name.split(".")[0] not in getattr(sys, "stdlib_module_names", ()):
+    if len(parts) != 1 or name not in getattr(sys, "stdlib_module_names", ()):
         return None
     import importlib
 
@@ -262,6 +274,10 @@ def _program_exception(info: dict[str, Any]) -> BaseException:
         return ProgramExit(f"the program raised {name} during a call")
     if "MemoryError" in names:
         return ProgramMemoryError(msg)
+    if "StopIteration" in names or "StopAsyncIteration" in names:
+        # Raised here it would end the test's own loop early (all(map(f, xs)) is then True):
+        # as Python does for a generator, it becomes a RuntimeError.
+        return RuntimeError(f"the program raised {name} from a call")
     for n in names:
         cls = getattr(builtins, n, None)
         if isinstance(cls, type) and issubclass(cls, Exception):
@@ -388,6 +404,7 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
                 ns[name] = value
                 if type(value) is not Handle and not isinstance(value, ModuleType):
                     rpc.synced[name] = _encoded(value)  # a value: kept in step with the program's
+                    rpc.placed[name] = value
         before = set(ns)
         exec(compile(source, "<test>", "exec", dont_inherit=True), ns)
         verdict = (_run_unittests(ns, before) if unittest_test else None) or {"v": "pass"}

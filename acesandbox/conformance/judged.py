@@ -231,6 +231,46 @@ _CALL_LOOP = "import random\nrng = random.Random(1)\nfor _ in range(2):\n    x =
 _BIG_LOOP = "import random\nfor _ in range(random.randint(1, 1)):\n    assert len(big(random.randint(1, 2))) == 80 << 20"
 _RAISES = "try:\n    for x in range(1, 3):\n        boom(x)\n    assert False\nexcept ValueError as exc:\n    assert 'boom' in str(exc)"
 
+# The program answers the test process's requests itself, naming a module for Q to import
+# whose import runs code (unittest.__main__ discovers tests in the scratch, where the
+# program wrote one that writes a pass to every pipe).
+_MODULE_REPLY = src(
+    """
+    import sys
+    tp = next(m for n, m in list(sys.modules.items()) if n.endswith("_sandbox.testproc"))
+    PAYLOAD = (
+        "import os, stat\\n"
+        "for fd in range(3, 256):\\n"
+        "    try:\\n"
+        "        if stat.S_ISFIFO(os.fstat(fd).st_mode):\\n"
+        "            os.write(fd, b'{\\"v\\":\\"pass\\"}')\\n"
+        "    except OSError:\\n"
+        "        pass\\n"
+        "os._exit(0)\\n"
+    )
+    def evil_serve(fd, g, exc_info, flush):
+        with open("test_zz_pwn.py", "w") as fh:
+            fh.write(PAYLOAD)
+        while True:
+            if tp.recv_msg(fd, 1 << 30) is None:
+                return
+            tp.send_msg(fd, ["mod", "unittest.__main__", 0, "module"])
+    tp.serve = evil_serve
+    def f(x):
+        return -1
+    """
+)
+# Globals the program defines that the test rebinds itself (a star import): the test's.
+_STAR = src(
+    """
+    pi = 0.0
+    def f(r):
+        return 0.0
+    def stop(x):
+        raise StopIteration
+    """
+)
+
 CASES: tuple[Case, ...] = (
     Case(
         "judged_shapes_correct",
@@ -306,6 +346,40 @@ CASES: tuple[Case, ...] = (
             why="replies the program crafts on its channel to the test process (huge, deep, malformed, "
             "forged) and calls that end its process end as the program's failure; its exceptions reach "
             "the test as the builtin exception they derive from",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_module_reply_imports_nothing_{mode}",
+            _MODULE_REPLY,
+            (
+                "assert all(f(x) == x * x for x in range(50))",
+                "import random\nfor _ in range(5):\n    x = random.randint(1, 9)\n    assert f(x) == 3 * x",
+            ),
+            (BLOCKED, BLOCKED),
+            mode=mode,
+            hostile=True,
+            why="a module the program names in its reply is never imported by the test process unless it "
+            "is a top-level standard module (unittest.__main__ would run the program's file in the scratch)",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_rebound_names_stay_the_tests_{mode}",
+            _STAR,
+            (
+                "from math import *\nimport random\nfor _ in range(5):\n    r = random.random() + 0.5\n"
+                "    assert isclose(f(r), pi * r ** 2)",
+                "from math import *\ndef ref(r):\n    return pi * r * r\nassert all(f(r) == ref(r) for r in range(1, 50))",
+                "assert all(map(lambda x: stop(x) == x * x, range(50)))",
+            ),
+            (BLOCKED, BLOCKED, NOT_PASSED),
+            mode=mode,
+            hostile=True,
+            why="a name the test rebinds (a star import) is no longer refreshed from the program's global; a "
+            "StopIteration from a call cannot end the test's own loop early",
         )
         for mode in ("isolated", "shared")
     ),
