@@ -289,3 +289,20 @@ def test_the_programs_globals_the_test_reads_stay_in_step_both_ways():
     assert _run(source, program, ["count", "seen"]) == {"v": "pass"}
     assert program["seen"] == ["test", "call", "end"]
     assert _run("for i in range(3):\n    assert n == i\n    bump()", program, ["bump", "n"]) == {"v": "pass"}
+
+
+def test_a_unittest_module_calling_unittest_main_passes_a_correct_program():
+    # The test runs under the program's module name, not __main__: its `unittest.main()`
+    # guard stays off (it raised SystemExit in the test process: a correct program failed).
+    source = (
+        "import random, unittest\n"
+        "class T(unittest.TestCase):\n"
+        "    def test_loop(self):\n"
+        "        rng = random.Random(3)\n"
+        "        for _ in range(3):\n"
+        "            x = rng.randint(1, 9)\n"
+        "            self.assertEqual(f(x), 2 * x)\n"
+        "if __name__ == '__main__':\n"
+        "    unittest.main()\n"
+    )
+    assert _run(source, {"f": lambda x: 2 * x}, ["f"]) in ({"v": "pass"},)
