@@ -15,9 +15,21 @@ from typing import Any
 from . import scratch
 from .framing import read_exact, recv, result_message, send, write_all
 from .job import job_process
-from .procs import prctl, sweep
+from .procs import prctl, read_proc, sweep
 from .supervise import close_j, supervise
 from .testproc import q_process
+
+
+def _no_sockets_left() -> bool:
+    """Whether the sandbox's own network namespace holds no TCP socket (every process of
+    the job is dead by now: what is left is kernel state such as TIME_WAIT)."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            if read_proc(path).count(b"\n") > 1:  # a header line, then one line per socket
+                return False
+        except OSError:
+            pass
+    return True
 
 
 def _no_q(verdict_r: int, verdict_w: int, why: str) -> dict[str, Any]:
@@ -242,6 +254,11 @@ class Server:
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self._wipe()
+        if self.cfg.get("net_private") and not _no_sockets_left():
+            # TCP state outlives the program (TIME_WAIT: a port the next job could not bind):
+            # this sandbox's network ends here, with it (the host starts a fresh one).
+            sweep(keep=None)
+            os._exit(3)
         self.stop_requested.clear()
 
     def serve(self) -> None:

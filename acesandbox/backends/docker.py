@@ -566,6 +566,7 @@ class _Container(ServerSession):
         self._cfg: dict[str, Any] = {
             "scratch": SCRATCH,
             "wipe": [SCRATCH, SHM],
+            "net_private": True,  # its own network namespace: TCP state left by a job retires it
             "preload": list(config.preload),
             "site": [],
             "rlimit_as": False,

@@ -58,6 +58,7 @@ class NamespaceBackend(Backend):
         cfg = {
             "scratch": namespaces.SCRATCH,
             "wipe": [namespaces.SCRATCH, namespaces.SHM],
+            "net_private": True,  # its own network namespace: TCP state left by a job retires it
             "preload": list(config.preload),
             "site": namespaces.site_dirs(python),
             "rlimit_as": cg is None,

@@ -90,3 +90,46 @@ def test_batches_send_ahead_and_keep_every_verdict(executor):
             assert r.statuses == ((Status.FAILED, Status.SKIPPED) if i % 2 == 0 else (Status.FAILED, Status.FAILED))
         elif i % 3 == 0:
             assert r.statuses == (Status.PASSED, Status.PASSED)
+
+
+TIME_WAIT = (
+    "import socket\n"
+    "def leave_time_wait():\n"
+    "    srv = socket.socket()\n"
+    "    srv.bind(('127.0.0.1', 12345))\n"
+    "    srv.listen(1)\n"
+    "    cli = socket.create_connection(('127.0.0.1', 12345))\n"
+    "    conn, _ = srv.accept()\n"
+    "    conn.close()  # the side that closes first keeps the port in TIME_WAIT\n"
+    "    cli.close()\n"
+    "    srv.close()\n"
+    "    return True\n"
+    "def bind_again():\n"
+    "    s = socket.socket()\n"
+    "    try:\n"
+    "        s.bind(('127.0.0.1', 12345))\n"
+    "        return True\n"
+    "    except OSError:\n"
+    "        return False\n"
+    "    finally:\n"
+    "        s.close()\n"
+)
+
+
+def test_tcp_state_a_job_leaves_never_reaches_the_next_job():
+    # TIME_WAIT outlives the program's processes; in a network namespace that lasts as long
+    # as the sandbox, the next job (a sibling completion) could not bind that port
+    # (BigCodeBench/1040). A job that leaves TCP state retires its sandbox.
+    from _support import require_backend
+
+    from acesandbox import Executor, SandboxConfig
+
+    require_backend("namespace")
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        first = ex.run(make_job((TIME_WAIT, ["assert leave_time_wait() is True", "assert bind_again() is False"]), {"mode": "shared"}))
+        second = ex.run(make_job((TIME_WAIT, ["assert bind_again() is True"]), {}))
+        jobs = [(TIME_WAIT, ["assert leave_time_wait() is True"]), (TIME_WAIT, ["assert bind_again() is True"])] * 3
+        batch = ex.map(jobs)  # with each next job sent ahead to the retiring sandbox
+    assert first.statuses == (Status.PASSED, Status.PASSED)  # the state is real: the same job cannot rebind
+    assert second.statuses == (Status.PASSED,)
+    assert [r.statuses for r in batch] == [(Status.PASSED,)] * 6
