@@ -107,7 +107,10 @@ class ServerSession(Session):
         self._ahead = None  # a fresh server never saw it
 
     def _replace(self) -> None:
-        """Discard this sandbox (it may hold a job's leftovers) and start a fresh one."""
+        """Discard this sandbox (it may hold a job's leftovers) and start a fresh one;
+        a closed session never starts one (its owner is gone: Ctrl-C, the executor closed)."""
+        if self._closed:
+            raise SandboxCrashedError("session is closed")
         proc = getattr(self, "proc", None)
         if proc is not None:
             self._kill(proc)
