@@ -164,9 +164,9 @@ class BigCodeBench(Benchmark):
         """The acesandbox job that runs ``program`` against the task's ``TestCases``."""
         test_source = str(problem.data["test"])
         methods = test_methods(test_source)
-        tests = [AssertTest(test_source + "\n" + SUITE % (methods,))]
-        tests += [AssertTest(REPORT % name) for name in methods]
         limit = self.time_limit_s(problem.task_id)
+        tests = [AssertTest(test_source + "\n" + SUITE % (limit - 1.0, methods))]
+        tests += [AssertTest(REPORT % name) for name in methods]
         limits = Limits(
             timeout_s=limit,
             wall_timeout_s=limit,
