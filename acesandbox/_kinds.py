@@ -455,24 +455,11 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
             finished = True
         else:
             garbage = True
-    if end == "timeout":
-        reason = raw.get("reason", "")
-        detail = {"cpu": "CPU time limit", "wall": "wall-time limit", "job": "job time budget"}.get(reason, "time limit")
-        return done(Status.TIMEOUT, f"exceeded the {detail}")
-    if end == "died":
-        return _death(done, raw, oom_killed, "the program's process died")
+    ended = _ended(done, raw, end, oom_killed)
+    if ended is not None:
+        return ended
     if end == "exit":
-        wstatus = _wstatus(raw)
-        sig = wstatus & 0x7F
-        if sig:
-            if sig == signal.SIGKILL and oom_killed:
-                return done(Status.MEMORY, "killed by the sandbox's memory limit")
-            if sig == signal.SIGXCPU:
-                return done(Status.TIMEOUT, "exceeded the CPU time limit")
-            if sig == signal.SIGXFSZ:
-                return done(Status.CRASHED, "exceeded the file size limit (SIGXFSZ)")
-            return done(Status.CRASHED, f"killed by {_signal_name(sig)}")
-        code = (wstatus >> 8) & 0xFF
+        code = (_wstatus(raw) >> 8) & 0xFF
         if code != 0 or not finished:
             return done(Status.CRASHED, f"the process exited (code {code}) before the test finished")
     elif end != "done":
@@ -507,21 +494,11 @@ def _q_outcome(raw: dict[str, Any], done: Callable[..., Outcome], oom_killed: bo
         v, message = verdict
         status = {"fail": Status.FAILED, "strict": Status.FAILED, "error": Status.ERROR, "memory": Status.MEMORY}
         return done(status.get(v, Status.CRASHED), message)
-    if end == "timeout":
-        reason = raw.get("reason", "")
-        detail = {"cpu": "CPU time limit", "wall": "wall-time limit", "job": "job time budget"}.get(reason, "time limit")
-        return done(Status.TIMEOUT, f"exceeded the {detail}")
-    if end == "died":
-        return _death(done, raw, oom_killed, "the program's process died")
+    ended = _ended(done, raw, end, oom_killed)
+    if ended is not None:
+        return ended
     if end == "exit":
         wstatus = _wstatus(raw)
-        sig = wstatus & 0x7F
-        if sig:
-            if sig == signal.SIGKILL and oom_killed:
-                return done(Status.MEMORY, "killed by the sandbox's memory limit")
-            if sig == signal.SIGXCPU:
-                return done(Status.TIMEOUT, "exceeded the CPU time limit")
-            return done(Status.CRASHED, f"killed by {_signal_name(sig)}")
         if (wstatus >> 8) & 0xFF:
             return done(Status.CRASHED, f"the process exited (code {(wstatus >> 8) & 0xFF}) before the test finished")
     elif end != "done":
@@ -530,6 +507,26 @@ def _q_outcome(raw: dict[str, Any], done: Callable[..., Outcome], oom_killed: bo
         status_name, message = q_death(raw)
         return done(Status.TIMEOUT if status_name == "timeout" else Status.CRASHED, message)
     return done(Status.PASSED)
+
+
+def _ended(done: Callable[..., Outcome], raw: dict[str, Any], end: Any, oom_killed: bool) -> Outcome | None:
+    """The outcome a step's end decides by itself (a time limit, a death, a signal), or None."""
+    if end == "timeout":
+        reason = raw.get("reason", "")
+        detail = {"cpu": "CPU time limit", "wall": "wall-time limit", "job": "job time budget"}.get(reason, "time limit")
+        return done(Status.TIMEOUT, f"exceeded the {detail}")
+    if end == "died":
+        return _death(done, raw, oom_killed, "the program's process died")
+    sig = _wstatus(raw) & 0x7F if end == "exit" else 0
+    if not sig:
+        return None
+    if sig == signal.SIGKILL and oom_killed:
+        return done(Status.MEMORY, "killed by the sandbox's memory limit")
+    if sig == signal.SIGXCPU:
+        return done(Status.TIMEOUT, "exceeded the CPU time limit")
+    if sig == signal.SIGXFSZ:
+        return done(Status.CRASHED, "exceeded the file size limit (SIGXFSZ)")
+    return done(Status.CRASHED, f"killed by {_signal_name(sig)}")
 
 
 def _error_text(frame: list[Any]) -> str:
