@@ -22,13 +22,19 @@ from .testproc import q_process
 
 def _no_sockets_left() -> bool:
     """Whether the sandbox's own network namespace holds no TCP socket (every process of
-    the job is dead by now: what is left is kernel state such as TIME_WAIT)."""
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            if read_proc(path).count(b"\n") > 1:  # a header line, then one line per socket
+    the job is dead by now: what is left is kernel state such as TIME_WAIT). Read from the
+    namespace's counters (/proc/net/sockstat: O(1); /proc/net/tcp walks the host's whole
+    connection table, over a millisecond)."""
+    try:
+        text = read_proc("/proc/net/sockstat") + read_proc("/proc/net/sockstat6")
+    except OSError:
+        return True
+    for line in text.split(b"\n"):
+        if line.startswith((b"TCP:", b"TCP6:")):
+            words = line.split()[1:]
+            counts = dict(zip(words[::2], words[1::2]))
+            if counts.get(b"inuse", b"0") != b"0" or counts.get(b"tw", b"0") != b"0":
                 return False
-        except OSError:
-            pass
     return True
 
 
