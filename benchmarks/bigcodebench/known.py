@@ -6,16 +6,12 @@ __all__ = ["KNOWN_DIFFERENCES", "KNOWN_DIFFERENCES_BY_ENV", "KNOWN_DIFFERENCES_P
 
 _NETWORK = "needs network: the official run reached the internet, the sandbox has none"
 _PORT_STATE = (
-    "the state of TCP port 12345 left by earlier programs, on both sides: the solution binds it without "
-    "SO_REUSEADDR, so while a TIME_WAIT from an earlier run holds it (60 s) bind fails and the test's connect is "
-    "refused (fail), and once it binds, its server thread blocks in select() without a timeout and the test's "
-    "tearDown join hangs. Officially the host network is shared by all workers, so the verdict depended on "
-    "what ran before it there; here a job that leaves TCP state retires its sandbox (since 1539232), so every "
-    "job starts with the port free and the suite hangs (timeout), where the official alarm made the hang a "
-    "test error (fail). The checkpoint-800 instruct sample: official fail (only the last test hung, and "
-    "the evaluator's SIGALRM 241 s into the suite made that test's error, killing only at 242 s); ours timeout in "
-    "the full run (a bind succeeded, the sandbox stops a hung suite at 241 s), fail when rescored after other "
-    "1040 samples on the same worker (every bind refused): all 12 samples agreed in that rescoring"
+    "the official host's state, not reproducible: the solution binds TCP port 12345 without SO_REUSEADDR, so "
+    "on the official machine a TIME_WAIT left by earlier programs made the bind fail and every connection was "
+    "refused, then the last test hung until the evaluator's alarm (fail). Here every job starts with the port "
+    "free (a job that leaves TCP state retires its sandbox, 1539232) and the suite runs under the same alarm "
+    "(84c1ac2): rescored alone on 2026-12-06 in the pinned venv, 11 of the 12 samples agree; the checkpoint-800 "
+    "instruct one binds, serves, and hangs in tearDown past the alarm (timeout)"
 )
 _NLTK = "environment differs: NLTK corpora (stopwords, punkt, vader...) are not installed here; the official image has them"
 _PANDAS = "library version differs: pandas 3 (string dtype, removed applymap / 'M' offsets) vs the official pandas 2.0"
