@@ -235,7 +235,8 @@ def test_containers_are_removed_on_close(client):
 
 
 _CHILD = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background shell (nohup ... &) ignores it
 from acesandbox import SandboxConfig, iter_batch
 jobs = [("import time\\ndef f():\\n    time.sleep(30)\\n    return 1\\n", ["assert f() == 1"])] * 8
 print("ready", flush=True)
