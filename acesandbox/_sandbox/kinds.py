@@ -60,14 +60,12 @@ def flush_std() -> None:
             pass
 
 
-def _run_unittests(namespace: dict[str, Any], before: set[str], fd: int) -> None:
+def run_suite(namespace: dict[str, Any], before: set[str]) -> Any:
+    """Run the TestCase classes a test defined (names not in ``before``), stopping at the
+    first failure; the unittest.TestResult."""
     import unittest
 
-    classes = [
-        v
-        for k, v in namespace.items()
-        if k not in before and isinstance(v, type) and issubclass(v, unittest.TestCase)
-    ]
+    classes = [v for k, v in namespace.items() if k not in before and isinstance(v, type) and issubclass(v, unittest.TestCase)]
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for cls in classes:
@@ -75,6 +73,11 @@ def _run_unittests(namespace: dict[str, Any], before: set[str], fd: int) -> None
     result = unittest.TestResult()
     result.failfast = True
     suite.run(result)
+    return result
+
+
+def _run_unittests(namespace: dict[str, Any], before: set[str], fd: int) -> None:
+    result = run_suite(namespace, before)
     for test, text in result.errors + result.failures:
         kind = "f" if (test, text) in result.failures else "e"
         if kind == "f":

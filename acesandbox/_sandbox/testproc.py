@@ -372,16 +372,9 @@ class Handle:
 
 
 def _run_unittests(ns: dict[str, Any], before: set[str]) -> dict[str, Any] | None:
-    import unittest
+    from .kinds import run_suite
 
-    classes = [v for k, v in ns.items() if k not in before and isinstance(v, type) and issubclass(v, unittest.TestCase)]
-    suite = unittest.TestSuite()
-    loader = unittest.TestLoader()
-    for cls in classes:
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    result = unittest.TestResult()
-    result.failfast = True
-    suite.run(result)
+    result = run_suite(ns, before)
     for test, text in result.failures:
         return {"v": "fail", "msg": text[-2000:]}
     for test, text in result.errors:
