@@ -21,10 +21,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..bcb_env import NLTK_DIR, NltkData, nltk_data, read_manifest
 from ..errors import BenchmarkError
 
-__all__ = ["KEY_LIBRARIES", "Environment", "check_output_dir", "default_env_dir", "pinned_versions",
-           "resolve_environment"]
+__all__ = ["KEY_LIBRARIES", "Environment", "check_output_dir", "default_env_dir", "env_nltk_data",
+           "pinned_versions", "resolve_environment"]
 
 KEY_LIBRARIES: tuple[str, ...] = ("numpy", "pandas", "scipy", "matplotlib", "scikit-learn", "seaborn", "statsmodels")
 """The libraries whose versions decide most version-dependent verdicts; checked against the pins."""
@@ -37,13 +38,16 @@ class Environment:
     kind: str = field(metadata={"help": "pinned (the official evaluation pins) or host (this interpreter's libraries)"})
     python: str | None = field(default=None, metadata={"help": "the interpreter programs run with (None: this one)"})
     versions: Mapping[str, str] = field(default_factory=dict, metadata={"help": "versions of KEY_LIBRARIES there"})
+    nltk: NltkData | None = field(
+        default=None, metadata={"help": "the NLTK data in a pinned venv (benchmarks.bcb_env.NLTK_PACKAGES); None: host"})
 
     @property
     def label(self) -> str:
         """One line for the terminal, the summary and the result files."""
         libs = ", ".join(f"{k} {v}" for k, v in sorted(self.versions.items()))
         if self.kind == "pinned":
-            return f"pinned: the official evaluation pins (Python 3.11 substitutes) at {self.python} ({libs})"
+            nltk = f"; {self.nltk.describe()}" if self.nltk is not None else ""
+            return f"pinned: the official evaluation pins (Python 3.11 substitutes) at {self.python} ({libs}){nltk}"
         return (f"host: this interpreter's libraries ({libs or 'versions unknown'}), NOT the official environment; "
                 "about 3 % of verdicts differ from the leaderboard's")
 
@@ -99,7 +103,21 @@ def resolve_environment(spec: str | None = "pinned") -> Environment:
         shown = ", ".join(f"{k} {v} (pinned {want[k]})" for k, v in sorted(wrong.items()))
         raise BenchmarkError(f"{python} is not the pinned BigCodeBench environment: {shown}; rebuild it with "
                              f"`python -m benchmarks.bcb_env {where}` or choose --bcb-env host")
-    return Environment("pinned", str(python), versions)
+    return Environment("pinned", str(python), versions, env_nltk_data(str(python)))
+
+
+def env_nltk_data(python: str) -> NltkData:
+    """The NLTK data in the venv of ``python`` (``DIR/bin/python``): what ``DIR/nltk_data`` holds now,
+    with how the recipe filled it and why packages are missing, from its manifest."""
+    prefix = pathlib.Path(python).absolute().parent.parent
+    recorded = read_manifest(prefix).get("nltk_data") or {}
+    now = nltk_data(prefix / NLTK_DIR, source=str(recorded.get("source") or ""))
+    if now.missing:
+        why = str(recorded.get("error") or "") or (
+            "the venv predates the NLTK step of python -m benchmarks.bcb_env; add the data with "
+            f"`python -m benchmarks.bcb_env {prefix} --nltk-only` (online) or `... --nltk-only --nltk-data DIR`")
+        now = NltkData(now.folder, now.found, now.missing, now.source, why)
+    return now
 
 
 def check_output_dir(out_dir: str, stem: str, environment: Environment) -> None:

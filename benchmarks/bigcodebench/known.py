@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["KNOWN_DIFFERENCES", "KNOWN_DIFFERENCES_BY_ENV", "KNOWN_DIFFERENCES_PINNED"]
+__all__ = ["KNOWN_DIFFERENCES", "KNOWN_DIFFERENCES_BY_ENV", "KNOWN_DIFFERENCES_PINNED", "NLTK_ABSENT", "NLTK_TASKS",
+           "known_differences"]
 
 _NETWORK = "needs network: the official run reached the internet, the sandbox has none"
 _PORT_STATE = (
@@ -14,6 +15,14 @@ _PORT_STATE = (
     "instruct one binds, serves, and hangs in tearDown past the alarm (timeout)"
 )
 _NLTK = "environment differs: NLTK corpora (stopwords, punkt, vader...) are not installed here; the official image has them"
+NLTK_ABSENT = ("NLTK corpora not present in this environment (no network here; the recipe fetches them when online / "
+               "pass --nltk-data DIR)")
+"""Why the NLTK tasks differ in a pinned venv without the NLTK data: this machine's, not the toolkit's
+(the official image's programs downloaded it at run time, online; ``python -m benchmarks.bcb_env``
+fetches the same packages ahead of time when online, or copies them from ``--nltk-data DIR``)."""
+NLTK_TASKS: tuple[str, ...] = tuple(f"BigCodeBench/{n}" for n in (334, 376, 656, 658, 734, 806, 808, 940, 1109))
+"""The tasks whose official verdicts need NLTK data (stopwords, punkt, vader_lexicon,
+averaged_perceptron_tagger) and differ without it."""
 _PANDAS = "library version differs: pandas 3 (string dtype, removed applymap / 'M' offsets) vs the official pandas 2.0"
 _NUMPY = "library version differs: numpy 2 / scipy >= 1.11 (stats.mode returns scalars, stricter casting) vs the official numpy 1.21 / scipy 1.7"
 _MPL = "library version differs: matplotlib 3.11 vs the official 3.7 (renamed keywords, pie/boxplot behaviour)"
@@ -39,12 +48,12 @@ _ANY_ENV: dict[str, str] = {
     "BigCodeBench/1040": _PORT_STATE,
     "BigCodeBench/205": _OFFICIAL_HANG, "BigCodeBench/363": _OFFICIAL_HANG,
     "BigCodeBench/404": _FD_123,
-    **{f"BigCodeBench/{n}": _NLTK for n in (334, 376, 656, 658, 734, 806, 808, 940, 1109)},
 }
-"""Differences that no library pin removes (network, sandbox, NLTK data, the official side)."""
+"""Differences that no library pin removes (network, sandbox, the official side)."""
 
 KNOWN_DIFFERENCES: dict[str, str] = {
     **_ANY_ENV,
+    **{task_id: _NLTK for task_id in NLTK_TASKS},
     "BigCodeBench/100": _PANDAS + " (plotting a frame with a descending DatetimeIndex: the line's y data order)",
     **{f"BigCodeBench/{n}": _PANDAS for n in (112, 225, 435, 468, 877, 879, 944, 984, 1023, 133)},
     **{f"BigCodeBench/{n}": _NUMPY for n in (115, 221, 245, 269, 311, 687, 736, 276, 416, 511, 555, 699)},
@@ -64,6 +73,7 @@ _RANDOM = "randomness: the solution draws from the unseeded random module and th
 
 KNOWN_DIFFERENCES_PINNED: dict[str, str] = {
     **_ANY_ENV,
+    **{task_id: NLTK_ABSENT for task_id in NLTK_TASKS},
     "BigCodeBench/102": (
         "timing: a slow suite (87 s for the canonical solution on an idle host) ran past the 241 s limit "
         "while the 2 cores were shared; its canonical solution timed out too in that run"
@@ -98,3 +108,13 @@ agreed when rescored."""
 KNOWN_DIFFERENCES_BY_ENV: dict[str, dict[str, str]] = {"host": KNOWN_DIFFERENCES, "pinned": KNOWN_DIFFERENCES_PINNED}
 """The table :func:`verify_runs` explains with: ``"host"`` when the sandbox runs this
 interpreter, ``"pinned"`` when it runs another one (the official pins)."""
+
+
+def known_differences(env: str, *, nltk_corpora: bool = False) -> dict[str, str]:
+    """The table for ``env`` (``"host"`` or ``"pinned"``). In a pinned venv that holds the NLTK
+    data (``nltk_corpora``) the NLTK tasks are expected to agree, so they are not explained."""
+    table = dict(KNOWN_DIFFERENCES_BY_ENV[env])
+    if env == "pinned" and nltk_corpora:
+        for task_id in NLTK_TASKS:
+            table.pop(task_id, None)
+    return table

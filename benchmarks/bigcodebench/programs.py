@@ -142,8 +142,11 @@ _PRELUDE = (
 and :data:`LISTING_ORDER`."""
 
 
-def with_prelude(program: str) -> str:
-    """The program with :data:`_PRELUDE` after any leading ``from __future__`` imports."""
+def with_prelude(program: str, *, nltk_data: str | None = None) -> str:
+    """The program with :data:`_PRELUDE` after any leading ``from __future__`` imports.
+
+    ``nltk_data``: a folder set as ``NLTK_DATA`` first (the pinned venv's NLTK data), so
+    nltk finds it as the official programs found theirs on its default search path."""
     at = 0
     if "__future__" in program:
         try:
@@ -159,7 +162,8 @@ def with_prelude(program: str) -> str:
     head = "".join(lines[:at])
     if head and not head.endswith("\n"):
         head += "\n"
-    return head + _PRELUDE + "".join(lines[at:])
+    prelude = _PRELUDE if not nltk_data else f"__import__('os').environ['NLTK_DATA'] = {str(nltk_data)!r}; " + _PRELUDE
+    return head + prelude + "".join(lines[at:])
 
 
 def test_methods(test_source: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from acesandbox import AssertTest, Job, Limits, Report, SandboxConfig, Status
 
+from ..bcb_env import env_nltk_dir
 from ..base import Benchmark, Problem, SampleResult, extract_program, needs_extraction
 from ..errors import BenchmarkError
 from ..margins import margin as _margin
@@ -37,7 +38,8 @@ class BigCodeBench(Benchmark):
     Options: ``split`` (``complete`` | ``instruct``), ``subset`` (``full`` | ``hard``),
     ``calibrated`` (True), ``version`` (hub split, ``v0.1.4``), ``timeout_per_task_s``
     (240), ``min_time_limit_s`` (1), ``gt_times`` (task id -> canonical seconds),
-    ``memory_mb`` (4096), ``check_libs`` (True: skip tasks whose libraries are missing).
+    ``memory_mb`` (4096), ``check_libs`` (True: skip tasks whose libraries are missing),
+    ``nltk_data`` (the NLTK data folder; default: the ``python`` venv's, see :attr:`nltk_data`).
     """
 
     name: ClassVar[str] = "bigcodebench"
@@ -135,6 +137,15 @@ class BigCodeBench(Benchmark):
         """The interpreter the sandbox runs programs with (option ``python``; None: the host's)."""
         return self.options.get("python") or None
 
+    @property
+    def nltk_data(self) -> str | None:
+        """The NLTK data folder programs see as ``NLTK_DATA``: option ``nltk_data``, else the ``python``
+        venv's ``nltk_data`` folder (:func:`benchmarks.bcb_env.env_nltk_dir`), else none."""
+        if self.options.get("nltk_data"):
+            return str(self.options["nltk_data"])
+        found = env_nltk_dir(self.python)
+        return str(found) if found is not None else None
+
     def scoring_rules(self) -> str:
         """Which environment scores (option ``environment``, an
         :class:`~benchmarks.bigcodebench.environment.Environment`; "" when not said)."""
@@ -174,7 +185,8 @@ class BigCodeBench(Benchmark):
             max_file_mb=128,
         )
         job_id = problem.task_id + ("#canonical" if canary else "")
-        return Job(with_prelude(program), tests, limits=limits, mode="shared", compare="compat", job_id=job_id)
+        return Job(with_prelude(program, nltk_data=self.nltk_data), tests, limits=limits, mode="shared",
+                   compare="compat", job_id=job_id)
 
     def verdicts(self, problem: Problem, reports: Mapping[str, Report]) -> SampleResult:
         report = reports.get("pass")

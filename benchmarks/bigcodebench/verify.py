@@ -12,7 +12,8 @@ from acesandbox import Report
 from ..verdicts import FAIL
 from ..verify import Disagreement, RunAgreement, recheck
 from .data import problems_from_records, task_number
-from .known import KNOWN_DIFFERENCES_BY_ENV
+from .environment import env_nltk_data
+from .known import known_differences
 from .libs import is_host_python, missing_libraries
 from .programs import task_status, test_methods
 from .scorer import TIMEOUT_PER_TASK_S, BigCodeBench
@@ -77,7 +78,8 @@ def verify_runs(
     the tasks changed up to v0.1.2 and tasks whose libraries the executor's interpreter
     lacks are excluded (counted, with a note). Disagreements are explained from
     :data:`KNOWN_DIFFERENCES_BY_ENV`: ``"pinned"`` when the executor runs another
-    interpreter (``SandboxConfig(python=...)``, e.g. :mod:`benchmarks.bcb_env`), else ``"host"``.
+    interpreter (``SandboxConfig(python=...)``, e.g. :mod:`benchmarks.bcb_env`), else ``"host"``;
+    in a pinned venv holding the NLTK data the NLTK tasks are not explained (:func:`known_differences`).
     ``limit`` scores the first N tasks (by number) of
     each run. A (task, solution) pair shared by several runs is executed once.
     """
@@ -90,7 +92,8 @@ def verify_runs(
 
     python = _executor_python(executor)
     env = "host" if is_host_python(python) else "pinned"
-    known = KNOWN_DIFFERENCES_BY_ENV[env]
+    nltk = env_nltk_data(str(python)) if env == "pinned" else None
+    known = known_differences(env, nltk_corpora=nltk is not None and nltk.present)
     bench = BigCodeBench(timeout_per_task_s=timeout_per_task_s, python=python)
     problems = {p.task_id: p for p in problems_from_records(read_records(dataset), where=str(dataset))}
     plan: list[tuple[str, dict[str, Any], list[tuple[str, str, str]], dict[str, str]]] = []
@@ -158,7 +161,8 @@ def verify_runs(
         for reason, ids in reasons.items():
             notes.append(f"excluded {len(ids)} ({reason}): {', '.join(ids)}")
         notes.append(f"{meta.get('split')}/{meta.get('subset')}, limit {timeout_per_task_s:g}+1 s per task, "
-                     + ("the host's libraries" if env == "host" else f"libraries of {python}"))
+                     + ("the host's libraries" if env == "host" else f"libraries of {python}")
+                     + (f"; {nltk.describe()}" if nltk is not None else ""))
         out.append(
             RunAgreement(
                 benchmark="bigcodebench",
