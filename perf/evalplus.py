@@ -1,11 +1,11 @@
 """Speed of our EvalPlus scoring against the official ``evalplus`` package, on the 20 official runs.
 
-    python -m perf.evalplus --data-dir DIR [--workers 2] [--evalplus-python PATH] [--skip-official | --skip-ours]
+    python -m perf.evalplus --data-dir DIR [--workers 2] [--evalplus-python PATH] [--run NAME ...] [--skip-official | --skip-ours]
     python -m perf.evalplus --data-dir DIR --ground-truth-only [--evalplus-python PATH]
 
-Both sides score every sample of every run (3,750 samples, base and plus inputs) with
-the same parallelism, in two timed phases, each tool starting from an empty cache in a
-temporary folder:
+Both sides score every sample of every run (3,750 samples, base and plus inputs; ``--run``
+picks a subset) with the same parallelism, in two timed phases, each tool starting from an
+empty cache in a temporary folder:
 
 1. ground truth: the expected outputs of HumanEval+ and MBPP+ computed and cached, per
    dataset, one side after the other (ours: ``prepare``, i.e.
@@ -13,16 +13,18 @@ temporary folder:
    ``evalplus.evaluate.get_groundtruth``, the function ``evalplus.evaluate`` calls, in the
    ``--evalplus-python`` interpreter, which runs the canonical solutions in one process and
    pickles their outputs);
-2. the 20 runs, with those caches filled, as each tool scores a batch: ours with
+2. the runs, with those caches filled, as each tool scores a batch: ours with
    :func:`benchmarks.runner.evaluate` on one executor in one process (a program given
    more than once for a task runs once), the official CLI once per run.
 
-The ground-truth row is printed beside the steady state (phase 2); ``--ground-truth-only``
+The ground-truth rows are printed beside the steady state (phase 2); ``--ground-truth-only``
 times phase 1 alone. The official side reads the local HumanEval+ v0.1.9 / MBPP+ v0.1.0
 files (``HUMANEVAL_OVERRIDE_PATH`` / ``MBPP_OVERRIDE_PATH``) and, in phase 2, runs
-``python -m evalplus.evaluate``; ours uses the ``2024-01-v0.2.0`` profile (the January 2024
-runs' rules), and the script reports how often the two agree. The load average is printed
-before and after; a ratio is printed only if the load never exceeded the core count.
+``python -m evalplus.evaluate`` once per run; its results file is read in either format
+(0.2.0's or 0.3's, :func:`official_statuses`). Ours judges with the rules of the evalplus
+release installed there (:func:`profile_for`: 0.2.0 or 0.3.1), and the script reports how
+often the two agree. The load average is printed before and after; a ratio is printed
+only if the load never exceeded the core count.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from acesandbox import Executor
 from benchmarks import DataDirError, evaluate
 from benchmarks.evalplus import (
     DATASETS,
+    RELEASES,
     SANDBOX,
     HumanEvalPlus,
     MbppPlus,
@@ -114,11 +117,9 @@ def score_ours(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathlib.P
             # evaluate keeps the samples' order (none names an unknown task here)
             for key, result in zip(keys, ev.results):
                 raw = result.details.get("status", result.verdicts)
-                statuses[key] = (raw["base"], raw["plus"])
+                statuses[key] = (str(getattr(raw["base"], "value", raw["base"])),
+                                 str(getattr(raw["plus"], "value", raw["plus"])))
     return time.perf_counter() - started, statuses
-
-
-_OLD = {"success": "pass", "failed": "fail", "timed out": "timeout"}
 
 
 def _official_env(data_root: pathlib.Path, work: pathlib.Path) -> dict[str, str]:
@@ -202,15 +203,42 @@ def score_official(data_root: pathlib.Path, runs: Sequence[tuple[str, str, pathl
         if proc.returncode != 0 or not result.exists():
             logs.append(f"{run}: evalplus failed ({proc.returncode}): {proc.stderr[-500:]}")
             continue
-        data = json.loads(result.read_text())
-        for task_id, v in data["eval"].items():
-            for i, (b, p) in enumerate(zip(v["base"], v["plus"])):
-                statuses[(run, task_id, i)] = (_OLD.get(b[0], b[0]), _OLD.get(p[0], p[0]))
+        statuses.update(official_statuses(run, result))
     return time.perf_counter() - started, statuses, logs
 
 
-PROFILE = "2024-01-v0.2.0"
-"""The judging profile of the evalplus release the official side runs."""
+def official_statuses(run: str, result: pathlib.Path) -> dict[tuple[str, str, int], tuple[str, str]]:
+    """(base, plus) status by (run, task_id, index) from a results file ``evalplus.evaluate`` wrote,
+    in either format: 0.2.0's (``{"base": [[status, ...]], "plus": ...}``, ``success``/``failed``)
+    or 0.3's (``[{"base_status", "plus_status", ...}]``, ``pass``/``fail``/``timeout``)."""
+    _header, rows = read_official_results(result)
+    return {(run, r.task_id, r.index): (str(getattr(r.base, "value", r.base)), str(getattr(r.plus, "value", r.plus)))
+            for r in rows}
+
+
+def evalplus_version(python: str) -> str:
+    """The evalplus release installed for ``python`` ("" when it has none)."""
+    probe = "import importlib.metadata as m; print(m.version('evalplus'))"
+    proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def profile_for(version: str) -> str:
+    """Our judge profile with the rules of evalplus ``version`` (0.2.0, 0.3.1; others: ``latest``)."""
+    release = RELEASES.get(version)
+    return release.profile if release is not None else RELEASES["latest"].profile
+
+
+def select_runs(runs: Sequence[tuple[str, str, pathlib.Path]], names: Sequence[str]) -> list[tuple[str, str, pathlib.Path]]:
+    """The runs whose name contains one of ``names`` (all of them when ``names`` is empty)."""
+    if not names:
+        return list(runs)
+    chosen = [r for r in runs if any(n in r[0] for n in names)]
+    if not chosen:
+        raise ValueError(f"no official run matches {', '.join(names)}; runs: {', '.join(r[0] for r in runs)}")
+    return chosen
+
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -227,28 +255,40 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="time the ground truth alone, ours beside evalplus's get_groundtruth")
     parser.add_argument("--warm-only", metavar="CACHE_DIR", default=None,
                         help="time ours once, with the ground truth already cached in CACHE_DIR")
+    parser.add_argument("--run", action="append", default=[], metavar="NAME",
+                        help="score only the official runs whose name contains NAME (repeatable; default: all 20); "
+                             "the ground truth rows still cover both datasets")
     args = parser.parse_args(argv)
     try:
         data_root = require_data_dir(args.data_dir)
     except DataDirError as exc:
         parser.error(f"{exc}; pass --data-dir")
-    runs = _runs(data_root)
+    try:
+        runs = select_runs(_runs(data_root), args.run)
+    except ValueError as exc:
+        parser.error(str(exc))
     n_samples = sum(len(read_samples(s)) for _, _, s in runs)
-    print(f"{len(runs)} runs, {n_samples} samples, {args.workers} workers (evalplus's ground truth: one process)")
+    version = "" if args.skip_official else evalplus_version(args.evalplus_python)
+    if not args.skip_official and not version:
+        parser.error(f"{args.evalplus_python} has no evalplus; pass --evalplus-python (or --skip-official)")
+    profile = profile_for(version or "latest")
+    what = f"{len(runs)} runs" if args.run else f"all {len(runs)} runs"
+    print(f"{what}, {n_samples} samples, {args.workers} workers (evalplus's ground truth: one process); "
+          f"evalplus {version or '(skipped)'} in {args.evalplus_python}, ours with its rules (profile {profile})")
     load_start = Load.now()
     print(f"before: {load_start}")
     with tempfile.TemporaryDirectory(prefix="bench-evalplus-") as tmp:
         work = pathlib.Path(tmp)
         ours: dict[tuple[str, str, int], tuple[str, str]] = {}
         if args.warm_only:
-            warm, _ = score_ours(data_root, runs, args.warm_only, args.workers, PROFILE)
-            print(f"ours, 20 runs, ground truth cached: {warm:.1f} s", flush=True)
+            warm, _ = score_ours(data_root, runs, args.warm_only, args.workers, profile)
+            print(f"ours, {len(runs)} runs, ground truth cached: {warm:.1f} s", flush=True)
             return 0
         gt: dict[str, float] = {}
         official_gt: dict[str, float] = {}
         for kind in ("humaneval+", "mbpp+"):  # one dataset at a time, both sides: the load drifts less between them
             if not args.skip_ours:
-                gt.update(ground_truth_ours(data_root, str(work / "ours-cache"), args.workers, PROFILE, (kind,)))
+                gt.update(ground_truth_ours(data_root, str(work / "ours-cache"), args.workers, profile, (kind,)))
                 print(f"ours, ground truth, {kind}: {gt[kind]:.1f} s", flush=True)
             if not args.skip_official:
                 official_gt.update(ground_truth_official(data_root, args.evalplus_python, work / "official", (kind,)))
@@ -263,21 +303,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("the load average exceeded the core count: no speed-up is printed (rerun on an idle machine)")
             return 0
         if not args.skip_ours:
-            warm, ours = score_ours(data_root, runs, str(work / "ours-cache"), args.workers, PROFILE)
-            print(f"ours, 20 runs, ground truth cached: {warm:.1f} s", flush=True)
+            warm, ours = score_ours(data_root, runs, str(work / "ours-cache"), args.workers, profile)
+            print(f"ours, {len(runs)} runs, ground truth cached: {warm:.1f} s", flush=True)
         if args.skip_official:
             return 0
         official_s, official, logs = score_official(data_root, runs, args.evalplus_python, args.workers, work / "official")
         for line in logs:
             print("  evalplus", line)
-        print(f"evalplus.evaluate, 20 runs, ground truth cached: {official_s:.1f} s")
+        print(f"evalplus.evaluate, {len(runs)} runs, ground truth cached: {official_s:.1f} s")
         if args.skip_ours:
             return 0
         load_end = Load.now()
         print(f"after: {load_end}")
         busy = load_start.busy or load_end.busy
         steady = "n/a (loaded)" if busy else f"{official_s / warm:.2f}x"
-        print(f"steady state, 20 runs, ground truth cached: ours {warm:.1f} s, evalplus {official_s:.1f} s, "
+        print(f"steady state, {len(runs)} runs, ground truth cached: ours {warm:.1f} s, evalplus {official_s:.1f} s, "
               f"speed-up {steady}")
         for row in ground_truth_rows(gt, official_gt, busy):
             print(row)
@@ -285,8 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("the load average exceeded the core count: no speed-up is printed (rerun on an idle machine)")
         else:
             total_ours, total_official = sum(gt.values()) + warm, sum(official_gt.values()) + official_s
-            print(f"from empty caches (ground truth + 20 runs): ours {total_ours:.1f} s, evalplus {total_official:.1f} s, "
-                  f"speed-up {total_official / total_ours:.2f}x")
+            print(f"from empty caches (ground truth + {len(runs)} runs): ours {total_ours:.1f} s, evalplus "
+                  f"{total_official:.1f} s, speed-up {total_official / total_ours:.2f}x")
         common = set(ours) & set(official)
         same = sum(1 for k in common if ours[k] == official[k])
         print(f"agreement with the package on this machine: {same}/{len(common)}")

@@ -49,3 +49,30 @@ def test_the_official_ground_truth_is_evalplus_own_function():
     assert "from evalplus.evaluate import get_groundtruth" in src
     assert "get_groundtruth(problems, dataset_hash, not_none)" in src
     compile(src, "<official-gt>", "exec")
+
+
+def test_official_results_are_read_in_both_evalplus_formats():
+    """0.2.0 wrote {"base": [[status, ...]]} with success/failed, 0.3 a list of rows with pass/fail:
+    the steady-state row's agreement needs both (the installed evalplus is 0.3.1)."""
+    if not (SHARED_DATA / "evalplus_samples").is_dir():
+        pytest.skip(f"no official EvalPlus runs under {SHARED_DATA} (set ACECODER_SHARED_DATA)")
+    folder = SHARED_DATA / "evalplus_samples"
+    old = perf_evalplus.official_statuses("old", folder / "tyfann" / "phi_1_samples_eval_results.json")
+    new = perf_evalplus.official_statuses("new", folder / "llama3-exp" / "70-bad" / "samples_eval_results.json")
+    assert len(old) == len(new) == 164
+    assert Counter(base for base, _ in old.values())["pass"] == 78  # phi_1: 78 base successes (SOURCE.md)
+    assert Counter(base for base, _ in new.values())["pass"] == 112  # 70-bad: 112/100
+    assert Counter(plus for base, plus in new.values() if base == "pass")["pass"] == 100
+    assert {s for pair in [*old.values(), *new.values()] for s in pair} <= {"pass", "fail", "timeout"}
+    assert ("new", "HumanEval/0", 0) in new
+
+
+def test_ours_judges_with_the_rules_of_the_installed_evalplus():
+    assert perf_evalplus.profile_for("0.2.0") == "2024-01-v0.2.0"
+    assert perf_evalplus.profile_for("0.3.1") == "v0.3.1"
+    assert perf_evalplus.profile_for("9.9") == "latest"
+    runs = [("a/x", "humaneval+", pathlib.Path("x")), ("b/y", "mbpp+", pathlib.Path("y"))]
+    assert perf_evalplus.select_runs(runs, []) == runs
+    assert perf_evalplus.select_runs(runs, ["b/"]) == runs[1:]
+    with pytest.raises(ValueError, match="no official run matches zzz; runs: a/x, b/y"):
+        perf_evalplus.select_runs(runs, ["zzz"])
