@@ -7,7 +7,8 @@
 ``--workload`` runs a yardstick workload (``/work/shared/perf``'s JSONL: ``program``,
 ``tests``, ``expected``) through ``run_batch`` instead, timed end to end as the
 yardstick's own runners time evalplus and a plain interpreter, and prints their JSON
-fields (``tests_per_s``, ``binary_mismatch_vs_expected``).
+fields (``tests_per_s``, ``binary_mismatch_vs_expected``) with the host's CPU per job;
+``--rounds N`` repeats it (the first round cold, the rest with the host's caches warm).
 
 The server and the host expose no per-phase timings, so each phase is isolated from
 outside by jobs that differ in one thing only, run one at a time on one warm sandbox
@@ -215,21 +216,48 @@ def format_breakdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_workload(path: str, *, mode: str = "isolated", workers: int = 2, timeout_s: float = 1.0, backend: str | None = None) -> dict[str, Any]:
-    """Time ``run_batch`` over a yardstick JSONL workload (sandbox start-up included)."""
+def run_workload(
+    path: str,
+    *,
+    mode: str = "isolated",
+    workers: int = 2,
+    timeout_s: float = 1.0,
+    backend: str | None = None,
+    rounds: int = 1,
+) -> dict[str, Any]:
+    """Time ``run_batch`` over a yardstick JSONL workload (sandbox start-up included).
+
+    Each round is one ``run_batch`` call; the first is the yardstick's cold run (every
+    distinct test planned once), later ones find the host's caches warm. Besides wall
+    time, each round reports the host's CPU (this process, every thread: encoding jobs,
+    reading and judging results, building reports) per job, split into user and system
+    time: a figure a loaded machine inflates far less than the wall clock."""
+    import resource
+
     with open(path) as f:
         jobs = [json.loads(line) for line in f if line.strip()]
-    load_start = Load.now()
-    t0 = time.perf_counter()
-    reports = run_batch(
-        [(j["program"], j["tests"]) for j in jobs],
-        timeout_s=timeout_s,
-        sandbox=SandboxConfig(backend=backend, workers=workers),
-        mode=mode,
-    )
-    wall = time.perf_counter() - t0
-    load_end = Load.now()
+    items = [(j["program"], j["tests"]) for j in jobs]
     n_tests = sum(len(j["tests"]) for j in jobs)
+    load_start = Load.now()
+    per_round: list[dict[str, Any]] = []
+    reports: list[Any] = []
+    for _ in range(max(1, rounds)):
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        reports = run_batch(items, timeout_s=timeout_s, sandbox=SandboxConfig(backend=backend, workers=workers), mode=mode)
+        wall = time.perf_counter() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        user, system = ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime
+        per_round.append(
+            {
+                "wall_s": round(wall, 3),
+                "tests_per_s": round(n_tests / wall, 1),
+                "host_cpu_ms_per_job": round((user + system) * 1000 / len(jobs), 3),
+                "host_user_ms_per_job": round(user * 1000 / len(jobs), 3),
+                "host_sys_ms_per_job": round(system * 1000 / len(jobs), 3),
+            }
+        )
+    load_end = Load.now()
     counts: dict[str, int] = {}
     mismatch = 0
     for j, r in zip(jobs, reports):
@@ -237,6 +265,7 @@ def run_workload(path: str, *, mode: str = "isolated", workers: int = 2, timeout
             counts[o.status.value] = counts.get(o.status.value, 0) + 1
             if e is not None and (o.status.value == "passed") != (e == "passed"):
                 mismatch += 1
+    first = per_round[0]
     return {
         "target": f"acesandbox-{mode}",
         "jobs_file": os.path.basename(path),
@@ -244,8 +273,10 @@ def run_workload(path: str, *, mode: str = "isolated", workers: int = 2, timeout
         "tests": n_tests,
         "workers": workers,
         "timeout_per_test_s": timeout_s,
-        "wall_s": round(wall, 3),
-        "tests_per_s": round(n_tests / wall, 1),
+        "wall_s": first["wall_s"],
+        "tests_per_s": first["tests_per_s"],
+        "host_cpu_ms_per_job": first["host_cpu_ms_per_job"],
+        "rounds": per_round,
         "statuses": dict(sorted(counts.items())),
         "binary_mismatch_vs_expected": mismatch,
         "load_start": list(load_start.averages),
@@ -257,7 +288,9 @@ def run_workload(path: str, *, mode: str = "isolated", workers: int = 2, timeout
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m perf.breakdown", description=__doc__.split("\n\n")[0])
     p.add_argument("--jobs", type=int, default=200, help="jobs per experiment and round (default 200)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds per experiment; the median is kept (default 3)")
+    p.add_argument(
+        "--rounds", type=int, default=None, help="rounds per experiment, the median kept (default 3); with --workload: run_batch calls (default 1)"
+    )
     p.add_argument("--backend", default=None, help="sandbox backend (default: the strongest available)")
     p.add_argument("--json", metavar="FILE", help="write the full result here")
     p.add_argument("--workload", metavar="JSONL", help="time run_batch over this yardstick workload instead")
@@ -266,9 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=1.0, help="with --workload: seconds per test (default 1.0)")
     args = p.parse_args(argv)
     if args.workload:
-        print(json.dumps(run_workload(args.workload, mode=args.mode, workers=args.workers, timeout_s=args.timeout, backend=args.backend)))
+        result = run_workload(
+            args.workload, mode=args.mode, workers=args.workers, timeout_s=args.timeout, backend=args.backend, rounds=args.rounds or 1
+        )
+        print(json.dumps(result))
         return 0
-    result = run_breakdown(args.jobs, backend=args.backend, rounds=args.rounds, log=lambda m: print(m, file=sys.stderr, flush=True))
+    result = run_breakdown(args.jobs, backend=args.backend, rounds=args.rounds or 3, log=lambda m: print(m, file=sys.stderr, flush=True))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

@@ -61,10 +61,17 @@ def test_workload_runner_counts_tests_and_mismatches(tmp_path):
     ]
     path.write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
     try:
-        result = breakdown.run_workload(str(path), mode="shared", workers=1)
+        result = breakdown.run_workload(str(path), mode="shared", workers=1, rounds=2)
     except SandboxUnavailableError as exc:
         pytest.skip(f"no sandbox here: {exc}")
     assert (result["jobs"], result["tests"], result["target"]) == (2, 3, "acesandbox-shared")
     assert result["statuses"] == {"failed": 1, "passed": 2}
     assert result["binary_mismatch_vs_expected"] == 1
     assert result["tests_per_s"] > 0
+    # One entry per round, the first's figures repeated at the top (the yardstick's cold run).
+    assert len(result["rounds"]) == 2
+    first = result["rounds"][0]
+    assert (result["wall_s"], result["host_cpu_ms_per_job"]) == (first["wall_s"], first["host_cpu_ms_per_job"])
+    for r in result["rounds"]:
+        assert r["host_cpu_ms_per_job"] > 0
+        assert r["host_cpu_ms_per_job"] == pytest.approx(r["host_user_ms_per_job"] + r["host_sys_ms_per_job"], abs=0.002)
