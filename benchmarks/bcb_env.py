@@ -258,6 +258,8 @@ def install_nltk_data(
     got = nltk_data(plan.target, source="downloader")
     if got.missing:
         got = dataclasses.replace(got, error=_no_nltk_data(next(iter(errors.values()), "the downloader fetched nothing")))
+    if not got.found and not any(plan.target.iterdir()):
+        plan.target.rmdir()  # nothing fetched: no folder, so programs get no NLTK_DATA (env_nltk_dir)
     return got
 
 

@@ -123,6 +123,7 @@ def test_an_offline_download_records_why_and_names_the_option(tmp_path):
     assert not got.present and got.missing == tuple(NLTK_PACKAGES) and got.source == "downloader"
     assert "Name or service not known" in got.error
     assert f"pass --nltk-data DIR or set {NLTK_DATA_ENV}=DIR" in got.error
+    assert not plan.target.exists()  # nothing fetched, no empty folder for the scorer to point at
 
     def online(argv, **kwargs):
         _corpus(plan.target.parent / "fetched", tuple(NLTK_PACKAGES))
