@@ -1,12 +1,24 @@
-"""The judge process's loop (see ``_judge_proc``): read a check, judge it, reply."""
+"""The judge process's loop (see ``_judge_proc``): read a request, judge it, reply."""
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import struct
 import sys
+from collections import OrderedDict
 from typing import Any, BinaryIO
+
+SPEC_CACHE_BYTES = 64 << 20
+"""Expected values kept here (by their wire text's size), least recently used dropped first."""
+
+MAX_NOTES = 64
+NOTE_BYTES = 1024
+
+_specs: OrderedDict[str, tuple[tuple[Any, ...], tuple[Any, ...], tuple[float, ...], int]] = OrderedDict()
+_spec_bytes = 0
+_judges: dict[str, Any] = {}
 
 
 def _limit() -> None:
@@ -26,7 +38,15 @@ def _read(stream: BinaryIO, n: int) -> bytes:
     return data
 
 
-def _answer(request: dict[str, Any]) -> dict[str, Any]:
+def _error(exc: BaseException) -> dict[str, Any]:
+    try:
+        text = str(exc)[:2000]
+    except BaseException:  # noqa: BLE001
+        text = "<unprintable>"
+    return {"error": [type(exc).__name__, text]}
+
+
+def _check(request: dict[str, Any]) -> dict[str, Any]:
     from . import _wire
     from ._checks import Check, judge
 
@@ -42,26 +62,124 @@ def _answer(request: dict[str, Any]) -> dict[str, Any]:
             raise _wire.WireFormatError("check values must be a tuple")
         ok, message = judge(check, values)
     except BaseException as exc:  # noqa: BLE001 - every failure is the check's verdict
-        try:
-            text = str(exc)[:2000]
-        except BaseException:  # noqa: BLE001
-            text = "<unprintable>"
-        return {"error": [type(exc).__name__, text]}
+        return _error(exc)
     return {"ok": ok, "message": message[:4000]}
 
 
-def main() -> None:
-    """Serve checks on stdin/stdout until end of input."""
-    import acesandbox._checks  # noqa: F401 - import everything before the caps apply
+def _load(request: dict[str, Any]) -> dict[str, Any]:
+    from .judges import load_target
+
+    target = request["target"]
+    try:
+        _judges[target] = load_target(target)
+    except BaseException as exc:  # noqa: BLE001 - the host reports it as its own failure
+        return _error(exc)
+    return {"loaded": target}
+
+
+def _spec(request: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[float, ...], int] | None:
+    global _spec_bytes
+    from . import _wire
+
+    key = request["key"]
+    if "spec" not in request:
+        found = _specs.get(key)
+        if found is not None:
+            _specs.move_to_end(key)
+        return found
+    spec = request["spec"]
+    args, expected = _wire.decode(spec["args"]), _wire.decode(spec["expected"])
+    atols = tuple(float(a) for a in spec["atol"])
+    if not (isinstance(args, tuple) and isinstance(expected, tuple) and len(args) == len(expected) == len(atols)):
+        raise ValueError("malformed test spec")
+    size = int(request.get("spec_bytes", 0))
+    found = (args, expected, atols, size)
+    _specs[key] = found
+    _spec_bytes += size
+    while _spec_bytes > SPEC_CACHE_BYTES and len(_specs) > 1:
+        _spec_bytes -= _specs.popitem(last=False)[1][3]
+    return found
+
+
+def _call(request: dict[str, Any]) -> dict[str, Any]:
+    """Judge a test's values in call order against its cached expected values; the first
+    one that does not pass ends the request."""
+    from . import _wire
+    from .judges import run_judge
+
+    spec = _spec(request)
+    if spec is None:
+        return {"need": True}
+    fn = _judges.get(request["target"])
+    if fn is None:
+        return {"unloaded": True}
+    args, expected, atols, _ = spec
+    options = request["options"]
+    start, hole = int(request["start"]), bool(request.get("hole"))
+    notes: list[Any] = []
+    passed = 0
+    for k, wire in enumerate(request["values"]):
+        i = start + k
+        try:
+            value = _wire.decode(wire)
+            if hole:
+                if not isinstance(value, tuple) or len(value) != 1:
+                    raise _wire.WireFormatError("check values must be a 1-tuple")
+                value = value[0]
+        except BaseException as exc:  # noqa: BLE001 - the program's malformed value
+            return {"n": passed, "fail": [i, "malformed", str(exc)[:500]], "notes": notes}
+        if i >= len(expected):
+            return {"n": passed, "fail": [i, "malformed", "more values than calls"], "notes": notes}
+        try:
+            ok, message, note = run_judge(fn, value, expected[i], args[i], atols[i], options)
+        except BaseException as exc:  # noqa: BLE001 - the comparison raised, as an assert would
+            err = _error(exc)["error"]
+            return {"n": passed, "fail": [i, "error", f"{err[0]}: {err[1]}"], "notes": notes}
+        if note is not None and len(notes) < MAX_NOTES:
+            try:
+                text = json.dumps(note, allow_nan=False)
+            except (TypeError, ValueError):
+                text = ""
+            if text and len(text) <= NOTE_BYTES:
+                notes.append(json.loads(text))
+        if not ok:
+            return {"n": passed, "fail": [i, "fail", message[:4000]], "notes": notes}
+        passed += 1
+    return {"n": passed, "fail": None, "notes": notes}
+
+
+def _answer(request: dict[str, Any]) -> dict[str, Any]:
+    op = request.get("op", "check")
+    try:
+        if op == "call":
+            return _call(request)
+        if op == "load":
+            return _load(request)
+        return _check(request)
+    except BaseException as exc:  # noqa: BLE001 - a malformed request or a failure in the cache
+        return _error(exc)
+
+
+def main(paths: tuple[str, ...] = ()) -> None:
+    """Serve requests on stdin/stdout until end of input; ``paths``: folders that hold the
+    registered judges' packages, put on ``sys.path``."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # numpy's thread pools would reserve address space
+    sys.path.extend(p for p in paths if p not in sys.path)
+    import acesandbox._checks
+    import acesandbox.judges  # noqa: F401
 
     _limit()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
             (n,) = struct.unpack(">I", _read(stdin, 4))
-            request = json.loads(_read(stdin, n))
+            request = json.loads(_read(stdin, n).decode("utf-8", "surrogatepass"))
         except (EOFError, ValueError):
             return
-        reply = json.dumps(_answer(request), separators=(",", ":")).encode()
+        try:
+            reply = json.dumps(_answer(request), separators=(",", ":")).encode("utf-8", "surrogatepass")
+        except (TypeError, ValueError) as exc:
+            reply = json.dumps(_error(exc)).encode()
         stdout.write(struct.pack(">I", len(reply)) + reply)
         stdout.flush()

@@ -2,10 +2,13 @@
 sandbox's raw result becomes an :class:`Outcome`.
 
 The program's processes only ever compute values; every ``passed`` is decided here, on
-values rebuilt from the safe wire format, with real builtins, or, for a test the splitter
-cannot take apart, by that test's own code in a test process that the sandbox's server
-forks and no program process can reach (its verdict read here, bounded). A result
-channel that is forged, garbled, closed or silent can only end in a non-passed status.
+values rebuilt from the safe wire format, with real builtins, when the check's cost is
+bounded by the values' size; in a judge process (:mod:`._judge_proc`) for a costlier
+template and for every registered judge (the values go there as the raw wire text the
+host received, and are never rebuilt here); or, for a test the splitter cannot take
+apart, by that test's own code in a test process that the sandbox's server forks and no
+program process can reach (its verdict read here, bounded). A result channel that is
+forged, garbled, closed or silent can only end in a non-passed status.
 """
 
 from __future__ import annotations
@@ -16,23 +19,36 @@ import functools
 import json
 import math
 import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from . import _wire
 from ._checks import Check, _clip, _short_repr, host_safe, judge, plan_assert_test, plan_unittest
-from ._judge_proc import JudgeError, JudgeTimeout, judge_in_process
+from ._judge_proc import JudgeError, JudgeTimeout, Roots, judge_calls, judge_in_process
 from ._qtests import program_names, q_death, q_verdict
 from ._result import Outcome, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, UnittestTest
 from .errors import InvalidJobError, SandboxError
-from .judges import Judge, get_judge, run_judge
+from .judges import judge_notes, judge_target, target_root
 
 __all__ = ["FORGEABLE", "Prepared", "compare_io", "forgeable_warnings", "outcome_from_raw", "prepare_job"]
 
 # RL batches score many programs against the same tests: plan each test source once.
 _plan_assert = functools.lru_cache(maxsize=1 << 16)(plan_assert_test)
 _plan_unittest = functools.lru_cache(maxsize=1 << 12)(plan_unittest)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A call test's registered judge, resolved when the job is prepared: what the judge
+    process needs to find it, the test's options and spec (arguments, expected values)."""
+
+    target: str
+    roots: Roots
+    options_json: bytes
+    spec_json: bytes
+    notes: Callable[[Any], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,7 @@ class Prepared:
     required: tuple[int, ...] = ()
     output_bytes: int = 0
     """Reported stdout is trimmed to this (IO tests capture more, to compare it whole)."""
-    judge: Judge | None = None
+    judge: Registered | None = None
     """The named judge of a call test, resolved when the job is prepared."""
     judge_timeout_s: float = 1.0
     """Time one check may take in a judge process (the test's CPU limit, at least 1 s)."""
@@ -124,20 +140,19 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         except _wire.UnserializableValue as exc:
             raise InvalidJobError(f"{where}: CallTest arguments must be plain data: {exc}") from None
         check = Check(source=f"{test.fn}(...) == expected", template="_h0", holes=(test.fn,))
-        judge_fn = get_judge(test.judge) if test.judge else None
         return Prepared(
             test,
             {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs},
             (check,),
             (0,),
-            judge=judge_fn,
+            judge=_registered(test, where) if test.judge else None,
+            judge_timeout_s=budget,
         )
     if isinstance(test, CallBatchTest):
         try:
             calls = _encoded_calls(test)
         except _wire.UnserializableValue as exc:
             raise InvalidJobError(f"{where}: CallBatchTest arguments must be plain data: {exc}") from None
-        judge_fn = get_judge(test.judge) if test.judge else None
         timeouts = test.call_timeout_s
         payload = {
             "k": "calls",
@@ -145,7 +160,8 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
             "calls": calls,
             "tl": list(timeouts) if isinstance(timeouts, tuple) else timeouts,
         }
-        return Prepared(test, payload, judge=judge_fn)
+        reg = _registered(test, where) if test.judge and not test.returns else None
+        return Prepared(test, payload, judge=reg, judge_timeout_s=budget)
     if isinstance(test, IOTest):
         # Room for the expected output and then some, rounded up to a power of two so the
         # cap the sandbox sees says little about the expected output's length.
@@ -153,6 +169,56 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
         cap = max(job.limits.output_bytes, 1 << (need - 1).bit_length())
         return Prepared(test, {"k": "io", "stdin": test.stdin, "cap": cap}, output_bytes=job.limits.output_bytes)
     raise InvalidJobError(f"{where}: unsupported test {test!r}")
+
+
+def _registered(test: CallTest | CallBatchTest, where: str) -> Registered:
+    """Resolve a call test's named judge: refused here, before the job runs, when the judge
+    process could not import it or the test's values cannot travel to it."""
+    target = judge_target(test.judge)
+    root = target_root(target)
+    try:
+        options_json = json.dumps(dict(test.judge_options), separators=(",", ":"), allow_nan=True).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidJobError(f"{where}: judge_options must be JSON data: {exc}") from None
+    return Registered(target, (root,) if root else (), options_json, _spec_json(test, where), judge_notes(test.judge))
+
+
+def _spec_json(test: CallTest | CallBatchTest, where: str) -> bytes:
+    """The arguments, expected values and tolerances a judge process caches for a test, as
+    JSON (computed once per test value: benchmarks share one test across a task's samples)."""
+    cached = test.__dict__.get("_ace_spec_json")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    try:
+        if isinstance(test, CallBatchTest):
+            args = _encoded_calls(test)
+            expected = _wire.encode(test.expected)
+            atols = [test.atol_of(i) for i in range(len(test.calls))]
+        else:
+            args = _wire.encode((tuple(test.args),))
+            expected = _wire.encode((test.expected,))
+            atols = [test.atol]
+    except _wire.UnserializableValue as exc:
+        raise InvalidJobError(f"{where}: a judged test's arguments and expected values must be plain data: {exc}") from None
+    spec = {"args": args, "expected": expected, "atol": atols}
+    data = json.dumps(spec, separators=(",", ":"), allow_nan=True).encode()
+    object.__setattr__(test, "_ace_spec_json", data)
+    return data
+
+
+def _raw_value(line: str, frame: list[Any]) -> bytes:
+    """A result frame ``["c", i, value]``'s value as the raw text received (re-encoded only
+    when the line is not in the sandbox's compact form)."""
+    if line.startswith('["c",'):
+        start, end = line.find(",", 5), line.rfind("]")
+        if 0 < start < end:
+            return line[start + 1 : end].encode("utf-8", "surrogatepass")
+    return json.dumps(frame[2], separators=(",", ":"), allow_nan=True).encode("utf-8", "surrogatepass")
+
+
+def _judge_registered(reg: Registered, values: list[bytes], start: int, hole: bool, timeout_s: float) -> Any:
+    return judge_calls(reg.target, reg.roots, reg.options_json, reg.spec_json, values, start=start, hole=hole,
+                       timeout_s=timeout_s, notes=reg.notes)
 
 
 def _in_q(test: Test, source: str, *, unittest: bool) -> Prepared:
@@ -248,24 +314,22 @@ def _short(value: Any, limit: int = 200) -> str:
     return _short_repr(value)[:limit]
 
 
-def _judge_value(
-    fn: str, judge_fn: Judge | None, value: Any, expected: Any, args: tuple[Any, ...], atol: float, options: Any
-) -> tuple[bool, str]:
-    if judge_fn is not None:
-        ok, message = run_judge(judge_fn, value, expected, args, atol, options)
-    elif _decimal_meets_huge_int(value, expected):  # unequal, and slow to find so (red team finding 6)
-        ok, message = False, ""
+def _judge_value(fn: str, value: Any, expected: Any, atol: float) -> tuple[bool, str]:
+    """Equality (or closeness within ``atol``) of a call's value, judged here."""
+    if _decimal_meets_huge_int(value, expected):  # unequal, and slow to find so (red team finding 6)
+        ok = False
     else:
-        ok, message = (_approx_equal(value, expected, atol) if atol > 0 else bool(value == expected)), ""
+        ok = _approx_equal(value, expected, atol) if atol > 0 else bool(value == expected)
     if ok:
         return True, ""
-    return False, message or f"{fn} returned {_short(value)}, expected {_short(expected)}"
+    return False, f"{fn} returned {_short(value)}, expected {_short(expected)}"
 
 
-def _judge_call(prep: Prepared, value: Any) -> tuple[bool, str]:
-    test = prep.test
-    assert isinstance(test, CallTest)
-    return _judge_value(test.fn, prep.judge, value, test.expected, test.args, test.atol, test.judge_options)
+def _registered_message(fn: str, failed: tuple[int, str, str]) -> str:
+    _, kind, message = failed
+    if kind == "fail":
+        return message or f"{fn} returned a value its judge did not accept"
+    return message
 
 
 def _tokens_equal(a: str, b: str, tol: float) -> bool:
@@ -306,8 +370,9 @@ def _signal_name(num: int) -> str:
 _FRAME_DEPTH = 3 * _wire.DEFAULT_MAX_DEPTH + 8
 
 
-def _parse_frames(lines: Sequence[str]) -> tuple[list[list[Any]], bool]:
-    """Result lines as frames; a line that is not one (too deep included) is garbage."""
+def _parse_frames(lines: Sequence[str], sources: list[str] | None = None) -> tuple[list[list[Any]], bool]:
+    """Result lines as frames; a line that is not one (too deep included) is garbage.
+    ``sources``, when given, receives each frame's line."""
     frames: list[list[Any]] = []
     garbage = False
     for line in lines:
@@ -322,6 +387,8 @@ def _parse_frames(lines: Sequence[str]) -> tuple[list[list[Any]], bool]:
             continue
         if isinstance(frame, list) and frame and isinstance(frame[0], str):
             frames.append(frame)
+            if sources is not None:
+                sources.append(line)
         else:
             garbage = True
     return frames, garbage
@@ -406,16 +473,32 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
         return _q_outcome(raw, done, oom_killed)
     if isinstance(prep.test, CallBatchTest):
         return _batch_outcome(prep, prep.test, raw, done, oom_killed)
-    frames, garbage = _parse_frames(raw.get("lines", ()))
+    sources: list[str] = []
+    frames, garbage = _parse_frames(raw.get("lines", ()), sources)
     finished = False
     compat_pass = False
     checks = prep.checks
     seen: set[int] = set()
-    for frame in frames:
+    for frame, line in zip(frames, sources):
         tag = frame[0]
         if tag == "c":
             if len(frame) != 3 or not isinstance(frame[1], int) or not 0 <= frame[1] < len(checks):
                 return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
+            if prep.judge is not None:  # a registered judge: the value is rebuilt in the judge process only
+                test = prep.test
+                assert isinstance(test, CallTest)
+                try:
+                    verdict = _judge_registered(prep.judge, [_raw_value(line, frame)], 0, True, prep.judge_timeout_s)
+                except JudgeTimeout as exc:
+                    return done(Status.ERROR, f"judging {test.fn}(...) with {test.judge!r} failed: {exc}")
+                if verdict.failed is not None:
+                    kind = verdict.failed[1]
+                    if kind == "malformed":
+                        return done(Status.CRASHED, "malformed value on the sandbox's result channel")
+                    status = Status.FAILED if kind == "fail" else Status.ERROR
+                    return done(status, _registered_message(test.fn, verdict.failed))
+                seen.add(frame[1])
+                continue
             try:
                 values = _wire.decode(frame[2])
             except _wire.WireFormatError:
@@ -425,7 +508,7 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
             check = checks[frame[1]]
             try:
                 if isinstance(prep.test, CallTest):
-                    ok, message = _judge_call(prep, values[0])
+                    ok, message = _judge_value(prep.test.fn, values[0], prep.test.expected, prep.test.atol)
                 elif host_safe(check.template):
                     ok, message = judge(check, values)
                 else:  # a template whose cost a test or a program could make unbounded
@@ -552,16 +635,52 @@ def _batch_outcome(
 ) -> Outcome:
     """Judge a CallBatchTest's values in call order: the first call that does not pass decides."""
     n = len(test.calls)
-    frames, garbage = _parse_frames(raw.get("lines", ()))
+    sources: list[str] = []
+    frames, garbage = _parse_frames(raw.get("lines", ()), sources)
     judged = 0
     finished = False
+    reg = prep.judge
+    returned: list[Any] | None = [] if test.returns else None
+    pending: list[bytes] = []  # values for the registered judge, judged together when a non-value frame comes
 
     def at(status: Status, message: str, index: int | None) -> Outcome:
         return dataclasses.replace(done(status, message), call_index=index)
 
+    def flush() -> Outcome | None:
+        """Judge the pending values in the judge process (one request per test)."""
+        nonlocal judged
+        if not pending:
+            return None
+        assert reg is not None
+        start = judged
+        try:
+            verdict = _judge_registered(reg, pending, start, False, prep.judge_timeout_s)
+        except JudgeTimeout as exc:
+            return at(Status.ERROR, f"calls {start}-{start + len(pending) - 1}: judging with {test.judge!r} failed: {exc}",
+                      start)
+        finally:
+            pending.clear()
+        judged = start + verdict.passed
+        if verdict.failed is None:
+            return None
+        i, kind, _ = verdict.failed
+        if kind == "malformed":
+            return at(Status.CRASHED, "malformed value on the sandbox's result channel", None)
+        status = Status.FAILED if kind == "fail" else Status.ERROR
+        return at(status, f"call {i}: {_registered_message(test.fn, verdict.failed)}", i)
+
     forged = "the program wrote to the sandbox's result channel"
-    for frame in frames:
+    for frame, line in zip(frames, sources):
         tag = frame[0]
+        if tag == "c" and reg is not None:
+            if len(frame) != 3 or frame[1] != judged + len(pending) or judged + len(pending) >= n:
+                return flush() or at(Status.CRASHED, forged, None)
+            pending.append(_raw_value(line, frame))
+            continue
+        if pending:
+            ended = flush()
+            if ended is not None:
+                return ended
         if tag == "c":
             if len(frame) != 3 or frame[1] != judged or judged >= n:
                 return at(Status.CRASHED, forged, None)
@@ -570,10 +689,12 @@ def _batch_outcome(
             except _wire.WireFormatError:
                 return at(Status.CRASHED, "malformed value on the sandbox's result channel", None)
             i = judged
+            if returned is not None:  # asked for, not judged
+                returned.append(value)
+                judged += 1
+                continue
             try:
-                ok, message = _judge_value(
-                    test.fn, prep.judge, value, test.expected[i], test.calls[i], test.atol_of(i), test.judge_options
-                )
+                ok, message = _judge_value(test.fn, value, test.expected[i], test.atol_of(i))
             except Exception as exc:  # noqa: BLE001 - the comparison raised, as an assert would
                 return at(Status.ERROR, f"call {i}: {type(exc).__name__}: {exc}", i)
             if not ok:
@@ -595,6 +716,9 @@ def _batch_outcome(
             finished = True
         else:
             garbage = True
+    ended = flush()
+    if ended is not None:
+        return ended
     end = raw.get("end")
     if end == "timeout":
         reason = raw.get("reason", "")
@@ -615,4 +739,6 @@ def _batch_outcome(
         return at(Status.CRASHED, f"the test ended unexpectedly ({end})", None)
     if not finished or garbage or judged != n:
         return at(Status.CRASHED, forged if garbage or finished else "the test stopped before finishing", None)
+    if returned is not None:
+        return dataclasses.replace(done(Status.PASSED), values=tuple(returned))
     return done(Status.PASSED)

@@ -47,6 +47,8 @@ class Outcome:
 
     A ``timeout`` with ``call_index`` set means that one call ran past its own
     ``call_timeout_s``; with ``None``, the whole test ran out of time."""
+    values: tuple[Any, ...] | None = None
+    """For a :class:`CallBatchTest` with ``returns=True``: the calls' values, in order."""
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}

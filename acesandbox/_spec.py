@@ -342,6 +342,11 @@ class CallBatchTest:
     ``Limits.timeout_s`` bounds the whole test. The first call that does not pass decides
     the outcome, and :attr:`Outcome.call_index` names it; the sandbox stops at the first
     call that raises or times out.
+
+    ``returns=True`` asks for the values instead of judging them (a trusted reference
+    solution's outputs, say): they come back in :attr:`Outcome.values`, rebuilt from the
+    wire in call order, ``expected`` and ``judge`` are ignored, and the test passes when
+    every call returned.
     """
 
     fn: str
@@ -351,6 +356,7 @@ class CallBatchTest:
     judge: str = ""
     judge_options: Mapping[str, Any] = field(default_factory=dict)
     call_timeout_s: float | tuple[float, ...] | None = None
+    returns: bool = False
     kind: Literal["calls"] = field(default="calls", init=False)
 
     if TYPE_CHECKING:  # the generated __init__ takes lists too and stores tuples
@@ -364,6 +370,7 @@ class CallBatchTest:
             judge: str = ...,
             judge_options: Mapping[str, Any] = ...,
             call_timeout_s: float | Sequence[float] | None = ...,
+            returns: bool = ...,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -390,6 +397,8 @@ class CallBatchTest:
         for t in timeouts if isinstance(timeouts, tuple) else (() if timeouts is None else (timeouts,)):
             _positive("call_timeout_s", t)
         _check_judge(self.judge, self.judge_options, "CallBatchTest")
+        if not isinstance(self.returns, bool):
+            raise InvalidJobError(f"CallBatchTest.returns must be a bool, got {type(self.returns).__name__}")
 
     def atol_of(self, i: int) -> float:
         return self.atol[i] if isinstance(self.atol, tuple) else self.atol

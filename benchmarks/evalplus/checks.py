@@ -32,7 +32,7 @@ __all__ = ["CHUNK_BYTES", "GT_TIME_LIMIT_FACTOR", "MAX_CALLS_PER_TEST", "EvalPlu
            "status_of"]
 
 JUDGE_NAME = "evalplus"
-register_judge(JUDGE_NAME, _judge.judge)  # until the entry point is installed
+register_judge(JUDGE_NAME, _judge.judge, notes=_judge.timing_note)  # slow calls' times come back as notes
 
 GT_TIME_LIMIT_FACTOR = 4.0
 """EvalPlus's ``--gt-time-limit-factor`` default (every version)."""

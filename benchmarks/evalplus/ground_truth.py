@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import threading
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from acesandbox import CallBatchTest, Job, Limits, SandboxConfig, Status
 from acesandbox._wire import MAX_INT_BITS
-from acesandbox.judges import register_judge
 
 from ..base import Problem
 from ..errors import BenchmarkError
@@ -35,19 +33,8 @@ _GT_FORMAT = 3  # bump when the cached ground-truth layout changes (2: ints past
 _GT_CHUNK = 25  # calls per ground-truth test
 
 # ------------------------------------------------------------ ground truth
-
-_CAPTURED: dict[str, list[Any]] = {}
-_CAPTURE_LOCK = threading.Lock()
-
-
-def _capture(value: Any, expected: Any, *, args: tuple, atol: float, options: Mapping[str, Any]) -> bool:
-    """A judge that keeps the canonical solution's outputs (ground truth) instead of comparing."""
-    with _CAPTURE_LOCK:
-        _CAPTURED.setdefault(str(options["token"]), []).append(value)
-    return True
-
-
-register_judge("evalplus-ground-truth", _capture)
+# The canonical solution's outputs come back as values (CallBatchTest(returns=True)), not
+# through a judge: they are what the host keeps, not something it compares.
 
 BIG_INT_BITS = MAX_INT_BITS
 """An int output longer than this cannot leave the sandbox (acesandbox's wire bound): it is digested."""
@@ -311,17 +298,14 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
                    + _GT_MANY + DIGEST_SOURCE)
         for part in ("base", "plus"):
             calls = [tuple(a) for a in p.data[f"{part}_input"]]
-            base_token = f"{p.data.get('dataset_hash')}:{p.task_id}:{part}:{id(p)}"
             # the plus inputs in two jobs (first half, second half): both workers share a long one
             half = (len(calls) + 1) // 2 if part == "plus" and len(calls) > 1 else len(calls)
             for piece, (lo, hi) in enumerate([(0, half), (half, len(calls))] if half < len(calls) else [(0, len(calls))]):
                 # small tests: one test's result data is capped (16 MiB) and some outputs are large
                 tests = tuple(
-                    CallBatchTest("__evalplus_gt_many__", [tuple(calls[i : min(i + chunk, hi)])], [None],
-                                  judge="evalplus-ground-truth", judge_options={"token": f"{base_token}:{i}"})
+                    CallBatchTest("__evalplus_gt_many__", [tuple(calls[i : min(i + chunk, hi)])], [None], returns=True)
                     for i in range(lo, hi, chunk)
-                ) or (CallBatchTest("__evalplus_gt_many__", [], [], judge="evalplus-ground-truth",
-                                    judge_options={"token": f"{base_token}:0"}),)
+                ) or (CallBatchTest("__evalplus_gt_many__", [], [], returns=True),)
                 jobs.append(Job(program, tests, limits=Limits(timeout_s=120.0, job_timeout_s=1200.0),
                                 mode="shared"))
                 keys.append((p.task_id, part, piece))
@@ -347,8 +331,7 @@ def _compute_gt(problems: Sequence[Problem], *, executor: Any, workers: int | No
             values: list[Any] = []
             for test, outcome in zip(jobs[i].tests, report.outcomes):
                 assert isinstance(test, CallBatchTest)
-                with _CAPTURE_LOCK:
-                    got = _CAPTURED.pop(str(test.judge_options["token"]), [])
+                got = list(outcome.values or ())
                 inputs = sum(len(c) for c in test.calls)  # one call per test, a chunk of inputs
                 if (outcome.status == Status.PASSED and len(got) == len(test.calls)
                         and sum(len(g) for g in got) == inputs):

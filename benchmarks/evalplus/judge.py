@@ -1,4 +1,4 @@
-"""EvalPlus's output comparison, as a trusted acesandbox judge (runs in the parent, never in the sandbox).
+"""EvalPlus's output comparison, as a trusted acesandbox judge (runs in acesandbox's judge process, never in the sandbox).
 
 EvalPlus compares a solution's output ``out`` with the canonical output ``exp`` for
 each input, in this order (reimplemented here from its evaluator, not copied):
@@ -37,6 +37,7 @@ __all__ = [
     "incoming_atols",
     "is_floats",
     "judge",
+    "timing_note",
 ]
 
 MBPP_OUTPUT_NOT_NONE_TASKS: frozenset[str] = frozenset({"check_str", "text_match_three", "text_starta_endb"})
@@ -160,18 +161,46 @@ def _close(out: Any, exp: Any, atol: float, how: str) -> bool:
     return bool(np.allclose(out, exp, rtol=1e-07, atol=atol))
 
 
-def judge(value: Any, expected: Any, *, args: tuple, atol: float, options: Mapping[str, Any]) -> bool | tuple[bool, str]:
+def judge(value: Any, expected: Any, *, args: tuple, atol: float,
+          options: Mapping[str, Any]) -> tuple[bool, str] | tuple[bool, str, list[Any]]:
     """One EvalPlus comparison. ``options``: ``dataset`` ("humaneval"/"mbpp"), ``entry_point``,
-    ``profile`` (a :data:`PROFILES` key, default ``latest``) or the individual flags."""
+    ``profile`` (a :data:`PROFILES` key, default ``latest``) or the individual flags.
+
+    With ``options["wrapped"]`` the value comes through the check's call wrapper; a slow
+    call's ``(MARK, job id, call, seconds, value)`` is unwrapped and its time returned as
+    the note ``[job id, call, seconds, limit]`` (kept, in the host, only under the id of a
+    job in flight: :func:`timing_note`)."""
     flags = dict(PROFILES[str(options.get("profile", DEFAULT_PROFILE))])
     flags.update({k: v for k, v in options.items() if k in flags})
+    note = None
     if options.get("wrapped"):  # the check's call wrapper: (call, digested, limit_s, *args)
         call, _digested, limit_s, args = args[0], args[1], args[2], tuple(args)[3:]
-        # a slow call's time, under the id of a job in flight (another id is the program's
-        # own value, judged as such: it neither passes nor grows the timing table)
-        if (type(value) is tuple and len(value) == 5 and type(value[0]) is str and value[0] == _timing.MARK
-                and _timing.record(value[1], call, value[3], float(limit_s))):
-            value = value[4]
+        if type(value) is tuple and len(value) == 5 and type(value[0]) is str and value[0] == _timing.MARK:
+            spent = value[3]
+            if type(value[1]) is str and _finite(spent):
+                note = [value[1], int(call), spent, float(limit_s)]
+                value = value[4]
+    ok, message = _compare(value, expected, args, atol, options, flags)
+    return (ok, message) if note is None else (ok, message, note)
+
+
+def _finite(x: Any) -> bool:
+    if type(x) not in (int, float):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:
+        return False
+
+
+def timing_note(note: Any) -> None:
+    """A judge's note, in the host: a slow call's time, kept under its job's id if in flight."""
+    if type(note) is list and len(note) == 4 and type(note[1]) is int and type(note[3]) is float:
+        _timing.record(note[0], note[1], note[2], note[3])
+
+
+def _compare(value: Any, expected: Any, args: tuple, atol: float, options: Mapping[str, Any],
+             flags: Mapping[str, Any]) -> tuple[bool, str]:
     if isinstance(expected, str) and expected.startswith(DIGEST_PREFIX):
         ok = value == expected  # equal canonical forms (no tolerance: see DIGEST_FLOATS_BYTES)
         return ok, "" if ok else f"returned {_short(value)}, expected {expected} (compared by digest)"

@@ -1,23 +1,35 @@
-"""Named trusted judges and the batch call kind: validation, registry, verdicts in the parent."""
+"""Named trusted judges and the batch call kind: validation, registry, verdicts in a judge process."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 
+import _judge_fns
 import pytest
 
 from acesandbox import CallBatchTest, CallTest, InvalidJobError, Job, Limits, Status
 from acesandbox._spec import as_test
-from acesandbox.judges import available_judges, get_judge, register_judge
+from acesandbox.judges import available_judges, get_judge, judge_target, register_judge
+
+register_judge("test-set-equal", _judge_fns.set_equal)
+register_judge("test-raises", _judge_fns.raises)
+register_judge("test-where", _judge_fns.where)
+register_judge("test-slow", _judge_fns.slow)
+register_judge("test-huge", _judge_fns.huge)
+register_judge("test-noted", _judge_fns.noted, notes=_judge_fns.NOTES.append)
+register_judge("test-lambda", lambda value, expected, **kw: True)
 
 
-def _set_equal(value, expected, *, args, atol, options):
-    ok = isinstance(value, (list, tuple, set)) and set(value) == set(expected)
-    return ok, "" if ok else f"{options.get('label', 'set')} differs"
+def _local_judge():
+    def judge(value, expected, **kw):
+        return True
+
+    return judge
 
 
-register_judge("test-set-equal", _set_equal)
-register_judge("test-raises", lambda value, expected, **kw: 1 / 0)
+register_judge("test-local", _local_judge())
 
 
 def test_batch_validation_names_the_field():
@@ -54,7 +66,7 @@ def test_unknown_judge_is_an_invalid_job_naming_it(executor):
     assert "test-set-equal" in available_judges()
 
 
-def test_named_judge_decides_in_the_parent(executor):
+def test_named_judge_decides_in_a_judge_process(executor):
     program = "def f(x):\n    return list(reversed(x))\n"
     job = Job(
         program,
@@ -108,3 +120,71 @@ def test_wrong_value_before_a_hang_is_a_failure(executor):
     test = CallBatchTest("f", [(0,), (1,), (2,)], [0, 1, 2])
     outcome = executor.run(Job(program, [test], limits=Limits(timeout_s=0.5, wall_timeout_s=2), mode="shared")).outcomes[0]
     assert outcome.status is Status.FAILED and outcome.call_index == 1
+
+
+def test_a_judge_the_judge_process_cannot_import_is_refused_naming_the_fix(executor):
+    for name in ("test-lambda", "test-local"):
+        with pytest.raises(InvalidJobError, match="register a module-level function"):
+            judge_target(name)
+        report = executor.run(Job("def f(x): return x", [CallTest("f", (1,), 1, judge=name),
+                                                        CallBatchTest("f", [(1,)], [1], judge=name)]))
+        assert report.statuses == (Status.ERROR, Status.ERROR)
+        assert all("register a module-level function" in o.message for o in report.outcomes)
+    assert judge_target("test-set-equal") == "_judge_fns:set_equal"
+
+
+def test_a_judge_runs_outside_the_host_without_its_environment(executor, monkeypatch):
+    monkeypatch.setenv("ACESANDBOX_TEST_SECRET", "1")
+    report = executor.run(Job("def f(x): return x", [CallTest("f", (1,), 1, judge="test-where"),
+                                                    CallBatchTest("f", [(1,)], [1], judge="test-where")]))
+    assert report.statuses == (Status.FAILED, Status.FAILED)
+    for outcome in report.outcomes:
+        assert f"pid={os.getpid()} " not in outcome.message and "pid=" in outcome.message
+        assert "ACESANDBOX_TEST_SECRET" not in outcome.message and "pytest=False" in outcome.message
+
+
+def test_notes_reach_the_host_callback(executor):
+    _judge_fns.NOTES.clear()
+    report = executor.run(Job("def f(x): return [x]", [CallBatchTest("f", [(1,), (2,)], [[1], [2]], judge="test-noted"),
+                                                      CallBatchTest("f", [(3,)], [[4]], judge="test-noted")]))
+    assert report.statuses == (Status.PASSED, Status.FAILED)
+    assert _judge_fns.NOTES == [[1], [2], [3]]
+
+
+@pytest.mark.parametrize("judge,value", [("test-slow", 10**18), ("test-huge", 10**10)])
+def test_a_value_that_makes_a_judge_hang_or_blow_up_ends_the_test_in_time(executor, judge, value):
+    """A program value that makes a registered judge slow or huge costs the judge process
+    its budget: the test ends as an error within the deadline, never sandbox_error or a stall."""
+    program = f"def f(x):\n    return {value}\n"
+    tests = [CallTest("f", (1,), 0, judge=judge), CallBatchTest("f", [(1,), (2,)], [0, 0], judge=judge)]
+    start = time.monotonic()
+    report = executor.run(Job(program, tests, limits=Limits(timeout_s=1.0), mode="shared"))
+    assert time.monotonic() - start < 10
+    assert report.statuses == (Status.ERROR, Status.ERROR), [o.message for o in report.outcomes]
+    assert report.outcomes[1].call_index == 0
+    if judge == "test-slow":
+        assert "longer than its budget" in report.outcomes[0].message
+    else:
+        assert "MemoryError" in report.outcomes[0].message
+    # the judge process that was killed is replaced: the next job is judged as usual
+    again = executor.run(Job("def f(x): return [x]", [CallBatchTest("f", [(1,)], [[1]], judge="test-set-equal")]))
+    assert again.statuses == (Status.PASSED,)
+
+
+def test_expected_values_travel_once_per_judge_process(executor):
+    from acesandbox import _judge_proc
+
+    test = CallBatchTest("f", [(i,) for i in range(50)], [[i] for i in range(50)], judge="test-set-equal")
+    for _ in range(3):
+        assert executor.run(Job("def f(x): return [x]", [test])).statuses == (Status.PASSED,)
+    key = _judge_proc.spec_key(test.__dict__["_ace_spec_json"])
+    holders = [j for pool in _judge_proc._idle.values() for j in pool if key in j.specs]
+    assert holders, "the spec is remembered as sent"
+
+
+def test_returns_gives_the_values_back_unjudged(executor):
+    test = CallBatchTest("f", [(1,), (2,)], [None, None], judge="test-lambda", returns=True)
+    outcome = executor.run(Job("def f(x): return {x: [x]}", [test])).outcomes[0]
+    assert outcome.status is Status.PASSED and outcome.values == ({1: [1]}, {2: [2]})
+    with pytest.raises(InvalidJobError, match="returns must be a bool"):
+        CallBatchTest("f", [(1,)], [None], returns=1)

@@ -9,8 +9,7 @@ from _support import require_backend
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acesandbox import CallTest, Executor, InvalidJobError, Job, SandboxConfig
-from acesandbox.judges import register_judge
+from acesandbox import CallBatchTest, Executor, InvalidJobError, Job, SandboxConfig
 from benchmarks.evalplus import SANDBOX, MbppPlus
 from benchmarks.evalplus.ground_truth import DIGEST_PREFIX, DIGEST_SOURCE, HASH_SEED, is_digest
 
@@ -118,10 +117,6 @@ def test_mbpp_579_string_set_order_follows_one_hash_seed(shared_data, tmp_path):
         assert _verdicts(bench, ex, p, solution) == {"base": "pass", "plus": "fail"}  # another seed, another order
 
 
-_SEEN: list = []
-register_judge("test-keep-hash", lambda value, expected, *, args, atol, options: (_SEEN.append(value), True)[1])
-
-
 @pytest.mark.parametrize("backend", ["namespace", "process"])
 def test_sandbox_config_hash_seed_reaches_every_sandbox(backend):
     require_backend(backend)
@@ -130,12 +125,14 @@ def test_sandbox_config_hash_seed_reaches_every_sandbox(backend):
 
     want = int(subprocess.run([sys.executable, "-c", "print(hash('abc'))"], env={"PYTHONHASHSEED": "123"},
                               capture_output=True, text=True, check=True).stdout)
-    job = Job("def f():\n    return hash('abc')\n", (CallTest("f", (), None, judge="test-keep-hash"),))
-    _SEEN.clear()
+    job = Job("def f():\n    return hash('abc')\n", (CallBatchTest("f", [()], [None], returns=True),))
+    seen = []
     for _ in range(2):  # two sandboxes (fresh servers), one hash
         with Executor(SandboxConfig(backend=backend, workers=1, hash_seed=123)) as ex:
-            assert ex.run(job).outcomes[0].status == "passed"
-    assert _SEEN == [want, want]
+            outcome = ex.run(job).outcomes[0]
+            assert outcome.status == "passed"
+            seen.extend(outcome.values)
+    assert seen == [want, want]
     with pytest.raises(InvalidJobError, match="hash_seed"):
         SandboxConfig(hash_seed=-1)
 

@@ -82,9 +82,9 @@ def _forged_check(n):
 def test_a_forged_timing_record_is_neither_kept_nor_unwrapped():
     import uuid
 
-    import acesandbox
     from _support import require_backend
 
+    import acesandbox
     from benchmarks.evalplus import checks, timing
 
     require_backend("namespace")
@@ -107,14 +107,20 @@ def test_timing_records_only_jobs_in_flight_and_keeps_the_tightest():
 
     opts = {"dataset": "humaneval", "entry_point": "f", "wrapped": True}
     other = f"evalplus-{uuid.uuid4().hex}"
-    ok, _ = ep_judge.judge((timing.MARK, other, 0, 0.9, 1), 1, args=(0, False, 1.0, 0), atol=0, options=opts)
-    assert ok is False and other not in timing._TIMES  # not a job in flight: the value is the tuple
+    # the judge (in the judge process) unwraps once, as the wrapper escapes every marker-shaped
+    # value, and returns the time as a note; the host keeps it only under a job in flight
+    ok, _, note = ep_judge.judge((timing.MARK, other, 0, 0.9, 1), 1, args=(0, False, 1.0, 0), atol=0, options=opts)
+    assert ok is True and note == [other, 0, 0.9, 1.0]
+    ep_judge.timing_note(note)
+    assert other not in timing._TIMES  # not a job in flight: nothing kept
     job = f"evalplus-{uuid.uuid4().hex}"
     timing.expect(job)
     for call in range(3 * timing.MAX_RECORDS_PER_JOB):
-        ok, _ = ep_judge.judge((timing.MARK, job, call, 0.3 + call / 100, 7), 7, args=(call, False, 1.0, 0), atol=0,
-                               options=opts)
+        ok, _, note = ep_judge.judge((timing.MARK, job, call, 0.3 + call / 100, 7), 7, args=(call, False, 1.0, 0),
+                                     atol=0, options=opts)
         assert ok is True
+        ep_judge.timing_note(note)
+    ep_judge.timing_note([job, "0", 0.9, 1.0])  # a malformed note is dropped
     assert ep_judge.judge((timing.MARK, job, 0, 10**400, 7), 7, args=(0, False, 1.0, 0), atol=0, options=opts)[0] is False
     kept = timing.pop(job)
     assert len(kept) == timing.MAX_RECORDS_PER_JOB and max(c for c, _, _ in kept) == 3 * timing.MAX_RECORDS_PER_JOB - 1

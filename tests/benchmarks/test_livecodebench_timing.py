@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from benchmarks import evaluate
 from benchmarks.base import FAIL, PASS
 from benchmarks.livecodebench import LiveCodeBench
-from benchmarks.livecodebench.judge import SLOW_CALLS, judge
+from benchmarks.livecodebench.judge import SLOW_CALLS, judge, slow_call_note
 from benchmarks.livecodebench.programs import MARK
 from benchmarks.margins import NOISE_FACTOR, annotate, describe, margin
-from benchmarks import evaluate
 from benchmarks.output import detail_record, summary_dict
 
 STDIO = {"question_title": "t", "question_content": "c", "platform": "atcoder", "question_id": "abc001_a",
@@ -75,15 +75,25 @@ def test_call_based_tests_are_timed_and_a_forged_time_is_the_programs_own_value(
 
 
 def test_judge_keeps_only_times_of_jobs_in_flight():
+    """The judge (in the judge process) unwraps and returns the time as a note; the host's
+    callback keeps it only under a job in flight."""
     SLOW_CALLS.expect("job-a")
-    ok, _ = judge((MARK, "job-a", 3, 0.9, 5), 5, args=(3, 5), atol=0, options={"mode": "call", "limit_s": 1.0})
-    assert ok is True and SLOW_CALLS.tightest("job-a")["ratio"] == 0.9
+    ok, _, note = judge((MARK, "job-a", 3, 0.9, 5), 5, args=(3, 5), atol=0, options={"mode": "call", "limit_s": 1.0})
+    assert ok is True and note == ["job-a", 3, 0.9, 1.0]
+    slow_call_note(note)
+    assert SLOW_CALLS.tightest("job-a")["ratio"] == 0.9
     assert SLOW_CALLS.tightest("job-a")["call"] == 3  # asked again (a deduplicated copy): same answer
     # a job no longer in flight (rescored after its verdict): its value is unwrapped, its time not kept
-    ok, _ = judge((MARK, "job-a", 1, 0.95, 5), 5, args=(1, 5), atol=0, options={"mode": "call", "limit_s": 1.0})
+    ok, _, note = judge((MARK, "job-a", 1, 0.95, 5), 5, args=(1, 5), atol=0, options={"mode": "call", "limit_s": 1.0})
+    slow_call_note(note)
     assert ok is True and "job-a" not in SLOW_CALLS.times and SLOW_CALLS.tightest("job-a")["call"] == 3
-    ok, _ = judge((MARK, "job-b", 3, 0.9, 5), 5, args=(3, 5), atol=0, options={"mode": "call"})
-    assert ok is False  # no timing wrapper (no limit_s): the tuple is the value
+    assert judge((MARK, "job-b", 3, 0.9, 5), 5, args=(3, 5), atol=0, options={"mode": "call"}) == (False, _wrong(MARK))
+    slow_call_note(["job-b", "3", 0.9, 1.0])  # a malformed note is dropped
+    assert "job-b" not in SLOW_CALLS.times
+
+
+def _wrong(mark):
+    return "lcb:" + json.dumps({"error_message": "Wrong Answer", "output": str([mark, "job-b", 3, 0.9, 5])})
 
 
 def test_annotate_keeps_an_unexplained_difference_unexplained():
