@@ -24,7 +24,7 @@ from typing import Any, Callable
 from .. import _wire
 from .._kinds import Prepared, forgeable_warnings, outcome_from_raw, prepare_job
 from .._result import Outcome, Report, Status
-from .._spec import Job
+from .._spec import Job, Limits
 from ..errors import InvalidJobError, SandboxCrashedError, SandboxTimeoutError, SandboxUnavailableError
 from .base import Session
 
@@ -63,10 +63,12 @@ class ServerSession(Session):
         self.warnings = warnings
         self._oom_kills = oom_kills or (lambda: 0)
         self._sandbox_limits = dict(sandbox_limits or {})
+        self._limits_cache: tuple[Limits, bytes] | None = None
         self._on_close = on_close
         self._closed = False
         self._lock = threading.Lock()
-        self._buf = bytearray()
+        self._buf = bytearray()  # bytes read from the sandbox; those before _pos are parsed
+        self._pos = 0
         self._argv, self._env, self._cwd, self._cfg = argv, env, cwd, cfg
         self._start_timeout_s = start_timeout_s
         self._base_warnings = warnings
@@ -81,6 +83,7 @@ class ServerSession(Session):
     def _start(self) -> None:
         """Start the sandbox and wait for its greeting (SandboxUnavailableError if it does not come)."""
         self._buf = bytearray()
+        self._pos = 0
         argv = self._argv
         try:
             self.proc = self._spawn(argv, self._env, self._cwd)
@@ -88,6 +91,7 @@ class ServerSession(Session):
             self._cleanup()
             raise SandboxUnavailableError(f"could not start the sandbox ({argv[0]}): {exc}") from exc
         self._in = self.proc.stdin.fileno()
+        self._pipe_bytes = 0
         self._out = self.proc.stdout.fileno()
         os.set_blocking(self._out, False)
         try:
@@ -168,8 +172,12 @@ class ServerSession(Session):
         except OSError as exc:
             raise SandboxCrashedError(f"the sandbox stopped reading: {exc}") from exc
 
-    def _fill(self, n: int, deadline: float) -> None:
-        while len(self._buf) < n:
+    def _read_more(self, deadline: float) -> None:
+        """Wait for the sandbox's next bytes and append them to the buffer."""
+        if self._pos:  # drop what was parsed, before the buffer grows
+            del self._buf[: self._pos]
+            self._pos = 0
+        while True:
             wait = deadline - time.monotonic()
             if wait <= 0:
                 raise SandboxTimeoutError("the sandbox stopped answering")
@@ -185,18 +193,31 @@ class ServerSession(Session):
             if not chunk:
                 raise SandboxCrashedError(f"the sandbox exited (status {self.proc.poll()}): {self._stderr_tail()}")
             self._buf += chunk
+            return
 
     def _recv(self, deadline: float) -> dict[str, Any]:
-        self._fill(4, deadline)
-        (n,) = struct.unpack(">I", self._buf[:4])
-        if n > _MAX_MSG:
-            raise _Anomaly(f"the sandbox sent a message of {n} bytes, over the {_MAX_MSG}-byte limit")
-        self._fill(4 + n, deadline)
-        data = bytes(self._buf[4 : 4 + n])
-        del self._buf[: 4 + n]
+        """The next message, parsed from the bytes already read while they hold one
+        whole (results that arrive together cost one wait and one read, not one each)."""
+        while True:
+            buf, pos = self._buf, self._pos
+            have = len(buf) - pos
+            if have >= 4:
+                n = int.from_bytes(buf[pos : pos + 4], "big")
+                if n > _MAX_MSG:
+                    raise _Anomaly(f"the sandbox sent a message of {n} bytes, over the {_MAX_MSG}-byte limit")
+                if have >= 4 + n:
+                    break
+            self._read_more(deadline)
+        data = bytes(buf[pos + 4 : pos + 4 + n])
+        self._pos = pos + 4 + n
+        if self._pos == len(buf):
+            buf.clear()
+            self._pos = 0
         try:
             _wire.check_depth(data, _MSG_DEPTH)
-            msg = json.loads(data)
+            # Decoded here as UTF-8, what the server writes: given bytes, json.loads
+            # would first guess their encoding.
+            msg = json.loads(data.decode("utf-8", "surrogatepass"))
         except (ValueError, RecursionError) as exc:
             raise _Anomaly(f"malformed message from the sandbox ({type(exc).__name__})") from None
         if not isinstance(msg, dict):
@@ -331,26 +352,40 @@ class ServerSession(Session):
         """A fresh message id and the job message (the tests' JSON spliced in: a test
         shared by many jobs is serialized once), then the sources of the tests judged in a
         test process, if any, as a message of their own: both framed, ready to write."""
-        lim = job.limits
-        # The sandbox-wide caps (its SandboxConfig's) travel with every job's own limits.
-        limits = {**lim.to_dict(), **self._sandbox_limits}
-        limits["wall_timeout_s"] = lim.effective_wall_timeout_s
-        limits["job_timeout_s"] = lim.effective_job_timeout_s
         self._next_id = (self._next_id + 1) & 0x3FFFFFFF
         jid = self._next_id
-        head = {"op": "job", "id": jid, "program": job.program, "mode": job.mode, "limits": limits, "stream": True}
         # Tests judged in a test process Q: their sources follow the job message as a message
         # of their own, which the server moves into a memfd unparsed (see _sandbox/loop.py).
         codes = {str(k): p.source for k, p in enumerate(prepared) if p.source is not None}
-        if codes:
-            head["q"] = True
         tests = b",".join(p.payload_json() for p in prepared)
-        data = json.dumps(head, separators=(",", ":")).encode()[:-1] + b',"tests":[' + tests + b"]}"
+        # {"op","id","program","mode","limits","stream"[,"q"],"tests"}: spliced from parts,
+        # as json.dumps(head, separators=(",", ":")) would write it.
+        data = b'{"op":"job","id":%d,"program":%s,"mode":%s,"limits":%s,"stream":true%s,"tests":[%s]}' % (
+            jid,
+            json.dumps(job.program).encode(),
+            json.dumps(job.mode).encode(),
+            self._limits_json(job.limits),
+            b',"q":true' if codes else b"",
+            tests,
+        )
         frames = struct.pack(">I", len(data)) + data
         if codes:
             blob = json.dumps(codes, separators=(",", ":")).encode()
             frames += struct.pack(">I", len(blob)) + blob
         return jid, frames
+
+    def _limits_json(self, lim: Limits) -> bytes:
+        """A job's limits as sent, with the sandbox-wide caps (its SandboxConfig's); kept
+        for the last Limits value seen, which a batch's jobs share."""
+        cached = self._limits_cache
+        if cached is not None and cached[0] is lim:
+            return cached[1]
+        limits = {**lim.to_dict(), **self._sandbox_limits}
+        limits["wall_timeout_s"] = lim.effective_wall_timeout_s
+        limits["job_timeout_s"] = lim.effective_job_timeout_s
+        data = json.dumps(limits, separators=(",", ":")).encode()
+        self._limits_cache = (lim, data)
+        return data
 
     def _send_job(self, job: Job, prepared: list[Prepared]) -> int:
         jid, frames = self._job_message(job, prepared)
@@ -374,7 +409,9 @@ class ServerSession(Session):
             if not prepared:
                 return
             jid, frames = self._job_message(job, prepared)
-            size = fcntl.fcntl(self._in, _F_GETPIPE_SZ)
+            if not self._pipe_bytes:  # the pipe's capacity: asked once per sandbox
+                self._pipe_bytes = fcntl.fcntl(self._in, _F_GETPIPE_SZ)
+            size = self._pipe_bytes
             queued = struct.unpack("i", fcntl.ioctl(self._in, termios.FIONREAD, b"\0\0\0\0"))[0]
         except Exception:  # noqa: BLE001 - a hint only: the job is sent when it runs
             return
