@@ -266,6 +266,7 @@ def judge_calls(
     hole: bool,
     timeout_s: float,
     notes: Any = None,
+    key: str | None = None,
 ) -> CallVerdict:
     """Judge ``values`` (raw wire text, calls ``start``, ``start + 1``, ...) with the
     registered judge ``target`` in a judge process; the first value that does not pass ends.
@@ -274,9 +275,9 @@ def judge_calls(
     sent only when that judge process does not hold it yet. ``notes``: called here with
     each note the judge returned. Raises JudgeTimeout when judging ran past ``timeout_s``
     (the judge process is killed), SandboxUnavailableError when the judge cannot be
-    started or loaded there.
+    started or loaded there. ``key``: :func:`spec_key` of ``spec_json``, if known.
     """
-    key = spec_key(spec_json)
+    key = key or spec_key(spec_json)
     judge = _take(roots)
     try:
         if target not in judge.loaded:

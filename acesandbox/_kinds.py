@@ -25,7 +25,7 @@ from typing import Any
 
 from . import _wire
 from ._checks import Check, _clip, _short_repr, host_safe, judge, plan_assert_test, plan_unittest
-from ._judge_proc import JudgeError, JudgeTimeout, Roots, judge_calls, judge_in_process
+from ._judge_proc import JudgeError, JudgeTimeout, Roots, judge_calls, judge_in_process, spec_key
 from ._qtests import program_names, q_death, q_verdict
 from ._result import Outcome, Status
 from ._spec import AssertTest, CallBatchTest, CallTest, IOTest, Job, Test, UnittestTest
@@ -49,6 +49,11 @@ class Registered:
     options_json: bytes
     spec_json: bytes
     notes: Callable[[Any], object] | None = None
+
+    @functools.cached_property
+    def spec_key(self) -> str:
+        """The digest the judge process keeps the spec under."""
+        return spec_key(self.spec_json)
 
 
 @dataclass(frozen=True)
@@ -175,12 +180,18 @@ def _registered(test: CallTest | CallBatchTest, where: str) -> Registered:
     """Resolve a call test's named judge: refused here, before the job runs, when the judge
     process could not import it or the test's values cannot travel to it."""
     target = judge_target(test.judge)
+    notes = judge_notes(test.judge)
+    cached = test.__dict__.get("_ace_registered")
+    if cached is not None and cached.target == target and cached.notes is notes:
+        return cached  # type: ignore[no-any-return]
     root = target_root(target)
     try:
         options_json = json.dumps(dict(test.judge_options), separators=(",", ":"), allow_nan=True).encode()
     except (TypeError, ValueError) as exc:
         raise InvalidJobError(f"{where}: judge_options must be JSON data: {exc}") from None
-    return Registered(target, (root,) if root else (), options_json, _spec_json(test, where), judge_notes(test.judge))
+    reg = Registered(target, (root,) if root else (), options_json, _spec_json(test, where), notes)
+    object.__setattr__(test, "_ace_registered", reg)  # a test shared by many jobs resolves its judge once
+    return reg
 
 
 def _spec_json(test: CallTest | CallBatchTest, where: str) -> bytes:
@@ -218,7 +229,7 @@ def _raw_value(line: str, frame: list[Any]) -> bytes:
 
 def _judge_registered(reg: Registered, values: list[bytes], start: int, hole: bool, timeout_s: float) -> Any:
     return judge_calls(reg.target, reg.roots, reg.options_json, reg.spec_json, values, start=start, hole=hole,
-                       timeout_s=timeout_s, notes=reg.notes)
+                       timeout_s=timeout_s, notes=reg.notes, key=reg.spec_key)
 
 
 def _in_q(test: Test, source: str, *, unittest: bool) -> Prepared:
