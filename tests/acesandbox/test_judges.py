@@ -188,3 +188,26 @@ def test_returns_gives_the_values_back_unjudged(executor):
     assert outcome.status is Status.PASSED and outcome.values == ({1: [1]}, {2: [2]})
     with pytest.raises(InvalidJobError, match="returns must be a bool"):
         CallBatchTest("f", [(1,)], [None], returns=1)
+
+
+def test_registered_judges_run_in_a_plain_judge_process_without_bubblewrap(monkeypatch):
+    """Where the host cannot make a namespace sandbox, the judge process is a plain one
+    (empty environment, memory cap) that still finds the registered judge's package."""
+    from acesandbox import Executor, SandboxConfig, _judge_proc
+    from acesandbox._harden import namespaces
+
+    _judge_proc._close_all()
+    _judge_proc.judge_argv.cache_clear()
+    monkeypatch.setattr(namespaces, "probe", lambda: "no bubblewrap here (test)")
+    try:
+        roots = (("_judge_fns", os.path.abspath(_judge_fns.__file__)),)
+        argv = _judge_proc.judge_argv(roots)
+        assert "bwrap" not in argv[0] and os.path.dirname(_judge_fns.__file__) in argv[-1]
+        with Executor(SandboxConfig(backend="process", workers=1)) as ex:
+            report = ex.run(Job("def f(x): return [x, x]", [CallTest("f", (1,), [1], judge="test-set-equal"),
+                                                           CallTest("f", (1,), 1, judge="test-where")]))
+        assert report.statuses == (Status.PASSED, Status.FAILED)
+        assert f"pid={os.getpid()} " not in report.outcomes[1].message and "env=[" in report.outcomes[1].message
+    finally:
+        _judge_proc._close_all()
+        _judge_proc.judge_argv.cache_clear()
