@@ -28,7 +28,7 @@ from .._spec import Job, Limits
 from ..errors import InvalidJobError, SandboxCrashedError, SandboxTimeoutError, SandboxUnavailableError
 from .base import Session
 
-__all__ = ["ServerSession"]
+__all__ = ["OomCounter", "ServerSession"]
 
 _MAX_MSG = 256 * 2**20
 _F_GETPIPE_SZ = 1032
@@ -472,6 +472,39 @@ class ServerSession(Session):
             self._kill(proc)
             _close_streams(proc)
         self._cleanup()
+
+
+class OomCounter:
+    """A cgroup's count of OOM kills, read as ``Cgroup.oom_kills`` reads it but through
+    one descriptor kept open: the session reads it at every job's start, and an open
+    and close of a cgroup file cost several times the read (50 us a job under load)."""
+
+    def __init__(self, cg: Any) -> None:
+        v1 = cg.version == "v1"
+        self.path = os.path.join(cg.dirs["memory" if v1 else "unified"], "memory.oom_control" if v1 else "memory.events")
+        self._fd = -1
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        """The count now; 0 when the file cannot be read (as ``Cgroup.oom_kills``)."""
+        with self._lock:
+            try:
+                if self._fd < 0:
+                    self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                data = os.pread(self._fd, 4096, 0)  # a kernel counters file: read afresh at offset 0
+            except OSError:
+                return 0
+        for line in data.split(b"\n"):
+            key, _, value = line.partition(b" ")
+            if key == b"oom_kill":
+                return int(value)
+        return 0
+
+    def close(self) -> None:
+        with self._lock:
+            fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
 
 
 class _Anomaly(Exception):

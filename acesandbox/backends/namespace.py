@@ -13,7 +13,7 @@ import sys
 
 from .._harden import cgroups, namespaces
 from ..errors import SandboxUnavailableError
-from ._server import ServerSession
+from ._server import OomCounter, ServerSession
 from .base import Backend, Session
 
 __all__ = ["NamespaceBackend"]
@@ -68,6 +68,14 @@ class NamespaceBackend(Backend):
             "rlimit_nproc": cg is None and os.getuid() != 0,
             "result_bytes": self.result_bytes,
         }
+        oom = OomCounter(cg) if cg is not None else None
+
+        def cleanup() -> None:
+            if oom is not None:
+                oom.close()
+            if cg is not None:
+                cg.remove()
+
         return ServerSession(
             argv,
             cfg=cfg,
@@ -75,8 +83,8 @@ class NamespaceBackend(Backend):
             backend=self.name,
             env={},
             start_timeout_s=self.start_timeout_s,
-            oom_kills=cg.oom_kills if cg is not None else None,
+            oom_kills=oom,
             sandbox_limits=self.sandbox_limits(),
-            on_close=cg.remove if cg is not None else None,
+            on_close=cleanup if cg is not None else None,
             warnings=tuple(warnings),
         )

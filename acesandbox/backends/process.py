@@ -17,7 +17,7 @@ import tempfile
 
 from .._harden import cgroups, namespaces
 from .._harden.env import sandbox_env
-from ._server import ServerSession
+from ._server import OomCounter, ServerSession
 from .base import Backend, Session
 
 __all__ = ["ProcessBackend"]
@@ -56,7 +56,11 @@ class ProcessBackend(Backend):
             "result_bytes": self.result_bytes,
         }
 
+        oom = OomCounter(cg) if cg is not None else None
+
         def cleanup() -> None:
+            if oom is not None:
+                oom.close()
             if cg is not None:
                 cg.remove()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -69,7 +73,7 @@ class ProcessBackend(Backend):
             env=sandbox_env(home=scratch, hash_seed=config.hash_seed, python_bin=namespaces.python_bin(config.python)),
             cwd=scratch,
             start_timeout_s=self.start_timeout_s,
-            oom_kills=cg.oom_kills if cg is not None else None,
+            oom_kills=oom,
             sandbox_limits=self.sandbox_limits(),
             on_close=cleanup,
             warnings=tuple(warnings),

@@ -1,0 +1,48 @@
+"""The host's count of a sandbox's OOM kills: what tells ``memory`` from ``crashed``."""
+
+from __future__ import annotations
+
+import pytest
+from _support import require_backend
+
+from acesandbox import Executor, Job, Limits, SandboxConfig, Status
+from acesandbox._harden import cgroups
+from acesandbox.backends._server import OomCounter
+
+_HOG = "def hog(mb):\n    block = bytearray(mb << 20)\n    return len(block) > 0\n"
+_SELF_KILL = "import os, signal\ndef die():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+
+
+def test_the_counter_reads_what_the_cgroup_reports_until_closed():
+    if cgroups.cgroup_support() is not None:
+        pytest.skip(cgroups.cgroup_support())
+    cg = cgroups.Cgroup(256, 16)
+    counter = OomCounter(cg)
+    try:
+        assert counter.path.startswith(cg.dirs["memory" if cg.version == "v1" else "unified"])
+        assert counter() == cg.oom_kills() == 0
+        assert counter() == 0  # read again through the same descriptor
+        assert counter._fd >= 0
+    finally:
+        counter.close()
+        cg.remove()
+    assert counter._fd == -1
+    assert counter() == 0  # the cgroup is gone: unreadable counts as none, as Cgroup.oom_kills does
+    counter.close()
+
+
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+def test_an_oom_kill_is_memory_and_a_later_jobs_sigkill_is_not(backend):
+    require_backend(backend)
+    if cgroups.cgroup_support() is not None:
+        pytest.skip(cgroups.cgroup_support())
+    limits = Limits(timeout_s=5.0)
+    with Executor(SandboxConfig(backend=backend, workers=1, memory_mb=200)) as ex:
+        first = ex.run(Job(_HOG, ["assert hog(16)", "assert hog(400)"], limits=limits))
+        # The kill above was counted in the job that caused it: a program that SIGKILLs
+        # itself later is a crash, not a memory error.
+        second = ex.run(Job(_SELF_KILL, ["die()", "assert True"], limits=limits, mode="shared"))
+        third = ex.run(Job(_HOG, ["assert hog(400)"], limits=limits))
+    assert first.statuses == (Status.PASSED, Status.MEMORY)
+    assert second.statuses[0] is Status.CRASHED
+    assert third.statuses == (Status.MEMORY,)
