@@ -10,7 +10,7 @@ import sys
 from collections import OrderedDict
 from typing import Any, BinaryIO
 
-SPEC_CACHE_BYTES = 64 << 20
+SPEC_CACHE_BYTES = 32 << 20
 """Expected values kept here (by their wire text's size), least recently used dropped first."""
 
 MAX_NOTES = 64
@@ -170,7 +170,11 @@ def main(paths: tuple[str, ...] = ()) -> None:
     import acesandbox.judges  # noqa: F401
 
     _limit()
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin = sys.stdin.buffer
+    # replies go to a copy of the pipe; a judge that prints writes to stderr, not into the protocol
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     while True:
         try:
             (n,) = struct.unpack(">I", _read(stdin, 4))

@@ -37,3 +37,9 @@ def noted(value: Any, expected: Any, **kw: Any) -> tuple[bool, str, Any]:
 
 
 NOTES: list[Any] = []
+
+
+def chatty(value: Any, expected: Any, **kw: Any) -> bool:
+    """Prints, as a careless judge might: its output must not reach the judge's protocol."""
+    print("judging", value)
+    return bool(value == expected)

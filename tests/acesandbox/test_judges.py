@@ -19,6 +19,7 @@ register_judge("test-where", _judge_fns.where)
 register_judge("test-slow", _judge_fns.slow)
 register_judge("test-huge", _judge_fns.huge)
 register_judge("test-noted", _judge_fns.noted, notes=_judge_fns.NOTES.append)
+register_judge("test-chatty", _judge_fns.chatty)
 register_judge("test-lambda", lambda value, expected, **kw: True)
 
 
@@ -141,6 +142,11 @@ def test_a_judge_runs_outside_the_host_without_its_environment(executor, monkeyp
     for outcome in report.outcomes:
         assert f"pid={os.getpid()} " not in outcome.message and "pid=" in outcome.message
         assert "ACESANDBOX_TEST_SECRET" not in outcome.message and "pytest=False" in outcome.message
+
+
+def test_a_judge_that_prints_does_not_garble_its_verdict(executor):
+    report = executor.run(Job("def f(x): return x", [CallBatchTest("f", [(1,), (2,)], [1, 3], judge="test-chatty")]))
+    assert report.statuses == (Status.FAILED,) and report.outcomes[0].call_index == 1
 
 
 def test_notes_reach_the_host_callback(executor):
