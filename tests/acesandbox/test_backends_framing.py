@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import time
 
 import pytest
@@ -39,7 +40,7 @@ def reader():
     r, w = os.pipe()
     os.set_blocking(r, False)
     s = ServerSession.__new__(ServerSession)
-    s._buf, s._pos, s._out, s.proc = bytearray(), 0, r, _Exited()
+    s._buf, s._pos, s._out, s.proc, s._read_bytes = bytearray(), 0, r, _Exited(), 1 << 16
     yield s, w
     os.close(r)
     try:
@@ -76,6 +77,18 @@ def test_a_message_split_across_reads_is_reassembled(reader):
         s._recv(time.monotonic() + 0.05)
     os.write(w, frame[100:])
     assert s._recv(_soon()) == {"op": "end", "results": list(range(1000))}
+
+
+def test_a_message_larger_than_the_pipe_arrives_whole(reader):
+    s, w = reader
+    big = {"op": "end", "results": ["x" * 1000] * 1000}  # about 1 MB: many reads
+    writer = threading.Thread(target=lambda: os.write(w, _frame(big) + _frame({"op": "next"})))
+    writer.start()
+    try:
+        assert s._recv(_soon()) == big
+        assert s._recv(_soon()) == {"op": "next"}
+    finally:
+        writer.join()
 
 
 @pytest.mark.parametrize(
