@@ -217,3 +217,20 @@ def test_registered_judges_run_in_a_plain_judge_process_without_bubblewrap(monke
     finally:
         _judge_proc._close_all()
         _judge_proc.judge_argv.cache_clear()
+
+
+def test_the_host_never_calls_a_registered_judge(executor, monkeypatch):
+    """Every registered judge's call happens in the judge process: in the host, the judge
+    and the helper that calls judges may as well not exist."""
+    import acesandbox.judges
+
+    def never(*args, **kwargs):
+        raise AssertionError("a registered judge ran in the host")
+
+    monkeypatch.setattr(acesandbox.judges, "run_judge", never)
+    monkeypatch.setattr(_judge_fns, "set_equal", never)
+    report = executor.run(Job("def f(x): return list(reversed(x))", [
+        CallTest("f", ([1, 2],), [1, 2], judge="test-set-equal"),
+        CallBatchTest("f", [([1, 2],), ([3],)], [[2, 1], [4]], judge="test-set-equal"),
+    ]))
+    assert report.statuses == (Status.PASSED, Status.FAILED) and report.outcomes[1].call_index == 1
