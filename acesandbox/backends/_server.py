@@ -276,7 +276,9 @@ class ServerSession(Session):
                     on_outcome(index[k], outcome)
 
             try:
-                self._run_once(job, prepared, outcomes, deliver, ahead[1] if ahead is not None and attempt == 0 else None)
+                self._run_once(
+                    job, prepared, outcomes, deliver, ahead[1] if ahead is not None and attempt == 0 else None, on_outcome is not None
+                )
                 break
             except _Anomaly as exc:
                 self._stale = True
@@ -316,11 +318,12 @@ class ServerSession(Session):
         outcomes: list[Outcome | None],
         deliver: Callable[[int, Outcome], None],
         sent_as: int | None = None,
+        streamed: bool = False,
     ) -> None:
         """Send the job (unless it went ahead as message ``sent_as``) and judge its
         results as they come, in order, by message id."""
         lim = job.limits
-        jid = sent_as if sent_as is not None else self._send_job(job, prepared)
+        jid = sent_as if sent_as is not None else self._send_job(job, prepared, streamed)
         self._send_ahead()
         # The server bounds every step itself; this deadline only catches a wedged sandbox.
         deadline = time.monotonic() + lim.effective_job_timeout_s + lim.effective_wall_timeout_s * 2 + 30.0
@@ -354,10 +357,15 @@ class ServerSession(Session):
         if not stopped and expect != len(prepared):
             raise _Anomaly(f"the sandbox ended the job after {expect} of {len(prepared)} tests")
 
-    def _job_message(self, job: Job, prepared: list[Prepared]) -> tuple[int, bytes]:
+    def _job_message(self, job: Job, prepared: list[Prepared], streamed: bool = False) -> tuple[int, bytes]:
         """A fresh message id and the job message (the tests' JSON spliced in: a test
         shared by many jobs is serialized once), then the sources of the tests judged in a
-        test process, if any, as a message of their own: both framed, ready to write."""
+        test process, if any, as a message of their own: both framed, ready to write.
+
+        ``"stream"`` says whether the host acts on a test's result before the job ends:
+        to stop at a failure, or to hand it to ``on_outcome`` (``streamed``). When it does
+        not, a server may hold the results until the job ends and send them in one write,
+        one wake-up of the host instead of one per test."""
         self._next_id = (self._next_id + 1) & 0x3FFFFFFF
         jid = self._next_id
         # Tests judged in a test process Q: their sources follow the job message as a message
@@ -366,11 +374,12 @@ class ServerSession(Session):
         tests = b",".join(p.payload_json() for p in prepared)
         # {"op","id","program","mode","limits","stream"[,"q"],"tests"}: spliced from parts,
         # as json.dumps(head, separators=(",", ":")) would write it.
-        data = b'{"op":"job","id":%d,"program":%s,"mode":%s,"limits":%s,"stream":true%s,"tests":[%s]}' % (
+        data = b'{"op":"job","id":%d,"program":%s,"mode":%s,"limits":%s,"stream":%s%s,"tests":[%s]}' % (
             jid,
             json.dumps(job.program).encode(),
             json.dumps(job.mode).encode(),
             self._limits_json(job.limits),
+            b"true" if streamed or job.stop_on_failure else b"false",
             b',"q":true' if codes else b"",
             tests,
         )
@@ -393,8 +402,8 @@ class ServerSession(Session):
         self._limits_cache = (lim, data)
         return data
 
-    def _send_job(self, job: Job, prepared: list[Prepared]) -> int:
-        jid, frames = self._job_message(job, prepared)
+    def _send_job(self, job: Job, prepared: list[Prepared], streamed: bool = False) -> int:
+        jid, frames = self._job_message(job, prepared, streamed)
         self._send_frames(frames)
         return jid
 

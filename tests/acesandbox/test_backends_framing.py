@@ -117,13 +117,13 @@ def test_a_sandbox_that_exits_mid_frame_is_a_crash(reader):
         s._recv(_soon())
 
 
-def _reference_message(s: ServerSession, job: Job, prepared: list[Prepared], jid: int) -> bytes:
+def _reference_message(s: ServerSession, job: Job, prepared: list[Prepared], jid: int, stream: bool) -> bytes:
     """The job message as json.dumps writes it (what _job_message splices by hand)."""
     lim = job.limits
     limits = {**lim.to_dict(), **s._sandbox_limits}
     limits["wall_timeout_s"] = lim.effective_wall_timeout_s
     limits["job_timeout_s"] = lim.effective_job_timeout_s
-    head = {"op": "job", "id": jid, "program": job.program, "mode": job.mode, "limits": limits, "stream": True}
+    head = {"op": "job", "id": jid, "program": job.program, "mode": job.mode, "limits": limits, "stream": stream}
     codes = {str(k): p.source for k, p in enumerate(prepared) if p.source is not None}
     if codes:
         head["q"] = True
@@ -142,15 +142,17 @@ def test_the_job_message_is_the_json_of_its_fields():
     shared = Limits(timeout_s=2.5, output_bytes=1000)
     jobs = [
         Job('x = "\\u00e9 \u4e2d \U0001f600 \\"q\\""\n', ["assert x", "import os\nassert os.getpid() > 0"], limits=shared),
-        Job("x = 1", ["assert x == 1"], limits=shared, mode="shared"),  # the same Limits: reused
+        Job("x = 1", ["assert x == 1"], limits=shared, mode="shared", stop_on_failure=True),  # the same Limits: reused
         Job("x = 1", ["assert x == 1"], limits=Limits(wall_timeout_s=7.0, job_timeout_s=9.0)),  # a new one
     ]
     with_q = 0
     for job in jobs:
         prepared = [p for p in prepare_job(job) if isinstance(p, Prepared)]
         with_q += any(p.source is not None for p in prepared)
-        jid, frames = s._job_message(job, prepared)
-        assert frames == _reference_message(s, job, prepared, jid)
+        for streamed in (False, True):
+            jid, frames = s._job_message(job, prepared, streamed)
+            # Results are wanted test by test only to stop at a failure or for on_outcome.
+            assert frames == _reference_message(s, job, prepared, jid, streamed or job.stop_on_failure)
     assert with_q >= 1  # the splice with a test process's sources is covered
     assert s._limits_cache is not None and s._limits_cache[0] is jobs[2].limits
     (n,) = struct.unpack(">I", frames[:4])
