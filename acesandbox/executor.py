@@ -66,17 +66,24 @@ def sandbox_config(sandbox: SandboxConfig | str | None) -> SandboxConfig:
     )
 
 
-def _resolve_backend(sandbox: Sandbox) -> Backend:
+def _resolve_backend(sandbox: Sandbox) -> tuple[Backend, bool]:
+    """The backend, and whether its ``check`` just ran (choosing the default runs it)."""
     global _default_name
     if isinstance(sandbox, Backend):
-        return sandbox
+        return sandbox, False
     config = sandbox_config(sandbox)
     name = config.backend
+    checked = False
     if name is None:
         if _default_name is None:
             _default_name = default_backend_name()
+            checked = True
         name = _default_name
-    return get_backend(name, config)
+    backend = get_backend(name, config)
+    from .backends.namespace import NamespaceBackend
+
+    # default_backend_name ran NamespaceBackend's check (it reads no config): the same one?
+    return backend, checked and type(backend).check is NamespaceBackend.check
 
 
 def make_job(item: JobLike, defaults: dict[str, Any], where: str = "job") -> Job:
@@ -132,9 +139,10 @@ class Executor:
     """
 
     def __init__(self, sandbox: Sandbox = None) -> None:
-        self.backend = _resolve_backend(sandbox)
+        self.backend, checked = _resolve_backend(sandbox)
         self.config: SandboxConfig = self.backend.config
-        self.backend.check()
+        if not checked:  # once is enough: the namespace probe starts a sandbox (10-20 ms)
+            self.backend.check()
         self.workers = self.config.workers or self.backend.default_workers()
         self._sessions: list[Session | None] = [None] * self.workers
         self._lock = threading.Lock()

@@ -313,3 +313,25 @@ def test_an_executor_never_closed_removes_its_cgroups_at_exit():
     assert rate == "1.0"
     left = glob.glob(f"/sys/fs/cgroup/*/acesandbox-{pid}-*") + glob.glob(f"/sys/fs/cgroup/acesandbox-{pid}-*")
     assert left == []
+
+
+def test_the_default_sandbox_is_probed_once_per_executor():
+    from _support import require_backend
+
+    require_backend("namespace")
+    # A fresh interpreter: choosing the default backend is remembered per process.
+    script = textwrap.dedent(
+        """
+        from acesandbox._harden import namespaces
+        calls = []
+        probe = namespaces.probe
+        namespaces.probe = lambda: calls.append(1) or probe()
+        import acesandbox
+        for _ in range(2):
+            report = acesandbox.run_batch([("x = 1", ["assert x == 1"])], timeout_s=1.0)[0]
+            print(len(calls), report.statuses[0].value, report.backend)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    # The first executor's choice of the default checked the host; the second checks again.
+    assert out.stdout.split("\n")[:2] == ["1 passed namespace", "2 passed namespace"]
