@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
+from . import _wire
+
 __all__ = ["Outcome", "Report", "Status"]
 
 
@@ -51,14 +53,19 @@ class Outcome:
     """For a :class:`CallBatchTest` with ``returns=True``: the calls' values, in order."""
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data; ``values`` in the wire format (sets, tuples, bytes... survive)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["status"] = self.status.value
+        if self.values is not None:
+            d["values"] = _wire.encode(list(self.values))
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Outcome":
         d = dict(data)
         d["status"] = Status(d["status"])
+        if d.get("values") is not None:
+            d["values"] = tuple(_wire.decode(d["values"]))  # type: ignore[arg-type]
         return cls(**d)
 
 

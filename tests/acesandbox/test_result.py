@@ -34,3 +34,11 @@ def test_status_values_are_the_documented_ones():
     assert [s.value for s in Status] == [
         "passed", "failed", "error", "timeout", "memory", "crashed", "sandbox_error", "skipped",
     ]
+
+
+def test_returned_values_survive_json_whatever_their_type():
+    values = ({1, 2}, (3, "x"), b"\x00\xff", frozenset({"a"}), {"k": [1.5, None]}, float("inf"))
+    report = Report(outcomes=(Outcome(status=Status.PASSED, values=values),))
+    back = Report.from_json(report.to_json())
+    assert back.outcomes[0].values == values
+    assert [type(v) for v in back.outcomes[0].values] == [set, tuple, bytes, frozenset, dict, float]
