@@ -4,7 +4,9 @@ The namespaces leave the whole kernel interface reachable; this filter closes th
 a Python program never needs and attackers use most: io_uring, the key store, userfaultfd,
 bpf, perf events, kexec and kernel modules, mounts, new namespaces, ptrace and other
 processes' memory, personality, accounting, swap, reboot, the clock, quotas, file handles
-and a few legacy calls. Each denied call returns an error (``EPERM``, or ``ENOSYS`` where
+and a few legacy calls; and it keeps a program from changing another process's limits,
+priority or CPU set (the whole sandbox runs as one uid, so the kernel would let it lower
+the server's and reach every later job), while its own stay its to change. Each denied call returns an error (``EPERM``, or ``ENOSYS`` where
 a library should take its fallback: io_uring, and ``clone3``, whose flags sit in memory a
 filter cannot read, so glibc falls back to ``clone``, whose flags it can). Everything else
 is allowed, threads, fork, subprocess and numpy included.
@@ -36,17 +38,23 @@ __all__ = ["DENIED", "FD", "Family", "bpf_program", "describe", "library", "memf
 # unshare: in clone's flags those bits are the exit signal.
 _CLONE_NS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 _CLONE_NEWTIME = 0x80
+_NULL = 0
+_PRIO_PROCESS = 0
+_IOPRIO_WHO_PROCESS = 1
 
 
 @dataclass(frozen=True)
 class Family:
     """Denied system calls of one kind: ``flags`` set means only calls with any of these
-    flag bits in their first argument (the namespace flags of clone/unshare)."""
+    flag bits in their first argument (the namespace flags of clone/unshare); ``when`` set
+    means only calls that match one of its entries, an entry being (argument index, value)
+    pairs that must all differ: ``(((0, 0), (2, 0)),)`` is "argument 0 != 0 and argument 2 != 0"."""
 
     name: str
     syscalls: tuple[str, ...]
     errno: int = errno.EPERM
     flags: tuple[int, ...] = ()
+    when: tuple[tuple[tuple[int, int], ...], ...] = ()
     why: str = ""
 
 
@@ -76,6 +84,16 @@ DENIED: tuple[Family, ...] = (
     Family("dcookie", ("lookup_dcookie",), why="kernel profiling cookies"),
     Family("file_handles", ("name_to_handle_at", "open_by_handle_at"), why="open files by handle, around mounts"),
     Family("legacy", ("uselib", "vm86", "vm86old", "nfsservctl"), why="obsolete interfaces"),
+    # Another process's limits and scheduling (pid != 0): the server and the fork template
+    # are the same uid as the program, and every later job inherits what they hold.
+    Family("rlimits", ("prlimit64",), when=(((0, 0), (2, _NULL)),),
+           why="a new limit for another process (the server's, inherited by every later job); reading one stays allowed"),
+    Family("priority", ("setpriority",), when=(((0, _PRIO_PROCESS),), ((1, 0),)),
+           why="another process's nice value, a process group's or a user's (every later job at nice 19)"),
+    Family("scheduling", ("sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"), when=(((0, 0),),),
+           why="another process's CPU set or scheduling policy (every later job on one CPU)"),
+    Family("io_priority", ("ioprio_set",), when=(((0, _IOPRIO_WHO_PROCESS),), ((1, 0),)),
+           why="another process's I/O priority, a process group's or a user's"),
 )
 """Every denied system call, by family. Listed in the README's security section."""
 
@@ -126,6 +144,9 @@ def _build(lib: Any) -> tuple[Any, tuple[str, ...]]:
                 if fam.flags:
                     for bit in fam.flags:
                         filt.add_rule(action, name, lib.Arg(0, lib.MASKED_EQ, bit, bit))
+                elif fam.when:
+                    for entry in fam.when:
+                        filt.add_rule(action, name, *(lib.Arg(i, lib.NE, v) for i, v in entry))
                 else:
                     filt.add_rule(action, name)
             except (OSError, ValueError, RuntimeError):

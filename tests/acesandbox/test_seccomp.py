@@ -51,6 +51,13 @@ PROBES: dict[str, list[tuple[str, tuple]]] = {
     "dcookie": [("lookup_dcookie", (0, 0, 0))],
     "file_handles": [("name_to_handle_at", (AT_FDCWD, "/", 0, 0, 0)), ("open_by_handle_at", (-1, 0, 0))],
     "legacy": [("uselib", (0,))],
+    # pid 1 is the server (unfiltered: bubblewrap's init). Pointers are bad (1) or NULL and
+    # nice/ioprio values leave things as they are, so even an unfiltered call changes nothing.
+    "rlimits": [("prlimit64", (1, 7, 1, 0))],  # RLIMIT_NOFILE, a new limit: unfiltered EFAULT
+    "priority": [("setpriority", (0, 1, 0)), ("setpriority", (1, 0, 0))],  # PRIO_PROCESS pid 1; PRIO_PGRP 0
+    "scheduling": [("sched_setaffinity", (1, 8, 1)), ("sched_setscheduler", (1, 0, 0)), ("sched_setparam", (1, 0)),
+                   ("sched_setattr", (1, 0, 0))],
+    "io_priority": [("ioprio_set", (1, 1, 0)), ("ioprio_set", (2, 0, 0))],  # WHO_PROCESS pid 1; WHO_PGRP 0
 }
 
 # Calls the program makes: it prints {name: result} where a result is -errno or the return value.
@@ -104,11 +111,11 @@ def sandbox():
 
 
 @pytest.fixture(scope="module")
-def unfiltered() -> dict[str, int]:
+def unfiltered() -> dict[tuple[str, tuple], int]:
     """Every probe's answer in the same bubblewrap sandbox but without the filter."""
     require_backend("namespace")
     calls = [c for cs in PROBES.values() for c in cs]
-    script = PROBE_LIB + f"_CLONES = {[_nr('clone')]!r}\nimport json\nprint(json.dumps({{n: call(nr, *a) for n, nr, a in {[(n, _nr(n), a) for n, a in calls]!r}}}))\n"
+    script = PROBE_LIB + f"_CLONES = {[_nr('clone')]!r}\nimport json\nprint(json.dumps([call(nr, *a) for nr, a in {[(_nr(n), a) for n, a in calls]!r}]))\n"
     argv = [
         namespaces.bwrap_path() or "bwrap", *namespaces._namespaces(), *namespaces._identity(),
         "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -117,7 +124,7 @@ def unfiltered() -> dict[str, int]:
     ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
+    return dict(zip(calls, json.loads(proc.stdout.splitlines()[-1]), strict=True))
 
 
 def test_every_denied_call_is_probed():
@@ -134,13 +141,70 @@ def test_family_is_denied(sandbox, unfiltered, family):
     calls = PROBES[family]
     tests = [f"assert call({_nr(n)}, *{a!r}) == {_expected(family, n)}, call({_nr(n)}, *{a!r})" for n, a in calls]
     report = sandbox.run(Job(program=_program(), tests=tests))
-    got = {n: (o.status, o.message) for (n, _), o in zip(calls, report.outcomes, strict=True)}
+    got = {(n, a): (o.status, o.message) for (n, a), o in zip(calls, report.outcomes, strict=True)}
     assert all(s is Status.PASSED for s, _ in got.values()), got
     # The filter, not the kernel, answered: an unfiltered call differs, or the call is in the program.
-    differs = [n for n, _ in calls if unfiltered[n] != _expected(family, n)]
+    differs = [n for n, a in calls if unfiltered[(n, a)] != _expected(family, n)]
     if not differs:
         pfc = _pfc()
         assert all(f"{n}" in pfc for n, _ in calls), f"{family}: the kernel refuses these anyway and they are not in the filter"
+
+
+OWN_SCHEDULING = textwrap.dedent(
+    """
+    import ctypes, os, resource
+    _libc = ctypes.CDLL(None, use_errno=True)
+
+    def limits():
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft - 1, hard))  # prlimit64(0, ..., new, NULL)
+        resource.prlimit(0, resource.RLIMIT_DATA, (1 << 40, resource.RLIM_INFINITY))
+        return resource.getrlimit(resource.RLIMIT_NOFILE) == (soft - 1, hard)
+
+    def nice():
+        before = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, min(before + 1, 19))
+        os.nice(1)
+        return os.getpriority(os.PRIO_PROCESS, 0) == min(before + 2, 19)
+
+    def cpus():
+        mine = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(mine)})
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        os.sched_setparam(0, os.sched_param(0))
+        return os.sched_getaffinity(0) == {min(mine)} and os.sched_getscheduler(0) == os.SCHED_BATCH
+
+    def io():
+        return _libc.syscall(251 if os.uname().machine == "x86_64" else 30, 1, 0, 2 << 13 | 4)  # BE class 4, self
+
+    def reads():
+        return (resource.prlimit(1, resource.RLIMIT_NOFILE)[1] > 0, os.getpriority(os.PRIO_PROCESS, 1) >= -20,
+                len(os.sched_getaffinity(1)) > 0)
+
+    def denied(what):
+        try:
+            what()
+        except PermissionError:
+            return True
+        return False
+
+    def other():
+        return [denied(lambda: resource.prlimit(1, resource.RLIMIT_NOFILE, resource.prlimit(1, resource.RLIMIT_NOFILE))),
+                denied(lambda: os.setpriority(os.PRIO_PROCESS, 1, os.getpriority(os.PRIO_PROCESS, 1))),
+                denied(lambda: os.setpriority(os.PRIO_USER, 0, os.getpriority(os.PRIO_USER, 0))),
+                denied(lambda: os.sched_setaffinity(1, os.sched_getaffinity(1))),
+                denied(lambda: os.sched_setscheduler(1, os.sched_getscheduler(1), os.sched_param(0)))]
+    """
+)
+
+
+def test_own_limits_and_scheduling_stay_the_programs(sandbox):
+    """A program changes its own limits, nice value, CPU set, policy and I/O priority (pid
+    0) and reads the server's; setting the server's (pid 1, to what they already are) is EPERM."""
+    tests = ["assert limits()", "assert nice()", "assert cpus()", "assert io() == 0", "assert reads() == (True, True, True)",
+             "assert other() == [True] * 5, other()"]
+    report = sandbox.run(Job(program=OWN_SCHEDULING, tests=tests))
+    assert report.statuses == (Status.PASSED,) * len(tests), report.outcomes
 
 
 def _pfc() -> str:
