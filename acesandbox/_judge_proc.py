@@ -13,15 +13,17 @@ per host thread judging at a time.
 Registered judges (:mod:`acesandbox.judges`) run only here: :func:`judge_calls` sends a
 test's values as the raw wire text the host received, the judge's importable name and
 options, and a digest of the test's arguments and expected values, which travel (and
-are decoded) once per judge process and stay cached there; the reply holds how many
+are decoded, in a request of their own) once per judge process and stay cached there; the reply holds how many
 calls passed, the first that did not and why, and the judge's bounded notes.
 
 Protocol (pipes): 4-byte big-endian length + JSON, one request and one reply at a time.
 Request ``{"source", "template", "holes", "lazy", "values"}`` (values in wire form);
 reply ``{"ok": bool, "message": str}`` or ``{"error": [type name, message]}``.
 ``{"op": "load", "target"}`` imports a registered judge (reply ``{"loaded"}``);
-``{"op": "call", "target", "key", ["spec"], "options", "start", "hole", "values"}``
-judges values in call order (reply ``{"n", "fail": null | [index, kind, message],
+``{"op": "spec", "key", "spec", "spec_bytes"}`` decodes and caches a test's arguments and
+expected values under the host's own allowance, never a test's deadline (reply ``{"held",
+"dropped": [keys evicted]}``); ``{"op": "call", "target", "key", "options", "start", "hole",
+"values"}`` judges values in call order (reply ``{"n", "fail": null | [index, kind, message],
 "notes"}``, or ``{"need": true}`` when the judge process no longer holds ``key``).
 """
 
@@ -255,6 +257,29 @@ def spec_key(spec_json: bytes) -> str:
     return hashlib.blake2b(spec_json, digest_size=16).hexdigest()
 
 
+SPEC_TIMEOUT_S = 120.0
+"""Time a judge process may take to receive and decode a test's arguments and expected
+values (megabytes of them, on a loaded host): the host's own cost, never counted against a
+test's judging deadline."""
+
+
+def _hold_spec(judge: _Judge, key: str, spec_json: bytes) -> None:
+    """Load a test's spec into ``judge``'s cache in a request of its own, under the host's
+    allowance (:data:`SPEC_TIMEOUT_S`): the test's deadline starts only after it."""
+    request = (b'{"op":"spec","key":"' + key.encode() + b'","spec":' + spec_json
+               + b',"spec_bytes":' + str(len(spec_json)).encode() + b"}")
+    try:
+        reply = judge.ask(request, time.monotonic() + SPEC_TIMEOUT_S)
+    except JudgeTimeout as exc:
+        raise SandboxUnavailableError(f"the judge process could not load a test's expected values: {exc}") from None
+    if "error" in reply or reply.get("held") != key:
+        kind, message = reply.get("error") or ("?", "malformed reply")
+        raise SandboxUnavailableError(f"the judge process refused a test's expected values: {kind}: {message}")
+    for gone in reply.get("dropped") or ():
+        judge.specs.discard(gone)
+    judge.specs.add(key)
+
+
 def judge_calls(
     target: str,
     roots: Roots,
@@ -272,7 +297,8 @@ def judge_calls(
     registered judge ``target`` in a judge process; the first value that does not pass ends.
 
     ``spec_json``: ``{"args", "expected", "atol"}`` of every call of the test, in wire form,
-    sent only when that judge process does not hold it yet. ``notes``: called here with
+    sent (in a request of its own, under :data:`SPEC_TIMEOUT_S`) only when that judge process
+    does not hold it yet. ``notes``: called here with
     each note the judge returned. Raises JudgeTimeout when judging ran past ``timeout_s``
     (the judge process is killed), SandboxUnavailableError when the judge cannot be
     started or loaded there. ``key``: :func:`spec_key` of ``spec_json``, if known.
@@ -286,17 +312,16 @@ def judge_calls(
                 kind, message = reply["error"]
                 raise SandboxUnavailableError(f"the judge process cannot load the judge {target}: {kind}: {message}")
             judge.loaded.add(target)
-        head = b'{"op":"call","target":' + json.dumps(target).encode() + b',"key":"' + key.encode() + b'"'
-        tail = (b',"options":' + options_json + b',"start":' + str(int(start)).encode()
-                + b',"hole":' + (b"true" if hole else b"false") + b',"values":[' + b",".join(values) + b"]}")
-        deadline = time.monotonic() + timeout_s
-        reply = judge.ask(head + tail, deadline) if key in judge.specs else {"need": True}
-        if reply.get("need"):
-            spec = b',"spec":' + spec_json + b',"spec_bytes":' + str(len(spec_json)).encode()
-            reply = judge.ask(head + spec + tail, deadline)
-            if len(judge.specs) > 4096:
-                judge.specs.clear()
-            judge.specs.add(key)
+        if key not in judge.specs:
+            _hold_spec(judge, key, spec_json)
+        request = (b'{"op":"call","target":' + json.dumps(target).encode() + b',"key":"' + key.encode()
+                   + b'","options":' + options_json + b',"start":' + str(int(start)).encode()
+                   + b',"hole":' + (b"true" if hole else b"false") + b',"values":[' + b",".join(values) + b"]}")
+        reply = judge.ask(request, time.monotonic() + timeout_s)
+        if reply.get("need"):  # not held after all (the host's bookkeeping): load it, then judge afresh
+            judge.specs.discard(key)
+            _hold_spec(judge, key, spec_json)
+            reply = judge.ask(request, time.monotonic() + timeout_s)
     except BaseException:
         judge.kill()
         raise

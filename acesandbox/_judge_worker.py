@@ -77,28 +77,30 @@ def _load(request: dict[str, Any]) -> dict[str, Any]:
     return {"loaded": target}
 
 
-def _spec(request: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[float, ...], int] | None:
+def _spec(request: dict[str, Any]) -> dict[str, Any]:
+    """Decode a test's arguments and expected values and keep them under their key; the
+    reply names the keys dropped to make room, so the host knows what is held here."""
     global _spec_bytes
     from . import _wire
 
     key = request["key"]
-    if "spec" not in request:
-        found = _specs.get(key)
-        if found is not None:
-            _specs.move_to_end(key)
-        return found
     spec = request["spec"]
     args, expected = _wire.decode(spec["args"]), _wire.decode(spec["expected"])
     atols = tuple(float(a) for a in spec["atol"])
     if not (isinstance(args, tuple) and isinstance(expected, tuple) and len(args) == len(expected) == len(atols)):
         raise ValueError("malformed test spec")
     size = int(request.get("spec_bytes", 0))
-    found = (args, expected, atols, size)
-    _specs[key] = found
+    old = _specs.pop(key, None)
+    if old is not None:
+        _spec_bytes -= old[3]
+    _specs[key] = (args, expected, atols, size)
     _spec_bytes += size
+    dropped: list[str] = []
     while _spec_bytes > SPEC_CACHE_BYTES and len(_specs) > 1:
-        _spec_bytes -= _specs.popitem(last=False)[1][3]
-    return found
+        gone, value = _specs.popitem(last=False)
+        _spec_bytes -= value[3]
+        dropped.append(gone)
+    return {"held": key, "dropped": dropped}
 
 
 def _call(request: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +109,10 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
     from . import _wire
     from .judges import run_judge
 
-    spec = _spec(request)
+    spec = _specs.get(request["key"])
     if spec is None:
         return {"need": True}
+    _specs.move_to_end(request["key"])
     fn = _judges.get(request["target"])
     if fn is None:
         return {"unloaded": True}
@@ -155,6 +158,8 @@ def _answer(request: dict[str, Any]) -> dict[str, Any]:
             return _call(request)
         if op == "load":
             return _load(request)
+        if op == "spec":
+            return _spec(request)
         return _check(request)
     except BaseException as exc:  # noqa: BLE001 - a malformed request or a failure in the cache
         return _error(exc)

@@ -495,6 +495,8 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
         if tag == "c":
             if len(frame) != 3 or not isinstance(frame[1], int) or not 0 <= frame[1] < len(checks):
                 return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
+            if frame[1] in seen and isinstance(prep.test, CallTest):  # a call's value comes once: a repeat is forged
+                return done(Status.CRASHED, "the program wrote to the sandbox's result channel (a call's value twice)")
             if prep.judge is not None:  # a registered judge: the value is rebuilt in the judge process only
                 test = prep.test
                 assert isinstance(test, CallTest)

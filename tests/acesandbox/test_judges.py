@@ -234,3 +234,74 @@ def test_the_host_never_calls_a_registered_judge(executor, monkeypatch):
         CallBatchTest("f", [([1, 2],), ([3],)], [[2, 1], [4]], judge="test-set-equal"),
     ]))
     assert report.statuses == (Status.PASSED, Status.FAILED) and report.outcomes[1].call_index == 1
+
+
+def _big_spec_test(width: int = 12000, calls: int = 20) -> CallBatchTest:
+    """A registered-judge test whose arguments take the judge process about a second to
+    decode (megabytes of them), made unique per call of this helper."""
+    salt = time.monotonic_ns()
+    return CallBatchTest("f", [([[i, str(i)] for i in range(width)], salt) for _ in range(calls)],
+                         [[width]] * calls, judge="test-set-equal")
+
+
+def _wire_text(value) -> bytes:
+    from acesandbox import _wire
+
+    return json.dumps(_wire.encode(value), separators=(",", ":")).encode()
+
+
+def test_loading_a_tests_expected_values_is_never_charged_to_its_judging_deadline():
+    """Shipping and decoding a test's cached spec happens in a request of its own under the
+    host's allowance: a correct value is judged within a deadline far shorter than that."""
+    from acesandbox._kinds import _judge_registered, _registered
+
+    test = _big_spec_test()
+    reg = _registered(test, "tests[0]")
+    assert len(reg.spec_json) > 3_000_000
+    values = [_wire_text([12000])] * 20
+    verdict = _judge_registered(reg, values, 0, False, 0.25)
+    assert (verdict.passed, verdict.failed) == (20, None)
+    wrong = _judge_registered(reg, [*values[:3], _wire_text([1])], 0, False, 0.25)
+    assert wrong.passed == 3 and wrong.failed is not None and wrong.failed[:2] == (3, "fail")
+
+
+def test_a_value_that_times_out_its_judge_costs_the_next_job_nothing():
+    """A hostile value whose decoding runs past its own deadline kills the judge process and
+    its cache; the next test's correct values are still judged within a short deadline."""
+    from acesandbox._judge_proc import JudgeTimeout
+    from acesandbox._kinds import _judge_registered, _registered
+
+    reg = _registered(_big_spec_test(), "tests[0]")
+    values = [_wire_text([12000])] * 20
+    assert _judge_registered(reg, values, 0, False, 60.0).passed == 20  # a generous budget warms the cache
+    assert _judge_registered(reg, values, 0, False, 0.25).passed == 20
+    hostile = b"[" + b",".join([b"[0]"] * 1_500_000) + b"]"  # cheap to write, seconds to decode
+    with pytest.raises(JudgeTimeout, match="longer than its budget"):
+        _judge_registered(reg, [hostile], 0, False, 0.25)
+    after = _judge_registered(reg, values, 0, False, 0.25)
+    assert (after.passed, after.failed) == (20, None)
+
+
+_FLOOD = r'''
+import os
+def g():
+    for fd in range(3, 64):
+        try:
+            flags = int(open(f"/proc/self/fdinfo/{fd}").read().split("flags:")[1].split()[0], 8)
+            if flags & 3 == 1 and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                os.write(fd, b'["c",0,{"$t":[[3]]}]\n' * 50)
+                break
+        except (OSError, IndexError, ValueError):
+            continue
+    return [3]
+'''
+
+
+def test_a_calls_value_sent_twice_is_forged_not_judged_again(executor):
+    """A CallTest's value comes once: repeated value frames (each would cost a judge-process
+    round trip) end the test as crashed, with or without a registered judge."""
+    report = executor.run(Job(_FLOOD, [CallTest("g", (), [3], judge="test-set-equal"), CallTest("g", (), [3])]))
+    assert report.statuses == (Status.CRASHED, Status.CRASHED), [o.message for o in report.outcomes]
+    assert all("a call's value twice" in o.message for o in report.outcomes)
+    honest = executor.run(Job("def g():\n    return [3]\n", [CallTest("g", (), [3], judge="test-set-equal")]))
+    assert honest.statuses == (Status.PASSED,)
