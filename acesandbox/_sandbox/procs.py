@@ -1,9 +1,12 @@
-"""The sandbox's processes, read from /proc: CPU time, descendants, sweeping leftovers."""
+"""The sandbox's processes, read from /proc: CPU time, descendants, sweeping leftovers,
+and what every process they fork inherits (limits, priority, CPU set), watched for change."""
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
+from typing import Any
 
 _CLK = os.sysconf("SC_CLK_TCK")
 
@@ -123,3 +126,50 @@ def oom_adj(value: int) -> None:
     except OSError:
         pass
 
+
+
+# -- what every J inherits: a program must not change it for later jobs (issue 10)
+
+# Every RLIMIT_* the module names (RLIMIT_OFILE is NOFILE), and RLIMIT_LOCKS (10) it does not.
+_RLIMITS = tuple(sorted({getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")} | {10}))
+
+
+def inherited(pid: int) -> tuple[Any, ...]:
+    """What process ``pid`` (0: this one) passes on to what it forks: every limit, the nice
+    value, the CPU set and the scheduling policy. Read only: prlimit without a new limit
+    (which seccomp lets through), getpriority, sched_getaffinity, sched_getscheduler."""
+    return (
+        tuple(resource.prlimit(pid, r) for r in _RLIMITS),
+        os.getpriority(os.PRIO_PROCESS, pid),
+        os.sched_getaffinity(pid),
+        os.sched_getscheduler(pid),
+    )
+
+
+def _at_start() -> tuple[Any, ...] | None:
+    try:
+        return inherited(0)
+    except OSError:
+        return None
+
+
+AT_START = _at_start()
+"""This process's :func:`inherited` when it imported this module: in the server, before any
+job (the fork template, a fork or an exec of the server, starts with the same)."""
+
+
+def inherited_changed(*pids: int) -> bool:
+    """Whether this process (the server) or any of ``pids`` (the fork template; a pid < 1 or
+    one that is gone is skipped) no longer holds what the server started with: a program
+    lowered a limit, the priority or the CPU set that every later job would inherit."""
+    if AT_START is None:
+        return False
+    for pid in (0, *(p for p in pids if p > 0)):
+        try:
+            if inherited(pid) != AT_START:
+                return True
+        except ProcessLookupError:
+            continue  # the template died: it is restarted (an exec of the server) elsewhere
+        except OSError:
+            return True  # unreadable: fail closed
+    return False
