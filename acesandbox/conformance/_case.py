@@ -69,8 +69,7 @@ class Case:
     (the sandbox recovered within the job); every other test is an attack.
     ``host`` starts host-side fixtures and yields a context whose ``"@NAME@"`` string
     entries are substituted into the program and tests; ``verify`` adds checks of its
-    own on the report, the elapsed seconds and that context. ``then`` is a case run next
-    on the same executor and checked the same way: nothing a job left behind may change it.
+    own on the report, the elapsed seconds and that context.
     """
 
     name: str
@@ -85,7 +84,6 @@ class Case:
     hostile: bool = False
     host: Callable[[], ContextManager[Mapping[str, Any]]] | None = None
     verify: Verify | None = None
-    then: Case | None = None
     why: str = ""
 
     def __post_init__(self) -> None:

@@ -26,8 +26,6 @@ _CANARY = Job(
 
 # ------------------------------------------------------------------ running
 
-_RAISED = "executor.run raised"
-
 
 def _substitute(value: Any, ctx: Mapping[str, Any]) -> Any:
     subs = {k: v for k, v in ctx.items() if k.startswith("@") and isinstance(v, str)}
@@ -79,19 +77,6 @@ def run_case(case: Case, executor: Any) -> list[str]:
     missing = case.requires - capabilities(executor.backend)
     if missing:
         raise ValueError(f"case {case.name} needs {sorted(missing)}, which backend {executor.backend.name!r} lacks")
-    problems: list[str] = []
-    step: Case | None = case
-    while step is not None:
-        found = _run(step, executor)
-        problems += found if step is case else [f"the next job ({step.name}): {p}" for p in found]
-        if any(p.startswith(_RAISED) for p in found):
-            return problems
-        step = step.then
-    return problems + _survives(executor)
-
-
-def _run(case: Case, executor: Any) -> list[str]:
-    """Run one case's job on ``executor`` and check it (no canary)."""
     host = case.host() if case.host is not None else contextlib.nullcontext({})
     problems: list[str] = []
     with host as fixture:
@@ -109,11 +94,12 @@ def _run(case: Case, executor: Any) -> list[str]:
         try:
             report = executor.run(job)
         except Exception as exc:  # noqa: BLE001 - the executor must turn failures into outcomes
-            return [f"{_RAISED} {type(exc).__name__}: {exc}"]
+            return [f"executor.run raised {type(exc).__name__}: {exc}"]
         elapsed = time.monotonic() - t0
         problems += _check_statuses(case, report)
         if case.verify is not None:
             problems += case.verify(report, elapsed, ctx)
+    problems += _survives(executor)
     return problems
 
 
