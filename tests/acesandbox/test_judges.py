@@ -305,3 +305,33 @@ def test_a_calls_value_sent_twice_is_forged_not_judged_again(executor):
     assert all("a call's value twice" in o.message for o in report.outcomes)
     honest = executor.run(Job("def g():\n    return [3]\n", [CallTest("g", (), [3], judge="test-set-equal")]))
     assert honest.statuses == (Status.PASSED,)
+
+
+def test_the_judge_process_names_the_specs_it_evicts(monkeypatch):
+    """The spec cache's reply lists what it dropped for room, so the host's record of what a
+    judge process holds stays exact (the least recently used goes first)."""
+    from acesandbox import _judge_worker, _wire
+
+    monkeypatch.setattr(_judge_worker, "_specs", type(_judge_worker._specs)())
+    monkeypatch.setattr(_judge_worker, "_spec_bytes", 0)
+    monkeypatch.setattr(_judge_worker, "SPEC_CACHE_BYTES", 250)
+    spec = {"args": _wire.encode(((1,),)), "expected": _wire.encode((1,)), "atol": [0.0]}
+    replies = [_judge_worker._spec({"key": k, "spec": spec, "spec_bytes": 100}) for k in ("a", "b", "c")]
+    assert [r["dropped"] for r in replies] == [[], [], ["a"]] and replies[2]["held"] == "c"
+    assert _judge_worker._call({"key": "a", "target": "x"}) == {"need": True}
+    assert list(_judge_worker._specs) == ["b", "c"] and _judge_worker._spec_bytes == 200
+
+
+def test_a_spec_the_judge_process_lost_is_loaded_again_not_charged():
+    """Where the host believes a judge process holds a spec it does not, the judge asks for
+    it, gets it under the host's allowance and judges within the test's short deadline."""
+    from acesandbox import _judge_proc
+    from acesandbox._kinds import _judge_registered, _registered
+
+    reg = _registered(_big_spec_test(), "tests[0]")
+    judge = _judge_proc._take(reg.roots)
+    judge.specs.add(reg.spec_key)  # the host's record drifted from the process's cache
+    _judge_proc._give(judge)
+    verdict = _judge_registered(reg, [_wire_text([12000])] * 20, 0, False, 0.25)
+    assert (verdict.passed, verdict.failed) == (20, None)
+    assert reg.spec_key in judge.specs and judge.alive()
