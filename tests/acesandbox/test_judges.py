@@ -236,7 +236,7 @@ def test_the_host_never_calls_a_registered_judge(executor, monkeypatch):
     assert report.statuses == (Status.PASSED, Status.FAILED) and report.outcomes[1].call_index == 1
 
 
-def _big_spec_test(width: int = 12000, calls: int = 20) -> CallBatchTest:
+def _big_spec_test(width: int = 30000, calls: int = 20) -> CallBatchTest:
     """A registered-judge test whose arguments take the judge process about a second to
     decode (megabytes of them), made unique per call of this helper."""
     salt = time.monotonic_ns()
@@ -257,8 +257,8 @@ def test_loading_a_tests_expected_values_is_never_charged_to_its_judging_deadlin
 
     test = _big_spec_test()
     reg = _registered(test, "tests[0]")
-    assert len(reg.spec_json) > 3_000_000
-    values = [_wire_text([12000])] * 20
+    assert len(reg.spec_json) > 8_000_000
+    values = [_wire_text([30000])] * 20
     verdict = _judge_registered(reg, values, 0, False, 0.25)
     assert (verdict.passed, verdict.failed) == (20, None)
     wrong = _judge_registered(reg, [*values[:3], _wire_text([1])], 0, False, 0.25)
@@ -272,7 +272,7 @@ def test_a_value_that_times_out_its_judge_costs_the_next_job_nothing():
     from acesandbox._kinds import _judge_registered, _registered
 
     reg = _registered(_big_spec_test(), "tests[0]")
-    values = [_wire_text([12000])] * 20
+    values = [_wire_text([30000])] * 20
     assert _judge_registered(reg, values, 0, False, 60.0).passed == 20  # a generous budget warms the cache
     assert _judge_registered(reg, values, 0, False, 0.25).passed == 20
     hostile = b"[" + b",".join([b"[0]"] * 1_500_000) + b"]"  # cheap to write, seconds to decode
@@ -332,6 +332,6 @@ def test_a_spec_the_judge_process_lost_is_loaded_again_not_charged():
     judge = _judge_proc._take(reg.roots)
     judge.specs.add(reg.spec_key)  # the host's record drifted from the process's cache
     _judge_proc._give(judge)
-    verdict = _judge_registered(reg, [_wire_text([12000])] * 20, 0, False, 0.25)
+    verdict = _judge_registered(reg, [_wire_text([30000])] * 20, 0, False, 0.25)
     assert (verdict.passed, verdict.failed) == (20, None)
     assert reg.spec_key in judge.specs and judge.alive()
