@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import errno
 import json
 import os
 import signal
@@ -13,11 +14,14 @@ import time
 from typing import Any
 
 from . import scratch
-from .framing import read_exact, recv, result_message, send, write_all
+from .framing import read_exact, recv, recv_raw, result_message, send, write_all
 from .job import job_process
 from .procs import prctl, read_proc, sweep
 from .supervise import close_j, supervise
+from .template import Template, TemplateGone
 from .testproc import q_process
+
+_SEALS = 0x0001 | 0x0002 | 0x0004 | 0x0008  # F_SEAL_SEAL, SHRINK, GROW, WRITE
 
 
 def _no_sockets_left() -> bool:
@@ -46,9 +50,20 @@ def _no_q(verdict_r: int, verdict_w: int, why: str) -> dict[str, Any]:
     return {"pid": -1, "verdict": verdict_r, "buf": bytearray()}
 
 
+def _no_j(k: int, why: str) -> dict[str, Any]:
+    """Test ``k``'s result when its job process could not start: the program's crash."""
+    info = {"status": "crashed", "msg": f"the job process could not start: {why}"}
+    return {"k": k, "end": "load_failed", "phase": "load", "info": info, "lines": [], "out": "", "err": "",
+            "trunc": False, "overflow": False, "wall": 0.0, "cpu": 0.0}
+
+
 class Server:
-    def __init__(self, hin: int, hout: int, cfg: dict[str, Any]) -> None:
+    def __init__(self, hin: int, hout: int, cfg: dict[str, Any], template: Template) -> None:
         self.hin, self.hout, self.cfg = hin, hout, cfg
+        self.template = template  # forks every J (see template.py)
+        self.job_fd = -1  # the current job's message in a sealed memfd, once a J needs it
+        self.retire = False  # this sandbox ends after the current job (its template is gone)
+        self.no_j_why = ""
         self.null = os.open(os.devnull, os.O_RDWR)
         self.stop_requested: set[int | None] = set()
         self.current_id: int | None = None
@@ -69,8 +84,30 @@ class Server:
             data, self.out = bytes(self.out), bytearray()
             write_all(self.hout, data)
 
+    def spare(self) -> int:
+        """The pid sweeps leave alive: the template's (-1 once it died)."""
+        return self.template.live_pid()
+
     # -- one J
-    def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any]:
+    def _job_memfd(self, job: dict[str, Any]) -> int:
+        """The job's message as the host sent it, in a sealed memfd that every J of this
+        job reads (made once per job)."""
+        if self.job_fd < 0:
+            fd = os.memfd_create("acesandbox-job", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            try:
+                write_all(fd, job["raw"])
+                import fcntl
+
+                fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+            except BaseException:
+                os.close(fd)
+                raise
+            self.job_fd = fd
+        return self.job_fd
+
+    def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any] | None:
+        """Have the template fork J for tests ``start``..; None if it could not (the
+        template is gone, or no process or memory was left): this sandbox then retires."""
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -81,17 +118,27 @@ class Server:
         if any(t["k"] == "q" for t in job["tests"][start:]):
             fdpass, fdpass_j = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             fdpass.setblocking(False)  # the program may never read: pid 1 must not block
-        fds = {"res_w": res_w, "out_w": out_w, "err_w": err_w, "ctrl_r": ctrl_r, "null": self.null}
+        fds = [res_w, out_w, err_w, ctrl_r, self._job_memfd(job)]
         if fdpass_j is not None:
-            fds["fdpass"] = fdpass_j.fileno()
-        pid = os.fork()
-        if pid == 0:
-            job_process(job, start, fds, self.cfg)
-            os._exit(0)
+            fds.append(fdpass_j.fileno())
+        try:
+            pid = self.template.spawn(fds, start)
+        except (TemplateGone, OSError) as exc:
+            if not isinstance(exc, TemplateGone) and exc.errno not in (errno.EAGAIN, errno.ENOMEM):
+                raise  # this platform cannot fork J so: the sandbox's failure, not the program's
+            self.retire = True
+            self.no_j_why = str(exc)
+            pid = -1
         for fd in (res_w, out_w, err_w, ctrl_r):
             os.close(fd)
         if fdpass_j is not None:
             fdpass_j.close()
+        if pid < 0:
+            for fd in (res_r, out_r, err_r, ctrl_w):
+                os.close(fd)
+            if fdpass is not None:
+                fdpass.close()
+            return None
         for fd in (res_r, out_r, err_r):
             os.set_blocking(fd, False)
         try:
@@ -171,14 +218,14 @@ class Server:
             os._exit(3)
 
     def _kill_all(self, j: dict[str, Any] | None) -> None:
-        sweep(keep=None)
+        sweep(keep=None, spare=self.spare())
         if j is not None:
             close_j(j)
 
     # -- supervision of one step (a load or a test)
     def _host_message(self) -> None:
         try:
-            msg = recv(self.hin)
+            msg = self._recv()
         except (EOFError, OSError, ValueError):
             sweep(keep=None)
             os._exit(0)
@@ -217,6 +264,11 @@ class Server:
                     emit({"k": kk, "end": "timeout", "reason": "job", "lines": [], "out": "", "err": "", "trunc": False, "overflow": False, "wall": 0.0, "cpu": 0.0})
                 break
             j = self._spawn(job, k)
+            if j is None:
+                for kk in range(k, n):
+                    emit(_no_j(kk, self.no_j_why))
+                k = n
+                break
             load = supervise(self, j, None, lim, job_deadline, shared=False, cap_out=lim["output_bytes"])
             if load["end"] != "loaded":
                 self._kill_all(j)
@@ -260,12 +312,24 @@ class Server:
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self._wipe()
+        if self.retire or not self.template.alive():
+            # The template is gone (the program killed it, or the OOM killer did): never
+            # fork J from this server itself, whose heap holds earlier jobs' data.
+            sweep(keep=None)
+            os._exit(3)
         if self.cfg.get("net_private") and not _no_sockets_left():
             # TCP state outlives the program (TIME_WAIT: a port the next job could not bind):
             # this sandbox's network ends here, with it (the host starts a fresh one).
             sweep(keep=None)
             os._exit(3)
         self.stop_requested.clear()
+
+    def _recv(self) -> dict[str, Any]:
+        """The host's next message; a job keeps its bytes as sent (``raw``) for its memfd."""
+        msg, raw = recv_raw(self.hin)
+        if msg.get("op") == "job":
+            msg["raw"] = raw
+        return msg
 
     def serve(self) -> None:
         send(
@@ -277,7 +341,7 @@ class Server:
                 msg = self.pending.pop(0)
             else:
                 try:
-                    msg = recv(self.hin)
+                    msg = self._recv()
                 except (EOFError, OSError):
                     sweep(keep=None)
                     os._exit(0)
@@ -292,6 +356,9 @@ class Server:
                     if self.codes >= 0:
                         os.close(self.codes)
                         self.codes = -1
+                    if self.job_fd >= 0:
+                        os.close(self.job_fd)
+                        self.job_fd = -1
             elif op == "exit":
                 sweep(keep=None)
                 os._exit(0)
@@ -325,7 +392,7 @@ def main() -> None:
     prctl(4, 0)  # PR_SET_DUMPABLE 0: programs in the sandbox cannot ptrace the server
     prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
     if cfg.get("rlimit_nproc"):
-        cfg["rlimit_nproc_base"] = 0
+        cfg["rlimit_nproc_base"] = 1  # the fork template
     failed = []
     for name in cfg.get("preload", []):
         try:
@@ -337,5 +404,7 @@ def main() -> None:
 
     gc.collect()
     gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
-    Server(hin, hout, cfg).serve()
+    # Before any job is read: the template that forks every J holds no job's data.
+    template = Template.start(cfg, job_process)
+    Server(hin, hout, cfg, template).serve()
 

@@ -3,9 +3,44 @@
 from __future__ import annotations
 
 
-from .._spec import CallTest
-from ._case import F, P, Case, src
+from .._spec import AssertTest, CallTest, Job
+from ._case import BLOCKED, FAST, F, P, Case, src
 from ._host import secret_file, secret_value, tcp_listener, verify_no_connection
+
+# What an earlier job on the same sandbox leaves in the server (its program, a call's
+# argument, the result J sent back) carries this marker; the scan below never holds it
+# whole (head and tail apart), so what it finds came from elsewhere.
+_MARK = "ACESANDBOX-EARLIER-JOB-3d9b"
+_EARLIER = Job(
+    program=f"SOLUTION = {_MARK + ' in the program'!r}\ndef echo(s):\n    return s.replace('argument', 'result')\n",
+    tests=(AssertTest(f"assert echo({_MARK + ' argument'!r}) == {_MARK + ' result'!r}"),),
+    limits=FAST,
+)
+_MEMORY_SCAN = src(
+    f"""
+    HEAD, TAIL = {_MARK[:15].encode()!r}, {_MARK[15:].encode()!r}
+    def remnants():
+        hits = 0
+        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+            for line in maps:
+                lo, hi = (int(v, 16) for v in line.split()[0].split("-"))
+                if "r" not in line.split()[1] or hi - lo > 1 << 26:
+                    continue
+                try:
+                    mem.seek(lo)
+                    data = mem.read(hi - lo)
+                except (OSError, ValueError, OverflowError):
+                    continue
+                at = data.find(HEAD)
+                while at >= 0:
+                    hits += data.startswith(TAIL, at + len(HEAD))
+                    at = data.find(HEAD, at + 1)
+        return hits
+    def planted():
+        bait = b"".join([HEAD, TAIL])
+        return remnants() > 0 and len(bait) > 0
+    """
+)
 
 CASES: tuple[Case, ...] = (
     Case(
@@ -248,5 +283,14 @@ CASES: tuple[Case, ...] = (
         (F, F),
         requires={"net_isolation"},
         hostile=True,
+    ),
+    Case(
+        "earlier_job_in_memory",
+        _MEMORY_SCAN,
+        ("assert remnants() > 0", "assert planted()"),
+        (BLOCKED, P),
+        earlier=_EARLIER,
+        hostile=True,
+        why="each job process is forked from a template that never held a job's data, never from the server",
     ),
 )
