@@ -18,7 +18,7 @@ from .framing import read_exact, recv, recv_raw, result_message, send, write_all
 from .job import job_process
 from .procs import prctl, read_proc, sweep
 from .supervise import close_j, supervise
-from .template import Template, TemplateGone
+from .template import Template, TemplateGone, serve_template
 from .testproc import q_process
 
 _SEALS = 0x0001 | 0x0002 | 0x0004 | 0x0008  # F_SEAL_SEAL, SHRINK, GROW, WRITE
@@ -62,7 +62,7 @@ class Server:
         self.hin, self.hout, self.cfg = hin, hout, cfg
         self.template = template  # forks every J (see template.py)
         self.job_fd = -1  # the current job's message in a sealed memfd, once a J needs it
-        self.retire = False  # this sandbox ends after the current job (its template is gone)
+        self.retire = False  # this sandbox ends after the current job (no J could start)
         self.no_j_why = ""
         self.null = os.open(os.devnull, os.O_RDWR)
         self.stop_requested: set[int | None] = set()
@@ -106,8 +106,27 @@ class Server:
         return self.job_fd
 
     def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any] | None:
-        """Have the template fork J for tests ``start``..; None if it could not (the
-        template is gone, or no process or memory was left): this sandbox then retires."""
+        """Have the template fork J for tests ``start``..; a dead template is restarted
+        (by exec). None if J still could not start (no process or memory left): the
+        program's crash, and this sandbox retires after the job."""
+        try:
+            try:
+                return self._fork_j(job, start)
+            except TemplateGone:  # killed (by a program of this job or the OOM killer)
+                # It may have forked J before it died (J killing it first): none may run on.
+                sweep(keep=None)
+                self.template = Template.restart(self.cfg)
+                return self._fork_j(job, start)
+        except (TemplateGone, OSError) as exc:
+            if not isinstance(exc, TemplateGone) and exc.errno not in (errno.EAGAIN, errno.ENOMEM):
+                raise  # this platform cannot fork J so: the sandbox's failure, not the program's
+            sweep(keep=None, spare=self.spare())
+            self.retire = True
+            self.no_j_why = str(exc)
+            return None
+
+    def _fork_j(self, job: dict[str, Any], start: int) -> dict[str, Any]:
+        """One J from the template, on fresh pipes (TemplateGone, OSError: none, pipes closed)."""
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -123,22 +142,17 @@ class Server:
             fds.append(fdpass_j.fileno())
         try:
             pid = self.template.spawn(fds, start)
-        except (TemplateGone, OSError) as exc:
-            if not isinstance(exc, TemplateGone) and exc.errno not in (errno.EAGAIN, errno.ENOMEM):
-                raise  # this platform cannot fork J so: the sandbox's failure, not the program's
-            self.retire = True
-            self.no_j_why = str(exc)
-            pid = -1
-        for fd in (res_w, out_w, err_w, ctrl_r):
-            os.close(fd)
-        if fdpass_j is not None:
-            fdpass_j.close()
-        if pid < 0:
+        except BaseException:
             for fd in (res_r, out_r, err_r, ctrl_w):
                 os.close(fd)
             if fdpass is not None:
                 fdpass.close()
-            return None
+            raise
+        finally:
+            for fd in (res_w, out_w, err_w, ctrl_r):
+                os.close(fd)
+            if fdpass_j is not None:
+                fdpass_j.close()
         for fd in (res_r, out_r, err_r):
             os.set_blocking(fd, False)
         try:
@@ -312,9 +326,7 @@ class Server:
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self._wipe()
-        if self.retire or not self.template.alive():
-            # The template is gone (the program killed it, or the OOM killer did): never
-            # fork J from this server itself, whose heap holds earlier jobs' data.
+        if self.retire:  # no J could be started, even from a restarted template
             sweep(keep=None)
             os._exit(3)
         if self.cfg.get("net_private") and not _no_sockets_left():
@@ -366,17 +378,11 @@ class Server:
                 pass  # the job already ended
 
 
-def main() -> None:
-    hin, hout = os.dup(0), os.dup(1)
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(null, 1)
-    os.close(null)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
-        signal.signal(sig, signal.SIG_IGN)
-    cfg = recv(hin)
-    # Started with -S (no site: a smaller server forks faster), so add site-packages
-    # ourselves (.pth hooks are not run) and the exit()/quit() builtins programs expect.
+def _interpreter(cfg: dict[str, Any]) -> list[str]:
+    """The setup the server and a restarted template share (both started with -S): add
+    site-packages (.pth hooks are not run) and the exit()/quit() builtins programs
+    expect, enter the scratch, become non-dumpable (programs in the sandbox cannot
+    ptrace us), preload the configured modules; the modules that failed to import."""
     for d in cfg.get("site", []):
         if d not in sys.path:
             sys.path.append(d)
@@ -386,25 +392,61 @@ def main() -> None:
     builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
     os.makedirs(cfg["scratch"], exist_ok=True)
     os.chdir(cfg["scratch"])
-    for path in cfg.get("wipe", [cfg["scratch"]]):  # a fresh server after a discarded one
-        if not scratch.wipe(path):
-            os._exit(3)
-    prctl(4, 0)  # PR_SET_DUMPABLE 0: programs in the sandbox cannot ptrace the server
-    prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
-    if cfg.get("rlimit_nproc"):
-        cfg["rlimit_nproc_base"] = 1  # the fork template
+    prctl(4, 0)  # PR_SET_DUMPABLE 0
     failed = []
     for name in cfg.get("preload", []):
         try:
             __import__(name)
         except BaseException as exc:  # noqa: BLE001 - reported to the host as a warning
             failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
-    cfg["preload_failed"] = failed
+    return failed
+
+
+def _freeze() -> None:
     import gc
 
     gc.collect()
     gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
+
+
+def main() -> None:
+    hin, hout = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    cfg = recv(hin)
+    os.makedirs(cfg["scratch"], exist_ok=True)
+    for path in cfg.get("wipe", [cfg["scratch"]]):  # a fresh server after a discarded one
+        if not scratch.wipe(path):
+            os._exit(3)
+    prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
+    if cfg.get("rlimit_nproc"):
+        cfg["rlimit_nproc_base"] = 1  # the fork template
+    cfg["preload_failed"] = _interpreter(cfg)
+    _freeze()
     # Before any job is read: the template that forks every J holds no job's data.
     template = Template.start(cfg, job_process)
     Server(hin, hout, cfg, template).serve()
 
+
+def template_main() -> None:
+    """A fork template restarted by exec (``server.py --template``): its socket to the
+    server on stdin, the server's config as its first message."""
+    fd = os.dup(0)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    sock = socket.socket(fileno=fd)
+    try:
+        cfg = json.loads(sock.recv(1 << 20))
+    except (OSError, ValueError):
+        os._exit(0)
+    _interpreter(cfg)
+    _freeze()
+    serve_template(sock, cfg, job_process)

@@ -14,8 +14,9 @@ The template is single-threaded and never starts threads, so a raw ``clone`` (no
 fork handlers) is safe there; glibc's cached thread id in J keeps the template's value,
 which only thread-directed calls on J's main thread by pthread handle would notice
 (``pthread_kill`` and ``raise`` use the kernel's own). A program can kill the template
-(same user); the server then ends the job as the program's crash and retires the sandbox
-(see :meth:`Template.spawn`, :meth:`Template.alive`).
+(same user), or the OOM killer can: the server then starts a new one by exec (a fresh
+interpreter, :meth:`Template.restart`), never by forking its own heap; a J that still
+cannot be started is the program's crash, and the sandbox retires after that job.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ import ctypes
 import errno
 import os
 import platform
+import json
 import select
 import signal
 import socket
+import sys
 from typing import Any, Callable
 
 from .procs import prctl
@@ -64,11 +67,34 @@ class Template:
         if pid == 0:
             try:
                 parent.close()
-                _serve(child, cfg, job_body)
+                serve_template(child, cfg, job_body)
             finally:
                 os._exit(0)
         child.close()
         return cls(pid, parent)
+
+    @classmethod
+    def restart(cls, cfg: dict[str, Any]) -> Template:
+        """A new template for one that died: a fresh interpreter (``server.py --template``,
+        exec'd, so it inherits nothing of the server's heap), the server's config sent first."""
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
+        argv = getattr(sys, "orig_argv", None) or [sys.executable, "-I", "-S", "-B", server]
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(child.fileno(), 0)
+                os.closerange(3, 65536)
+                os.execve(sys.executable, [sys.executable, *argv[1:], "--template"], os.environ)
+            finally:
+                os._exit(127)
+        child.close()
+        template = cls(pid, parent)
+        try:
+            parent.send(json.dumps(cfg).encode())
+        except OSError:
+            template._lost()
+        return template
 
     def spawn(self, fds: list[int], start: int) -> int:
         """Have the template fork J with ``fds`` (see FD_NAMES); J's pid.
@@ -78,7 +104,7 @@ class Template:
         if self.gone:
             raise TemplateGone("the fork template is gone")
         try:
-            os.kill(self.pid, signal.SIGCONT)  # a program may have stopped it (it is swept by now)
+            self._signal(signal.SIGCONT)  # a program may have stopped it (it is swept by now)
             socket.send_fds(self.sock, [b"%d" % start], fds)
             ready = select.select([self.sock], [], [], _REPLY_TIMEOUT_S)[0]
             reply = self.sock.recv(64) if ready else b""
@@ -101,7 +127,7 @@ class Template:
             self._lost()
             return False
         try:
-            os.kill(self.pid, signal.SIGCONT)
+            self._signal(signal.SIGCONT)
         except OSError:
             self._lost()
             return False
@@ -113,22 +139,37 @@ class Template:
             return -1
         return self.pid
 
+    def _signal(self, sig: int) -> None:
+        """Signal it through its pidfd where there is one: its pid may be reused once
+        a sweep reaped it, by J among others."""
+        if self.pidfd >= 0:
+            signal.pidfd_send_signal(self.pidfd, sig)
+        else:
+            os.kill(self.pid, sig)
+
     def _lost(self) -> None:
         """Kill and reap it: a template that stopped answering is never asked again."""
         if self.gone:
             return
         self.gone = True
         try:
-            os.kill(self.pid, signal.SIGKILL)
+            self._signal(signal.SIGKILL)
         except OSError:
             pass
         try:
-            os.waitpid(self.pid, 0)
+            if self.pidfd >= 0:
+                os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
+            else:
+                os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
+        self.sock.close()
 
 
-def _serve(sock: socket.socket, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
+def serve_template(sock: socket.socket, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
     """The template's loop: receive J's descriptors, fork J, answer its pid; never returns."""
     me = sock.fileno()
     os.closerange(3, me)  # the host's pipes and anything else of the server's
