@@ -325,6 +325,7 @@ class Server:
         self.flush()
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
+        self.template.prefork()  # the next job's J forks while we clean up and wait
         self._wipe()
         if self.retire:  # no J could be started, even from a restarted template
             sweep(keep=None)
@@ -344,6 +345,7 @@ class Server:
         return msg
 
     def serve(self) -> None:
+        self.template.prefork()
         send(
             self.hout,
             {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "preload_failed": self.cfg.get("preload_failed", [])},

@@ -3,12 +3,14 @@
 The server's heap holds remnants of every job that went through it (programs, call
 arguments, result values, the next job sent ahead), freed but not erased; a J forked from
 it could read them in /proc/self/mem. So at start, before it reads any job, the server
-forks this small template, which never reads or holds job data. For each J the server
-writes the job message into a sealed memfd and hands the template J's pipe ends and that
-memfd over a Unix socket (SCM_RIGHTS), with the index of the first test as the only
-payload; the template forks J with ``CLONE_PARENT``, so J is the server's own child (the
-server waits for it, opens a pidfd on it and reads its exit status as before), and
-replies with J's pid. J reads and parses its job from the memfd.
+forks this small template, which never reads or holds job data. Asked (one byte), the
+template forks a J with ``CLONE_PARENT``, so J is the server's own child (the server
+waits for it, opens a pidfd on it and reads its exit status as before), and sends the
+server J's pid and one end of a socket pair J waits on. The server hands J its pipe ends
+and a sealed memfd holding the job message over that socket (SCM_RIGHTS), with the index
+of the first test as the only payload; J reads and parses its job from the memfd. The
+server asks for the next J as soon as a job is swept, so the fork overlaps the time
+between jobs (no program runs then, and none can reach a J waiting for its job).
 
 The template is single-threaded and never starts threads, so a raw ``clone`` (no glibc
 fork handlers) is safe there; glibc's cached thread id in J keeps the template's value,
@@ -40,7 +42,7 @@ _CLONE_PARENT = 0x00008000
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "ppc64le": 120, "ppc64": 120}
 _REPLY_TIMEOUT_S = 30.0  # a fork takes milliseconds: past this the template is gone
 FD_NAMES = ("res_w", "out_w", "err_w", "ctrl_r", "job", "fdpass")
-"""What the descriptors handed to the template are, in order (``fdpass`` only for Q tests)."""
+"""What the descriptors handed to J are, in order (``fdpass`` only for Q tests)."""
 
 
 class TemplateGone(Exception):
@@ -58,6 +60,7 @@ class Template:
         except OSError:
             self.pidfd = -1
         self.gone = False
+        self.asked = False  # a J ahead was asked for and its answer not read yet
 
     @classmethod
     def start(cls, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> Template:
@@ -97,30 +100,73 @@ class Template:
         return template
 
     def spawn(self, fds: list[int], start: int) -> int:
-        """Have the template fork J with ``fds`` (see FD_NAMES); J's pid.
+        """Hand ``fds`` (see FD_NAMES) and ``start`` to a J the template forked ahead, and
+        ask for the next one; J's pid.
 
-        TemplateGone if it is dead or does not answer; OSError if it could not fork (its
-        errno: EAGAIN or ENOMEM when processes or memory ran out)."""
+        TemplateGone if the template is dead or does not answer; OSError if it could not
+        fork (its errno: EAGAIN or ENOMEM when processes or memory ran out)."""
+        for _ in range(3):  # a J waiting ahead that a program killed: take the next
+            pid, sock, pidfd = self._take_ahead()
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGCONT)  # a program may have stopped it
+                socket.send_fds(sock, [b"%d" % start], fds)
+            except OSError:
+                _end(pid, pidfd)
+                continue
+            finally:
+                sock.close()
+            os.close(pidfd)
+            return pid
+        raise TemplateGone("the job processes forked ahead keep dying")
+
+    def prefork(self) -> None:
+        """Have the template fork the next J now, to wait for its job (call where no
+        program process runs until the next :meth:`spawn`: a sweep would kill it)."""
+        self._ask()
+
+    def _ask(self) -> None:
+        """Ask the template for a J ahead (its answer is read when it is needed)."""
+        if self.asked or self.gone:
+            return
+        try:
+            self._signal(signal.SIGCONT)  # a program may have stopped it (it is swept by now)
+            self.sock.send(b"f")
+        except OSError:
+            self._lost()
+            return
+        self.asked = True
+
+    def _take_ahead(self) -> tuple[int, socket.socket, int]:
+        """The J forked ahead (pid, its socket, a pidfd), waiting for the template's answer."""
+        self._ask()
         if self.gone:
             raise TemplateGone("the fork template is gone")
         try:
-            self._signal(signal.SIGCONT)  # a program may have stopped it (it is swept by now)
-            socket.send_fds(self.sock, [b"%d" % start], fds)
             ready = select.select([self.sock], [], [], _REPLY_TIMEOUT_S)[0]
-            reply = self.sock.recv(64) if ready else b""
+            msg, got, _flags, _addr = socket.recv_fds(self.sock, 64, 1) if ready else (b"", [], 0, None)
         except OSError as exc:
             self._lost()
             raise TemplateGone(f"the fork template is gone ({exc})") from exc
-        if not reply:
+        self.asked = False
+        if not msg:
+            for fd in got:
+                os.close(fd)
             self._lost()
             raise TemplateGone("the fork template is gone")
-        pid = int(reply)
-        if pid < 0:
-            raise OSError(-pid, os.strerror(-pid))
-        return pid
+        pid = int(msg)
+        if pid < 0 or len(got) != 1:
+            for fd in got:
+                os.close(fd)
+            raise OSError(-pid if pid < 0 else errno.EPROTO, os.strerror(-pid if pid < 0 else errno.EPROTO))
+        sock = socket.socket(fileno=got[0])
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # already gone (and reaped): the socket says so at the hand-over
+            pidfd = os.open(os.devnull, os.O_RDONLY)
+        return pid, sock, pidfd
 
     def alive(self) -> bool:
-        """Whether the template still runs (and is not stopped): checked between jobs."""
+        """Whether the template still runs (and is not stopped)."""
         if self.gone:
             return False
         if self.pidfd >= 0 and select.select([self.pidfd], [], [], 0)[0]:
@@ -169,8 +215,20 @@ class Template:
         self.sock.close()
 
 
+def _end(pid: int, pidfd: int) -> None:
+    """Kill and reap a J forked ahead that could not take its job (a program killed it)."""
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
+    except OSError:
+        pass
+    os.close(pidfd)
+
+
 def serve_template(sock: socket.socket, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
-    """The template's loop: receive J's descriptors, fork J, answer its pid; never returns."""
+    """The template's loop: for each request, fork a J that waits on a socket pair of its
+    own for its descriptors and start index, and send the server J's pid and the other end
+    of that pair; never returns."""
     me = sock.fileno()
     os.closerange(3, me)  # the host's pipes and anything else of the server's
     os.closerange(me + 1, 65536)
@@ -179,28 +237,40 @@ def serve_template(sock: socket.socket, cfg: dict[str, Any], job_body: Callable[
     fork = _clone_parent()
     while True:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, 64, len(FD_NAMES))
+            msg = sock.recv(64)
         except OSError:
             os._exit(0)
         if not msg:
             os._exit(0)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             pid = fork()
         except OSError as exc:
             pid = -(exc.errno or errno.EAGAIN)
         if pid == 0:
-            named = dict(zip(FD_NAMES, fds))
-            named["null"] = null
-            try:
-                job_body(int(msg), named, cfg)
-            finally:
-                os._exit(0)
-        for fd in fds:
-            os.close(fd)
+            sock.close()  # the server sees the template's end only while the template lives
+            theirs.close()
+            _wait_for_job(ours, null, cfg, job_body)
+        ours.close()
         try:
-            sock.send(b"%d" % pid)
+            socket.send_fds(sock, [b"%d" % pid], [theirs.fileno()] if pid > 0 else [])
         except OSError:
             os._exit(0)
+        theirs.close()
+
+
+def _wait_for_job(sock: socket.socket, null: int, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
+    """A J forked ahead: wait for its descriptors, then become the job process; never returns."""
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 64, len(FD_NAMES))
+        sock.close()
+        if not msg:
+            os._exit(0)
+        named = dict(zip(FD_NAMES, fds))
+        named["null"] = null
+        job_body(int(msg), named, cfg)
+    finally:
+        os._exit(0)
 
 
 def _clone_parent() -> Callable[[], int]:
@@ -211,7 +281,7 @@ def _clone_parent() -> Callable[[], int]:
     libc = ctypes.PyDLL(None, use_errno=True)
     syscall = libc.syscall
     syscall.restype = ctypes.c_long
-    syscall.argtypes = [ctypes.c_long] * 6
+    syscall.argtypes = [ctypes.c_long] * 7
     before, child, parent = api.PyOS_BeforeFork, api.PyOS_AfterFork_Child, api.PyOS_AfterFork_Parent
     for fn in (before, child, parent):
         fn.restype, fn.argtypes = None, []

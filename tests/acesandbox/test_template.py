@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
 import pytest
@@ -70,6 +71,33 @@ def test_a_stopped_template_is_woken() -> None:
         pid, data = _spawn(template)
         assert data.startswith(b"7 %d " % pid)
         os.waitpid(pid, 0)
+    finally:
+        template.sock.close()
+        os.waitpid(template.pid, 0)
+
+
+def _children() -> set[int]:
+    me = os.getpid()
+    return {int(p) for t in os.listdir(f"/proc/{me}/task") for p in open(f"/proc/{me}/task/{t}/children").read().split()}
+
+
+def test_a_j_forked_ahead_that_was_killed_is_replaced() -> None:
+    template = Template.start({}, _report_j)
+    try:
+        before = _children()
+        template.prefork()
+        deadline = time.monotonic() + 10
+        while not _children() - before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (ahead,) = _children() - before  # waiting for its job, our child (CLONE_PARENT)
+        os.kill(ahead, signal.SIGKILL)
+        while open(f"/proc/{ahead}/stat").read().split()[2] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)  # dead, not just signalled
+        pid, data = _spawn(template)
+        assert pid != ahead and data == b"7 %d %d the job" % (pid, os.getpid())
+        assert os.waitpid(pid, 0) == (pid, 0)
+        with pytest.raises(ChildProcessError):
+            os.waitpid(ahead, os.WNOHANG)  # reaped when it could not take the job
     finally:
         template.sock.close()
         os.waitpid(template.pid, 0)
