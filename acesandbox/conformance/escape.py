@@ -16,25 +16,26 @@ _EARLIER = Job(
     tests=(AssertTest(f"assert echo({_MARK + ' argument'!r}) == {_MARK + ' result'!r}"),),
     limits=FAST,
 )
+# The program's own anonymous memory (heap, stack, mmaps), read in place with ctypes:
+# /proc/self/mem is root's in a non-dumpable process under a real unprivileged uid (Docker).
 _MEMORY_SCAN = src(
     f"""
+    import ctypes
     HEAD, TAIL = {_MARK[:15].encode()!r}, {_MARK[15:].encode()!r}
     def remnants():
         hits = 0
-        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
-            for line in maps:
-                lo, hi = (int(v, 16) for v in line.split()[0].split("-"))
-                if "r" not in line.split()[1] or hi - lo > 1 << 26:
-                    continue
-                try:
-                    mem.seek(lo)
-                    data = mem.read(hi - lo)
-                except (OSError, ValueError, OverflowError):
-                    continue
-                at = data.find(HEAD)
-                while at >= 0:
-                    hits += data.startswith(TAIL, at + len(HEAD))
-                    at = data.find(HEAD, at + 1)
+        with open("/proc/self/maps") as maps:
+            regions = [line.split() for line in maps]
+        for fields in regions:
+            lo, hi = (int(v, 16) for v in fields[0].split("-"))
+            anonymous = len(fields) < 6 or fields[5] in ("[heap]", "[stack]")
+            if not anonymous or not fields[1].startswith("rw") or hi - lo > 1 << 26:
+                continue
+            data = ctypes.string_at(lo, hi - lo)
+            at = data.find(HEAD)
+            while at >= 0:
+                hits += data.startswith(TAIL, at + len(HEAD))
+                at = data.find(HEAD, at + 1)
         return hits
     def planted():
         bait = b"".join([HEAD, TAIL])
