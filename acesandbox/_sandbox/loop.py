@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import errno
+import fcntl
 import json
 import os
 import signal
@@ -96,8 +97,6 @@ class Server:
             fd = os.memfd_create("acesandbox-job", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
             try:
                 write_all(fd, job["raw"])
-                import fcntl
-
                 fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
             except BaseException:
                 os.close(fd)
