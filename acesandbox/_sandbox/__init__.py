@@ -5,7 +5,9 @@ _sandbox/server.py``), so it uses the standard library only and keeps its memory
 (every fork copies it). Process tree, per job::
 
     server (pid 1 of the sandbox's pid namespace; never runs untrusted code)
-    └── job process J   loads the program once (untrusted from here on)
+    └── fork template   forked at start, before any job; never holds job data
+    └── job process J   forked by the template with CLONE_PARENT (the server's child), reads
+        │               its job from a memfd, loads the program once (untrusted from here on)
         └── test child T_k, one fork per test (isolated mode), or none (shared mode)
     └── test process Q, per test judged whole outside the program (``k == "q"``):
         forked by the server, never by J; runs the test's code, calls cross to J/T_k
@@ -25,8 +27,9 @@ wstatus, cpu_s]`` (T_k exited) and, in shared mode, ``["t", k]`` (test finished)
 Modules: ``server`` (the entry script), ``loop`` (the server: one J per job, results to
 the host), ``supervise`` (one step of J under its time limits), ``job`` (J itself),
 ``kinds`` (a test body per kind, in J or T_k), ``framing`` (messages and result frames),
-``procs`` (/proc, sweeping leftovers), ``scratch`` (wiping the scratch directory).
+``procs`` (/proc, sweeping leftovers), ``scratch`` (wiping the scratch directory),
+``template`` (the fork template J comes from).
 """
 
-FILES = ("__init__.py", "framing.py", "job.py", "kinds.py", "loop.py", "procs.py", "scratch.py", "server.py", "supervise.py", "testproc.py")
+FILES = ("__init__.py", "framing.py", "job.py", "kinds.py", "loop.py", "procs.py", "scratch.py", "server.py", "supervise.py", "template.py", "testproc.py")
 """Every file of the in-sandbox server (relative to this folder): images copy exactly these."""

@@ -47,9 +47,15 @@ def read_exact(fd: int, n: int) -> bytes:
 
 
 def recv(fd: int) -> dict[str, Any]:
+    return recv_raw(fd)[0]
+
+
+def recv_raw(fd: int) -> tuple[dict[str, Any], bytes]:
+    """A message and its bytes as they came (a job's go to its job process as they are)."""
     (n,) = struct.unpack(">I", read_exact(fd, 4))
-    msg: dict[str, Any] = json.loads(read_exact(fd, n))
-    return msg
+    data = read_exact(fd, n)
+    msg: dict[str, Any] = json.loads(data)
+    return msg, data
 
 
 def frame(fd: int, obj: list[Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import resource
 import signal
@@ -31,10 +32,27 @@ def set_rlimits(lim: dict[str, Any], cfg: dict[str, Any]) -> None:
         setr(resource.RLIMIT_AS, (lim["memory_mb"] + cfg.get("as_slack_mb", 0)) << 20)
 
 
-def job_process(job: dict[str, Any], start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
-    """Body of J: load the program, then run tests (fork per test, or in-process)."""
+def read_job(fd: int) -> dict[str, Any]:
+    """The job message from its memfd (written and sealed by the server), which J then closes."""
+    size = os.fstat(fd).st_size
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, sum(map(len, chunks)))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    os.close(fd)
+    job: dict[str, Any] = json.loads(b"".join(chunks))
+    return job
+
+
+def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
+    """Body of J (forked by the fork template): read the job from its memfd, load the
+    program, then run tests (fork per test, or in-process)."""
     res = fds["res_w"]
     try:
+        job = read_job(fds["job"])
         os.setsid()  # its own process group: killpg(0) from the program cannot reach the server
         os.dup2(fds["null"], 0)
         os.dup2(fds["out_w"], 1)

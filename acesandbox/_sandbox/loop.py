@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import errno
+import fcntl
 import json
 import os
 import signal
@@ -13,11 +15,14 @@ import time
 from typing import Any
 
 from . import scratch
-from .framing import read_exact, recv, result_message, send, write_all
+from .framing import read_exact, recv, recv_raw, result_message, send, write_all
 from .job import job_process
 from .procs import prctl, read_proc, sweep
 from .supervise import close_j, supervise
+from .template import Template, TemplateGone, serve_template
 from .testproc import q_process
+
+_SEALS = 0x0001 | 0x0002 | 0x0004 | 0x0008  # F_SEAL_SEAL, SHRINK, GROW, WRITE
 
 
 def _no_sockets_left() -> bool:
@@ -46,9 +51,20 @@ def _no_q(verdict_r: int, verdict_w: int, why: str) -> dict[str, Any]:
     return {"pid": -1, "verdict": verdict_r, "buf": bytearray()}
 
 
+def _no_j(k: int, why: str) -> dict[str, Any]:
+    """Test ``k``'s result when its job process could not start: the program's crash."""
+    info = {"status": "crashed", "msg": f"the job process could not start: {why}"}
+    return {"k": k, "end": "load_failed", "phase": "load", "info": info, "lines": [], "out": "", "err": "",
+            "trunc": False, "overflow": False, "wall": 0.0, "cpu": 0.0}
+
+
 class Server:
-    def __init__(self, hin: int, hout: int, cfg: dict[str, Any]) -> None:
+    def __init__(self, hin: int, hout: int, cfg: dict[str, Any], template: Template) -> None:
         self.hin, self.hout, self.cfg = hin, hout, cfg
+        self.template = template  # forks every J (see template.py)
+        self.job_fd = -1  # the current job's message in a sealed memfd, once a J needs it
+        self.retire = False  # this sandbox ends after the current job (no J could start)
+        self.no_j_why = ""
         self.null = os.open(os.devnull, os.O_RDWR)
         self.stop_requested: set[int | None] = set()
         self.current_id: int | None = None
@@ -69,8 +85,47 @@ class Server:
             data, self.out = bytes(self.out), bytearray()
             write_all(self.hout, data)
 
+    def spare(self) -> int:
+        """The pid sweeps leave alive: the template's (-1 once it died)."""
+        return self.template.live_pid()
+
     # -- one J
-    def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any]:
+    def _job_memfd(self, job: dict[str, Any]) -> int:
+        """The job's message as the host sent it, in a sealed memfd that every J of this
+        job reads (made once per job)."""
+        if self.job_fd < 0:
+            fd = os.memfd_create("acesandbox-job", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            try:
+                write_all(fd, job["raw"])
+                fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+            except BaseException:
+                os.close(fd)
+                raise
+            self.job_fd = fd
+        return self.job_fd
+
+    def _spawn(self, job: dict[str, Any], start: int) -> dict[str, Any] | None:
+        """Have the template fork J for tests ``start``..; a dead template is restarted
+        (by exec). None if J still could not start (no process or memory left): the
+        program's crash, and this sandbox retires after the job."""
+        try:
+            try:
+                return self._fork_j(job, start)
+            except TemplateGone:  # killed (by a program of this job or the OOM killer)
+                # It may have forked J before it died (J killing it first): none may run on.
+                sweep(keep=None)
+                self.template = Template.restart(self.cfg)
+                return self._fork_j(job, start)
+        except (TemplateGone, OSError) as exc:
+            if not isinstance(exc, TemplateGone) and exc.errno not in (errno.EAGAIN, errno.ENOMEM):
+                raise  # this platform cannot fork J so: the sandbox's failure, not the program's
+            sweep(keep=None, spare=self.spare())
+            self.retire = True
+            self.no_j_why = str(exc)
+            return None
+
+    def _fork_j(self, job: dict[str, Any], start: int) -> dict[str, Any]:
+        """One J from the template, on fresh pipes (TemplateGone, OSError: none, pipes closed)."""
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -81,17 +136,22 @@ class Server:
         if any(t["k"] == "q" for t in job["tests"][start:]):
             fdpass, fdpass_j = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             fdpass.setblocking(False)  # the program may never read: pid 1 must not block
-        fds = {"res_w": res_w, "out_w": out_w, "err_w": err_w, "ctrl_r": ctrl_r, "null": self.null}
+        fds = [res_w, out_w, err_w, ctrl_r, self._job_memfd(job)]
         if fdpass_j is not None:
-            fds["fdpass"] = fdpass_j.fileno()
-        pid = os.fork()
-        if pid == 0:
-            job_process(job, start, fds, self.cfg)
-            os._exit(0)
-        for fd in (res_w, out_w, err_w, ctrl_r):
-            os.close(fd)
-        if fdpass_j is not None:
-            fdpass_j.close()
+            fds.append(fdpass_j.fileno())
+        try:
+            pid = self.template.spawn(fds, start)
+        except BaseException:
+            for fd in (res_r, out_r, err_r, ctrl_w):
+                os.close(fd)
+            if fdpass is not None:
+                fdpass.close()
+            raise
+        finally:
+            for fd in (res_w, out_w, err_w, ctrl_r):
+                os.close(fd)
+            if fdpass_j is not None:
+                fdpass_j.close()
         for fd in (res_r, out_r, err_r):
             os.set_blocking(fd, False)
         try:
@@ -171,14 +231,14 @@ class Server:
             os._exit(3)
 
     def _kill_all(self, j: dict[str, Any] | None) -> None:
-        sweep(keep=None)
+        sweep(keep=None, spare=self.spare())
         if j is not None:
             close_j(j)
 
     # -- supervision of one step (a load or a test)
     def _host_message(self) -> None:
         try:
-            msg = recv(self.hin)
+            msg = self._recv()
         except (EOFError, OSError, ValueError):
             sweep(keep=None)
             os._exit(0)
@@ -217,6 +277,11 @@ class Server:
                     emit({"k": kk, "end": "timeout", "reason": "job", "lines": [], "out": "", "err": "", "trunc": False, "overflow": False, "wall": 0.0, "cpu": 0.0})
                 break
             j = self._spawn(job, k)
+            if j is None:
+                for kk in range(k, n):
+                    emit(_no_j(kk, self.no_j_why))
+                k = n
+                break
             load = supervise(self, j, None, lim, job_deadline, shared=False, cap_out=lim["output_bytes"])
             if load["end"] != "loaded":
                 self._kill_all(j)
@@ -259,7 +324,11 @@ class Server:
         self.flush()
         send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
+        self.template.prefork()  # the next job's J forks while we clean up and wait
         self._wipe()
+        if self.retire:  # no J could be started, even from a restarted template
+            sweep(keep=None)
+            os._exit(3)
         if self.cfg.get("net_private") and not _no_sockets_left():
             # TCP state outlives the program (TIME_WAIT: a port the next job could not bind):
             # this sandbox's network ends here, with it (the host starts a fresh one).
@@ -267,7 +336,15 @@ class Server:
             os._exit(3)
         self.stop_requested.clear()
 
+    def _recv(self) -> dict[str, Any]:
+        """The host's next message; a job keeps its bytes as sent (``raw``) for its memfd."""
+        msg, raw = recv_raw(self.hin)
+        if msg.get("op") == "job":
+            msg["raw"] = raw
+        return msg
+
     def serve(self) -> None:
+        self.template.prefork()
         send(
             self.hout,
             {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "preload_failed": self.cfg.get("preload_failed", [])},
@@ -277,7 +354,7 @@ class Server:
                 msg = self.pending.pop(0)
             else:
                 try:
-                    msg = recv(self.hin)
+                    msg = self._recv()
                 except (EOFError, OSError):
                     sweep(keep=None)
                     os._exit(0)
@@ -292,11 +369,45 @@ class Server:
                     if self.codes >= 0:
                         os.close(self.codes)
                         self.codes = -1
+                    if self.job_fd >= 0:
+                        os.close(self.job_fd)
+                        self.job_fd = -1
             elif op == "exit":
                 sweep(keep=None)
                 os._exit(0)
             elif op == "stop":
                 pass  # the job already ended
+
+
+def _interpreter(cfg: dict[str, Any]) -> list[str]:
+    """The setup the server and a restarted template share (both started with -S): add
+    site-packages (.pth hooks are not run) and the exit()/quit() builtins programs
+    expect, enter the scratch, become non-dumpable (programs in the sandbox cannot
+    ptrace us), preload the configured modules; the modules that failed to import."""
+    for d in cfg.get("site", []):
+        if d not in sys.path:
+            sys.path.append(d)
+    import _sitebuiltins
+
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    os.makedirs(cfg["scratch"], exist_ok=True)
+    os.chdir(cfg["scratch"])
+    prctl(4, 0)  # PR_SET_DUMPABLE 0
+    failed = []
+    for name in cfg.get("preload", []):
+        try:
+            __import__(name)
+        except BaseException as exc:  # noqa: BLE001 - reported to the host as a warning
+            failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+    return failed
+
+
+def _freeze() -> None:
+    import gc
+
+    gc.collect()
+    gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
 
 
 def main() -> None:
@@ -308,34 +419,35 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
     cfg = recv(hin)
-    # Started with -S (no site: a smaller server forks faster), so add site-packages
-    # ourselves (.pth hooks are not run) and the exit()/quit() builtins programs expect.
-    for d in cfg.get("site", []):
-        if d not in sys.path:
-            sys.path.append(d)
-    import _sitebuiltins
-
-    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
-    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
     os.makedirs(cfg["scratch"], exist_ok=True)
-    os.chdir(cfg["scratch"])
     for path in cfg.get("wipe", [cfg["scratch"]]):  # a fresh server after a discarded one
         if not scratch.wipe(path):
             os._exit(3)
-    prctl(4, 0)  # PR_SET_DUMPABLE 0: programs in the sandbox cannot ptrace the server
     prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
     if cfg.get("rlimit_nproc"):
-        cfg["rlimit_nproc_base"] = 0
-    failed = []
-    for name in cfg.get("preload", []):
-        try:
-            __import__(name)
-        except BaseException as exc:  # noqa: BLE001 - reported to the host as a warning
-            failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
-    cfg["preload_failed"] = failed
-    import gc
+        cfg["rlimit_nproc_base"] = 1  # the fork template
+    cfg["preload_failed"] = _interpreter(cfg)
+    _freeze()
+    # Before any job is read: the template that forks every J holds no job's data.
+    template = Template.start(cfg, job_process)
+    Server(hin, hout, cfg, template).serve()
 
-    gc.collect()
-    gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
-    Server(hin, hout, cfg).serve()
 
+def template_main() -> None:
+    """A fork template restarted by exec (``server.py --template``): its socket to the
+    server on stdin, the server's config as its first message."""
+    fd = os.dup(0)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    sock = socket.socket(fileno=fd)
+    try:
+        cfg = json.loads(sock.recv(1 << 20))
+    except (OSError, ValueError):
+        os._exit(0)
+    _interpreter(cfg)
+    _freeze()
+    serve_template(sock, cfg, job_process)

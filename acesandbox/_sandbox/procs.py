@@ -77,13 +77,14 @@ def others(me: int) -> list[int]:
     return descendants(me)
 
 
-def sweep(keep: int | None) -> None:
-    """SIGKILL every descendant of the server except ``keep``, until none is left."""
+def sweep(keep: int | None, spare: int = -1) -> None:
+    """SIGKILL every descendant of the server except ``keep`` and ``spare`` (the fork
+    template, which never runs program code), until none is left."""
     me = os.getpid()
     for _ in range(1000):
         victims = []
         for p in others(me):
-            if p == keep:
+            if p == keep or p == spare:
                 continue
             st = stat(p)
             if st is not None and st[0] != b"Z":

@@ -3,7 +3,8 @@
 Isolated mode puts no directory of ours on ``sys.path`` (a program must not import our
 modules by accident, nor shadow them), so this script loads its folder as the private
 package ``_acesandbox_rt._sandbox`` by path, without running ``acesandbox/__init__.py``
-(the image holds only the server's files and ``_wire.py``), then runs its main loop.
+(the image holds only the server's files and ``_wire.py``), then runs its main loop
+(with ``--template``: a fork template the server restarts, see ``template.py``).
 """
 
 import importlib
@@ -20,4 +21,7 @@ def _load() -> types.ModuleType:
 
 
 if __name__ == "__main__":
-    _load().main()
+    if sys.argv[1:] == ["--template"]:  # a fork template restarted by the server
+        _load().template_main()
+    else:
+        _load().main()

@@ -195,7 +195,7 @@ def supervise(
         end.update(finish_q(q, wall_deadline if end["end"] in ("exit", "done") else 0.0))
     wall = time.monotonic() - t0
     if end["end"] == "exit":
-        sweep(keep=j["pid"])
+        sweep(keep=j["pid"], spare=server.spare())
         for kk in ("res", "out", "err"):
             drain(kk)
         take_lines()
@@ -206,7 +206,7 @@ def supervise(
         if end["end"] == "timeout":
             pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else []) + q_pids
             end["cpu"] = sum(cpu_s(p) for p in pids) - cpu0
-        sweep(keep=None)
+        sweep(keep=None, spare=server.spare())
         for kk in ("res", "out", "err"):
             drain(kk)
         take_lines()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import AbstractSet, Any, Callable, ContextManager, Mapping, Union
 
 from .._result import Report, Status
-from .._spec import Limits, SandboxConfig
+from .._spec import Job, Limits, SandboxConfig
 
 Expect = Union[Status, AbstractSet[Status]]
 Verify = Callable[[Report, float, Mapping[str, Any]], list[str]]
@@ -69,7 +69,9 @@ class Case:
     (the sandbox recovered within the job); every other test is an attack.
     ``host`` starts host-side fixtures and yields a context whose ``"@NAME@"`` string
     entries are substituted into the program and tests; ``verify`` adds checks of its
-    own on the report, the elapsed seconds and that context.
+    own on the report, the elapsed seconds and that context. ``earlier``: a job run first
+    on the same executor (one sandbox), every test of which must pass: what it leaves
+    behind is what the case's program looks for.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Case:
     hostile: bool = False
     host: Callable[[], ContextManager[Mapping[str, Any]]] | None = None
     verify: Verify | None = None
+    earlier: Job | None = None
     why: str = ""
 
     def __post_init__(self) -> None:

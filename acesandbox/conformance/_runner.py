@@ -79,6 +79,13 @@ def run_case(case: Case, executor: Any) -> list[str]:
         raise ValueError(f"case {case.name} needs {sorted(missing)}, which backend {executor.backend.name!r} lacks")
     host = case.host() if case.host is not None else contextlib.nullcontext({})
     problems: list[str] = []
+    if case.earlier is not None:
+        try:
+            first = executor.run(case.earlier)
+        except Exception as exc:  # noqa: BLE001 - the executor must turn failures into outcomes
+            return [f"the earlier job: executor.run raised {type(exc).__name__}: {exc}"]
+        if any(s is not P for s in first.statuses):
+            return [f"the earlier job did not pass: {[o.status.value for o in first.outcomes]}"]
     with host as fixture:
         ctx = dict(fixture, limits=case.limits)
         job = Job(

@@ -3,9 +3,45 @@
 from __future__ import annotations
 
 
-from .._spec import CallTest
-from ._case import F, P, Case, src
+from .._spec import AssertTest, CallTest, Job
+from ._case import BLOCKED, FAST, F, P, Case, src
 from ._host import secret_file, secret_value, tcp_listener, verify_no_connection
+
+# What an earlier job on the same sandbox leaves in the server (its program, a call's
+# argument, the result J sent back) carries this marker; the scan below never holds it
+# whole (head and tail apart), so what it finds came from elsewhere.
+_MARK = "ACESANDBOX-EARLIER-JOB-3d9b"
+_EARLIER = Job(
+    program=f"SOLUTION = {_MARK + ' in the program'!r}\ndef echo(s):\n    return s.replace('argument', 'result')\n",
+    tests=(AssertTest(f"assert echo({_MARK + ' argument'!r}) == {_MARK + ' result'!r}"),),
+    limits=FAST,
+)
+# The program's own anonymous memory (heap, stack, mmaps), read in place with ctypes:
+# /proc/self/mem is root's in a non-dumpable process under a real unprivileged uid (Docker).
+_MEMORY_SCAN = src(
+    f"""
+    import ctypes
+    HEAD, TAIL = {_MARK[:15].encode()!r}, {_MARK[15:].encode()!r}
+    def remnants():
+        hits = 0
+        with open("/proc/self/maps") as maps:
+            regions = [line.split() for line in maps]
+        for fields in regions:
+            lo, hi = (int(v, 16) for v in fields[0].split("-"))
+            anonymous = len(fields) < 6 or fields[5] in ("[heap]", "[stack]")
+            if not anonymous or not fields[1].startswith("rw") or hi - lo > 1 << 26:
+                continue
+            data = ctypes.string_at(lo, hi - lo)
+            at = data.find(HEAD)
+            while at >= 0:
+                hits += data.startswith(TAIL, at + len(HEAD))
+                at = data.find(HEAD, at + 1)
+        return hits
+    def planted():
+        bait = b"".join([HEAD, TAIL])
+        return remnants() > 0 and len(bait) > 0
+    """
+)
 
 CASES: tuple[Case, ...] = (
     Case(
@@ -248,5 +284,14 @@ CASES: tuple[Case, ...] = (
         (F, F),
         requires={"net_isolation"},
         hostile=True,
+    ),
+    Case(
+        "earlier_job_in_memory",
+        _MEMORY_SCAN,
+        ("assert remnants() > 0", "assert planted()"),
+        (BLOCKED, P),
+        earlier=_EARLIER,
+        hostile=True,
+        why="each job process is forked from a template that never held a job's data, never from the server",
     ),
 )

@@ -53,7 +53,7 @@ def test_server_digest_follows_the_server():
         "_wire.py",
         *(
             f"_sandbox/{m}.py"
-            for m in ("__init__", "framing", "job", "kinds", "loop", "procs", "scratch", "server", "supervise", "testproc")
+            for m in ("__init__", "framing", "job", "kinds", "loop", "procs", "scratch", "server", "supervise", "template", "testproc")
         ),
     }
     on_disk = {f"_sandbox/{n}" for n in os.listdir(os.path.join(images._PKG_DIR, "_sandbox")) if n.endswith(".py")}

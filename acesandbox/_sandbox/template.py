@@ -1,0 +1,304 @@
+"""The fork template: where each job process J comes from, so J inherits no earlier job's data.
+
+The server's heap holds remnants of every job that went through it (programs, call
+arguments, result values, the next job sent ahead), freed but not erased; a J forked from
+it could read them in /proc/self/mem. So at start, before it reads any job, the server
+forks this small template, which never reads or holds job data. Asked (one byte), the
+template forks a J with ``CLONE_PARENT``, so J is the server's own child (the server
+waits for it, opens a pidfd on it and reads its exit status as before), and sends the
+server J's pid and one end of a socket pair J waits on. The server hands J its pipe ends
+and a sealed memfd holding the job message over that socket (SCM_RIGHTS), with the index
+of the first test as the only payload; J reads and parses its job from the memfd. The
+server asks for the next J as soon as a job is swept, so the fork overlaps the time
+between jobs (no program runs then, and none can reach a J waiting for its job).
+
+The template is single-threaded and never starts threads, so a raw ``clone`` (no glibc
+fork handlers) is safe there; glibc's cached thread id in J keeps the template's value,
+which only thread-directed calls on J's main thread by pthread handle would notice
+(``pthread_kill`` and ``raise`` use the kernel's own). A program can kill the template
+(same user), or the OOM killer can: the server then starts a new one by exec (a fresh
+interpreter, :meth:`Template.restart`), never by forking its own heap; a J that still
+cannot be started is the program's crash, and the sandbox retires after that job.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import json
+import select
+import signal
+import socket
+import sys
+from typing import Any, Callable
+
+from .procs import prctl
+
+_CLONE_PARENT = 0x00008000
+# clone(2) by raw system call number; with every pointer argument 0 the architectures'
+# different argument orders (CLONE_BACKWARDS) do not matter.
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "ppc64le": 120, "ppc64": 120}
+_REPLY_TIMEOUT_S = 30.0  # a fork takes milliseconds: past this the template is gone
+FD_NAMES = ("res_w", "out_w", "err_w", "ctrl_r", "job", "fdpass")
+"""What the descriptors handed to J are, in order (``fdpass`` only for Q tests)."""
+
+
+class TemplateGone(Exception):
+    """The template died or stopped answering (a program killed it, or the OOM killer)."""
+
+
+class Template:
+    """The server's handle on its fork template."""
+
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid = pid
+        self.sock = sock
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except OSError:
+            self.pidfd = -1
+        self.gone = False
+        self.asked = False  # a J ahead was asked for and its answer not read yet
+
+    @classmethod
+    def start(cls, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> Template:
+        """Fork the template from the server (call before reading any job)."""
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                parent.close()
+                serve_template(child, cfg, job_body)
+            finally:
+                os._exit(0)
+        child.close()
+        return cls(pid, parent)
+
+    @classmethod
+    def restart(cls, cfg: dict[str, Any]) -> Template:
+        """A new template for one that died: a fresh interpreter (``server.py --template``,
+        exec'd, so it inherits nothing of the server's heap), the server's config sent first."""
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
+        argv = getattr(sys, "orig_argv", None) or [sys.executable, "-I", "-S", "-B", server]
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(child.fileno(), 0)
+                os.closerange(3, 65536)
+                os.execve(sys.executable, [sys.executable, *argv[1:], "--template"], os.environ)
+            finally:
+                os._exit(127)
+        child.close()
+        template = cls(pid, parent)
+        try:
+            parent.send(json.dumps(cfg).encode())
+        except OSError:
+            template._lost()
+        return template
+
+    def spawn(self, fds: list[int], start: int) -> int:
+        """Hand ``fds`` (see FD_NAMES) and ``start`` to a J the template forked ahead, and
+        ask for the next one; J's pid.
+
+        TemplateGone if the template is dead or does not answer; OSError if it could not
+        fork (its errno: EAGAIN or ENOMEM when processes or memory ran out)."""
+        for _ in range(3):  # a J waiting ahead that a program killed: take the next
+            pid, sock, pidfd = self._take_ahead()
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGCONT)  # a program may have stopped it
+                socket.send_fds(sock, [b"%d" % start], fds)
+            except OSError:
+                _end(pid, pidfd)
+                continue
+            finally:
+                sock.close()
+            os.close(pidfd)
+            return pid
+        raise TemplateGone("the job processes forked ahead keep dying")
+
+    def prefork(self) -> None:
+        """Have the template fork the next J now, to wait for its job (call where no
+        program process runs until the next :meth:`spawn`: a sweep would kill it)."""
+        self._ask()
+
+    def _ask(self) -> None:
+        """Ask the template for a J ahead (its answer is read when it is needed)."""
+        if self.asked or self.gone:
+            return
+        try:
+            self._signal(signal.SIGCONT)  # a program may have stopped it (it is swept by now)
+            self.sock.send(b"f")
+        except OSError:
+            self._lost()
+            return
+        self.asked = True
+
+    def _take_ahead(self) -> tuple[int, socket.socket, int]:
+        """The J forked ahead (pid, its socket, a pidfd), waiting for the template's answer."""
+        self._ask()
+        if self.gone:
+            raise TemplateGone("the fork template is gone")
+        try:
+            ready = select.select([self.sock], [], [], _REPLY_TIMEOUT_S)[0]
+            msg, got, _flags, _addr = socket.recv_fds(self.sock, 64, 1) if ready else (b"", [], 0, None)
+        except OSError as exc:
+            self._lost()
+            raise TemplateGone(f"the fork template is gone ({exc})") from exc
+        self.asked = False
+        if not msg:
+            for fd in got:
+                os.close(fd)
+            self._lost()
+            raise TemplateGone("the fork template is gone")
+        pid = int(msg)
+        if pid < 0 or len(got) != 1:
+            for fd in got:
+                os.close(fd)
+            raise OSError(-pid if pid < 0 else errno.EPROTO, os.strerror(-pid if pid < 0 else errno.EPROTO))
+        sock = socket.socket(fileno=got[0])
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # already gone (and reaped): the socket says so at the hand-over
+            pidfd = os.open(os.devnull, os.O_RDONLY)
+        return pid, sock, pidfd
+
+    def alive(self) -> bool:
+        """Whether the template still runs (and is not stopped)."""
+        if self.gone:
+            return False
+        if self.pidfd >= 0 and select.select([self.pidfd], [], [], 0)[0]:
+            self._lost()
+            return False
+        try:
+            self._signal(signal.SIGCONT)
+        except OSError:
+            self._lost()
+            return False
+        return True
+
+    def live_pid(self) -> int:
+        """The template's pid for sweeps to spare, or -1 once it died (its pid may be reused)."""
+        if self.gone or (self.pidfd >= 0 and select.select([self.pidfd], [], [], 0)[0]):
+            return -1
+        return self.pid
+
+    def _signal(self, sig: int) -> None:
+        """Signal it through its pidfd where there is one: its pid may be reused once
+        a sweep reaped it, by J among others."""
+        if self.pidfd >= 0:
+            signal.pidfd_send_signal(self.pidfd, sig)
+        else:
+            os.kill(self.pid, sig)
+
+    def _lost(self) -> None:
+        """Kill and reap it: a template that stopped answering is never asked again."""
+        if self.gone:
+            return
+        self.gone = True
+        try:
+            self._signal(signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            if self.pidfd >= 0:
+                os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
+            else:
+                os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
+        self.sock.close()
+
+
+def _end(pid: int, pidfd: int) -> None:
+    """Kill and reap a J forked ahead that could not take its job (a program killed it)."""
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
+    except OSError:
+        pass
+    os.close(pidfd)
+
+
+def serve_template(sock: socket.socket, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
+    """The template's loop: for each request, fork a J that waits on a socket pair of its
+    own for its descriptors and start index, and send the server J's pid and the other end
+    of that pair; never returns."""
+    me = sock.fileno()
+    os.closerange(3, me)  # the host's pipes and anything else of the server's
+    os.closerange(me + 1, 65536)
+    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the server
+    null = os.open(os.devnull, os.O_RDWR)
+    fork = _clone_parent()
+    while True:
+        try:
+            msg = sock.recv(64)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = fork()
+        except OSError as exc:
+            pid = -(exc.errno or errno.EAGAIN)
+        if pid == 0:
+            sock.close()  # the server sees the template's end only while the template lives
+            theirs.close()
+            _wait_for_job(ours, null, cfg, job_body)
+        ours.close()
+        try:
+            socket.send_fds(sock, [b"%d" % pid], [theirs.fileno()] if pid > 0 else [])
+        except OSError:
+            os._exit(0)
+        theirs.close()
+
+
+def _wait_for_job(sock: socket.socket, null: int, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
+    """A J forked ahead: wait for its descriptors, then become the job process; never returns."""
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 64, len(FD_NAMES))
+        sock.close()
+        if not msg:
+            os._exit(0)
+        named = dict(zip(FD_NAMES, fds))
+        named["null"] = null
+        job_body(int(msg), named, cfg)
+    finally:
+        os._exit(0)
+
+
+def _clone_parent() -> Callable[[], int]:
+    """``fork()`` whose child is the caller's parent's child (``CLONE_PARENT``), done
+    as ``os.fork`` does it: the GIL held (PyDLL) and CPython's fork hooks around it."""
+    number = _SYS_CLONE.get(platform.machine())
+    api = ctypes.pythonapi
+    libc = ctypes.PyDLL(None, use_errno=True)
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+    syscall.argtypes = [ctypes.c_long] * 7
+    before, child, parent = api.PyOS_BeforeFork, api.PyOS_AfterFork_Child, api.PyOS_AfterFork_Parent
+    for fn in (before, child, parent):
+        fn.restype, fn.argtypes = None, []
+    flags = _CLONE_PARENT | signal.SIGCHLD
+
+    def fork() -> int:
+        if number is None:
+            raise OSError(errno.ENOSYS, f"no clone system call number for {platform.machine()}")
+        before()
+        pid = syscall(number, flags, 0, 0, 0, 0, 0)
+        if pid == 0:
+            child()
+            return 0
+        err = ctypes.get_errno()
+        parent()
+        if pid < 0:
+            raise OSError(err, os.strerror(err))
+        return int(pid)
+
+    return fork

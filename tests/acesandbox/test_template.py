@@ -1,0 +1,177 @@
+"""The fork template J comes from (acesandbox/_sandbox/template.py): J is the server's child,
+and a program that kills or stops the template costs no other job anything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from _support import require_backend
+from acesandbox import Executor, Job, Limits, SandboxConfig, Status
+from acesandbox._sandbox.template import Template, TemplateGone
+from acesandbox.conformance.escape import _EARLIER, _MEMORY_SCAN
+
+P, T = Status.PASSED, Status.TIMEOUT
+
+
+def _report_j(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
+    """A stand-in J body: writes its start index, pid, parent and the job's bytes."""
+    job = os.pread(fds["job"], 100, 0)
+    os.write(fds["res_w"], b"%d %d %d %s" % (start, os.getpid(), os.getppid(), job))
+
+
+def _spawn(template: Template) -> tuple[int, bytes]:
+    r, w = os.pipe()
+    job = os.memfd_create("job")
+    os.write(job, b"the job")
+    try:
+        pid = template.spawn([w, w, w, w, job], 7)
+    finally:
+        os.close(w)
+        os.close(job)
+    try:
+        data = b""
+        while chunk := os.read(r, 200):
+            data += chunk
+    finally:
+        os.close(r)
+    return pid, data
+
+
+def test_j_is_the_callers_child_and_reads_its_job_from_the_memfd() -> None:
+    template = Template.start({}, _report_j)
+    try:
+        pid, data = _spawn(template)
+        assert data == b"7 %d %d the job" % (pid, os.getpid())
+        assert os.waitpid(pid, 0) == (pid, 0)  # our child: its exit status is ours to read
+        assert template.alive() and template.live_pid() == template.pid
+    finally:
+        template.sock.close()
+        os.waitpid(template.pid, 0)
+
+
+def test_a_dead_template_is_gone_never_a_hang() -> None:
+    template = Template.start({}, _report_j)
+    os.kill(template.pid, signal.SIGKILL)
+    with pytest.raises(TemplateGone):
+        _spawn(template)
+    assert not template.alive() and template.live_pid() == -1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(template.pid, os.WNOHANG)  # reaped
+
+
+def test_a_stopped_template_is_woken() -> None:
+    template = Template.start({}, _report_j)
+    try:
+        os.kill(template.pid, signal.SIGSTOP)
+        pid, data = _spawn(template)
+        assert data.startswith(b"7 %d " % pid)
+        os.waitpid(pid, 0)
+    finally:
+        template.sock.close()
+        os.waitpid(template.pid, 0)
+
+
+def _children() -> set[int]:
+    me = os.getpid()
+    return {int(p) for t in os.listdir(f"/proc/{me}/task") for p in open(f"/proc/{me}/task/{t}/children").read().split()}
+
+
+def test_a_j_forked_ahead_that_was_killed_is_replaced() -> None:
+    template = Template.start({}, _report_j)
+    try:
+        before = _children()
+        template.prefork()
+        deadline = time.monotonic() + 10
+        while not _children() - before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (ahead,) = _children() - before  # waiting for its job, our child (CLONE_PARENT)
+        os.kill(ahead, signal.SIGKILL)
+        while open(f"/proc/{ahead}/stat").read().split()[2] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)  # dead, not just signalled
+        pid, data = _spawn(template)
+        assert pid != ahead and data == b"7 %d %d the job" % (pid, os.getpid())
+        assert os.waitpid(pid, 0) == (pid, 0)
+        with pytest.raises(ChildProcessError):
+            os.waitpid(ahead, os.WNOHANG)  # reaped when it could not take the job
+    finally:
+        template.sock.close()
+        os.waitpid(template.pid, 0)
+
+
+def test_the_template_holds_no_descriptor_but_its_socket_and_devnull() -> None:
+    extra = os.open(os.devnull, os.O_RDONLY)  # one of ours it must not keep
+    template = Template.start({}, _report_j)
+    try:
+        pid, _ = _spawn(template)  # once it answered, it is in its loop
+        os.waitpid(pid, 0)
+        links = sorted(os.readlink(f"/proc/{template.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{template.pid}/fd") if int(fd) > 2)
+        assert len(links) == 2 and links[0] == os.devnull and links[1].startswith("socket:"), links
+    finally:
+        os.close(extra)
+        template.sock.close()
+        os.waitpid(template.pid, 0)
+
+
+_KILL_TEMPLATE = """\
+import os, signal, time
+def others():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
+def kill_others(sig=signal.SIGKILL):
+    for pid in others():
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+    return True
+def spin():
+    while True:
+        pass
+"""
+
+_NORMAL = Job(program="def f(x):\n    return x + 1\n", tests=("assert f(1) == 2", "assert f(2) == 3"))
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_a_program_that_kills_the_template_costs_only_its_own_job(mode: str) -> None:
+    require_backend("namespace")
+    attack = Job(
+        program=_KILL_TEMPLATE + "kill_others()\n",  # at load: J itself, the template its sibling
+        tests=("assert kill_others()", "assert 1 + 1 == 2"),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        first = ex.run(attack)
+        assert first.statuses == (P, P), first.outcomes
+        for _ in range(2):  # the sandbox retired after the attack; its successor serves normally
+            assert ex.run(_NORMAL).statuses == (P, P)
+
+
+def test_a_killed_template_is_restarted_by_exec_within_the_job() -> None:
+    """Isolated mode starts a new J after a timeout: with the template killed by the
+    program, the server execs a fresh one (never a fork of its own heap), and the rest of
+    the job runs; a scan of the new J's memory finds nothing of the earlier job."""
+    require_backend("namespace")
+    limits = Limits(timeout_s=0.5, wall_timeout_s=1.0)
+    attack = Job(
+        program=_KILL_TEMPLATE + _MEMORY_SCAN,
+        tests=("assert kill_others() and spin()", "assert remnants() == 0", "assert planted() > 0"),
+        limits=limits,
+    )
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        assert ex.run(_EARLIER).statuses == (P,)
+        report = ex.run(attack)
+        assert report.statuses == (T, P, P), report.outcomes
+        assert ex.run(_NORMAL).statuses == (P, P)
+
+
+def test_a_program_that_stops_the_template_costs_the_next_job_nothing() -> None:
+    require_backend("namespace")
+    attack = Job(program=_KILL_TEMPLATE, tests=("assert kill_others(signal.SIGSTOP)",))
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        assert ex.run(attack).statuses == (P,)
+        assert ex.run(_NORMAL).statuses == (P, P)
