@@ -17,7 +17,7 @@ from typing import Any
 from . import scratch
 from .framing import read_exact, recv, recv_raw, result_message, send, write_all
 from .job import job_process
-from .procs import prctl, read_proc, sweep
+from .procs import inherited_changed, prctl, read_proc, sweep
 from .supervise import close_j, supervise
 from .template import Template, TemplateGone, serve_template
 from .testproc import q_process
@@ -326,7 +326,9 @@ class Server:
         self._kill_all(j)
         self.template.prefork()  # the next job's J forks while we clean up and wait
         self._wipe()
-        if self.retire:  # no J could be started, even from a restarted template
+        # No J could be started, even from a restarted template; or a program changed the limits,
+        # nice value or CPU set that every later J inherits (from us or the template).
+        if self.retire or inherited_changed(self.template.live_pid()):
             sweep(keep=None)
             os._exit(3)
         if self.cfg.get("net_private") and not _no_sockets_left():

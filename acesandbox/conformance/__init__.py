@@ -18,7 +18,9 @@ orphans), :mod:`.forging` (forged result frames, a patched runtime), :mod:`.lyin
 :mod:`.kernel` (system calls a program never needs: io_uring, keyring, bpf...),
 :mod:`.boundary` (the host's side: malformed frames, costly values, test templates) and
 :mod:`.splitting` (test shapes judged outside the program, a program's functions in a Pool) and
-:mod:`.judged` (tests judged whole in a test process Q the program cannot reach).
+:mod:`.judged` (tests judged whole in a test process Q the program cannot reach) and
+:mod:`.inherited` (limits, priority, CPU set a program changed in the sandbox's own
+processes never reach the next job: ``then``, a case run next on the same executor).
 :data:`CASES` is all of them, in that order; :func:`run_case` runs one.
 
 Some cases need isolation a backend may not offer (``requires``); each backend
@@ -37,7 +39,7 @@ sandbox-wide limits the cases assume and plants the host secret they look for.
 
 from __future__ import annotations
 
-from . import behaviour, boundary, dying, escape, forging, judged, kernel, kinds, limits, lying, splitting
+from . import behaviour, boundary, dying, escape, forging, inherited, judged, kernel, kinds, limits, lying, splitting
 from ._case import BLOCKED, CAPABILITIES, NOT_PASSED, SANDBOX, SECRET_ENV, Case, applicable, capabilities
 from ._runner import conformance_executor, run_case, run_conformance
 
@@ -68,5 +70,6 @@ CASES: tuple[Case, ...] = (
     *boundary.CASES,
     *splitting.CASES,
     *judged.CASES,
+    *inherited.CASES,
 )
 """Every case, behaviour first: a backend that fails those fails the attacks for the wrong reason."""
