@@ -35,13 +35,14 @@ def set_rlimits(lim: dict[str, Any], cfg: dict[str, Any]) -> None:
 def read_job(fd: int) -> dict[str, Any]:
     """The job message from its memfd (written and sealed by the server), which J then closes."""
     size = os.fstat(fd).st_size
-    chunks = []
-    while size > 0:
-        chunk = os.pread(fd, size, sum(map(len, chunks)))
+    chunks: list[bytes] = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
         if not chunk:
             break
         chunks.append(chunk)
-        size -= len(chunk)
+        offset += len(chunk)
     os.close(fd)
     job: dict[str, Any] = json.loads(b"".join(chunks))
     return job

@@ -412,14 +412,20 @@ def _freeze() -> None:
     gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
 
 
-def main() -> None:
-    hin, hout = os.dup(0), os.dup(1)
+def _quiet() -> None:
+    """Stdin and stdout on /dev/null (the channels were dup'ed off them first), and the
+    signals a terminal or the host's process group sends ignored."""
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
+
+
+def main() -> None:
+    hin, hout = os.dup(0), os.dup(1)
+    _quiet()
     cfg = recv(hin)
     os.makedirs(cfg["scratch"], exist_ok=True)
     for path in cfg.get("wipe", [cfg["scratch"]]):  # a fresh server after a discarded one
@@ -439,12 +445,7 @@ def template_main() -> None:
     """A fork template restarted by exec (``server.py --template``): its socket to the
     server on stdin, the server's config as its first message."""
     fd = os.dup(0)
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(null, 1)
-    os.close(null)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
-        signal.signal(sig, signal.SIG_IGN)
+    _quiet()
     sock = socket.socket(fileno=fd)
     try:
         cfg = json.loads(sock.recv(1 << 20))

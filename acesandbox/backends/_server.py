@@ -522,6 +522,14 @@ class OomCounter:
             os.close(fd)
 
 
+def release(oom: OomCounter | None, cg: Any) -> None:
+    """A sandbox's host-side resources after it ends: the OOM counter's descriptor, its cgroup."""
+    if oom is not None:
+        oom.close()
+    if cg is not None:
+        cg.remove()
+
+
 class _Anomaly(Exception):
     """The sandbox's messages broke the protocol: only a program can have caused it."""
 

@@ -8,12 +8,13 @@ wipes the scratch and kills leftovers after every test.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
 from .._harden import cgroups, namespaces
 from ..errors import SandboxUnavailableError
-from ._server import OomCounter, ServerSession
+from ._server import OomCounter, ServerSession, release
 from .base import Backend, Session
 
 __all__ = ["NamespaceBackend"]
@@ -69,13 +70,6 @@ class NamespaceBackend(Backend):
             "result_bytes": self.result_bytes,
         }
         oom = OomCounter(cg) if cg is not None else None
-
-        def cleanup() -> None:
-            if oom is not None:
-                oom.close()
-            if cg is not None:
-                cg.remove()
-
         return ServerSession(
             argv,
             cfg=cfg,
@@ -85,6 +79,6 @@ class NamespaceBackend(Backend):
             start_timeout_s=self.start_timeout_s,
             oom_kills=oom,
             sandbox_limits=self.sandbox_limits(),
-            on_close=cleanup if cg is not None else None,
+            on_close=functools.partial(release, oom, cg) if cg is not None else None,
             warnings=tuple(warnings),
         )

@@ -17,7 +17,7 @@ import tempfile
 
 from .._harden import cgroups, namespaces
 from .._harden.env import sandbox_env
-from ._server import OomCounter, ServerSession
+from ._server import OomCounter, ServerSession, release
 from .base import Backend, Session
 
 __all__ = ["ProcessBackend"]
@@ -59,10 +59,7 @@ class ProcessBackend(Backend):
         oom = OomCounter(cg) if cg is not None else None
 
         def cleanup() -> None:
-            if oom is not None:
-                oom.close()
-            if cg is not None:
-                cg.remove()
+            release(oom, cg)
             shutil.rmtree(scratch, ignore_errors=True)
 
         return ServerSession(
