@@ -125,6 +125,10 @@ def dockerfile(base: str, labels: Mapping[str, str], run: Sequence[str] = (), us
     return "\n".join(lines) + "\n"
 
 
+BIGCODEBENCH_NLTK_DATA = ("averaged_perceptron_tagger", "punkt", "stopwords", "vader_lexicon", "words", "wordnet")
+"""NLTK data packages the BigCodeBench image holds."""
+
+
 def bigcodebench_dockerfile(base: str, labels: Mapping[str, str]) -> str:
     """The BigCodeBench variant: ``base`` plus the libraries its tasks import, from PyPI."""
     apt = " ".join(_BIGCODEBENCH_APT)
@@ -132,8 +136,9 @@ def bigcodebench_dockerfile(base: str, labels: Mapping[str, str]) -> str:
         f"apt-get update && apt-get install -y --no-install-recommends {apt} && rm -rf /var/lib/apt/lists/*",
         "python3 -m pip install --no-cache-dir --upgrade pip",
         "python3 -m pip install --no-cache-dir -r /tmp/requirements-bigcodebench.txt && rm /tmp/requirements-bigcodebench.txt",
-        # Data some tasks load at run time; the sandbox has no network to fetch it then.
-        "python3 -m nltk.downloader -d /usr/local/share/nltk_data punkt stopwords wordnet averaged_perceptron_tagger",
+        # Data the tasks load at run time (every package a v0.1.0 prompt or test downloads, as
+        # benchmarks.bcb_env.NLTK_PACKAGES, plus wordnet); the sandbox has no network then.
+        "python3 -m nltk.downloader -d /usr/local/share/nltk_data " + " ".join(BIGCODEBENCH_NLTK_DATA),
     ]
     text = dockerfile(base, labels, run=run)
     # The requirements file travels in the build context.

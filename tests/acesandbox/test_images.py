@@ -130,3 +130,12 @@ def test_cli_module_shape():
     assert image.SUMMARY and callable(image.add_parser) and callable(image.run)
     out = subprocess.run([sys.executable, "-c", "import acesandbox.cli.image, sys; print('docker' in sys.modules)"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_bigcodebench_image_holds_every_nltk_package_the_tasks_download():
+    from acesandbox.images import recipes
+
+    text = recipes.bigcodebench_dockerfile("python:3.11-slim", {})
+    line = next(line for line in text.splitlines() if "nltk.downloader" in line)
+    for package in ("punkt", "stopwords", "vader_lexicon", "averaged_perceptron_tagger", "words"):
+        assert f" {package}" in line

@@ -25,7 +25,11 @@ from benchmarks.bcb_env import (
     read_manifest,
 )
 from benchmarks.bigcodebench.data import problems_from_records
-from benchmarks.bigcodebench.environment import default_env_dir, pinned_versions, resolve_environment
+from benchmarks.bigcodebench.environment import (
+    default_env_dir,
+    pinned_versions,
+    resolve_environment,
+)
 from benchmarks.bigcodebench.known import (
     KNOWN_DIFFERENCES,
     NLTK_ABSENT,
@@ -240,3 +244,10 @@ def test_a_sandboxed_program_reads_a_local_corpus_through_the_pinned_config(tmp_
     assert bcb_env.main([str(env), "--nltk-only", "--nltk-data", str(_corpus(tmp_path / "local"))]) == 3
     verdict, details = score()
     assert verdict == PASS, details
+
+
+def test_the_docker_recipe_fetches_every_nltk_package_the_venv_recipe_does():
+    from acesandbox.images import recipes
+    from benchmarks.bcb_env import NLTK_PACKAGES
+
+    assert set(NLTK_PACKAGES) <= set(recipes.BIGCODEBENCH_NLTK_DATA)
