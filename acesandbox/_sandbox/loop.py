@@ -161,7 +161,8 @@ class Server:
         return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "fdpass": fdpass}
 
     def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any]) -> dict[str, Any]:
-        """Fork the test process Q for test ``k`` (from the server: it never ran program code)."""
+        """Start the test process Q for test ``k``: forked by the template (never by a
+        program process, and never from the server's heap, which holds earlier jobs' data)."""
         verdict_r, verdict_w = os.pipe()
         try:
             chan, program_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -172,15 +173,17 @@ class Server:
         except OSError:
             pass  # the program filled the socket or closed it: Q finds no one to call (its crash)
         program_end.close()
-        fds = {"verdict": verdict_w, "chan": chan.fileno(), "codes": self.codes, "null": self.null}
+        header = json.dumps(
+            {"k": k, "test": {"names": test.get("names", []), "unittest": bool(test.get("unittest"))}, "limits": lim}
+        ).encode()
         try:
-            pid = os.fork()
-        except OSError:  # the program used up the processes (or memory): its failure, never ours
+            if self.codes < 0:
+                raise OSError(errno.EBADF, "no test code")
+            pid = self.template.spawn_q([verdict_w, chan.fileno(), self.codes], header)
+        except (TemplateGone, OSError) as exc:
+            # The program used up the processes or memory, or killed the template: its failure, never ours.
             chan.close()
-            return _no_q(verdict_r, verdict_w, "no process left for the test process (the program used them up)")
-        if pid == 0:
-            q_process(test, k, fds, lim, self.cfg)
-            os._exit(0)
+            return _no_q(verdict_r, verdict_w, f"the test process could not start ({exc})")
         os.close(verdict_w)
         chan.close()  # Q holds the only end: when Q dies, the program's side sees EOF
         os.set_blocking(verdict_r, False)
@@ -437,7 +440,7 @@ def main() -> None:
     cfg["preload_failed"] = _interpreter(cfg)
     _freeze()
     # Before any job is read: the template that forks every J holds no job's data.
-    template = Template.start(cfg, job_process)
+    template = Template.start(cfg, job_process, q_process)
     Server(hin, hout, cfg, template).serve()
 
 
@@ -453,4 +456,4 @@ def template_main() -> None:
         os._exit(0)
     _interpreter(cfg)
     _freeze()
-    serve_template(sock, cfg, job_process)
+    serve_template(sock, cfg, job_process, q_process)

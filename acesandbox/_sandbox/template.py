@@ -12,6 +12,10 @@ of the first test as the only payload; J reads and parses its job from the memfd
 server asks for the next J as soon as a job is swept, so the fork overlaps the time
 between jobs (no program runs then, and none can reach a J waiting for its job).
 
+Each test process Q (testproc.py) comes from the template the same way (request ``q``):
+it waits for its three descriptors and its test's settings (JSON) on its own socket pair,
+so a test's code, like a program, finds no earlier job's data in its memory.
+
 The template is single-threaded and never starts threads, so a raw ``clone`` (no glibc
 fork handlers) is safe there; glibc's cached thread id in J keeps the template's value,
 which only thread-directed calls on J's main thread by pthread handle would notice
@@ -43,6 +47,10 @@ _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "ppc64le": 120, "ppc
 _REPLY_TIMEOUT_S = 30.0  # a fork takes milliseconds: past this the template is gone
 FD_NAMES = ("res_w", "out_w", "err_w", "ctrl_r", "job", "fdpass")
 """What the descriptors handed to J are, in order (``fdpass`` only for Q tests)."""
+Q_FD_NAMES = ("verdict", "chan", "codes")
+"""What the descriptors handed to a test process Q are, in order."""
+QBody = Callable[[dict[str, Any], int, dict[str, int], dict[str, Any], dict[str, Any]], None]
+"""A test process's body: (test, k, fds by Q_FD_NAMES plus "null", limits, config)."""
 
 
 class TemplateGone(Exception):
@@ -61,16 +69,19 @@ class Template:
             self.pidfd = -1
         self.gone = False
         self.asked = False  # a J ahead was asked for and its answer not read yet
+        self.ready: tuple[int, socket.socket, int] | None = None  # a J ahead already answered
 
     @classmethod
-    def start(cls, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> Template:
+    def start(
+        cls, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None], q_body: QBody | None = None
+    ) -> Template:
         """Fork the template from the server (call before reading any job)."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             try:
                 parent.close()
-                serve_template(child, cfg, job_body)
+                serve_template(child, cfg, job_body, q_body)
             finally:
                 os._exit(0)
         child.close()
@@ -136,9 +147,43 @@ class Template:
             return
         self.asked = True
 
+    def spawn_q(self, fds: list[int], header: bytes) -> int:
+        """Have the template fork a test process Q (see Q_FD_NAMES) and hand it ``fds`` and
+        ``header`` (its test's own settings, JSON); Q's pid. Q comes from the template, so
+        it inherits none of the server's heap (earlier jobs' programs, tests and results).
+
+        TemplateGone or OSError as :meth:`spawn`."""
+        if self.asked:  # a J ahead is on its way: its answer comes first, kept for spawn()
+            self.ready = self._read_answer()
+        if self.gone:
+            raise TemplateGone("the fork template is gone")
+        try:
+            self._signal(signal.SIGCONT)
+            self.sock.send(b"q")
+        except OSError as exc:
+            self._lost()
+            raise TemplateGone(f"the fork template is gone ({exc})") from exc
+        pid, sock, pidfd = self._read_answer()
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGCONT)
+            socket.send_fds(sock, [header], fds)
+        except OSError:
+            pass  # killed while waiting (by the program): Q's pipe ends with no verdict
+        finally:
+            sock.close()
+            os.close(pidfd)
+        return pid
+
     def _take_ahead(self) -> tuple[int, socket.socket, int]:
         """The J forked ahead (pid, its socket, a pidfd), waiting for the template's answer."""
+        if self.ready is not None:
+            ready, self.ready = self.ready, None
+            return ready
         self._ask()
+        return self._read_answer()
+
+    def _read_answer(self) -> tuple[int, socket.socket, int]:
+        """The template's answer to the request in flight: the child's pid, its socket, a pidfd."""
         if self.gone:
             raise TemplateGone("the fork template is gone")
         try:
@@ -198,6 +243,10 @@ class Template:
         if self.gone:
             return
         self.gone = True
+        if self.ready is not None:
+            _end(self.ready[0], self.ready[2])
+            self.ready[1].close()
+            self.ready = None
         try:
             self._signal(signal.SIGKILL)
         except OSError:
@@ -225,10 +274,12 @@ def _end(pid: int, pidfd: int) -> None:
     os.close(pidfd)
 
 
-def serve_template(sock: socket.socket, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
-    """The template's loop: for each request, fork a J that waits on a socket pair of its
-    own for its descriptors and start index, and send the server J's pid and the other end
-    of that pair; never returns."""
+def serve_template(
+    sock: socket.socket, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None], q_body: QBody | None = None
+) -> None:
+    """The template's loop: for each request (``f``: a J, ``q``: a test process Q), fork a
+    child that waits on a socket pair of its own for its descriptors and settings, and send
+    the server the child's pid and the other end of that pair; never returns."""
     me = sock.fileno()
     os.closerange(3, me)  # the host's pipes and anything else of the server's
     os.closerange(me + 1, 65536)
@@ -250,6 +301,8 @@ def serve_template(sock: socket.socket, cfg: dict[str, Any], job_body: Callable[
         if pid == 0:
             sock.close()  # the server sees the template's end only while the template lives
             theirs.close()
+            if msg == b"q" and q_body is not None:
+                _wait_for_q(ours, null, cfg, q_body)
             _wait_for_job(ours, null, cfg, job_body)
         ours.close()
         try:
@@ -269,6 +322,21 @@ def _wait_for_job(sock: socket.socket, null: int, cfg: dict[str, Any], job_body:
         named = dict(zip(FD_NAMES, fds))
         named["null"] = null
         job_body(int(msg), named, cfg)
+    finally:
+        os._exit(0)
+
+
+def _wait_for_q(sock: socket.socket, null: int, cfg: dict[str, Any], q_body: QBody) -> None:
+    """A test process Q: wait for its descriptors and its test's settings, then run; never returns."""
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, len(Q_FD_NAMES))
+        sock.close()
+        if not msg or len(fds) != len(Q_FD_NAMES):
+            os._exit(0)
+        named = dict(zip(Q_FD_NAMES, fds))
+        named["null"] = null
+        header = json.loads(msg)
+        q_body(header["test"], header["k"], named, header["limits"], cfg)
     finally:
         os._exit(0)
 

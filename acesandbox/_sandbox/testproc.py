@@ -460,7 +460,7 @@ def _error_text(exc: BaseException, source: str) -> str:
 
 
 def q_process(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, Any], cfg: dict[str, Any]) -> None:
-    """Body of Q (forked by the server, never by a program process); never returns."""
+    """Body of Q (forked by the fork template, never by a program process); never returns."""
     verdict_w = fds["verdict"]
     try:
         os.setsid()
@@ -472,7 +472,7 @@ def q_process(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, 
             os.closerange(lo, fd)
             lo = fd + 1
         os.closerange(lo, 65536)
-        prctl(4, 0)  # PR_SET_DUMPABLE 0 (inherited from the server already): no ptrace, no /proc/<Q>/mem
+        prctl(4, 0)  # PR_SET_DUMPABLE 0 (inherited from the template already): no ptrace, no /proc/<Q>/mem
         oom_adj(500)
         _limit(resource.RLIMIT_CORE, 0)
         # A backstop: the server counts Q's CPU time into the test's (finer); SIGXCPU first.

@@ -42,6 +42,10 @@ _MEMORY_SCAN = src(
         return remnants() > 0 and len(bait) > 0
     """
 )
+# The same scan as test code the splitter cannot take apart: it runs whole in the test
+# process Q, which must inherit no earlier job's data either (a client's test, in the
+# reward server, reading another client's programs).
+_Q_SCAN = _MEMORY_SCAN + "\nassert echo('x') == 'x' and {}\n"
 
 CASES: tuple[Case, ...] = (
     Case(
@@ -293,5 +297,14 @@ CASES: tuple[Case, ...] = (
         earlier=_EARLIER,
         hostile=True,
         why="each job process is forked from a template that never held a job's data, never from the server",
+    ),
+    Case(
+        "earlier_job_in_test_process_memory",
+        "def echo(s):\n    return s\n",
+        (_Q_SCAN.format("remnants() > 0"), _Q_SCAN.format("planted()")),
+        (BLOCKED, P),
+        earlier=_EARLIER,
+        hostile=True,
+        why="each test process Q is forked from the same template, never from the server",
     ),
 )

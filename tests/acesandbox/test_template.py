@@ -76,6 +76,52 @@ def test_a_stopped_template_is_woken() -> None:
         os.waitpid(template.pid, 0)
 
 
+def _report_q(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """A stand-in Q body: writes its test, index, limits, pid, parent and the code memfd's bytes."""
+    code = os.pread(fds["codes"], 100, 0)
+    os.write(fds["verdict"], b"%s %d %s %d %d %s" % (repr(test).encode(), k, repr(lim).encode(), os.getpid(), os.getppid(), code))
+
+
+def test_a_test_process_comes_from_the_template_even_with_a_j_forked_ahead() -> None:
+    """Q is forked by the template (the server's heap holds earlier jobs' data) and is the
+    caller's child; a J asked for ahead is answered first and still taken by the next spawn."""
+    template = Template.start({}, _report_j, _report_q)
+    try:
+        template.prefork()  # its answer is still unread when Q is asked for
+        r, w = os.pipe()
+        codes = os.memfd_create("codes")
+        os.write(codes, b"the tests")
+        try:
+            qpid = template.spawn_q([w, w, codes], b'{"k": 3, "test": {"names": ["f"]}, "limits": {"timeout_s": 1}}')
+        finally:
+            os.close(w)
+            os.close(codes)
+        data = os.read(r, 500)
+        os.close(r)
+        assert data == b"{'names': ['f']} 3 {'timeout_s': 1} %d %d the tests" % (qpid, os.getpid())
+        assert os.waitpid(qpid, 0) == (qpid, 0)
+        ahead = template.ready
+        assert ahead is not None and ahead[0] != qpid
+        pid, data = _spawn(template)
+        assert pid == ahead[0] and data == b"7 %d %d the job" % (pid, os.getpid())
+        assert os.waitpid(pid, 0) == (pid, 0)
+    finally:
+        template.sock.close()
+        os.waitpid(template.pid, 0)
+
+
+def test_a_dead_template_starts_no_test_process() -> None:
+    template = Template.start({}, _report_j, _report_q)
+    os.kill(template.pid, signal.SIGKILL)
+    r, w = os.pipe()
+    try:
+        with pytest.raises(TemplateGone):
+            template.spawn_q([w, w, w], b"{}")
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def _children() -> set[int]:
     me = os.getpid()
     return {int(p) for t in os.listdir(f"/proc/{me}/task") for p in open(f"/proc/{me}/task/{t}/children").read().split()}
@@ -175,3 +221,25 @@ def test_a_program_that_stops_the_template_costs_the_next_job_nothing() -> None:
     with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
         assert ex.run(attack).statuses == (P,)
         assert ex.run(_NORMAL).statuses == (P, P)
+
+
+_Q_TEST = "import random\nfor x in random.sample(range(10), 3):\n    assert f(x) == x + 1\n"  # judged whole in Q
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_a_test_process_needs_the_template_a_program_killed_is_that_tests_crash(mode: str) -> None:
+    """With the template killed by the program, the job's Q test cannot start: its crash,
+    never a test process forked from the server's heap; the next job gets a restarted template."""
+    require_backend("namespace")
+    C = Status.CRASHED
+    attack = Job(
+        program=_KILL_TEMPLATE + "def f(x):\n    return x + 1\n",
+        tests=("assert kill_others()", _Q_TEST),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        report = ex.run(attack)
+        assert report.statuses == (P, C), report.outcomes
+        assert "test process could not start" in report.outcomes[1].message
+        for _ in range(2):
+            assert ex.run(Job(program=_NORMAL.program, tests=(_Q_TEST, "assert f(1) == 2"))).statuses == (P, P)
