@@ -179,7 +179,7 @@ class Server:
         try:
             if self.codes < 0:
                 raise OSError(errno.EBADF, "no test code")
-            pid = self.template.spawn_q([verdict_w, chan.fileno(), self.codes], header)
+            pid = self.template.spawn_q([verdict_w, chan.fileno(), self.codes], header, within_s=lim["wall_timeout_s"])
         except (TemplateGone, OSError) as exc:
             # The program used up the processes or memory, or killed the template: its failure, never ours.
             chan.close()

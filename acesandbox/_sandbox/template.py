@@ -36,6 +36,7 @@ import select
 import signal
 import socket
 import sys
+import time
 from typing import Any, Callable
 
 from .procs import prctl
@@ -147,14 +148,15 @@ class Template:
             return
         self.asked = True
 
-    def spawn_q(self, fds: list[int], header: bytes) -> int:
+    def spawn_q(self, fds: list[int], header: bytes, within_s: float = _REPLY_TIMEOUT_S) -> int:
         """Have the template fork a test process Q (see Q_FD_NAMES) and hand it ``fds`` and
         ``header`` (its test's own settings, JSON); Q's pid. Q comes from the template, so
         it inherits none of the server's heap (earlier jobs' programs, tests and results).
 
-        TemplateGone or OSError as :meth:`spawn`."""
+        TemplateGone (also when no answer comes within ``within_s``: the program running
+        beside keeps the template stopped) or OSError as :meth:`spawn`."""
         if self.asked:  # a J ahead is on its way: its answer comes first, kept for spawn()
-            self.ready = self._read_answer()
+            self.ready = self._read_answer(within_s)
         if self.gone:
             raise TemplateGone("the fork template is gone")
         try:
@@ -163,7 +165,7 @@ class Template:
         except OSError as exc:
             self._lost()
             raise TemplateGone(f"the fork template is gone ({exc})") from exc
-        pid, sock, pidfd = self._read_answer()
+        pid, sock, pidfd = self._read_answer(within_s)
         try:
             signal.pidfd_send_signal(pidfd, signal.SIGCONT)
             socket.send_fds(sock, [header], fds)
@@ -182,12 +184,21 @@ class Template:
         self._ask()
         return self._read_answer()
 
-    def _read_answer(self) -> tuple[int, socket.socket, int]:
-        """The template's answer to the request in flight: the child's pid, its socket, a pidfd."""
+    def _read_answer(self, within_s: float = _REPLY_TIMEOUT_S) -> tuple[int, socket.socket, int]:
+        """The template's answer to the request in flight: the child's pid, its socket, a pidfd.
+
+        While it has not come, the template is woken every 50 ms: a program still running
+        (a test process is asked for during a test) may keep stopping it. No answer within
+        ``within_s``: TemplateGone."""
         if self.gone:
             raise TemplateGone("the fork template is gone")
+        deadline = time.monotonic() + within_s
         try:
-            ready = select.select([self.sock], [], [], _REPLY_TIMEOUT_S)[0]
+            while True:
+                ready = select.select([self.sock], [], [], max(0.0, min(0.05, deadline - time.monotonic())))[0]
+                if ready or time.monotonic() >= deadline:
+                    break
+                self._signal(signal.SIGCONT)
             msg, got, _flags, _addr = socket.recv_fds(self.sock, 64, 1) if ready else (b"", [], 0, None)
         except OSError as exc:
             self._lost()

@@ -312,18 +312,20 @@ CASES: tuple[Case, ...] = (
             f"judged_process_attacked_{mode}",
             _Q_PIDS,
             (
-                _LOOP.format(fn="kill_q"),
+                _LOOP.format(fn="double").replace("3 * x", "2 * x"),
                 _LOOP.format(fn="stop_q"),
                 _LOOP.format(fn="ptrace_q"),
-                _LOOP.format(fn="double").replace("3 * x", "2 * x"),
+                _LOOP.format(fn="kill_q"),
             ),
-            (C, T, NOT_PASSED, P),
+            # Killing every other process also kills the fork template that test processes
+            # come from: the rest of that job's tests judged in one crash (test_template.py).
+            (P, T, NOT_PASSED, C),
             mode=mode,
             limits=HANG,
             requires={"pid_isolation"},
             hostile=True,
             why="a program that kills or stops the test process ends its test as crashed or timeout, never "
-            "passed; it cannot trace it",
+            "passed; it cannot trace it; a stopped fork template is woken for the next test",
         )
         for mode in ("isolated", "shared")
     ),

@@ -243,3 +243,35 @@ def test_a_test_process_needs_the_template_a_program_killed_is_that_tests_crash(
         assert "test process could not start" in report.outcomes[1].message
         for _ in range(2):
             assert ex.run(Job(program=_NORMAL.program, tests=(_Q_TEST, "assert f(1) == 2"))).statuses == (P, P)
+
+
+_STOP_ALL = """\
+import os, signal, threading
+def _stop_everyone():
+    me = os.getpid()
+    while True:
+        for p in os.listdir("/proc"):
+            if p.isdigit() and int(p) not in (1, me):
+                try:
+                    os.kill(int(p), signal.SIGSTOP)
+                except OSError:
+                    pass
+threading.Thread(target=_stop_everyone, daemon=True).start()
+def f(x):
+    return x + 1
+"""
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_a_program_that_keeps_stopping_the_template_gets_no_pass_and_no_hang(mode: str) -> None:
+    """A test process is asked for while the program runs: a program stopping the template
+    (and every other process) in a loop holds the server at most the test's wall time."""
+    require_backend("namespace")
+    limits = Limits(timeout_s=0.5, wall_timeout_s=1.0)
+    attack = Job(program=_STOP_ALL, tests=(_Q_TEST,), limits=limits, mode=mode)  # type: ignore[arg-type]
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        t0 = time.monotonic()
+        report = ex.run(attack)
+        assert time.monotonic() - t0 < 10
+        assert report.statuses[0] in (T, Status.CRASHED), report.outcomes
+        assert ex.run(Job(program=_NORMAL.program, tests=(_Q_TEST, "assert f(1) == 2"))).statuses == (P, P)
