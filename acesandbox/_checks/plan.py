@@ -185,8 +185,11 @@ def _fix_missing_locations(tree: ast.AST) -> None:
 
 def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.stmt] = ()) -> Plan:
     forgeable = _forgeable(collector, statements)
-    _fix_missing_locations(tree)
-    code = ast.unparse(tree)
+    try:
+        code = ast.unparse(tree)  # of locations, it reads only the lineno of an assignment, loop, with or def
+    except AttributeError:  # one that planning made (a check function's parameters) has none
+        _fix_missing_locations(tree)
+        code = ast.unparse(tree)
     try:
         compile(code, "<test>", "exec", dont_inherit=True)
     except SyntaxError as e:
