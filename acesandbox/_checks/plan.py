@@ -73,11 +73,15 @@ class _Collector:
         _compile_template(template_src)  # fail at planning time, not at judging time
         holes = tuple(ast.unparse(h) for h in sp.holes)
         self.checks.append(Check(source=text, template=template_src, holes=holes, lazy=tuple(sp.lazy)))
+        # Each hole goes into the sandbox code as its text, not unparsed a second time: a
+        # name whose "identifier" is that text unparses to it, and every place a hole goes
+        # (a tuple's item, an assignment's value) unparses it as ast.unparse(hole) does.
+        placed = [_load(h) for h in holes]
         if not sp.lazy:
-            return [ast.copy_location(ast.Expr(_check_call(ci, sp.holes)), stmt)]
+            return [ast.copy_location(ast.Expr(_check_call(ci, placed)), stmt)]
         # Conditional holes are evaluated in order into temporaries; one that raises becomes ().
         out: list[ast.stmt] = []
-        for i, h in enumerate(sp.holes):
+        for i, h in enumerate(placed):
             var = f"__ace_h{i}__"
             if i in sp.lazy:
                 code = f"try:\n    {var} = (_,)\nexcept Exception:\n    {var} = ()"
