@@ -76,7 +76,7 @@ class _Collector:
         # Each hole goes into the sandbox code as its text, not unparsed a second time: a
         # name whose "identifier" is that text unparses to it, and every place a hole goes
         # (a tuple's item, an assignment's value) unparses it as ast.unparse(hole) does.
-        placed = [_load(h) for h in holes]
+        placed: list[ast.expr] = [_load(h) for h in holes]
         if not sp.lazy:
             return [ast.copy_location(ast.Expr(_check_call(ci, placed)), stmt)]
         # Conditional holes are evaluated in order into temporaries; one that raises becomes ().
