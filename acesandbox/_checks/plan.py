@@ -61,6 +61,7 @@ class _Collector:
         self.test_names = _test_names(tree, self.aliases, walked, self.bound)  # read in a hole: forgeable
         self.unroll_budget = _UNROLL_BUDGET
         self.nodes = nodes  # syntax-tree nodes the normaliser may still make in this test
+        self.written: dict[int, tuple[ast.stmt, str]] = {}  # id -> a check statement made, and its source
         self.lines: list[str] | None = None  # the source's lines, split once  # elements the normaliser may still unroll in this test
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
@@ -78,7 +79,11 @@ class _Collector:
         # (a tuple's item, an assignment's value) unparses it as ast.unparse(hole) does.
         placed: list[ast.expr] = [_load(h) for h in holes]
         if not sp.lazy:
-            return [ast.copy_location(ast.Expr(_check_call(ci, placed)), stmt)]
+            call = ast.copy_location(ast.Expr(_check_call(ci, placed)), stmt)
+            # what ast.unparse writes for it (a tuple of one item keeps its comma)
+            args = f"{holes[0]}," if len(holes) == 1 else ", ".join(holes)
+            self.written[id(call)] = (call, f"{CHECK_FUNCTION}({ci}, ({args}))")
+            return [call]
         # Conditional holes are evaluated in order into temporaries; one that raises becomes ().
         out: list[ast.stmt] = []
         for i, h in enumerate(placed):
@@ -189,11 +194,15 @@ def _fix_missing_locations(tree: ast.AST) -> None:
 
 def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.stmt] = ()) -> Plan:
     forgeable = _forgeable(collector, statements)
-    try:
-        code = ast.unparse(tree)  # of locations, it reads only the lineno of an assignment, loop, with or def
-    except AttributeError:  # one that planning made (a check function's parameters) has none
-        _fix_missing_locations(tree)
-        code = ast.unparse(tree)
+    written = collector.written
+    if tree.body and all(written.get(id(s), (None, ""))[0] is s for s in tree.body):
+        code = "\n".join(written[id(s)][1] for s in tree.body)  # only checks (most tests): as ast.unparse writes them
+    else:
+        try:
+            code = ast.unparse(tree)  # of locations, it reads only the lineno of an assignment, loop, with or def
+        except AttributeError:  # one that planning made (a check function's parameters) has none
+            _fix_missing_locations(tree)
+            code = ast.unparse(tree)
     try:
         compile(code, "<test>", "exec", dont_inherit=True)
     except SyntaxError as e:
