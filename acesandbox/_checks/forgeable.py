@@ -60,6 +60,8 @@ def _test_names(
     walked = _walk(tree) if walked is None else walked
     if bound is None:
         bound = _bound_names(tree, walked=walked)
+    if not bound:
+        return frozenset()  # binds nothing (most tests): no test name, and nothing assigned
     assigned: dict[str, list[ast.expr]] = {}
     direct: dict[str, int] = {}
     stores: dict[str, int] = {}

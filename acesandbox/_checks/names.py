@@ -80,7 +80,7 @@ def _bound_names(tree: ast.AST, *, imports: bool = True, walked: list[ast.AST] |
     """Names the test binds itself (``sum = 0``): there they are test variables, not builtins.
     ``imports=False`` leaves out the names bound by import statements. ``walked``:
     ``_walk(tree)``, where the caller has it."""
-    other, imported = _binders(_walk(tree) if walked is None else walked)
+    other, imported, _ = _binders(_walk(tree) if walked is None else walked)
     return other | imported if imports else other
 
 
@@ -88,11 +88,13 @@ _BINDERS = (ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.a
             ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping)  # fmt: skip
 
 
-def _binders(walked: list[ast.AST]) -> tuple[set[str], set[str]]:
+def _binders(walked: list[ast.AST]) -> tuple[set[str], set[str], bool]:
     """The names :func:`_bound_names` finds in ``walked`` (a tree's nodes): those bound other
-    than by an import statement, and those an import binds, in one pass."""
+    than by an import statement, and those an import binds, in one pass; and whether there
+    is an import statement at all."""
     names: set[str] = set()
     imported: set[str] = set()
+    imports = False
     for node in walked:
         if not isinstance(node, _BINDERS):
             continue  # most nodes: one check
@@ -104,16 +106,18 @@ def _binders(walked: list[ast.AST]) -> tuple[set[str], set[str]]:
         elif isinstance(node, ast.arg):
             names.add(node.arg)
         elif isinstance(node, ast.Import):  # `import math` binds the real module: still trusted
+            imports = True
             imported.update(
                 a.asname or a.name.split(".")[0] for a in node.names if a.asname or a.name not in _TRUSTED_MODULES
             )
         elif isinstance(node, ast.ImportFrom):
+            imports = True
             imported.update(a.asname or a.name for a in node.names)
         elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
             names.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             names.add(node.rest)
-    return names, imported
+    return names, imported, imports
 
 
 def _has_starred(nodes: Sequence[ast.expr]) -> bool:

@@ -50,10 +50,10 @@ class _Collector:
     def __init__(self, source: str, tree: ast.AST, nodes: int, walked: list[ast.AST] | None = None) -> None:
         walked = _walk(tree) if walked is None else walked  # ``_walk(tree)``, where the caller has it
         self.source = source
-        other, imported = _binders(walked)
+        other, imported, imports = _binders(walked)
         self.bound = other | imported  # _bound_names(tree)
         self.trusted = _TRUSTED_NAMES - self.bound
-        self.aliases = _import_aliases(tree, walked, other)
+        self.aliases = _import_aliases(tree, walked, other) if imports else {}
         self.checks: list[Check] = []
         self.top_level: set[int] = set()  # ids of statements that always run when the test completes
         self.required: list[int] = []
