@@ -162,11 +162,12 @@ class _Normaliser(ast.NodeTransformer):
         return self.generic_visit(ast.Dict(keys=[k for k, _ in pairs], values=[v for _, v in pairs]))
 
 
-def _rewritable(expr: ast.AST) -> bool:
+def _rewritable(expr: ast.AST, walked: list[ast.AST] | None = None) -> bool:
     """Whether :class:`_Normaliser` could rewrite anything in ``expr``: it only ever changes
     a comprehension or generator, or a call with one string literal (``__import__('math')``).
-    Most asserts have neither, and then it would only copy and revisit them."""
-    for node in _walk(expr):
+    Most asserts have neither, and then it would only copy and revisit them. ``walked``:
+    ``_walk(expr)``, where the caller has it."""
+    for node in _walk(expr) if walked is None else walked:
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return True
         if isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.args[0], ast.Constant):

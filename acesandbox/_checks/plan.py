@@ -62,6 +62,7 @@ class _Collector:
         self.unroll_budget = _UNROLL_BUDGET
         self.nodes = nodes  # syntax-tree nodes the normaliser may still make in this test
         self.written: dict[int, tuple[ast.stmt, str]] = {}  # id -> a check statement made, and its source
+        self.plain = not _rewritable(tree, walked)  # then no assert in it needs the normaliser
         self.lines: list[str] | None = None  # the source's lines, split once  # elements the normaliser may still unroll in this test
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
@@ -111,10 +112,11 @@ class _Collector:
         last = lines[end - 1].encode()[:last_col].decode()
         return "".join([first, *lines[start + 1 : end - 1], last])
 
-    def split(self, expr: ast.expr, *, helpers: bool = False) -> tuple[_Splitter, ast.expr]:
+    def split(self, expr: ast.expr, *, helpers: bool = False, plain: bool = False) -> tuple[_Splitter, ast.expr]:
         """Normalise ``expr`` and split it; where a module name put in by the normaliser
-        would land in a hole (a sandbox-side expression), split the original instead."""
-        if not _rewritable(expr):  # the normaliser would change nothing: split the original
+        would land in a hole (a sandbox-side expression), split the original instead.
+        ``plain``: ``expr`` is known to hold nothing the normaliser rewrites."""
+        if plain or not _rewritable(expr):  # the normaliser would change nothing: split the original
             sp = _Splitter(self.trusted, helpers=helpers)
             return sp, sp.build(expr, False)
         norm = _Normaliser(self.trusted, self.bound, self.aliases, self.unroll_budget, self.nodes)
@@ -128,7 +130,7 @@ class _Collector:
 
     def assert_stmt(self, node: ast.Assert) -> list[ast.stmt]:
         """``assert test, msg``: the message is dropped, never evaluated."""
-        sp, template = self.split(node.test)
+        sp, template = self.split(node.test, plain=self.plain)  # a part of the tree walked
         return self.emit(node, sp, template)
 
     def unittest_call(self, node: ast.Expr, call: ast.Call) -> list[ast.stmt] | None:
