@@ -80,7 +80,7 @@ class Prepared:
         """``payload`` as compact JSON; a CallBatchTest's is kept on the test value (it
         depends on nothing else), so a test shared by many jobs is serialized once, and
         every other test's on this value (an assert or unittest test's is shared by the
-        jobs that run the same test: :func:`_prepare_source`)."""
+        jobs that run the same test: :func:`_prepare_assert`)."""
         owner = self.test if isinstance(self.test, CallBatchTest) else self
         cached: bytes | None = owner.__dict__.get("_ace_payload_json")
         if cached is None:
@@ -114,28 +114,34 @@ def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
     budget = max(1.0, job.limits.timeout_s)
     if isinstance(test, (AssertTest, UnittestTest)):
         _source_size_check(test.source, job.limits.test_source_bytes)
-        if not compat:
-            return _prepare_source(test, job.limits.test_nodes, budget)
+        if not compat and isinstance(test, AssertTest):
+            return _prepare_assert(test, job.limits.test_nodes, budget)
+        if not compat and isinstance(test, UnittestTest):
+            return _prepare_unittest(test, job.limits.test_nodes, budget)
     return _prepare_other(test, job, index, compat, budget)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _prepare_source(test: AssertTest | UnittestTest, test_nodes: int, budget: float) -> Prepared:
-    """A strict assert or unittest test, prepared once for every job that runs an equal
-    test under the same limits (RL batches score many programs against the same tests):
-    its plan, payload and payload JSON (a Prepared is never changed once made)."""
-    if isinstance(test, AssertTest):
-        plan = _plan_assert(test.source, test_nodes)
-        if plan.forgeable:
-            return _in_q(test, test.source, unittest=False)
-        return Prepared(
-            test,
-            {"k": "plan", "code": plan.sandbox_code},
-            plan.checks,
-            plan.required,
-            judge_timeout_s=budget,
-            forgeable=plan.forgeable,
-        )
+@functools.lru_cache(maxsize=1 << 16)  # as many as the plans kept (_plan_assert)
+def _prepare_assert(test: AssertTest, test_nodes: int, budget: float) -> Prepared:
+    """A strict assert test, prepared once for every job that runs an equal test under
+    the same limits (RL batches score many programs against the same tests): its plan,
+    payload and payload JSON (a Prepared is never changed once made)."""
+    plan = _plan_assert(test.source, test_nodes)
+    if plan.forgeable:
+        return _in_q(test, test.source, unittest=False)
+    return Prepared(
+        test,
+        {"k": "plan", "code": plan.sandbox_code},
+        plan.checks,
+        plan.required,
+        judge_timeout_s=budget,
+        forgeable=plan.forgeable,
+    )
+
+
+@functools.lru_cache(maxsize=1 << 12)  # as many as the plans kept (_plan_unittest): these are larger
+def _prepare_unittest(test: UnittestTest, test_nodes: int, budget: float) -> Prepared:
+    """A strict unittest test, prepared once for equal tests and limits (see :func:`_prepare_assert`)."""
     plan = _plan_unittest(test.source, test_nodes)
     if plan.forgeable:
         return _in_q(test, test.source, unittest=True)
@@ -144,7 +150,7 @@ def _prepare_source(test: AssertTest | UnittestTest, test_nodes: int, budget: fl
 
 
 def _prepare_other(test: Test, job: Job, index: int, compat: bool, budget: float) -> Prepared:
-    """Every test but a strict assert or unittest one (:func:`_prepare_source`)."""
+    """Every test but a strict assert or unittest one (:func:`_prepare_assert`, :func:`_prepare_unittest`)."""
     where = f"tests[{index}]"
     if isinstance(test, AssertTest):  # compat: run as written, judged in the program's process
         _syntax_check(test.source, where)
