@@ -78,14 +78,15 @@ class Prepared:
 
     def payload_json(self) -> bytes:
         """``payload`` as compact JSON; a CallBatchTest's is kept on the test value (it
-        depends on nothing else), so a test shared by many jobs is serialized once."""
-        if isinstance(self.test, CallBatchTest):
-            cached = self.test.__dict__.get("_ace_payload_json")
-            if cached is None:
-                cached = json.dumps(self.payload, separators=(",", ":")).encode()
-                object.__setattr__(self.test, "_ace_payload_json", cached)
-            return cached
-        return json.dumps(self.payload, separators=(",", ":")).encode()
+        depends on nothing else), so a test shared by many jobs is serialized once, and
+        every other test's on this value (an assert or unittest test's is shared by the
+        jobs that run the same test: :func:`_prepare_assert`)."""
+        owner = self.test if isinstance(self.test, CallBatchTest) else self
+        cached: bytes | None = owner.__dict__.get("_ace_payload_json")
+        if cached is None:
+            cached = json.dumps(self.payload, separators=(",", ":")).encode()
+            object.__setattr__(owner, "_ace_payload_json", cached)
+        return cached
 
 
 def _call_target(fn: str) -> str:
@@ -110,34 +111,53 @@ def _encoded_calls(test: CallBatchTest) -> Any:
 
 def _prepare_test(test: Test, job: Job, index: int) -> Prepared:
     compat = job.compare == "compat"
-    where = f"tests[{index}]"
     budget = max(1.0, job.limits.timeout_s)
     if isinstance(test, (AssertTest, UnittestTest)):
         _source_size_check(test.source, job.limits.test_source_bytes)
-    if isinstance(test, AssertTest):
-        if compat:
-            _syntax_check(test.source, where)
-            return Prepared(test, {"k": "compat", "code": test.source}, forgeable=True)
-        plan = _plan_assert(test.source, job.limits.test_nodes)
-        if plan.forgeable:
-            return _in_q(test, test.source, unittest=False)
-        return Prepared(
-            test,
-            {"k": "plan", "code": plan.sandbox_code},
-            plan.checks,
-            plan.required,
-            judge_timeout_s=budget,
-            forgeable=plan.forgeable,
-        )
+        if not compat and isinstance(test, AssertTest):
+            return _prepare_assert(test, job.limits.test_nodes, budget)
+        if not compat and isinstance(test, UnittestTest):
+            return _prepare_unittest(test, job.limits.test_nodes, budget)
+    return _prepare_other(test, job, index, compat, budget)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # as many as the plans kept (_plan_assert)
+def _prepare_assert(test: AssertTest, test_nodes: int, budget: float) -> Prepared:
+    """A strict assert test, prepared once for every job that runs an equal test under
+    the same limits (RL batches score many programs against the same tests): its plan,
+    payload and payload JSON (a Prepared is never changed once made)."""
+    plan = _plan_assert(test.source, test_nodes)
+    if plan.forgeable:
+        return _in_q(test, test.source, unittest=False)
+    return Prepared(
+        test,
+        {"k": "plan", "code": plan.sandbox_code},
+        plan.checks,
+        plan.required,
+        judge_timeout_s=budget,
+        forgeable=plan.forgeable,
+    )
+
+
+@functools.lru_cache(maxsize=1 << 12)  # as many as the plans kept (_plan_unittest): these are larger
+def _prepare_unittest(test: UnittestTest, test_nodes: int, budget: float) -> Prepared:
+    """A strict unittest test, prepared once for equal tests and limits (see :func:`_prepare_assert`)."""
+    plan = _plan_unittest(test.source, test_nodes)
+    if plan.forgeable:
+        return _in_q(test, test.source, unittest=True)
+    payload = {"k": "plan", "code": plan.sandbox_code, "unittest": True}
+    return Prepared(test, payload, plan.checks, plan.required, judge_timeout_s=budget, forgeable=plan.forgeable)
+
+
+def _prepare_other(test: Test, job: Job, index: int, compat: bool, budget: float) -> Prepared:
+    """Every test but a strict assert or unittest one (:func:`_prepare_assert`, :func:`_prepare_unittest`)."""
+    where = f"tests[{index}]"
+    if isinstance(test, AssertTest):  # compat: run as written, judged in the program's process
+        _syntax_check(test.source, where)
+        return Prepared(test, {"k": "compat", "code": test.source}, forgeable=True)
     if isinstance(test, UnittestTest):
-        if compat:
-            _syntax_check(test.source, where)
-            return Prepared(test, {"k": "compat", "code": test.source, "unittest": True}, forgeable=True)
-        plan = _plan_unittest(test.source, job.limits.test_nodes)
-        if plan.forgeable:
-            return _in_q(test, test.source, unittest=True)
-        payload = {"k": "plan", "code": plan.sandbox_code, "unittest": True}
-        return Prepared(test, payload, plan.checks, plan.required, judge_timeout_s=budget, forgeable=plan.forgeable)
+        _syntax_check(test.source, where)
+        return Prepared(test, {"k": "compat", "code": test.source, "unittest": True}, forgeable=True)
     if isinstance(test, CallTest):
         try:
             args = _wire.encode(tuple(test.args))
@@ -387,6 +407,11 @@ def _parse_frames(lines: Sequence[str], sources: list[str] | None = None) -> tup
     frames: list[list[Any]] = []
     garbage = False
     for line in lines:
+        if line == '["d"]':  # the end of every test that finished: what json.loads makes of it
+            frames.append(["d"])
+            if sources is not None:
+                sources.append(line)
+            continue
         if not isinstance(line, str):
             garbage = True
             continue

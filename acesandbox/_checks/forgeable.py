@@ -8,7 +8,7 @@ from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
 from .literals import _NO, _literal_value
-from .names import _TRUSTED_MODULES, _bound_names, _is_name
+from .names import _TRUSTED_MODULES, _bound_names, _is_name, _walk
 
 if TYPE_CHECKING:
     from .plan import _Collector
@@ -51,24 +51,34 @@ def _value_names(node: ast.AST, aliases: dict[str, str]) -> set[str] | None:
     return None
 
 
-def _test_names(tree: ast.AST, aliases: dict[str, str]) -> frozenset[str]:
+def _test_names(
+    tree: ast.AST, aliases: dict[str, str], walked: list[ast.AST] | None = None, bound: set[str] | None = None
+) -> frozenset[str]:
     """Names the test binds other than only by ``name = <program value>`` (a call into the
-    program, or its name): literals, its own functions and classes, parameters, loop targets."""
-    bound = _bound_names(tree)
+    program, or its name): literals, its own functions and classes, parameters, loop targets.
+    ``walked``, ``bound``: ``_walk(tree)`` and ``_bound_names(tree)``, where the caller has them."""
+    walked = _walk(tree) if walked is None else walked
+    if bound is None:
+        bound = _bound_names(tree, walked=walked)
+    if not bound:
+        return frozenset()  # binds nothing (most tests): no test name, and nothing assigned
     assigned: dict[str, list[ast.expr]] = {}
     direct: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+    stores: dict[str, int] = {}
+    defined: set[str] = set()
+    for node in walked:  # one pass for what ast.walk found in four
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
             for t in node.targets:
                 assert isinstance(t, ast.Name)
                 assigned.setdefault(t.id, []).append(node.value)
                 direct[t.id] = direct.get(t.id, 0) + 1
-    stores: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            stores[node.id] = stores.get(node.id, 0) + 1
-    defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    defined |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
     test = {n for n in bound if n not in assigned or stores.get(n) != direct.get(n) or n in defined}
     # A name assigned from a literal or a test name is a test name too: propagated along
     # "assigned from" edges once each (a chain of thousands of names was quadratic).

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .names import _has_starred
+from .names import _has_starred, _walk
 
 _UNROLL_MAX = 1000
 """Most elements a comprehension over literals is unrolled into (else it is not split)."""
@@ -117,7 +117,7 @@ def _target_names(target: ast.expr) -> set[str] | None:
 
 def _rebinds(node: ast.AST, names: set[str]) -> bool:
     """Whether ``node`` binds any of ``names`` itself (a nested lambda, comprehension or :=)."""
-    for sub in ast.walk(node):
+    for sub in _walk(node):
         if isinstance(sub, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
             return True
         if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load) and sub.id in names:
@@ -129,14 +129,14 @@ def _rebinds(node: ast.AST, names: set[str]) -> bool:
 
 def _size(node: ast.AST) -> int:
     """Nodes in ``node``'s tree (planning costs about this many visits per pass)."""
-    return sum(1 for _ in ast.walk(node))
+    return len(_walk(node))
 
 
 def _copies_size(parts: Sequence[ast.AST], bindings: Sequence[dict[str, ast.expr]], budget: int) -> int | None:
     """Nodes that one copy of ``parts`` per binding (its names replaced by their
     expressions) would hold, or None past ``budget``: unrolling is budgeted by what it
     makes, since one element may copy a large body or a large literal many times."""
-    uses = Counter(n.id for p in parts for n in ast.walk(p) if isinstance(n, ast.Name))
+    uses = Counter(n.id for p in parts for n in _walk(p) if isinstance(n, ast.Name))
     base = sum(_size(p) for p in parts)
     total = 0
     for b in bindings:

@@ -4,7 +4,6 @@ comprehensions and loops over literals, a ``check(candidate)`` function called o
 from __future__ import annotations
 
 import ast
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +23,12 @@ from .names import (
     _TRUSTED_MODULES,
     _TRUSTED_NAMES,
     _bound_names,
+    _copy,
     _has_starred,
     _is_name,
     _resolves_to,
     _Substitute,
+    _walk,
 )
 
 _UNROLL_BUDGET = 1000
@@ -79,7 +80,7 @@ class _Normaliser(ast.NodeTransformer):
             if gen.is_async or gen.ifs or targets is None:
                 return None
             for builder in _ITER_BUILDERS:
-                if builder not in self.trusted and any(_is_name(n, builder) for n in ast.walk(gen.iter)):
+                if builder not in self.trusted and any(_is_name(n, builder) for n in _walk(gen.iter)):
                     return None
             values = _literal_value(gen.iter)
             if values is _NO or not isinstance(values, (tuple, list, str, bytes, range, dict, set, frozenset)):
@@ -106,7 +107,7 @@ class _Normaliser(ast.NodeTransformer):
         self.nodes -= made
         out = []
         for b in bindings:
-            done = [_Substitute({k: copy.deepcopy(v) for k, v in b.items()}).visit(copy.deepcopy(p)) for p in parts]
+            done = [_Substitute({k: _copy(v) for k, v in b.items()}).visit(_copy(p)) for p in parts]
             out.append(done if isinstance(comp, ast.DictComp) else done[0])
         return out
 
@@ -161,6 +162,21 @@ class _Normaliser(ast.NodeTransformer):
         return self.generic_visit(ast.Dict(keys=[k for k, _ in pairs], values=[v for _, v in pairs]))
 
 
+def _rewritable(expr: ast.AST, walked: list[ast.AST] | None = None) -> bool:
+    """Whether :class:`_Normaliser` could rewrite anything in ``expr``: it only ever changes
+    a comprehension or generator, or a call with one string literal (``__import__('math')``).
+    Most asserts have neither, and then it would only copy and revisit them. ``walked``:
+    ``_walk(expr)``, where the caller has it."""
+    for node in _walk(expr) if walked is None else walked:
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return True
+        if isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.args[0], ast.Constant):
+            value = node.args[0].value
+            if isinstance(value, str) and value in _TRUSTED_MODULES:
+                return True
+    return False
+
+
 class _Rename(ast.NodeTransformer):
     """Renames a function's locals (``__ace_<name>``) and puts call arguments for its
     never-rebound parameters, so its body can run as top-level test code."""
@@ -171,7 +187,7 @@ class _Rename(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
         if node.id in self.args and isinstance(node.ctx, ast.Load):
-            return copy.deepcopy(self.args[node.id])
+            return _copy(self.args[node.id])
         if node.id in self.renamed:
             return ast.copy_location(ast.Name(id=f"__ace_{node.id}", ctx=node.ctx), node)
         return node
@@ -189,39 +205,39 @@ class _Rename(ast.NodeTransformer):
     visit_AsyncFunctionDef = visit_FunctionDef
 
 
-def _inline_check_function(tree: ast.Module) -> None:
+def _inline_check_function(tree: ast.Module) -> bool:
     """HumanEval's shape: ``def check(candidate): <asserts>`` called once, last, as
     ``check(f)``. The call is replaced by the body (parameters bound to the call's
     names, locals renamed so they touch no program global), so its asserts are checks
-    judged outside the program rather than code run in its process."""
+    judged outside the program rather than code run in its process. Returns whether it did."""
     if len(tree.body) < 2:
-        return
+        return False
     call_stmt = tree.body[-1]
     if not (isinstance(call_stmt, ast.Expr) and isinstance(call_stmt.value, ast.Call)):
-        return
+        return False
     call = call_stmt.value
     if not isinstance(call.func, ast.Name) or call.keywords or _has_starred(call.args):
-        return
+        return False
     defs = [s for s in tree.body[:-1] if isinstance(s, ast.FunctionDef) and s.name == call.func.id]
     if len(defs) != 1:
-        return
+        return False
     fn = defs[0]
     a = fn.args
     if fn.decorator_list or a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults:
-        return
+        return False
     if len(a.args) != len(call.args) or not all(isinstance(x, (ast.Name, ast.Constant)) for x in call.args):
-        return
-    uses = sum(isinstance(n, ast.Name) and n.id == fn.name for n in ast.walk(tree))
+        return False
+    uses = sum(isinstance(n, ast.Name) and n.id == fn.name for n in _walk(tree))
     if uses != 1:
-        return  # called or referenced elsewhere
+        return False  # called or referenced elsewhere
     stack: list[tuple[ast.AST, bool]] = [(fn, False)]  # (node, inside a nested function or lambda)
     while stack:
         node, nested = stack.pop()
         if isinstance(node, ast.ClassDef):
-            return  # its body's names are attributes, and __ace_ names in it would be mangled
+            return False  # its body's names are attributes, and __ace_ names in it would be mangled
         if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)):
             if not (isinstance(node, ast.Return) and nested):
-                return  # the body must run the same from top to bottom
+                return False  # the body must run the same from top to bottom
         inner = nested or (node is not fn and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
         stack.extend((child, inner) for child in ast.iter_child_nodes(node))
     params = [x.arg for x in a.args]
@@ -237,6 +253,7 @@ def _inline_check_function(tree: ast.Module) -> None:
     ]
     body = [_Rename(renamed, args).visit(stmt) for stmt in fn.body]
     tree.body = [s for s in tree.body[:-1] if s is not fn] + prologue + body
+    return True
 
 
 _UNROLL_MAX_STATEMENTS = 5000
@@ -253,6 +270,8 @@ def _unroll_loops(tree: ast.Module, nodes: int) -> int:
     loops too. Then their asserts are required checks, and the loop no longer runs in the
     program's process (where a patched ``range`` could run it zero times). The copies
     hold at most ``nodes`` syntax-tree nodes; returns what is left of it."""
+    if not any(isinstance(s, ast.For) for s in tree.body):
+        return nodes  # nothing to unroll (most tests): spare the walks
     trusted = _TRUSTED_NAMES - _bound_names(tree)
     budget = _UNROLL_MAX_STATEMENTS
     scan, size = _UNROLL_SCAN_NODES, sum(_size(s) for s in tree.body)
@@ -281,8 +300,8 @@ def _uses(stmt: ast.stmt, names: set[str]) -> bool:
     if isinstance(stmt, ast.For):
         own = _target_names(stmt.target) or set()
         if names <= own:
-            return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt.iter))
-    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(stmt))
+            return any(isinstance(n, ast.Name) and n.id in names for n in _walk(stmt.iter))
+    return any(isinstance(n, ast.Name) and n.id in names for n in _walk(stmt))
 
 
 def _unrolled(
@@ -293,9 +312,9 @@ def _unrolled(
     names = _target_names(loop.target)
     if names is None or loop.orelse:
         return None
-    if any(isinstance(n, (ast.Break, ast.Continue)) for s in loop.body for n in ast.walk(s)):
+    if any(isinstance(n, (ast.Break, ast.Continue)) for s in loop.body for n in _walk(s)):
         return None
-    if any(_is_name(n, b) and b not in trusted for n in ast.walk(loop.iter) for b in _ITER_BUILDERS):
+    if any(_is_name(n, b) and b not in trusted for n in _walk(loop.iter) for b in _ITER_BUILDERS):
         return None
     if any(_rebinds(s, names) for s in loop.body):
         return None
@@ -319,23 +338,24 @@ def _unrolled(
     out: list[ast.stmt] = []
     for binding in bindings:
         for stmt in loop.body:
-            new = _Substitute({k: copy.deepcopy(e) for k, e in binding.items()}).visit(copy.deepcopy(stmt))
+            new = _Substitute({k: _copy(e) for k, e in binding.items()}).visit(_copy(stmt))
             out.append(new)
     return out, made
 
 
-def _bindings(tree: ast.AST) -> tuple[dict[str, int], set[str]]:
+def _bindings(tree: ast.AST, walked: list[ast.AST]) -> tuple[dict[str, int], set[str]]:
     """How often each name is stored or deleted, and the names bound any other way
-    (definitions, parameters, imports, ``global``/``nonlocal``, handlers, patterns)."""
+    (definitions, parameters, imports, ``global``/``nonlocal``, handlers, patterns).
+    ``walked``: ``_walk(tree)``."""
     stores: dict[str, int] = {}
     other: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walked:
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             other.update(node.names)
-    other |= _bound_names(tree) - set(stores)
-    for node in ast.walk(tree):
+    other |= _bound_names(tree, walked=walked) - set(stores)
+    for node in walked:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             other.add(node.name)
         elif isinstance(node, ast.arg):
@@ -345,24 +365,30 @@ def _bindings(tree: ast.AST) -> tuple[dict[str, int], set[str]]:
     return stores, other
 
 
-def _fold_literals(tree: ast.Module, nodes: int) -> int:
+def _fold_literals(tree: ast.Module, nodes: int, walked: list[ast.AST] | None = None) -> int:
     """``expected = [1, 2, 3]`` (a literal bound once, at top level) read only in later
     asserts, in trusted positions: those reads become the literal itself, so the template
     holds it and the program's process, which could overwrite the variable, never reads it.
     The copies hold at most ``nodes`` syntax-tree nodes (past it a name stays a hole,
-    forgeable, never a host stall); returns what is left of it."""
-    stores, other = _bindings(tree)
-    trusted = _TRUSTED_NAMES - _bound_names(tree)
-    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    forgeable, never a host stall); returns what is left of it. ``walked``: ``_walk(tree)``,
+    where the caller has it."""
+    if not any(isinstance(s, ast.Assert) for s in tree.body) or not any(
+        isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) for s in tree.body
+    ):
+        return nodes  # no literal to fold, or no assert to fold it into (most tests): spare the walks
+    walked = _walk(tree) if walked is None else walked
+    stores, other = _bindings(tree, walked)
+    trusted = _TRUSTED_NAMES - _bound_names(tree, walked=walked)
+    parents = {id(c): p for p in walked for c in ast.iter_child_nodes(p)}
     uses: dict[str, list[ast.Name]] = {}
-    for n in ast.walk(tree):
+    for n in walked:
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
             uses.setdefault(n.id, []).append(n)
     in_assert = {  # id of a node in a top-level assert's test -> the assert's position
         id(n): index
         for index, s in enumerate(tree.body)
         if isinstance(s, ast.Assert)
-        for n in ast.walk(s.test)
+        for n in _walk(s.test)
     }
     folded: dict[str, ast.expr] = {}
     budget = nodes
@@ -370,7 +396,7 @@ def _fold_literals(tree: ast.Module, nodes: int) -> int:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
             continue
         name, value = stmt.targets[0].id, stmt.value
-        if stores.get(name) != 1 or name in other or any(isinstance(n, ast.Name) for n in ast.walk(value)):
+        if stores.get(name) != 1 or name in other or any(isinstance(n, ast.Name) for n in _walk(value)):
             continue
         read = uses.get(name, [])
         if not read or not all(in_assert.get(id(u), -1) > index and _only_read(u, parents, trusted) for u in read):
@@ -423,9 +449,9 @@ def _fold_self_attributes(tree: ast.Module, nodes: int, assert_methods: frozense
     Copies past ``nodes`` are not made (the read stays a forgeable hole); returns what is
     left of it. ``assert_methods``: the ``self.assertX`` calls the planner judges."""
     trusted = _TRUSTED_NAMES - _bound_names(tree)
-    derived = {b.id for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for b in c.bases if isinstance(b, ast.Name)}
-    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    derived = {b.id for c in _walk(tree) if isinstance(c, ast.ClassDef) for b in c.bases if isinstance(b, ast.Name)}
+    strings = {n.value for n in _walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    parents = {id(c): p for p in _walk(tree) for c in ast.iter_child_nodes(p)}
     for cls in tree.body:
         if isinstance(cls, ast.ClassDef) and cls.name not in derived:
             nodes = _fold_class_attributes(cls, nodes, trusted, strings, parents, assert_methods)
@@ -457,7 +483,7 @@ def _fold_class_attributes(
     for stmt in setups[0].body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Attribute):
             target, value = stmt.targets[0], stmt.value
-            if not _is_name(target.value, me) or any(isinstance(n, ast.Name) for n in ast.walk(value)):
+            if not _is_name(target.value, me) or any(isinstance(n, ast.Name) for n in _walk(value)):
                 continue
             if _literal_value(value) is not _NO:
                 (twice if target.attr in values else set()).add(target.attr)
@@ -468,7 +494,7 @@ def _fold_class_attributes(
     bound = _bound_names(cls)
     named = {
         n.attr
-        for n in ast.walk(cls)
+        for n in _walk(cls)
         if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load) and id(n) not in targets
     }
     for name in [*values]:
@@ -480,7 +506,7 @@ def _fold_class_attributes(
         test = isinstance(method, ast.FunctionDef) and method.name.startswith("test") and own is not None
         if isinstance(method, ast.FunctionDef) and own in _bound_names(ast.Module(body=method.body, type_ignores=[])):
             test = False  # self rebound: its attributes are another object's
-        for node in ast.walk(method):
+        for node in _walk(method):
             if not (isinstance(node, ast.Attribute) and node.attr in reads and id(node) not in targets):
                 continue
             if (
@@ -539,5 +565,5 @@ class _ReplaceNodes(ast.NodeTransformer):
 
     def visit(self, node: ast.AST) -> Any:
         if id(node) in self.by_id:
-            return copy.deepcopy(self.by_id[id(node)])
+            return _copy(self.by_id[id(node)])
         return super().visit(node)

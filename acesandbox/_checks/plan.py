@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import copy
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -17,11 +16,13 @@ from .forgeable import _forgeable, _test_names
 from .host import _compile_template
 from .names import (
     _TRUSTED_NAMES,
-    _bound_names,
+    _binders,
+    _copy,
     _has_starred,
     _import_aliases,
     _resolves_to,
     _Substitute,
+    _walk,
 )
 from .normalise import (
     _UNROLL_BUDGET,
@@ -29,6 +30,7 @@ from .normalise import (
     _fold_self_attributes,
     _inline_check_function,
     _Normaliser,
+    _rewritable,
     _unroll_loops,
 )
 from .split import _Splitter
@@ -45,18 +47,22 @@ def _check_call(ci: int, values: list[ast.expr]) -> ast.Call:
 class _Collector:
     """Numbers checks and turns a split assertion into sandbox statements."""
 
-    def __init__(self, source: str, tree: ast.AST, nodes: int) -> None:
+    def __init__(self, source: str, tree: ast.AST, nodes: int, walked: list[ast.AST] | None = None) -> None:
+        walked = _walk(tree) if walked is None else walked  # ``_walk(tree)``, where the caller has it
         self.source = source
-        self.bound = _bound_names(tree)
+        other, imported, imports = _binders(walked)
+        self.bound = other | imported  # _bound_names(tree)
         self.trusted = _TRUSTED_NAMES - self.bound
-        self.aliases = _import_aliases(tree)
+        self.aliases = _import_aliases(tree, walked, other) if imports else {}
         self.checks: list[Check] = []
         self.top_level: set[int] = set()  # ids of statements that always run when the test completes
         self.required: list[int] = []
         self.rewritten: set[int] = set()  # ids of statements turned into checks
-        self.test_names = _test_names(tree, self.aliases)  # read in a hole: forgeable
+        self.test_names = _test_names(tree, self.aliases, walked, self.bound)  # read in a hole: forgeable
         self.unroll_budget = _UNROLL_BUDGET
         self.nodes = nodes  # syntax-tree nodes the normaliser may still make in this test
+        self.written: dict[int, tuple[ast.stmt, str]] = {}  # id -> a check statement made, and its source
+        self.plain = not _rewritable(tree, walked)  # then no assert in it needs the normaliser
         self.lines: list[str] | None = None  # the source's lines, split once  # elements the normaliser may still unroll in this test
 
     def emit(self, stmt: ast.stmt, sp: _Splitter, template: ast.expr) -> list[ast.stmt]:
@@ -69,11 +75,19 @@ class _Collector:
         _compile_template(template_src)  # fail at planning time, not at judging time
         holes = tuple(ast.unparse(h) for h in sp.holes)
         self.checks.append(Check(source=text, template=template_src, holes=holes, lazy=tuple(sp.lazy)))
+        # Each hole goes into the sandbox code as its text, not unparsed a second time: a
+        # name whose "identifier" is that text unparses to it, and every place a hole goes
+        # (a tuple's item, an assignment's value) unparses it as ast.unparse(hole) does.
+        placed: list[ast.expr] = [_load(h) for h in holes]
         if not sp.lazy:
-            return [ast.copy_location(ast.Expr(_check_call(ci, sp.holes)), stmt)]
+            call = ast.copy_location(ast.Expr(_check_call(ci, placed)), stmt)
+            # what ast.unparse writes for it (a tuple of one item keeps its comma)
+            args = f"{holes[0]}," if len(holes) == 1 else ", ".join(holes)
+            self.written[id(call)] = (call, f"{CHECK_FUNCTION}({ci}, ({args}))")
+            return [call]
         # Conditional holes are evaluated in order into temporaries; one that raises becomes ().
         out: list[ast.stmt] = []
-        for i, h in enumerate(sp.holes):
+        for i, h in enumerate(placed):
             var = f"__ace_h{i}__"
             if i in sp.lazy:
                 code = f"try:\n    {var} = (_,)\nexcept Exception:\n    {var} = ()"
@@ -98,21 +112,25 @@ class _Collector:
         last = lines[end - 1].encode()[:last_col].decode()
         return "".join([first, *lines[start + 1 : end - 1], last])
 
-    def split(self, expr: ast.expr, *, helpers: bool = False) -> tuple[_Splitter, ast.expr]:
+    def split(self, expr: ast.expr, *, helpers: bool = False, plain: bool = False) -> tuple[_Splitter, ast.expr]:
         """Normalise ``expr`` and split it; where a module name put in by the normaliser
-        would land in a hole (a sandbox-side expression), split the original instead."""
+        would land in a hole (a sandbox-side expression), split the original instead.
+        ``plain``: ``expr`` is known to hold nothing the normaliser rewrites."""
+        if plain or not _rewritable(expr):  # the normaliser would change nothing: split the original
+            sp = _Splitter(self.trusted, helpers=helpers)
+            return sp, sp.build(expr, False)
         norm = _Normaliser(self.trusted, self.bound, self.aliases, self.unroll_budget, self.nodes)
         sp = _Splitter(self.trusted, helpers=helpers)
-        template = sp.build(norm.visit(copy.deepcopy(expr)), False)
+        template = sp.build(norm.visit(_copy(expr)), False)
         self.unroll_budget, self.nodes = norm.budget, norm.nodes
-        if norm.introduced and any(id(n) in norm.introduced for h in sp.holes for n in ast.walk(h)):
+        if norm.introduced and any(id(n) in norm.introduced for h in sp.holes for n in _walk(h)):
             sp = _Splitter(self.trusted, helpers=helpers)
             template = sp.build(expr, False)
         return sp, template
 
     def assert_stmt(self, node: ast.Assert) -> list[ast.stmt]:
         """``assert test, msg``: the message is dropped, never evaluated."""
-        sp, template = self.split(node.test)
+        sp, template = self.split(node.test, plain=self.plain)  # a part of the tree walked
         return self.emit(node, sp, template)
 
     def unittest_call(self, node: ast.Expr, call: ast.Call) -> list[ast.stmt] | None:
@@ -130,9 +148,9 @@ class _Collector:
 _DEFAULT_NODES = Limits().test_nodes
 
 
-def _parse(source: str, max_nodes: int) -> tuple[ast.Module, int]:
-    """The test's tree and how many more nodes planning may make (``max_nodes`` less its
-    size). Planning costs tens of microseconds per node on the host, so a larger test
+def _parse(source: str, max_nodes: int) -> tuple[ast.Module, int, list[ast.AST]]:
+    """The test's tree, how many more nodes planning may make (``max_nodes`` less its
+    size) and its nodes (``_walk``). Planning costs tens of microseconds per node on the host, so a larger test
     is refused before any of it is planned (a client of the reward server could stall it)."""
     try:
         tree = ast.parse(source, "<test>")
@@ -140,20 +158,53 @@ def _parse(source: str, max_nodes: int) -> tuple[ast.Module, int]:
         raise TestSyntaxError(f"test does not parse: line {e.lineno}: {e.msg}") from None
     except ValueError as e:  # null bytes, on Python < 3.12
         raise TestSyntaxError(f"test does not parse: line 1: {e}") from None
-    count = 0
-    for _ in ast.walk(tree):
-        count += 1
-        if count > max_nodes:
-            raise InvalidJobError(
-                f"test has more than {max_nodes:,} syntax-tree nodes, the most planned on the host "
-                "(Limits.test_nodes): split it into several tests, or raise the limit"
-            )
-    return tree, max_nodes - count
+    walked = _walk(tree, max_nodes)
+    if len(walked) > max_nodes:
+        raise InvalidJobError(
+            f"test has more than {max_nodes:,} syntax-tree nodes, the most planned on the host "
+            "(Limits.test_nodes): split it into several tests, or raise the limit"
+        )
+    return tree, max_nodes - len(walked), walked
+
+
+_LOCATIONS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+
+def _fix_missing_locations(tree: ast.AST) -> None:
+    """``ast.fix_missing_locations`` without a recursive call per node (``ast.unparse``
+    reads a statement's ``lineno``; the nodes planning made have none)."""
+    stack: list[tuple[ast.AST, tuple[int, int, int, int]]] = [(tree, (1, 0, 1, 0))]
+    while stack:
+        node, inherited = stack.pop()
+        if "lineno" in node._attributes:  # then all four (statements, expressions, arguments...)
+            own, fixed = node.__dict__, []
+            for name, parent in zip(_LOCATIONS, inherited):
+                value = own.get(name)
+                if value is None:  # missing (or None): the parent's
+                    own[name] = value = parent
+                fixed.append(value)
+            inherited = (fixed[0], fixed[1], fixed[2], fixed[3])
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                stack.append((value, inherited))
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        stack.append((item, inherited))
 
 
 def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.stmt] = ()) -> Plan:
     forgeable = _forgeable(collector, statements)
-    code = ast.unparse(ast.fix_missing_locations(tree))
+    written = collector.written
+    if tree.body and all(written.get(id(s), (None, ""))[0] is s for s in tree.body):
+        code = "\n".join(written[id(s)][1] for s in tree.body)  # only checks (most tests): as ast.unparse writes them
+    else:
+        try:
+            code = ast.unparse(tree)  # of locations, it reads only the lineno of an assignment, loop, with or def
+        except AttributeError:  # one that planning made (a check function's parameters) has none
+            _fix_missing_locations(tree)
+            code = ast.unparse(tree)
     try:
         compile(code, "<test>", "exec", dont_inherit=True)
     except SyntaxError as e:
@@ -216,11 +267,16 @@ def _rewrite_errors(plan: Callable[[str, int], Plan]) -> Callable[..., Plan]:
 def plan_assert_test(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
     """Rewrite every top-level-flow ``assert`` in ``source`` into a judged check, handling
     at most ``max_nodes`` syntax-tree nodes (``Limits.test_nodes``), copies included."""
-    tree, spare = _parse(source, max_nodes)
-    _inline_check_function(tree)
+    tree, spare, walked = _parse(source, max_nodes)
+    # Each pass walks the tree; while none has changed it, they share the parse's walk.
+    body = tree.body
+    changed = _inline_check_function(tree)
     spare = _unroll_loops(tree, spare)
-    spare = _fold_literals(tree, spare)
-    collector = _Collector(source, tree, spare)
+    changed = changed or tree.body is not body
+    before = spare
+    spare = _fold_literals(tree, spare, None if changed else walked)
+    changed = changed or spare != before  # a fold makes at least one node
+    collector = _Collector(source, tree, spare, None if changed else walked)
     statements = list(tree.body)
     collector.top_level = {id(stmt) for stmt in statements}
     _AssertRewriter(collector).visit(tree)
@@ -315,9 +371,10 @@ def _as_list(result: Any) -> list[ast.stmt]:
 def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
     """Rewrite ``self.assertX(...)`` calls (and asserts) in TestCase methods into judged
     checks, handling at most ``max_nodes`` syntax-tree nodes (``Limits.test_nodes``)."""
-    tree, spare = _parse(source, max_nodes)
+    tree, spare, walked = _parse(source, max_nodes)
+    before = spare
     spare = _fold_self_attributes(tree, spare, _JUDGED_METHODS)
-    collector = _Collector(source, tree, spare)
+    collector = _Collector(source, tree, spare, walked if spare == before else None)  # a fold makes nodes
     statements = [
         stmt
         for cls in tree.body
