@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import struct
-from typing import Any
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any, Callable
 
 _dumps = json.dumps
 _write = os.write
@@ -58,6 +59,21 @@ def recv_raw(fd: int) -> tuple[dict[str, Any], bytes]:
     return msg, data
 
 
+def _frame_encoder() -> Callable[[Any, Any], Any]:
+    """One compact JSON encoder for every frame, made once: ``json.dumps`` with options
+    builds a new encoder per call, a third of a test process's own work (the pages its
+    first call writes are copied from J's)."""
+    options = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
+    if c_make_encoder is None:
+        return options.iterencode
+    key_sep, item_sep = ":", ","
+    return c_make_encoder(None, options.default, encode_basestring_ascii, None, key_sep, item_sep, False, False, True)  # type: ignore[no-any-return]
+
+
+_encode_frame = _frame_encoder()
+
+
 def frame(fd: int, obj: list[Any]) -> None:
-    write_all(fd, (_dumps(obj, separators=(",", ":"), allow_nan=True) + "\n").encode("utf-8", "surrogatepass"))
+    """One result frame: compact JSON (ASCII, NaN kept) on a line."""
+    write_all(fd, ("".join(_encode_frame(obj, 0)) + "\n").encode("ascii"))
 
