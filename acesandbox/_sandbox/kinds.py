@@ -197,3 +197,30 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
         report_exception(fd, exc)
     flush_std()
 
+
+
+_WARM_TESTS = (
+    {"k": "plan", "code": "__ace_check__(0, (1, 'a', [1.5, None], (True,), {'k': -1}))"},
+    {"k": "plan", "code": "raise ValueError('warm')"},
+    {"k": "plan", "code": "assert 1 == 2"},
+    {"k": "compat", "code": "assert 1 == 2, 'warm'"},
+    {"k": "compat", "code": "pass"},
+)
+
+
+def warm_up(rounds: int = 8) -> None:
+    """Run the test paths on constant tests, before the server freezes its heap.
+
+    CPython rewrites a function's bytecode in place as it warms up (3.11's adaptive
+    interpreter): done once here, in the process every J and T_k is forked from, not
+    again in each test process, where each such write copies a page of J's. No
+    program is involved: the tests are ours, their frames go to /dev/null.
+    """
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        program = compile("", "<program>", "exec")
+        for _ in range(rounds):
+            for test in _WARM_TESTS:
+                run_test(dict(test), {"__builtins__": builtins}, program, null)
+    finally:
+        os.close(null)
