@@ -30,7 +30,10 @@ def result_message(obj: dict[str, Any]) -> bytes:
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
+    n = _write(fd, data)  # all of it, nearly always: no view made (in a test process, each
+    if n >= len(data):  # new object can copy a page of J's)
+        return
+    view = memoryview(data)[n:]
     while view:
         n = _write(fd, view)
         view = view[n:]
