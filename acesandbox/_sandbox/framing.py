@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import struct
-from typing import Any
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any, Callable
 
-_dumps = json.dumps
 _write = os.write
 
 
 def send(fd: int, obj: dict[str, Any]) -> None:
-    data = _dumps(obj, separators=(",", ":")).encode()
+    data = _compact(obj)
     write_all(fd, struct.pack(">I", len(data)) + data)
 
 
@@ -22,15 +22,18 @@ MAX_MESSAGE = 192 << 20
 
 def result_message(obj: dict[str, Any]) -> bytes:
     """One test's result as a message; captured output that would not fit once escaped is dropped."""
-    data = _dumps(obj, separators=(",", ":")).encode()
+    data = _compact(obj)
     if len(data) > MAX_MESSAGE:
         obj = dict(obj, out="", err="", lines=[], trunc=True, overflow=True)
-        data = _dumps(obj, separators=(",", ":")).encode()
+        data = _compact(obj)
     return struct.pack(">I", len(data)) + data
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
+    n = _write(fd, data)  # all of it, nearly always: no view made (in a test process, each
+    if n >= len(data):  # new object can copy a page of J's)
+        return
+    view = memoryview(data)[n:]
     while view:
         n = _write(fd, view)
         view = view[n:]
@@ -58,6 +61,26 @@ def recv_raw(fd: int) -> tuple[dict[str, Any], bytes]:
     return msg, data
 
 
+def _frame_encoder() -> Callable[[Any, Any], Any]:
+    """One compact JSON encoder for every frame, made once: ``json.dumps`` with options
+    builds a new encoder per call, a third of a test process's own work (the pages its
+    first call writes are copied from J's)."""
+    options = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
+    if c_make_encoder is None:
+        return options.iterencode
+    key_sep, item_sep = ":", ","
+    return c_make_encoder(None, options.default, encode_basestring_ascii, None, key_sep, item_sep, False, False, True)  # type: ignore[no-any-return]
+
+
+_encode_frame = _frame_encoder()
+
+
+def _compact(obj: Any) -> bytes:
+    """``json.dumps(obj, separators=(",", ":")).encode()`` for our own acyclic values."""
+    return "".join(_encode_frame(obj, 0)).encode("ascii")
+
+
 def frame(fd: int, obj: list[Any]) -> None:
-    write_all(fd, (_dumps(obj, separators=(",", ":"), allow_nan=True) + "\n").encode("utf-8", "surrogatepass"))
+    """One result frame: compact JSON (ASCII, NaN kept) on a line."""
+    write_all(fd, ("".join(_encode_frame(obj, 0)) + "\n").encode("ascii"))
 

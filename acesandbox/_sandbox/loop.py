@@ -411,6 +411,9 @@ def _interpreter(cfg: dict[str, Any]) -> list[str]:
 def _freeze() -> None:
     import gc
 
+    from .kinds import warm_up
+
+    warm_up()  # the test paths' bytecode specialised once, here, not in every test process
     gc.collect()
     gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
 

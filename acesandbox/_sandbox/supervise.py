@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import time
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 _READ = 1 << 16
 _MAX_LINES = 10_000  # result frames one test may send (a flood is the program's error)
 _MAX_END_FRAME = 1 << 16  # J's own step-end frames are short; a longer line is not one
+_EXIT_FRAME = re.compile(rb'\["x",(0|[1-9][0-9]{0,9}),(0|[1-9][0-9]{0,5}),((?:0|[1-9][0-9]{0,9})\.[0-9]{1,9})\]')
 _PLAIN = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
 
 
@@ -35,6 +37,13 @@ def _step_end(line: bytes, k: int | None, shared: bool) -> dict[str, Any] | None
     """
     if len(line) > _MAX_END_FRAME:
         return None
+    if not shared and k is not None:
+        # J's own exit frame, as J writes it: read without the JSON parser (same values).
+        m = _EXIT_FRAME.fullmatch(line)
+        if m is not None:
+            wstatus, cpu = int(m[2]), float(m[3])
+            if int(m[1]) == k and wstatus <= 0xFFFF and cpu < 1e9:
+                return {"end": "exit", "wstatus": wstatus, "cpu": cpu}
     try:
         frame = json.loads(line)
     except (ValueError, RecursionError):
@@ -99,12 +108,13 @@ def supervise(
                 return False
             if not chunk:
                 return False
+            short = len(chunk) < _READ  # a pipe's read returns all it holds: it is empty now
             if key == "res":
                 result_bytes += len(chunk)
                 if result_bytes > server.cfg["result_bytes"]:
                     overflow = True
-                    continue
-                buf += chunk
+                else:
+                    buf += chunk
             elif key == "out":
                 room = cap_out - len(out)
                 if room > 0:
@@ -117,6 +127,8 @@ def supervise(
                     err.extend(chunk[:room])
                 if len(chunk) > room:
                     trunc = True
+            if short:
+                return True
 
     def take_lines() -> dict[str, Any] | None:
         """Split complete lines off ``buf``; return the step's end frame if one came."""

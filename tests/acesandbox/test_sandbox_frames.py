@@ -1,0 +1,127 @@
+"""The per-test fast paths of the sandbox runtime give what the general ones give: J's exit
+frame read without the JSON parser, frames and messages from the one shared encoder, and
+the server's warm-up leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+
+import pytest
+
+from acesandbox._sandbox import framing, kinds
+from acesandbox._sandbox.supervise import _step_end
+
+
+def _json_only(line: bytes, k: int) -> dict[str, object] | None:
+    """``_step_end`` through its JSON branch: the same frame with a space the regex refuses."""
+    return _step_end(line.replace(b",", b", ", 1), k, shared=False)
+
+
+@pytest.mark.parametrize(
+    "line, k",
+    [
+        (b'["x",0,0,0.000000]', 0),
+        (b'["x",7,256,0.001234]', 7),
+        (b'["x",12,65535,1.5]', 12),
+        (b'["x",3,9,999999999.999999]', 3),
+    ],
+)
+def test_exit_frame_fast_path_gives_the_json_result(line: bytes, k: int) -> None:
+    fast = _step_end(line, k, shared=False)
+    frame = json.loads(line)
+    assert fast == {"end": "exit", "wstatus": frame[2], "cpu": frame[3]}
+    assert fast == _json_only(line, k)
+
+
+@pytest.mark.parametrize(
+    "line, k",
+    [
+        (b'["x",01,0,0.1]', 1),  # not JSON
+        (b'["x",1,0,0.1]', 2),  # another step's
+        (b'["x",1,65536,0.1]', 1),  # not a wait status
+        (b'["x",1,0,1000000000.0]', 1),  # not a CPU time
+        (b'["x",1,0,.1]', 1),  # not JSON
+        (b'["x",1,-1,0.1]', 1),
+        (b'["x",1,0,0.1,5]', 1),
+    ],
+)
+def test_malformed_exit_frames_are_not_step_ends(line: bytes, k: int) -> None:
+    assert _step_end(line, k, shared=False) is None
+    assert _step_end(line, k, shared=True) is None
+
+
+def test_shared_steps_never_end_on_an_exit_frame() -> None:
+    assert _step_end(b'["x",1,0,0.1]', 1, shared=True) is None
+    assert _step_end(b'["t",1]', 1, shared=True) == {"end": "done"}
+
+
+VALUES = [
+    ["c", 0, [True, None, 1.5, -0.0, float("nan"), float("inf"), -float("inf"), 10**30]],
+    ["e", {"type": "X", "msg": '\x00"\\\u00e9\U0001f600\ud800', "tb": "line\n"}],
+    ["d"],
+    ["c", 3, {"$t": [[], {}, "", {"1": 2}]}],
+]
+
+
+@pytest.mark.parametrize("obj", VALUES)
+def test_frames_match_json_dumps(obj: list[object]) -> None:
+    r, w = os.pipe()
+    try:
+        framing.frame(w, obj)
+        got = os.read(r, 1 << 16)
+    finally:
+        os.close(r)
+        os.close(w)
+    want = (json.dumps(obj, separators=(",", ":"), allow_nan=True) + "\n").encode("utf-8", "surrogatepass")
+    assert got == want
+
+
+def test_result_message_matches_json_dumps() -> None:
+    obj = {"op": "test", "id": 3, "k": 1, "lines": ['["c",0,[1]]', "\u00e9"], "out": "x\ny", "wall": 0.25, "cpu": float("nan")}
+    data = framing.result_message(obj)
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    assert data == struct.pack(">I", len(body)) + body
+
+
+def test_write_all_writes_everything_through_a_small_pipe() -> None:
+    r, w = os.pipe()
+    data = bytes(range(256)) * 1024  # more than a pipe holds: written in parts
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        framing.write_all(w, data)
+        os._exit(0)
+    os.close(w)
+    got = bytearray()
+    while chunk := os.read(r, 1 << 16):
+        got += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert bytes(got) == data
+
+
+def test_warm_up_leaves_no_descriptor_handler_or_output() -> None:
+    before_fds = sorted(os.listdir("/proc/self/fd"))
+    before_alarm = signal.getsignal(signal.SIGALRM)
+    r, w = os.pipe()
+    saved = os.dup(1)
+    os.dup2(w, 1)
+    try:
+        kinds.warm_up(rounds=2)
+        kinds.flush_std()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(w)
+    os.set_blocking(r, False)
+    try:
+        leaked = os.read(r, 1 << 16)
+    except BlockingIOError:
+        leaked = b""
+    os.close(r)
+    assert leaked == b""
+    assert sorted(os.listdir("/proc/self/fd")) == before_fds
+    assert signal.getsignal(signal.SIGALRM) is before_alarm
