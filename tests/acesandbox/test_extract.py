@@ -248,7 +248,9 @@ def test_a_single_python_block_is_extracted_exactly(lines, before, after):
     if not code.strip():
         return
     text = f"{before}\n```python\n{code}\n```\n{after}"
-    expected = __import__("textwrap").dedent(code).strip("\n")
+    # A line of whitespace only (a no-break space included) is a blank line to extraction.
+    blank_lines_empty = "\n".join(line if line.strip() else "" for line in lines)
+    expected = __import__("textwrap").dedent(blank_lines_empty).strip("\n")
     assert extract_code(text, fallback="none") == expected
 
 
