@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-import json
+import marshal
 import os
 import resource
 import signal
@@ -33,7 +33,7 @@ def set_rlimits(lim: dict[str, Any], cfg: dict[str, Any]) -> None:
 
 
 def read_job(fd: int) -> dict[str, Any]:
-    """The job message from its memfd (written and sealed by the server), which J then closes."""
+    """The job from its memfd (marshal, written and sealed by the server), which J then closes."""
     size = os.fstat(fd).st_size
     chunks: list[bytes] = []
     offset = 0
@@ -44,7 +44,7 @@ def read_job(fd: int) -> dict[str, Any]:
         chunks.append(chunk)
         offset += len(chunk)
     os.close(fd)
-    job: dict[str, Any] = json.loads(b"".join(chunks))
+    job: dict[str, Any] = marshal.loads(b"".join(chunks))
     return job
 
 

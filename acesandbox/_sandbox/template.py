@@ -7,7 +7,7 @@ forks this small template, which never reads or holds job data. Asked (one byte)
 template forks a J with ``CLONE_PARENT``, so J is the server's own child (the server
 waits for it, opens a pidfd on it and reads its exit status as before), and sends the
 server J's pid and one end of a socket pair J waits on. The server hands J its pipe ends
-and a sealed memfd holding the job message over that socket (SCM_RIGHTS), with the index
+and a sealed memfd holding the job (marshalled by the server) over that socket (SCM_RIGHTS), with the index
 of the first test as the only payload; J reads and parses its job from the memfd. The
 server asks for the next J as soon as a job is swept, so the fork overlaps the time
 between jobs (no program runs then, and none can reach a J waiting for its job).
