@@ -72,11 +72,13 @@ class Server:
         self.codes = -1  # the current job's test code for Q processes (a memfd), or -1
         self.pending: list[dict[str, Any]] = []  # host messages read during a job, not yet served
         self.out = bytearray()  # results not yet written to the host (see queue)
+        self.streaming = True  # the host acts on each result as it comes (see run_job)
 
     # -- results to the host
     def queue(self, data: bytes) -> None:
-        """Hold a result message until we would wait (``flush``): results that are ready
-        together reach the host in one write, one wake-up of its reader."""
+        """Hold a result message until we would wait (``flush``, while ``streaming``) or the
+        job ends: results that are ready together reach the host in one write, one
+        wake-up of its reader."""
         self.out += data
         if len(self.out) >= 1 << 20:
             self.flush()
@@ -262,6 +264,9 @@ class Server:
         lim = job["limits"]
         tests = job["tests"]
         shared = job["mode"] == "shared"
+        # A host that acts on no result before the job ends ("stream": false) gets them all
+        # with the job's end, in one write (stops, timeouts and deadlines are ours anyway).
+        self.streaming = job.get("stream") is not False
         t_start = time.monotonic()
         job_deadline = t_start + lim["job_timeout_s"]
         k = 0
@@ -326,8 +331,8 @@ class Server:
             if j is not None:
                 break
         # Results first: the host judges them while we clean up, before the next job.
+        self.queue(result_message({"op": "end", "id": jid, "results": results}))
         self.flush()
-        send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self.template.prefork()  # the next job's J forks while we clean up and wait
         self._wipe()
