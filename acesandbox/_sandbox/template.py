@@ -39,7 +39,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from .procs import prctl
+from .procs import oom_adj, prctl
 
 _CLONE_PARENT = 0x00008000
 # clone(2) by raw system call number; with every pointer argument 0 the architectures'
@@ -296,6 +296,13 @@ def serve_template(
     os.closerange(me + 1, 65536)
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the server
     null = os.open(os.devnull, os.O_RDWR)
+    # What every J sets up the same, done once here: sys.stdin on fd 0 (J puts /dev/null
+    # there before the program runs), and the OOM killer's preference (J goes before the
+    # server; the template, if it goes, is restarted).
+    if me != 0:
+        os.dup2(null, 0)
+    sys.stdin = open(0, closefd=False)
+    oom_adj(500)
     fork = _clone_parent()
     while True:
         try:
