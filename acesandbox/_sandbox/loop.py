@@ -88,9 +88,9 @@ class Server:
             data, self.out = bytes(self.out), bytearray()
             write_all(self.hout, data)
 
-    def spare(self) -> int:
-        """The pid sweeps leave alive: the template's (-1 once it died)."""
-        return self.template.live_pid()
+    def spare(self) -> tuple[int, ...]:
+        """The pids sweeps leave alive: the template's and the J it forked ahead's."""
+        return self.template.live_pids()
 
     # -- one J
     def _job_memfd(self, job: dict[str, Any]) -> int:
@@ -144,7 +144,7 @@ class Server:
         if fdpass_j is not None:
             fds.append(fdpass_j.fileno())
         try:
-            pid = self.template.spawn(fds, start)
+            pid, pidfd = self.template.spawn(fds, start)
         except BaseException:
             for fd in (res_r, out_r, err_r, ctrl_w):
                 os.close(fd)
@@ -158,10 +158,6 @@ class Server:
                 fdpass_j.close()
         for fd in (res_r, out_r, err_r):
             os.set_blocking(fd, False)
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError:
-            pidfd = -1
         return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "fdpass": fdpass}
 
     def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any]) -> dict[str, Any]:
@@ -334,11 +330,11 @@ class Server:
         self.queue(result_message({"op": "end", "id": jid, "results": results}))
         self.flush()
         self._kill_all(j)
-        self.template.prefork()  # the next job's J forks while we clean up and wait
+        self.template.prefork()  # unless a J waits already (forked during the job)
         self._wipe()
         # No J could be started, even from a restarted template; or a program changed the limits,
-        # nice value or CPU set that every later J inherits (from us or the template).
-        if self.retire or inherited_changed(self.template.live_pid()):
+        # nice value or CPU set that every later J inherits (from us, the template or the J ahead).
+        if self.retire or inherited_changed(*self.template.live_pids()):
             sweep(keep=None)
             os._exit(3)
         if self.cfg.get("net_private") and not _no_sockets_left():
@@ -440,7 +436,7 @@ def main() -> None:
             os._exit(3)
     prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
     if cfg.get("rlimit_nproc"):
-        cfg["rlimit_nproc_base"] = 1  # the fork template
+        cfg["rlimit_nproc_base"] = 2  # the fork template and the J it forked ahead
     cfg["preload_failed"] = _interpreter(cfg)
     _freeze()
     # Before any job is read: the template that forks every J holds no job's data.
