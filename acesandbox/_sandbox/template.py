@@ -275,10 +275,9 @@ class Template:
         yet is not spared: a sweep kills it, and :meth:`spawn` takes another."""
         if self.gone:
             return ()
-        watch = [self.sock] if self.asked else []
-        watch += [fd for fd in (self.pidfd, self.ready[2] if self.ready is not None else -1) if fd >= 0]
-        ready = select.select(watch, [], [], 0)[0] if watch else []
-        if self.asked and self.sock in ready:
+        watch = [fd for fd in (self.sock.fileno() if self.asked else -1, self.pidfd, self.ready[2] if self.ready is not None else -1) if fd >= 0]
+        ready: list[int] = select.select(watch, [], [], 0)[0] if watch else []
+        if self.asked and self.sock.fileno() in ready:
             try:
                 self.ready = self._read_answer()  # there: read at once
             except OSError:
