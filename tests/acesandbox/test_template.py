@@ -249,6 +249,25 @@ def test_a_program_that_kills_the_template_costs_only_its_own_job(mode: str) -> 
             assert ex.run(_NORMAL).statuses == (P, P)
 
 
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_a_program_that_signals_every_process_costs_the_next_job_nothing(mode: str) -> None:
+    """The next job's J waits while this job's program runs (forked ahead): a fatal signal
+    the program sends it (and the template) is dropped, never delivered to the next job."""
+    require_backend("namespace")
+    attack = Job(
+        program=_KILL_TEMPLATE,
+        tests=("assert kill_others(signal.SIGUSR1)", "assert kill_others(signal.SIGTERM)", "assert kill_others(signal.SIGALRM)"),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        assert ex.run(_NORMAL).statuses == (P, P)  # the template has answered: a J waits ahead
+        for _ in range(2):
+            report = ex.run(attack)
+            assert report.statuses[0] == P, report.outcomes  # J's own signal kills it only after the frame
+            after = ex.run(_NORMAL)
+            assert after.statuses == (P, P), after.outcomes
+
+
 def test_a_killed_template_is_restarted_by_exec_within_the_job() -> None:
     """Isolated mode starts a new J after a timeout: with the template killed by the
     program, the server execs a fresh one (never a fork of its own heap), and the rest of
