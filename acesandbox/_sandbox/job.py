@@ -6,7 +6,6 @@ import builtins
 import marshal
 import os
 import resource
-import signal
 import sys
 import types
 from typing import Any
@@ -65,9 +64,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             lo = fd + 1
         os.closerange(lo, 65536)
         # sys.stdin reads fd 0 (/dev/null now): made once in the template (see serve_template).
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        # SIGINT, SIGTERM and SIGPIPE are at their defaults already (see template._J_DEFAULT).
         os.chdir(cfg["scratch"])
         lim = job["limits"]  # oom_score_adj: 500 from the template
         set_rlimits(lim, cfg)

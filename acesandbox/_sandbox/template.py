@@ -18,7 +18,9 @@ data. A program reaches it as it reaches the template (same user; not dumpable, 
 ptrace or /proc/pid/mem): it can kill it (the server takes another), stop it (it is
 continued when it takes its job) or signal it (the template blocks every signal, so J
 waits with them blocked and drops those pending when it takes its job; no handler of
-ours runs program code). What it passes on (limits, nice value, CPU set, policy) is
+ours runs program code). SIGKILL cannot be blocked, and may still be on its way when
+the job is handed over (the program is dead by then, its target not yet): J answers
+once it has its job, so one that dies then is replaced, not charged to the job. What it passes on (limits, nice value, CPU set, policy) is
 checked like the template's.
 
 Each test process Q (testproc.py) comes from the template the same way (request ``q``):
@@ -57,6 +59,7 @@ _CLONE_PIDFD = 0x00001000
 # all of these; the other pointers are 0.
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "ppc64le": 120, "ppc64": 120}
 _REPLY_TIMEOUT_S = 30.0  # a fork takes milliseconds: past this the template is gone
+_J_DEFAULT = (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)  # the server ignores them; J must not
 FD_NAMES = ("res_w", "out_w", "err_w", "ctrl_r", "job", "fdpass")
 """What the descriptors handed to J are, in order (``fdpass`` only for Q tests)."""
 Q_FD_NAMES = ("verdict", "chan", "codes")
@@ -136,6 +139,10 @@ class Template:
                 if select.select([pidfd], [], [], 0)[0]:
                     raise ProcessLookupError(errno.ESRCH, "exited while it waited")
                 socket.send_fds(sock, [b"%d" % start], fds)
+                # It answers once it has its job, before anything else: a SIGKILL a program
+                # sent it while it waited (the one signal it cannot block) acts by then.
+                if not select.select([sock], [], [], _REPLY_TIMEOUT_S)[0] or sock.recv(1) != b"k":
+                    raise ProcessLookupError(errno.ESRCH, "killed while it waited")
             except OSError:
                 _end(pid, pidfd)
                 continue
@@ -349,6 +356,10 @@ def serve_template(
     # Every signal blocked (SIGKILL and SIGSTOP cannot be): each child is forked with them
     # blocked, so none a program sends it while it waits can act before it is handed its work.
     signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    # J's dispositions, set once here (blocked, none of these acts on the template; a
+    # test process Q sets its own, see _wait_for_q).
+    for sig in _J_DEFAULT:
+        signal.signal(sig, signal.SIG_DFL)
     null = os.open(os.devnull, os.O_RDWR)
     # What every J sets up the same, done once here: sys.stdin on fd 0 (J puts /dev/null
     # there before the program runs), and the OOM killer's preference (J goes before the
@@ -390,9 +401,10 @@ def _wait_for_job(sock: socket.socket, null: int, cfg: dict[str, Any], job_body:
     """A J forked ahead: wait for its descriptors, then become the job process; never returns."""
     try:
         msg, fds, _flags, _addr = socket.recv_fds(sock, 64, len(FD_NAMES))
-        sock.close()
         if not msg:
             os._exit(0)
+        sock.send(b"k")  # alive with its job (see Template.spawn)
+        sock.close()
         _drop_pending_signals()
         named = dict(zip(FD_NAMES, fds))
         named["null"] = null
@@ -408,7 +420,7 @@ def _wait_for_q(sock: socket.socket, null: int, cfg: dict[str, Any], q_body: QBo
         sock.close()
         if not msg or len(fds) != len(Q_FD_NAMES):
             os._exit(0)
-        _drop_pending_signals()
+        _drop_pending_signals(ignore=_J_DEFAULT)  # Q ignores them, as the server does
         named = dict(zip(Q_FD_NAMES, fds))
         named["null"] = null
         header = json.loads(msg)
@@ -417,9 +429,12 @@ def _wait_for_q(sock: socket.socket, null: int, cfg: dict[str, Any], q_body: QBo
         os._exit(0)
 
 
-def _drop_pending_signals() -> None:
+def _drop_pending_signals(ignore: tuple[int, ...] = ()) -> None:
     """Discard the signals sent while this child waited, blocking them all (setting a
-    signal to SIG_IGN drops it, POSIX), then unblock: none sent before reaches its work."""
+    signal to SIG_IGN drops it, POSIX), then unblock: none sent before reaches its work.
+    The signals in ``ignore`` stay ignored."""
+    for sig in ignore:
+        signal.signal(sig, signal.SIG_IGN)
     for sig in signal.sigpending():
         try:
             old = signal.signal(sig, signal.SIG_IGN)

@@ -268,6 +268,38 @@ def test_a_program_that_signals_every_process_costs_the_next_job_nothing(mode: s
             assert after.statuses == (P, P), after.outcomes
 
 
+_SIGNAL_STATE = """\
+import signal
+def masks():
+    fields = dict(line.split(":\\t") for line in open("/proc/self/status").read().splitlines() if line.startswith("Sig"))
+    return int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
+def bit(sig):
+    return 1 << (sig - 1)
+"""
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_the_program_runs_with_no_signal_blocked_and_the_usual_ones_at_their_defaults(mode: str) -> None:
+    """The template blocks every signal and J waits so: the program gets none of that
+    (an alarm() timeout in a program must still fire), and SIGINT, SIGTERM and SIGPIPE
+    act as they do in a plain interpreter's child (SIGHUP stays ignored, as before)."""
+    require_backend("namespace")
+    job = Job(
+        program=_SIGNAL_STATE,
+        tests=(
+            "assert masks()[0] == 0",
+            "assert masks()[1] & (bit(signal.SIGINT) | bit(signal.SIGTERM) | bit(signal.SIGPIPE)) == 0",
+            "assert masks()[1] & bit(signal.SIGHUP)",
+            "signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError()))\ntry:\n    signal.setitimer(signal.ITIMER_REAL, 0.01)\n    while True: pass\nexcept TimeoutError: pass",
+        ),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        for _ in range(2):  # the first J and one forked ahead
+            report = ex.run(job)
+            assert report.statuses == (P, P, P, P), report.outcomes
+
+
 def test_a_killed_template_is_restarted_by_exec_within_the_job() -> None:
     """Isolated mode starts a new J after a timeout: with the template killed by the
     program, the server execs a fresh one (never a fork of its own heap), and the rest of
