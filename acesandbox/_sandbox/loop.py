@@ -330,10 +330,10 @@ class Server:
         self.queue(result_message({"op": "end", "id": jid, "results": results}))
         self.flush()
         self._kill_all(j)
-        self.template.prefork()  # unless a J waits already (forked during the job)
+        self.template.prefork()  # the next job's J forks while we clean up and wait
         self._wipe()
         # No J could be started, even from a restarted template; or a program changed the limits,
-        # nice value or CPU set that every later J inherits (from us, the template or the J ahead).
+        # nice value or CPU set that every later J inherits (from us, the template or a J it forked).
         if self.retire or inherited_changed(*self.template.live_pids()):
             sweep(keep=None)
             os._exit(3)
@@ -436,7 +436,7 @@ def main() -> None:
             os._exit(3)
     prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
     if cfg.get("rlimit_nproc"):
-        cfg["rlimit_nproc_base"] = 2  # the fork template and the J it forked ahead
+        cfg["rlimit_nproc_base"] = 1  # the fork template
     cfg["preload_failed"] = _interpreter(cfg)
     _freeze()
     # Before any job is read: the template that forks every J holds no job's data.

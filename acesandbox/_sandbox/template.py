@@ -8,19 +8,22 @@ template forks a J with ``CLONE_PARENT``, so J is the server's own child (the se
 waits for it, opens a pidfd on it and reads its exit status as before), and sends the
 server J's pid and one end of a socket pair J waits on. The server hands J its pipe ends
 and a sealed memfd holding the job (marshalled by the server) over that socket (SCM_RIGHTS), with the index
-of the first test as the only payload; J reads and parses its job from the memfd. The
-server asks for the next J as soon as one takes its job, so the fork overlaps the job
-and the next J is ready when the next job comes.
+of the first test as the only payload; J loads its job from the memfd. The server asks
+for the next J as soon as a job is swept, so the fork overlaps the time between jobs.
+(Asking as soon as a J takes its job, so that the fork overlaps the job, cost 6% of
+shared mode's throughput and 0.3 ms of CPU a job with 2 workers on 2 cores, the
+yardstick: the fork then competes with the running job, and J is no more often ready.)
 
-A J waiting for its job (forked ahead) lives while a program runs: sweeps spare it by the
-pidfd the template made with it (``CLONE_PIDFD``: never a reused pid), and it holds no job
-data. A program reaches it as it reaches the template (same user; not dumpable, so no
-ptrace or /proc/pid/mem): it can kill it (the server takes another), stop it (it is
-continued when it takes its job) or signal it (the template blocks every signal, so J
-waits with them blocked and drops those pending when it takes its job; no handler of
-ours runs program code). SIGKILL cannot be blocked, and may still be on its way when
-the job is handed over (the program is dead by then, its target not yet): J answers
-once it has its job, so one that dies then is replaced, not charged to the job. What it passes on (limits, nice value, CPU set, policy) is
+A J waiting for its job holds no job data, and the server knows it by the pidfd the
+template made with it (``CLONE_PIDFD``: never a reused pid); sweeps spare it. A program
+reaches it only as it reaches the template (same user; not dumpable, so no ptrace or
+/proc/pid/mem), should one ever run beside it: it can kill it (the server takes
+another), stop it (it is continued when it takes its job) or signal it (the template
+blocks every signal, so J waits with them blocked and drops those pending when it takes
+its job; no handler of ours runs program code). A SIGKILL still on its way when the job
+is handed over would cost that job: that is why no J is forked while a program runs
+(one answering once it had its job, so that such a J could be replaced, cost another
+4% of throughput). What it passes on (limits, nice value, CPU set, policy) is
 checked like the template's.
 
 Each test process Q (testproc.py) comes from the template the same way (request ``q``):
@@ -126,9 +129,9 @@ class Template:
         return template
 
     def spawn(self, fds: list[int], start: int) -> tuple[int, int]:
-        """Hand ``fds`` (see FD_NAMES) and ``start`` to a J the template forked ahead, and
-        ask for the next one; J's pid and a pidfd on it (the caller's to close). Call
-        only where no program process runs (all swept).
+        """Hand ``fds`` (see FD_NAMES) and ``start`` to a J the template forked ahead; J's
+        pid and a pidfd on it (the caller's to close). Call only where no program process
+        runs (all swept).
 
         TemplateGone if the template is dead or does not answer; OSError if it could not
         fork (its errno: EAGAIN or ENOMEM when processes or memory ran out)."""
@@ -139,21 +142,17 @@ class Template:
                 if select.select([pidfd], [], [], 0)[0]:
                     raise ProcessLookupError(errno.ESRCH, "exited while it waited")
                 socket.send_fds(sock, [b"%d" % start], fds)
-                # It answers once it has its job, before anything else: a SIGKILL a program
-                # sent it while it waited (the one signal it cannot block) acts by then.
-                if not select.select([sock], [], [], _REPLY_TIMEOUT_S)[0] or sock.recv(1) != b"k":
-                    raise ProcessLookupError(errno.ESRCH, "killed while it waited")
             except OSError:
                 _end(pid, pidfd)
                 continue
             finally:
                 sock.close()
-            self._ask()  # the next J forks while this one runs
             return pid, pidfd
         raise TemplateGone("the job processes forked ahead keep dying")
 
     def prefork(self) -> None:
-        """Have the template fork the next J now, unless one waits or was asked for."""
+        """Have the template fork the next J now, unless one waits or was asked for (call
+        where no program process runs until the next :meth:`spawn`)."""
         if self.ready is None:
             self._ask()
 
@@ -403,7 +402,6 @@ def _wait_for_job(sock: socket.socket, null: int, cfg: dict[str, Any], job_body:
         msg, fds, _flags, _addr = socket.recv_fds(sock, 64, len(FD_NAMES))
         if not msg:
             os._exit(0)
-        sock.send(b"k")  # alive with its job (see Template.spawn)
         sock.close()
         _drop_pending_signals()
         named = dict(zip(FD_NAMES, fds))

@@ -156,14 +156,15 @@ def _ahead(template: Template) -> int:
     return template.ready[0]
 
 
-def test_the_next_j_is_forked_while_a_job_runs_and_sweeps_spare_it() -> None:
+def test_a_j_forked_ahead_is_spared_by_sweeps_and_takes_the_next_job() -> None:
     template = Template.start({}, _report_j)
     try:
         pid, _ = _spawn(template)
-        ahead = _ahead(template)  # asked for when J took its job, not when the job ended
+        os.waitpid(pid, 0)
+        template.prefork()
+        ahead = _ahead(template)
         assert ahead != pid and template.live_pids() == (template.pid, ahead)
         assert ahead in _children()  # ours (CLONE_PARENT): waiting for its job
-        os.waitpid(pid, 0)
         nxt, data = _spawn(template)
         assert nxt == ahead and data == b"7 %d %d the job" % (ahead, os.getpid())
         os.waitpid(nxt, 0)
@@ -173,13 +174,14 @@ def test_the_next_j_is_forked_while_a_job_runs_and_sweeps_spare_it() -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGTERM, signal.SIGALRM, signal.SIGSTOP])
 def test_a_signal_sent_to_the_j_ahead_never_reaches_its_job(sig: int) -> None:
-    """A program can signal the J waiting for the next job (same user): that J blocks every
-    signal while it waits and drops them with its job (or is continued), so the next job
-    runs whole and J exits normally."""
+    """Should a program signal the J waiting for the next job (same user): that J blocks
+    every signal while it waits and drops them with its job (or is continued), so the next
+    job runs whole and J exits normally."""
     template = Template.start({}, _report_j)
     try:
         first, _ = _spawn(template)
         os.waitpid(first, 0)
+        template.prefork()
         ahead = _ahead(template)
         os.kill(ahead, sig)
         pending = time.monotonic() + 10
@@ -251,8 +253,8 @@ def test_a_program_that_kills_the_template_costs_only_its_own_job(mode: str) -> 
 
 @pytest.mark.parametrize("mode", ["isolated", "shared"])
 def test_a_program_that_signals_every_process_costs_the_next_job_nothing(mode: str) -> None:
-    """The next job's J waits while this job's program runs (forked ahead): a fatal signal
-    the program sends it (and the template) is dropped, never delivered to the next job."""
+    """A fatal signal a program sends the template (and any J it forked) is blocked there
+    and dropped with the next job, never delivered to it; the template lives on."""
     require_backend("namespace")
     attack = Job(
         program=_KILL_TEMPLATE,
