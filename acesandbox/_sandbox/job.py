@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import builtins
-import json
+import marshal
 import os
 import resource
-import signal
 import sys
 import types
 from typing import Any
@@ -33,7 +32,7 @@ def set_rlimits(lim: dict[str, Any], cfg: dict[str, Any]) -> None:
 
 
 def read_job(fd: int) -> dict[str, Any]:
-    """The job message from its memfd (written and sealed by the server), which J then closes."""
+    """The job from its memfd (marshal, written and sealed by the server), which J then closes."""
     size = os.fstat(fd).st_size
     chunks: list[bytes] = []
     offset = 0
@@ -44,7 +43,7 @@ def read_job(fd: int) -> dict[str, Any]:
         chunks.append(chunk)
         offset += len(chunk)
     os.close(fd)
-    job: dict[str, Any] = json.loads(b"".join(chunks))
+    job: dict[str, Any] = marshal.loads(b"".join(chunks))
     return job
 
 
@@ -64,13 +63,10 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             os.closerange(lo, fd)
             lo = fd + 1
         os.closerange(lo, 65536)
-        sys.stdin = open(os.devnull)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        # sys.stdin reads fd 0 (/dev/null now): made once in the template (see serve_template).
+        # SIGINT, SIGTERM and SIGPIPE are at their defaults already (see template._J_DEFAULT).
         os.chdir(cfg["scratch"])
-        oom_adj(500)
-        lim = job["limits"]
+        lim = job["limits"]  # oom_score_adj: 500 from the template
         set_rlimits(lim, cfg)
         tests = job["tests"]
         for i, test in enumerate(tests):
@@ -113,7 +109,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
                         t["_code"] = compile(t["code"], "<test>", "exec")
                     except BaseException:  # noqa: BLE001 - the test's own fork reports it
                         pass
-        frame(res, ["r"])
+        write_all(res, b'["r"]\n')
         if shared:
             # pid 1 empties the scratch after the load: start only once it says so.
             if _read_line(fds["ctrl_r"]) is None:
@@ -175,13 +171,21 @@ def _read_line(fd: int) -> bytes | None:
     return line.partition(b"\n")[0]
 
 
+_cpu_soft = -1  # the RLIMIT_CPU soft limit this process last set (a fork inherits both)
+
+
 def set_cpu_limit(timeout_s: float) -> None:
-    """Kernel backstop for CPU time; the server's own accounting is finer."""
+    """Kernel backstop for CPU time; the server's own accounting (which ends a step at
+    its limit) is finer. Set only when the whole seconds change: shared mode calls
+    this before every test, most of which take milliseconds."""
+    global _cpu_soft
     used = resource.getrusage(resource.RUSAGE_SELF)
-    now = int(used.ru_utime + used.ru_stime)
-    soft = now + int(timeout_s) + 2
+    soft = int(used.ru_utime + used.ru_stime) + int(timeout_s) + 2
+    if soft == _cpu_soft:
+        return
     try:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+        _cpu_soft = soft
     except (ValueError, OSError):
         pass
 

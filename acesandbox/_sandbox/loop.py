@@ -6,6 +6,7 @@ import builtins
 import errno
 import fcntl
 import json
+import marshal
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import time
 from typing import Any
 
 from . import scratch
-from .framing import read_exact, recv, recv_raw, result_message, send, write_all
+from .framing import read_exact, recv, result_message, send, write_all
 from .job import job_process
 from .procs import inherited_changed, prctl, read_proc, sweep
 from .supervise import close_j, supervise
@@ -71,11 +72,13 @@ class Server:
         self.codes = -1  # the current job's test code for Q processes (a memfd), or -1
         self.pending: list[dict[str, Any]] = []  # host messages read during a job, not yet served
         self.out = bytearray()  # results not yet written to the host (see queue)
+        self.streaming = True  # the host acts on each result as it comes (see run_job)
 
     # -- results to the host
     def queue(self, data: bytes) -> None:
-        """Hold a result message until we would wait (``flush``): results that are ready
-        together reach the host in one write, one wake-up of its reader."""
+        """Hold a result message until we would wait (``flush``, while ``streaming``) or the
+        job ends: results that are ready together reach the host in one write, one
+        wake-up of its reader."""
         self.out += data
         if len(self.out) >= 1 << 20:
             self.flush()
@@ -85,18 +88,19 @@ class Server:
             data, self.out = bytes(self.out), bytearray()
             write_all(self.hout, data)
 
-    def spare(self) -> int:
-        """The pid sweeps leave alive: the template's (-1 once it died)."""
-        return self.template.live_pid()
+    def spare(self) -> tuple[int, ...]:
+        """The pids sweeps leave alive: the template's and the J it forked ahead's."""
+        return self.template.live_pids()
 
     # -- one J
     def _job_memfd(self, job: dict[str, Any]) -> int:
-        """The job's message as the host sent it, in a sealed memfd that every J of this
-        job reads (made once per job)."""
+        """The job as parsed (marshal: J is this interpreter, forked from the template; it
+        loads several times faster than the host's JSON), in a sealed memfd that every J
+        of this job reads (made once per job)."""
         if self.job_fd < 0:
             fd = os.memfd_create("acesandbox-job", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
             try:
-                write_all(fd, job["raw"])
+                write_all(fd, marshal.dumps(job))
                 fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
             except BaseException:
                 os.close(fd)
@@ -140,7 +144,7 @@ class Server:
         if fdpass_j is not None:
             fds.append(fdpass_j.fileno())
         try:
-            pid = self.template.spawn(fds, start)
+            pid, pidfd = self.template.spawn(fds, start)
         except BaseException:
             for fd in (res_r, out_r, err_r, ctrl_w):
                 os.close(fd)
@@ -154,10 +158,6 @@ class Server:
                 fdpass_j.close()
         for fd in (res_r, out_r, err_r):
             os.set_blocking(fd, False)
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError:
-            pidfd = -1
         return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "fdpass": fdpass}
 
     def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +260,9 @@ class Server:
         lim = job["limits"]
         tests = job["tests"]
         shared = job["mode"] == "shared"
+        # A host that acts on no result before the job ends ("stream": false) gets them all
+        # with the job's end, in one write (stops, timeouts and deadlines are ours anyway).
+        self.streaming = job.get("stream") is not False
         t_start = time.monotonic()
         job_deadline = t_start + lim["job_timeout_s"]
         k = 0
@@ -324,14 +327,14 @@ class Server:
             if j is not None:
                 break
         # Results first: the host judges them while we clean up, before the next job.
+        self.queue(result_message({"op": "end", "id": jid, "results": results}))
         self.flush()
-        send(self.hout, {"op": "end", "id": jid, "results": results})
         self._kill_all(j)
         self.template.prefork()  # the next job's J forks while we clean up and wait
         self._wipe()
         # No J could be started, even from a restarted template; or a program changed the limits,
-        # nice value or CPU set that every later J inherits (from us or the template).
-        if self.retire or inherited_changed(self.template.live_pid()):
+        # nice value or CPU set that every later J inherits (from us, the template or a J it forked).
+        if self.retire or inherited_changed(*self.template.live_pids()):
             sweep(keep=None)
             os._exit(3)
         if self.cfg.get("net_private") and not _no_sockets_left():
@@ -342,11 +345,8 @@ class Server:
         self.stop_requested.clear()
 
     def _recv(self) -> dict[str, Any]:
-        """The host's next message; a job keeps its bytes as sent (``raw``) for its memfd."""
-        msg, raw = recv_raw(self.hin)
-        if msg.get("op") == "job":
-            msg["raw"] = raw
-        return msg
+        """The host's next message."""
+        return recv(self.hin)
 
     def serve(self) -> None:
         self.template.prefork()

@@ -77,14 +77,14 @@ def others(me: int) -> list[int]:
     return descendants(me)
 
 
-def sweep(keep: int | None, spare: int = -1) -> None:
+def sweep(keep: int | None, spare: tuple[int, ...] = ()) -> None:
     """SIGKILL every descendant of the server except ``keep`` and ``spare`` (the fork
-    template, which never runs program code), until none is left."""
+    template and the J it forked ahead, which never ran program code), until none is left."""
     me = os.getpid()
     for _ in range(1000):
         victims = []
         for p in others(me):
-            if p == keep or p == spare:
+            if p == keep or p in spare:
                 continue
             st = stat(p)
             if st is not None and st[0] != b"Z":

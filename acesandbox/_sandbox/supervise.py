@@ -163,7 +163,8 @@ def supervise(
     while end is None:
         now = time.monotonic()
         wait_s = max(0.0, min(wall_deadline, check_at) - now)
-        server.flush()  # about to wait: the results held so far go now
+        if server.streaming:
+            server.flush()  # about to wait: the results held so far go now
         events = poller.poll(wait_s * 1000.0)
         for fd, _ev in events:
             if fd == server.hin:

@@ -7,10 +7,24 @@ forks this small template, which never reads or holds job data. Asked (one byte)
 template forks a J with ``CLONE_PARENT``, so J is the server's own child (the server
 waits for it, opens a pidfd on it and reads its exit status as before), and sends the
 server J's pid and one end of a socket pair J waits on. The server hands J its pipe ends
-and a sealed memfd holding the job message over that socket (SCM_RIGHTS), with the index
-of the first test as the only payload; J reads and parses its job from the memfd. The
-server asks for the next J as soon as a job is swept, so the fork overlaps the time
-between jobs (no program runs then, and none can reach a J waiting for its job).
+and a sealed memfd holding the job (marshalled by the server) over that socket (SCM_RIGHTS), with the index
+of the first test as the only payload; J loads its job from the memfd. The server asks
+for the next J as soon as a job is swept, so the fork overlaps the time between jobs.
+(Asking as soon as a J takes its job, so that the fork overlaps the job, cost 6% of
+shared mode's throughput and 0.3 ms of CPU a job with 2 workers on 2 cores, the
+yardstick: the fork then competes with the running job, and J is no more often ready.)
+
+A J waiting for its job holds no job data, and the server knows it by the pidfd the
+template made with it (``CLONE_PIDFD``: never a reused pid); sweeps spare it. A program
+reaches it only as it reaches the template (same user; not dumpable, so no ptrace or
+/proc/pid/mem), should one ever run beside it: it can kill it (the server takes
+another), stop it (it is continued when it takes its job) or signal it (the template
+blocks every signal, so J waits with them blocked and drops those pending when it takes
+its job; no handler of ours runs program code). A SIGKILL still on its way when the job
+is handed over would cost that job: that is why no J is forked while a program runs
+(one answering once it had its job, so that such a J could be replaced, cost another
+4% of throughput). What it passes on (limits, nice value, CPU set, policy) is
+checked like the template's.
 
 Each test process Q (testproc.py) comes from the template the same way (request ``q``):
 it waits for its three descriptors and its test's settings (JSON) on its own socket pair,
@@ -39,13 +53,16 @@ import sys
 import time
 from typing import Any, Callable
 
-from .procs import prctl
+from .procs import oom_adj, prctl
 
 _CLONE_PARENT = 0x00008000
-# clone(2) by raw system call number; with every pointer argument 0 the architectures'
-# different argument orders (CLONE_BACKWARDS) do not matter.
+_CLONE_PIDFD = 0x00001000
+# clone(2) by raw system call number. Its argument orders differ between architectures
+# (CLONE_BACKWARDS), but parent_tid (where CLONE_PIDFD stores the pidfd) is the third in
+# all of these; the other pointers are 0.
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "ppc64le": 120, "ppc64": 120}
 _REPLY_TIMEOUT_S = 30.0  # a fork takes milliseconds: past this the template is gone
+_J_DEFAULT = (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)  # the server ignores them; J must not
 FD_NAMES = ("res_w", "out_w", "err_w", "ctrl_r", "job", "fdpass")
 """What the descriptors handed to J are, in order (``fdpass`` only for Q tests)."""
 Q_FD_NAMES = ("verdict", "chan", "codes")
@@ -111,9 +128,10 @@ class Template:
             template._lost()
         return template
 
-    def spawn(self, fds: list[int], start: int) -> int:
-        """Hand ``fds`` (see FD_NAMES) and ``start`` to a J the template forked ahead, and
-        ask for the next one; J's pid.
+    def spawn(self, fds: list[int], start: int) -> tuple[int, int]:
+        """Hand ``fds`` (see FD_NAMES) and ``start`` to a J the template forked ahead; J's
+        pid and a pidfd on it (the caller's to close). Call only where no program process
+        runs (all swept).
 
         TemplateGone if the template is dead or does not answer; OSError if it could not
         fork (its errno: EAGAIN or ENOMEM when processes or memory ran out)."""
@@ -121,20 +139,31 @@ class Template:
             pid, sock, pidfd = self._take_ahead()
             try:
                 signal.pidfd_send_signal(pidfd, signal.SIGCONT)  # a program may have stopped it
+                if select.select([pidfd], [], [], 0)[0]:
+                    raise ProcessLookupError(errno.ESRCH, "exited while it waited")
                 socket.send_fds(sock, [b"%d" % start], fds)
             except OSError:
                 _end(pid, pidfd)
                 continue
             finally:
                 sock.close()
-            os.close(pidfd)
-            return pid
+            return pid, pidfd
         raise TemplateGone("the job processes forked ahead keep dying")
 
     def prefork(self) -> None:
-        """Have the template fork the next J now, to wait for its job (call where no
-        program process runs until the next :meth:`spawn`: a sweep would kill it)."""
-        self._ask()
+        """Have the template fork the next J now, unless one waits or was asked for (call
+        where no program process runs until the next :meth:`spawn`)."""
+        if self.ready is None:
+            self._ask()
+
+    def close(self) -> None:
+        """End the template and the J it forked ahead (reaping both)."""
+        if self.asked and not self.gone:
+            try:
+                self.ready = self._read_answer()
+            except (OSError, TemplateGone):
+                pass
+        self._lost()
 
     def _ask(self) -> None:
         """Ask the template for a J ahead (its answer is read when it is needed)."""
@@ -156,7 +185,10 @@ class Template:
         TemplateGone (also when no answer comes within ``within_s``: the program running
         beside keeps the template stopped) or OSError as :meth:`spawn`."""
         if self.asked:  # a J ahead is on its way: its answer comes first, kept for spawn()
-            self.ready = self._read_answer(within_s)
+            try:
+                self.ready = self._read_answer(within_s)
+            except OSError:
+                pass  # it could not fork (the program used up the processes): spawn asks again
         if self.gone:
             raise TemplateGone("the fork template is gone")
         try:
@@ -181,6 +213,11 @@ class Template:
         if self.ready is not None:
             ready, self.ready = self.ready, None
             return ready
+        if self.asked and not self.gone:
+            try:
+                return self._read_answer()
+            except OSError:
+                pass  # asked while a program ran, which may have used up the processes: ask again
         self._ask()
         return self._read_answer()
 
@@ -199,7 +236,7 @@ class Template:
                 if ready or time.monotonic() >= deadline:
                     break
                 self._signal(signal.SIGCONT)
-            msg, got, _flags, _addr = socket.recv_fds(self.sock, 64, 1) if ready else (b"", [], 0, None)
+            msg, got, _flags, _addr = socket.recv_fds(self.sock, 64, 2) if ready else (b"", [], 0, None)
         except OSError as exc:
             self._lost()
             raise TemplateGone(f"the fork template is gone ({exc})") from exc
@@ -210,16 +247,13 @@ class Template:
             self._lost()
             raise TemplateGone("the fork template is gone")
         pid = int(msg)
-        if pid < 0 or len(got) != 1:
+        if pid < 0 or len(got) != 2:
             for fd in got:
                 os.close(fd)
             raise OSError(-pid if pid < 0 else errno.EPROTO, os.strerror(-pid if pid < 0 else errno.EPROTO))
-        sock = socket.socket(fileno=got[0])
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError:  # already gone (and reaped): the socket says so at the hand-over
-            pidfd = os.open(os.devnull, os.O_RDONLY)
-        return pid, sock, pidfd
+        # The pidfd comes from the fork itself (CLONE_PIDFD): it names this child even if
+        # the child died and its pid was reused before this answer was read.
+        return pid, socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, fileno=got[0]), got[1]
 
     def alive(self) -> bool:
         """Whether the template still runs (and is not stopped)."""
@@ -241,6 +275,28 @@ class Template:
             return -1
         return self.pid
 
+    def live_pids(self) -> tuple[int, ...]:
+        """The pids sweeps spare: the template's and the J forked ahead's, while they live
+        (by their pidfds: a dead one's pid may be reused). A J whose answer has not come
+        yet is not spared: a sweep kills it, and :meth:`spawn` takes another."""
+        if self.gone:
+            return ()
+        watch = [fd for fd in (self.sock.fileno() if self.asked else -1, self.pidfd, self.ready[2] if self.ready is not None else -1) if fd >= 0]
+        ready: list[int] = select.select(watch, [], [], 0)[0] if watch else []
+        if self.asked and self.sock.fileno() in ready:
+            try:
+                self.ready = self._read_answer()  # there: read at once
+            except OSError:
+                pass  # it could not fork (a program used up the processes): spawn asks again
+            except TemplateGone:
+                return ()
+            if self.ready is not None and select.select([self.ready[2]], [], [], 0)[0]:
+                ready.append(self.ready[2])
+        pids = [] if self.pidfd in ready else [self.pid]
+        if self.ready is not None and self.ready[2] not in ready:
+            pids.append(self.ready[0])
+        return tuple(pids)
+
     def _signal(self, sig: int) -> None:
         """Signal it through its pidfd where there is one: its pid may be reused once
         a sweep reaped it, by J among others."""
@@ -254,6 +310,7 @@ class Template:
         if self.gone:
             return
         self.gone = True
+        self.asked = False
         if self.ready is not None:
             _end(self.ready[0], self.ready[2])
             self.ready[1].close()
@@ -295,7 +352,21 @@ def serve_template(
     os.closerange(3, me)  # the host's pipes and anything else of the server's
     os.closerange(me + 1, 65536)
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the server
+    # Every signal blocked (SIGKILL and SIGSTOP cannot be): each child is forked with them
+    # blocked, so none a program sends it while it waits can act before it is handed its work.
+    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    # J's dispositions, set once here (blocked, none of these acts on the template; a
+    # test process Q sets its own, see _wait_for_q).
+    for sig in _J_DEFAULT:
+        signal.signal(sig, signal.SIG_DFL)
     null = os.open(os.devnull, os.O_RDWR)
+    # What every J sets up the same, done once here: sys.stdin on fd 0 (J puts /dev/null
+    # there before the program runs), and the OOM killer's preference (J goes before the
+    # server; the template, if it goes, is restarted).
+    if me != 0:
+        os.dup2(null, 0)
+    sys.stdin = open(0, closefd=False)
+    oom_adj(500)
     fork = _clone_parent()
     while True:
         try:
@@ -306,9 +377,9 @@ def serve_template(
             os._exit(0)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            pid = fork()
+            pid, pidfd = fork()
         except OSError as exc:
-            pid = -(exc.errno or errno.EAGAIN)
+            pid, pidfd = -(exc.errno or errno.EAGAIN), -1
         if pid == 0:
             sock.close()  # the server sees the template's end only while the template lives
             theirs.close()
@@ -317,19 +388,22 @@ def serve_template(
             _wait_for_job(ours, null, cfg, job_body)
         ours.close()
         try:
-            socket.send_fds(sock, [b"%d" % pid], [theirs.fileno()] if pid > 0 else [])
+            socket.send_fds(sock, [b"%d" % pid], [theirs.fileno(), pidfd] if pid > 0 else [])
         except OSError:
             os._exit(0)
         theirs.close()
+        if pidfd >= 0:
+            os.close(pidfd)
 
 
 def _wait_for_job(sock: socket.socket, null: int, cfg: dict[str, Any], job_body: Callable[[int, dict[str, int], dict[str, Any]], None]) -> None:
     """A J forked ahead: wait for its descriptors, then become the job process; never returns."""
     try:
         msg, fds, _flags, _addr = socket.recv_fds(sock, 64, len(FD_NAMES))
-        sock.close()
         if not msg:
             os._exit(0)
+        sock.close()
+        _drop_pending_signals()
         named = dict(zip(FD_NAMES, fds))
         named["null"] = null
         job_body(int(msg), named, cfg)
@@ -344,6 +418,7 @@ def _wait_for_q(sock: socket.socket, null: int, cfg: dict[str, Any], q_body: QBo
         sock.close()
         if not msg or len(fds) != len(Q_FD_NAMES):
             os._exit(0)
+        _drop_pending_signals(ignore=_J_DEFAULT)  # Q ignores them, as the server does
         named = dict(zip(Q_FD_NAMES, fds))
         named["null"] = null
         header = json.loads(msg)
@@ -352,9 +427,25 @@ def _wait_for_q(sock: socket.socket, null: int, cfg: dict[str, Any], q_body: QBo
         os._exit(0)
 
 
-def _clone_parent() -> Callable[[], int]:
+def _drop_pending_signals(ignore: tuple[int, ...] = ()) -> None:
+    """Discard the signals sent while this child waited, blocking them all (setting a
+    signal to SIG_IGN drops it, POSIX), then unblock: none sent before reaches its work.
+    The signals in ``ignore`` stay ignored."""
+    for sig in ignore:
+        signal.signal(sig, signal.SIG_IGN)
+    for sig in signal.sigpending():
+        try:
+            old = signal.signal(sig, signal.SIG_IGN)
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def _clone_parent() -> Callable[[], tuple[int, int]]:
     """``fork()`` whose child is the caller's parent's child (``CLONE_PARENT``), done
-    as ``os.fork`` does it: the GIL held (PyDLL) and CPython's fork hooks around it."""
+    as ``os.fork`` does it: the GIL held (PyDLL) and CPython's fork hooks around it;
+    (pid, a pidfd on the child) in the parent, (0, -1) in the child."""
     number = _SYS_CLONE.get(platform.machine())
     api = ctypes.pythonapi
     libc = ctypes.PyDLL(None, use_errno=True)
@@ -364,20 +455,22 @@ def _clone_parent() -> Callable[[], int]:
     before, child, parent = api.PyOS_BeforeFork, api.PyOS_AfterFork_Child, api.PyOS_AfterFork_Parent
     for fn in (before, child, parent):
         fn.restype, fn.argtypes = None, []
-    flags = _CLONE_PARENT | signal.SIGCHLD
+    flags = _CLONE_PARENT | _CLONE_PIDFD | signal.SIGCHLD
+    pidfd = ctypes.c_int(-1)
 
-    def fork() -> int:
+    def fork() -> tuple[int, int]:
         if number is None:
             raise OSError(errno.ENOSYS, f"no clone system call number for {platform.machine()}")
+        pidfd.value = -1
         before()
-        pid = syscall(number, flags, 0, 0, 0, 0, 0)
+        pid = syscall(number, flags, 0, ctypes.addressof(pidfd), 0, 0, 0)
         if pid == 0:
             child()
-            return 0
+            return 0, -1
         err = ctypes.get_errno()
         parent()
         if pid < 0:
             raise OSError(err, os.strerror(err))
-        return int(pid)
+        return int(pid), pidfd.value
 
     return fork

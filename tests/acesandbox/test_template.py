@@ -29,7 +29,8 @@ def _spawn(template: Template) -> tuple[int, bytes]:
     job = os.memfd_create("job")
     os.write(job, b"the job")
     try:
-        pid = template.spawn([w, w, w, w, job], 7)
+        pid, pidfd = template.spawn([w, w, w, w, job], 7)
+        os.close(pidfd)
     finally:
         os.close(w)
         os.close(job)
@@ -49,9 +50,9 @@ def test_j_is_the_callers_child_and_reads_its_job_from_the_memfd() -> None:
         assert data == b"7 %d %d the job" % (pid, os.getpid())
         assert os.waitpid(pid, 0) == (pid, 0)  # our child: its exit status is ours to read
         assert template.alive() and template.live_pid() == template.pid
+        assert template.pid in template.live_pids()
     finally:
-        template.sock.close()
-        os.waitpid(template.pid, 0)
+        template.close()
 
 
 def test_a_dead_template_is_gone_never_a_hang() -> None:
@@ -59,7 +60,7 @@ def test_a_dead_template_is_gone_never_a_hang() -> None:
     os.kill(template.pid, signal.SIGKILL)
     with pytest.raises(TemplateGone):
         _spawn(template)
-    assert not template.alive() and template.live_pid() == -1
+    assert not template.alive() and template.live_pid() == -1 and template.live_pids() == ()
     with pytest.raises(ChildProcessError):
         os.waitpid(template.pid, os.WNOHANG)  # reaped
 
@@ -72,8 +73,7 @@ def test_a_stopped_template_is_woken() -> None:
         assert data.startswith(b"7 %d " % pid)
         os.waitpid(pid, 0)
     finally:
-        template.sock.close()
-        os.waitpid(template.pid, 0)
+        template.close()
 
 
 def _report_q(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, Any], cfg: dict[str, Any]) -> None:
@@ -106,8 +106,7 @@ def test_a_test_process_comes_from_the_template_even_with_a_j_forked_ahead() -> 
         assert pid == ahead[0] and data == b"7 %d %d the job" % (pid, os.getpid())
         assert os.waitpid(pid, 0) == (pid, 0)
     finally:
-        template.sock.close()
-        os.waitpid(template.pid, 0)
+        template.close()
 
 
 def test_a_dead_template_starts_no_test_process() -> None:
@@ -145,22 +144,77 @@ def test_a_j_forked_ahead_that_was_killed_is_replaced() -> None:
         with pytest.raises(ChildProcessError):
             os.waitpid(ahead, os.WNOHANG)  # reaped when it could not take the job
     finally:
-        template.sock.close()
-        os.waitpid(template.pid, 0)
+        template.close()
+
+
+def _ahead(template: Template) -> int:
+    """The pid of the J the template forked ahead, once its answer came."""
+    deadline = time.monotonic() + 10
+    while len(template.live_pids()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert template.ready is not None
+    return template.ready[0]
+
+
+def test_a_j_forked_ahead_is_spared_by_sweeps_and_takes_the_next_job() -> None:
+    template = Template.start({}, _report_j)
+    try:
+        pid, _ = _spawn(template)
+        os.waitpid(pid, 0)
+        template.prefork()
+        ahead = _ahead(template)
+        assert ahead != pid and template.live_pids() == (template.pid, ahead)
+        assert ahead in _children()  # ours (CLONE_PARENT): waiting for its job
+        nxt, data = _spawn(template)
+        assert nxt == ahead and data == b"7 %d %d the job" % (ahead, os.getpid())
+        os.waitpid(nxt, 0)
+    finally:
+        template.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGTERM, signal.SIGALRM, signal.SIGSTOP])
+def test_a_signal_sent_to_the_j_ahead_never_reaches_its_job(sig: int) -> None:
+    """Should a program signal the J waiting for the next job (same user): that J blocks
+    every signal while it waits and drops them with its job (or is continued), so the next
+    job runs whole and J exits normally."""
+    template = Template.start({}, _report_j)
+    try:
+        first, _ = _spawn(template)
+        os.waitpid(first, 0)
+        template.prefork()
+        ahead = _ahead(template)
+        os.kill(ahead, sig)
+        pending = time.monotonic() + 10
+        while time.monotonic() < pending:  # the signal is pending (or the J stopped), not lost in flight
+            status = open(f"/proc/{ahead}/status").read()
+            if "\nState:\tT" in status or any(line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) for line in status.splitlines()):
+                break
+            time.sleep(0.01)
+        pid, data = _spawn(template)
+        assert pid == ahead and data == b"7 %d %d the job" % (ahead, os.getpid())
+        assert os.waitpid(pid, 0) == (pid, 0)  # exited normally, not by the signal
+    finally:
+        template.close()
 
 
 def test_the_template_holds_no_descriptor_but_its_socket_and_devnull() -> None:
     extra = os.open(os.devnull, os.O_RDONLY)  # one of ours it must not keep
     template = Template.start({}, _report_j)
     try:
-        pid, _ = _spawn(template)  # once it answered, it is in its loop
+        pid, _ = _spawn(template)
         os.waitpid(pid, 0)
-        links = sorted(os.readlink(f"/proc/{template.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{template.pid}/fd") if int(fd) > 2)
+        deadline = time.monotonic() + 10
+        while len(template.live_pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the next J, forked ahead: once it answered, the template is in its loop
+        while True:  # and closed its own copies of that J's socket and pidfd
+            links = sorted(os.readlink(f"/proc/{template.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{template.pid}/fd") if int(fd) > 2)
+            if len(links) <= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         assert len(links) == 2 and links[0] == os.devnull and links[1].startswith("socket:"), links
     finally:
         os.close(extra)
-        template.sock.close()
-        os.waitpid(template.pid, 0)
+        template.close()
 
 
 _KILL_TEMPLATE = """\
@@ -195,6 +249,57 @@ def test_a_program_that_kills_the_template_costs_only_its_own_job(mode: str) -> 
         assert first.statuses == (P, P), first.outcomes
         for _ in range(2):  # the sandbox retired after the attack; its successor serves normally
             assert ex.run(_NORMAL).statuses == (P, P)
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_a_program_that_signals_every_process_costs_the_next_job_nothing(mode: str) -> None:
+    """A fatal signal a program sends the template (and any J it forked) is blocked there
+    and dropped with the next job, never delivered to it; the template lives on."""
+    require_backend("namespace")
+    attack = Job(
+        program=_KILL_TEMPLATE,
+        tests=("assert kill_others(signal.SIGUSR1)", "assert kill_others(signal.SIGTERM)", "assert kill_others(signal.SIGALRM)"),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        assert ex.run(_NORMAL).statuses == (P, P)  # the template has answered: a J waits ahead
+        for _ in range(2):
+            report = ex.run(attack)
+            assert report.statuses[0] == P, report.outcomes  # J's own signal kills it only after the frame
+            after = ex.run(_NORMAL)
+            assert after.statuses == (P, P), after.outcomes
+
+
+_SIGNAL_STATE = """\
+import signal
+def masks():
+    fields = dict(line.split(":\\t") for line in open("/proc/self/status").read().splitlines() if line.startswith("Sig"))
+    return int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
+def bit(sig):
+    return 1 << (sig - 1)
+"""
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_the_program_runs_with_no_signal_blocked_and_the_usual_ones_at_their_defaults(mode: str) -> None:
+    """The template blocks every signal and J waits so: the program gets none of that
+    (an alarm() timeout in a program must still fire), and SIGINT, SIGTERM and SIGPIPE
+    act as they do in a plain interpreter's child (SIGHUP stays ignored, as before)."""
+    require_backend("namespace")
+    job = Job(
+        program=_SIGNAL_STATE,
+        tests=(
+            "assert masks()[0] == 0",
+            "assert masks()[1] & (bit(signal.SIGINT) | bit(signal.SIGTERM) | bit(signal.SIGPIPE)) == 0",
+            "assert masks()[1] & bit(signal.SIGHUP)",
+            "signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError()))\ntry:\n    signal.setitimer(signal.ITIMER_REAL, 0.01)\n    while True: pass\nexcept TimeoutError: pass",
+        ),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    with Executor(SandboxConfig(backend="namespace", workers=1)) as ex:
+        for _ in range(2):  # the first J and one forked ahead
+            report = ex.run(job)
+            assert report.statuses == (P, P, P, P), report.outcomes
 
 
 def test_a_killed_template_is_restarted_by_exec_within_the_job() -> None:
