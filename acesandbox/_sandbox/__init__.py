@@ -10,7 +10,8 @@ _sandbox/server.py``), so it uses the standard library only and keeps its memory
         │               its job from a memfd, loads the program once (untrusted from here on)
         └── test child T_k, one fork per test (isolated mode), or none (shared mode)
     └── test process Q, per test judged whole outside the program (``k == "q"``):
-        forked by the server, never by J; runs the test's code, calls cross to J/T_k
+        forked by the template too (never by J, never from the server's heap); runs the
+        test's code, calls cross to J/T_k
 
 The server enforces wall/CPU time, kills every leftover process after each test and
 wipes the scratch directory. Nothing J or T_k write is trusted: the server relays
