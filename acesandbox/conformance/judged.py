@@ -359,7 +359,9 @@ CASES: tuple[Case, ...] = (
                 "assert all(f(x) == x * x for x in range(50))",
                 "import random\nfor _ in range(5):\n    x = random.randint(1, 9)\n    assert f(x) == 3 * x",
             ),
-            (BLOCKED, BLOCKED),
+            # Its own serve loop also answers after the test process closed the channel: the
+            # program may die of SIGPIPE first (crashed), which is as good a verdict.
+            (NOT_PASSED, NOT_PASSED),
             mode=mode,
             hostile=True,
             why="a module the program names in its reply is never imported by the test process unless it "
