@@ -4,7 +4,7 @@ The namespaces leave the whole kernel interface reachable; this filter closes th
 a Python program never needs and attackers use most: io_uring, the key store, userfaultfd,
 bpf, perf events, kexec and kernel modules, mounts, new namespaces, ptrace and other
 processes' memory, personality, accounting, swap, reboot, the clock, quotas, file handles
-and a few legacy calls; and it keeps a program from changing another process's limits,
+and a few legacy calls, System V IPC and POSIX message queues (they outlive the job); and it keeps a program from changing another process's limits,
 priority or CPU set (the whole sandbox runs as one uid, so the kernel would let it lower
 the server's and reach every later job), while its own stay its to change. Each denied call returns an error (``EPERM``, or ``ENOSYS`` where
 a library should take its fallback: io_uring, and ``clone3``, whose flags sit in memory a
@@ -94,6 +94,14 @@ DENIED: tuple[Family, ...] = (
            why="another process's CPU set or scheduling policy (every later job on one CPU)"),
     Family("io_priority", ("ioprio_set",), when=(((0, _IOPRIO_WHO_PROCESS),), ((1, 0),)),
            why="another process's I/O priority, a process group's or a user's"),
+    # Objects of the sandbox's IPC namespace outlive the job that made them (no file for a
+    # wipe to remove): memory held against every later job, a channel to the next program.
+    # multiprocessing's semaphores and shared_memory are files in /dev/shm (wiped), not these.
+    Family("sysv_ipc", ("shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop",
+                        "semtimedop", "semctl", "ipc"),
+           why="System V shared memory, message queues and semaphores outlive the job (memory and data for later jobs)"),
+    Family("mqueue", ("mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr"),
+           why="POSIX message queues outlive the job (data for the next program)"),
 )
 """Every denied system call, by family. Listed in the README's security section."""
 

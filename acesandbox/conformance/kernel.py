@@ -19,7 +19,7 @@ _libc.syscall.restype = ctypes.c_long
 _X86 = os.uname().machine == "x86_64"
 NR = dict(io_uring_setup=425, add_key=248 if _X86 else 217, userfaultfd=323 if _X86 else 282,
           bpf=321 if _X86 else 280, perf_event_open=298 if _X86 else 241, open_tree=428,
-          personality=135 if _X86 else 92, clone=56 if _X86 else 220, clone3=435)
+          personality=135 if _X86 else 92, clone=56 if _X86 else 220, clone3=435, mq_open=240 if _X86 else 180)
 
 def call(name, *args):
     conv = [ctypes.c_char_p(a) if isinstance(a, bytes) else a if isinstance(a, ctypes.Array) else ctypes.c_long(a)
@@ -141,5 +141,25 @@ CASES: tuple[Case, ...] = (
             return True
         """,
         "clone3's flags are out of a filter's reach: it must be refused whole",
+    ),
+    _case(
+        "sysv_shared_memory",
+        """
+        def attack():
+            _libc.shmget.restype = ctypes.c_int
+            made = [_libc.shmget(0, 1 << 20, 0o1600) for _ in range(3)]  # IPC_PRIVATE, IPC_CREAT | 0600
+            return any(i >= 0 for i in made) or _libc.msgget(0, 0o1600) >= 0 or _libc.semget(0, 1, 0o1600) >= 0
+        """,
+        "System V IPC objects outlive the job in the sandbox's IPC namespace: memory held against later jobs, "
+        "a channel to the next program",
+    ),
+    _case(
+        "posix_message_queue",
+        """
+        def attack():
+            fd = call("mq_open", b"acesandbox-left-behind", 0o102, 0o600, 0)  # O_RDWR | O_CREAT
+            return got_fd(fd)
+        """,
+        "a POSIX message queue outlives the job: a channel to the next program",
     ),
 )

@@ -66,6 +66,8 @@ SKIPPED = {
             "kernel_mount_api",
             "kernel_perf",
             "kernel_personality",
+            "kernel_posix_message_queue",
+            "kernel_sysv_shared_memory",
             "kernel_userfaultfd",
             "nested_user_namespace",
             "network_external",

@@ -58,6 +58,14 @@ PROBES: dict[str, list[tuple[str, tuple]]] = {
     "scheduling": [("sched_setaffinity", (1, 8, 1)), ("sched_setscheduler", (1, 0, 0)), ("sched_setparam", (1, 0)),
                    ("sched_setattr", (1, 0, 0))],
     "io_priority": [("ioprio_set", (1, 1, 0)), ("ioprio_set", (2, 0, 0))],  # WHO_PROCESS pid 1; WHO_PGRP 0
+    # Unfiltered, the get calls make private objects (IPC_PRIVATE, IPC_CREAT | 0600) in the probe's own
+    # IPC namespace and mq_open a queue there (gone with it); the rest answer EINVAL/EBADF/ENOENT.
+    "sysv_ipc": [("shmget", (0, 4096, 0o1600)), ("shmat", (-1, 0, 0)), ("shmdt", (0,)), ("shmctl", (-1, 0, 0)),
+                 ("msgget", (0, 0o1600)), ("msgsnd", (-1, 0, 0, 0)), ("msgrcv", (-1, 0, 0, 0, 0)), ("msgctl", (-1, 0, 0)),
+                 ("semget", (0, 1, 0o1600)), ("semop", (-1, 0, 0)), ("semtimedop", (-1, 0, 0, 0)), ("semctl", (-1, 0, 0, 0))],
+    "mqueue": [("mq_open", ("acesandbox-probe", 0o102, 0o600, 0)), ("mq_unlink", ("acesandbox-none",)),
+               ("mq_timedsend", (-1, 0, 0, 0, 0)), ("mq_timedreceive", (-1, 0, 0, 0, 0)), ("mq_notify", (-1, 0)),
+               ("mq_getsetattr", (-1, 0, 0))],
 }
 
 # Calls the program makes: it prints {name: result} where a result is -errno or the return value.
@@ -132,7 +140,7 @@ def test_every_denied_call_is_probed():
     assert set(PROBES) == {f.name for f in seccomp.DENIED}
     # Calls without a safe probe here: i386/obsolete ones, or ones whose probe would need a real object.
     unprobed = {"umount", "vm86", "vm86old", "nfsservctl", "stime", "fsconfig", "fsmount", "fspick", "mount_setattr",
-                "process_vm_writev", "pidfd_getfd", "clock_adjtime", "quotactl_fd"}
+                "process_vm_writev", "pidfd_getfd", "clock_adjtime", "quotactl_fd", "ipc"}
     assert {n for f in seccomp.DENIED for n in f.syscalls} == probed | unprobed
 
 
