@@ -375,6 +375,7 @@ def serve_template(
             os._exit(0)
         if not msg:
             os._exit(0)
+        _discard_pending()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             pid, pidfd = fork()
@@ -425,6 +426,19 @@ def _wait_for_q(sock: socket.socket, null: int, cfg: dict[str, Any], q_body: QBo
         q_body(header["test"], header["k"], named, header["limits"], cfg)
     finally:
         os._exit(0)
+
+
+def _discard_pending() -> None:
+    """Discard the signals queued on the template (it blocks them all, so each would stay
+    queued for good, counted in the uid's RLIMIT_SIGPENDING that every later program
+    shares: a program that filled it made timer_create and sigqueue fail for later jobs),
+    keeping them blocked and their dispositions as they were."""
+    for sig in signal.sigpending():
+        try:
+            old = signal.signal(sig, signal.SIG_IGN)
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
 
 
 def _drop_pending_signals(ignore: tuple[int, ...] = ()) -> None:

@@ -380,3 +380,32 @@ def test_a_program_that_keeps_stopping_the_template_gets_no_pass_and_no_hang(mod
         assert time.monotonic() - t0 < 10
         assert report.statuses[0] in (T, Status.CRASHED), report.outcomes
         assert ex.run(Job(program=_NORMAL.program, tests=(_Q_TEST, "assert f(1) == 2"))).statuses == (P, P)
+
+
+def _queued(pid: int) -> int:
+    """How many signals are queued on process ``pid`` (its shared pending set's bits)."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("ShdPnd:"):
+            return bin(int(line.split()[1], 16)).count("1")
+    raise AssertionError("no ShdPnd line")
+
+
+def test_signals_queued_on_the_template_are_discarded_at_its_next_request() -> None:
+    """The template blocks every signal: a program that queues real-time signals on it
+    (up to the uid's RLIMIT_SIGPENDING, shared by every later program) loses them at the
+    template's next request, which comes after the job is swept."""
+    template = Template.start({}, _report_j)
+    try:
+        pid, _ = _spawn(template)  # in its loop: every signal blocked
+        os.waitpid(pid, 0)
+        for i in range(64):
+            os.kill(template.pid, signal.SIGRTMIN + i % 8)
+        os.kill(template.pid, signal.SIGUSR1)
+        assert _queued(template.pid) == 9  # still alive, all nine kinds queued
+        pid, data = _spawn(template)
+        assert data.startswith(b"7 %d " % pid)
+        os.waitpid(pid, 0)
+        assert _queued(template.pid) == 0 and template.alive()
+    finally:
+        template.sock.close()
+        os.waitpid(template.pid, 0)
