@@ -263,11 +263,14 @@ class Server:
         # A host that acts on no result before the job ends ("stream": false) gets them all
         # with the job's end, in one write (stops, timeouts and deadlines are ours anyway).
         self.streaming = job.get("stream") is not False
-        t_start = time.monotonic()
-        job_deadline = t_start + lim["job_timeout_s"]
         k = 0
         n = len(tests)
-        j: dict[str, Any] | None = None
+        # The first J before the job's clock starts: a template that a program killed is
+        # restarted there (an exec and its preloads), which is no job's time.
+        j: dict[str, Any] | None = self._spawn(job, 0) if n else None
+        spawned = n > 0
+        t_start = time.monotonic()
+        job_deadline = t_start + lim["job_timeout_s"]
         # Results stream back one message per test, each within the host's message cap
         # (sizes counted after JSON escaping); the host judges each as it arrives.
         results: list[dict[str, Any]] = []
@@ -282,7 +285,9 @@ class Server:
                 for kk in range(k, n):
                     emit({"k": kk, "end": "timeout", "reason": "job", "lines": [], "out": "", "err": "", "trunc": False, "overflow": False, "wall": 0.0, "cpu": 0.0})
                 break
-            j = self._spawn(job, k)
+            if not spawned:
+                j = self._spawn(job, k)
+            spawned = False
             if j is None:
                 for kk in range(k, n):
                     emit(_no_j(kk, self.no_j_why))
@@ -330,7 +335,13 @@ class Server:
         self.queue(result_message({"op": "end", "id": jid, "results": results}))
         self.flush()
         self._kill_all(j)
-        self.template.prefork()  # the next job's J forks while we clean up and wait
+        if self.template.alive():
+            self.template.prefork()  # the next job's J forks while we clean up and wait
+        else:
+            # A program killed it: its successor starts now, between jobs, never within the
+            # next job's time (an exec of the server and its preloads, up to seconds).
+            self.template = Template.restart(self.cfg)
+            self.template.warm()
         self._wipe()
         # No J could be started, even from a restarted template; or a program changed the limits,
         # nice value or CPU set that every later J inherits (from us, the template or a J it forked).

@@ -150,6 +150,16 @@ class Template:
             return pid, pidfd
         raise TemplateGone("the job processes forked ahead keep dying")
 
+    def warm(self) -> None:
+        """Ask for a J ahead and wait for it, so that the next job finds it ready (call
+        between jobs, after a restart: the new interpreter's start is then no job's time)."""
+        self.prefork()
+        if self.asked:
+            try:
+                self.ready = self._read_answer()
+            except (OSError, TemplateGone):
+                pass  # the next spawn asks again, or restarts it
+
     def prefork(self) -> None:
         """Have the template fork the next J now, unless one waits or was asked for (call
         where no program process runs until the next :meth:`spawn`)."""

@@ -409,3 +409,19 @@ def test_signals_queued_on_the_template_are_discarded_at_its_next_request() -> N
     finally:
         template.sock.close()
         os.waitpid(template.pid, 0)
+
+
+def test_a_killed_template_is_restarted_between_jobs_not_within_the_next_one() -> None:
+    """With heavy preloads a restart takes a good part of a second: it happens once the
+    killer's job has ended, so a tight next job still has its whole budget."""
+    require_backend("namespace")
+    pytest.importorskip("pandas")
+    tight = Limits(timeout_s=0.3, wall_timeout_s=0.3, job_timeout_s=0.3)
+    killer = Job(program=_KILL_TEMPLATE + "kill_others()\ndef f(x):\n    return x + 1\n", tests=("assert f(1) == 2",))
+    honest = Job(program=_NORMAL.program, tests=("assert f(1) == 2",), limits=tight)
+    with Executor(SandboxConfig(backend="namespace", workers=1, preload=("numpy", "pandas"))) as ex:
+        assert ex.run(honest).statuses == (P,)
+        for _ in range(2):
+            assert ex.run(killer).statuses == (P,)
+            report = ex.run(honest)
+            assert report.statuses == (P,), report.outcomes
