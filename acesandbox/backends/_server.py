@@ -264,9 +264,13 @@ class ServerSession(Session):
         index = [i for i, p in enumerate(slots) if isinstance(p, Prepared)]
         prepared = [p for p in slots if isinstance(p, Prepared)]
         t0 = time.monotonic()
+        sent_as = ahead[1] if ahead is not None else None  # the message id it went ahead as
         for attempt in range(2):
             if self._stale:
                 self._replace()
+                sent_as = None  # it went ahead to the sandbox just discarded: send it again
+            elif attempt:
+                sent_as = None
             outcomes: list[Outcome | None] = [None] * len(prepared)
             delivered: list[int] = []
 
@@ -277,7 +281,7 @@ class ServerSession(Session):
 
             try:
                 self._run_once(
-                    job, prepared, outcomes, deliver, ahead[1] if ahead is not None and attempt == 0 else None, on_outcome is not None
+                    job, prepared, outcomes, deliver, sent_as, on_outcome is not None
                 )
                 break
             except _Anomaly as exc:
