@@ -160,7 +160,7 @@ class Server:
             os.set_blocking(fd, False)
         return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "fdpass": fdpass}
 
-    def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any]) -> dict[str, Any]:
+    def _start_q(self, test: dict[str, Any], k: int, j: dict[str, Any], lim: dict[str, Any], job_deadline: float) -> dict[str, Any]:
         """Start the test process Q for test ``k``: forked by the template (never by a
         program process, and never from the server's heap, which holds earlier jobs' data)."""
         verdict_r, verdict_w = os.pipe()
@@ -179,7 +179,7 @@ class Server:
         try:
             if self.codes < 0:
                 raise OSError(errno.EBADF, "no test code")
-            pid = self.template.spawn_q([verdict_w, chan.fileno(), self.codes], header, within_s=lim["wall_timeout_s"])
+            pid = self.template.spawn_q([verdict_w, chan.fileno(), self.codes], header, within_s=max(0.05, min(lim["wall_timeout_s"], job_deadline - time.monotonic())))
         except (TemplateGone, OSError) as exc:
             # The program used up the processes or memory, or killed the template: its failure, never ours.
             chan.close()
@@ -316,7 +316,7 @@ class Server:
                         write_all(j["ctrl"], b"%d\n" % k)
                     except OSError:
                         pass
-                q = self._start_q(test, k, j, lim) if test["k"] == "q" else None
+                q = self._start_q(test, k, j, lim, job_deadline) if test["k"] == "q" else None
                 r = supervise(self, j, k, lim, job_deadline, shared=shared, cap_out=cap, q=q)
                 if not shared:
                     self._wipe()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .loop import Server
 
 _READ = 1 << 16
+_DRAIN_READS = 256  # reads of one pipe per wake-up (16 MiB): the rest waits for the next poll
 _MAX_LINES = 10_000  # result frames one test may send (a flood is the program's error)
 _MAX_END_FRAME = 1 << 16  # J's own step-end frames are short; a longer line is not one
 _EXIT_FRAME = re.compile(rb'\["x",(0|[1-9][0-9]{0,9}),(0|[1-9][0-9]{0,5}),((?:0|[1-9][0-9]{0,9})\.[0-9]{1,9})\]')
@@ -96,10 +97,11 @@ def supervise(
     buf = j["buf"]
 
     def drain(key: str) -> bool:
-        """Read what is there; False at end of file."""
+        """Read what is there (at most _DRAIN_READS reads: writers that keep a pipe full
+        must not hold us from the time limits); False at end of file."""
         nonlocal buf, trunc, result_bytes, overflow
         fd = j[key]
-        while True:
+        for _ in range(_DRAIN_READS):
             try:
                 chunk = os.read(fd, _READ)
             except BlockingIOError:
@@ -129,6 +131,7 @@ def supervise(
                     trunc = True
             if short:
                 return True
+        return True
 
     def take_lines() -> dict[str, Any] | None:
         """Split complete lines off ``buf``; return the step's end frame if one came."""
