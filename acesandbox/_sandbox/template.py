@@ -439,10 +439,11 @@ def _wait_for_q(sock: socket.socket, null: int, cfg: dict[str, Any], q_body: QBo
 
 
 def _discard_pending() -> None:
-    """Discard the signals queued on the template (it blocks them all, so each would stay
-    queued for good, counted in the uid's RLIMIT_SIGPENDING that every later program
-    shares: a program that filled it made timer_create and sigqueue fail for later jobs),
-    keeping them blocked and their dispositions as they were."""
+    """Discard the signals queued on this process, keeping them blocked and their
+    dispositions as they were (setting a signal to SIG_IGN drops it, POSIX). The template
+    does it at each request: it blocks them all, so each would stay queued for good,
+    counted in the uid's RLIMIT_SIGPENDING that every later program shares (a program that
+    filled it made timer_create and sigqueue fail for later jobs)."""
     for sig in signal.sigpending():
         try:
             old = signal.signal(sig, signal.SIG_IGN)
@@ -452,17 +453,11 @@ def _discard_pending() -> None:
 
 
 def _drop_pending_signals(ignore: tuple[int, ...] = ()) -> None:
-    """Discard the signals sent while this child waited, blocking them all (setting a
-    signal to SIG_IGN drops it, POSIX), then unblock: none sent before reaches its work.
-    The signals in ``ignore`` stay ignored."""
+    """Discard the signals sent while this child waited, then unblock them all: none sent
+    before reaches its work. The signals in ``ignore`` stay ignored."""
     for sig in ignore:
         signal.signal(sig, signal.SIG_IGN)
-    for sig in signal.sigpending():
-        try:
-            old = signal.signal(sig, signal.SIG_IGN)
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass
+    _discard_pending()
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
