@@ -50,15 +50,10 @@ def read_exact(fd: int, n: int) -> bytes:
 
 
 def recv(fd: int) -> dict[str, Any]:
-    return recv_raw(fd)[0]
-
-
-def recv_raw(fd: int) -> tuple[dict[str, Any], bytes]:
-    """A message and its bytes as they came (a job's go to its job process as they are)."""
+    """One length-prefixed JSON message."""
     (n,) = struct.unpack(">I", read_exact(fd, 4))
-    data = read_exact(fd, n)
-    msg: dict[str, Any] = json.loads(data)
-    return msg, data
+    msg: dict[str, Any] = json.loads(read_exact(fd, n))
+    return msg
 
 
 def _frame_encoder() -> Callable[[Any, Any], Any]:

@@ -279,12 +279,6 @@ class Template:
             return False
         return True
 
-    def live_pid(self) -> int:
-        """The template's pid for sweeps to spare, or -1 once it died (its pid may be reused)."""
-        if self.gone or (self.pidfd >= 0 and select.select([self.pidfd], [], [], 0)[0]):
-            return -1
-        return self.pid
-
     def live_pids(self) -> tuple[int, ...]:
         """The pids sweeps spare: the template's and the J forked ahead's, while they live
         (by their pidfds: a dead one's pid may be reused). A J whose answer has not come
