@@ -128,8 +128,6 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
         # T_k's CPU clock starts at zero: its backstop is set_cpu_limit's without a getrusage.
         cpu_soft = int(lim["timeout_s"]) + 2
         cpu_limit, setrlimit = (cpu_soft, cpu_soft + 1), resource.setrlimit
-        # oom_adj(1000) inlined, its path already bytes: T_k dies first when memory runs out.
-        oom_path, oom_flags, open_, write, close = b"/proc/self/oom_score_adj", os.O_WRONLY, os.open, os.write, os.close
         while True:
             line = _read_line(ctrl)
             if line is None:
@@ -139,12 +137,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             pid = os.fork()
             if pid == 0:
                 try:
-                    try:
-                        oom_fd = open_(oom_path, oom_flags)
-                        write(oom_fd, b"1000")
-                        close(oom_fd)
-                    except OSError:
-                        pass
+                    oom_adj(1000)  # T_k dies first when memory runs out
                     try:
                         setrlimit(resource.RLIMIT_CPU, cpu_limit)
                     except (ValueError, OSError):

@@ -117,9 +117,13 @@ def prctl(option: int, arg: int) -> None:
         pass
 
 
+_OOM_ADJ = b"/proc/self/oom_score_adj"  # bytes: no path encoding in each test process
+
+
 def oom_adj(value: int) -> None:
+    """This process's oom_score_adj (best effort)."""
     try:
-        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        fd = os.open(_OOM_ADJ, os.O_WRONLY)
         try:
             os.write(fd, b"%d" % value)
         finally:
