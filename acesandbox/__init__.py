@@ -205,7 +205,9 @@ def run_batch(
         mode=mode,
         compare=compare,
         stop_on_failure=stop_on_failure,
-        ordered=True,
         progress=progress,
     )
-    return [report for _, report in batch]
+    # Collected as they complete, then put in order: reading in order would hold every
+    # worker back behind one slow job once the read-ahead window filled up behind it.
+    reports: dict[int, Report] = dict(batch)
+    return [reports[i] for i in range(len(reports))]

@@ -32,6 +32,25 @@ def test_run_batch_keeps_input_order(executor):
     assert all(r.isolation.startswith(executor.backend.name) for r in reports)
 
 
+def test_run_batch_does_not_hold_workers_behind_one_slow_job():
+    # Job 0 finishes only after 30 of the 40 later jobs have run: reading results in input order
+    # with a read-ahead window (8 here) would leave the other worker idle, never done.
+    done = threading.Semaphore(0)
+
+    def script(job):
+        if job.program.startswith("# slow"):
+            for _ in range(30):
+                assert done.acquire(timeout=10), "the other worker stopped getting jobs"
+        else:
+            done.release()
+        return ["passed"]
+
+    jobs = [("# slow\nx = 0", ["assert x == 0"])] + [(f"x = {i}", [f"assert x == {i}"]) for i in range(1, 41)]
+    sandbox = FakeBackend(SandboxConfig(backend="fake", workers=2, options={"script": script}))
+    reports = acesandbox.run_batch(jobs, sandbox=sandbox)
+    assert [r.statuses for r in reports] == [(Status.PASSED,)] * 41
+
+
 def test_iter_batch_unordered_yields_every_index_once():
     seen = sorted(i for i, _ in acesandbox.iter_batch(_jobs(5), sandbox=SandboxConfig(backend="process", workers=2), ordered=False))
     assert seen == [0, 1, 2, 3, 4]
