@@ -46,3 +46,30 @@ def test_an_oom_kill_is_memory_and_a_later_jobs_sigkill_is_not(backend):
     assert first.statuses == (Status.PASSED, Status.MEMORY)
     assert second.statuses[0] is Status.CRASHED
     assert third.statuses == (Status.MEMORY,)
+
+
+_OOM_SCORES = (
+    "import os, time\n"
+    "def scores():\n"
+    "    def read(pid):\n"
+    "        with open(f'/proc/{pid}/oom_score_adj') as f:\n"
+    "            return int(f.read())\n"
+    "    for _ in range(200):  # J lowers its own score right after the fork returns\n"
+    "        if read(os.getppid()) == 500:\n"
+    "            break\n"
+    "        time.sleep(0.005)\n"
+    "    return read('self'), read(os.getppid())\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+def test_the_oom_killer_takes_a_test_process_before_the_job_process(backend):
+    # Isolated mode: each T_k at 1000, its J back at 500 once T_k is forked (J raises its
+    # own score around each fork); shared mode: J runs the tests at 500.
+    require_backend(backend)
+    tests = ["assert scores() == (1000, 500)"] * 3
+    with Executor(SandboxConfig(backend=backend, workers=1)) as ex:
+        isolated = ex.run(Job(program=_OOM_SCORES, tests=tests, limits=Limits(timeout_s=5.0)))
+        shared = ex.run(Job(program=_OOM_SCORES, tests=["assert scores()[0] == 500"], mode="shared", limits=Limits(timeout_s=5.0)))
+    assert isolated.statuses == (Status.PASSED,) * 3, isolated.outcomes
+    assert shared.statuses == (Status.PASSED,), shared.outcomes
