@@ -348,9 +348,15 @@ class Executor:
         with self._lock:
             self._closed = True
             sessions, self._sessions = self._sessions, [None] * self.workers
-        for s in sessions:
-            if s is not None:
-                s.close()
+        live = [s for s in sessions if s is not None]
+        if len(live) > 1:
+            # Together: each close waits for its sandbox's processes to be gone.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(live)) as pool:
+                list(pool.map(lambda s: s.close(), live))
+        elif live:
+            live[0].close()
         self.backend.close()
 
     def __enter__(self) -> "Executor":

@@ -151,6 +151,7 @@ class Cgroup:
     def remove(self) -> None:
         """Delete the cgroup once its processes are gone (they are killed by the backend)."""
         for d in self.dirs.values():
+            pause = 0.001  # killed processes leave within milliseconds: poll fast, then back off
             for _ in range(50):
                 try:
                     os.rmdir(d)
@@ -167,7 +168,8 @@ class Cgroup:
                                     pass
                     except OSError:
                         pass
-                    time.sleep(0.02)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.05)
 
 
 def _write(path: str, value: str) -> None:
