@@ -44,8 +44,9 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
+import importlib
 import json
+import platform
 import select
 import signal
 import socket
@@ -62,6 +63,10 @@ _CLONE_PIDFD = 0x00001000
 # all of these; the other pointers are 0.
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "ppc64le": 120, "ppc64": 120}
 _REPLY_TIMEOUT_S = 30.0  # a fork takes milliseconds: past this the template is gone
+# The C functions under signal's wrappers, which turn each signal number of their answer
+# into an enum member: for the 64 of a full mask, about 60 pages of the template's
+# memory that each child copied on write before it ran its work.
+_raw_signal: Any = importlib.import_module("_signal")
 _J_DEFAULT = (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)  # the server ignores them; J must not
 FD_NAMES = ("res_w", "out_w", "err_w", "ctrl_r", "job", "fdpass")
 """What the descriptors handed to J are, in order (``fdpass`` only for Q tests)."""
@@ -438,7 +443,7 @@ def _discard_pending() -> None:
     does it at each request: it blocks them all, so each would stay queued for good,
     counted in the uid's RLIMIT_SIGPENDING that every later program shares (a program that
     filled it made timer_create and sigqueue fail for later jobs)."""
-    for sig in signal.sigpending():
+    for sig in _raw_signal.sigpending():
         try:
             old = signal.signal(sig, signal.SIG_IGN)
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
@@ -452,7 +457,7 @@ def _drop_pending_signals(ignore: tuple[int, ...] = ()) -> None:
     for sig in ignore:
         signal.signal(sig, signal.SIG_IGN)
     _discard_pending()
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    _raw_signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def _clone_parent() -> Callable[[], tuple[int, int]]:
