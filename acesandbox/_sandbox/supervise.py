@@ -136,17 +136,22 @@ def supervise(
     def take_lines() -> dict[str, Any] | None:
         """Split complete lines off ``buf``; return the step's end frame if one came."""
         nonlocal buf, overflow, escaped
-        if b"\n" not in buf:
-            return None
-        parts = buf.split(b"\n")
-        buf = parts.pop()
-        for idx, line in enumerate(parts):
+        # Line by line from the front: in shared mode J runs ahead, so ``buf`` may hold the
+        # frames of many later tests, which each step must not split and join again.
+        pos = 0
+        while True:
+            nl = buf.find(b"\n", pos)
+            if nl < 0:
+                del buf[:pos]
+                return None
+            line = bytes(buf[pos:nl])
+            pos = nl + 1
             if not line:
                 continue
             if line.startswith((b'["x",', b'["t",', b'["r"]', b'["l",')):
                 end = _step_end(line, k, shared)
                 if end is not None:
-                    buf = bytearray(b"\n".join(parts[idx + 1 :] + [buf]))
+                    del buf[:pos]
                     return end
             # Anything else (a frame out of place included) goes to the host as is,
             # counted at its size once JSON-escaped in the message (up to 6 bytes a byte).
@@ -158,7 +163,6 @@ def supervise(
                 overflow = True
                 continue
             lines.append(line.decode("utf-8", "replace"))
-        return None
 
     # Frames that arrived with the previous step's (shared mode: J runs on without
     # waiting for us) may already end this one.
