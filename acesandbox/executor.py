@@ -348,15 +348,7 @@ class Executor:
         with self._lock:
             self._closed = True
             sessions, self._sessions = self._sessions, [None] * self.workers
-        live = [s for s in sessions if s is not None]
-        if len(live) > 1:
-            # Together: each close waits for its sandbox's processes to be gone.
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=len(live)) as pool:
-                list(pool.map(lambda s: s.close(), live))
-        elif live:
-            live[0].close()
+        _close_together([s for s in sessions if s is not None])
         self.backend.close()
 
     def __enter__(self) -> "Executor":
@@ -364,6 +356,34 @@ class Executor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _close_together(sessions: list[Session]) -> None:
+    """Close every session at once (each close waits for its sandbox's processes to be
+    gone); one after another where no thread can start (an exit handler at shutdown)."""
+    errors: list[BaseException] = []
+
+    def close(s: Session) -> None:
+        try:
+            s.close()
+        except BaseException as exc:  # noqa: BLE001 - raised below, once all are closed
+            errors.append(exc)
+
+    threads = []
+    for s in sessions[1:]:
+        t = threading.Thread(target=close, args=(s,), daemon=True)
+        try:
+            t.start()
+        except RuntimeError:
+            close(s)
+            continue
+        threads.append(t)
+    if sessions:
+        close(sessions[0])
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def _invalid_report(message: str, job: Job | None = None) -> Report:
