@@ -75,10 +75,6 @@ def _compact(obj: Any) -> bytes:
     return "".join(_encode_frame(obj, 0)).encode("ascii")
 
 
-def frame_bytes(obj: list[Any]) -> bytes:
-    return ("".join(_encode_frame(obj, 0)) + "\n").encode("ascii")
-
-
 def frame(fd: int, obj: list[Any]) -> None:
     """One result frame: compact JSON (ASCII, NaN kept) on a line."""
     write_all(fd, ("".join(_encode_frame(obj, 0)) + "\n").encode("ascii"))

@@ -10,7 +10,7 @@ import traceback
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import _wire
-from .framing import frame, frame_bytes, write_all
+from .framing import frame, write_all
 
 if TYPE_CHECKING:
     from types import CodeType
@@ -144,17 +144,13 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
     """Run one test body here (T_k, or J in shared mode) and write its frames."""
     kind = test["k"]
 
-    pending: list[bytes] = []
-
     def check(ci: int, values: tuple[Any, ...]) -> None:
-        if pending:
-            write_all(fd, pending.pop())
         try:
             payload = _wire.encode(values)
         except _wire.UnserializableValue as exc:
             frame(fd, ["u", ci, str(exc)[:500]])
             raise StopTest from None
-        pending.append(frame_bytes(["c", ci, payload]))
+        frame(fd, ["c", ci, payload])
 
     try:
         if kind == "io":
@@ -187,20 +183,16 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
                 flush_std()
                 write_all(fd, _PASSED)
         flush_std()
-        write_all(fd, pending.pop() + _DONE if pending else _DONE)
+        write_all(fd, _DONE)
     except StopTest:
         pass
     except AssertionError as exc:
-        if pending:
-            write_all(fd, pending.pop())
         flush_std()
         if kind == "compat":
             frame(fd, ["f", str(exc)[:2000]])
         else:
             report_exception(fd, exc)
     except BaseException as exc:  # noqa: BLE001 - every program exception is a result
-        if pending:
-            write_all(fd, pending.pop())
         flush_std()
         report_exception(fd, exc)
     flush_std()
