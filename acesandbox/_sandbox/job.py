@@ -52,9 +52,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
     res = fds["res_w"]
     try:
         job = read_job(fds["job"])
-        # Its own process group, so killpg(0) from the program cannot reach the server; not
-        # setsid, which also makes a scheduler autogroup (about 50 us here, and its teardown).
-        os.setpgid(0, 0)
+        os.setsid()  # its own process group: killpg(0) from the program cannot reach the server
         os.dup2(fds["null"], 0)
         os.dup2(fds["out_w"], 1)
         os.dup2(fds["err_w"], 2)

@@ -463,7 +463,7 @@ def q_process(test: dict[str, Any], k: int, fds: dict[str, int], lim: dict[str, 
     """Body of Q (forked by the fork template, never by a program process); never returns."""
     verdict_w = fds["verdict"]
     try:
-        os.setpgid(0, 0)  # its own process group (setsid would also make an autogroup)
+        os.setsid()
         for fd in (0, 1, 2):
             os.dup2(fds["null"], fd)
         keep = sorted({verdict_w, fds["chan"], fds["codes"]})
