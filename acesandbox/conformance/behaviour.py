@@ -161,4 +161,19 @@ CASES: tuple[Case, ...] = (
         requires={"fs_isolation"},
         why="what a test leaves in /dev/shm is gone before the next, as in the scratch directory",
     ),
+    Case(
+        "wrong_value_then_hang_is_failed",
+        "def f(x):\n    if x == 1:\n        return 3\n    while True:\n        pass\n",
+        ("assert f(1) == 2\nassert f(2) == 2",),
+        (F,),
+        limits=HANG,
+        why="the first failing assert decides, though the program computes on past it and hangs",
+    ),
+    Case(
+        "wrong_value_then_exit_is_failed",
+        "import os\ndef f(x):\n    if x == 1:\n        return 3\n    os._exit(0)\n",
+        ("assert f(1) == 2\nassert f(2) == 2",),
+        (F,),
+        why="the first failing assert decides, though the program exits in a later call",
+    ),
 )

@@ -62,4 +62,20 @@ CASES: tuple[Case, ...] = (
         why="one process runs every call; the first call that does not pass decides",
     ),
     Case("unittest_pass_fail", ADD, (UnittestTest(UNITTEST_PASS), UnittestTest(UNITTEST_FAIL)), (P, F)),
+    Case(
+        "unittest_failure_then_error_is_failed",
+        "def f(x):\n    return 3\ndef g():\n    raise ValueError('boom')\n",
+        (
+            UnittestTest(
+                "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n"
+                "        self.assertEqual(f(1), 2)\n        self.assertEqual(g(), 5)\n"
+            ),
+            UnittestTest(
+                "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n"
+                "        self.assertEqual(f(1), 2)\n    def tearDown(self):\n        g()\n"
+            ),
+        ),
+        (F, F),
+        why="an assertion that fails is the test's verdict, whatever the program does after it",
+    ),
 )
