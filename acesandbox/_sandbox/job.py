@@ -128,10 +128,11 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
         cpu_soft = int(lim["timeout_s"]) + 2
         cpu_limit, setrlimit = (cpu_soft, cpu_soft + 1), resource.setrlimit
         # T_k dies first when memory runs out: J raises its own oom_score_adj to 1000 for
-        # each fork and lowers it back to 500 (the template's; no privilege is needed to go
-        # back down to it), through one descriptor. T_k opening its own /proc/self file cost
-        # about 0.1 ms a test (procfs makes, then flushes, the new pid's entries).
-        oom = _open_oom_adj()
+        # each fork and puts back the score it had (the template's 500; going back down to
+        # a score it held needs no privilege), through one descriptor. T_k opening its own
+        # /proc/self file cost about 0.1 ms a test (procfs makes, then flushes, the new
+        # pid's entries).
+        oom, own_score = _open_oom_adj()
         while True:
             line = _read_line(ctrl)
             if line is None:
@@ -143,7 +144,9 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             if pid == 0:
                 try:
                     if oom >= 0:
-                        os.close(oom)  # J's file: no program code may hold it
+                        # J's file, closed before the test runs (a program's at-fork hooks
+                        # see it, but could write /proc/<J>/oom_score_adj as well).
+                        os.close(oom)
                     try:
                         setrlimit(resource.RLIMIT_CPU, cpu_limit)
                     except (ValueError, OSError):
@@ -151,7 +154,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
                     run_test(tests[k], g, program_code, res)
                 finally:
                     os._exit(0)
-            _write_oom_adj(oom, b"500")
+            _write_oom_adj(oom, own_score)
             _, status, ru = os.wait4(pid, 0)
             write_all(res, b'\n["x",%d,%d,%.6f]\n' % (k, status, ru.ru_utime + ru.ru_stime))
     except BaseException:  # noqa: BLE001 - J never returns into the server's code
@@ -159,11 +162,19 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
     os._exit(0)
 
 
-def _open_oom_adj() -> int:
+def _open_oom_adj() -> tuple[int, bytes]:
+    """This process's oom_score_adj file, open, and the score it holds (-1 if unreadable)."""
     try:
-        return os.open("/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
+        fd = os.open("/proc/self/oom_score_adj", os.O_RDWR | os.O_CLOEXEC)
     except OSError:
-        return -1
+        return -1, b""
+    try:
+        score = os.pread(fd, 16, 0).strip()
+        int(score)
+    except (OSError, ValueError):
+        os.close(fd)
+        return -1, b""
+    return fd, score
 
 
 def _write_oom_adj(fd: int, value: bytes) -> None:
