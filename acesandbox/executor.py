@@ -348,8 +348,10 @@ class Executor:
         with self._lock:
             self._closed = True
             sessions, self._sessions = self._sessions, [None] * self.workers
-        _close_together([s for s in sessions if s is not None])
-        self.backend.close()
+        try:
+            _close_together([s for s in sessions if s is not None])
+        finally:
+            self.backend.close()  # its own resources (e.g. a docker transport), whatever a session raised
 
     def __enter__(self) -> "Executor":
         return self
