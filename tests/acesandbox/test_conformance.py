@@ -132,7 +132,13 @@ def test_cases_are_every_table_behaviour_first():
     assert {"behaviour", "kinds", "limits", "dying", "forging", "lying", "escape"} <= set(names)
     assert sorted(c.name for c in CASES) == sorted(c.name for t in tables for c in t.CASES)
     assert CASES[: len(behaviour.CASES)] == behaviour.CASES
-    assert [c.name for c in kinds.CASES] == ["io_pass_fail", "call_pass_fail", "call_batch", "unittest_pass_fail"]
+    assert [c.name for c in kinds.CASES] == [
+        "io_pass_fail",
+        "call_pass_fail",
+        "call_batch",
+        "unittest_pass_fail",
+        "unittest_failure_then_error_is_failed",
+    ]
     assert all(c.hostile for t in (dying, forging, lying, escape) for c in t.CASES)
 
 
