@@ -12,6 +12,7 @@ from typing import Any
 
 from .framing import frame, write_all
 from .kinds import exc_info, flush_std, run_test
+from .procs import open_oom_adj, write_oom_adj
 
 
 def set_rlimits(lim: dict[str, Any], cfg: dict[str, Any]) -> None:
@@ -132,14 +133,14 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
         # a score it held needs no privilege), through one descriptor. T_k opening its own
         # /proc/self file cost about 0.1 ms a test (procfs makes, then flushes, the new
         # pid's entries).
-        oom, own_score = _open_oom_adj()
+        oom, own_score = open_oom_adj()
         while True:
             line = _read_line(ctrl)
             if line is None:
                 os._exit(0)
             k = int(line)
             flush_std()
-            _write_oom_adj(oom, b"1000")
+            write_oom_adj(oom, b"1000")
             pid = os.fork()
             if pid == 0:
                 try:
@@ -154,35 +155,12 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
                     run_test(tests[k], g, program_code, res)
                 finally:
                     os._exit(0)
-            _write_oom_adj(oom, own_score)
+            write_oom_adj(oom, own_score)
             _, status, ru = os.wait4(pid, 0)
             write_all(res, b'\n["x",%d,%d,%.6f]\n' % (k, status, ru.ru_utime + ru.ru_stime))
     except BaseException:  # noqa: BLE001 - J never returns into the server's code
         pass
     os._exit(0)
-
-
-def _open_oom_adj() -> tuple[int, bytes]:
-    """This process's oom_score_adj file, open, and the score it holds (-1 if unreadable)."""
-    try:
-        fd = os.open("/proc/self/oom_score_adj", os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return -1, b""
-    try:
-        score = os.pread(fd, 16, 0).strip()
-        int(score)
-    except (OSError, ValueError):
-        os.close(fd)
-        return -1, b""
-    return fd, score
-
-
-def _write_oom_adj(fd: int, value: bytes) -> None:
-    if fd >= 0:
-        try:
-            os.write(fd, value)
-        except OSError:
-            pass  # best effort, as before
 
 
 def _read_line(fd: int) -> bytes | None:

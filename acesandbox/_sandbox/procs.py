@@ -132,6 +132,30 @@ def oom_adj(value: int) -> None:
         pass
 
 
+def open_oom_adj() -> tuple[int, bytes]:
+    """This process's oom_score_adj file, open for reading and writing, and the score it
+    holds; (-1, b"") if either fails (J keeps it to change its own score around each fork)."""
+    try:
+        fd = os.open(_OOM_ADJ, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return -1, b""
+    try:
+        score = os.pread(fd, 16, 0).strip()
+        int(score)
+    except (OSError, ValueError):
+        os.close(fd)
+        return -1, b""
+    return fd, score
+
+
+def write_oom_adj(fd: int, value: bytes) -> None:
+    """Set the score through a descriptor from :func:`open_oom_adj` (best effort, as :func:`oom_adj`)."""
+    if fd >= 0:
+        try:
+            os.write(fd, value)
+        except OSError:
+            pass
+
 
 # -- what every J inherits: a program must not change it for later jobs (issue 10)
 
