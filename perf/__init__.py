@@ -8,6 +8,7 @@ namespace), :mod:`perf.pipeline` (the data pipeline around the executor),
 :mod:`perf.reward_server` (single-sample requests against one batch),
 :mod:`perf.reward_model` (reward-model training and scoring throughput),
 :mod:`perf.soak` (reliability under load: hostile and real jobs at 2x oversubscription),
-:mod:`perf.breakdown` (where a test's milliseconds go) and
+:mod:`perf.breakdown` (where a test's milliseconds go), :mod:`perf.floor` (the same
+workload forked per job or per test with no sandbox at all) and
 :mod:`perf.evalplus` (EvalPlus scoring against the official package). See README.md.
 """
