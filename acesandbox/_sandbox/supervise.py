@@ -20,6 +20,7 @@ _DRAIN_READS = 256  # reads of one pipe per wake-up (16 MiB): the rest waits for
 _MAX_LINES = 10_000  # result frames one test may send (a flood is the program's error)
 _MAX_END_FRAME = 1 << 16  # J's own step-end frames are short; a longer line is not one
 _EXIT_FRAME = re.compile(rb'\["x",(0|[1-9][0-9]{0,9}),(0|[1-9][0-9]{0,5}),((?:0|[1-9][0-9]{0,9})\.[0-9]{1,9})\]')
+_DONE_FRAME = re.compile(rb'\["t",(0|[1-9][0-9]{0,9})\]')
 _PLAIN = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
 
 
@@ -45,6 +46,11 @@ def _step_end(line: bytes, k: int | None, shared: bool) -> dict[str, Any] | None
             wstatus, cpu = int(m[2]), float(m[3])
             if int(m[1]) == k and wstatus <= 0xFFFF and cpu < 1e9:
                 return {"end": "exit", "wstatus": wstatus, "cpu": cpu}
+    elif shared and k is not None:
+        # A shared-mode test's done frame, as J writes it: likewise (one a test).
+        m = _DONE_FRAME.fullmatch(line)
+        if m is not None:
+            return {"end": "done"} if int(m[1]) == k else None
     try:
         frame = json.loads(line)
     except (ValueError, RecursionError):
@@ -84,7 +90,6 @@ def supervise(
     own_cpu = shared or k is None
     # A test process's CPU time counts against the test's limit, as when test code ran in J.
     q_pids = [q["pid"]] if q is not None and q["pid"] > 0 else []
-    cpu0 = cpu_s(j["pid"]) if own_cpu else 0.0
     lines: list[str] = []
     out, err = bytearray(), bytearray()
     trunc = False
@@ -165,8 +170,11 @@ def supervise(
             lines.append(line.decode("utf-8", "replace"))
 
     # Frames that arrived with the previous step's (shared mode: J runs on without
-    # waiting for us) may already end this one.
+    # waiting for us) may already end this one. J's CPU time is read where the step is
+    # to be waited for (a step that has already ended needs no baseline): microseconds
+    # after the step's start, which in shared mode is where we start to watch it anyway.
     end = take_lines()
+    cpu0 = cpu_s(j["pid"]) if own_cpu and end is None else 0.0
     while end is None:
         now = time.monotonic()
         wait_s = max(0.0, min(wall_deadline, check_at) - now)

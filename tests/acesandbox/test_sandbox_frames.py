@@ -53,6 +53,32 @@ def test_malformed_exit_frames_are_not_step_ends(line: bytes, k: int) -> None:
     assert _step_end(line, k, shared=True) is None
 
 
+@pytest.mark.parametrize(
+    "line, k",
+    [
+        (b'["t",0]', 0),
+        (b'["t",7]', 7),
+        (b'["t",7]', 8),  # another step's
+        (b'["t",4294967296]', 4294967296),
+        (b'["t",01]', 1),  # not JSON
+        (b'["t",1.0]', 1),
+        (b'["t",true]', 1),
+        (b'["t",1,2]', 1),
+        (b'["t"]', 0),
+        (b'["t",-1]', -1),
+    ],
+)
+def test_done_frame_fast_path_gives_the_json_result(line: bytes, k: int) -> None:
+    """A shared-mode test's done frame read without the JSON parser, and the same frame
+    with a space (which only the JSON branch reads), end the step exactly alike."""
+    fast = _step_end(line, k, shared=True)
+    assert fast == _step_end(line.replace(b",", b", ", 1), k, shared=True)
+    frame = json.loads(line) if line != b'["t",01]' else None
+    ok = frame is not None and len(frame) == 2 and type(frame[1]) is int and frame[1] == k
+    assert fast == ({"end": "done"} if ok else None)
+    assert _step_end(line, k, shared=False) is None  # never an isolated step's end
+
+
 def test_shared_steps_never_end_on_an_exit_frame() -> None:
     assert _step_end(b'["x",1,0,0.1]', 1, shared=True) is None
     assert _step_end(b'["t",1]', 1, shared=True) == {"end": "done"}
