@@ -41,6 +41,15 @@ SHM = "/dev/shm"
 SHM_MB = 64
 _OS_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/ssl/certs")
+# Where the host runs bubblewrap as root, the sandbox's user is host uid 0 (without
+# capabilities), and the kernel lets uid 0 write every root-owned /proc file that checks no
+# capability: kernel.core_pattern (a pipe helper the kernel then runs as host root),
+# sysrq-trigger, IRQ affinities, and the sandbox's own namespaces' sysctls (hostname, port
+# ranges: they would outlive the job). bubblewrap protects /proc/sys only where the
+# directory itself is writable, which it is not (0555). So these are bound read-only,
+# and what lists the host's tasks, keys or kernel memory is hidden (Docker's defaults).
+_PROC_READONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs", "asound", "acpi", "scsi")
+_PROC_MASKED = ("kcore", "keys", "key-users", "timer_list", "timer_stats", "sched_debug", "latency_stats", "kallsyms", "kpagecount", "kpageflags", "kpagecgroup")
 
 
 def bwrap_path() -> str | None:
@@ -153,6 +162,19 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
 
+def _proc_guards() -> list[str]:
+    """Bind the host-wide parts of the sandbox's /proc read-only and hide the listings (see
+    ``_PROC_READONLY``); each only where this host's /proc has it."""
+    args: list[str] = []
+    for name in _PROC_READONLY:
+        if os.path.exists(f"/proc/{name}"):
+            args += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
+    for name in _PROC_MASKED:
+        if os.path.isfile(f"/proc/{name}"):
+            args += ["--ro-bind", "/dev/null", f"/proc/{name}"]
+    return args
+
+
 def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     args: list[str] = []
     for d in _OS_DIRS:
@@ -172,7 +194,7 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
             args += ["--ro-bind", d, d]
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     args += ["--ro-bind", pkg, PKG_MOUNT]
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--proc", "/proc", *_proc_guards(), "--dev", "/dev"]
     # /dev/shm (POSIX shared memory, multiprocessing) and the scratch are the only
     # writable places; both are wiped after every test. Everything else is read-only,
     # the root included, so nothing a test writes survives into the next job.

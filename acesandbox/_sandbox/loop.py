@@ -27,21 +27,30 @@ _SEALS = 0x0001 | 0x0002 | 0x0004 | 0x0008  # F_SEAL_SEAL, SHRINK, GROW, WRITE
 
 
 def _no_sockets_left() -> bool:
-    """Whether the sandbox's own network namespace holds no TCP socket (every process of
-    the job is dead by now: what is left is kernel state such as TIME_WAIT). Read from the
+    """Whether the sandbox's own network namespace holds no TCP, UDP or raw socket and no
+    bound (named or abstract) unix socket. Every process of the job is dead by now: what
+    is left is kernel state such as TIME_WAIT, or sockets a program put in flight in a
+    socket pair's own queue (SCM_RIGHTS), which outlive it until the kernel's collector
+    runs; either would hold a port or a name the next job binds. Read from the
     namespace's counters (/proc/net/sockstat: O(1); /proc/net/tcp walks the host's whole
-    connection table, over a millisecond)."""
+    connection table, over a millisecond) and its unix socket table, where the server's
+    own socket pairs are the only entries and have no name."""
     try:
         text = read_proc("/proc/net/sockstat") + read_proc("/proc/net/sockstat6")
+        unix = read_proc("/proc/net/unix")
     except OSError:
         return True
     for line in text.split(b"\n"):
-        if line.startswith((b"TCP:", b"TCP6:")):
+        if line.startswith(_SOCKSTAT_KINDS):
             words = line.split()[1:]
             counts = dict(zip(words[::2], words[1::2]))
             if counts.get(b"inuse", b"0") != b"0" or counts.get(b"tw", b"0") != b"0":
                 return False
-    return True
+    # Num RefCount Protocol Flags Type St Inode [Path]: a named socket has the eighth field.
+    return all(len(line.split()) < 8 for line in unix.split(b"\n")[1:])
+
+
+_SOCKSTAT_KINDS = (b"TCP:", b"TCP6:", b"UDP:", b"UDP6:", b"UDPLITE:", b"UDPLITE6:", b"RAW:", b"RAW6:")
 
 
 def _no_q(verdict_r: int, verdict_w: int, why: str) -> dict[str, Any]:
@@ -260,6 +269,7 @@ class Server:
         lim = job["limits"]
         tests = job["tests"]
         shared = job["mode"] == "shared"
+        lockstep = shared and any(t["k"] == "io" for t in tests)  # see job.py
         # A host that acts on no result before the job ends ("stream": false) gets them all
         # with the job's end, in one write (stops, timeouts and deadlines are ours anyway).
         self.streaming = job.get("stream") is not False
@@ -306,14 +316,15 @@ class Server:
                     write_all(j["ctrl"], b"go\n")
                 except OSError:
                     pass
+            first = k
             while k < n:
                 if jid in self.stop_requested:
                     break
                 test = tests[k]
                 cap = test.get("cap", lim["output_bytes"])
-                if not shared:
+                if not shared or lockstep and k > first:  # J waits for this (see job.py)
                     try:
-                        write_all(j["ctrl"], b"%d\n" % k)
+                        write_all(j["ctrl"], b"%d\n" % k if not shared else b"go\n")
                     except OSError:
                         pass
                 q = self._start_q(test, k, j, lim, job_deadline) if test["k"] == "q" else None

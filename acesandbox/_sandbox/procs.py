@@ -175,6 +175,26 @@ def inherited(pid: int) -> tuple[Any, ...]:
     )
 
 
+TEMPLATE_OOM = 500
+"""The OOM score the fork template sets itself (and every J inherits): see template.py."""
+
+
+def raised(pid: int) -> tuple[int, int | None]:
+    """What a program of the sandbox's uid can raise in another of its processes through
+    /proc, where no system-call filter sees it: the OOM score (``oom_score_adj``: the OOM
+    killer would take the server or the template first) and the nice value of its
+    scheduler autogroup (None where the kernel has none)."""
+    where = f"/proc/{pid or 'self'}"
+    with open(f"{where}/oom_score_adj", "rb") as f:
+        oom = int(f.read())
+    try:
+        with open(f"{where}/autogroup", "rb") as f:
+            nice: int | None = int(f.read().split()[-1])
+    except FileNotFoundError:
+        nice = None
+    return oom, nice
+
+
 def _at_start() -> tuple[Any, ...] | None:
     try:
         return inherited(0)
@@ -187,18 +207,37 @@ AT_START = _at_start()
 job (the fork template, a fork or an exec of the server, starts with the same)."""
 
 
+def _raised_at_start() -> tuple[int, int | None] | None:
+    try:
+        return raised(0)
+    except (OSError, ValueError):
+        return None
+
+
+RAISED_AT_START = _raised_at_start()
+"""This process's :func:`raised` when it imported this module (the server's, before any job)."""
+
+
 def inherited_changed(*pids: int) -> bool:
     """Whether this process (the server) or any of ``pids`` (the fork template; a pid < 1 or
     one that is gone is skipped) no longer holds what the server started with: a program
-    lowered a limit, the priority or the CPU set that every later job would inherit."""
+    lowered a limit, the priority or the CPU set that every later job would inherit, or
+    raised an OOM score or the autogroup's nice value (:func:`raised`)."""
     if AT_START is None:
         return False
     for pid in (0, *(p for p in pids if p > 0)):
         try:
             if inherited(pid) != AT_START:
                 return True
-        except ProcessLookupError:
+            if RAISED_AT_START is not None:
+                # The server's own OOM score and autogroup (the template shares it), and the
+                # template's (and the J ahead's) OOM score, which the template sets: only
+                # raising either needs no capability.
+                oom, nice = raised(pid)
+                if pid == 0 and (oom, nice) != RAISED_AT_START or pid != 0 and oom > TEMPLATE_OOM:
+                    return True
+        except (ProcessLookupError, FileNotFoundError):
             continue  # the template died: it is restarted (an exec of the server) elsewhere
-        except OSError:
+        except (OSError, ValueError):
             return True  # unreadable: fail closed
     return False

@@ -30,7 +30,7 @@ def wipe(path: str) -> bool:
         os.fchmod(fd, 0o700)
     except OSError:
         pass
-    clean = True
+    clean = _clear_attributes(fd)
     try:
         dev = os.fstat(fd).st_dev
         kept: set[tuple[int, int]] = set()  # directories that hold a mount point: kept, not a failure
@@ -80,6 +80,26 @@ def wipe(path: str) -> bool:
         clean = False
     finally:
         os.close(fd)
+    return clean
+
+
+def _clear_attributes(fd: int) -> bool:
+    """Remove the extended attributes a program may set on the directory itself: a default
+    ACL (``system.posix_acl_default``) would give every file a later job makes there the
+    program's permissions, and a ``user.`` attribute would carry its data to that job.
+    What it holds goes with its files. Others (``security.``, set by the kernel's security
+    modules, and ``trusted.``, which needs a capability) are not the program's."""
+    try:
+        names = os.listxattr(fd)
+    except OSError:
+        return True  # no extended attributes here
+    clean = True
+    for name in names:
+        if name.startswith(("user.", "system.posix_acl_")):
+            try:
+                os.removexattr(fd, name)
+            except OSError:
+                clean = False
     return clean
 
 

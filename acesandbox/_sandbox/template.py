@@ -54,7 +54,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from .procs import oom_adj, prctl
+from .procs import TEMPLATE_OOM, oom_adj, prctl
 
 _CLONE_PARENT = 0x00008000
 _CLONE_PIDFD = 0x00001000
@@ -375,7 +375,7 @@ def serve_template(
     if me != 0:
         os.dup2(null, 0)
     sys.stdin = open(0, closefd=False)
-    oom_adj(500)
+    oom_adj(TEMPLATE_OOM)
     fork = _clone_parent()
     while True:
         try:

@@ -132,6 +132,38 @@ CASES: tuple[Case, ...] = (
         why="no host home, secrets or temporary files are mounted",
     ),
     Case(
+        "host_kernel_settings",
+        src(
+            """
+            import os
+            HOST_WIDE = (
+                "/proc/sys/kernel/core_pattern",
+                "/proc/sys/kernel/modprobe",
+                "/proc/sys/vm/drop_caches",
+                "/proc/sysrq-trigger",
+                "/proc/irq/default_smp_affinity",
+            )
+            def writable():
+                # Opened for writing, nothing written: a write would reach the whole host
+                # (core_pattern names a helper the kernel runs as root on the next crash).
+                found = []
+                for path in HOST_WIDE:
+                    try:
+                        fd = os.open(path, os.O_WRONLY)
+                    except OSError:
+                        continue
+                    os.close(fd)
+                    found.append(path)
+                return found
+            """
+        ),
+        ("assert writable() == []", "assert writable()"),
+        (P, F),
+        requires={"fs_isolation"},
+        hostile=True,
+        why="the host's kernel settings under /proc are read-only, even where the sandbox's user is host uid 0",
+    ),
+    Case(
         "proc_root_escape",
         src(
             """

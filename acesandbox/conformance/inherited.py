@@ -1,4 +1,4 @@
-"""What every later job inherits: the limits, priority and CPU set of the sandbox's own processes (issue 10).
+"""What every later job inherits: the limits, priority, CPU set and OOM score of the sandbox's own processes, and the kernel state a job leaves in the sandbox (issue 10).
 
 The whole sandbox runs as one uid, so the kernel lets a program lower the server's limits
 (``prlimit``), raise its nice value or pin it to one CPU, and the fork template's too: every
@@ -69,15 +69,64 @@ _NEXT = src(
     def cpus():
         return len(os.sched_getaffinity(0))
 
+    def hostname():
+        import socket
+        return socket.gethostname()
+
+    def port_range():
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return [int(v) for v in f.read().split()]
+
+    def server_raised():  # the server: this process's oldest ancestor running the same command
+        def ppid(pid):
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                st = f.read()
+            return int(st[st.rfind(b")") + 2 :].split()[1])
+        def cmd(pid):
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read()
+        server = os.getpid()
+        while ppid(server) > 0 and cmd(ppid(server)) == cmd(server):
+            server = ppid(server)
+        with open(f"/proc/{server}/oom_score_adj") as f:
+            oom = int(f.read())
+        try:
+            with open(f"/proc/{server}/autogroup") as f:
+                nice = int(f.read().split()[-1])
+        except FileNotFoundError:
+            nice = 0
+        return oom == 1000 or nice == 19
+
+    def scratch_attributes():  # a file made here must be the program's to read, and no data waits
+        with open("made-here", "w") as f:
+            f.write("x")
+        with open("made-here") as f:
+            f.read()
+        return [d + ":" + n for d in (os.getcwd(), "/dev/shm") for n in os.listxattr(d) if not n.startswith("security.")]
+
+    def binds():
+        import socket
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 45454))
+        a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        a.bind(b"\\0acesandbox-conformance-left")
+        return True
+
     def add(a, b):
         return a + b
     """
 )
 
 
-def _case(name: str, change: str, check: str, why: str) -> Case:
-    attack = Job(program=_LIB + src(change), tests=(AssertTest("assert attack(change) >= 0"),), limits=FAST)
-    return Case(name, _NEXT, (check, "assert add(1, 2) == 3"), (P, P), earlier=attack, why=why)
+def _case(name: str, change: str, check: str, why: str, requires: frozenset[str] = frozenset(), test: str = "assert attack(change) >= 0") -> Case:
+    attack = Job(program=_LIB + src(change), tests=(AssertTest(test),), limits=FAST)
+    return Case(name, _NEXT, (check, "assert add(1, 2) == 3"), (P, P), earlier=attack, requires=requires, why=why)
+
+
+def _left(name: str, leave: str, check: str, why: str, requires: set[str]) -> Case:
+    """A case whose earlier job leaves something in the sandbox itself (``leave()``, which
+    answers whatever the kernel allowed), not in the server's or the template's settings."""
+    return _case(name, leave, check, why, frozenset(requires), test="assert leave() is None or True")
 
 
 CASES: tuple[Case, ...] = (
@@ -114,5 +163,76 @@ CASES: tuple[Case, ...] = (
         # Fails falsely only where the sandbox is given one CPU of several.
         "assert cpus() > 1 or os.cpu_count() == 1",
         "a CPU set narrowed in the server or the fork template puts every later job on one CPU",
+    ),
+    _case(
+        "later_job_oom_score",
+        """
+        def change(pid):
+            with open(f"/proc/{pid}/oom_score_adj", "w") as f:
+                f.write("1000")
+            with open(f"/proc/{pid}/autogroup", "w") as f:
+                f.write("19")
+        """,
+        "assert server_raised() == False",
+        "/proc lets the same uid raise the server's OOM score (the OOM killer would take it "
+        "first) and its autogroup's nice value; no system-call filter sees a write to a file",
+        # On the process backend the server may share the test runner's autogroup.
+        requires=frozenset({"pid_isolation"}),
+    ),
+    # Kernel state a program leaves in the sandbox's own namespaces. Where the sandbox's
+    # user is host uid 0 (bubblewrap run as root), /proc/sys is writable unless bound
+    # read-only: a hostname or port range set there would hold for every later job.
+    _left(
+        "later_job_sysctls",
+        """
+        def leave():
+            for path, value in (("/proc/sys/kernel/hostname", "acesandbox-left"), ("/proc/sys/net/ipv4/ip_local_port_range", "40000 40000")):
+                try:
+                    with open(path, "w") as f:
+                        f.write(value)
+                except OSError:
+                    pass
+        """,
+        "assert hostname() != 'acesandbox-left' and port_range() != [40000, 40000]",
+        "the sandbox's own namespaces' settings (/proc/sys) outlive the job that wrote them",
+        {"fs_isolation", "net_isolation"},
+    ),
+    _left(
+        "later_job_scratch_attributes",
+        """
+        import struct
+        def leave():
+            entry = lambda tag: struct.pack("<HHI", tag, 0, 0xFFFFFFFF)  # no permissions
+            acl = struct.pack("<I", 2) + entry(0x01) + entry(0x04) + entry(0x20)
+            for d in (os.getcwd(), "/dev/shm"):
+                for name, value in (("system.posix_acl_default", acl), ("user.left", b"from an earlier job")):
+                    try:
+                        os.setxattr(d, name, value)
+                    except OSError:
+                        pass
+        """,
+        "assert scratch_attributes() == []",
+        "a default ACL on the scratch would give every later job's files no permissions, and "
+        "an extended attribute on it carries data to the next job",
+        {"fs_isolation"},
+    ),
+    _left(
+        "later_job_sockets_in_flight",
+        """
+        import socket
+        def leave():
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 45454))
+            a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            a.bind(b"\\0acesandbox-conformance-left")
+            x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            # Every socket put in flight in the pair's own queue: no process holds them,
+            # and they outlive the job until the kernel's collector finds the cycle.
+            socket.send_fds(x, [b"k"], [u.fileno(), a.fileno(), x.fileno(), y.fileno()])
+        """,
+        "assert binds() == True",
+        "a UDP port or a unix socket name held by sockets no process holds would be taken "
+        "for the next job",
+        {"net_isolation"},
     ),
 )

@@ -64,6 +64,27 @@ def test_a_change_to_another_process_is_seen(child, change):
     assert procs.inherited_changed() is False  # ours is untouched
 
 
+def test_a_raised_oom_score_is_seen(child):
+    """Raising another process's OOM score needs no capability: above the template's 500 is a change."""
+    with open(f"/proc/{child}/oom_score_adj", "w") as f:
+        f.write(str(procs.TEMPLATE_OOM))
+    assert procs.inherited_changed(child) is False
+    with open(f"/proc/{child}/oom_score_adj", "w") as f:
+        f.write("1000")
+    assert procs.inherited_changed(child) is True
+
+
+def test_the_servers_own_oom_score_and_autogroup_are_compared(monkeypatch):
+    assert procs.RAISED_AT_START == procs.raised(0)
+    assert procs.inherited_changed() is False
+    oom, nice = procs.raised(0)
+    monkeypatch.setattr(procs, "RAISED_AT_START", (oom - 1, nice))  # as if raised since the start
+    assert procs.inherited_changed() is True
+    if nice is not None:
+        monkeypatch.setattr(procs, "RAISED_AT_START", (oom, nice - 1))
+        assert procs.inherited_changed() is True
+
+
 def test_a_narrowed_cpu_set_is_seen(child):
     cpus = os.sched_getaffinity(0)
     if len(cpus) < 2:
@@ -88,8 +109,18 @@ def test_the_check_is_cheap(child):
 
 
 def test_inherited_cases_each_attack_in_an_earlier_job():
-    assert [c.name for c in inherited.CASES] == ["later_job_limits", "later_job_priority", "later_job_cpus"]
-    assert all(c.earlier is not None and "attack(change)" in c.earlier.program and c.expect == (P, P) for c in inherited.CASES)
+    assert [c.name for c in inherited.CASES] == [
+        "later_job_limits",
+        "later_job_priority",
+        "later_job_cpus",
+        "later_job_oom_score",
+        "later_job_sysctls",
+        "later_job_scratch_attributes",
+        "later_job_sockets_in_flight",
+    ]
+    assert all(c.earlier is not None and "def change(pid)" in c.earlier.program for c in inherited.CASES[:4])
+    assert all(c.earlier is not None and "def leave()" in c.earlier.program for c in inherited.CASES[4:])
+    assert all(c.expect == (P, P) for c in inherited.CASES)
 
 
 # -- end to end: a program's own changes keep the sandbox, another's retire it
