@@ -73,6 +73,11 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             test["i"] = i
             test["fdpass"] = fdpass  # where a Q test's channel to its test process arrives
         shared = job["mode"] == "shared"
+        # With stdin/stdout tests, each test's output is its result: J runs in step with
+        # pid 1, which reads all of it before the next test starts (running ahead, the next
+        # tests' output would mix with it in the one pipe). Decided before the program runs
+        # (it may patch the builtins this would use).
+        lockstep = shared and any(t["k"] == "io" for t in tests)
         if shared:
             set_cpu_limit(lim["timeout_s"])
         # The program's globals are a registered module's: its functions pickle by
@@ -115,6 +120,8 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             if _read_line(fds["ctrl_r"]) is None:
                 os._exit(0)
             for k in range(start, len(tests)):
+                if lockstep and k > start and _read_line(fds["ctrl_r"]) is None:
+                    os._exit(0)
                 set_cpu_limit(lim["timeout_s"])
                 run_test(tests[k], g, program_code, res)
                 flush_std()

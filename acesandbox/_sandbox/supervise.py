@@ -217,6 +217,12 @@ def supervise(
                 end = {"end": "timeout", "reason": "cpu"}
             else:
                 check_at = now + max(timeout_s - used, 0.02)
+    if end["end"] == "done":
+        # J flushed the test's output before its done frame: what is in the pipes now is
+        # this test's (and, where J ran ahead, later tests': their output has no bearing
+        # on their verdicts unless they are stdin/stdout tests, and then J waits for us).
+        for kk in ("out", "err"):
+            drain(kk)
     if q is not None:
         # Q's verdict, from its own pipe: after a normal end Q has finished or is about
         # to (the program's side ends when Q closes the channel); otherwise take what is there.

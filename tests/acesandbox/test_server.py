@@ -133,3 +133,30 @@ def test_tcp_state_a_job_leaves_never_reaches_the_next_job():
     assert first.statuses == (Status.PASSED, Status.PASSED)  # the state is real: the same job cannot rebind
     assert second.statuses == (Status.PASSED,)
     assert [r.statuses for r in batch] == [(Status.PASSED,)] * 6
+
+
+DOUBLES = (
+    "import sys\n"
+    "def double(n):\n"
+    "    print('called', n)\n"
+    "    return 2 * n\n"
+    "if __name__ == '__main__':\n"
+    "    n = int(sys.stdin.readline())\n"
+    "    print(double(n))\n"
+    "    print('note', n, file=sys.stderr)\n"
+)
+
+
+def test_shared_mode_gives_each_stdin_test_its_own_output(executor):
+    """J runs ahead in shared mode; with stdin/stdout tests it waits for pid 1 after each one,
+    so no test's output is read as the next one's (all of them failed now and then before)."""
+    from acesandbox import IOTest
+
+    tests = [IOTest(f"{n}\n", f"called {n}\n{2 * n}\n") for n in range(8)] + ["assert double(2) == 4"] * 2
+    tests += [IOTest("9\n", "called 9\n18\n")]
+    reports = executor.map([(DOUBLES, tests)] * 5, defaults={"mode": "shared"})
+    for report in reports:
+        assert report.statuses == (Status.PASSED,) * 11
+        io = report.outcomes[:8] + report.outcomes[10:]
+        assert [o.stdout for o in io] == [f"called {n}\n{2 * n}\n" for n in (*range(8), 9)]
+        assert [o.stderr for o in io] == [f"note {n}\n" for n in (*range(8), 9)]
