@@ -26,18 +26,18 @@ from .testproc import q_process
 _SEALS = 0x0001 | 0x0002 | 0x0004 | 0x0008  # F_SEAL_SEAL, SHRINK, GROW, WRITE
 
 
-def _no_sockets_left() -> bool:
+def _no_sockets_left(ours: frozenset[bytes]) -> bool:
     """Whether the sandbox's own network namespace holds no TCP, UDP or raw socket and no
-    bound (named or abstract) unix socket. Every process of the job is dead by now: what
-    is left is kernel state such as TIME_WAIT, or sockets a program put in flight in a
-    socket pair's own queue (SCM_RIGHTS), which outlive it until the kernel's collector
-    runs; either would hold a port or a name the next job binds. Read from the
-    namespace's counters (/proc/net/sockstat: O(1); /proc/net/tcp walks the host's whole
-    connection table, over a millisecond) and its unix socket table, where the server's
-    own socket pairs are the only entries and have no name."""
+    bound (named or abstract) unix socket but ``ours`` (:func:`named_unix_sockets` before
+    any job). Every process of the job is dead by now: what is left is kernel state such
+    as TIME_WAIT, or sockets a program put in flight in a socket pair's own queue
+    (SCM_RIGHTS), which outlive it until the kernel's collector runs; either would hold a
+    port or a name the next job binds. Read from the namespace's counters
+    (/proc/net/sockstat: O(1); /proc/net/tcp walks the host's whole connection table,
+    over a millisecond) and its unix socket table."""
     try:
         text = read_proc("/proc/net/sockstat") + read_proc("/proc/net/sockstat6")
-        unix = read_proc("/proc/net/unix")
+        named = named_unix_sockets()
     except OSError:
         return True
     for line in text.split(b"\n"):
@@ -46,8 +46,23 @@ def _no_sockets_left() -> bool:
             counts = dict(zip(words[::2], words[1::2]))
             if counts.get(b"inuse", b"0") != b"0" or counts.get(b"tw", b"0") != b"0":
                 return False
+    return named <= ours
+
+
+def _our_sockets() -> frozenset[bytes]:
+    try:
+        return named_unix_sockets()
+    except OSError:
+        return frozenset()
+
+
+def named_unix_sockets() -> frozenset[bytes]:
+    """The inodes of the bound unix sockets in this network namespace. The server's socket
+    pairs have no name; the Docker backend's connections to the host do (an accepted socket
+    carries its listener's path and lives in the connecting side's namespace)."""
+    unix = read_proc("/proc/net/unix")
     # Num RefCount Protocol Flags Type St Inode [Path]: a named socket has the eighth field.
-    return all(len(line.split()) < 8 for line in unix.split(b"\n")[1:])
+    return frozenset(fields[6] for fields in map(bytes.split, unix.split(b"\n")[1:]) if len(fields) >= 8)
 
 
 _SOCKSTAT_KINDS = (b"TCP:", b"TCP6:", b"UDP:", b"UDP6:", b"UDPLITE:", b"UDPLITE6:", b"RAW:", b"RAW6:")
@@ -82,6 +97,7 @@ class Server:
         self.pending: list[dict[str, Any]] = []  # host messages read during a job, not yet served
         self.out = bytearray()  # results not yet written to the host (see queue)
         self.streaming = True  # the host acts on each result as it comes (see run_job)
+        self.sockets_at_start = _our_sockets() if cfg.get("net_private") else frozenset()
 
     # -- results to the host
     def queue(self, data: bytes) -> None:
@@ -359,7 +375,7 @@ class Server:
         if self.retire or inherited_changed(*self.template.live_pids()):
             sweep(keep=None)
             os._exit(3)
-        if self.cfg.get("net_private") and not _no_sockets_left():
+        if self.cfg.get("net_private") and not _no_sockets_left(self.sockets_at_start):
             # TCP state outlives the program (TIME_WAIT: a port the next job could not bind):
             # this sandbox's network ends here, with it (the host starts a fresh one).
             sweep(keep=None)
