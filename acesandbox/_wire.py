@@ -48,8 +48,15 @@ MAX_DECIMAL_DIGITS = 10_000
 """Most digits, and largest exponent magnitude, of a Decimal that crosses (``int()`` is quadratic)."""
 MAX_HASH_COLLISIONS = 32
 """Distinct elements of one set or dict that may share a hash (more make building it quadratic)."""
+MAX_JSON_DIGITS = 4000
+"""Longest run of decimal digits the encoder writes outside a string (a JSON int; floats
+have at most 17): bigger ints go as hex. The parent refuses longer runs before
+``json.loads``, whose str-to-int conversion is quadratic in the digits."""
+DECIMAL_SAFE_INT_BITS = 1024
+"""Ints (and Fraction terms) up to this size compare with a Decimal in about the time it
+takes to decode one (``Decimal == int`` converts the int: super-linear in its size)."""
 _MAX_HEX_LEN = MAX_INT_BITS // 4 + 3
-_BIG_INT = 10**4000  # ints at or beyond this go as hex: no str-digits limit applies
+_BIG_INT = 10**MAX_JSON_DIGITS  # ints at or beyond this go as hex: no str-digits limit applies
 _NUMPY_KINDS = frozenset("biufcSU")
 _DTYPE_RE = re.compile(r"[<>|=][biufcSU][0-9]{1,9}")
 _HEX_RE = re.compile(r"-?0x[0-9a-f]+")
@@ -382,11 +389,102 @@ def _check_collisions(items: list[Any]) -> None:
 _NO_HASH_RISK = _UNCOLLIDING | {list, dict, set, bytearray}  # safe to hash, or never hashed
 _NUMBERS = frozenset({int, float, bool})
 
+# Decimals and equality. ``Decimal == int`` and ``Decimal == Fraction`` convert the other
+# number to a Decimal, super-linear in its size: a 20-byte Decimal('1E+10000') against a
+# Fraction of 2**16-bit terms costs ~10 ms. When a container holds Decimals, its checks
+# compare *keys* instead of the elements: a Decimal's key is its normalised digits and
+# exponent, tuples and frozensets holding one are keyed element by element, and every
+# other element is its own key. No key comparison ever pairs a Decimal with anything, and
+# equal keys mean equal elements (equal values of different types, ``Decimal(1)`` and
+# ``1``, get different keys: counted as distinct, which only errs towards refusing).
+_DEC_TAG, _TUPLE_TAG, _FSET_TAG = "$dec", "$t", "$fset"
+_CHEAP_VS_DECIMAL = frozenset({bool, float, complex, str, bytes, type(None), decimal.Decimal, range})
 
-def _check_distinct_collisions(items: list[Any]) -> None:
+
+def _decimal_key(v: decimal.Decimal) -> tuple[Any, ...]:
+    """Equal keys if and only if equal Decimals (NaNs are never equal, not even to themselves)."""
+    t = _decimal_as_tuple(v)
+    exp = t.exponent
+    if _type(exp) is not _int:  # 'F' infinity, 'n'/'N' NaN
+        return (_DEC_TAG, exp, t.sign) if exp == "F" else (_DEC_TAG, "nan", _id(v))
+    digits = _bytes(t.digits)
+    coef = digits.rstrip(b"\0")
+    if not coef:
+        return (_DEC_TAG, 0)
+    return (_DEC_TAG, t.sign, coef, exp + _len(digits) - _len(coef))  # type: ignore[operator]
+
+
+class _Keys:
+    """Comparison keys of decoded values (see above), memoised per tuple and frozenset so
+    that nested containers are walked once per decode."""
+
+    __slots__ = ("memo",)
+
+    def __init__(self) -> None:
+        self.memo: dict[int, tuple[Any, Any]] = {}
+
+    def key(self, x: Any) -> Any:
+        t = _type(x)
+        if t is _Decimal:
+            return _decimal_key(x)
+        if t is not _tuple and t is not _frozenset:
+            return x
+        hit = self.memo.get(_id(x))
+        if hit is not None and hit[0] is x:
+            return hit[1]
+        keys = [self.key(e) for e in x]  # nesting is bounded by the decoder's depth limit
+        if all(k is e for k, e in zip(keys, x)):
+            k: Any = x  # no Decimal inside: the value is its own key
+        elif t is _tuple:
+            k = (_TUPLE_TAG, *keys)
+        else:
+            k = (_FSET_TAG, _frozenset(keys))
+        self.memo[_id(x)] = (x, k)  # holding x keeps its id from being reused
+        return k
+
+
+def _cheap_vs_decimal(x: Any) -> bool:
+    """Whether ``x == some Decimal`` costs about as much as decoding a Decimal."""
+    t = _type(x)
+    if t in _CHEAP_VS_DECIMAL:
+        return True
+    if t is _int:
+        return _int_bit_length(x) <= DECIMAL_SAFE_INT_BITS
+    if t is _Fraction:
+        return (
+            _int_bit_length(x.numerator) <= DECIMAL_SAFE_INT_BITS
+            and _int_bit_length(x.denominator) <= DECIMAL_SAFE_INT_BITS
+        )
+    return False
+
+
+def _check_decimal_collisions(items: list[Any], keys: _Keys) -> None:
+    """Before a set or dict is built from ``items`` (which hold Decimals): refuse elements
+    that share a hash, are unequal, and would meet a Decimal and a big number when compared
+    (``{Decimal('1E+10000'), Fraction(...)}``). Equal-keyed elements compare cheaply."""
+    hashes = list(map(hash, items))
+    counts = collections.Counter(hashes)
+    if max(counts.values(), default=0) < 2:
+        return
+    groups: dict[int, list[Any]] = {}
+    for h, x in zip(hashes, items):
+        if counts[h] > 1:
+            groups.setdefault(h, []).append(x)
+    for group in groups.values():
+        ks = [keys.key(x) for x in group]
+        if all(k is x for k, x in zip(ks, group)):
+            continue  # no Decimal in this group
+        if all(_cheap_vs_decimal(x) for x in group):
+            continue
+        if _len(set(ks)) > 1:
+            raise _fail("a Decimal shares a hash with an unequal element it is costly to compare with")
+
+
+def _check_distinct_collisions(items: list[Any], keys: _Keys | None = None) -> None:
     """The same for a list or tuple that a judge may turn into a set (``set(out) ==
     set(expected)``): equal elements may repeat, distinct ones may not share a hash.
-    Homogeneous lists take C-speed shortcuts; only repeated hashes are looked at closely."""
+    Homogeneous lists take C-speed shortcuts; only repeated hashes are looked at closely.
+    ``keys`` when ``items`` hold Decimals: distinctness is then decided on keys."""
     if _len(items) <= MAX_HASH_COLLISIONS:
         return
     kinds = set(map(_type, items))
@@ -404,6 +502,15 @@ def _check_distinct_collisions(items: list[Any]) -> None:
     if max(counts.values(), default=0) <= MAX_HASH_COLLISIONS:
         return
     crowded = {h for h, n in counts.items() if n > MAX_HASH_COLLISIONS}
+    if keys is not None:  # no element is compared with another: their keys are
+        distinct: dict[int, set[Any]] = {}
+        for h, x in zip(hashes, items):
+            if h in crowded:
+                seen = distinct.setdefault(h, set())
+                seen.add(keys.key(x))
+                if _len(seen) > MAX_HASH_COLLISIONS:
+                    raise _fail(f"more than {MAX_HASH_COLLISIONS} distinct elements share one hash")
+        return
     groups: dict[int, list[Any]] = {}
     for h, x in zip(hashes, items):
         if h not in crowded:
@@ -418,12 +525,54 @@ def _check_distinct_collisions(items: list[Any]) -> None:
 _STRING_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_DIGIT_MASK = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))  # digits to "0", the rest to " "
+_LONG_DIGITS = b"0" * (MAX_JSON_DIGITS + 1)
+
+
+def _unescaped(data: bytes) -> bytes:
+    """``data`` less its escaped backslashes and escaped quotes: every quote left opens or
+    closes a string. (Where this reading differs from a JSON parser's, in text that is not
+    JSON, the parser stops there, before it reads any number the two see differently.)"""
+    if b"\\" not in data:
+        return data
+    if b"\\\\" in data:
+        data = data.replace(b"\\\\", b"")
+    return data.replace(b'\\"', b"")
+
+
+def _long_number(data: bytes) -> bool:
+    """Whether ``data`` holds a run of more than MAX_JSON_DIGITS digits outside its strings.
+    One C-speed scan finds runs anywhere; only when there is one are quotes counted (a run
+    after an even number of them is outside the strings), each stretch of ``data`` once."""
+    if _len(data) <= MAX_JSON_DIGITS:
+        return False
+    masked = data.translate(_DIGIT_MASK)
+    if _LONG_DIGITS not in masked:
+        return False
+    text = _unescaped(data)
+    if text is not data:
+        masked = text.translate(_DIGIT_MASK)
+    pos = 0  # outside any string
+    while True:
+        at = masked.find(_LONG_DIGITS, pos)
+        if at < 0:
+            return False
+        if text.count(b'"', pos, at) % 2 == 0:
+            return True
+        end = text.find(b'"', at)  # the end of the string holding the run
+        if end < 0:
+            return False  # it never closes: not JSON, which json.loads will say
+        pos = end + 1
 
 
 def check_depth(data: bytes, max_depth: int) -> None:
-    """Refuse JSON text nested deeper than ``max_depth`` in linear time, before a
-    recursive parser (``json.loads``) sees it; strings are skipped, so brackets in
+    """Refuse, in linear time and before ``json.loads`` sees it, JSON text nested deeper
+    than ``max_depth`` (a recursive parser) or holding a number of more than
+    MAX_JSON_DIGITS digits, which the encoder never writes (``json.loads`` converts ints
+    in time quadratic in their digits); strings are skipped, so brackets and digits in
     them do not count."""
+    if _long_number(data):
+        raise WireFormatError(f"wire data holds a number of more than {MAX_JSON_DIGITS} digits")
     if data.count(b"[") + data.count(b"{") <= max_depth:
         return
     # Openers become +1 and closers -1 (as signed bytes); the running sum is the depth.
@@ -433,10 +582,12 @@ def check_depth(data: bytes, max_depth: int) -> None:
 
 
 class _Decoder:
-    __slots__ = ("max_depth",)
+    __slots__ = ("decimals", "keys", "max_depth")
 
     def __init__(self, max_depth: int) -> None:
         self.max_depth = max_depth
+        self.decimals = 0  # Decimals decoded so far: a container knows whether it holds one
+        self.keys = _Keys()
 
     def dec(self, obj: Any, depth: int) -> Any:
         t = _type(obj)
@@ -458,11 +609,12 @@ class _Decoder:
     def list_(self, obj: list[Any], depth: int) -> list[Any]:
         out: list[Any] = []
         append = out.append
+        decimals = self.decimals
         for x in obj:
             tx = _type(x)
             append(x if tx is float or tx is int or tx is str or tx is bool or x is None else self.dec(x, depth))
         if depth <= 2 and _len(out) > MAX_HASH_COLLISIONS:  # a value and its parts: what a judge may put in a set
-            _check_distinct_collisions(out)
+            _check_distinct_collisions(out, self.keys if self.decimals != decimals else None)
         return out
 
     def enter(self, depth: int) -> None:
@@ -476,9 +628,12 @@ class _Decoder:
         return self.list_(payload, depth + 1)
 
     def hashed(self, kind: type, payload: Any, depth: int) -> Any:
+        decimals = self.decimals
         items = self.items(payload, depth)
         try:
             _check_collisions(items)
+            if self.decimals != decimals:
+                _check_decimal_collisions(items, self.keys)
             return kind(items)
         except TypeError:
             raise _fail(f"unhashable {kind.__name__} element") from None
@@ -487,6 +642,7 @@ class _Decoder:
         if _type(payload) is not list:
             raise _fail("$d payload must be a list of pairs")
         self.enter(depth)
+        decimals = self.decimals
         keys: list[Any] = []
         values: list[Any] = []
         for pair in payload:
@@ -496,6 +652,8 @@ class _Decoder:
             values.append(self.dec(pair[1], depth + 1))
         try:
             _check_collisions(keys)
+            if self.decimals != decimals:  # a Decimal among the keys or the values: check the keys
+                _check_decimal_collisions(keys, self.keys)
             return dict(zip(keys, values))
         except TypeError:
             raise _fail("unhashable dict key") from None
@@ -541,6 +699,7 @@ class _Decoder:
                 raise _fail("bad decimal") from None
         if not _decimal_bounded(v):
             raise _fail(f"decimal with more than {MAX_DECIMAL_DIGITS} digits or exponent")
+        self.decimals += 1
         return v
 
     def fraction(self, payload: Any, depth: int) -> fractions.Fraction:

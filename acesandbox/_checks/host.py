@@ -101,14 +101,28 @@ _HOST_NODES = (
 _HOST_CALLS = frozenset({"abs", "bool", "isinstance", "len"})
 _HOST_MATH = frozenset({"isclose", "isnan", "isinf", "isfinite", "fabs"})
 _HOST_MAX_TEMPLATE = 4096
+_HOST_MAX_INT_BITS = 1024
+"""Largest int literal a host template may hold: ``literal in value`` compares it with every
+element, and against a Decimal each comparison converts the int (super-linear in its size;
+at 1,024 bits it costs about as much as decoding the Decimal did, at 13,000 bits 150 times
+more). The size of ``_wire.DECIMAL_SAFE_INT_BITS``."""
+
+
+def _costly_literal(value: object) -> bool:
+    """A long string (``lit in value`` scans) or an int a Decimal must convert to compare."""
+    if isinstance(value, (str, bytes)):
+        return len(value) > 1024
+    return type(value) is int and value.bit_length() > _HOST_MAX_INT_BITS
 
 
 @functools.lru_cache(maxsize=4096)
 def host_safe(template: str) -> bool:
     """Whether the parent may evaluate ``template`` itself: every node is one whose cost
     is linear in the values and the template (``_h0 == [1, 2]``, ``abs(_h0 - 0.5) < 1e-6``,
-    ``math.isclose(_h0, 2.0)``, ``len(_h0) == 3``), the template is short, and it holds one
-    program value at most (two of them, ``_h0 == _h1``, may cost far more than their size)."""
+    ``math.isclose(_h0, 2.0)``, ``len(_h0) == 3``), the template is short, its int literals
+    are small (``_HOST_MAX_INT_BITS``: each comparison of one with a program's Decimal
+    costs a conversion) and it holds one program value at most (two of them,
+    ``_h0 == _h1``, may cost far more than their size)."""
     if len(template) > _HOST_MAX_TEMPLATE:
         return False
     try:
@@ -132,7 +146,7 @@ def host_safe(template: str) -> bool:
         elif isinstance(node, ast.Attribute):
             if not (_is_name(node.value, "math") and node.attr in _HOST_MATH):
                 return False
-        elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > 1024:
+        elif isinstance(node, ast.Constant) and _costly_literal(node.value):
             return False
     return True
 

@@ -992,6 +992,30 @@ def test_int_literals_past_the_digit_limit_are_invalid_jobs(plan):
         plan(source)
 
 
+def test_big_int_literals_are_not_compared_with_program_values_in_the_host() -> None:
+    """Red team (host finding 2): ``<4,050-digit int> in f()`` was host_safe, and against a
+    list of Decimal('1E+10000') every element converted the int (~0.2 ms each): 4.5 s of
+    host CPU for 20,000 elements. Int literals past 1,024 bits go to a judge process."""
+    import decimal
+    import time
+
+    big = 10**4050 - 1
+    (check,) = plan_assert_test(f"assert {big} in f()").checks
+    assert not host_safe(check.template)
+    for lit in (2**1024, -(2**1024), (1 << 4000) + 1):
+        for template in (f"{lit} in _h0", f"_h0 == [1, {lit}]", f"({lit}, 2) in _h0", f"_h0 != {hex(lit)}"):
+            assert not host_safe(template), template
+    for lit in (2**1024 - 1, -(2**1024 - 1), 10**300):
+        assert host_safe(f"{lit} in _h0") and host_safe(f"_h0 == [1, {lit}]")
+    # What a host-safe literal now costs against a list of such Decimals: bounded per element.
+    (check,) = plan_assert_test(f"assert {2**1024 - 1} in f()").checks
+    assert host_safe(check.template)
+    values = ([decimal.Decimal("1E+10000")] * 20_000,)
+    t0 = time.process_time()
+    assert judge(check, values)[0] is False
+    assert time.process_time() - t0 < 0.5  # 4.5 s for the 4,050-digit literal
+
+
 @pytest.mark.parametrize("template", ["_h0 == _h1", "_h0 in _h1", "_h1 != _h0[0]", "abs(_h0 - _h1) < 1e-06"])
 def test_two_program_values_are_not_compared_in_the_host(template: str) -> None:
     """Finding 6: comparing two program values can be super-linear (a 2**20-bit int with a Decimal)."""

@@ -658,3 +658,116 @@ def test_lists_of_colliding_values_are_refused_but_repeats_are_fine() -> None:
             decode(payload)
     repeats = [(1, 2)] * 10_000 + [2**70] * 10_000 + [k * _P61 for k in range(1, 30)]
     assert roundtrip(repeats) == repeats
+
+
+# -- Decimals meeting big numbers, long JSON numbers (red team, host findings 1 and 3) ------
+
+
+def _cpu(fn: Any, *args: Any) -> tuple[float, Any]:
+    """Host CPU seconds of ``fn(*args)`` and its result (or the exception it raised)."""
+    import time
+
+    t0 = time.process_time()
+    try:
+        out: Any = fn(*args)
+    except Exception as exc:  # noqa: BLE001 - the caller looks at it
+        out = exc
+    return time.process_time() - t0, out
+
+
+_BIG_DEC = decimal.Decimal("1E+10000")
+
+
+def _fractions_hashing_like(h: int, n: int, bits: int = 1 << 16) -> list[Any]:
+    """``n`` distinct Fractions of ``bits``-bit terms whose hash is ``h``, as wire payloads
+    (the decoder takes them as coprime, so no gcd is needed to make them)."""
+    import random
+
+    rnd = random.Random(7)
+    out = []
+    for _ in range(n):
+        den = rnd.getrandbits(bits - 1) | (1 << (bits - 2)) | 1
+        num = (h * den) % _P61 + _P61 * (rnd.getrandbits(bits - 70) | (1 << (bits - 71)))
+        out.append({"$frac": [{"$int": hex(num)}, {"$int": hex(den)}]})
+    return out
+
+
+def _decimals_hashing_like(h: int, n: int) -> list[Any]:
+    """``n`` distinct 30-byte Decimals with exponent 9,990 whose hash is ``h``."""
+    base = h * pow(10, -9990, _P61) % _P61
+    return [{"$dec": f"{base + k * _P61}E+9990"} for k in range(n)]
+
+
+def test_decimal_copies_are_not_compared_with_big_fractions_sharing_their_hash() -> None:
+    """A list of 31 Fractions of 2**16-bit terms and copies of Decimal('1E+10000'), one hash:
+    the distinct-elements check compared every copy with every Fraction (~10 ms each)."""
+    fracs = _fractions_hashing_like(hash(_BIG_DEC), 31)
+    payload = fracs + [{"$dec": "1E+10000"}] * 40
+    spent, out = _cpu(decode, payload)
+    assert spent < 0.5  # 40 copies x 31 Fractions: ~12 s before
+    assert isinstance(out, list) and len(out) == 71 and all(hash(x) == hash(_BIG_DEC) for x in out)
+    assert out[31:] == [_BIG_DEC] * 40
+    # Still at most MAX_HASH_COLLISIONS distinct elements for one hash, whatever their types.
+    crowded = _fractions_hashing_like(hash(_BIG_DEC), 20, bits=256) + _decimals_hashing_like(hash(_BIG_DEC), 20)
+    spent, out = _cpu(decode, crowded)
+    assert isinstance(out, WireFormatError) and "distinct elements share one hash" in str(out)
+    spent, out = _cpu(decode, {"$t": [[{"$t": [d]} for d in crowded]]})
+    assert isinstance(out, WireFormatError) and "distinct elements share one hash" in str(out)
+
+
+@pytest.mark.parametrize("tag", ["$set", "$fset", "$d", "$t-in-set"])
+def test_sets_do_not_pair_decimals_with_big_numbers_sharing_their_hash(tag: str) -> None:
+    """Building a set compares elements that share a hash: 16 Decimals x 16 Fractions of
+    2**16-bit terms cost seconds, for a few hundred KiB of wire data. Refused instead."""
+    h = hash(_BIG_DEC)
+    items = _fractions_hashing_like(h, 16) + _decimals_hashing_like(h, 16)
+    if tag == "$d":
+        payload: Any = {"$d": [[x, 0] for x in items]}
+    elif tag == "$t-in-set":
+        payload = {"$set": [{"$t": [x]} for x in items]}
+    else:
+        payload = {tag: items}
+    spent, out = _cpu(decode, payload)
+    assert spent < 0.5  # seconds before
+    assert isinstance(out, WireFormatError) and "costly to compare" in str(out)
+
+
+def test_decimals_sharing_hashes_with_cheap_or_equal_values_still_cross() -> None:
+    d = decimal.Decimal
+    honest = [
+        {d(-1), -2},  # hash(-1) == hash(-2): unequal, cheap to compare
+        {d("1.5"), 2.5, fractions.Fraction(7, 3)},
+        {(d("0.1"), 1): "a", (d("0.2"), 2): "b"},
+        frozenset({d(5), "x"}),
+        [d("0.1")] * 1000 + [fractions.Fraction(1, 3)] * 1000 + [(d("1E+9999"), 2**70)] * 1000,
+        [d(5), 5, 5.0, fractions.Fraction(5)] * 100,  # equal values of four types: four keys, not refused
+        [d("NaN")] * 100,
+    ]
+    for value in honest:
+        out = roundtrip(value)
+        assert type(out) is type(value) and len(out) == len(value)  # type: ignore[arg-type]
+    assert roundtrip(honest[4]) == honest[4]
+    # Forged repeats of a Decimal and an equal big Fraction in one set: equal keys, cheap.
+    assert decode({"$set": [{"$dec": "1E+10000"}] * 3}) == {_BIG_DEC}
+
+
+def test_numbers_longer_than_the_encoder_writes_are_refused_before_parsing() -> None:
+    """``json.loads`` converts a JSON int in time quadratic in its digits; the encoder never
+    writes more than MAX_JSON_DIGITS of them (bigger ints go as hex)."""
+    limit = 4000  # _wire.MAX_JSON_DIGITS
+    edge = 10**limit - 1
+    assert dumps(edge) == str(edge).encode() and loads(dumps([-edge, edge])) == [-edge, edge]
+    for text in (b"9" * (limit + 1), b"[1,-" + b"9" * 4299 + b"]", b'{"$t":[' + b"1" * (limit + 1) + b"]}",
+                 b"[1." + b"5" * (limit + 1) + b"]", b"[1e" + b"0" * (limit + 1) + b"]"):  # fmt: skip
+        with pytest.raises(WireFormatError, match="more than 4000 digits"):
+            loads(text)
+        with pytest.raises(WireFormatError, match="more than 4000 digits"):
+            _wire.check_depth(text, 1000)
+    # Digits in strings are not numbers.
+    assert loads(json.dumps(["9" * 50_000, {"$b": ""}]).encode()) == ["9" * 50_000, b""]
+    _wire.check_depth(json.dumps({"lines": ['["c",0,[' + "9" * 4299 + "]]"]}).encode(), 10)
+    # A forged result line of 15 MiB of 4,299-digit ints: refused in a linear scan.
+    line = b"[" + b",".join([b"9" * 4299] * 3600) + b"]"
+    spent, out = _cpu(lambda: (_wire.check_depth(line, 608), json.loads(line)))
+    assert isinstance(out, WireFormatError)
+    assert spent < 0.2  # ~0.3 s of str-to-int conversion before
