@@ -7,6 +7,8 @@ import builtins
 from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
+from acesandbox._sandbox.testproc import LIBRARY_CALLABLES, LIBRARY_MODULES, library_names
+
 from .literals import _NO, _literal_value
 from .names import _TRUSTED_MODULES, _bound_names, _is_name, _walk
 
@@ -14,45 +16,76 @@ if TYPE_CHECKING:
     from .plan import _Collector
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
+_LIBRARY = frozenset(LIBRARY_MODULES) | frozenset(LIBRARY_CALLABLES)
 
 
-def _program_value(node: ast.AST, aliases: dict[str, str], test_names: Set[str] = frozenset()) -> bool:
+def _library_names(source: str, walked: list[ast.AST], bound: Set[str]) -> frozenset[str]:
+    """The test's free names that a test process binds to the library's own objects
+    (``np``, ``re``, ``Counter``...; ``testproc.library_names``, over the free names the
+    test process gets), whatever the program holds there. A hole read through one is not
+    the program's value: the program's ``np.allclose`` or ``Counter`` would decide the
+    check (and see the expected value), so such a test runs in the test process, where
+    the library decides. ``walked``, ``bound``: the (possibly rewritten) test's nodes and
+    the names it binds anywhere (``_bound_names``)."""
+    loaded = {node.id for node in walked if isinstance(node, ast.Name) and node.id in _LIBRARY}
+    if not loaded:
+        return frozenset()  # most tests
+    if loaded.isdisjoint(LIBRARY_CALLABLES):  # module names only: the library's wherever free
+        return frozenset(loaded - bound)
+    # the callables' rule needs every free name the test process gets
+    from acesandbox._qtests import program_names
+
+    try:
+        names = program_names(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return frozenset()
+    return frozenset(library_names(names))
+
+
+def _program_value(
+    node: ast.AST, aliases: dict[str, str], test_names: Set[str] = frozenset(), library: Set[str] = frozenset()
+) -> bool:
     """Whether a hole only fetches the program's own value (a call into the program, a
     name, attribute or item of its objects): then nothing of the test's logic runs there.
     ``test_names``: names the test binds to its own values or functions (read in the
-    program's process, which can overwrite them, and their code runs there)."""
-    names = _value_names(node, aliases)
+    program's process, which can overwrite them, and their code runs there). ``library``:
+    free names that mean the library's object (:func:`_library_names`), never a program value."""
+    names = _value_names(node, aliases, library)
     return names is not None and names.isdisjoint(test_names)
 
 
-def _value_names(node: ast.AST, aliases: dict[str, str]) -> set[str] | None:
+def _value_names(node: ast.AST, aliases: dict[str, str], library: Set[str] = frozenset()) -> set[str] | None:
     """The names a program value is fetched through (it is one unless one of them is a
     test name), or None where ``node`` is not only a fetch of program values."""
     if isinstance(node, ast.Constant):
         return set()
     if isinstance(node, ast.List) and len(node.elts) == 1 and isinstance(node.elts[0], ast.Starred):
-        return _value_names(node.elts[0].value, aliases)  # [*x]: a consumed argument, listed
+        return _value_names(node.elts[0].value, aliases, library)  # [*x]: a consumed argument, listed
     if isinstance(node, ast.Name):
-        if node.id in _BUILTIN_NAMES or node.id in aliases or node.id in _TRUSTED_MODULES:
+        if node.id in _BUILTIN_NAMES or node.id in aliases or node.id in _TRUSTED_MODULES or node.id in library:
             return None
         return {node.id}
     if isinstance(node, ast.Call):
-        return _value_names(node.func, aliases)
+        return _value_names(node.func, aliases, library)
     if isinstance(node, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
         out: set[str] = set()  # identity: unforgeable
         for n in (node.left, *node.comparators):
-            names = _value_names(n, aliases)
+            names = _value_names(n, aliases, library)
             if names is None:
                 return None
             out |= names
         return out
     if isinstance(node, (ast.Attribute, ast.Subscript)):
-        return _value_names(node.value, aliases)
+        return _value_names(node.value, aliases, library)
     return None
 
 
 def _test_names(
-    tree: ast.AST, aliases: dict[str, str], walked: list[ast.AST] | None = None, bound: set[str] | None = None
+    tree: ast.AST,
+    aliases: dict[str, str],
+    walked: list[ast.AST] | None = None,
+    bound: set[str] | None = None,
+    library: Set[str] = frozenset(),
 ) -> frozenset[str]:
     """Names the test binds other than only by ``name = <program value>`` (a call into the
     program, or its name): literals, its own functions and classes, parameters, loop targets.
@@ -87,7 +120,7 @@ def _test_names(
         if name in test:
             continue
         for value in values:
-            names = None if _literal_value(value) is not _NO else _value_names(value, aliases)
+            names = None if _literal_value(value) is not _NO else _value_names(value, aliases, library)
             if names is None:
                 test.add(name)
                 break
@@ -102,7 +135,7 @@ def _test_names(
     return frozenset(test)
 
 
-def _plain_statement(stmt: ast.stmt, aliases: dict[str, str]) -> bool:
+def _plain_statement(stmt: ast.stmt, aliases: dict[str, str], library: Set[str] = frozenset()) -> bool:
     """Statements that decide nothing in the program's process: imports, definitions,
     docstrings, prints, and assignments of literals or program values to names."""
     if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -113,7 +146,7 @@ def _plain_statement(stmt: ast.stmt, aliases: dict[str, str]) -> bool:
     if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
         if _literal_value(stmt.value) is not _NO:
             return True
-        return _program_value(stmt.value, aliases)
+        return _program_value(stmt.value, aliases, library=library)
     return False
 
 
@@ -122,6 +155,10 @@ def _forgeable(collector: _Collector, statements: Sequence[ast.stmt]) -> bool:
         return True
     for check in collector.checks:
         for hole in check.holes:
-            if not _program_value(ast.parse(hole, mode="eval").body, collector.aliases, collector.test_names):
+            hole_node = ast.parse(hole, mode="eval").body
+            if not _program_value(hole_node, collector.aliases, collector.test_names, collector.library):
                 return True
-    return any(id(s) not in collector.rewritten and not _plain_statement(s, collector.aliases) for s in statements)
+    return any(
+        id(s) not in collector.rewritten and not _plain_statement(s, collector.aliases, collector.library)
+        for s in statements
+    )

@@ -12,7 +12,7 @@ from acesandbox._spec import Limits
 from acesandbox.errors import InvalidJobError, TestSyntaxError
 
 from .data import CHECK_FUNCTION, Check, Plan
-from .forgeable import _forgeable, _test_names
+from .forgeable import _forgeable, _library_names, _test_names
 from .host import _compile_template
 from .names import (
     _TRUSTED_NAMES,
@@ -58,7 +58,8 @@ class _Collector:
         self.top_level: set[int] = set()  # ids of statements that always run when the test completes
         self.required: list[int] = []
         self.rewritten: set[int] = set()  # ids of statements turned into checks
-        self.test_names = _test_names(tree, self.aliases, walked, self.bound)  # read in a hole: forgeable
+        self.library = _library_names(source, walked, self.bound)  # free names the test process binds to the library
+        self.test_names = _test_names(tree, self.aliases, walked, self.bound, self.library)  # read in a hole: forgeable
         self.unroll_budget = _UNROLL_BUDGET
         self.nodes = nodes  # syntax-tree nodes the normaliser may still make in this test
         self.written: dict[int, tuple[ast.stmt, str]] = {}  # id -> a check statement made, and its source

@@ -9,8 +9,9 @@ value (:mod:`acesandbox._wire`), over a socket pair the server made for this tes
 Q's verdict goes to the server on Q's own pipe, which no program process holds.
 
 Channel messages are 4-byte big-endian length + JSON lists. Q -> program:
-``["get", name]``, ``["call", handle, args, kwargs]``, ``["attr", handle, name]``,
-``["end"]``; an argument is ``["v",
+``["get", name]``, ``["has", name]`` (a library name: reply ``["v", 0 | 1 | 2]``, the
+program lacks it, holds a module there, holds something else), ``["call", handle, args,
+kwargs]``, ``["attr", handle, name]``, ``["end"]``; an argument is ``["v",
 wire]`` or ``["h", handle]``. Program -> Q: ``["v", wire]`` (a value), ``["h", id,
 type name]`` (a handle), ``["mod", name, id, type name]`` (a module: Q uses its own copy
 where it has one), ``["m"]`` (no such name), ``["x", {type, mro, msg}]`` (the call
@@ -28,6 +29,7 @@ import os
 import resource
 import struct
 import sys
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
@@ -263,6 +265,81 @@ def _own_module(name: str) -> Any:
         return None
 
 
+# -- library names: the library's own objects, never the program's --------------------------
+
+LIBRARY_MODULES: dict[str, str] = {
+    "np": "numpy", "numpy": "numpy",
+    **{name: name for name in (
+        "math", "cmath", "statistics", "fractions", "decimal", "itertools", "functools", "collections", "heapq",
+        "bisect", "operator", "re", "string", "json", "random", "copy", "datetime", "time", "os", "sys",
+        "hashlib", "base64", "struct", "unicodedata", "textwrap", "calendar",
+    )},
+}  # fmt: skip
+"""Free names of a test that name a library module (tests read ``math``, ``np``, ``re``...
+relying on the program's import): Q binds the library's own module, whatever the program
+holds there. Where the module has an attribute of its own name (``from datetime import
+datetime``, ``from random import random``), the program's binding only picks which of the
+two library objects it is: a module there means the module, anything else the attribute."""
+
+LIBRARY_CALLABLES: dict[str, tuple[str, str]] = {
+    **{name: ("collections", name) for name in ("Counter", "defaultdict", "OrderedDict", "deque", "namedtuple", "ChainMap")},
+    **{name: ("math", name) for name in ("isclose", "sqrt", "isqrt", "floor", "ceil", "fsum", "hypot", "pi", "inf", "tau")},
+    **{name: ("itertools", name) for name in (
+        "combinations", "combinations_with_replacement", "permutations", "product", "chain", "accumulate",
+        "groupby", "islice", "zip_longest", "cycle", "starmap",
+    )},
+    **{name: ("functools", name) for name in ("reduce", "cmp_to_key")},
+    **{name: ("heapq", name) for name in ("heappush", "heappop", "heappushpop", "nlargest", "nsmallest")},
+    **{name: ("bisect", name) for name in ("bisect_left", "bisect_right", "insort")},
+    **{name: ("string", name) for name in ("ascii_lowercase", "ascii_uppercase", "ascii_letters", "punctuation")},
+    "Fraction": ("fractions", "Fraction"), "Decimal": ("decimal", "Decimal"), "deepcopy": ("copy", "deepcopy"),
+    "randint": ("random", "randint"), "timedelta": ("datetime", "timedelta"),
+}  # fmt: skip
+"""Free names of a test that name a library callable or constant the test uses as a helper
+(``Counter(f(x)) == Counter([...])``, ``isclose(f(x), y)``). None of them is a function
+some real task defines (HumanEval, HumanEval+, MBPP, MBPP+, BigCodeBench: ``gcd``, ``lcm``,
+``factorial``, ``heapify``, ``median``, ``digits`` are, and are not listed). Still, a test
+that reads no program name besides library names must be testing one of them: then they
+stay the program's (see :func:`library_names`)."""
+
+
+def library_names(names: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """Which of a test's free names (``_qtests.program_names``) resolve to the library's own
+    object, as ``name -> (module, attribute or None)``, whatever the program binds there:
+    every library module name, and the library callables when the test also reads a name
+    of the program's own (then that is the function under test, and ``Counter`` or
+    ``isclose`` are its helpers); a test that reads only library names is testing one of
+    the callables, which then stay the program's. The planner uses the same rule
+    (``acesandbox._checks``): a hole read through one of these names is not the program's
+    value, and the test runs here."""
+    names = set(names)
+    out: dict[str, tuple[str, str | None]] = {n: (LIBRARY_MODULES[n], None) for n in names if n in LIBRARY_MODULES}
+    if names - LIBRARY_MODULES.keys() - LIBRARY_CALLABLES.keys():
+        out.update((n, LIBRARY_CALLABLES[n]) for n in names if n in LIBRARY_CALLABLES)
+    return out
+
+
+def _library_object(name: str, spec: tuple[str, str | None], kind: int) -> Any:
+    """Q's own library object for ``name`` (``spec`` from :func:`library_names`; ``kind``: what
+    the program holds there, 1 a module, 2 anything else), or None where Q cannot import it."""
+    module_name, attr = spec
+    module = sys.modules.get(module_name)
+    if module is None:
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:  # noqa: BLE001 - then the name stays unbound, never the program's
+            return None
+    if attr is not None:
+        return getattr(module, attr, None)
+    if kind == 2:  # ``from datetime import datetime``: the library's datetime class
+        own = getattr(module, name, None)
+        if own is not None and not isinstance(own, ModuleType):
+            return own
+    return module
+
+
 def _program_exception(info: dict[str, Any]) -> BaseException:
     """The program's exception as one Q can raise: the nearest builtin Exception class in
     its MRO (``except ValueError`` in a test works), else a plain Exception."""
@@ -393,7 +470,16 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
         # As in the program's process (its module is __solution__): unittest.main() under
         # `if __name__ == "__main__"` does not run (it would end the test with SystemExit).
         ns.update({"__name__": "__solution__", "__builtins__": builtins})
+        library = library_names(names)
         for name in names:
+            if name in library:  # the library's own object: the program only says whether it has the name
+                kind = rpc.ask(["has", name])[1]
+                if type(kind) is not int or kind not in (0, 1, 2):
+                    raise ProgramGone("the program sent a malformed reply")
+                own = _library_object(name, library[name], kind) if kind else None
+                if own is not None:
+                    ns[name] = own
+                continue
             found, value = rpc.ask(["get", name])
             if found:
                 ns[name] = value
@@ -615,6 +701,9 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                     out = reply(g[req[1]], get=True)
                     if out[0] == "v":
                         synced.append(req[1])
+            elif op == "has":  # a library name: Q binds its own object; which, at most, is ours to say
+                held = g.get(req[1], serve) if type(req[1]) is str else serve
+                out = ["v", 0 if held is serve else 1 if isinstance(held, ModuleType) else 2]
             elif op == "sync":
                 apply_globals(req[1])
                 out = ["v", None]

@@ -271,6 +271,52 @@ _STAR = src(
     """
 )
 
+# Library names a test reads without importing them (it relies on the program's imports):
+# the program binds them to its own objects. Wherever the test is judged, they are the
+# library's, and the program's Counter never sees the expected value it is compared with.
+_LIBRARY_FORGER = src(
+    """
+    class _Yes:
+        def __getattr__(self, name):
+            return lambda *a, **k: True
+    class _Sys:
+        def getsizeof(self, *a):
+            return 7
+    math = _Yes()
+    np = _Yes()
+    numpy = np
+    sys = _Sys()
+    def Counter(values=()):
+        return {}
+    def f(x):
+        return -12345.0
+    def tuple_size(t):
+        return 7
+    """
+)
+_LIBRARY_HONEST = src(
+    """
+    import math, sys
+    import numpy as np
+    from collections import Counter
+    def f(x):
+        return 1.5 * x
+    def tuple_size(t):
+        return sys.getsizeof(t)
+    """
+)
+_LIB_LOOP = "import random\nrng = random.Random(2)\nfor _ in range(3):\n    x = rng.randint(1, 9)\n    {check}"
+_LIBRARY_TESTS = (
+    _LIB_LOOP.format(check="assert math.isclose(f(x), 1.5 * x)"),
+    "def close(a, b):\n    return math.isclose(a, b, rel_tol=1e-9)\nassert close(f(2), 3.0)",
+    _LIB_LOOP.format(check="assert Counter([f(x), x]) == Counter([x, 1.5 * x])"),
+    "assert Counter([f(2)]) == Counter([3.0])",
+    "assert tuple_size((1, 'a')) == sys.getsizeof((1, 'a'))",
+    "assert np.allclose(f(2), 3.0)",
+    "assert np.array_equal([f(2)], [3.0])",
+    _LIB_LOOP.format(check="assert np.allclose(f(x), 1.5 * x)"),
+)
+
 CASES: tuple[Case, ...] = (
     Case(
         "judged_shapes_correct",
@@ -366,6 +412,27 @@ CASES: tuple[Case, ...] = (
             hostile=True,
             why="a module the program names in its reply is never imported by the test process unless it "
             "is a top-level standard module (unittest.__main__ would run the program's file in the scratch)",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    Case(
+        "judged_library_names_correct",
+        _LIBRARY_HONEST,
+        _LIBRARY_TESTS,
+        (P,) * len(_LIBRARY_TESTS),
+        why="library names a test reads unimported (math, np, Counter, sys) keep their meaning for a correct program",
+    ),
+    *(
+        Case(
+            f"judged_library_names_forged_{mode}",
+            _LIBRARY_FORGER,
+            _LIBRARY_TESTS,
+            (BLOCKED,) * len(_LIBRARY_TESTS),
+            mode=mode,
+            hostile=True,
+            why="a library name the test reads unimported is the library's own object wherever the test is "
+            "judged: a program that binds math, np, Counter or sys to its own objects decides nothing, and its "
+            "Counter never sees the expected value",
         )
         for mode in ("isolated", "shared")
     ),

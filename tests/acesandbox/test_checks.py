@@ -1365,3 +1365,33 @@ def test_the_2mb_attack_through_the_sandbox_ends_fast_as_error() -> None:
     assert [o.status for o in report.outcomes] == [acesandbox.Status.ERROR, acesandbox.Status.PASSED]
     assert "Limits.test_source_bytes" in report.outcomes[0].message
     assert cpu < 1.0 and wall < 10.0, (wall, cpu)
+
+
+# -- library names a test reads unimported: never a program value (testproc.library_names) -----
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "assert np.allclose(f(2), 3.0)",  # the program's np would decide
+        "assert numpy.array_equal(f(2), [3.0])",
+        "assert Counter(f(2)) == Counter([1, 2])",  # the program's Counter would also see [1, 2]
+        "assert tuple_size((1, 2)) == sys.getsizeof((1, 2))",  # the program's sys would set the expected value
+        "x = np.array([1, 2])\nassert f(x) == 3",
+    ],
+)
+def test_a_hole_read_through_a_library_name_is_not_a_program_value(source):
+    assert plan_assert_test(source).forgeable  # judged whole in a test process, with the library's objects
+
+
+def test_library_names_leave_trusted_modules_and_target_functions_as_they_were():
+    plan = plan_assert_test("assert math.isclose(f(2), 3.0)")
+    assert not plan.forgeable and plan.checks[0].template == "math.isclose(_h0, 3.0)"
+    # the test's own import of the library: as before (forgeable)
+    assert plan_assert_test("import numpy as np\nassert np.allclose(f(2), 3.0)").forgeable
+    # a test that reads only library names tests one of them: the program's function, split as before
+    plan = plan_assert_test("assert sqrt(16) == 4")
+    assert not plan.forgeable and plan.checks[0].holes == ("sqrt(16)",)
+    # names real tasks define (MBPP's gcd, HumanEval's median) stay the program's
+    for source in ("assert gcd(4, 6) == 2", "assert median([1, 2, 3]) == 2"):
+        assert not plan_assert_test(source).forgeable, source

@@ -306,3 +306,113 @@ def test_a_unittest_module_calling_unittest_main_passes_a_correct_program():
         "    unittest.main()\n"
     )
     assert _run(source, {"f": lambda x: 2 * x}, ["f"]) in ({"v": "pass"},)
+
+
+# -- library names a test reads unimported are the library's, never the program's -------------
+
+
+class _Fake:
+    """A program's stand-in for a library module: every check it is asked to make is True."""
+
+    def isclose(self, *a: Any, **k: Any) -> bool:
+        return True
+
+    allclose = array_equal = isclose
+
+
+def _always_equal(values: Any) -> dict[str, int]:  # the program's `Counter`: it also sees the expected list
+    return {}
+
+
+def _forger() -> dict[str, Any]:
+    return {"math": _Fake(), "np": _Fake(), "Counter": _always_equal, "f": lambda x: -12345.0}
+
+
+def test_a_library_module_name_is_the_test_processs_own_whatever_the_program_binds_there():
+    loop = "for x in range(1, 4):\n    assert math.isclose(f(x), x * 1.5)"
+    verdict = _run(loop, _forger(), ["f", "math"])
+    assert verdict["v"] == "fail" and "math.isclose" in verdict["msg"]
+    helper = "def close(a, b):\n    return math.isclose(a, b, rel_tol=1e-9)\nassert close(f(2), 3.0)"
+    assert _run(helper, _forger(), ["f", "math"])["v"] == "fail"
+    pytest.importorskip("numpy")
+    assert _run("for x in (2, 4):\n    assert np.allclose(f(x), x * 1.5)", _forger(), ["f", "np"])["v"] == "fail"
+    honest = {"np": __import__("numpy"), "f": lambda x: x * 1.5}
+    assert _run("for x in (2, 4):\n    assert np.allclose(f(x), x * 1.5)", honest, ["f", "np"]) == {"v": "pass"}
+
+
+def test_a_library_callable_is_the_test_processs_own_and_never_sees_the_expected_value():
+    seen: list[Any] = []
+
+    def counter(values: Any) -> dict[str, int]:
+        seen.append(values)
+        return {}
+
+    program = {"Counter": counter, "f": lambda x: [x, 1]}
+    loop = "for x in range(2, 4):\n    assert Counter(f(x)) == Counter([x, x, 1])"
+    assert _run(loop, program, ["Counter", "f"])["v"] == "fail"
+    assert seen == []  # neither the program's value nor the expected list reached the program's Counter
+    import collections
+
+    honest = {"Counter": collections.Counter, "f": lambda x: [x, 1, x]}
+    assert _run(loop, honest, ["Counter", "f"]) == {"v": "pass"}
+
+
+def test_library_names_keep_the_programs_say_only_over_which_library_object_and_whether_it_exists():
+    import datetime
+
+    # a name the program lacks stays unbound, as before
+    verdict = _run("assert math.isclose(f(1), 1.5)", {"f": lambda x: 1.5}, ["f", "math"])
+    assert verdict["v"] == "error" and "NameError" in verdict["msg"]
+    # `from datetime import datetime` in the program: the library's class, not the module
+    program = {"datetime": datetime.datetime, "f": lambda: 2020}
+    assert _run("assert f() == datetime(2020, 1, 1).year", program, ["datetime", "f"]) == {"v": "pass"}
+    # a test that reads only library names tests one of them: the program's function
+    assert _run("assert sqrt(16) == 'mine'", {"sqrt": lambda x: "mine"}, ["sqrt"]) == {"v": "pass"}
+
+
+def test_library_names_rule():
+    from acesandbox._sandbox.testproc import library_names
+
+    assert library_names(["np", "f"]) == {"np": ("numpy", None)}
+    assert library_names(["Counter", "f", "math"]) == {"Counter": ("collections", "Counter"), "math": ("math", None)}
+    assert library_names(["Counter", "math"]) == {"math": ("math", None)}  # Counter is what the test tests
+    assert library_names(["gcd", "median", "digits", "f"]) == {}  # real tasks' function names
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_fake_library_objects_decide_nothing_end_to_end(mode):
+    import acesandbox
+
+    forger = (
+        "class _Fake:\n    def isclose(self, *a, **k):\n        return True\n    allclose = isclose\n"
+        "math = _Fake()\nnp = _Fake()\ndef Counter(values):\n    return {}\n"
+        "def f(x):\n    return -12345.0\n"
+    )
+    tests = [
+        (
+            "import random\nrng = random.Random(1)\nfor _ in range(3):\n    x = rng.randint(1, 9)\n"
+            "    assert math.isclose(f(x), x * 1.5)"
+        ),  # judged in a test process
+        "assert math.isclose(f(2), 3.0)",  # split: judged on the host
+        "assert Counter([f(2)]) == Counter([3.0])",  # split plan: the program's Counter must not decide
+        (
+            "import random\nrng = random.Random(3)\nfor _ in range(3):\n    x = rng.randint(1, 9)\n"
+            "    assert Counter([f(x)]) == Counter([x * 1.5])"
+        ),
+    ]
+    if importlib_util_find("numpy"):
+        tests += ["assert np.allclose(f(2), 3.0)", "for x in (2, 4):\n    assert np.allclose(f(x), x * 1.5)"]
+    report = acesandbox.run_tests(forger, tests, timeout_s=5.0, mode=mode)
+    assert [o.status.value for o in report.outcomes] == ["failed"] * len(tests), report.outcomes
+    honest = forger.replace("math = _Fake()\nnp = _Fake()\ndef Counter(values):\n    return {}\n", "")
+    honest = "import math\nimport numpy as np\nfrom collections import Counter\n" + honest.replace("-12345.0", "x * 1.5")
+    if not importlib_util_find("numpy"):
+        honest = honest.replace("import numpy as np\n", "")
+    report = acesandbox.run_tests(honest, tests, timeout_s=5.0, mode=mode)
+    assert [o.status.value for o in report.outcomes] == ["passed"] * len(tests), report.outcomes
+
+
+def importlib_util_find(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
