@@ -55,8 +55,8 @@ def attack(change):
     return hit
 """
 
-# The later job's tests: each fails where the change reached it.
-_NEXT = src(
+# The later job's tests: each fails where the change reached it (``sandbox()`` finds the server).
+_NEXT = _LIB + src(
     """
     import os, resource
 
@@ -77,17 +77,8 @@ _NEXT = src(
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
             return [int(v) for v in f.read().split()]
 
-    def server_raised():  # the server: this process's oldest ancestor running the same command
-        def ppid(pid):
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                st = f.read()
-            return int(st[st.rfind(b")") + 2 :].split()[1])
-        def cmd(pid):
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                return f.read()
-        server = os.getpid()
-        while ppid(server) > 0 and cmd(ppid(server)) == cmd(server):
-            server = ppid(server)
+    def server_raised():
+        server = sandbox()[0]
         with open(f"/proc/{server}/oom_score_adj") as f:
             oom = int(f.read())
         try:
