@@ -41,6 +41,8 @@ _CLONE_NEWTIME = 0x80
 _NULL = 0
 _PRIO_PROCESS = 0
 _IOPRIO_WHO_PROCESS = 1
+_AF_ALLOWED = (1, 2, 10, 16)  # AF_UNIX, AF_INET, AF_INET6, AF_NETLINK
+_AF_MAX = 63  # every family number up to here is listed; above it, one rule
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class Family:
     flags: tuple[int, ...] = ()
     when: tuple[tuple[tuple[int, int], ...], ...] = ()
     why: str = ""
+    first_in: tuple[int, ...] = ()
+    """Only calls whose first argument is one of these (or above the largest, where the
+    family lists every value up to it): the address families of ``socket``."""
 
 
 DENIED: tuple[Family, ...] = (
@@ -102,6 +107,15 @@ DENIED: tuple[Family, ...] = (
            why="System V shared memory, message queues and semaphores outlive the job (memory and data for later jobs)"),
     Family("mqueue", ("mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr"),
            why="POSIX message queues outlive the job (data for the next program)"),
+    # Address families other than unix, IPv4, IPv6 and netlink (EAFNOSUPPORT, as a kernel
+    # without them answers). AF_VSOCK is not namespaced: a program held a port of the whole
+    # host and of later jobs (and it reaches the hypervisor's services); most of the others
+    # are rarely built, rarely audited kernel code.
+    Family("socket_families", ("socket", "socketpair"), errno.EAFNOSUPPORT,
+           first_in=tuple(f for f in range(_AF_MAX + 1) if f not in _AF_ALLOWED),
+           why="address families but unix, inet, inet6 and netlink (vsock is the host's, not the sandbox's)"),
+    Family("socketcall", ("socketcall",), errno.ENOSYS,
+           why="the 32-bit multiplexer, whose arguments a filter cannot read: libraries use the direct calls"),
 )
 """Every denied system call, by family. Listed in the README's security section."""
 
@@ -155,6 +169,10 @@ def _build(lib: Any) -> tuple[Any, tuple[str, ...]]:
                 elif fam.when:
                     for entry in fam.when:
                         filt.add_rule(action, name, *(lib.Arg(i, lib.NE, v) for i, v in entry))
+                elif fam.first_in:
+                    for value in fam.first_in:
+                        filt.add_rule(action, name, lib.Arg(0, lib.EQ, value))
+                    filt.add_rule(action, name, lib.Arg(0, lib.GT, max(fam.first_in)))
                 else:
                     filt.add_rule(action, name)
             except (OSError, ValueError, RuntimeError):

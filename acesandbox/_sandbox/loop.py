@@ -98,6 +98,7 @@ class Server:
         self.out = bytearray()  # results not yet written to the host (see queue)
         self.streaming = True  # the host acts on each result as it comes (see run_job)
         self.sockets_at_start = _our_sockets() if cfg.get("net_private") else frozenset()
+        self.scratch_at_start = scratch.usage(cfg["wipe"]) if cfg.get("wipe_private") else None
 
     # -- results to the host
     def queue(self, data: bytes) -> None:
@@ -243,11 +244,16 @@ class Server:
                 sweep(keep=None)
                 os._exit(0)
 
-    def _wipe(self) -> None:
+    def _wipe(self, final: bool = False) -> None:
         """Empty the scratch; if the program left something that cannot be removed, this
-        sandbox ends here (the host starts a fresh one: nothing reaches the next job)."""
+        sandbox ends here (the host starts a fresh one: nothing reaches the next job).
+        ``final``: the job has ended and none of its processes is left, so the scratch must
+        hold what it held at the start (see :func:`scratch.settle`)."""
+        paths = self.cfg.get("wipe", [self.cfg["scratch"]])
         try:
-            clean = all([scratch.wipe(path) for path in self.cfg.get("wipe", [self.cfg["scratch"]])])
+            clean = all([scratch.wipe(path) for path in paths])
+            if final and clean:
+                clean = scratch.settle(paths, self.scratch_at_start)
         except BaseException:  # noqa: BLE001 - whatever the program left, pid 1 must not raise
             clean = False
         if not clean:
@@ -369,7 +375,7 @@ class Server:
             # next job's time (an exec of the server and its preloads, up to seconds).
             self.template = Template.restart(self.cfg)
             self.template.warm()
-        self._wipe()
+        self._wipe(final=True)
         # No J could be started, even from a restarted template; or a program changed the limits,
         # nice value or CPU set that every later J inherits (from us, the template or a J it forked).
         if self.retire or inherited_changed(*self.template.live_pids()):

@@ -83,6 +83,28 @@ def wipe(path: str) -> bool:
     return clean
 
 
+def usage(paths: list[str]) -> tuple[tuple[int, int], ...]:
+    """Blocks and inodes in use on each of ``paths``' filesystems (the private tmpfs mounts
+    of the namespace and Docker backends)."""
+    out = []
+    for path in paths:
+        st = os.statvfs(path)
+        out.append((st.f_blocks - st.f_bfree, st.f_files - st.f_ffree))
+    return tuple(out)
+
+
+def settle(paths: list[str], at_start: tuple[tuple[int, int], ...] | None) -> bool:
+    """After the last wipe of a job, with every process of the job gone: whether the scratch
+    filesystems hold what they held at the start (``at_start``: :func:`usage`; None where
+    the scratch is no filesystem of its own). A file a program put in flight in a socket
+    pair's own queue (SCM_RIGHTS) survives the wipe, unlinked, with its blocks, until the
+    kernel's collector finds the cycle: the next job would find no space. The scratch's
+    own times are reset too (a program can set them to any value: data for the next job)."""
+    for path in paths:
+        os.utime(path, ns=(0, 0))
+    return at_start is None or usage(paths) == at_start
+
+
 def _clear_attributes(fd: int) -> bool:
     """Remove the extended attributes a program may set on the directory itself: a default
     ACL (``system.posix_acl_default``) would give every file a later job makes there the

@@ -568,6 +568,7 @@ class _Container(ServerSession):
             "scratch": SCRATCH,
             "wipe": [SCRATCH, SHM],
             "net_private": True,  # its own network namespace: TCP state left by a job retires it
+            "wipe_private": True,  # each a tmpfs of its own: empty after a job, or the sandbox retires
             "preload": list(config.preload),
             "site": [],
             "rlimit_as": False,

@@ -60,6 +60,7 @@ class NamespaceBackend(Backend):
             "scratch": namespaces.SCRATCH,
             "wipe": [namespaces.SCRATCH, namespaces.SHM],
             "net_private": True,  # its own network namespace: TCP state left by a job retires it
+            "wipe_private": True,  # each a tmpfs of its own: empty after a job, or the sandbox retires
             "preload": list(config.preload),
             "site": namespaces.site_dirs(python),
             "rlimit_as": cg is None,

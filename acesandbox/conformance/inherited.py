@@ -95,6 +95,16 @@ _NEXT = _LIB + src(
             f.read()
         return [d + ":" + n for d in (os.getcwd(), "/dev/shm") for n in os.listxattr(d) if not n.startswith("security.")]
 
+    def room():  # 12 MiB where the earlier job held 21 of the scratch's 32 (files of at most 8)
+        for name in ("room-1", "room-2"):
+            with open(name, "wb") as f:
+                f.write(b"x" * (6 << 20))
+        return True
+
+    def scratch_times():
+        st = os.stat(os.getcwd())
+        return (st.st_atime_ns, st.st_mtime_ns)
+
     def binds():
         import socket
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -225,5 +235,38 @@ CASES: tuple[Case, ...] = (
         "a UDP port or a unix socket name held by sockets no process holds would be taken "
         "for the next job",
         {"net_isolation"},
+    ),
+    _left(
+        "later_job_scratch_space",
+        """
+        import socket
+        def leave():
+            held = []
+            for d, files in ((os.getcwd(), 3), ("/dev/shm", 6)):
+                for i in range(files):
+                    fd = os.open(os.path.join(d, f"held-{i}"), os.O_RDWR | os.O_CREAT, 0o600)
+                    held.append(fd)  # a raw descriptor: nothing closes it when the job ends
+                    try:
+                        os.write(fd, b"x" * (7 << 20))
+                    except OSError:
+                        pass
+            x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            # The files' descriptors in flight in the pair's own queue: unlinked by the wipe,
+            # their blocks stay allocated until the kernel's collector finds the cycle.
+            socket.send_fds(x, [b"k"], [*held, x.fileno(), y.fileno()])
+        """,
+        "assert room() == True",
+        "files held by descriptors no process holds would leave the scratch full for the next job",
+        {"fs_isolation"},
+    ),
+    _left(
+        "later_job_scratch_times",
+        """
+        def leave():
+            os.utime(os.getcwd(), ns=(5234567890123456789, 987654321987654321))
+        """,
+        "assert 5234567890123456789 not in scratch_times() and 987654321987654321 not in scratch_times()",
+        "the scratch's own times, set by a program, would carry data to the next job",
+        set(),
     ),
 )

@@ -48,6 +48,20 @@ def _case(name: str, body: str, why: str) -> Case:
 
 CASES: tuple[Case, ...] = (
     _case(
+        "vsock",
+        """
+        import socket
+        def attack():
+            try:
+                s = socket.socket(40, socket.SOCK_STREAM)  # AF_VSOCK
+            except OSError:
+                return False
+            s.close()
+            return True
+        """,
+        "vsock is not namespaced: a port held there is the host's, and stays taken for later jobs",
+    ),
+    _case(
         "io_uring",
         """
         def attack():

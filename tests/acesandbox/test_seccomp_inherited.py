@@ -117,6 +117,8 @@ def test_inherited_cases_each_attack_in_an_earlier_job():
         "later_job_sysctls",
         "later_job_scratch_attributes",
         "later_job_sockets_in_flight",
+        "later_job_scratch_space",
+        "later_job_scratch_times",
     ]
     assert all(c.earlier is not None and "def change(pid)" in c.earlier.program for c in inherited.CASES[:4])
     assert all(c.earlier is not None and "def leave()" in c.earlier.program for c in inherited.CASES[4:])
