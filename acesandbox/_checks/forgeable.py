@@ -30,8 +30,9 @@ def _library_names(source: str, walked: list[ast.AST], bound: Set[str]) -> froze
     loaded = {node.id for node in walked if isinstance(node, ast.Name) and node.id in _LIBRARY}
     if not loaded:
         return frozenset()  # most tests
-    if loaded.isdisjoint(LIBRARY_CALLABLES):  # module names only: the library's wherever free
-        return frozenset(loaded - bound)
+    called = {n.func.id for n in walked if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    if loaded.isdisjoint(LIBRARY_CALLABLES):  # module names only: the library's wherever free and not called
+        return frozenset(loaded - bound - called)
     # the callables' rule needs every free name the test process gets
     from acesandbox._qtests import program_names
 
@@ -39,7 +40,7 @@ def _library_names(source: str, walked: list[ast.AST], bound: Set[str]) -> froze
         names = program_names(source)
     except (SyntaxError, ValueError, RecursionError):
         return frozenset()
-    return frozenset(library_names(names))
+    return frozenset(library_names(names, called))
 
 
 def _program_value(

@@ -269,17 +269,25 @@ def _own_module(name: str) -> Any:
 
 LIBRARY_MODULES: dict[str, str] = {
     "np": "numpy", "numpy": "numpy",
+    "pd": "pandas", "plt": "matplotlib.pyplot", "sns": "seaborn", "stats": "scipy.stats",
     **{name: name for name in (
         "math", "cmath", "statistics", "fractions", "decimal", "itertools", "functools", "collections", "heapq",
         "bisect", "operator", "re", "string", "json", "random", "copy", "datetime", "time", "os", "sys",
         "hashlib", "base64", "struct", "unicodedata", "textwrap", "calendar",
+        "shutil", "csv", "zipfile", "sqlite3", "gzip", "subprocess", "urllib", "logging", "pickle", "glob",
+        "tarfile", "socket", "io", "pathlib", "requests",
     )},
 }  # fmt: skip
-"""Free names of a test that name a library module (tests read ``math``, ``np``, ``re``...
-relying on the program's import): Q binds the library's own module, whatever the program
-holds there. Where the module has an attribute of its own name (``from datetime import
-datetime``, ``from random import random``), the program's binding only picks which of the
+"""Free names of a test that name a library module (tests read ``math``, ``np``, ``re``,
+``pd``, ``plt``... relying on the program's import): Q binds the library's own module,
+whatever the program holds there (one Q cannot import leaves the name unbound). Where the
+module has an attribute of its own name (``from datetime import datetime``, ``from random
+import random``, ``from glob import glob``), the program's binding only picks which of the
 two library objects it is: a module there means the module, anything else the attribute."""
+
+_SUBMODULES: dict[str, tuple[str, ...]] = {"urllib": ("urllib.request", "urllib.parse", "urllib.error")}
+"""Submodules a test reads through a library module's name (``urllib.parse.quote``) that
+importing the package alone does not load: the program's ``import urllib.request`` did."""
 
 LIBRARY_CALLABLES: dict[str, tuple[str, str]] = {
     **{name: ("collections", name) for name in ("Counter", "defaultdict", "OrderedDict", "deque", "namedtuple", "ChainMap")},
@@ -294,43 +302,72 @@ LIBRARY_CALLABLES: dict[str, tuple[str, str]] = {
     **{name: ("string", name) for name in ("ascii_lowercase", "ascii_uppercase", "ascii_letters", "punctuation")},
     "Fraction": ("fractions", "Fraction"), "Decimal": ("decimal", "Decimal"), "deepcopy": ("copy", "deepcopy"),
     "randint": ("random", "randint"), "timedelta": ("datetime", "timedelta"),
+    "Path": ("pathlib", "Path"), "StringIO": ("io", "StringIO"), "BytesIO": ("io", "BytesIO"),
+    **{name: ("scipy.stats", name) for name in ("zscore", "skew", "norm")},
+    "curve_fit": ("scipy.optimize", "curve_fit"), "LinearRegression": ("sklearn.linear_model", "LinearRegression"),
+    "StandardScaler": ("sklearn.preprocessing", "StandardScaler"),
+    "MinMaxScaler": ("sklearn.preprocessing", "MinMaxScaler"),
+    "KMeans": ("sklearn.cluster", "KMeans"), "PCA": ("sklearn.decomposition", "PCA"),
 }  # fmt: skip
 """Free names of a test that name a library callable or constant the test uses as a helper
-(``Counter(f(x)) == Counter([...])``, ``isclose(f(x), y)``). None of them is a function
-some real task defines (HumanEval, HumanEval+, MBPP, MBPP+, BigCodeBench: ``gcd``, ``lcm``,
-``factorial``, ``heapify``, ``median``, ``digits`` are, and are not listed). Still, a test
+(``Counter(f(x)) == Counter([...])``, ``isclose(f(x), y)``, ``Path(...)``,
+``LinearRegression()``). None of them is a name some real program binds to anything else
+(HumanEval, HumanEval+, MBPP, MBPP+, BigCodeBench and their samples: ``gcd``, ``lcm``,
+``factorial``, ``heapify``, ``median``, ``digits`` are functions some define, and are not
+listed; every program that binds ``norm`` or ``skew`` imports it from ``scipy.stats``). Still, a test
 that reads no program name besides library names must be testing one of them: then they
 stay the program's (see :func:`library_names`)."""
 
 
-def library_names(names: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+def library_names(names: Iterable[str], called: Iterable[str] = ()) -> dict[str, tuple[str, str | None]]:
     """Which of a test's free names (``_qtests.program_names``) resolve to the library's own
     object, as ``name -> (module, attribute or None)``, whatever the program binds there:
-    every library module name, and the library callables when the test also reads a name
-    of the program's own (then that is the function under test, and ``Counter`` or
-    ``isclose`` are its helpers); a test that reads only library names is testing one of
-    the callables, which then stay the program's. The planner uses the same rule
-    (``acesandbox._checks``): a hole read through one of these names is not the program's
-    value, and the test runs here."""
+    every library module name the test does not call (``called``: names called as
+    ``name(...)``; a module is not callable, so ``copy([1, 2])`` or ``io()`` is a function
+    of the program's, the one under test, as before), and the library callables when the
+    test also reads a name of the program's own (then that is the function under test,
+    and ``Counter`` or ``isclose`` are its helpers); a test that reads only library names
+    is testing one of the callables, which then stay the program's. The planner uses the
+    same rule (``acesandbox._checks``): a hole read through one of these names is not the
+    program's value, and the test runs here."""
     names = set(names)
-    out: dict[str, tuple[str, str | None]] = {n: (LIBRARY_MODULES[n], None) for n in names if n in LIBRARY_MODULES}
+    skip = set(called)
+    out: dict[str, tuple[str, str | None]] = {
+        n: (LIBRARY_MODULES[n], None) for n in names if n in LIBRARY_MODULES and n not in skip
+    }
     if names - LIBRARY_MODULES.keys() - LIBRARY_CALLABLES.keys():
         out.update((n, LIBRARY_CALLABLES[n]) for n in names if n in LIBRARY_CALLABLES)
     return out
 
 
+def called_names(source: str) -> frozenset[str]:
+    """The names a test calls as ``name(...)`` (see :func:`library_names`)."""
+    import ast
+
+    try:
+        tree = ast.parse(source, "<test>")
+    except (SyntaxError, ValueError, RecursionError):
+        return frozenset()
+    return frozenset(n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
+
+
 def _library_object(name: str, spec: tuple[str, str | None], kind: int) -> Any:
     """Q's own library object for ``name`` (``spec`` from :func:`library_names`; ``kind``: what
     the program holds there, 1 a module, 2 anything else), or None where Q cannot import it."""
+    import contextlib
+    import importlib
+
     module_name, attr = spec
     module = sys.modules.get(module_name)
     if module is None:
-        import importlib
-
         try:
-            module = importlib.import_module(module_name)
+            module = importlib.import_module(module_name)  # dotted too: matplotlib.pyplot, scipy.stats
         except Exception:  # noqa: BLE001 - then the name stays unbound, never the program's
             return None
+    for sub in _SUBMODULES.get(module_name, ()):
+        if sub not in sys.modules:
+            with contextlib.suppress(Exception):  # then reading it fails in the test, as it would have
+                importlib.import_module(sub)
     if attr is not None:
         return getattr(module, attr, None)
     if kind == 2:  # ``from datetime import datetime``: the library's datetime class
@@ -470,7 +507,7 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
         # As in the program's process (its module is __solution__): unittest.main() under
         # `if __name__ == "__main__"` does not run (it would end the test with SystemExit).
         ns.update({"__name__": "__solution__", "__builtins__": builtins})
-        library = library_names(names)
+        library = library_names(names, called_names(source))
         for name in names:
             if name in library:  # the library's own object: the program only says whether it has the name
                 kind = rpc.ask(["has", name])[1]

@@ -317,6 +317,31 @@ _LIBRARY_TESTS = (
     _LIB_LOOP.format(check="assert np.allclose(f(x), 1.5 * x)"),
 )
 
+# pandas as BigCodeBench's tests read it (`pd` unimported, 33 real tasks call its testing
+# asserts): the program's fake `pd` must decide nothing. Only the forger runs everywhere
+# (where the sandbox's interpreter lacks pandas, `pd` stays unbound: a NameError).
+_PD_FORGER = src(
+    """
+    class _Testing:
+        def assert_frame_equal(self, *a, **k):
+            return None
+        def assert_series_equal(self, *a, **k):
+            return None
+    class _Pd:
+        testing = _Testing()
+        def DataFrame(self, *a, **k):
+            return {}
+    pd = _Pd()
+    def table():
+        return "not a frame"
+    """
+)
+_PD_TESTS = (
+    "pd.testing.assert_frame_equal(table(), pd.DataFrame({'a': [1, 2]}))",
+    "import unittest\nclass T(unittest.TestCase):\n    def test_table(self):\n"
+    "        pd.testing.assert_frame_equal(table(), pd.DataFrame({'a': [1]}))",
+)
+
 CASES: tuple[Case, ...] = (
     Case(
         "judged_shapes_correct",
@@ -433,6 +458,18 @@ CASES: tuple[Case, ...] = (
             why="a library name the test reads unimported is the library's own object wherever the test is "
             "judged: a program that binds math, np, Counter or sys to its own objects decides nothing, and its "
             "Counter never sees the expected value",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_library_names_pd_forged_{mode}",
+            _PD_FORGER,
+            (_PD_TESTS[0], UnittestTest(_PD_TESTS[1])),
+            (BLOCKED, BLOCKED),
+            mode=mode,
+            hostile=True,
+            why="pd read unimported is pandas (or nothing where the sandbox lacks it), never the program's fake",
         )
         for mode in ("isolated", "shared")
     ),

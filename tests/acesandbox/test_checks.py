@@ -1378,6 +1378,8 @@ def test_the_2mb_attack_through_the_sandbox_ends_fast_as_error() -> None:
         "assert Counter(f(2)) == Counter([1, 2])",  # the program's Counter would also see [1, 2]
         "assert tuple_size((1, 2)) == sys.getsizeof((1, 2))",  # the program's sys would set the expected value
         "x = np.array([1, 2])\nassert f(x) == 3",
+        "pd.testing.assert_frame_equal(f(2), pd.DataFrame({'a': [1]}))",  # the program's pd would decide
+        "assert isinstance(f(2), plt.Axes)",
     ],
 )
 def test_a_hole_read_through_a_library_name_is_not_a_program_value(source):

@@ -416,3 +416,59 @@ def importlib_util_find(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def test_library_names_cover_bigcodebench_libraries_read_unimported():
+    from acesandbox._sandbox.testproc import library_names
+
+    assert library_names(["pd", "plt", "stats", "urllib", "task_func"]) == {
+        "pd": ("pandas", None),
+        "plt": ("matplotlib.pyplot", None),
+        "stats": ("scipy.stats", None),
+        "urllib": ("urllib", None),
+    }
+    assert library_names(["Path", "LinearRegression", "zscore", "task_func"]) == {
+        "Path": ("pathlib", "Path"),
+        "LinearRegression": ("sklearn.linear_model", "LinearRegression"),
+        "zscore": ("scipy.stats", "zscore"),
+    }
+
+
+def test_a_fake_pd_decides_nothing_and_dotted_library_modules_are_qs_own():
+    pd = pytest.importorskip("pandas")
+
+    class _Testing:
+        @staticmethod
+        def assert_frame_equal(*a: Any, **k: Any) -> None:
+            return None
+
+    class _FakePd:
+        testing = _Testing()
+
+        @staticmethod
+        def DataFrame(*a: Any, **k: Any) -> list[int]:
+            return [1]
+
+    test = "pd.testing.assert_frame_equal(f(), pd.DataFrame({'a': [1]}))"
+    forger = {"pd": _FakePd(), "f": lambda: [1]}
+    verdict = _run(test, forger, ["f", "pd"])
+    assert verdict["v"] in ("fail", "error") and "pandas" in verdict["msg"], verdict
+    # an honest program's pd is Q's own pandas (a value the wire carries compares as the library says)
+    honest = {"pd": pd, "f": lambda: 7}
+    assert _run("assert isinstance(pd.DataFrame({'a': [f()]}), pd.DataFrame)", honest, ["f", "pd"]) == {"v": "pass"}
+    # urllib's submodules the program imported are there in Q too
+    assert _run("assert urllib.parse.quote_plus(f()) == 'a+b'", {"urllib": __import__("urllib"), "f": lambda: "a b"}, ["f", "urllib"]) == {"v": "pass"}
+
+
+def test_a_module_name_the_test_calls_is_the_programs_function() -> None:
+    """A module is not callable: ``copy([1, 2])`` or ``io()`` in a test calls the program's
+    function of that name (the one under test), never the library's module or attribute."""
+    from acesandbox._sandbox.testproc import called_names, library_names
+
+    assert called_names("assert copy([1, 2]) == [1, 2] and np.allclose(f(1), 2)") == {"copy", "f"}
+    assert library_names({"copy", "np", "f"}, {"copy", "f"}) == {"np": ("numpy", None)}
+    program = "def copy(xs):\n    return xs[:1]\ndef io():\n    return 7\n"
+    from acesandbox import run_tests
+
+    report = run_tests(program, ["assert copy([1, 2]) == [1, 2]", "assert io() == 7", "assert copy([3]) == [3]"])
+    assert [o.status for o in report.outcomes] == [Status.FAILED, Status.PASSED, Status.PASSED]
