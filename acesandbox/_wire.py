@@ -527,6 +527,7 @@ _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _DIGIT_MASK = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))  # digits to "0", the rest to " "
 _LONG_DIGITS = b"0" * (MAX_JSON_DIGITS + 1)
+_SCAN_CHUNK = 1 << 20
 
 
 def _unescaped(data: bytes) -> bytes:
@@ -540,18 +541,25 @@ def _unescaped(data: bytes) -> bytes:
     return data.replace(b'\\"', b"")
 
 
+def _any_long_run(data: bytes) -> bool:
+    """Whether ``data`` holds a run of more than MAX_JSON_DIGITS digits anywhere, scanned a
+    megabyte at a time (each piece overlapping the next by a run's length): no copy of a
+    whole 16 MiB message, which four threads decoding at once would hold together."""
+    step = _SCAN_CHUNK
+    for start in range(0, _len(data), step):
+        if _LONG_DIGITS in data[start : start + step + MAX_JSON_DIGITS].translate(_DIGIT_MASK):
+            return True
+    return False
+
+
 def _long_number(data: bytes) -> bool:
     """Whether ``data`` holds a run of more than MAX_JSON_DIGITS digits outside its strings.
     One C-speed scan finds runs anywhere; only when there is one are quotes counted (a run
     after an even number of them is outside the strings), each stretch of ``data`` once."""
-    if _len(data) <= MAX_JSON_DIGITS:
+    if _len(data) <= MAX_JSON_DIGITS or not _any_long_run(data):
         return False
-    masked = data.translate(_DIGIT_MASK)
-    if _LONG_DIGITS not in masked:
-        return False
-    text = _unescaped(data)
-    if text is not data:
-        masked = text.translate(_DIGIT_MASK)
+    text = _unescaped(data)  # a long run is there: refused, or read precisely (rare)
+    masked = text.translate(_DIGIT_MASK)
     pos = 0  # outside any string
     while True:
         at = masked.find(_LONG_DIGITS, pos)
