@@ -42,7 +42,6 @@ _NULL = 0
 _PRIO_PROCESS = 0
 _IOPRIO_WHO_PROCESS = 1
 _AF_ALLOWED = (1, 2, 10, 16)  # AF_UNIX, AF_INET, AF_INET6, AF_NETLINK
-_AF_MAX = 63  # every family number up to here is listed; above it, one rule
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ class Family:
     when: tuple[tuple[tuple[int, int], ...], ...] = ()
     why: str = ""
     first_in: tuple[int, ...] = ()
-    """Only calls whose first argument is one of these (or above the largest, where the
-    family lists every value up to it): the address families of ``socket``."""
+    """Only calls whose first argument is not one of these: the address families ``socket``
+    may still make (each value below the largest is one rule, everything above it one)."""
 
 
 DENIED: tuple[Family, ...] = (
@@ -112,7 +111,7 @@ DENIED: tuple[Family, ...] = (
     # host and of later jobs (and it reaches the hypervisor's services); most of the others
     # are rarely built, rarely audited kernel code.
     Family("socket_families", ("socket", "socketpair"), errno.EAFNOSUPPORT,
-           first_in=tuple(f for f in range(_AF_MAX + 1) if f not in _AF_ALLOWED),
+           first_in=_AF_ALLOWED,
            why="address families but unix, inet, inet6 and netlink (vsock is the host's, not the sandbox's)"),
     Family("socketcall", ("socketcall",), errno.ENOSYS,
            why="the 32-bit multiplexer, whose arguments a filter cannot read: libraries use the direct calls"),
@@ -170,9 +169,11 @@ def _build(lib: Any) -> tuple[Any, tuple[str, ...]]:
                     for entry in fam.when:
                         filt.add_rule(action, name, *(lib.Arg(i, lib.NE, v) for i, v in entry))
                 elif fam.first_in:
-                    for value in fam.first_in:
-                        filt.add_rule(action, name, lib.Arg(0, lib.EQ, value))
-                    filt.add_rule(action, name, lib.Arg(0, lib.GT, max(fam.first_in)))
+                    top = max(fam.first_in)
+                    for value in range(top):
+                        if value not in fam.first_in:
+                            filt.add_rule(action, name, lib.Arg(0, lib.EQ, value))
+                    filt.add_rule(action, name, lib.Arg(0, lib.GT, top))
                 else:
                     filt.add_rule(action, name)
             except (OSError, ValueError, RuntimeError):
