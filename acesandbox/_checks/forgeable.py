@@ -7,7 +7,12 @@ import builtins
 from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
-from acesandbox._sandbox.testproc import LIBRARY_CALLABLES, LIBRARY_MODULES, library_names
+from acesandbox._sandbox.testproc import (
+    LIBRARY_CALLABLES,
+    LIBRARY_MODULES,
+    called_in,
+    library_names,
+)
 
 from .literals import _NO, _literal_value
 from .names import _TRUSTED_MODULES, _bound_names, _is_name, _walk
@@ -30,7 +35,7 @@ def _library_names(source: str, walked: list[ast.AST], bound: Set[str]) -> froze
     loaded = {node.id for node in walked if isinstance(node, ast.Name) and node.id in _LIBRARY}
     if not loaded:
         return frozenset()  # most tests
-    called = {n.func.id for n in walked if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    called = called_in(walked)
     if loaded.isdisjoint(LIBRARY_CALLABLES):  # module names only: the library's wherever free and not called
         return frozenset(loaded - bound - called)
     # the callables' rule needs every free name the test process gets

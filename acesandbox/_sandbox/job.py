@@ -11,7 +11,7 @@ import types
 from typing import Any
 
 from .framing import frame, write_all
-from .kinds import exc_info, flush_std, run_test
+from .kinds import exc_info, flush_std, lockstep, run_test
 from .procs import open_oom_adj, write_oom_adj
 
 
@@ -73,11 +73,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             test["i"] = i
             test["fdpass"] = fdpass  # where a Q test's channel to its test process arrives
         shared = job["mode"] == "shared"
-        # With stdin/stdout tests, each test's output is its result: J runs in step with
-        # pid 1, which reads all of it before the next test starts (running ahead, the next
-        # tests' output would mix with it in the one pipe). Decided before the program runs
-        # (it may patch the builtins this would use).
-        lockstep = shared and any(t["k"] == "io" for t in tests)
+        in_step = lockstep(job)  # before the program runs (see kinds.lockstep)
         if shared:
             set_cpu_limit(lim["timeout_s"])
         # The program's globals are a registered module's: its functions pickle by
@@ -120,7 +116,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             if _read_line(fds["ctrl_r"]) is None:
                 os._exit(0)
             for k in range(start, len(tests)):
-                if lockstep and k > start and _read_line(fds["ctrl_r"]) is None:
+                if in_step and k > start and _read_line(fds["ctrl_r"]) is None:
                     os._exit(0)
                 set_cpu_limit(lim["timeout_s"])
                 run_test(tests[k], g, program_code, res)

@@ -140,6 +140,14 @@ def _run_calls(test: dict[str, Any], g: dict[str, Any], fd: int) -> None:
         raise StopTest from None
 
 
+def lockstep(job: dict[str, Any]) -> bool:
+    """Whether J runs a shared-mode job's tests in step with pid 1: with stdin/stdout tests,
+    each test's output is its result, and pid 1 reads all of it before the next test starts
+    (running ahead, the next tests' output would mix with it in the one pipe). J and pid 1
+    each decide it from the job; J before the program runs (it may patch builtins)."""
+    return job["mode"] == "shared" and any(t["k"] == "io" for t in job["tests"])
+
+
 def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd: int) -> None:
     """Run one test body here (T_k, or J in shared mode) and write its frames."""
     kind = test["k"]

@@ -18,6 +18,7 @@ from typing import Any
 from . import scratch
 from .framing import read_exact, recv, result_message, send, write_all
 from .job import job_process
+from .kinds import lockstep
 from .procs import inherited_changed, prctl, read_proc, sweep
 from .supervise import close_j, supervise
 from .template import Template, TemplateGone, serve_template
@@ -291,7 +292,7 @@ class Server:
         lim = job["limits"]
         tests = job["tests"]
         shared = job["mode"] == "shared"
-        lockstep = shared and any(t["k"] == "io" for t in tests)  # see job.py
+        in_step = lockstep(job)  # J waits for a line before each test but its first
         # A host that acts on no result before the job ends ("stream": false) gets them all
         # with the job's end, in one write (stops, timeouts and deadlines are ours anyway).
         self.streaming = job.get("stream") is not False
@@ -344,7 +345,7 @@ class Server:
                     break
                 test = tests[k]
                 cap = test.get("cap", lim["output_bytes"])
-                if not shared or lockstep and k > first:  # J waits for this (see job.py)
+                if not shared or in_step and k > first:
                     try:
                         write_all(j["ctrl"], b"%d\n" % k if not shared else b"go\n")
                     except OSError:
@@ -382,8 +383,8 @@ class Server:
             sweep(keep=None)
             os._exit(3)
         if self.cfg.get("net_private") and not _no_sockets_left(self.sockets_at_start):
-            # TCP state outlives the program (TIME_WAIT: a port the next job could not bind):
-            # this sandbox's network ends here, with it (the host starts a fresh one).
+            # Sockets outlive the program (TIME_WAIT, or sockets in flight: a port or name the
+            # next job could not bind): this sandbox's network ends here (the host starts a fresh one).
             sweep(keep=None)
             os._exit(3)
         self.stop_requested.clear()

@@ -185,11 +185,9 @@ def raised(pid: int) -> tuple[int, int | None]:
     killer would take the server or the template first) and the nice value of its
     scheduler autogroup (None where the kernel has none)."""
     where = f"/proc/{pid or 'self'}"
-    with open(f"{where}/oom_score_adj", "rb") as f:
-        oom = int(f.read())
+    oom = int(read_proc(f"{where}/oom_score_adj"))
     try:
-        with open(f"{where}/autogroup", "rb") as f:
-            nice: int | None = int(f.read().split()[-1])
+        nice: int | None = int(read_proc(f"{where}/autogroup").split()[-1])
     except FileNotFoundError:
         nice = None
     return oom, nice

@@ -348,7 +348,15 @@ def called_names(source: str) -> frozenset[str]:
         tree = ast.parse(source, "<test>")
     except (SyntaxError, ValueError, RecursionError):
         return frozenset()
-    return frozenset(n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
+    return called_in(ast.walk(tree))
+
+
+def called_in(nodes: Iterable[Any]) -> frozenset[str]:
+    """The names called as ``name(...)`` among a test's syntax-tree ``nodes`` (the planner
+    passes those of the test as it rewrote it)."""
+    import ast
+
+    return frozenset(n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
 
 
 def _library_object(name: str, spec: tuple[str, str | None], kind: int) -> Any:
