@@ -187,10 +187,22 @@ def raised(pid: int) -> tuple[int, int | None]:
     where = f"/proc/{pid or 'self'}"
     oom = int(read_proc(f"{where}/oom_score_adj"))
     try:
-        nice: int | None = int(read_proc(f"{where}/autogroup").split()[-1])
+        nice = autogroup_nice(read_proc(f"{where}/autogroup"))
     except FileNotFoundError:
         nice = None
     return oom, nice
+
+
+def autogroup_nice(line: bytes) -> int | None:
+    """The nice value in a ``/proc/PID/autogroup`` line (``/autogroup-N nice V``). The file
+    is empty for a process in no autogroup (one whose ancestors never called setsid, as
+    under a CI runner, or a kernel booted with ``noautogroup``): None, as for no file."""
+    fields = line.split()
+    if not fields:
+        return None
+    if len(fields) != 3 or fields[1] != b"nice":
+        raise ValueError(f"unexpected autogroup line {line[:80]!r}")
+    return int(fields[2])
 
 
 def _at_start() -> tuple[Any, ...] | None:

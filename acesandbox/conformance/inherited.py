@@ -83,7 +83,8 @@ _NEXT = _LIB + src(
             oom = int(f.read())
         try:
             with open(f"/proc/{server}/autogroup") as f:
-                nice = int(f.read().split()[-1])
+                fields = f.read().split()
+            nice = int(fields[-1]) if fields else 0  # empty: in no autogroup
         except FileNotFoundError:
             nice = 0
         return oom == 999 or nice == 17  # the attack's marks (a Ray worker's server starts at 1000)

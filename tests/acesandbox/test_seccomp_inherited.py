@@ -85,6 +85,20 @@ def test_the_servers_own_oom_score_and_autogroup_are_compared(monkeypatch):
         assert procs.inherited_changed() is True
 
 
+def test_an_empty_autogroup_file_is_no_autogroup(monkeypatch):
+    """A process whose ancestors never called setsid (a CI runner's) has an empty autogroup
+    file: no nice value to compare, and importing the module must not fail on it."""
+    assert procs.autogroup_nice(b"/autogroup-12 nice -3\n") == -3
+    assert procs.autogroup_nice(b"") is None
+    with pytest.raises(ValueError):
+        procs.autogroup_nice(b"/autogroup-12 weight 3\n")
+    real = procs.read_proc
+    monkeypatch.setattr(procs, "read_proc", lambda path: b"" if path.endswith("/autogroup") else real(path))
+    oom, nice = procs.raised(0)
+    assert nice is None and oom == int(real("/proc/self/oom_score_adj"))
+    assert procs._raised_at_start() == (oom, None)
+
+
 def test_a_narrowed_cpu_set_is_seen(child):
     cpus = os.sched_getaffinity(0)
     if len(cpus) < 2:
