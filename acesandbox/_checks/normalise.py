@@ -410,7 +410,16 @@ def _fold_literals(tree: ast.Module, nodes: int, walked: list[ast.AST] | None = 
         for s in tree.body:
             if isinstance(s, ast.Assert):
                 s.test = _Substitute(folded, copy_values=True).visit(s.test)
+        # Nothing reads the names now: left in, the binding ran in the program's process,
+        # whose functions read the expected value from their globals and returned it.
+        tree.body = [s for s in tree.body if not (isinstance(s, ast.Assign) and _target(s) in folded)]
     return budget
+
+
+def _target(stmt: ast.Assign) -> str | None:
+    """The name ``stmt`` binds, where it binds only one name."""
+    target = stmt.targets[0] if len(stmt.targets) == 1 else None
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def _only_read(
@@ -528,7 +537,19 @@ def _fold_class_attributes(
         folded.update((id(r), value) for r in reads[name])
     if folded:
         _ReplaceNodes(folded).visit(cls)
+        # Nothing reads them now: left in, setUp ran in the program's process, where a
+        # program function found the expected value on the caller's ``self`` and returned it.
+        gone = {name for name in values if reads[name] and id(reads[name][0]) in folded}
+        setup = setups[0]
+        kept = [s for s in setup.body if not (isinstance(s, ast.Assign) and _set_attribute(s, targets) in gone)]
+        setup.body = kept or [ast.copy_location(ast.Pass(), setup.body[0])]
     return nodes
+
+
+def _set_attribute(stmt: ast.Assign, targets: set[int]) -> str | None:
+    """The attribute ``stmt`` sets, where it is one of the ``targets`` (ids of nodes)."""
+    target = stmt.targets[0] if len(stmt.targets) == 1 else None
+    return target.attr if isinstance(target, ast.Attribute) and id(target) in targets else None
 
 
 def _in_check(

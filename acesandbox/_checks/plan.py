@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from acesandbox.errors import InvalidJobError, TestSyntaxError
 from .data import CHECK_FUNCTION, Check, Plan
 from .forgeable import _forgeable, _library_names, _test_names
 from .host import _compile_template
+from .literals import _NO, _literal_value
 from .names import (
     _TRUSTED_NAMES,
     _binders,
@@ -376,17 +378,63 @@ def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
     before = spare
     spare = _fold_self_attributes(tree, spare, _JUDGED_METHODS)
     collector = _Collector(source, tree, spare, walked if spare == before else None)  # a fold makes nodes
-    statements = [
-        stmt
-        for cls in tree.body
-        if isinstance(cls, ast.ClassDef)
+    classes = [cls for cls in tree.body if isinstance(cls, ast.ClassDef)]
+    methods = [
+        method
+        for cls in classes
         for method in cls.body
-        if isinstance(method, ast.FunctionDef) and method.name.startswith("test") and not method.decorator_list
-        for stmt in method.body
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name.startswith("test")
     ]
+    # A decorated test method's asserts are required and its statements judged like any
+    # other's: left out, a program raising unittest.SkipTest from a call skipped the method
+    # (neither an error nor a failure) and passed. ``@patch(...)`` still runs the method
+    # once; any other decorator (skip, expectedFailure, the test's own) or an async method
+    # may not run it as written: such a test runs whole in a test process.
+    other = any(
+        not _patch_decorator(d, collector.aliases)
+        for node in (*classes, *methods)
+        for d in node.decorator_list
+    ) or any(isinstance(m, ast.AsyncFunctionDef) for m in methods)
+    statements = [stmt for method in methods for stmt in method.body]
     collector.top_level = {id(stmt) for stmt in statements}
     _UnittestRewriter(collector).visit(tree)
-    return _finish(tree, collector, statements)
+    settings = {id(stmt) for method in methods for stmt in _mock_settings(method, collector.aliases)}
+    plan = _finish(tree, collector, [s for s in statements if id(s) not in settings])
+    # A check outside a test method's top level (in setUp, a helper) is required by none:
+    # a program that patched unittest's TestCase._callSetUp ran the methods without it.
+    other = other or len(plan.required) != len(plan.checks)
+    return dataclasses.replace(plan, forgeable=True) if other else plan
+
+
+def _mock_settings(method: ast.FunctionDef | ast.AsyncFunctionDef, aliases: dict[str, str]) -> list[ast.stmt]:
+    """A ``@patch``-decorated method's ``mock_x.return_value = <literal>`` statements: they
+    set up a mock the decorator passed in and decide nothing (BigCodeBench's tests)."""
+    if not method.decorator_list or not all(_patch_decorator(d, aliases) for d in method.decorator_list):
+        return []
+    params = {a.arg for a in [*method.args.posonlyargs, *method.args.args][1:]}
+    out: list[ast.stmt] = []
+    for stmt in method.body:
+        if isinstance(stmt, ast.Assign) and _literal_value(stmt.value) is not _NO:
+            roots = []
+            for target in stmt.targets:
+                if not isinstance(target, ast.Attribute):
+                    break
+                while isinstance(target, ast.Attribute):
+                    target = target.value
+                roots.append(target)
+            else:
+                if all(isinstance(r, ast.Name) and r.id in params for r in roots):
+                    out.append(stmt)
+    return out
+
+
+_PATCHERS = tuple(f"unittest.mock.patch{a}" for a in ("", ".object", ".dict", ".multiple"))
+
+
+def _patch_decorator(node: ast.expr, aliases: dict[str, str]) -> bool:
+    """``@patch(...)`` (``.object``, ``.dict``, ``.multiple``) of unittest.mock: the
+    decorated method runs once, with its mocks."""
+    return isinstance(node, ast.Call) and any(_resolves_to(node.func, p, aliases) for p in _PATCHERS)
 
 
 # -- judging (parent) --------------------------------------------------------------------

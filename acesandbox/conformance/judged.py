@@ -491,4 +491,106 @@ CASES: tuple[Case, ...] = (
         )
         for mode in ("isolated", "shared")
     ),
+    *(
+        Case(
+            f"judged_decorated_methods_skip_{mode}",
+            src(
+                """
+                import os, unittest
+                def f(x):
+                    raise unittest.SkipTest("skipped by the program")
+                def cwd(x):
+                    return os.getcwd()
+                """
+            ),
+            (
+                UnittestTest(
+                    "import unittest\nfrom unittest.mock import patch\nclass T0(unittest.TestCase):\n"
+                    "    @patch('os.getcwd')\n    def test_a(self, m):\n        m.return_value = '/mock'\n"
+                    "        self.assertEqual(f(1), 3)\n"
+                ),
+                UnittestTest(
+                    "import unittest\nclass T1(unittest.TestCase):\n    @unittest.skipIf(False, 'never')\n"
+                    "    def test_a(self):\n        self.assertEqual(f(1), 3)\n"
+                ),
+                UnittestTest(
+                    "import unittest\nclass T2(unittest.IsolatedAsyncioTestCase):\n"
+                    "    async def test_a(self):\n        self.assertEqual(f(1), 3)\n"
+                ),
+                UnittestTest(
+                    "import unittest\nfrom unittest import mock\nclass T3(unittest.TestCase):\n"
+                    "    @mock.patch('os.getcwd')\n    def test_a(self, m):\n        m.return_value = '/mock'\n"
+                    "        self.assertEqual(cwd(1), '/mock')\n"
+                ),
+            ),
+            (NOT_PASSED, NOT_PASSED, NOT_PASSED, P),
+            mode=mode,
+            hostile=True,
+            why="a decorated or async test method's asserts are required like any other's: a program raising "
+            "unittest.SkipTest from a call (a skip is neither an error nor a failure) does not pass "
+            "BigCodeBench's @patch tests; the method still runs with the program's modules patched",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_folded_literal_unseen_{mode}",
+            src(
+                """
+                import sys
+                def f(x):
+                    if "expected" in globals():
+                        return globals()["expected"]
+                    frame = sys._getframe(1)
+                    while frame is not None:
+                        me = frame.f_locals.get("self")
+                        if me is not None and hasattr(me, "expected"):
+                            return me.expected
+                        frame = frame.f_back
+                    return None
+                """
+            ),
+            (
+                "expected = [1, 2, 3]\nassert f(1) == expected",
+                UnittestTest(
+                    "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n"
+                    "        self.expected = [1, 2, 3]\n    def test_a(self):\n"
+                    "        self.assertEqual(f(1), self.expected)\n"
+                ),
+            ),
+            (NOT_PASSED, NOT_PASSED),
+            mode=mode,
+            hostile=True,
+            why="a literal folded into the template (a test variable, or unittest's self.expected set in setUp) "
+            "is no longer bound where the program runs: it cannot read the expected value and return it",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_setup_checks_required_{mode}",
+            src(
+                """
+                import unittest
+                unittest.TestCase._callSetUp = lambda self: None
+                def f(x):
+                    return 0
+                def g(x):
+                    return 2 * x
+                """
+            ),
+            (
+                UnittestTest(
+                    "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n"
+                    "        self.assertEqual(f(0), 1)\n    def test_a(self):\n        self.assertEqual(g(1), 2)\n"
+                ),
+            ),
+            (NOT_PASSED,),
+            mode=mode,
+            hostile=True,
+            why="a check outside a test method's top level (setUp) is required by no method: such a test is "
+            "judged whole in a test process, so a program that stops unittest calling setUp decides nothing",
+        )
+        for mode in ("isolated", "shared")
+    ),
 )
