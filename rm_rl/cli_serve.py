@@ -129,6 +129,13 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="on SIGTERM, how long in-flight requests may finish (default: 30)",
     )
+    srv.add_argument(
+        "--read-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="longest a client may take to send its request headers, and then its body (default: 60)",
+    )
     srv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -179,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
             token=args.token or os.environ.get(TOKEN_ENV) or None,
             on_sandbox_error=args.on_sandbox_error,
             graceful_timeout_s=args.graceful_timeout,
+            read_timeout_s=args.read_timeout,
         )
         _check_bind(args.host, config)  # before any dataset is loaded or sandbox started
         model_reward = None

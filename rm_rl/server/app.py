@@ -123,6 +123,8 @@ def create_app(
                 tests.append(resolve_tests(label, pairs[i][0] or body.query[i], service.problems, where=f"labels[{i}]"))
             except (TestsNotFoundError, DatasetError) as exc:
                 raise HTTPError(422, str(exc)) from None
+            except RecursionError:  # JSON nested past the parser's depth: the request's fault, not a 503 to retry
+                raise HTTPError(422, f"labels[{i}]: tests nested too deeply") from None
         reward = service.reward(None)
         rule = service.score(reward, [r for _, r in pairs], tests, [p for p, _ in pairs])
         if model_reward is not None:  # a hybrid: both at once
@@ -142,6 +144,8 @@ def create_app(
                     tests.append(coerce_tests(item.tests, where=f"items[{i}].tests"))
                 except (DatasetError, TestsNotFoundError) as exc:
                     raise HTTPError(422, str(exc)) from None
+                except RecursionError:  # as above: a 503 would have the trainer retry it forever
+                    raise HTTPError(422, f"items[{i}].tests: nested too deeply") from None
             elif item.id is not None:
                 if service.problems is None:
                     raise HTTPError(422, f"items[{i}]: an id needs a dataset (start the server with --dataset)")

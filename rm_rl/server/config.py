@@ -71,6 +71,13 @@ class ServerConfig:
     graceful_timeout_s: float = field(
         default=30.0, metadata=_help("On shutdown, how long in-flight requests may still finish before a 503.")
     )
+    read_timeout_s: float = field(
+        default=60.0,
+        metadata=_help(
+            "Longest a client may take to send a request's headers, and then its body; slower: the connection "
+            "is closed (408 for a body), so trickling clients cannot hold connections or request slots forever."
+        ),
+    )
 
     def __post_init__(self) -> None:
         if self.reward not in ("binary", "pass_rate"):
@@ -106,6 +113,13 @@ class ServerConfig:
             and self.graceful_timeout_s >= 0
         ):
             raise ConfigError(f"graceful_timeout_s must be >= 0 seconds, got {self.graceful_timeout_s!r}")
+        if not (
+            isinstance(self.read_timeout_s, (int, float))
+            and not isinstance(self.read_timeout_s, bool)
+            and math.isfinite(self.read_timeout_s)
+            and self.read_timeout_s > 0
+        ):
+            raise ConfigError(f"read_timeout_s must be > 0 seconds, got {self.read_timeout_s!r}")
         if not (
             isinstance(self.batch_window_ms, (int, float))
             and not isinstance(self.batch_window_ms, bool)

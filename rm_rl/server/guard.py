@@ -3,6 +3,7 @@ body size, and request/response counting."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -85,10 +86,17 @@ class _Guard:
                 return
         if scope["method"] in ("POST", "PUT", "PATCH"):
             size = 0
+            # The whole body must arrive by this deadline: a client trickling it a byte a second
+            # would otherwise hold a request slot (and its bytes) for as long as it likes.
+            deadline = asyncio.get_running_loop().time() + self.service.config.read_timeout_s
             try:
                 chunks: list[bytes] = []
                 while True:
-                    message = await receive()
+                    try:
+                        message = await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
+                    except asyncio.TimeoutError:
+                        await _plain(counting_send, 408, "request body not received in time; send it faster")
+                        return
                     if message["type"] == "http.disconnect":
                         return
                     chunk = message.get("body", b"")

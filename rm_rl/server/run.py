@@ -15,7 +15,54 @@ from .config import ServerConfig
 from .service import RewardService
 
 
-def _uvicorn_config(app: Any, host: str, port: int, graceful_timeout_s: float, log_level: str) -> Any:
+def _header_deadline_protocol(read_timeout_s: float) -> type:
+    """uvicorn's h11 protocol, closing a connection whose request headers take longer than
+    ``read_timeout_s``: uvicorn itself waits for headers forever, so clients trickling them
+    (no token needed: the app only sees complete headers) could hold every connection."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class _Protocol(H11Protocol):  # type: ignore[misc]
+        _head_timer: Any = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(read_timeout_s, self._head_timeout)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timeout(self) -> None:
+            self._head_timer = None
+            waiting = self.cycle is None or self.cycle.response_complete  # no request being answered
+            if waiting and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._disarm()  # headers complete: the app's own deadlines take over
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request's headers get the same deadline
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return _Protocol
+
+
+def _uvicorn_config(
+    app: Any, host: str, port: int, graceful_timeout_s: float, log_level: str, read_timeout_s: float = 60.0
+) -> Any:
     import uvicorn
 
     return uvicorn.Config(
@@ -26,6 +73,7 @@ def _uvicorn_config(app: Any, host: str, port: int, graceful_timeout_s: float, l
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(graceful_timeout_s) + 5,  # backstop; the app drains itself first
         access_log=False,
+        http=_header_deadline_protocol(read_timeout_s),
     )
 
 
@@ -73,7 +121,9 @@ def serve(app: Any, *, host: str = "127.0.0.1", port: int = 5000, log_level: str
     def _drained(_sig: int, _frame: Any) -> None:
         raise SystemExit(0)
 
-    config = _uvicorn_config(app, host, port, service.config.graceful_timeout_s, log_level)
+    config = _uvicorn_config(
+        app, host, port, service.config.graceful_timeout_s, log_level, service.config.read_timeout_s
+    )
     server = _Server(config)
     # uvicorn re-raises SIGTERM after its graceful shutdown; a drained server exits 0 instead.
     previous = signal.signal(signal.SIGTERM, _drained)
@@ -102,7 +152,10 @@ class RewardServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = host, self._sock.getsockname()[1]
-        config = _uvicorn_config(app, host, self.port, self.service.config.graceful_timeout_s, log_level)
+        config = _uvicorn_config(
+            app, host, self.port, self.service.config.graceful_timeout_s, log_level,
+            self.service.config.read_timeout_s,
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

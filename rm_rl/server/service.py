@@ -26,6 +26,19 @@ if TYPE_CHECKING:
 
 _INLINE_PLAN = 8
 """Requests with at most this many completions are planned on the event loop itself."""
+_INLINE_PLAN_TESTS = 256
+"""... and at most this many tests: parsing tests costs ~0.1 ms each, and one completion
+may bring a request body's worth of them (minutes on the loop, every request stalled)."""
+_INLINE_PLAN_CHARS = 256 * 1024
+"""... and at most this many characters of completions (code extraction is ~1 s per MiB)."""
+
+
+def _chars(completion: Any) -> int:
+    if isinstance(completion, str):
+        return len(completion)
+    if isinstance(completion, list):  # chat messages
+        return sum(len(m["content"]) for m in completion if isinstance(m, dict) and isinstance(m.get("content"), str))
+    return 0
 
 
 class RewardService:
@@ -153,7 +166,10 @@ class RewardService:
         self.metrics.largest_batch = max(self.metrics.largest_batch, len(entries))
         try:
             total = sum(len(e.completions) for e in entries)
-            if total <= _INLINE_PLAN:  # a few completions plan in well under a millisecond: no thread hop
+            tests = sum(len(t) if isinstance(t, Sequence) else 1 for e in entries for t in e.tests)
+            chars = sum(_chars(c) for e in entries for c in e.completions) if total <= _INLINE_PLAN else 0
+            if total <= _INLINE_PLAN and tests <= _INLINE_PLAN_TESTS and chars <= _INLINE_PLAN_CHARS:
+                # well under a millisecond: no thread hop
                 planned = self._plan_entries(reward, entries)
             else:
                 planned = await asyncio.to_thread(self._plan_entries, reward, entries)

@@ -135,3 +135,112 @@ def test_cli_refuses_a_public_address_without_a_token(capsys, monkeypatch):
     code = acecoder(["serve", "--host", "0.0.0.0", "--port", "0"])
     assert code == 2
     assert "token" in capsys.readouterr().err
+
+
+def _closed(s: socket.socket) -> bool:
+    """Whether the server has closed this connection (EOF or reset); a 408 answer counts."""
+    s.settimeout(0.2)
+    try:
+        data = s.recv(4096)
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+    return data == b"" or data.startswith(b"HTTP/1.1 408")
+
+
+def test_a_trickled_body_does_not_hold_a_request_slot(fake):
+    """A client sending its body a byte at a time is cut off at read_timeout_s (408), and its
+    request slot is freed: slow clients cannot lock the trainer out with 503s."""
+    with serve_fake(fake, max_concurrent_requests=2, read_timeout_s=1.0) as srv:
+        host, port = srv.url.removeprefix("http://").rsplit(":", 1)
+        slow = []
+        for _ in range(2):
+            s = socket.create_connection((host, int(port)), timeout=5)
+            s.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{")
+            slow.append(s)
+        time.sleep(0.3)
+        with httpx.Client(base_url=srv.url) as c:
+            assert c.post("/score", json={"items": [ITEM]}).status_code == 503  # both slots held
+            deadline = time.monotonic() + 10
+            answers = []
+            while len(answers) < 2 and time.monotonic() < deadline:
+                for s in slow:
+                    try:
+                        s.send(b" ")  # a byte now and then: still too slow
+                    except OSError:
+                        pass
+                answers = [s for s in slow if _closed(s)]
+            assert len(answers) == 2
+            r = c.post("/score", json={"items": [ITEM]})
+            assert r.status_code == 200, r.text
+        for s in slow:
+            s.close()
+
+
+def test_trickled_headers_are_cut_off_without_a_token(fake):
+    """Clients trickling request headers (no token: the app never sees them) are
+    disconnected at read_timeout_s, on a fresh connection and on a kept-alive one."""
+    with serve_fake(fake, token=TOKEN, read_timeout_s=1.0) as srv:
+        host, port = srv.url.removeprefix("http://").rsplit(":", 1)
+        fresh = socket.create_connection((host, int(port)), timeout=5)
+        fresh.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\n")
+        kept = socket.create_connection((host, int(port)), timeout=5)
+        kept.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert kept.recv(4096).startswith(b"HTTP/1.1 200")
+        kept.sendall(b"POST /score HTTP/1.1\r\n")  # the next request's headers, never finished
+        deadline = time.monotonic() + 10
+        pending = [fresh, kept]
+        while pending and time.monotonic() < deadline:
+            for s in list(pending):
+                try:
+                    s.send(b"X-Slow: 1\r\n")
+                except OSError:
+                    pending.remove(s)
+                    continue
+                if _closed(s):
+                    pending.remove(s)
+        assert not pending, "a header-trickling connection was never closed"
+        fresh.close()
+        kept.close()
+
+
+def test_read_timeout_is_validated():
+    for bad in (0, -1.0, float("inf"), True):
+        with pytest.raises(ConfigError, match="read_timeout_s"):
+            ServerConfig(read_timeout_s=bad)
+
+
+def test_deeply_nested_tests_are_refused_not_retried(fake):
+    """Tests JSON nested past the parser's depth is the request's fault: 422, not a 503 the
+    trainer would retry forever (with a traceback logged each time)."""
+    deep = "[" * 100_000 + "]" * 100_000
+    with serve_fake(fake) as srv, httpx.Client(base_url=srv.url) as c:
+        r = c.post("/score", json={"items": [{"completion": GOOD_ADD, "tests": deep}]})
+        assert r.status_code == 422 and "items[0].tests" in r.json()["detail"], r.text
+        r = c.post("/get_reward", json={"query": ["q"], "labels": [deep]})
+        assert r.status_code == 422 and "labels[0]" in r.json()["detail"], r.text
+
+
+def test_a_request_with_many_tests_is_planned_off_the_event_loop(fake, monkeypatch):
+    """One completion may bring a body's worth of tests (~0.1 ms each to parse): planning
+    them on the event loop would stall every other request and /health for minutes."""
+    from rm_rl.server.service import RewardService
+
+    threads: list[str] = []
+    plan = RewardService._plan_entries
+
+    def recording(self, reward, entries):
+        threads.append(threading.current_thread().name)
+        return plan(self, reward, entries)
+
+    monkeypatch.setattr(RewardService, "_plan_entries", recording)
+    with serve_fake(fake) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        loop_thread = srv._thread.name
+        assert c.post("/score", json={"items": [ITEM]}).status_code == 200
+        many = {"completion": GOOD_ADD, "tests": ["assert add(1, 2) == 3"] * 2000}
+        assert c.post("/score", json={"items": [many]}).status_code == 200
+        big = {"completion": GOOD_ADD + "\n# " + "x" * 400_000, "tests": ADD_TESTS}
+        assert c.post("/score", json={"items": [big]}).status_code == 200
+    assert threads[0] == loop_thread  # a small request: no thread hop
+    assert threads[1] != loop_thread and threads[2] != loop_thread
