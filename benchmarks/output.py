@@ -35,15 +35,32 @@ __all__ = [
 ]
 
 
+DETAIL_TEXT_CHARS = 2000
+"""Most characters of a test's stdout, stderr or message kept in ``STEM_details.jsonl``: the
+sandbox lets each test write 64 KiB of each, and a program that always does would make the
+file ~130 KB per test (gigabytes for a run)."""
+
+
+def _trimmed(key: str, value: Any) -> Any:
+    if key in ("stdout", "stderr", "message") and isinstance(value, str) and len(value) > DETAIL_TEXT_CHARS:
+        return value[:DETAIL_TEXT_CHARS] + f"... [{len(value) - DETAIL_TEXT_CHARS} more characters]"
+    return value
+
+
 def detail_record(result: SampleResult) -> dict[str, Any]:
-    """Our rich per-sample record: verdicts plus every part's per-test outcomes."""
+    """Our rich per-sample record: verdicts plus every part's per-test outcomes (long
+    outputs cut at :data:`DETAIL_TEXT_CHARS`)."""
     parts = {}
     for part, report in result.reports.items():
         parts[part] = {
             "duration_s": round(report.duration_s, 4),
             "isolation": report.isolation,
             "tests": [
-                {k: v for k, v in o.to_dict().items() if not (v is None or v is False or v == "") or k == "status"}
+                {
+                    k: _trimmed(k, v)
+                    for k, v in o.to_dict().items()
+                    if not (v is None or v is False or v == "") or k == "status"
+                }
                 for o in report.outcomes
             ],
         }
@@ -190,7 +207,9 @@ def greedy_verdicts(evaluation: Evaluation, part: str | None = None) -> dict[str
 
 
 def _write_jsonl(path: str, records: Iterable[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    # backslashreplace: a lone surrogate in a sample (a valid JSON escape) is written as its \uXXXX
+    # escape, which reads back the same, instead of failing the run after scoring.
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 

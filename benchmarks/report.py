@@ -163,18 +163,24 @@ def _row_label(key: Any) -> str:
     return " · ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
 
 
+def _literal(text: Any) -> str:
+    """``text`` for a matplotlib label, shown as written: a ``$`` pair would be parsed as
+    mathtext, and a task id or run name such as ``$\\frac$`` would fail the whole report."""
+    return str(text).replace("$", r"\$")
+
+
 def _pass_at_k_plot(table: pd.DataFrame) -> str:
     import numpy as np
 
     columns = list(table.columns)
-    labels = [_row_label(k) for k in table.index]
+    labels = [_literal(_row_label(k)) for k in table.index]
     fig = _figure(max(5.0, 1.0 + 0.9 * len(labels) * max(1, len(columns)) / 2), 3.4)
     ax = fig.add_subplot()
     x = np.arange(len(labels))
     width = 0.8 / max(1, len(columns))
     for j, col in enumerate(columns):
         values = 100 * table[col].to_numpy(dtype=float)
-        bars = ax.bar(x + (j - (len(columns) - 1) / 2) * width, np.nan_to_num(values), width, label=col)
+        bars = ax.bar(x + (j - (len(columns) - 1) / 2) * width, np.nan_to_num(values), width, label=_literal(col))
         ax.bar_label(bars, labels=["-" if math.isnan(v) else f"{v:.1f}" for v in values], fontsize=7)
     ax.set_xticks(x, labels, rotation=20 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
     ax.set_ylabel("pass@k (%)")
@@ -213,9 +219,9 @@ def _heat_map_plot(heat: pd.DataFrame) -> str:
     ax = fig.add_subplot()
     cmap = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#d0d0d0")
     image = ax.imshow(heat.to_numpy(dtype=float), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks(range(cols), [str(c) for c in heat.columns], rotation=20 if cols > 3 else 0)
+    ax.set_xticks(range(cols), [_literal(c) for c in heat.columns], rotation=20 if cols > 3 else 0)
     if tasks <= _HEAT_LABELS_MAX:
-        ax.set_yticks(range(tasks), [str(t) for t in heat.index], fontsize=7)
+        ax.set_yticks(range(tasks), [_literal(t) for t in heat.index], fontsize=7)
     else:
         ax.set_yticks([])
         ax.set_ylabel(f"{tasks} tasks")
@@ -232,7 +238,7 @@ def _best_of_n_plot(table: pd.DataFrame) -> str:
     ns = [int(n) for n in table.columns]
     for name, row in table.iterrows():
         color, line = styles.get(str(name), (None, "-"))
-        ax.plot(ns, 100 * row.to_numpy(dtype=float), line, color=color, marker="o", markersize=3, label=str(name))
+        ax.plot(ns, 100 * row.to_numpy(dtype=float), line, color=color, marker="o", markersize=3, label=_literal(name))
     if len(ns) > 1 and ns[0] > 0:
         ax.set_xscale("log", base=2)
     ax.set_xticks(ns, [str(n) for n in ns])
@@ -361,6 +367,6 @@ def write_html_report(
         title=title, pass_at_k=pass_at_k, per_task=per_task, best_of_n=best_of_n, warnings=warnings, meta=meta,
         plots=plots,
     )
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:  # a lone surrogate in a task id
         f.write(text)
     return path

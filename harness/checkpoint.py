@@ -105,8 +105,10 @@ class StageStore:
         self.resumed += len(self._final_rejects - self._done)
         self.flush_s = flush_s
         self._flushed = time.monotonic()
-        self._out = open(self.work, "a", encoding="utf-8")  # noqa: SIM115 - held open for the run
-        self._rej = open(self.rejects_path, "a", encoding="utf-8")  # noqa: SIM115
+        # backslashreplace: a lone surrogate (a valid JSON escape, e.g. in a model's output) is written
+        # back as its \uXXXX escape, which reads back the same, instead of failing the whole run.
+        self._out = open(self.work, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 - held open
+        self._rej = open(self.rejects_path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
 
     def done(self, ident: Any) -> bool:
         """True when an earlier (or this) run finished ``ident``: written, or rejected for good."""

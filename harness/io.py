@@ -302,7 +302,8 @@ def write_records(records: Iterable[dict[str, Any]], dest: str | Path) -> int:
     os.makedirs(parent, exist_ok=True)
     if dest.endswith((".jsonl", ".json", ".ndjson")):
         tmp = dest + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
+        # backslashreplace: a lone surrogate is written as its \uXXXX escape (read back the same)
+        with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         os.replace(tmp, dest)
     elif dest.endswith(".parquet"):

@@ -33,12 +33,39 @@ _STYLE = (
 )
 
 
-def _records(path: str | None) -> list[dict[str, Any]]:
+def _malformed(record: dict[str, Any]) -> str | None:
+    """Why a record's counted fields cannot be counted (a wrong type), or None."""
+    for name in ("tests", "inferences"):
+        if name in record and not isinstance(record[name], list):
+            return f"field {name!r} must be a list, got {type(record[name]).__name__}"
+    before = record.get("num_tests_before")
+    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+        return f"field 'num_tests_before' must be an integer, got {type(before).__name__}"
+    for i, inf in enumerate(record.get("inferences", ())):
+        rate = inf.get("pass_rate", 0.0) if isinstance(inf, dict) else None
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            return f"inferences[{i}] must be an object with a 'pass_rate' in [0, 1]"
+    return None
+
+
+def _records(path: str | None, skipped: list[str] | None = None) -> list[dict[str, Any]]:
+    """The records of ``path``; one with a wrong-typed field is left out, and named in ``skipped``
+    (``path: line N: why``), so one bad row neither stops the table nor skews it."""
     if not path or not (os.path.exists(path) or os.path.exists(path + ".ckpt.jsonl")):
         return []
     if not os.path.exists(path):
         path = path + ".ckpt.jsonl"
-    return [r.data for r in read_rows(path) if r.data is not None]
+    out = []
+    for r in read_rows(path):
+        if r.data is None:
+            continue
+        why = _malformed(r.data)
+        if why is not None:
+            if skipped is not None:
+                skipped.append(f"{r.where or path}: {why}")
+            continue
+        out.append(r.data)
+    return out
 
 
 def _summary(path: str | None) -> dict[str, Any] | None:
@@ -70,13 +97,15 @@ def _paths(config: StatsConfig) -> dict[str, str | None]:
 def collect(config: StatsConfig) -> dict[str, Any]:
     """Every stage's records and summaries for the run."""
     paths = _paths(config)
+    skipped: list[str] = []
     return {
         "paths": paths,
-        "synth": _records(paths["synth"]),
-        "filter": _records(paths["filter"]),
-        "sample": _records(paths["sample"]),
-        "pairs": _records(paths["pairs"]),
+        "synth": _records(paths["synth"], skipped),
+        "filter": _records(paths["filter"], skipped),
+        "sample": _records(paths["sample"], skipped),
+        "pairs": _records(paths["pairs"], skipped),
         "summaries": {k: _summary(v) for k, v in paths.items()},
+        "skipped": skipped,
     }
 
 
@@ -211,6 +240,10 @@ def _html(config: StatsConfig, table: Any, plots: list[tuple[str, str]], data: d
             f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{b64}'>"
             f"<figcaption>{html.escape(title)}</figcaption></figure>"
         )
+    if data.get("skipped"):
+        parts.append(f"<h2>Records left out ({len(data['skipped'])})</h2><ul>")
+        parts.extend(f"<li>{html.escape(why)}</li>" for why in data["skipped"][:100])
+        parts.append("</ul>")
     parts.append("<h2>Stages</h2>")
     for stage, summary in data["summaries"].items():
         if not summary:
@@ -242,9 +275,17 @@ def run_stats(config: StatsConfig) -> dict[str, Any]:
         "table": json.loads(table.reset_index().to_json(orient="records")),
         "files": {name: str(out_dir / name) for name in ("stats.csv", "stats.md", "report.html")},
         "plots": len(plots),
+        "skipped": data["skipped"],
     }
     (out_dir / "stats.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _md(value: Any) -> str:
+    """A Markdown table cell from data (a source name): one line, no ``|``, no control
+    characters (``acecoder stats`` prints the table to a terminal)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value))
+    return text.replace("|", "\\|")
 
 
 def _markdown(table: Any) -> str:
@@ -257,7 +298,7 @@ def _markdown(table: Any) -> str:
         for c in cols:
             v = r[c]
             cells.append(
-                "–" if isinstance(v, float) and math.isnan(v) else (f"{v:.4g}" if isinstance(v, float) else str(v))
+                "–" if isinstance(v, float) and math.isnan(v) else (f"{v:.4g}" if isinstance(v, float) else _md(v))
             )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -36,6 +36,26 @@ def test_score_samples_writes_outputs(tmp_path, capsys, bench_executor):
     assert "Toy/1" in html and "data:image/png;base64," in html
 
 
+def test_a_lone_surrogate_in_a_sample_does_not_lose_the_outputs(tmp_path, capsys, bench_executor):
+    """``\\ud800`` is a valid JSON escape; writing it as UTF-8 raised after scoring, leaving a
+    half-written details file and no summary or report. The sample is judged (it cannot
+    load: fail), every output is written, and the solution reads back as it was."""
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(
+        '{"task_id": "Toy/0", "solution": "def add(a, b):\\n    return a + b  # \\ud800\\n"}\n'
+        + json.dumps({"task_id": "Toy/1", "solution": "def neg(x):\n    return -x\n"}) + "\n"
+    )
+    out_dir = tmp_path / "out"
+    code = main(["bench", "toy", "--samples", str(samples), "-k", "1", "-o", str(out_dir), "--no-progress", "--json",
+                 "--workers", "1"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["pass_at_k"]["pass"]["pass@1"] == pytest.approx(0.5)
+    details = [json.loads(line) for line in (out_dir / "toy_details.jsonl").read_text().splitlines()]
+    assert [d["verdicts"]["pass"] for d in details] == ["fail", "pass"]
+    assert details[0]["solution"].endswith("# \ud800\n")
+    assert (out_dir / "toy_report.html").exists() and (out_dir / "toy_summary.json").exists()
+
+
 def test_no_samples_scores_the_canonical_solutions(capsys):
     assert main(["bench", "toy", "--no-progress", "--json", "--workers", "1"]) == 0
     captured = capsys.readouterr()

@@ -84,6 +84,22 @@ def test_task_ids_and_every_string_are_escaped():
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
+def test_dollar_signs_in_names_do_not_break_the_plots():
+    """Task ids, run names and scorer names are plot labels: a ``$`` pair is not parsed as
+    mathtext (``$\\frac$`` raised ValueError and ``$x^{{{...$`` RecursionError, no report)."""
+    bad = ["$\\frac$", "$x^{" + "{" * 200 + "$", "a$b$c"]
+    results = [SampleResult(t, 0, "", {"base": PASS}) for t in bad]
+    correct = {t: [True] for t in bad}
+    text = render_html_report(
+        title="dollars",
+        pass_at_k={"$\\frac$": pass_at_k_table(results, ["base"], ks=[1])},
+        per_task={"$\\frac$": per_task_table(results)},
+        best_of_n=best_of_n_table(correct, {"$\\sqrt$": {t: [1.0] for t in bad}}, ns=[1]),
+    )
+    assert len(_images(text)) == 3
+    assert "a$b$c" in text
+
+
 def test_several_runs_are_compared():
     a, b = _results(), [SampleResult(r.task_id, r.index, "", {"base": PASS, "plus": PASS}) for r in _results()]
     text = render_html_report(

@@ -159,3 +159,18 @@ def test_buffered_records_reach_the_file_on_close_even_without_a_flush(tmp_path)
     store.write({"id": "b"})
     store.finish({"interrupted": True}, complete=False)  # what a stage does on Ctrl-C
     assert [r["id"] for r in read_records(out)] == ["a", "b"]
+
+
+def test_lone_surrogates_are_written_and_read_back(tmp_path):
+    """``"\\ud800"`` is a valid JSON escape (a model's output, a dataset row); writing it
+    as UTF-8 raised UnicodeEncodeError and failed the whole stage. It round-trips now."""
+    odd = "return 1  # \ud800 and \udfff"
+    out = tmp_path / "stage.jsonl"
+    store = StageStore(out)
+    store.write({"id": "a", "completion": odd})
+    store.reject("b", "no_code", detail=odd)
+    store.write({"id": "c", "completion": "fine"})
+    store.finish({})
+    assert read_records(out) == [{"id": "a", "completion": odd}, {"id": "c", "completion": "fine"}]
+    assert write_records([{"id": "a", "completion": odd}], tmp_path / "copy.jsonl") == 1
+    assert read_records(tmp_path / "copy.jsonl") == [{"id": "a", "completion": odd}]

@@ -44,6 +44,31 @@ def test_table1_per_source_and_total(tmp_path):
     assert "| total |" in (tmp_path / "stats.md").read_text()
 
 
+def test_wrong_typed_records_are_named_and_left_out_and_source_names_stay_in_their_cell(tmp_path):
+    """A record with a wrong-typed field raised a bare TypeError (no table, no file or line);
+    it is left out and named now, and the rest is counted. A source name cannot break the
+    Markdown table or send escape sequences to the terminal that prints it."""
+    import json
+
+    def jsonl(name, rows):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    jsonl("synth.jsonl", [{"id": "a", "source": "x|y\n\x1b[2J", "tests": ["assert 1"]}, {"id": "b", "tests": 5}])
+    jsonl("filter.jsonl", [{"id": "a", "tests": ["assert 1"], "num_tests_before": "x"}])
+    jsonl("sample.jsonl", [{"id": "a", "inferences": [{"pass_rate": 1.0}]}, {"id": "b", "inferences": [{"pass_rate": "hi"}]}])
+    summary = run_stats(StatsConfig(run_dir=str(tmp_path)))
+    assert summary["skipped"] == [
+        f"{tmp_path / 'synth.jsonl'}: line 2: field 'tests' must be a list, got int",
+        f"{tmp_path / 'filter.jsonl'}: line 1: field 'num_tests_before' must be an integer, got str",
+        f"{tmp_path / 'sample.jsonl'}: line 2: inferences[0] must be an object with a 'pass_rate' in [0, 1]",
+    ]
+    total = summary["table"][-1]
+    assert total["questions_synthesized"] == 1 and total["completions"] == 1
+    md = (tmp_path / "stats.md").read_text()
+    assert "\x1b" not in md and len(md.splitlines()) == 4 and "x\\|y" in md
+    assert "Records left out (3)" in (tmp_path / "report.html").read_text()
+
+
 def test_stats_of_an_empty_run_still_renders(tmp_path):
     summary = run_stats(StatsConfig(run_dir=str(tmp_path)))
     assert (tmp_path / "report.html").exists() and summary["table"][-1]["source"] == "total"
