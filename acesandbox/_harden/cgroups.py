@@ -107,6 +107,14 @@ class Cgroup:
                 _write(os.path.join(self._mem_dir(), "memory.swappiness"), "0")
             except OSError:
                 pass
+            # v1 charges socket buffers to a cgroup only once it has a TCP limit (v2 always
+            # does): without one, a program held GiBs of TCP buffers on its loopback outside
+            # the memory limit, up to the host-wide net.ipv4.tcp_mem, past which every TCP
+            # socket of the host is under memory pressure.
+            try:
+                _write(os.path.join(self._mem_dir(), "memory.kmem.tcp.limit_in_bytes"), value)
+            except OSError:
+                pass
         else:
             _write(os.path.join(self._mem_dir(), "memory.max"), value)
             try:

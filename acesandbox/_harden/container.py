@@ -47,6 +47,10 @@ def _filesystem(scratch_mb: int, uid: int) -> dict[str, Any]:
             "tmpfs": {
                 SCRATCH: f"rw,nosuid,nodev,size={scratch_mb}m,mode=1777,uid={uid},gid={uid}",
                 SHM: f"rw,nosuid,nodev,noexec,size={SHM_MB}m,mode=1777,uid={uid},gid={uid}",
+                # Docker's devpts hidden (/dev/ptmx points into it): every devpts instance draws
+                # on one pool of terminals for the whole host, which one program emptied for
+                # every container and sandbox while it ran. Tests need no terminal.
+                "/dev/pts": "ro,nosuid,nodev,noexec,size=4k,mode=0755",
             },
         },
     }

@@ -48,7 +48,9 @@ _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/s
 # ranges: they would outlive the job). bubblewrap protects /proc/sys only where the
 # directory itself is writable, which it is not (0555). So these are bound read-only,
 # and what lists the host's tasks, keys or kernel memory is hidden (Docker's defaults).
-_PROC_READONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs", "asound", "acpi", "scsi")
+# /proc/pressure too: written, it registers triggers on the host's own pressure group (a
+# kernel object of the whole host, one per descriptor, and code with a history of bugs).
+_PROC_READONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs", "asound", "acpi", "scsi", "pressure")
 _PROC_MASKED = ("kcore", "keys", "key-users", "timer_list", "timer_stats", "sched_debug", "latency_stats", "kallsyms", "kpagecount", "kpageflags", "kpagecgroup")
 
 
@@ -175,6 +177,23 @@ def _proc_guards() -> list[str]:
     return args
 
 
+_DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+_DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"))
+
+
+def _dev() -> list[str]:
+    """A minimal /dev as bubblewrap's ``--dev`` makes it, less its devpts (/dev/pts, /dev/ptmx):
+    every devpts instance draws on one host-wide pool of terminals (kernel.pty.max less the
+    host's reserve), so a program that opened /dev/ptmx 3,000 times left none for other
+    sandboxes and containers while it ran. Tests need no terminal."""
+    args = ["--tmpfs", "/dev"]
+    for name in _DEV_NODES:
+        args += ["--dev-bind", f"/dev/{name}", f"/dev/{name}"]
+    for name, target in _DEV_LINKS:
+        args += ["--symlink", target, f"/dev/{name}"]
+    return args
+
+
 def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     args: list[str] = []
     for d in _OS_DIRS:
@@ -194,7 +213,7 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
             args += ["--ro-bind", d, d]
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     args += ["--ro-bind", pkg, PKG_MOUNT]
-    args += ["--proc", "/proc", *_proc_guards(), "--dev", "/dev"]
+    args += ["--proc", "/proc", *_proc_guards(), *_dev()]
     # /dev/shm (POSIX shared memory, multiprocessing) and the scratch are the only
     # writable places; both are wiped after every test. Everything else is read-only,
     # the root included, so nothing a test writes survives into the next job.

@@ -4,8 +4,10 @@ The namespaces leave the whole kernel interface reachable; this filter closes th
 a Python program never needs and attackers use most: io_uring, the key store, userfaultfd,
 bpf, perf events, kexec and kernel modules, mounts, new namespaces, ptrace and other
 processes' memory, personality, accounting, swap, reboot, the clock, quotas, file handles
-and a few legacy calls, System V IPC and POSIX message queues (they outlive the job); and it keeps a program from changing another process's limits,
-priority or CPU set (the whole sandbox runs as one uid, so the kernel would let it lower
+and a few legacy calls, System V IPC and POSIX message queues (they outlive the job),
+inotify, fanotify and native AIO (quotas of the whole host uid or host), file leases (on
+host files: they stall the host's writers); and it keeps a program from changing another
+process's limits, priority or CPU set (the whole sandbox runs as one uid, so the kernel would let it lower
 the server's and reach every later job), while its own stay its to change. Each denied call returns an error (``EPERM``, or ``ENOSYS`` where
 a library should take its fallback: io_uring, and ``clone3``, whose flags sit in memory a
 filter cannot read, so glibc falls back to ``clone``, whose flags it can). Everything else
@@ -42,6 +44,7 @@ _NULL = 0
 _PRIO_PROCESS = 0
 _IOPRIO_WHO_PROCESS = 1
 _AF_ALLOWED = (1, 2, 10, 16)  # AF_UNIX, AF_INET, AF_INET6, AF_NETLINK
+_F_SETLEASE = 1024
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class Family:
     first_in: tuple[int, ...] = ()
     """Only calls whose first argument is not one of these: the address families ``socket``
     may still make (each value below the largest is one rule, everything above it one)."""
+    equal: tuple[tuple[int, int], ...] = ()
+    """Only calls whose argument equals one of these (argument index, value), one rule each,
+    compared in its low 32 bits (the kernel's ``int`` and ``unsigned int`` arguments drop the
+    rest): ``((1, 1024),)`` is "argument 1 == 1024", 0x100000400 included."""
 
 
 DENIED: tuple[Family, ...] = (
@@ -106,6 +113,21 @@ DENIED: tuple[Family, ...] = (
            why="System V shared memory, message queues and semaphores outlive the job (memory and data for later jobs)"),
     Family("mqueue", ("mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr"),
            why="POSIX message queues outlive the job (data for the next program)"),
+    # Quotas the kernel keeps per host uid or for the whole host, never per namespace: the
+    # sandbox's user is one host uid (host root where bubblewrap runs as root), so one program
+    # held the 128 inotify instances (and fanotify groups) of every process of that uid, the
+    # host's and every other sandbox's, and io_setup(65536) every AIO slot of the host
+    # (fs.aio-max-nr), for as long as it ran. ENOSYS, as a kernel built without them answers.
+    Family("inotify", ("inotify_init", "inotify_init1", "fanotify_init"), errno.ENOSYS,
+           why="inotify instances and fanotify groups are counted per host uid: one program took them all"),
+    # The sandbox's uid owns root's files where it is host uid 0, which is all a lease asks:
+    # a lease on a file bound in from the host (the interpreter, the OS libraries) held every
+    # host process that opened it for writing until the job ended or the kernel broke the
+    # lease (fs.lease-break-time, 45 s).
+    Family("leases", ("fcntl", "fcntl64"), errno.EACCES, equal=((1, _F_SETLEASE),),
+           why="a lease on a host file bound into the sandbox stalls the host's writers of that file"),
+    Family("aio", ("io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents", "io_pgetevents"), errno.ENOSYS,
+           why="native AIO slots are one host-wide pool (fs.aio-max-nr): one program took them all"),
     # Address families other than unix, IPv4, IPv6 and netlink (EAFNOSUPPORT, as a kernel
     # without them answers). AF_VSOCK is not namespaced: a program held a port of the whole
     # host and of later jobs (and it reaches the hypervisor's services); most of the others
@@ -168,6 +190,9 @@ def _build(lib: Any) -> tuple[Any, tuple[str, ...]]:
                 elif fam.when:
                     for entry in fam.when:
                         filt.add_rule(action, name, *(lib.Arg(i, lib.NE, v) for i, v in entry))
+                elif fam.equal:
+                    for i, v in fam.equal:
+                        filt.add_rule(action, name, lib.Arg(i, lib.MASKED_EQ, 0xFFFFFFFF, v))
                 elif fam.first_in:
                     top = max(fam.first_in)
                     for value in range(top):

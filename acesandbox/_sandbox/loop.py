@@ -19,7 +19,7 @@ from . import scratch
 from .framing import read_exact, recv, result_message, send, write_all
 from .job import job_process
 from .kinds import lockstep
-from .procs import inherited_changed, prctl, read_proc, sweep
+from .procs import cap_sigpending, inherited_changed, prctl, read_proc, rebase, sweep
 from .supervise import close_j, supervise
 from .template import Template, TemplateGone, serve_template
 from .testproc import q_process
@@ -483,6 +483,8 @@ def main() -> None:
         if not scratch.wipe(path):
             os._exit(3)
     prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
+    cap_sigpending()  # a quota of the whole host uid (see procs.SIGPENDING)
+    rebase()
     if cfg.get("rlimit_nproc"):
         cfg["rlimit_nproc_base"] = 1  # the fork template
     cfg["preload_failed"] = _interpreter(cfg)

@@ -165,14 +165,41 @@ _RLIMITS = tuple(sorted({getattr(resource, n) for n in dir(resource) if n.starts
 
 def inherited(pid: int) -> tuple[Any, ...]:
     """What process ``pid`` (0: this one) passes on to what it forks: every limit, the nice
-    value, the CPU set and the scheduling policy. Read only: prlimit without a new limit
-    (which seccomp lets through), getpriority, sched_getaffinity, sched_getscheduler."""
+    value, the CPU set, the scheduling policy and the core dump filter. Read only: prlimit
+    without a new limit (which seccomp lets through), getpriority, sched_getaffinity,
+    sched_getscheduler, /proc/PID/coredump_filter (which the same uid may write, no system
+    call a filter sees: fork copies it, so it carried a program's bits to every later J)."""
     return (
         tuple(resource.prlimit(pid, r) for r in _RLIMITS),
         os.getpriority(os.PRIO_PROCESS, pid),
         os.sched_getaffinity(pid),
         os.sched_getscheduler(pid),
+        read_proc(f"/proc/{pid or 'self'}/coredump_filter") if _COREDUMP_FILTER else None,
     )
+
+
+_COREDUMP_FILTER = os.path.exists("/proc/self/coredump_filter")
+"""Whether this kernel has the file (without it, reading it would fail every check open)."""
+
+
+SIGPENDING = 256
+"""The sandbox's RLIMIT_SIGPENDING: signals queued on its processes. The kernel counts them per
+uid in each user namespace and again for the host uid above it, against which the host's own
+processes and every other sandbox of that uid are checked: a program that queued the host's
+limit (about 100000 real-time signals) made timer_create and sigqueue fail with EAGAIN for all
+of them while it ran. Capped, a sandbox holds at most this many of them."""
+
+
+def cap_sigpending() -> None:
+    """Lower this process's RLIMIT_SIGPENDING to :data:`SIGPENDING` (never raise it); every
+    process of the sandbox inherits it, and none can raise it again. Call before
+    :func:`rebase`, at the server's start."""
+    now = resource.getrlimit(resource.RLIMIT_SIGPENDING)
+    soft, hard = (SIGPENDING if v == resource.RLIM_INFINITY else min(v, SIGPENDING) for v in now)
+    try:
+        resource.setrlimit(resource.RLIMIT_SIGPENDING, (soft, hard))
+    except (OSError, ValueError):
+        pass
 
 
 TEMPLATE_OOM = 500
@@ -226,6 +253,13 @@ def _raised_at_start() -> tuple[int, int | None] | None:
 
 RAISED_AT_START = _raised_at_start()
 """This process's :func:`raised` when it imported this module (the server's, before any job)."""
+
+
+def rebase() -> None:
+    """Take :data:`AT_START` anew: the server's own settings once it has set them
+    (:func:`cap_sigpending`), before it forks the template."""
+    global AT_START
+    AT_START = _at_start()
 
 
 def inherited_changed(*pids: int) -> bool:

@@ -114,6 +114,10 @@ _NEXT = _LIB + src(
         a.bind(b"\\0acesandbox-conformance-left")
         return True
 
+    def dump_filter():
+        with open("/proc/self/coredump_filter") as f:
+            return int(f.read(), 16)
+
     def add(a, b):
         return a + b
     """
@@ -180,6 +184,17 @@ CASES: tuple[Case, ...] = (
         "first) and its autogroup's nice value; no system-call filter sees a write to a file",
         # On the process backend the server may share the test runner's autogroup.
         requires=frozenset({"pid_isolation"}),
+    ),
+    _case(
+        "later_job_coredump_filter",
+        """
+        def change(pid):
+            with open(f"/proc/{pid}/coredump_filter", "w") as f:
+                f.write("0x1a5")
+        """,
+        "assert dump_filter() != 0x1a5",
+        "/proc lets the same uid set the server's and the fork template's core dump filter, which "
+        "fork copies into every later J: bits from one job to the next that no system-call filter sees",
     ),
     # Kernel state a program leaves in the sandbox's own namespaces. Where the sandbox's
     # user is host uid 0 (bubblewrap run as root), /proc/sys is writable unless bound

@@ -5,12 +5,13 @@ instance, a key in the kernel's key store, a userfaultfd, a BPF map, a perf coun
 new mount API, address-space randomisation turned off, a user namespace through
 ``clone``/``clone3``) and passes only if the kernel granted it. A sandbox with a system-call
 filter (``syscall_filter``: the namespace backend's seccomp filter, Docker's default
-profile) refuses every one.
+profile) refuses every one. The last case is a quota every backend caps (pending signals,
+counted per host uid).
 """
 
 from __future__ import annotations
 
-from ._case import F, Case, src
+from ._case import F, P, Case, src
 
 _LIB = """
 import ctypes, os, struct
@@ -19,7 +20,8 @@ _libc.syscall.restype = ctypes.c_long
 _X86 = os.uname().machine == "x86_64"
 NR = dict(io_uring_setup=425, add_key=248 if _X86 else 217, userfaultfd=323 if _X86 else 282,
           bpf=321 if _X86 else 280, perf_event_open=298 if _X86 else 241, open_tree=428,
-          personality=135 if _X86 else 92, clone=56 if _X86 else 220, clone3=435, mq_open=240 if _X86 else 180)
+          personality=135 if _X86 else 92, clone=56 if _X86 else 220, clone3=435, mq_open=240 if _X86 else 180,
+          io_setup=206 if _X86 else 0)
 
 def call(name, *args):
     conv = [ctypes.c_char_p(a) if isinstance(a, bytes) else a if isinstance(a, ctypes.Array) else ctypes.c_long(a)
@@ -175,5 +177,86 @@ CASES: tuple[Case, ...] = (
             return got_fd(fd)
         """,
         "a POSIX message queue outlives the job: a channel to the next program",
+    ),
+    _case(
+        "inotify",
+        """
+        def attack():
+            return got_fd(_libc.inotify_init1(0o2000000)) or got_fd(_libc.fanotify_init(0x200, 0))  # FAN_REPORT_FID
+        """,
+        "inotify instances and fanotify groups are counted per host uid (128 each): one program held them "
+        "all, for the host's processes of that uid and every other sandbox",
+    ),
+    _case(
+        "aio",
+        """
+        def attack():
+            ctx = ctypes.c_ulong(0)
+            return call("io_setup", 1, ctypes.addressof(ctx)) == 0
+        """,
+        "native AIO slots are one pool for the whole host (fs.aio-max-nr): io_setup(65536) took them all",
+    ),
+    _case(
+        "file_lease",
+        """
+        import fcntl, sys
+        def attack():
+            fd = os.open(os.path.realpath(sys.executable), os.O_RDONLY)
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+            except OSError:
+                return False
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+            return True
+        """,
+        "a lease on a file the host shares with the sandbox (the interpreter) holds every host process "
+        "that opens it for writing until the job ends or the kernel breaks it (45 s)",
+    ),
+    # Not system calls but a device: every devpts instance draws on one pool of terminals for
+    # the whole host (kernel.pty.max less the host's reserve), so no sandbox gets a devpts.
+    Case(
+        "kernel_terminals",
+        _LIB + src(
+            """
+            def attack():
+                try:
+                    leader, follower = os.openpty()
+                except OSError:
+                    return False
+                os.close(leader)
+                os.close(follower)
+                return True
+            """
+        ),
+        ("assert attack() == True",),
+        (F,),
+        requires={"fs_isolation"},
+        hostile=True,
+        why="terminals come from one pool for the whole host: a program that opened 3,000 left none for "
+        "other sandboxes and containers",
+    ),
+    # Not a system call to refuse but a quota to cap, so on every backend: the kernel counts the
+    # signals queued on a uid's processes for the host uid too, and checks the host's own processes
+    # and every other sandbox of that uid against it (timer_create, sigqueue: EAGAIN for all).
+    Case(
+        "kernel_signal_queue",
+        _LIB + src(
+            """
+            import signal
+            class _Value(ctypes.Union):
+                _fields_ = [("i", ctypes.c_int), ("p", ctypes.c_void_p)]
+            def attack():
+                signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])
+                queued = 0
+                while queued < 5000 and _libc.sigqueue(os.getpid(), signal.SIGRTMIN, _Value(0)) == 0:
+                    queued += 1
+                return queued >= 5000
+            """
+        ),
+        ("assert attack() == True", "assert 1 + 2 == 3"),
+        (F, P),
+        hostile=True,
+        why="pending signals are counted per host uid: a program that queued the uid's limit made "
+        "timer_create and sigqueue fail for the host's processes and every other sandbox",
     ),
 )

@@ -68,6 +68,12 @@ PROBES: dict[str, list[tuple[str, tuple]]] = {
                ("mq_getsetattr", (-1, 0, 0))],
     # vsock (40), packet (17), a number past every family, and one whose high bits would
     # truncate to vsock in the kernel's int: unfiltered, a socket, EPERM, EAFNOSUPPORT, a socket.
+    # Unfiltered, each init makes an instance (a descriptor); io_setup with a NULL context answers EFAULT.
+    "inotify": [("inotify_init1", (0,)), ("fanotify_init", (0x200, 0))],  # FAN_REPORT_FID: no capability needed
+    # F_SETLEASE on no file, and with high bits the kernel's unsigned int drops: unfiltered EBADF.
+    "leases": [("fcntl", (-1, 1024, 0)), ("fcntl", (-1, 0x100000400, 0))],
+    "aio": [("io_setup", (1, 0)), ("io_destroy", (0,)), ("io_submit", (0, 0, 0)), ("io_cancel", (0, 0, 0)),
+            ("io_getevents", (0, 0, 0, 0, 0))],
     "socket_families": [("socket", (40, 1, 0)), ("socket", (17, 3, 0)), ("socket", (0x100000028, 1, 0)),
                         ("socketpair", (40, 1, 0, 0))],
 }
@@ -144,7 +150,8 @@ def test_every_denied_call_is_probed():
     assert set(PROBES) == {f.name for f in seccomp.DENIED} - {"socketcall"}  # i386 only
     # Calls without a safe probe here: i386/obsolete ones, or ones whose probe would need a real object.
     unprobed = {"umount", "vm86", "vm86old", "nfsservctl", "stime", "fsconfig", "fsmount", "fspick", "mount_setattr",
-                "process_vm_writev", "pidfd_getfd", "clock_adjtime", "quotactl_fd", "ipc", "socketcall"}
+                "process_vm_writev", "pidfd_getfd", "clock_adjtime", "quotactl_fd", "ipc", "socketcall",
+                "inotify_init", "io_pgetevents", "fcntl64"}
     assert {n for f in seccomp.DENIED for n in f.syscalls} == probed | unprobed
 
 

@@ -36,15 +36,22 @@ def child() -> Iterator[int]:
 
 def test_at_start_is_this_process_when_it_imported_procs():
     assert procs.AT_START == procs.inherited(0)
-    limits, nice, cpus, policy = procs.AT_START
+    limits, nice, cpus, policy, dump_filter = procs.AT_START
     assert len(limits) == 16 and limits[resource.RLIMIT_NOFILE] == resource.getrlimit(resource.RLIMIT_NOFILE)
     assert (nice, cpus, policy) == (os.getpriority(os.PRIO_PROCESS, 0), os.sched_getaffinity(0), os.sched_getscheduler(0))
+    with open("/proc/self/coredump_filter", "rb") as f:
+        assert dump_filter == f.read()
 
 
 def test_an_untouched_process_is_unchanged(child):
     assert procs.inherited(child) == procs.AT_START
     assert procs.inherited_changed(child) is False
     assert procs.inherited_changed() is False
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
 
 
 @pytest.mark.parametrize(
@@ -55,8 +62,9 @@ def test_an_untouched_process_is_unchanged(child):
         lambda pid: resource.prlimit(pid, 10, (5, 5)),  # RLIMIT_LOCKS, which the resource module does not name
         lambda pid: os.setpriority(os.PRIO_PROCESS, pid, 19),
         lambda pid: os.sched_setscheduler(pid, os.SCHED_BATCH, os.sched_param(0)),
+        lambda pid: _write(f"/proc/{pid}/coredump_filter", "0x1a5"),  # fork copies it: bits for every later J
     ],
-    ids=["nofile", "data", "locks", "nice", "policy"],
+    ids=["nofile", "data", "locks", "nice", "policy", "coredump_filter"],
 )
 def test_a_change_to_another_process_is_seen(child, change):
     change(child)
@@ -128,14 +136,15 @@ def test_inherited_cases_each_attack_in_an_earlier_job():
         "later_job_priority",
         "later_job_cpus",
         "later_job_oom_score",
+        "later_job_coredump_filter",
         "later_job_sysctls",
         "later_job_scratch_attributes",
         "later_job_sockets_in_flight",
         "later_job_scratch_space",
         "later_job_scratch_times",
     ]
-    assert all(c.earlier is not None and "def change(pid)" in c.earlier.program for c in inherited.CASES[:4])
-    assert all(c.earlier is not None and "def leave()" in c.earlier.program for c in inherited.CASES[4:])
+    assert all(c.earlier is not None and "def change(pid)" in c.earlier.program for c in inherited.CASES[:5])
+    assert all(c.earlier is not None and "def leave()" in c.earlier.program for c in inherited.CASES[5:])
     assert all(c.expect == (P, P) for c in inherited.CASES)
 
 
@@ -180,3 +189,21 @@ def test_own_changes_keep_the_sandbox_another_process_retires_it(backend):
         assert after.statuses == (Status.PASSED,), after.outcomes
         # Where the filter refused the change the sandbox lives on; where it was made, it was retired.
         assert (_server_pid(ex) != first) == (backend == "process")
+
+
+def test_cap_sigpending_lowers_and_never_raises():
+    """The pending-signal quota is the host uid's (see procs.SIGPENDING): the server caps its own
+    at start, every process of the sandbox inherits the cap, and a lower limit stays as it was."""
+    script = (
+        "import resource\n"
+        "from acesandbox._sandbox import procs\n"
+        "procs.cap_sigpending(); procs.rebase()\n"
+        "first = resource.getrlimit(resource.RLIMIT_SIGPENDING)\n"
+        "resource.setrlimit(resource.RLIMIT_SIGPENDING, (7, 9))\n"
+        "procs.cap_sigpending()\n"
+        "print(first, resource.getrlimit(resource.RLIMIT_SIGPENDING), procs.inherited_changed())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60).stdout.split(")")
+    soft, hard = (procs.SIGPENDING if v == resource.RLIM_INFINITY else min(v, procs.SIGPENDING) for v in resource.getrlimit(resource.RLIMIT_SIGPENDING))
+    assert out[0].strip() == f"({soft}, {hard}" and out[1].strip(" ,") == "(7, 9" and out[2].strip() == "True"
+
