@@ -15,11 +15,20 @@ from .config import ServerConfig
 from .service import RewardService
 
 
+def _uvicorn_version() -> str:
+    import uvicorn
+
+    return str(getattr(uvicorn, "__version__", "?"))
+
+
 def _header_deadline_protocol(read_timeout_s: float) -> type:
     """uvicorn's h11 protocol, closing a connection whose request headers take longer than
     ``read_timeout_s``: uvicorn itself waits for headers forever, so clients trickling them
     (no token needed: the app only sees complete headers) could hold every connection."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    if not all(hasattr(H11Protocol, name) for name in ("handle_events", "on_response_complete", "connection_made")):
+        raise RuntimeError(f"uvicorn {_uvicorn_version()}: its h11 protocol changed; pin uvicorn<1 or update rm_rl/server/run.py")
 
     class _Protocol(H11Protocol):  # type: ignore[misc]
         _head_timer: Any = None
