@@ -17,12 +17,13 @@ process killed with SIGKILL leaves nothing running.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import posixpath
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .env import sandbox_env
 
-__all__ = ["SCRATCH", "SHM", "container_spec"]
+__all__ = ["HOST_CONFIG_EXTRA", "SCRATCH", "SHM", "container_spec"]
 
 SCRATCH = "/tmp"
 SHM = "/dev/shm"
@@ -38,22 +39,46 @@ def _namespaces() -> dict[str, Any]:
     }
 
 
-def _filesystem(scratch_mb: int, uid: int) -> dict[str, Any]:
+_EMPTY_RO = "ro,nosuid,nodev,noexec,size=4k,mode=0755"
+
+
+def _filesystem(scratch_mb: int, uid: int, image_volumes: Sequence[str]) -> dict[str, Any]:
+    # An image's VOLUMEs would be anonymous volumes, writable despite the read-only root:
+    # on the host's disk, with no size cap, and kept from one job to the next. An empty
+    # read-only tmpfs takes each one's place (Docker makes no volume where a tmpfs is).
+    covered = {posixpath.normpath(v): _EMPTY_RO for v in image_volumes}
     return {
         "create": {"working_dir": SCRATCH},
         "host": {
             "read_only": True,
             # Owned by the sandbox user, as the server must be able to wipe it after each test.
+            # "exec": Docker makes a tmpfs noexec unless told, and a correct program that
+            # wrote a script to its scratch and ran it erred here but passed on namespace.
             "tmpfs": {
-                SCRATCH: f"rw,nosuid,nodev,size={scratch_mb}m,mode=1777,uid={uid},gid={uid}",
+                **covered,  # ours below win where a VOLUME is one of them
+                SCRATCH: f"rw,exec,nosuid,nodev,size={scratch_mb}m,mode=1777,uid={uid},gid={uid}",
                 SHM: f"rw,nosuid,nodev,noexec,size={SHM_MB}m,mode=1777,uid={uid},gid={uid}",
                 # Docker's devpts hidden (/dev/ptmx points into it): every devpts instance draws
                 # on one pool of terminals for the whole host, which one program emptied for
                 # every container and sandbox while it ran. Tests need no terminal.
-                "/dev/pts": "ro,nosuid,nodev,noexec,size=4k,mode=0755",
+                "/dev/pts": _EMPTY_RO,
+                # Docker's mqueue hidden too (mode 1777): open(O_CREAT) there makes a POSIX
+                # message queue past the filter's mq_open, and its name (255 bytes, 9 of them)
+                # outlived the job in the container's IPC namespace, read by every later job.
+                "/dev/mqueue": _EMPTY_RO,
             },
         },
     }
+
+
+# HostConfig fields the docker SDK has no argument for, added to what create_host_config
+# returns. ReadonlyPaths: Docker's own (it uses them when none are given) plus
+# /proc/pressure, mode 0666 in a container: a program registered a PSI trigger on the
+# host's root pressure group per descriptor it held (the namespace backend binds it
+# read-only too). Reading it stays allowed.
+HOST_CONFIG_EXTRA: dict[str, Any] = {
+    "ReadonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", "/proc/pressure"],
+}
 
 
 def _limits(memory_mb: int, max_processes: int, cpus: float) -> dict[str, Any]:
@@ -123,14 +148,15 @@ def container_spec(
     socket_dir: str | None = None,
     socket_target: str = "/run/acesandbox",
     cgroup_parent: str | None = None,
+    image_volumes: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(create_container arguments, create_host_config arguments)`` of a sandbox container.
 
     The protocol runs over the attached stdin/stdout, or (``socket_dir``) over a Unix
     socket in that host directory, mounted read-only at ``socket_target`` with nothing
-    else in it. The steps are applied in a fixed order; pass them to the docker SDK's
-    low-level API:
-    ``api.create_container(**create, host_config=api.create_host_config(**host))``.
+    else in it. ``image_volumes``: the paths the image declares as VOLUMEs (each covered).
+    The steps are applied in a fixed order; pass them to the docker SDK's low-level API:
+    ``api.create_container(**create, host_config={**api.create_host_config(**host), **HOST_CONFIG_EXTRA})``.
     """
     if uid <= 0:
         raise ValueError("a sandbox never runs as root: uid must be > 0")
@@ -138,7 +164,7 @@ def container_spec(
     host: dict[str, Any] = {}
     for step in (
         _namespaces(),
-        _filesystem(scratch_mb, uid),
+        _filesystem(scratch_mb, uid, [v for v in image_volumes if posixpath.normpath(v) != socket_target]),
         _limits(memory_mb, max_processes, cpus),
         _privileges(uid),
         _environment(),

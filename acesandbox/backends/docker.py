@@ -41,7 +41,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from .._harden.container import SCRATCH, SHM, container_spec
+from .._harden.container import HOST_CONFIG_EXTRA, SCRATCH, SHM, container_spec
 from .._harden.env import sandbox_env
 from .._result import Outcome, Report
 from .._spec import Job, SandboxConfig
@@ -392,6 +392,53 @@ def _close_listener(listener: _Listener | None) -> None:
         listener.close()
 
 
+def _v1_memory_dir(pid: int, cid: str) -> str | None:
+    """The directory of container ``cid``'s v1 memory cgroup on this host, found from its
+    process ``pid``; None on cgroup v2, or where that cgroup's path does not name the
+    container (a remote engine's pid is some other process here)."""
+    mounts = []
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for row in f:
+                pre, _, post = row.partition(" - ")
+                post_fields, pre_fields = post.split(), pre.split()
+                if len(post_fields) >= 3 and post_fields[0] == "cgroup" and "memory" in post_fields[2].split(","):
+                    mounts.append((pre_fields[3], pre_fields[4]))  # (root within the hierarchy, mount point)
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except (OSError, IndexError):
+        return None
+    for line in lines:
+        _hid, ctrls, path = line.split(":", 2)
+        if "memory" not in ctrls.split(",") or cid not in path:
+            continue
+        for root, point in mounts:
+            rel = os.path.relpath(path, root)
+            if not rel.startswith(".."):
+                d = os.path.normpath(os.path.join(point, rel))
+                if os.path.isdir(d):
+                    return d
+    return None
+
+
+def _limit_tcp_buffers(pid: int, cid: str, limit_bytes: int) -> None:
+    """Give the container's v1 memory cgroup a TCP limit equal to its memory limit.
+
+    v1 charges socket buffers to a cgroup only once it has one (v2 always does): without
+    it a program held ~776 MiB of TCP buffers on its own loopback outside a 320 MiB
+    container. Docker's KernelMemoryTCP reaches the OCI spec but runc >= 1.0 ignores it,
+    so the file is written from here, after the bootstrap and before any job (sockets made
+    earlier would stay uncharged). Best effort, like the namespace backend's cgroup."""
+    d = _v1_memory_dir(pid, cid)
+    if d is None:
+        return
+    try:
+        with open(os.path.join(d, "memory.kmem.tcp.limit_in_bytes"), "w") as f:
+            f.write(str(limit_bytes))
+    except OSError:
+        pass
+
+
 def _container_cgroup(pid: int) -> Callable[[], int] | None:
     """A counter of OOM kills in the container's memory cgroup, when this host can read it."""
     try:
@@ -618,10 +665,13 @@ class _Container(ServerSession):
             socket_dir=listener.dir if listener else None,
             socket_target=_SOCKET_DIR,
             cgroup_parent=dcfg.cgroup_parent,
+            image_volumes=backend.image_volumes(),
         )
         api = self._client.api
         try:
-            cid = api.create_container(**create, host_config=api.create_host_config(**host))["Id"]
+            host_config = api.create_host_config(**host)
+            host_config.update(HOST_CONFIG_EXTRA)
+            cid = api.create_container(**create, host_config=host_config)["Id"]
         except docker.errors.ImageNotFound as exc:
             _close_listener(listener)
             raise SandboxUnavailableError(backend.missing_image_message()) from exc
@@ -651,6 +701,8 @@ class _Container(ServerSession):
             self._cfg["site"] = list(boot.get("site") or [])
             pid = int(api.inspect_container(cid)["State"]["Pid"] or 0)
             self._oom = _container_cgroup(pid) if pid > 0 else None
+            if pid > 0:
+                _limit_tcp_buffers(pid, cid, self._memory_mb << 20)
             # Without the container's cgroup an OOM kill would look like a crash: cap each
             # process's address space instead, so a big allocation is a MemoryError.
             self._cfg["rlimit_as"] = self._oom is None
@@ -750,6 +802,7 @@ class DockerBackend(Backend):
         self.docker = docker_config or DockerConfig.from_options(self.config.options)
         self._client: docker.DockerClient | None = None
         self._python: str | None = self.config.python
+        self._volumes: list[str] | None = None
         self._client_lock = threading.Lock()
 
     def client(self) -> docker.DockerClient:
@@ -811,6 +864,16 @@ class DockerBackend(Backend):
         if self._python is None:
             self.check()
         return self._python or "python3"
+
+    def image_volumes(self) -> list[str]:
+        """The paths the image declares as VOLUMEs (each covered, see container_spec)."""
+        if self._volumes is None:
+            try:
+                config = self.client().api.inspect_image(self.docker.image).get("Config") or {}
+            except docker.errors.ImageNotFound:
+                return []  # creating the container says so, naming the fix
+            self._volumes = sorted(config.get("Volumes") or {})
+        return self._volumes
 
     def open_session(self, worker: int = 0) -> Session:
         return _DockerSession(self, worker)

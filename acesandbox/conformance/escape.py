@@ -47,6 +47,23 @@ _MEMORY_SCAN = src(
 # reward server, reading another client's programs).
 _Q_SCAN = _MEMORY_SCAN + "\nassert echo('x') == 'x' and {}\n"
 
+# A POSIX message queue made through the mqueue filesystem by open(O_CREAT), past the
+# filter's mq_open: it lives in the sandbox's IPC namespace, which every later job shares.
+_QUEUE_LEFT = Job(
+    program=src(
+        """
+        import os
+        def leave():
+            try:
+                os.close(os.open("/dev/mqueue/acesandbox-left-" + "x" * 200, os.O_CREAT | os.O_RDWR, 0o666))
+            except OSError:
+                pass
+        """
+    ),
+    tests=(AssertTest("assert leave() is None"),),
+    limits=FAST,
+)
+
 CASES: tuple[Case, ...] = (
     Case(
         "env_secret",
@@ -338,5 +355,24 @@ CASES: tuple[Case, ...] = (
         earlier=_EARLIER,
         hostile=True,
         why="each test process Q is forked from the same template, never from the server",
+    ),
+    Case(
+        "later_job_message_queue_file",
+        src(
+            """
+            import os
+            def left():
+                try:
+                    return [n for n in os.listdir("/dev/mqueue") if n.startswith("acesandbox-left")]
+                except OSError:
+                    return []
+            """
+        ),
+        ("assert left() != []",),
+        (F,),
+        earlier=_QUEUE_LEFT,
+        requires={"fs_isolation"},
+        hostile=True,
+        why="a queue's name (255 bytes) would carry data to every later job of the sandbox",
     ),
 )

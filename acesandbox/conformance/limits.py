@@ -227,4 +227,25 @@ CASES: tuple[Case, ...] = (
         hostile=True,
         why="2 MB of tiny lines on the result channel are dealt with in bounded time",
     ),
+    Case(
+        "host_pressure_triggers",
+        src(
+            """
+            import os
+            def trigger():
+                try:
+                    fd = os.open("/proc/pressure/memory", os.O_RDWR | os.O_NONBLOCK)
+                    os.write(fd, b"some 150000 2000000" + bytes(1))
+                    return True
+                except OSError:
+                    return False
+            """
+        ),
+        ("assert trigger() == True",),
+        (F,),
+        requires={"fs_isolation"},
+        hostile=True,
+        why="/proc/pressure is the host's root pressure group: a trigger there is a kernel object of "
+        "the whole host, one per descriptor a program holds",
+    ),
 )
