@@ -375,7 +375,14 @@ def serve_template(
     if me != 0:
         os.dup2(null, 0)
     sys.stdin = open(0, closefd=False)
+    # A non-dumpable process's /proc files are root's, which the sandbox's uid is not under
+    # Docker: the score stayed 0, the server's too, and the OOM killer took the server (the
+    # container's pid 1) when a program held memory outside its own RSS. Dumpable for this
+    # one write: no program process is alive when a template starts (at the server's start,
+    # or restarted after a sweep), so none can open this process's memory meanwhile.
+    prctl(4, 1)  # PR_SET_DUMPABLE
     oom_adj(TEMPLATE_OOM)
+    prctl(4, 0)
     fork = _clone_parent()
     while True:
         try:

@@ -73,3 +73,22 @@ def test_the_oom_killer_takes_a_test_process_before_the_job_process(backend):
         shared = ex.run(Job(program=_OOM_SCORES, tests=["assert scores()[0] == 500"], mode="shared", limits=Limits(timeout_s=5.0)))
     assert isolated.statuses == (Status.PASSED,) * 3, isolated.outcomes
     assert shared.statuses == (Status.PASSED,), shared.outcomes
+
+
+_SERVER_SCORES = (
+    "def scores():\n"
+    "    def read(pid):\n"
+    "        with open(f'/proc/{pid}/oom_score_adj') as f:\n"
+    "            return int(f.read())\n"
+    "    return read('self'), read(1)\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["namespace", "docker"])
+def test_the_oom_killer_takes_the_program_before_the_server(backend):
+    """The template's 500 (inherited by every J) holds where the sandbox's uid does not own a
+    non-dumpable process's /proc files (Docker): the server, pid 1, stays at 0."""
+    require_backend(backend)
+    with Executor(SandboxConfig(backend=backend, workers=1)) as ex:
+        report = ex.run(Job(_SERVER_SCORES, ["s = scores()\nassert s[0] >= 500 and s[1] == 0, s"], mode="shared", limits=Limits(timeout_s=5.0)))
+    assert report.statuses == (Status.PASSED,), report.outcomes
