@@ -144,8 +144,10 @@ def _test_names(
 def _plain_statement(stmt: ast.stmt, aliases: dict[str, str], library: Set[str] = frozenset()) -> bool:
     """Statements that decide nothing in the program's process: imports, definitions,
     docstrings, prints, and assignments of literals or program values to names."""
-    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef, ast.AsyncFunctionDef)):
         return True
+    if isinstance(stmt, ast.ClassDef):  # its body runs with the class statement, in the program's process
+        return all(_plain_statement(s, aliases, library) for s in stmt.body)
     if isinstance(stmt, ast.Expr):  # a docstring, or a print (its value decides nothing)
         value = stmt.value
         return isinstance(value, ast.Constant) or (isinstance(value, ast.Call) and _is_name(value.func, "print"))

@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import functools
 import re
+import unittest
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from acesandbox._spec import Limits
 from acesandbox.errors import InvalidJobError, TestSyntaxError
 
 from .data import CHECK_FUNCTION, Check, Plan
-from .forgeable import _forgeable, _library_names, _test_names
+from .forgeable import _forgeable, _library_names, _plain_statement, _test_names
 from .host import _compile_template
 from .literals import _NO, _literal_value
 from .names import (
@@ -22,6 +23,7 @@ from .names import (
     _copy,
     _has_starred,
     _import_aliases,
+    _is_name,
     _resolves_to,
     _Substitute,
     _walk,
@@ -396,14 +398,65 @@ def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
         for d in node.decorator_list
     ) or any(isinstance(m, ast.AsyncFunctionDef) for m in methods)
     statements = [stmt for method in methods for stmt in method.body]
+    outside = _decides_outside(tree, collector.aliases, collector.library)
     collector.top_level = {id(stmt) for stmt in statements}
     _UnittestRewriter(collector).visit(tree)
     settings = {id(stmt) for method in methods for stmt in _mock_settings(method, collector.aliases)}
     plan = _finish(tree, collector, [s for s in statements if id(s) not in settings])
     # A check outside a test method's top level (in setUp, a helper) is required by none:
     # a program that patched unittest's TestCase._callSetUp ran the methods without it.
-    other = other or len(plan.required) != len(plan.checks)
+    other = other or len(plan.required) != len(plan.checks) or outside
     return dataclasses.replace(plan, forgeable=True) if other else plan
+
+
+_IMPLICIT = frozenset(
+    n for n in {*dir(unittest.TestCase), *dir(unittest.IsolatedAsyncioTestCase)} if not n.startswith("test")
+)
+"""Methods unittest (or Python) calls without the test naming them: setUp, setUpClass, tearDown, dunders..."""
+
+
+def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozenset[str]) -> bool:
+    """Whether code the test runs outside its test methods (module level, class bodies,
+    setUp, setUpClass, tearDown and other methods unittest calls itself) does more than
+    plain statements and ``self.x = <literal or program value>``: unlike a test method's
+    statements it was never vetted, and an ``if f(0) != 1: self.fail()`` there compared
+    the program's value in the program's process (a forged ``__ne__`` passed).
+    ``setUpModule`` is left out: a test process does not run it at all (its module is
+    not in ``sys.modules`` there), which would pass any program."""
+
+    def plain(stmt: ast.stmt, me: str | None = None) -> bool:
+        if (
+            me is not None
+            and isinstance(stmt, ast.Assign)
+            and all(isinstance(t, ast.Attribute) and _is_name(t.value, me) for t in stmt.targets)
+        ):
+            stmt = ast.Assign(targets=[ast.Name("_", ast.Store())], value=stmt.value)
+        return _plain_statement(stmt, aliases, library)
+
+    def class_decides(cls: ast.ClassDef) -> bool:
+        for m in cls.body:
+            if isinstance(m, ast.ClassDef):  # its body runs with the class statement
+                if class_decides(m):
+                    return True
+            elif isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if m.name in _IMPLICIT or (m.name.startswith("__") and m.name.endswith("__")):
+                    params = [*m.args.posonlyargs, *m.args.args]
+                    me = params[0].arg if params else None
+                    if not all(plain(s, me) for s in m.body):
+                        return True
+            elif not plain(m):
+                return True
+        return False
+
+    for stmt in tree.body:
+        if isinstance(stmt, ast.If) and ast.unparse(stmt.test) in ("__name__ == '__main__'", "'__main__' == __name__"):
+            continue  # unittest.main() where the test is run as a script: not here
+        if isinstance(stmt, ast.ClassDef):
+            if class_decides(stmt):
+                return True
+        elif not plain(stmt):
+            return True
+    return False
 
 
 def _mock_settings(method: ast.FunctionDef | ast.AsyncFunctionDef, aliases: dict[str, str]) -> list[ast.stmt]:

@@ -65,12 +65,16 @@ def flush_std() -> None:
             pass
 
 
-def run_suite(namespace: dict[str, Any], before: set[str]) -> Any:
-    """Run the TestCase classes a test defined (names not in ``before``), stopping at the
-    first failure; the unittest.TestResult."""
+def run_suite(namespace: dict[str, Any], before: dict[str, Any]) -> Any:
+    """Run the TestCase classes a test defined (bound to another object than in ``before``,
+    the namespace as it was: in shared mode a second test's ``class TestCases`` rebinds a
+    name the first one bound), stopping at the first failure; the unittest.TestResult."""
     import unittest
 
-    classes = [v for k, v in namespace.items() if k not in before and isinstance(v, type) and issubclass(v, unittest.TestCase)]
+    classes = [
+        v for k, v in namespace.items()
+        if before.get(k, _UNBOUND) is not v and isinstance(v, type) and issubclass(v, unittest.TestCase)
+    ]
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for cls in classes:
@@ -81,7 +85,10 @@ def run_suite(namespace: dict[str, Any], before: set[str]) -> Any:
     return result
 
 
-def _run_unittests(namespace: dict[str, Any], before: set[str], fd: int) -> None:
+_UNBOUND = object()
+
+
+def _run_unittests(namespace: dict[str, Any], before: dict[str, Any], fd: int) -> None:
     result = run_suite(namespace, before)
     for test, text in result.errors + result.failures:
         kind = "f" if (test, text) in result.failures else "e"
@@ -180,7 +187,7 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
             serve(take_channel(test["fdpass"], test["i"]), g, exc_info, flush_std)
         else:
             g["__ace_check__"] = check
-            before = set(g) if test.get("unittest") else set()
+            before = dict(g) if test.get("unittest") else {}
             if test.get("call"):
                 g["__ace_args__"] = _wire.decode(test["args"])
                 g["__ace_kwargs__"] = _wire.decode(test["kwargs"])

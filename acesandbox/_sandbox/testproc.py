@@ -493,9 +493,19 @@ class Handle:
     __int__ = __float__ = __index__
 
 
-def _run_unittests(ns: dict[str, Any], before: set[str]) -> dict[str, Any] | None:
+def _run_unittests(ns: dict[str, Any], before: dict[str, Any]) -> dict[str, Any] | None:
     from .kinds import run_suite
 
+    # unittest runs setUpModule/tearDownModule from sys.modules[the classes' __module__]:
+    # the test's namespace is no module here, so without this a check in setUpModule never
+    # ran and any program passed (in the program's process its module holds them).
+    name = ns.get("__name__")
+    if isinstance(name, str) and name not in sys.modules:
+        module = ModuleType(name)
+        for hook in ("setUpModule", "tearDownModule"):
+            if hook in ns:
+                setattr(module, hook, ns[hook])
+        sys.modules[name] = module
     result = run_suite(ns, before)
     for test, text in result.failures:
         return {"v": "fail", "msg": text[-2000:]}
@@ -531,7 +541,7 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
                 if type(value) is not Handle and not isinstance(value, ModuleType):
                     rpc.synced[name] = _encoded(value)  # a value: kept in step with the program's
                     rpc.placed[name] = value
-        before = set(ns)
+        before = dict(ns)
         exec(compile(source, "<test>", "exec", dont_inherit=True), ns)
         verdict = (_run_unittests(ns, before) if unittest_test else None) or {"v": "pass"}
         changed = rpc.dirty()

@@ -593,4 +593,67 @@ CASES: tuple[Case, ...] = (
         )
         for mode in ("isolated", "shared")
     ),
+    *(
+        Case(
+            f"judged_outside_methods_decide_{mode}",
+            src(
+                """
+                class Liar:
+                    def __eq__(self, other):
+                        return True
+                    def __ne__(self, other):
+                        return False
+                    __hash__ = object.__hash__
+                def f(x):
+                    return Liar()
+                def g(x):
+                    return 2 * x
+                """
+            ),
+            tuple(
+                UnittestTest(
+                    f"import unittest\n{before}class T{i}(unittest.TestCase):\n{inside}"
+                    "    def test_a(self):\n        self.assertEqual(g(1), 2)\n"
+                )
+                for i, (before, inside) in enumerate((
+                    ("assert f(0) == 1\n", ""),
+                    ("", "    assert f(0) == 1\n"),
+                    ("", "    def setUp(self):\n        if f(0) != 1:\n            self.fail('f')\n"),
+                    ("", "    @classmethod\n    def setUpClass(cls):\n        if not f(0) == 1:\n            raise AssertionError\n"),
+                    ("", "    def tearDown(self):\n        if f(0) != 1:\n            raise AssertionError\n"),
+                    ("", "    class Check:\n        assert f(0) == 1\n"),
+                    ("", "    def setUp(self):\n        self.x = 1\n"),
+                ))
+            ),
+            (NOT_PASSED, NOT_PASSED, NOT_PASSED, NOT_PASSED, NOT_PASSED, NOT_PASSED, P),
+            mode=mode,
+            hostile=True,
+            why="a unittest test's code outside its test methods (module level, class bodies, setUp, setUpClass, "
+            "tearDown) that decides more than plain statements sends the test to a test process: run in the "
+            "program's process, its comparison of a program value took the program's forged __ne__",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_setup_module_runs_{mode}",
+            "def f(x):\n    return 0\ndef g(x):\n    return 2 * x\n",
+            tuple(
+                UnittestTest(
+                    "import unittest\ndef setUpModule():\n"
+                    f"    if f(0) != {want}:\n        raise AssertionError('f(0)')\n"
+                    # The decorator sends the test whole to a test process.
+                    "class T(unittest.TestCase):\n    @unittest.skipIf(False, 'never')\n"
+                    "    def test_a(self):\n        self.assertEqual(g(1), 2)\n"
+                )
+                for want in (1, 0)
+            ),
+            (NOT_PASSED, P),
+            mode=mode,
+            hostile=True,
+            why="a test process runs a unittest test's setUpModule too: its namespace was no module there, so "
+            "unittest skipped the module fixtures and a check in setUpModule passed any program",
+        )
+        for mode in ("isolated", "shared")
+    ),
 )

@@ -1397,3 +1397,22 @@ def test_library_names_leave_trusted_modules_and_target_functions_as_they_were()
     # names real tasks define (MBPP's gcd, HumanEval's median) stay the program's
     for source in ("assert gcd(4, 6) == 2", "assert median([1, 2, 3]) == 2"):
         assert not plan_assert_test(source).forgeable, source
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "class Check:\n    assert f(0) == 1\nassert f(1) == 2",  # a class body runs with its statement
+        "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        class C:\n            assert f(0) == 1\n        self.assertEqual(f(1), 2)\n",
+    ],
+)
+def test_a_class_body_that_decides_is_not_a_plain_statement(test):
+    """Left as a plain statement, the class body's assert ran unrewritten in the program's
+    process, where a value with a lying __eq__ passed it."""
+    plan = plan_unittest(test) if test.startswith("import unittest") else plan_assert_test(test)
+    assert plan.forgeable
+
+
+def test_a_class_of_definitions_and_literals_stays_plain():
+    plan = plan_assert_test("class Box:\n    size = 3\n    def area(self):\n        return 9\nassert f(1) == 2")
+    assert not plan.forgeable

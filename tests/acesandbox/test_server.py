@@ -160,3 +160,20 @@ def test_shared_mode_gives_each_stdin_test_its_own_output(executor):
         io = report.outcomes[:8] + report.outcomes[10:]
         assert [o.stdout for o in io] == [f"called {n}\n{2 * n}\n" for n in (*range(8), 9)]
         assert [o.stderr for o in io] == [f"note {n}\n" for n in (*range(8), 9)]
+
+
+def test_shared_mode_runs_each_unittest_test_that_reuses_a_class_name(executor):
+    """BigCodeBench's tests all name their class TestCases: in shared mode the second one
+    rebinds that name in the program's namespace, and must still run (not `NoTests`)."""
+    from acesandbox import UnittestTest
+
+    def case(method: str, arg: int, want: int) -> UnittestTest:
+        return UnittestTest(
+            f"import unittest\nclass TestCases(unittest.TestCase):\n    def {method}(self):\n        self.assertEqual(g({arg}), {want})\n"
+        )
+
+    for compare in ("strict", "compat"):
+        job = make_job(("def g(x):\n    return 2 * x\n", [case("test_a", 1, 2), case("test_b", 2, 4), case("test_c", 3, 7)]),
+                       {"mode": "shared", "compare": compare, "limits": Limits(timeout_s=5.0)})
+        report = executor.run(job)
+        assert report.statuses == (Status.PASSED, Status.PASSED, Status.FAILED), (compare, report.outcomes)
