@@ -113,9 +113,11 @@ def _legacy(
     if legacy:
         if isinstance(sandbox, _Backend):
             raise TypeError(f"{where}(): {sorted(legacy)} cannot change a Backend instance; configure the Backend instead")
-        base = SandboxConfig(backend=sandbox) if isinstance(sandbox, str) or sandbox is None else sandbox
-        if "preload" in legacy:
-            legacy["preload"] = tuple(legacy["preload"])
+        from .executor import sandbox_config
+
+        base = sandbox_config(sandbox)  # InvalidJobError naming what sandbox= takes, not replace()'s TypeError
+        if isinstance(legacy.get("preload"), list):
+            legacy["preload"] = tuple(legacy["preload"])  # a str is refused by SandboxConfig, never split
         sandbox = dataclasses.replace(base, **legacy)
         names = ", ".join(f"{k}=" for k in sorted(legacy))
         warnings.warn(f"{where}({names}) is deprecated: use sandbox=SandboxConfig({names}...)", DeprecationWarning, stacklevel=3)

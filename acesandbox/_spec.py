@@ -37,11 +37,18 @@ def _flag(value: Any, name: str) -> bool:
     return value
 
 
+_MAX_SECONDS = 7 * 86400
+"""The longest time limit: a week. Past about 24 days (2**31 ms) the sandbox's and the
+host's waits overflow, and a correct program would end ``crashed``."""
+
+
 def _positive(name: str, value: float | int | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise InvalidJobError(f"Limits.{name} must be a positive number, got {value!r}")
+    if value > _MAX_SECONDS:
+        raise InvalidJobError(f"Limits.{name} must be at most {_MAX_SECONDS} seconds (a week), got {value!r}")
 
 
 def _help(text: str) -> dict[str, str]:
@@ -96,6 +103,8 @@ class Limits:
         _positive("job_timeout_s", self.job_timeout_s, allow_none=True)
         for name in ("max_file_mb", "max_open_files", "output_bytes", "test_source_bytes", "test_nodes"):
             _positive_int("Limits", name, getattr(self, name))
+        if self.max_file_mb > 2**40:  # in bytes, past the rlimit's 2**63: the program could not even load
+            raise InvalidJobError(f"Limits.max_file_mb must be at most {2**40} (1 EiB), got {self.max_file_mb}")
         if self.wall_timeout_s is not None and self.wall_timeout_s < self.timeout_s:
             raise InvalidJobError("Limits.wall_timeout_s must be >= timeout_s (it bounds wall time, timeout_s CPU time)")
 
@@ -444,7 +453,7 @@ def as_test(item: Any, *, where: str = "test") -> Test:
         return AssertTest(item)
     if isinstance(item, Mapping):
         kind = item.get("kind", "assert")
-        cls = _KINDS.get(kind)
+        cls = _KINDS.get(kind) if isinstance(kind, str) else None  # a list kind: not a TypeError
         if cls is None:
             raise InvalidJobError(f"{where}: unknown test kind {kind!r}; expected one of {sorted(_KINDS)}")
         data = {k: v for k, v in item.items() if k != "kind"}
@@ -537,6 +546,7 @@ class Job:
             raise InvalidJobError(f"Job.mode must be 'isolated' or 'shared', got {self.mode!r}")
         if self.compare not in ("strict", "compat"):
             raise InvalidJobError(f"Job.compare must be 'strict' or 'compat', got {self.compare!r}")
+        _flag(self.stop_on_failure, "stop_on_failure")  # "no" would be truthy: stop at the first failure
 
     def to_dict(self) -> dict[str, Any]:
         return {

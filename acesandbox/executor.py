@@ -101,6 +101,14 @@ def make_job(item: JobLike, defaults: dict[str, Any], where: str = "job") -> Job
             raise InvalidJobError(f"{where}: missing field 'program'")
         if "tests" not in item:
             raise InvalidJobError(f"{where}: missing field 'tests'")
+        # A job's own limits (a Limits, or the dict Job.to_dict writes): never dropped unread.
+        lim = item.get("limits")
+        if isinstance(lim, dict):
+            data["limits"] = Limits.from_dict(lim)
+        elif isinstance(lim, Limits):
+            data["limits"] = lim
+        elif lim is not None:
+            raise InvalidJobError(f"{where}: field 'limits' must be a Limits or a dict of its fields, got {type(lim).__name__}")
         return Job(**data)
     raise InvalidJobError(f"{where}: expected a Job, a (program, tests) pair or a dict, got {type(item).__name__}")
 
@@ -148,7 +156,6 @@ class Executor:
         self._lock = threading.Lock()
         self._closed = False
         _LIVE.add(self)
-        self._aborting = False  # an interrupted batch is killing its sandboxes: no retries
         # Worker slots: whoever runs a job (a batch thread or a ``run`` caller) holds one.
         self._free: queue.Queue[int] = queue.Queue()
         for w in range(self.workers):
@@ -168,15 +175,18 @@ class Executor:
             raise errors[0]  # type: ignore[misc]
 
     # ---------------------------------------------------------- sessions
-    def _session(self, worker: int) -> Session:
+    def _session(self, worker: int, abort: threading.Event | None = None) -> Session:
+        """``worker``'s sandbox, started if need be; ``abort``: set when the batch asking for it
+        was interrupted (it kills its sandboxes: none may start behind it)."""
+        aborted = abort.is_set if abort is not None else lambda: False
         with self._lock:
-            if self._closed or self._aborting:
+            if self._closed or aborted():
                 raise SandboxUnavailableError("executor is closed")
             s = self._sessions[worker]
         if s is None:
             s = self.backend.open_session(worker)
             with self._lock:
-                if self._closed or self._aborting:
+                if self._closed or aborted():
                     s.close()
                     raise SandboxUnavailableError("executor is closed")
                 self._sessions[worker] = s
@@ -188,12 +198,13 @@ class Executor:
         if s is not None:
             s.close()
 
-    def _run_one(self, worker: int, job: Job, then: Job | None = None) -> Report:
-        """Run ``job`` on ``worker``'s sandbox; ``then``: the job that worker runs next."""
+    def _run_one(self, worker: int, job: Job, then: Job | None = None, abort: threading.Event | None = None) -> Report:
+        """Run ``job`` on ``worker``'s sandbox; ``then``: the job that worker runs next;
+        ``abort``: set when the batch of the job is interrupted (no retry then)."""
         last = ""
         for _attempt in range(2):
             try:
-                session = self._session(worker)
+                session = self._session(worker, abort)
                 session.hint_next(then)
                 return session.run(job)
             except InvalidJobError as exc:
@@ -203,7 +214,7 @@ class Executor:
             except SandboxError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 self._drop(worker)
-                if self._aborting:
+                if abort is not None and abort.is_set():
                     break
         return sandbox_error_report(job, self.backend.name, last)
 
@@ -227,12 +238,15 @@ class Executor:
         built (bad fields) yields a report whose single outcome is ``error`` naming the
         field, and the batch goes on.
         """
+        if self._closed:  # every job would end sandbox_error: say why instead
+            raise SandboxUnavailableError("this Executor is closed: open a new one")
         defaults = defaults or {}
         window = window or 4 * self.workers
         # SimpleQueue: a hand-off between threads at half the CPU of a Queue (no Condition).
         inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         stop = threading.Event()
+        held: set[int] = set()  # the worker slots this batch's threads hold: the only sandboxes it may kill
 
         def take(block: bool) -> Any:
             try:
@@ -247,6 +261,7 @@ class Executor:
             if item is _SENTINEL:
                 return
             w = self._free.get()
+            held.add(w)
             try:
                 while item is not _SENTINEL and not stop.is_set():
                     nxt = take(False)
@@ -255,11 +270,12 @@ class Executor:
                     else:
                         then = nxt.job if nxt is not None and nxt is not _SENTINEL else None
                         try:
-                            outbox.put((item.index, self._run_one(w, item.job, then)))
+                            outbox.put((item.index, self._run_one(w, item.job, then, stop)))
                         except BaseException as exc:  # noqa: BLE001 - never lose a result
                             outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
                     item = nxt if nxt is not None else take(True)
             finally:
+                held.discard(w)
                 self._free.put(w)
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
@@ -314,13 +330,12 @@ class Executor:
                 inbox.put(_SENTINEL)
             interrupted = next_out < submitted
             if interrupted:
-                # Interrupted mid-batch (Ctrl-C, generator closed): kill running sandboxes now.
-                self._aborting = True
-                for w in range(self.workers):
+                # Interrupted mid-batch (Ctrl-C, generator closed): kill its running sandboxes
+                # now, and only its own: another thread's ``run`` may be using the others.
+                for w in list(held):
                     self._drop(w)
             for t in threads:
                 t.join(timeout=30)
-            self._aborting = False
             if bar is not None:
                 bar.close()
 
@@ -337,6 +352,8 @@ class Executor:
 
     def run(self, job: Job) -> Report:
         """Run one job on a free sandbox (blocks while all are busy); thread-safe."""
+        if self._closed:
+            raise SandboxUnavailableError("this Executor is closed: open a new one")
         w = self._free.get()
         try:
             return self._run_one(w, job)

@@ -296,6 +296,11 @@ class ServerSession(Session):
                 if delivered and on_outcome is not None:  # results already streamed: no second run
                     _fill(outcomes, Status.CRASHED, f"the sandbox failed running this job: {exc}")
                     break
+            except BaseException:
+                # Ctrl-C, or on_outcome raised: the job's messages are still on their way, and
+                # the next job must not read them as its own. Start it on a fresh sandbox.
+                self._stale = True
+                raise
         final_list: list[Outcome] = []
         run = iter(outcomes)
         for slot in slots:

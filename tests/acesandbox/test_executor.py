@@ -354,3 +354,69 @@ def test_the_default_sandbox_is_probed_once_per_executor():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     # The first executor's choice of the default checked the host; the second checks again.
     assert out.stdout.split("\n")[:2] == ["1 passed namespace", "2 passed namespace"]
+
+
+def test_a_job_cut_short_on_the_host_never_gives_its_results_to_the_next(executor):
+    # on_outcome raising (or Ctrl-C) leaves the job's results in the pipe: the next job
+    # read them as "a message of another job" and ended crashed.
+    session = executor._session(0)
+    job = Job("import time\ndef f(x):\n    time.sleep(0.05)\n    return x\n", [f"assert f({i}) == {i}" for i in range(4)])
+
+    def boom(i, outcome):
+        raise ValueError("a bug in the caller's callback")
+
+    with pytest.raises(ValueError):
+        session.run(job, on_outcome=boom)
+    assert session.run(Job(PROG, ["assert add(1, 1) == 2"])).statuses == (Status.PASSED,)
+
+
+def test_the_longest_time_limits_allowed_run(executor):
+    # Past Limits' bound (a week) select() and the sandbox's poll() overflowed: OverflowError, crashed.
+    week = 7 * 86400
+    report = executor.run(Job(PROG, ["assert add(1, 1) == 2"], limits=Limits(timeout_s=week, wall_timeout_s=week, job_timeout_s=week)))
+    assert report.statuses == (Status.PASSED,)
+    report = executor.run(Job(PROG, ["assert add(1, 1) == 2"], limits=Limits(timeout_s=week)))  # wall: 3 weeks
+    assert report.statuses == (Status.PASSED,)
+
+
+def test_a_dict_job_keeps_its_own_limits():
+    from acesandbox.executor import make_job
+
+    job = make_job({"program": PROG, "tests": [], "limits": {"timeout_s": 0.5}}, {"limits": Limits()})
+    assert job.limits.timeout_s == 0.5  # was dropped: the batch's limits ran instead
+    assert make_job({"program": PROG, "tests": [], "limits": Limits(timeout_s=2)}, {}).limits.timeout_s == 2
+    with pytest.raises(acesandbox.InvalidJobError, match="field 'limits'"):
+        make_job({"program": PROG, "tests": [], "limits": 3}, {})
+
+
+def test_a_test_kind_that_is_not_a_string_is_one_jobs_error():
+    # An unhashable kind raised TypeError out of run_batch: every other job's result lost.
+    sandbox = FakeBackend(SandboxConfig(backend="fake", workers=1))
+    reports = acesandbox.run_batch([(PROG, [{"kind": ["io"]}]), (PROG, ["assert add(1, 1) == 2"])], sandbox=sandbox)
+    assert reports[0].statuses == (Status.ERROR,) and "unknown test kind" in reports[0].outcomes[0].message
+    assert reports[1].statuses == (Status.PASSED,)
+
+
+def test_a_closed_executor_says_so_instead_of_sandbox_errors():
+    ex = Executor(FakeBackend(SandboxConfig(backend="fake", workers=1)))
+    ex.close()
+    with pytest.raises(acesandbox.SandboxUnavailableError, match="closed"):
+        ex.map([(PROG, ["assert add(1, 1) == 2"])])
+    with pytest.raises(acesandbox.SandboxUnavailableError, match="closed"):
+        ex.run(Job(PROG, ["assert add(1, 1) == 2"]))
+
+
+def test_an_abandoned_batch_kills_only_its_own_sandboxes():
+    # Closing one imap killed every sandbox: another thread's run ended sandbox_error.
+    long_job = Job("import time\ndef f():\n    time.sleep(1.5)\n    return 1\n", ["assert f() == 1"])
+    short = ("import time\ndef f():\n    time.sleep(0.2)\n    return 1\n", ["assert f() == 1"])
+    with Executor(SandboxConfig(backend="process", workers=2)) as ex:
+        out = []
+        other = threading.Thread(target=lambda: out.append(ex.run(long_job)))
+        other.start()
+        time.sleep(0.3)
+        batch = ex.imap([short] * 5)
+        assert next(batch)[1].statuses == (Status.PASSED,)
+        batch.close()
+        other.join()
+    assert out[0].statuses == (Status.PASSED,), out[0].outcomes[0].message

@@ -31,3 +31,12 @@ def test_unknown_and_doubled_keywords_are_type_errors():
         acesandbox.run_batch(JOBS, bogus=1)
     with pytest.raises(TypeError, match="both timeout= and timeout_s="):
         acesandbox.run_batch(JOBS, timeout=1.0, timeout_s=1.0)
+
+
+def test_bad_legacy_values_are_invalid_job_errors():
+    with pytest.raises(acesandbox.InvalidJobError, match="preload must be a list"):
+        acesandbox.run_tests(*JOBS[0], preload="numpy", backend="process")  # was split into n, u, m, p, y
+    with pytest.raises(acesandbox.InvalidJobError, match="preload must be a list"):
+        acesandbox.run_tests(*JOBS[0], preload=None, backend="process")
+    with pytest.raises(acesandbox.InvalidJobError, match="sandbox must be"):
+        acesandbox.run_tests(*JOBS[0], sandbox=3, workers=1)  # was replace()'s TypeError

@@ -141,3 +141,18 @@ def test_as_test_rejects_unknown_values():
         CallTest("not a name!", ())
     with pytest.raises(InvalidJobError, match="match"):
         IOTest("", "", match="fuzzy")  # type: ignore[arg-type]
+
+
+def test_out_of_range_values_are_refused_before_they_reach_a_sandbox():
+    # Past ~24 days the sandbox's poll() overflows and past 2**63 bytes the file rlimit
+    # does: a correct program ended "crashed".
+    for kwargs in ({"timeout_s": 1e7}, {"timeout_s": 1, "wall_timeout_s": 1e12}, {"job_timeout_s": 1e300}):
+        with pytest.raises(InvalidJobError, match="at most"):
+            Limits(**kwargs)
+    Limits(timeout_s=7 * 86400)
+    with pytest.raises(InvalidJobError, match="max_file_mb"):
+        Limits(max_file_mb=10**15)
+    with pytest.raises(InvalidJobError, match="stop_on_failure"):
+        Job("x = 1", ["assert x == 1"], stop_on_failure="no")  # truthy: stopped at the first failure
+    with pytest.raises(InvalidJobError, match="unknown test kind"):
+        as_test({"kind": ["assert"], "source": "assert 1"})  # was a TypeError (unhashable)
