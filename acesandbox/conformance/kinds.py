@@ -61,6 +61,47 @@ CASES: tuple[Case, ...] = (
         mode="shared",
         why="one process runs every call; the first call that does not pass decides",
     ),
+    Case(
+        "io_lines_split_at_newlines_only",
+        src(
+            """
+            import sys
+            seps = {"lf": "\\n", "crlf": "\\r\\n", "cr": "\\r", "vt": "\\x0b", "fs": "\\x1c", "ls": "\\u2028"}
+            sys.stdout.write(seps[input()].join("123") + "\\n")
+            """
+        ),
+        tuple(IOTest(f"{sep}\n", "1\n2\n3\n") for sep in ("lf", "crlf", "cr", "vt", "fs", "ls")),
+        (P, P, F, F, F, F),
+        why="'lines' is LiveCodeBench's rule: lines end at '\\n' (a '\\r' before it is stripped); "
+        "'\\r', '\\v', '\\x1c' or '\\u2028' inside a line is not a line break",
+    ),
+    Case(
+        "io_tokens_numbers_exact",
+        "print(input())\n",
+        (
+            IOTest("100000000000000000000\n", "100000000000000000001\n", match="tokens"),
+            IOTest("9007199254740992\n", "9007199254740993\n", match="tokens", float_tol=0.5),
+            IOTest("1e20\n", "100000000000000000001\n", match="tokens"),
+            IOTest("1_000\n", "1000\n", match="tokens"),
+            IOTest("7.0 1e3 -0\n", "7 1000 0\n", match="tokens"),
+            IOTest("0.1000001 5\n", "0.1 6\n", match="tokens", float_tol=1.0),
+        ),
+        (F, F, F, F, P, P),
+        why="numeric tokens compare exactly (within float_tol): as floats, 10**20 equals 10**20 + 1; "
+        "'1_000' is not how a number is printed",
+    ),
+    Case(
+        "call_atol_infinity",
+        "def same(x):\n    return x\n",
+        (
+            CallTest("same", (float("inf"),), float("inf"), atol=1e-6),
+            CallBatchTest("same", [([1.0, float("-inf")],)], [[1.0, float("-inf")]], atol=1e-3),
+            CallTest("same", (float("inf"),), float("-inf"), atol=1e-6),
+            CallTest("same", (1e308,), float("inf"), atol=1e-6),
+        ),
+        (P, P, F, F),
+        why="within atol, an infinity equals itself (inf - inf is nan, never within any tolerance)",
+    ),
     Case("unittest_pass_fail", ADD, (UnittestTest(UNITTEST_PASS), UnittestTest(UNITTEST_FAIL)), (P, F)),
     Case(
         "unittest_failure_then_error_is_failed",
