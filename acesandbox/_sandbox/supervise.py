@@ -10,7 +10,7 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 
-from .procs import cpu_s, descendants, sweep
+from .procs import children, cpu_s, descendants, sweep
 
 if TYPE_CHECKING:
     from .loop import Server
@@ -69,6 +69,22 @@ def _step_end(line: bytes, k: int | None, shared: bool) -> dict[str, Any] | None
     if tag == "t" and shared and len(frame) == 2 and type(frame[1]) is int and frame[1] == k:
         return {"end": "done"}
     return None
+
+
+def _counted(server: Any, j: dict[str, Any], own_cpu: bool, q_pids: list[int]) -> list[int]:
+    """The processes whose CPU time counts against the step: J's descendants (J too where
+    its own time is the step's), the test process, and every orphan of the program with
+    its descendants: a process whose parent died is reparented to the server, out of J's
+    tree, and a call that did its slow part in a double-forked grandchild passed a 1 s
+    limit with 2.5 s of CPU (only the wall limit, 3x, bounded it). Zombies keep their
+    times until a sweep reaps them. Read only at the step's CPU checks, never per test."""
+    known = {j["pid"], *q_pids, *server.spare()}
+    pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else []) + q_pids
+    for p in children(os.getpid()):
+        if p not in known:
+            pids.append(p)
+            pids += descendants(p)
+    return pids
 
 
 def supervise(
@@ -211,8 +227,7 @@ def supervise(
         if now >= wall_deadline:
             end = {"end": "timeout", "reason": "job" if now >= job_deadline else "wall"}
         elif now >= check_at:
-            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else []) + q_pids
-            used = sum(cpu_s(p) for p in pids) - cpu0
+            used = sum(cpu_s(p) for p in _counted(server, j, own_cpu, q_pids)) - cpu0
             if used >= timeout_s:
                 end = {"end": "timeout", "reason": "cpu"}
             else:
@@ -238,8 +253,7 @@ def supervise(
             buf = bytearray()
     elif end["end"] in ("timeout", "died", "stopped"):
         if end["end"] == "timeout":
-            pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else []) + q_pids
-            end["cpu"] = sum(cpu_s(p) for p in pids) - cpu0
+            end["cpu"] = sum(cpu_s(p) for p in _counted(server, j, own_cpu, q_pids)) - cpu0
         sweep(keep=None, spare=server.spare())
         for kk in ("res", "out", "err"):
             drain(kk)

@@ -25,6 +25,46 @@ CASES: tuple[Case, ...] = (
         limits=HANG,
         why="a sleeping test uses no CPU: the wall-time limit ends it",
     ),
+    *(
+        Case(
+            f"cpu_timeout_in_orphan_{mode}",
+            src(
+                """
+                import os, time
+                def burn(s):
+                    t = time.process_time()
+                    while time.process_time() - t < s:
+                        pass
+                def solve(x):
+                    r, w = os.pipe()
+                    if os.fork() == 0:
+                        if os.fork() == 0:  # a grandchild, reparented to the sandbox's server
+                            os.close(r)
+                            burn(1.5)
+                            os.write(w, str(2 * x).encode())
+                            os._exit(0)
+                        os._exit(0)
+                    os.wait()
+                    os.close(w)
+                    out = b""
+                    while True:
+                        chunk = os.read(r, 100)
+                        if not chunk:
+                            break
+                        out += chunk
+                    return int(out)
+                """
+            ),
+            ("assert solve(21) == 42",),
+            (T,),
+            mode=mode,
+            limits=replace(FAST, timeout_s=0.5, wall_timeout_s=5.0),
+            hostile=True,
+            why="CPU used by a double-forked grandchild counts against the test: out of the job process's "
+            "tree, it escaped the CPU limit and a too-slow program passed within the wall limit",
+        )
+        for mode in ("isolated", "shared")
+    ),
     Case(
         "memory_list",
         "def grow():\n    chunks = []\n    while True:\n        chunks.append(bytearray(1 << 20))\n",
