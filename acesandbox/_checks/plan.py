@@ -413,6 +413,11 @@ _IMPLICIT = frozenset(
     n for n in {*dir(unittest.TestCase), *dir(unittest.IsolatedAsyncioTestCase)} if not n.startswith("test")
 )
 """Methods unittest (or Python) calls without the test naming them: setUp, setUpClass, tearDown, dunders..."""
+_CALLED = frozenset(
+    n for n in _IMPLICIT
+    if not isinstance(v := getattr(unittest.IsolatedAsyncioTestCase, n), type) and callable(v)
+)
+"""Of those, the ones called (not maxDiff or failureException): ``setUp = check`` decides."""
 
 
 def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozenset[str]) -> bool:
@@ -421,8 +426,7 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
     plain statements and ``self.x = <literal or program value>``: unlike a test method's
     statements it was never vetted, and an ``if f(0) != 1: self.fail()`` there compared
     the program's value in the program's process (a forged ``__ne__`` passed).
-    ``setUpModule`` is left out: a test process does not run it at all (its module is
-    not in ``sys.modules`` there), which would pass any program."""
+    setUpModule/tearDownModule count too, and so do a class's bases and keywords."""
 
     def plain(stmt: ast.stmt, me: str | None = None) -> bool:
         if (
@@ -434,6 +438,9 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
         return _plain_statement(stmt, aliases, library)
 
     def class_decides(cls: ast.ClassDef) -> bool:
+        # bases run with the class statement: class T(base(f(0) == 1)) decided there
+        if not all(_dotted(b) for b in [*cls.bases, *(k.value for k in cls.keywords)]):
+            return True
         for m in cls.body:
             if isinstance(m, ast.ClassDef):  # its body runs with the class statement
                 if class_decides(m):
@@ -444,8 +451,8 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
                     me = params[0].arg if params else None
                     if not all(plain(s, me) for s in m.body):
                         return True
-            elif not plain(m):
-                return True
+            elif not plain(m) or _binds(m, _CALLED.__contains__):
+                return True  # setUp = check: unittest calls it as it calls a def setUp
         return False
 
     for stmt in tree.body:
@@ -454,9 +461,28 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
         if isinstance(stmt, ast.ClassDef):
             if class_decides(stmt):
                 return True
-        elif not plain(stmt):
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in _MODULE_HOOKS:
+            if not all(plain(s) for s in stmt.body):  # unittest calls them, as setUpClass
+                return True
+        elif not plain(stmt) or _binds(stmt, _MODULE_HOOKS.__contains__):
             return True
     return False
+
+
+def _binds(stmt: ast.stmt, hook: Callable[[str], bool]) -> bool:
+    """Whether an assignment binds a name unittest calls (``setUpModule = check``)."""
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
+    return any(isinstance(n, ast.Name) and hook(n.id) for t in targets if t is not None for n in ast.walk(t))
+
+
+_MODULE_HOOKS = ("setUpModule", "tearDownModule")
+
+
+def _dotted(node: ast.expr) -> bool:
+    """A name or a dotted name (unittest.TestCase): a base class that runs nothing."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
 
 
 def _mock_settings(method: ast.FunctionDef | ast.AsyncFunctionDef, aliases: dict[str, str]) -> list[ast.stmt]:

@@ -374,6 +374,9 @@ class Server:
         else:
             # A program killed it: its successor starts now, between jobs, never within the
             # next job's time (an exec of the server and its preloads, up to seconds).
+            # Nothing of the job may be alive while it starts (it is dumpable for a moment:
+            # see serve_template), not even a process that took a spared pid.
+            sweep(keep=None)
             self.template = Template.restart(self.cfg)
             self.template.warm()
         self._wipe(final=True)

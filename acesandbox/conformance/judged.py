@@ -636,6 +636,47 @@ CASES: tuple[Case, ...] = (
     ),
     *(
         Case(
+            f"judged_outside_hooks_decide_{mode}",
+            src(
+                """
+                class Liar:
+                    def __eq__(self, other):
+                        return True
+                    def __ne__(self, other):
+                        return False
+                    __hash__ = object.__hash__
+                def f(x):
+                    return Liar()
+                def g(x):
+                    return 2 * x
+                """
+            ),
+            tuple(
+                UnittestTest(
+                    f"import unittest\ndef check(*args):\n    if f(0) != 1:\n        raise AssertionError('f')\n"
+                    f"{before}class T(unittest.TestCase{base}):\n{inside}"
+                    "    def test_a(self):\n        self.assertEqual(g(1), 2)\n"
+                )
+                for before, base, inside in (
+                    ("def setUpModule():\n    if f(0) != 1:\n        raise AssertionError('f')\n", "", ""),
+                    ("def tearDownModule():\n    check()\n", "", ""),
+                    ("setUpModule = check\n", "", ""),
+                    ("", "", "    setUp = check\n"),
+                    ("def base(ok):\n    assert ok\n    return object\n", ", base(f(0) == 1)", ""),
+                    ("", "", "    maxDiff = None\n"),
+                )
+            ),
+            (NOT_PASSED, NOT_PASSED, NOT_PASSED, NOT_PASSED, NOT_PASSED, P),
+            mode=mode,
+            hostile=True,
+            why="setUpModule/tearDownModule, a hook bound by assignment (setUpModule = check, setUp = check) and a "
+            "class's bases run outside the test methods too: in the program's process their comparison of a "
+            "program value took the program's forged __ne__",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
             f"judged_setup_module_runs_{mode}",
             "def f(x):\n    return 0\ndef g(x):\n    return 2 * x\n",
             tuple(

@@ -149,6 +149,9 @@ def test_cases_are_every_table_behaviour_first():
         "io_pass_fail",
         "call_pass_fail",
         "call_batch",
+        "io_lines_split_at_newlines_only",
+        "io_tokens_numbers_exact",
+        "call_atol_infinity",
         "unittest_pass_fail",
         "unittest_failure_then_error_is_failed",
     ]
