@@ -342,6 +342,23 @@ _PD_TESTS = (
     "        pd.testing.assert_frame_equal(table(), pd.DataFrame({'a': [1]}))",
 )
 
+# f returns a value equal to anything (and unequal to nothing); g is correct.
+_LIAR_F = src(
+    """
+    class Liar:
+        def __eq__(self, other):
+            return True
+        def __ne__(self, other):
+            return False
+        __hash__ = object.__hash__
+    def f(x):
+        return Liar()
+    def g(x):
+        return 2 * x
+    """
+)
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "judged_shapes_correct",
@@ -596,20 +613,7 @@ CASES: tuple[Case, ...] = (
     *(
         Case(
             f"judged_outside_methods_decide_{mode}",
-            src(
-                """
-                class Liar:
-                    def __eq__(self, other):
-                        return True
-                    def __ne__(self, other):
-                        return False
-                    __hash__ = object.__hash__
-                def f(x):
-                    return Liar()
-                def g(x):
-                    return 2 * x
-                """
-            ),
+            _LIAR_F,
             tuple(
                 UnittestTest(
                     f"import unittest\n{before}class T{i}(unittest.TestCase):\n{inside}"
@@ -637,20 +641,7 @@ CASES: tuple[Case, ...] = (
     *(
         Case(
             f"judged_outside_hooks_decide_{mode}",
-            src(
-                """
-                class Liar:
-                    def __eq__(self, other):
-                        return True
-                    def __ne__(self, other):
-                        return False
-                    __hash__ = object.__hash__
-                def f(x):
-                    return Liar()
-                def g(x):
-                    return 2 * x
-                """
-            ),
+            _LIAR_F,
             tuple(
                 UnittestTest(
                     f"import unittest\ndef check(*args):\n    if f(0) != 1:\n        raise AssertionError('f')\n"
