@@ -351,7 +351,8 @@ class Server:
                     except OSError:
                         pass
                 q = self._start_q(test, k, j, lim, job_deadline) if test["k"] == "q" else None
-                r = supervise(self, j, k, lim, job_deadline, shared=shared, cap_out=cap, q=q)
+                r = supervise(self, j, k, lim, job_deadline, shared=shared, cap_out=cap, q=q,
+                              call_limits=test.get("tl") if test["k"] == "calls" else None)
                 if not shared:
                     self._wipe()
                 if r["end"] == "stopped":  # the host no longer wants this test's result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import select
@@ -87,6 +88,27 @@ def _counted(server: Any, j: dict[str, Any], own_cpu: bool, q_pids: list[int]) -
     return pids
 
 
+_CALL_SLACK = 2.0
+_CALL_MARGIN_S = 0.5
+"""How much longer than its limit a call may take, by the server's clock (``limit * 2 +
+0.5 s``: its clock starts before the test process is forked, and a loaded machine is slow
+to deliver frames), before the server ends it; the call's own timer, in the program's
+process, ends an honest call at its limit."""
+
+
+def _call_deadline(limits: Any, i: int, start: float) -> float:
+    """When call ``i`` of a CallBatchTest, started at ``start``, is over its time for good.
+
+    The per-call timer runs in the program's process, which can cancel it (setitimer(0),
+    a blocked SIGALRM): a slow call then passed within the test's CPU limit. The server
+    keeps its own deadline from the frames it sees, with slack, so an honest call is ended
+    by its own timer first. Infinity without a limit."""
+    t: Any = limits[i] if type(limits) is list and i < len(limits) else (None if type(limits) is list else limits)
+    if type(t) not in (int, float) or not 0 < t < 1e9:
+        return math.inf
+    return start + float(t) * _CALL_SLACK + _CALL_MARGIN_S
+
+
 def supervise(
     server: Server,
     j: dict[str, Any],
@@ -96,8 +118,10 @@ def supervise(
     shared: bool,
     cap_out: int,
     q: dict[str, Any] | None = None,
+    call_limits: Any = None,
 ) -> dict[str, Any]:
     # k None: J's load step; its CPU time is J's own, as in shared mode.
+    # call_limits: a CallBatchTest's per-call timeouts (one number, or one per call).
     """Wait for J's end-of-step frame, enforcing time limits; returns the raw result."""
     t0 = time.monotonic()
     timeout_s = lim["timeout_s"]
@@ -116,6 +140,8 @@ def supervise(
     end: dict[str, Any] | None = None
     poller, fdmap = _poller(server, j)
     buf = j["buf"]
+    calls_seen = 0
+    call_deadline = _call_deadline(call_limits, 0, t0)
 
     def drain(key: str) -> bool:
         """Read what is there (at most _DRAIN_READS reads: writers that keep a pipe full
@@ -156,7 +182,7 @@ def supervise(
 
     def take_lines() -> dict[str, Any] | None:
         """Split complete lines off ``buf``; return the step's end frame if one came."""
-        nonlocal buf, overflow, escaped
+        nonlocal buf, overflow, escaped, calls_seen, call_deadline
         # Line by line from the front: in shared mode J runs ahead, so ``buf`` may hold the
         # frames of many later tests, which each step must not split and join again.
         pos = 0
@@ -174,6 +200,9 @@ def supervise(
                 if end is not None:
                     del buf[:pos]
                     return end
+            elif call_limits is not None and line.startswith(b'["c",'):
+                calls_seen += 1  # the next call's time starts now
+                call_deadline = _call_deadline(call_limits, calls_seen, time.monotonic())
             # Anything else (a frame out of place included) goes to the host as is,
             # counted at its size once JSON-escaped in the message (up to 6 bytes a byte).
             if overflow or len(lines) >= _MAX_LINES:
@@ -193,7 +222,7 @@ def supervise(
     cpu0 = cpu_s(j["pid"]) if own_cpu and end is None else 0.0
     while end is None:
         now = time.monotonic()
-        wait_s = max(0.0, min(wall_deadline, check_at) - now)
+        wait_s = max(0.0, min(wall_deadline, check_at, call_deadline) - now)
         if server.streaming:
             server.flush()  # about to wait: the results held so far go now
         events = poller.poll(wait_s * 1000.0)
@@ -226,6 +255,8 @@ def supervise(
         now = time.monotonic()
         if now >= wall_deadline:
             end = {"end": "timeout", "reason": "job" if now >= job_deadline else "wall"}
+        elif now >= call_deadline:
+            end = {"end": "timeout", "reason": "call"}
         elif now >= check_at:
             used = sum(cpu_s(p) for p in _counted(server, j, own_cpu, q_pids)) - cpu0
             if used >= timeout_s:

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 
 from .._spec import CallBatchTest, CallTest, IOTest, UnittestTest
 from ._case import ADD, C, F, HANG, NOT_PASSED, P, SPRAY, T, UNITTEST_FAIL, Case, src
 
 CASES: tuple[Case, ...] = (
+    Case(
+        "call_timer_cancelled",
+        src(
+            """
+            import signal, time
+            def f(x):
+                signal.setitimer(signal.ITIMER_REAL, 0)  # the call's own timer, gone
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+                t = time.monotonic()
+                while x == 1 and time.monotonic() - t < 1.5:
+                    pass
+                return 2 * x
+            """
+        ),
+        (
+            CallBatchTest("f", [(1,), (2,)], [2, 4], call_timeout_s=0.2),
+            CallBatchTest("f", [(2,), (3,)], [4, 6], call_timeout_s=0.2),
+        ),
+        (T, P),
+        limits=replace(HANG, timeout_s=5.0, wall_timeout_s=10.0),
+        hostile=True,
+        why="a call that cancels its own timer (setitimer(0), a blocked SIGALRM) still ends at its limit: "
+        "the server keeps a deadline of its own for each call, from the frames it sees",
+    ),
     Case(
         "call_batch_forged",
         src(
