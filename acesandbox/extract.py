@@ -362,7 +362,7 @@ def _test_source(test: Any) -> str | None:
 def _names_called(source: str) -> tuple[str, ...]:
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # 5,000 terms of a + b nest too deep
         return ()
     assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     out: list[str] = []

@@ -45,7 +45,7 @@ def runnable_tests(tests: list[Any]) -> tuple[list[str], Counter[str]]:
     if tests and all(isinstance(t, str) and "\n" not in t and "\r" not in t for t in tests):
         try:
             body = ast.parse("\n".join(tests)).body
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             body = []
         if len(body) == len(tests) and all(
             isinstance(node, ast.Assert) and node.lineno == node.end_lineno == i + 1 for i, node in enumerate(body)
@@ -59,7 +59,7 @@ def runnable_tests(tests: list[Any]) -> tuple[list[str], Counter[str]]:
             continue
         try:
             tree = ast.parse(t)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deep: unusable too
             reasons["syntax_error"] += 1
             continue
         if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):

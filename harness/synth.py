@@ -101,7 +101,7 @@ def _loads_lenient(text: str) -> Any:
     for candidate in attempts:
         try:
             return json.loads(candidate, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # an answer nested too deep is no answer, not a crash
             pass
     # Python literals (single quotes, True/None): what models write when they forget JSON.
     py = attempts[1]
@@ -186,7 +186,7 @@ def validate_tests(tests: Sequence[Any], entry_point: str) -> tuple[list[str], l
         src = test.strip()
         try:
             tree = ast.parse(src)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deep: unusable too
             rejected.append((test, "syntax_error"))
             continue
         if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):

@@ -357,7 +357,7 @@ def _unparsable_string_tests(tests: tuple[str, ...]) -> int | None:
     for i, t in enumerate(tests):
         try:
             ast.parse(t)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deep to parse: the data's fault
             return i
     return None
 
@@ -588,12 +588,13 @@ class CodeReward:
         if big is not None:  # refused before anything parses it: a client's test cannot stall the host
             log.warning("completion %d: test %d is over %d bytes (Limits.test_source_bytes); reward None", index, big, limit)
             return Plan(index, score=Score(None, "bad_tests", format_ok=format_ok))
-        program = extract_code(completion, prompt=prompt, entry_points=entry_points(test_list), fallback=cfg.fallback)
+        bad = _bad_test(test_list)  # first: finding entry points parses the tests too, and one may not parse
+        wanted = entry_points(test_list) if bad is None else ()
+        program = extract_code(completion, prompt=prompt, entry_points=wanted, fallback=cfg.fallback)
         if program is None:
             return Plan(index, score=self._fixed(cfg.no_code_reward, "no_code", format_ok))
         if not test_list:
             return Plan(index, score=Score(None, "no_tests", format_ok=format_ok, program=program))
-        bad = _bad_test(test_list)
         if bad is not None:
             log.warning("completion %d: test %d does not parse; reward None (fix the dataset row)", index, bad)
             return Plan(index, score=Score(None, "bad_tests", format_ok=format_ok, program=program))

@@ -289,3 +289,9 @@ def test_reasoning_with_code_in_it_is_ignored_and_an_unclosed_trace_has_no_answe
 def test_last_fenced_span_is_lcb_runner_rule():
     assert last_fenced_span("a\n```python\nprint(1)\n```\nb\n```\nprint(2)\n```") == "print(2)"
     assert last_fenced_span("```python\nx = 1\n") == ""
+
+
+def test_entry_points_of_a_test_nested_too_deep_to_parse_is_none_found():
+    """5,000 terms of ``1 + 1 + ...`` are 10 KB and past the parser's depth on 3.11: no names, not a RecursionError."""
+    deep = "assert f(1) == " + "+".join(["1"] * 5000)
+    assert entry_points([deep, "assert g(2) == 4"]) == ("g",)

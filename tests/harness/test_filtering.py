@@ -198,3 +198,9 @@ def test_synth_output_skips_revalidation_but_not_a_hand_edited_non_assert(tmp_pa
     assert out["a"]["num_tests_after"] == 6 and out["a"]["filter_diagnostics"]["invalid_tests"] == {}
     assert out["b"]["num_tests_after"] == 6  # the print was removed, not run
     assert summary["invalid_tests"] == {"not_assert": 1}
+
+
+def test_runnable_tests_drops_a_test_nested_too_deep_to_parse():
+    """ast.parse raises RecursionError on it (Python 3.11): one bad test must not crash the stage."""
+    deep = "assert f(1) == " + "+".join(["1"] * 5000)
+    assert runnable_tests(["assert f(1) == 2", deep]) == (["assert f(1) == 2"], {"syntax_error": 1})

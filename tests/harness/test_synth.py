@@ -61,6 +61,15 @@ def test_unusable_answers_raise_with_a_reason(text, reason):
     assert info.value.reason == reason
 
 
+def test_answers_and_tests_nested_too_deep_are_rejected_not_a_crash():
+    """RecursionError from json.loads / ast.parse (Python 3.11) used to crash the whole stage."""
+    deep = "assert f(1) == " + "+".join(["1"] * 5000)
+    kept, rejected = validate_tests(["assert f(1) == 2", deep], "f")
+    assert kept == ["assert f(1) == 2"] and rejected == [(deep, "syntax_error")]
+    with pytest.raises(AnswerError):
+        parse_answer('{"question": "q", "tests": ' + "[" * 100000 + "}")
+
+
 def test_validate_tests_keeps_asserts_calling_the_entry_point_once():
     tests = [
         "assert f(1) == 2",

@@ -106,6 +106,15 @@ class TestContractWithFakeSandbox:
         outcomes = reward.stats.snapshot()["outcomes"]
         assert outcomes["bad_tests"] == 1 and outcomes["no_tests"] == 1 and script.jobs == []
 
+    def test_a_test_nested_too_deep_to_parse_abstains(self, fake):
+        """A 10 KB test of 5,000 additions under the source cap: ast.parse raises RecursionError
+        (Python 3.11), which crashed the whole reward call; now that completion's reward is None."""
+        script, ex = fake
+        deep = "assert add(1, 2) == " + "+".join(["1"] * 5000)
+        reward = binary(executor=ex)
+        assert reward([GOOD_ADD, GOOD_ADD], tests=[[*ADD_TESTS, deep], ADD_TESTS]) == [None, 1.0]
+        assert reward.stats.snapshot()["outcomes"]["bad_tests"] == 1 and len(script.jobs) == 1
+
     def test_a_client_test_over_the_source_cap_abstains_before_anything_parses_it(self, fake, caplog):
         """Issue 10: a 2 MB test (200 asserts of 5,000-element literals) took 7 s of host CPU
         to parse here, twice per completion, before the sandbox refused it; now None at once."""
