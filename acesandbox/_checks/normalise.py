@@ -391,6 +391,7 @@ def _fold_literals(tree: ast.Module, nodes: int, walked: list[ast.AST] | None = 
         for n in _walk(s.test)
     }
     folded: dict[str, ast.expr] = {}
+    bindings: set[int] = set()  # ids of the folded names' assignments
     budget = nodes
     for index, stmt in enumerate(tree.body):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
@@ -406,20 +407,15 @@ def _fold_literals(tree: ast.Module, nodes: int, walked: list[ast.AST] | None = 
             continue  # copies past the budget: left as a hole (forgeable), never a host stall
         budget -= size
         folded[name] = value
+        bindings.add(id(stmt))
     if folded:
         for s in tree.body:
             if isinstance(s, ast.Assert):
                 s.test = _Substitute(folded, copy_values=True).visit(s.test)
         # Nothing reads the names now: left in, the binding ran in the program's process,
         # whose functions read the expected value from their globals and returned it.
-        tree.body = [s for s in tree.body if not (isinstance(s, ast.Assign) and _target(s) in folded)]
+        tree.body = [s for s in tree.body if id(s) not in bindings]
     return budget
-
-
-def _target(stmt: ast.Assign) -> str | None:
-    """The name ``stmt`` binds, where it binds only one name."""
-    target = stmt.targets[0] if len(stmt.targets) == 1 else None
-    return target.id if isinstance(target, ast.Name) else None
 
 
 def _only_read(
@@ -529,17 +525,18 @@ def _fold_class_attributes(
             else:
                 values.pop(node.attr, None)
     folded: dict[int, ast.expr] = {}
+    gone: set[str] = set()  # the attributes folded
     for name, value in values.items():
         size = _size(value) * len(reads[name])
         if not reads[name] or size > nodes:
             continue
         nodes -= size
         folded.update((id(r), value) for r in reads[name])
+        gone.add(name)
     if folded:
         _ReplaceNodes(folded).visit(cls)
         # Nothing reads them now: left in, setUp ran in the program's process, where a
         # program function found the expected value on the caller's ``self`` and returned it.
-        gone = {name for name in values if reads[name] and id(reads[name][0]) in folded}
         setup = setups[0]
         kept = [s for s in setup.body if not (isinstance(s, ast.Assign) and _set_attribute(s, targets) in gone)]
         setup.body = kept or [ast.copy_location(ast.Pass(), setup.body[0])]

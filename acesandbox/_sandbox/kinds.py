@@ -65,6 +65,9 @@ def flush_std() -> None:
             pass
 
 
+_UNBOUND = object()
+
+
 def run_suite(namespace: dict[str, Any], before: dict[str, Any]) -> Any:
     """Run the TestCase classes a test defined (bound to another object than in ``before``,
     the namespace as it was: in shared mode a second test's ``class TestCases`` rebinds a
@@ -83,9 +86,6 @@ def run_suite(namespace: dict[str, Any], before: dict[str, Any]) -> Any:
     result.failfast = True
     suite.run(result)
     return result
-
-
-_UNBOUND = object()
 
 
 def _run_unittests(namespace: dict[str, Any], before: dict[str, Any], fd: int) -> None:

@@ -103,7 +103,9 @@ def _call_deadline(limits: Any, i: int, start: float) -> float:
     a blocked SIGALRM): a slow call then passed within the test's CPU limit. The server
     keeps its own deadline from the frames it sees, with slack, so an honest call is ended
     by its own timer first. Infinity without a limit."""
-    t: Any = limits[i] if type(limits) is list and i < len(limits) else (None if type(limits) is list else limits)
+    t: Any = limits
+    if type(limits) is list:  # one per call (past the last: none)
+        t = limits[i] if i < len(limits) else None
     if type(t) not in (int, float) or not 0 < t < 1e9:
         return math.inf
     return start + float(t) * _CALL_SLACK + _CALL_MARGIN_S

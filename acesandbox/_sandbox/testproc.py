@@ -340,15 +340,15 @@ def library_names(names: Iterable[str], called: Iterable[str] = ()) -> dict[str,
     return out
 
 
-def called_names(source: str) -> frozenset[str]:
-    """The names a test calls as ``name(...)`` (see :func:`library_names`)."""
+def _parse(source: str) -> Any:
+    """The test's syntax tree, parsed once for :func:`called_in` and the compiler; None where
+    it does not parse (compiling the source then raises that as the test's own error)."""
     import ast
 
     try:
-        tree = ast.parse(source, "<test>")
+        return ast.parse(source, "<test>")
     except (SyntaxError, ValueError, RecursionError):
-        return frozenset()
-    return called_in(ast.walk(tree))
+        return None
 
 
 def called_in(nodes: Iterable[Any]) -> frozenset[str]:
@@ -518,6 +518,8 @@ def _run_unittests(ns: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]
 
 def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict[str, Any]:
     """Run the test source against the program behind ``chan``; the verdict."""
+    import ast
+
     rpc = _Rpc(chan)
     verdict: dict[str, Any]
     try:
@@ -525,7 +527,8 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
         # As in the program's process (its module is __solution__): unittest.main() under
         # `if __name__ == "__main__"` does not run (it would end the test with SystemExit).
         ns.update({"__name__": "__solution__", "__builtins__": builtins})
-        library = library_names(names, called_names(source))
+        tree = _parse(source)
+        library = library_names(names, called_in(ast.walk(tree)) if tree is not None else ())
         for name in names:
             if name in library:  # the library's own object: the program only says whether it has the name
                 kind = rpc.ask(["has", name])[1]
@@ -542,7 +545,7 @@ def run_q(source: str, names: list[str], chan: int, unittest_test: bool) -> dict
                     rpc.synced[name] = _encoded(value)  # a value: kept in step with the program's
                     rpc.placed[name] = value
         before = dict(ns)
-        exec(compile(source, "<test>", "exec", dont_inherit=True), ns)
+        exec(compile(source if tree is None else tree, "<test>", "exec", dont_inherit=True), ns)
         verdict = (_run_unittests(ns, before) if unittest_test else None) or {"v": "pass"}
         changed = rpc.dirty()
         if changed:  # the test's changes to the program's globals reach the program (shared mode)

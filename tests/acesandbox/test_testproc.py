@@ -463,7 +463,12 @@ def test_a_fake_pd_decides_nothing_and_dotted_library_modules_are_qs_own():
 def test_a_module_name_the_test_calls_is_the_programs_function() -> None:
     """A module is not callable: ``copy([1, 2])`` or ``io()`` in a test calls the program's
     function of that name (the one under test), never the library's module or attribute."""
-    from acesandbox._sandbox.testproc import called_names, library_names
+    import ast
+
+    from acesandbox._sandbox.testproc import called_in, library_names
+
+    def called_names(source: str) -> frozenset[str]:
+        return called_in(ast.walk(ast.parse(source)))
 
     assert called_names("assert copy([1, 2]) == [1, 2] and np.allclose(f(1), 2)") == {"copy", "f"}
     assert library_names({"copy", "np", "f"}, {"copy", "f"}) == {"np": ("numpy", None)}
