@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from acesandbox import InvalidJobError, Report
+from acesandbox.extract import completion_text
 
 from ..dataset import ProblemIndex
 from ..errors import ConfigError, DatasetError, TestsNotFoundError
@@ -33,12 +34,6 @@ _INLINE_PLAN_CHARS = 256 * 1024
 """... and at most this many characters of completions (code extraction is ~1 s per MiB)."""
 
 
-def _chars(completion: Any) -> int:
-    if isinstance(completion, str):
-        return len(completion)
-    if isinstance(completion, list):  # chat messages
-        return sum(len(m["content"]) for m in completion if isinstance(m, dict) and isinstance(m.get("content"), str))
-    return 0
 
 
 class RewardService:
@@ -167,7 +162,7 @@ class RewardService:
         try:
             total = sum(len(e.completions) for e in entries)
             tests = sum(len(t) if isinstance(t, Sequence) else 1 for e in entries for t in e.tests)
-            chars = sum(_chars(c) for e in entries for c in e.completions) if total <= _INLINE_PLAN else 0
+            chars = sum(len(completion_text(c)) for e in entries for c in e.completions) if total <= _INLINE_PLAN else 0
             if total <= _INLINE_PLAN and tests <= _INLINE_PLAN_TESTS and chars <= _INLINE_PLAN_CHARS:
                 # well under a millisecond: no thread hop
                 planned = self._plan_entries(reward, entries)
