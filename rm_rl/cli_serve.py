@@ -98,46 +98,69 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     srv.add_argument(
         "--token",
         default=None,
-        help=f"bearer token required on every endpoint but /health, checked before the body is read "
+        help=f"bearer token required on every endpoint but /health (which without it tells liveness only), "
+        f"checked before the body is read "
         f"(default: ${TOKEN_ENV}, else none: loopback only)",
     )
-    srv.add_argument("--max-batch", type=int, default=16384, help="most completions per request (default: 16384)")
+    d = _server_defaults()
+    srv.add_argument("--max-batch", type=int, default=d["max_batch"], help=f"most completions per request (default: {d['max_batch']})")
     srv.add_argument(
         "--max-pending",
         type=int,
-        default=65536,
-        help="most completions queued across requests before 503 (default: 65536)",
+        default=d["max_pending"],
+        help=f"most completions queued across requests before 503 (default: {d['max_pending']})",
     )
-    srv.add_argument("--max-request-mb", type=float, default=256.0, help="largest request body (default: 256)")
+    srv.add_argument(
+        "--max-request-mb",
+        type=float,
+        default=d["max_request_bytes"] / 2**20,
+        help=f"largest request body (default: {d['max_request_bytes'] / 2**20:g})",
+    )
     srv.add_argument(
         "--max-concurrent-requests",
         type=int,
-        default=64,
-        help="most requests in flight at once before 503 (default: 64)",
+        default=d["max_concurrent_requests"],
+        help=f"most requests in flight at once before 503 (default: {d['max_concurrent_requests']})",
+    )
+    srv.add_argument(
+        "--max-connections",
+        type=int,
+        default=d["max_connections"],
+        help="most connections open at once, idle ones included; beyond, 503 and closed. Needs as many "
+        f"open files: the soft limit is raised to fit, else the server refuses to start (default: {d['max_connections']})",
     )
     srv.add_argument(
         "--on-sandbox-error",
         choices=["null", "503"],
-        default="null",
+        default=d["on_sandbox_error"],
         help="a completion the sandbox could not judge: null reward (default), or 503 for the "
         "whole request so the trainer retries (use with OpenRLHF)",
     )
     srv.add_argument(
         "--graceful-timeout",
         type=float,
-        default=30.0,
+        default=d["graceful_timeout_s"],
         metavar="SECONDS",
-        help="on SIGTERM, how long in-flight requests may finish (default: 30)",
+        help=f"on SIGTERM, how long in-flight requests may finish (default: {d['graceful_timeout_s']:g})",
     )
     srv.add_argument(
         "--read-timeout",
         type=float,
-        default=60.0,
+        default=d["read_timeout_s"],
         metavar="SECONDS",
-        help="longest a client may take to send its request headers, and then its body (default: 60)",
+        help=f"longest a client may take to send its request headers, and then its body (default: {d['read_timeout_s']:g})",
     )
     srv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
+
+
+def _server_defaults() -> dict[str, Any]:
+    """ServerConfig's defaults: the flags' defaults are defined there once."""
+    import dataclasses
+
+    from .server.config import ServerConfig
+
+    return {f.name: f.default for f in dataclasses.fields(ServerConfig) if f.default is not dataclasses.MISSING}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -172,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     from acesandbox import AcesandboxError
 
     from .errors import RmRlError
-    from .server import ServerConfig, _check_bind, create_app, serve
+    from .server import ServerConfig, _check_bind, _check_open_files, create_app, serve
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -183,12 +206,14 @@ def run(args: argparse.Namespace) -> int:
             max_pending=args.max_pending,
             max_request_bytes=int(args.max_request_mb * 2**20),
             max_concurrent_requests=args.max_concurrent_requests,
+            max_connections=args.max_connections,
             token=args.token or os.environ.get(TOKEN_ENV) or None,
             on_sandbox_error=args.on_sandbox_error,
             graceful_timeout_s=args.graceful_timeout,
             read_timeout_s=args.read_timeout,
         )
         _check_bind(args.host, config)  # before any dataset is loaded or sandbox started
+        _check_open_files(config)
         model_reward = None
         if args.rm:
             from .model_reward import ModelReward, ModelRewardConfig

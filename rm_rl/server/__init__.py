@@ -12,7 +12,8 @@ it, so concurrent requests share the sandboxes fairly. Endpoints:
 - ``POST /score``: plain JSON, ``{"items": [{"completion": ..., "tests": [...] | "id":
   ..., "prompt": ...}], "reward": "binary" | "pass_rate", "details": false}`` ->
   ``{"results": [{"reward", "outcome", "pass_rate", "passed", "total", ...}]}``.
-- ``GET /health`` (no token needed) and ``GET /metrics`` (throughput, latency, outcome
+- ``GET /health`` (liveness without the token; with it, or on an open server, also the
+  backend, workers, dataset and sandbox warnings) and ``GET /metrics`` (throughput, latency, outcome
   and test-status counts, sandbox errors, queue depth).
 
 A completion the sandbox could not judge gets ``null``, never 0 (or, with
@@ -33,9 +34,32 @@ kills the sandboxes.
 
 from __future__ import annotations
 
-from .app import create_app
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .config import ServerConfig
-from .run import RewardServer, _check_bind, serve  # noqa: F401 - _check_bind: rm_rl.cli_serve imports it
-from .service import RewardService
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .run import RewardServer, _check_bind, _check_open_files, serve
+    from .service import RewardService
+
+# The app and its runner need the ``serve`` extra (FastAPI, uvicorn): imported when first
+# used, so ServerConfig (and the CLI's flags, whose defaults it defines) need neither.
+_LAZY = {
+    "create_app": ".app",
+    "RewardServer": ".run",
+    "_check_bind": ".run",
+    "_check_open_files": ".run",
+    "serve": ".run",
+    "RewardService": ".service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)
+
 
 __all__ = ["RewardServer", "RewardService", "ServerConfig", "create_app", "serve"]

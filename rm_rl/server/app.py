@@ -19,7 +19,7 @@ from ..dataset import ProblemIndex, coerce_tests, resolve_tests
 from ..errors import DatasetError, TestsNotFoundError
 from ..rewards import sandbox_warnings
 from .config import ServerConfig
-from .guard import _Guard
+from .guard import _authorized, _Guard
 from .models import OpenRLHFRequest, ScoreRequest
 from .responses import HTTPError, _unavailable
 from .service import RewardService
@@ -96,8 +96,11 @@ def create_app(
         return JSONResponse({"detail": detail, "errors": slim}, status_code=422)
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
-        """Liveness and what is being served (no token needed)."""
+    async def health(request: Request) -> dict[str, Any]:
+        """Liveness for anyone; what is served and the sandbox's warnings only with the token
+        (or on an open, loopback-only server): they tell an attacker how weak the sandbox is."""
+        if not _authorized(config.token, dict(request.scope["headers"])):
+            return {"status": "draining" if service.draining else "ok"}
         return service.health()
 
     @app.get("/metrics", dependencies=[Depends(authorize)])

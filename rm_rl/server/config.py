@@ -37,6 +37,14 @@ class ServerConfig:
             "Recent OpenRLHF sends one sample per request: a 256 x 8 rollout is 2,048 at once."
         ),
     )
+    max_connections: int = field(
+        default=8192,
+        metadata=_help(
+            "Most connections open at once, idle or not; beyond, a new one is answered 503 with Retry-After "
+            "and closed before a byte is read, so idle sockets cannot use up the server's file descriptors. "
+            "Needs this many open files (and some spare) under RLIMIT_NOFILE, raised at start-up if allowed."
+        ),
+    )
     max_body_bytes_in_flight: int | None = field(
         default=None,
         metadata=_help(
@@ -57,7 +65,8 @@ class ServerConfig:
         default=None,
         repr=False,
         metadata=_help(
-            "Bearer token every request but /health must carry, checked before the body is read; "
+            "Bearer token every request but /health must carry, checked before the body is read (/health "
+            "without it answers liveness only); "
             "None: open, and then only a loopback address may be bound."
         ),
     )
@@ -87,6 +96,7 @@ class ServerConfig:
             "max_pending",
             "max_request_bytes",
             "max_concurrent_requests",
+            "max_connections",
             "batch_completions",
         ):
             value = getattr(self, name)

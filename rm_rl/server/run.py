@@ -1,8 +1,11 @@
 """Running the app: ``serve`` (the CLI's loop, graceful on SIGTERM) and :class:`RewardServer`
-(a background thread on a loopback port), both refusing a public address without a token."""
+(a background thread on a loopback port), both refusing a public address without a token
+and a connection cap the open-file limit cannot hold."""
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import signal
 import socket
@@ -14,6 +17,8 @@ from ..errors import ConfigError
 from .config import ServerConfig
 from .service import RewardService
 
+log = logging.getLogger("rm_rl.server")
+
 
 def _uvicorn_version() -> str:
     import uvicorn
@@ -21,14 +26,34 @@ def _uvicorn_version() -> str:
     return str(getattr(uvicorn, "__version__", "?"))
 
 
-def _header_deadline_protocol(read_timeout_s: float) -> type:
-    """uvicorn's h11 protocol, closing a connection whose request headers take longer than
-    ``read_timeout_s``: uvicorn itself waits for headers forever, so clients trickling them
-    (no token needed: the app only sees complete headers) could hold every connection."""
+def _over_capacity_answer(max_connections: int) -> bytes:
+    """The raw 503 a connection over ``max_connections`` gets before it is closed."""
+    body = json.dumps(
+        {"detail": f"{max_connections} connections already open (--max-connections); retry shortly"}
+    ).encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
+    """uvicorn's h11 protocol with two guards uvicorn lacks.
+
+    Request headers must arrive within ``read_timeout_s`` or the connection is closed: uvicorn
+    waits for them forever, so clients trickling them (no token needed: the app only sees
+    complete headers) could hold every connection. And beyond ``max_connections`` open
+    connections a new one is answered 503 and closed at once, before a byte is read: uvicorn's
+    ``limit_concurrency`` keeps such a connection open until its request arrives, so idle
+    sockets would still use up the process's file descriptors.
+    """
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     if not all(hasattr(H11Protocol, name) for name in ("handle_events", "on_response_complete", "connection_made")):
         raise RuntimeError(f"uvicorn {_uvicorn_version()}: its h11 protocol changed; pin uvicorn<1 or update rm_rl/server/run.py")
+    refusal = _over_capacity_answer(max_connections)
+    refused = {"count": 0.0, "logged_at": -math.inf}
 
     class _Protocol(H11Protocol):  # type: ignore[misc]
         _head_timer: Any = None
@@ -50,7 +75,24 @@ def _header_deadline_protocol(read_timeout_s: float) -> type:
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
+            if len(self.connections) > max_connections:  # uvicorn has just counted this one
+                self._refuse()
+                return
             self._arm()
+
+        def _refuse(self) -> None:
+            self.connections.discard(self)  # closing: no longer counted against the cap
+            self.transport.write(refusal)
+            self.transport.close()
+            refused["count"] += 1
+            now = self.loop.time()
+            if now - refused["logged_at"] >= 10:  # a flood of them: one line per 10 s, not one each
+                refused["logged_at"] = now
+                log.warning(
+                    "%d connections already open (--max-connections): a new one answered 503 and closed "
+                    "(%d so far)",
+                    max_connections, refused["count"],
+                )
 
         def handle_events(self) -> None:
             super().handle_events()
@@ -69,9 +111,7 @@ def _header_deadline_protocol(read_timeout_s: float) -> type:
     return _Protocol
 
 
-def _uvicorn_config(
-    app: Any, host: str, port: int, graceful_timeout_s: float, log_level: str, read_timeout_s: float = 60.0
-) -> Any:
+def _uvicorn_config(app: Any, host: str, port: int, config: ServerConfig, log_level: str) -> Any:
     import uvicorn
 
     return uvicorn.Config(
@@ -80,9 +120,9 @@ def _uvicorn_config(
         port=port,
         log_level=log_level,
         lifespan="on",
-        timeout_graceful_shutdown=math.ceil(graceful_timeout_s) + 5,  # backstop; the app drains itself first
+        timeout_graceful_shutdown=math.ceil(config.graceful_timeout_s) + 5,  # backstop; the app drains itself first
         access_log=False,
-        http=_header_deadline_protocol(read_timeout_s),
+        http=_guarded_protocol(config.read_timeout_s, config.max_connections),
     )
 
 
@@ -111,6 +151,41 @@ def _check_bind(host: str, config: ServerConfig) -> None:
         )
 
 
+# File descriptors the server needs besides its connections: the listening socket, the
+# sandbox pool's pipes and processes, the dataset, logs. A generous guess, not a count.
+_SPARE_FILES = 512
+
+
+def _check_open_files(config: ServerConfig) -> None:
+    """Make room for ``max_connections`` under RLIMIT_NOFILE, or refuse (ConfigError).
+
+    Past the soft limit accept() fails and so does starting a sandbox, whatever the cap says.
+    The soft limit is raised up to the hard one when short (the sandboxes set their own, far
+    lower, limit); above the hard limit only the operator can help.
+    """
+    import resource
+
+    needed = config.max_connections + _SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        except (ValueError, OSError):
+            pass
+        else:
+            log.info("raised the open-file limit from %d to %d for --max-connections %d", soft, needed, config.max_connections)
+            return
+    fits = max(soft, 0 if hard == resource.RLIM_INFINITY else hard) - _SPARE_FILES
+    raise ConfigError(
+        f"max_connections ({config.max_connections}) needs about {needed} open files, but this process may "
+        f"open {soft} (hard limit {'unlimited' if hard == resource.RLIM_INFINITY else hard}): raise the limit "
+        f"(`ulimit -n {needed}` in the shell, LimitNOFILE={needed} in a systemd unit, --ulimit nofile={needed} "
+        f"for docker) or lower --max-connections (ServerConfig(max_connections=...)) to {max(fits, 1)} or less"
+    )
+
+
 def serve(app: Any, *, host: str = "127.0.0.1", port: int = 5000, log_level: str = "info") -> None:
     """Serve ``app`` until SIGINT/SIGTERM, then drain gracefully (the CLI's loop).
 
@@ -130,9 +205,8 @@ def serve(app: Any, *, host: str = "127.0.0.1", port: int = 5000, log_level: str
     def _drained(_sig: int, _frame: Any) -> None:
         raise SystemExit(0)
 
-    config = _uvicorn_config(
-        app, host, port, service.config.graceful_timeout_s, log_level, service.config.read_timeout_s
-    )
+    _check_open_files(service.config)
+    config = _uvicorn_config(app, host, port, service.config, log_level)
     server = _Server(config)
     # uvicorn re-raises SIGTERM after its graceful shutdown; a drained server exits 0 instead.
     previous = signal.signal(signal.SIGTERM, _drained)
@@ -157,14 +231,12 @@ class RewardServer:
         self.app = app
         self.service = _service(app)
         _check_bind(host, self.service.config)
+        _check_open_files(self.service.config)
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = host, self._sock.getsockname()[1]
-        config = _uvicorn_config(
-            app, host, self.port, self.service.config.graceful_timeout_s, log_level,
-            self.service.config.read_timeout_s,
-        )
+        config = _uvicorn_config(app, host, self.port, self.service.config, log_level)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

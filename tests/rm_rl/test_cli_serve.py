@@ -39,6 +39,31 @@ def test_module_contract():
     assert args.host == "127.0.0.1"  # loopback unless asked
 
 
+def test_server_flags_default_to_server_config():
+    """Each server setting is defined once, in ServerConfig: the flags take its defaults (the
+    CLI's own 64 concurrent requests once answered an OpenRLHF rollout of 2,048 with 503s)."""
+    from rm_rl.server import ServerConfig
+
+    args = cli_serve._configure(argparse.ArgumentParser()).parse_args([])
+    config = ServerConfig()
+    assert args.max_concurrent_requests == config.max_concurrent_requests >= 2048
+    assert (args.max_batch, args.max_pending, args.max_connections) == (
+        config.max_batch, config.max_pending, config.max_connections)
+    assert int(args.max_request_mb * 2**20) == config.max_request_bytes
+    assert (args.graceful_timeout, args.read_timeout, args.on_sandbox_error) == (
+        config.graceful_timeout_s, config.read_timeout_s, config.on_sandbox_error)
+
+
+def test_server_config_needs_no_web_framework():
+    """ServerConfig and the serve flags import without FastAPI or uvicorn (the serve extra)."""
+    code = ("import argparse, sys; from rm_rl import cli_serve; "
+            "cli_serve._configure(argparse.ArgumentParser()).parse_args([]); "
+            "from rm_rl.server import ServerConfig; ServerConfig(); "
+            "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_registered_as_an_acecoder_plugin(monkeypatch, capsys):
     """Once the entry point serve = "rm_rl.cli_serve" exists, `acecoder serve` dispatches here."""
     import acesandbox.cli as cli
@@ -103,7 +128,8 @@ def test_acecoder_serve_acecode_jsonl_then_sigterm(tmp_path, acecode_jsonl, sand
     try:
         auth = {"Authorization": "Bearer tok"}
         assert httpx.post(f"{url}/get_reward", json={"query": ["x"]}).status_code == 401
-        health = httpx.get(f"{url}/health").json()
+        assert httpx.get(f"{url}/health").json() == {"status": "ok"}  # liveness only without the token
+        health = httpx.get(f"{url}/health", headers=auth).json()
         assert health["dataset"]["rows"] == 3 and health["backend"] == "namespace"
         prompt = "<|im_start|>user\nWrite a function add(a, b) returning the sum.<|im_end|>\n<|im_start|>assistant\n"
         r = httpx.post(f"{url}/get_reward", headers=auth, timeout=60,
