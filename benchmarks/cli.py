@@ -116,9 +116,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _list() -> int:
     from .base import available_benchmarks
+    from .output import terminal_safe
 
     for name in available_benchmarks():
-        print(name)
+        print(terminal_safe(name))
     return 0
 
 
@@ -128,7 +129,7 @@ def _score(args: argparse.Namespace) -> int:
     from .base import BenchmarkError, get_benchmark
     from .extras import SCORING, require
     from .io import read_samples
-    from .output import print_summary
+    from .output import print_best_of_n, print_summary, terminal_safe
     from .runner import evaluate
 
     if args.samples and args.model:
@@ -137,7 +138,7 @@ def _score(args: argparse.Namespace) -> int:
     try:  # before any work: a missing extra must not cost a finished run
         require(SCORING, f"acecoder bench {args.name}")
     except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     options = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
     environment = None
@@ -151,22 +152,23 @@ def _score(args: argparse.Namespace) -> int:
         try:
             environment = resolve_environment(args.bcb_env)
         except BenchmarkError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {terminal_safe(exc)}", file=sys.stderr)
             return 2
         options.update(environment=environment, python=environment.python)
     elif args.python:
         options["python"] = args.python
     if args.few_shot_dir and args.name.lower() != "livecodebench":
-        print(f"error: --few-shot-dir applies to livecodebench, not {args.name}", file=sys.stderr)
+        print(f"error: --few-shot-dir applies to livecodebench, not {terminal_safe(args.name)}", file=sys.stderr)
         return 2
     if args.evalplus_release and args.name.lower() not in _EVALPLUS:
-        print(f"error: --evalplus-release applies to {', '.join(_EVALPLUS)}, not {args.name}", file=sys.stderr)
+        print(f"error: --evalplus-release applies to {', '.join(_EVALPLUS)}, not {terminal_safe(args.name)}",
+              file=sys.stderr)
         return 2
     try:
         bench = get_benchmark(args.name, **options)
         problems = bench.load(args.dataset)
     except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     if args.output and environment is not None:  # before any work: never a mixed folder
         from .bigcodebench.environment import check_output_dir
@@ -174,10 +176,10 @@ def _score(args: argparse.Namespace) -> int:
         try:
             check_output_dir(args.output, bench.label.replace("+", "plus").replace("/", "_"), environment)
         except BenchmarkError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {terminal_safe(exc)}", file=sys.stderr)
             return 2
     if bench.scoring_rules():
-        print(f"rules: {bench.scoring_rules()}", file=sys.stderr)
+        print(f"rules: {terminal_safe(bench.scoring_rules())}", file=sys.stderr)
     if args.limit:
         problems = problems[: int(args.limit)]
     warnings: list[str] = []
@@ -186,7 +188,7 @@ def _score(args: argparse.Namespace) -> int:
         try:
             samples = read_samples(args.samples)
         except BenchmarkError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {terminal_safe(exc)}", file=sys.stderr)
             return 2
     elif args.model:
         from .generate import generate_samples
@@ -226,18 +228,17 @@ def _score(args: argparse.Namespace) -> int:
                 greedy = greedy_verdicts(greedy_eval)
             table = best_of_n(evaluation, dict(_pair(s, "--scores") for s in args.scores), greedy=greedy)
         except (BenchmarkError, ValueError) as exc:
-            print(f"error: --scores: {exc}", file=sys.stderr)
+            print(f"error: --scores: {terminal_safe(exc)}", file=sys.stderr)
             return 2
     if args.output:
         from .output import write_outputs
 
         for path in write_outputs(bench, evaluation, args.output, ks=ks, samples=samples if args.model else None,
                                   best_of_n_table=table):
-            print(f"wrote {path}", file=sys.stderr)
+            print(f"wrote {terminal_safe(path)}", file=sys.stderr)
     print_summary(evaluation, ks=ks, as_json=args.json)
     if table is not None and not args.json:
-        print(f"\nbest-of-N ({evaluation.parts[-1]}, % of tasks):")
-        print((100 * table).round(1).to_string())
+        print_best_of_n(table, evaluation.parts[-1])
     return 0
 
 
@@ -254,13 +255,13 @@ def _verify(args: argparse.Namespace) -> int:
     from acesandbox import Executor
 
     from .errors import DataDirError
-    from .output import print_verification
+    from .output import print_verification, terminal_safe
     from .verify import require_data_dir, summarise, verify_all
 
     try:
         root = require_data_dir(args.data_dir or os.environ.get(DATA_DIR_ENV))
     except DataDirError as exc:
-        print(f"error: {exc}: pass --data-dir DIR or set {DATA_DIR_ENV}", file=sys.stderr)
+        print(f"error: {terminal_safe(exc)}: pass --data-dir DIR or set {DATA_DIR_ENV}", file=sys.stderr)
         return 2
     limit: int | None = None
     limits: dict[str, int | None] = {}
@@ -296,7 +297,7 @@ def _verify(args: argparse.Namespace) -> int:
         path = os.path.join(args.output, "verify_official.json")
         with open(path, "w") as f:
             json.dump({"totals": totals, "runs": [_run_dict(r) for r in runs]}, f, indent=2)
-        print(f"wrote {path}", file=sys.stderr)
+        print(f"wrote {terminal_safe(path)}", file=sys.stderr)
     return 1 if totals["unexplained"] else 0
 
 

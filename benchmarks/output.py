@@ -7,7 +7,14 @@ Files in the output folder (``STEM`` = the benchmark label):
 - ``STEM_summary.json``: pass@k per part, counts, the canary and every warning;
 - ``STEM_report.html``: tables and plots (pass@k, per-task heat map); without matplotlib,
   the tables only, with a note (printed too): the results are never lost to a missing plot;
-- ``samples.jsonl`` when the samples were generated here.
+- ``samples.jsonl`` when the samples were generated here;
+- ``STEM_best_of_n.csv`` with ``--scores``: the best-of-N table, for people (spreadsheets).
+
+Task ids, run and model names and messages come from datasets, models and the programs they
+wrote: hostile text. Every such string goes to the terminal through :func:`terminal_safe` or
+:func:`terminal_text` (control characters escaped, rich markup never parsed) and into a CSV
+through :func:`csv_cell` (a text cell a spreadsheet would take as a formula starts with ``'``);
+the JSON files escape them themselves and the HTML report escapes them (:mod:`benchmarks.report`).
 """
 
 from __future__ import annotations
@@ -17,22 +24,97 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import Benchmark, SampleResult
 from .extras import PLOTS, missing
 from .runner import Evaluation
 from .verify import RunAgreement
 
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped]
+    from rich.text import Text
+
 __all__ = [
+    "CSV_FORMULA_START",
     "best_of_n",
+    "csv_cell",
     "detail_record",
     "greedy_verdicts",
+    "print_best_of_n",
     "print_summary",
     "print_verification",
     "summary_dict",
+    "terminal_safe",
+    "terminal_text",
+    "write_csv",
     "write_outputs",
 ]
+
+
+# --------------------------------------------------------------------------- hostile text
+
+_CONTROL_ESCAPES = {c: repr(chr(c))[1:-1] for c in (*range(0x20), *range(0x7F, 0xA0))}
+"""Every C0 control, DEL and every C1 control -> its Python escape (``\\x1b``, ``\\n``, ``\\x9b``)."""
+
+CSV_FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these opens as a formula in a spreadsheet (OWASP, CSV injection)."""
+
+
+def terminal_safe(value: Any) -> str:
+    """``str(value)`` with every control character (C0, DEL, C1) written as its escape, e.g. ``\\x1b``.
+
+    A task id or message holding ``\\x1b]0;...`` or ``\\x1b[2J`` would otherwise retitle or clear
+    the terminal; a newline would forge a line of output. Rich markup is left as it is: print the
+    result with ``print`` or as :func:`terminal_text`, never as a rich markup string.
+    """
+    return str(value).translate(_CONTROL_ESCAPES)
+
+
+def terminal_text(value: Any, style: str = "") -> Text:
+    """``value`` as a rich ``Text``: shown as written (no markup, no emoji codes), controls escaped."""
+    from rich.text import Text
+
+    return Text(terminal_safe(value), style=style)
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` for a CSV cell: a str that starts with a formula character gets a leading ``'``
+    (shown as text by spreadsheets); numbers, even negative ones, and other text are unchanged."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: str) -> str:
+    """Write ``frame`` to ``path`` as CSV with every text cell, index label and header passed
+    through :func:`csv_cell` and quoted, numbers bare; returns ``path``.
+
+    Quoting every text cell keeps a carriage return in a name inside its cell (the csv module
+    leaves a lone ``\\r`` unquoted, and spreadsheets start a row there). The file is for people:
+    a guarded name reads back with its ``'`` (``pandas.read_csv`` reads the numbers as numbers).
+    """
+    import csv
+
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].map(csv_cell)
+    out.index = _guarded_labels(out.index)
+    out.columns = _guarded_labels(out.columns)
+    out.to_csv(path, quoting=csv.QUOTE_NONNUMERIC)
+    return path
+
+
+def _guarded_labels(index: pd.Index) -> pd.Index:
+    import pandas as pd
+
+    names = [csv_cell(n) for n in index.names]
+    if isinstance(index, pd.MultiIndex):
+        return pd.MultiIndex.from_tuples([tuple(csv_cell(v) for v in key) for key in index], names=names)
+    return index.map(csv_cell).set_names(names)
 
 
 DETAIL_TEXT_CHARS = 2000
@@ -139,41 +221,54 @@ def print_summary(evaluation: Evaluation, *, ks: Sequence[int], as_json: bool = 
         print_summary_table(summary, title=f"{evaluation.benchmark} ({evaluation.duration_s:.1f} s)", file=out,
                             show_warnings=False)
     for warning in evaluation.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {terminal_safe(warning)}", file=sys.stderr)
     near = summary.get("time_limits", {}).get("within_noise", 0)
     if near:
         print(f"note: {near} sample(s) used at least 2/3 of a call's time limit: their verdicts are within timing "
               "noise (details: 'timing' in the *_details.jsonl)", file=sys.stderr)
 
 
-def print_verification(runs: Sequence[RunAgreement], totals: dict[str, Any], *, as_json: bool = False) -> None:
+def print_verification(
+    runs: Sequence[RunAgreement], totals: dict[str, Any], *, as_json: bool = False, file: Any = None
+) -> None:
     """Agreement per official run and overall, then every disagreement with its explanation."""
     if as_json:
         from dataclasses import asdict
 
-        print(json.dumps({"totals": totals, "runs": [dict(asdict(r), rate=r.rate) for r in runs]}, indent=2))
+        print(json.dumps({"totals": totals, "runs": [dict(asdict(r), rate=r.rate) for r in runs]}, indent=2), file=file)
         return
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=160)
+    console = Console(file=file, width=160)
     table = Table(title="Agreement with the official evaluators")
     for col in ("benchmark", "run", "compared", "agreed", "agreement", "excluded", "explained", "unexplained"):
         table.add_column(col, justify="left" if col in ("benchmark", "run") else "right")
     for r in runs:
-        table.add_row(r.benchmark, r.run, str(r.compared), str(r.agreed), f"{100 * r.rate:.2f}%", str(r.excluded),
-                      str(len(r.disagreements) - len(r.unexplained)), str(len(r.unexplained)))
-    table.add_row("all", f"{totals['runs']} runs", str(totals["compared"]), str(totals["agreed"]),
-                  f"{100 * totals['rate']:.2f}%", str(totals["excluded"]), str(totals["explained"]),
-                  str(totals["unexplained"]), style="bold")
+        table.add_row(*map(terminal_text, (
+            r.benchmark, r.run, r.compared, r.agreed, f"{100 * r.rate:.2f}%", r.excluded,
+            len(r.disagreements) - len(r.unexplained), len(r.unexplained))))
+    table.add_row(*map(terminal_text, (
+        "all", f"{totals['runs']} runs", totals["compared"], totals["agreed"], f"{100 * totals['rate']:.2f}%",
+        totals["excluded"], totals["explained"], totals["unexplained"])), style="bold")
     console.print(table)
     for r in runs:
         for d in r.disagreements:
             why = d.explanation or "UNEXPLAINED"
-            console.print(f"  {r.benchmark} {r.run} {d.task_id}: official {d.official}, ours {d.ours} -- {why}",
-                          markup=False, highlight=False)
+            line = f"  {r.benchmark} {r.run} {d.task_id}: official {d.official}, ours {d.ours} -- {why}"
+            console.print(terminal_text(line))
         for note in r.notes:
-            console.print(f"  note: {r.benchmark} {r.run}: {note}", markup=False, highlight=False)
+            console.print(terminal_text(f"  note: {r.benchmark} {r.run}: {note}"))
+
+
+def print_best_of_n(table: pd.DataFrame, part: str, *, file: Any = None) -> None:
+    """The best-of-N table (in %) as plain text, scorer names with their controls escaped."""
+    shown = (100 * table).round(1)
+    shown.index = shown.index.map(terminal_safe)
+    shown.columns = shown.columns.map(terminal_safe)
+    out = file or sys.stdout
+    print(f"\nbest-of-N ({terminal_safe(part)}, % of tasks):", file=out)
+    print(shown.to_string(), file=out)
 
 
 def best_of_n(
@@ -206,12 +301,18 @@ def greedy_verdicts(evaluation: Evaluation, part: str | None = None) -> dict[str
     return {t: verdicts[0] for t, verdicts in correct.items()}
 
 
+_JSON_DEL_C1 = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
+"""DEL and C1 controls, which ``json.dumps(ensure_ascii=False)`` writes raw, as JSON escapes."""
+
+
 def _write_jsonl(path: str, records: Iterable[dict[str, Any]]) -> None:
     # backslashreplace: a lone surrogate in a sample (a valid JSON escape) is written as its \uXXXX
-    # escape, which reads back the same, instead of failing the run after scoring.
+    # escape, which reads back the same, instead of failing the run after scoring. No raw control
+    # character reaches the file (json escapes C0; DEL and C1 here: they only occur inside strings),
+    # so `cat` or `less -R` on it cannot drive the terminal; the records read back the same.
     with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
         for record in records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            f.write(json.dumps(record, ensure_ascii=False).translate(_JSON_DEL_C1) + "\n")
 
 
 def write_outputs(
@@ -240,7 +341,7 @@ def write_outputs(
         paths.append(sample_path)
     if best_of_n_table is not None:
         bon = os.path.join(out_dir, f"{stem}_best_of_n.csv")
-        best_of_n_table.to_csv(bon)
+        write_csv(best_of_n_table, bon)
         paths.append(bon)
     html = os.path.join(out_dir, f"{stem}_report.html")
     plots = not missing(PLOTS)

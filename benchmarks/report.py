@@ -1,7 +1,8 @@
 """Scores for people: a rich table on the terminal and one self-contained HTML report.
 
 The terminal table reads the summary dicts that :func:`benchmarks.output.summary_dict`
-writes (``STEM_summary.json``), so saved runs can be tabulated side by side.
+writes (``STEM_summary.json``), so saved runs can be tabulated side by side; every string
+in it is shown as written, control characters escaped (:func:`benchmarks.output.terminal_text`).
 
 The HTML report is one file with nothing to fetch: tables rendered from pandas, plots
 drawn with matplotlib's Agg canvas (no pyplot, no global backend switch) and embedded
@@ -58,44 +59,46 @@ def summary_table(summaries: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,
     """A rich Table of one or more run summaries (the dicts of ``STEM_summary.json``).
 
     One row per benchmark part: benchmark, part, pass@k (%), samples, tasks, sandbox
-    errors and the canary (canonical solutions that passed). Cells are plain Text, so a
-    name with rich markup in it is shown as written.
+    errors and the canary (canonical solutions that passed). The title, headers and cells
+    are :func:`~benchmarks.output.terminal_text`: a name with rich markup in it is shown as
+    written, and its control characters escaped.
     """
     from rich.table import Table
-    from rich.text import Text
+
+    from .output import terminal_text as text
 
     runs = [summaries] if isinstance(summaries, Mapping) else list(summaries)
     columns = sorted({c for s in runs for row in s.get("pass_at_k", {}).values() for c in row}, key=_k_of)
-    table = Table(title=title)
+    table = Table(title=text(title, style="table.title"))
     table.add_column("benchmark")
     table.add_column("part")
     for col in columns:
-        table.add_column(col, justify="right")
+        table.add_column(text(col), justify="right")
     for name in ("samples", "tasks", "sandbox errors", "canary"):
         table.add_column(name, justify="right")
     for s in runs:
         errors = int(s.get("sandbox_errors", 0) or 0)
         canary = s.get("canary")
         if canary is None:
-            canary_cell = Text("off", style="dim")
+            canary_cell = text("off", style="dim")
         elif canary.get("passed") == canary.get("total"):
-            canary_cell = Text(f"ok {canary['passed']}/{canary['total']}", style="green")
+            canary_cell = text(f"ok {canary['passed']}/{canary['total']}", style="green")
         else:
-            canary_cell = Text(f"FAILED {canary.get('passed')}/{canary.get('total')}", style="bold red")
+            canary_cell = text(f"FAILED {canary.get('passed')}/{canary.get('total')}", style="bold red")
         tail = [
-            Text(str(s.get("samples", "-"))),
-            Text(str(s.get("tasks", "-"))),
-            Text(str(errors), style="yellow" if errors else ""),
+            text(s.get("samples", "-")),
+            text(s.get("tasks", "-")),
+            text(errors, style="yellow" if errors else ""),
             canary_cell,
         ]
         parts = s.get("pass_at_k", {}) or {"-": {}}
         for i, (part, row) in enumerate(parts.items()):
             first = i == 0
             table.add_row(
-                Text(str(s.get("benchmark", "")) if first else ""),
-                Text(str(part)),
-                *(Text(_percent(row.get(c))) for c in columns),
-                *(tail if first else [Text("")] * len(tail)),
+                text(s.get("benchmark", "") if first else ""),
+                text(part),
+                *(text(_percent(row.get(c))) for c in columns),
+                *(tail if first else [text("")] * len(tail)),
             )
     table.caption = "pass@k in %; sandbox errors are left out of every denominator"
     return table
@@ -112,13 +115,15 @@ def print_summary_table(
     """Print :func:`summary_table` (to ``file``, default stdout), then each summary's warnings."""
     from rich.console import Console
 
+    from .output import terminal_text
+
     console = Console(file=file, width=width)
     console.print(summary_table(summaries, title=title))
     if show_warnings:
         runs = [summaries] if isinstance(summaries, Mapping) else list(summaries)
         for s in runs:
             for warning in s.get("warnings", ()):
-                console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
+                console.print(terminal_text(f"warning: {warning}", style="yellow"))
 
 
 # --------------------------------------------------------------------------- HTML
@@ -165,8 +170,11 @@ def _row_label(key: Any) -> str:
 
 def _literal(text: Any) -> str:
     """``text`` for a matplotlib label, shown as written: a ``$`` pair would be parsed as
-    mathtext, and a task id or run name such as ``$\\frac$`` would fail the whole report."""
-    return str(text).replace("$", r"\$")
+    mathtext, and a task id or run name such as ``$\\frac$`` would fail the whole report;
+    control characters (no glyph) are shown as their escapes."""
+    from .output import terminal_safe
+
+    return terminal_safe(text).replace("$", r"\$")
 
 
 def _pass_at_k_plot(table: pd.DataFrame) -> str:
