@@ -246,7 +246,8 @@ class Executor:
         inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         stop = threading.Event()
-        held: set[int] = set()  # the worker slots this batch's threads hold: the only sandboxes it may kill
+        # The worker slots this batch's threads hold: the only sandboxes it may kill (under self._lock).
+        held: set[int] = set()
 
         def take(block: bool) -> Any:
             try:
@@ -261,7 +262,8 @@ class Executor:
             if item is _SENTINEL:
                 return
             w = self._free.get()
-            held.add(w)
+            with self._lock:
+                held.add(w)
             try:
                 while item is not _SENTINEL and not stop.is_set():
                     nxt = take(False)
@@ -275,7 +277,8 @@ class Executor:
                             outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
                     item = nxt if nxt is not None else take(True)
             finally:
-                held.discard(w)
+                with self._lock:
+                    held.discard(w)
                 self._free.put(w)
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
@@ -332,8 +335,15 @@ class Executor:
             if interrupted:
                 # Interrupted mid-batch (Ctrl-C, generator closed): kill its running sandboxes
                 # now, and only its own: another thread's ``run`` may be using the others.
-                for w in list(held):
-                    self._drop(w)
+                # Each is taken out of its slot while this batch still holds the slot (under
+                # the lock its workers give slots back with), then killed outside the lock: a
+                # slot given back meanwhile starts a fresh sandbox for its next holder.
+                doomed = []
+                with self._lock:
+                    for w in held:
+                        doomed.append(self._sessions[w])
+                        self._sessions[w] = None
+                _close_together([s for s in doomed if s is not None])
             for t in threads:
                 t.join(timeout=30)
             if bar is not None:

@@ -420,3 +420,77 @@ def test_an_abandoned_batch_kills_only_its_own_sandboxes():
         batch.close()
         other.join()
     assert out[0].statuses == (Status.PASSED,), out[0].outcomes[0].message
+
+
+class _Gated(Session):
+    """A session whose jobs wait on the test's events: ``hold`` runs until killed, ``quick``
+    until the interrupted batch starts killing, ``other`` until the batch is over."""
+
+    def __init__(self, gates: dict[str, threading.Event], killed: list[str]) -> None:
+        self.gates, self.killed = gates, killed
+        self.current: str | None = None
+        self.closed = threading.Event()
+
+    def run(self, job, on_outcome=None):  # noqa: ANN001
+        self.current = job.job_id
+        try:
+            self.gates[f"{job.job_id} started"].set()
+            if job.job_id == "hold":
+                self.closed.wait(10)
+            elif job.job_id == "quick":
+                self.gates["killing"].wait(10)
+            else:
+                self.gates["batch over"].wait(10)
+            if self.closed.is_set():
+                raise SandboxCrashedError(f"killed while running {job.job_id}")
+            return Report(outcomes=(acesandbox.Outcome(Status.PASSED),), job_id=job.job_id, backend="gated")
+        finally:
+            self.current = None
+
+    def close(self):
+        if self.current is not None and self.current != "quick":
+            self.killed.append(self.current)
+        if self.current == "hold":
+            # The interrupted batch is between choosing the sandboxes to kill and killing
+            # them: its quick job ends meanwhile and another caller takes that slot.
+            self.gates["killing"].set()
+            self.gates["other started"].wait(5)
+        self.closed.set()
+
+
+class _GatedBackend(Backend):
+    name = "gated"
+
+    def __init__(self, config=None):  # noqa: ANN001
+        super().__init__(config)
+        self.gates = {k: threading.Event() for k in ("hold started", "quick started", "other started", "killing", "batch over")}
+        self.killed: list[str] = []
+
+    def open_session(self, worker=0):  # noqa: ANN001
+        return _Gated(self.gates, self.killed)
+
+
+def test_an_interrupted_batch_never_kills_a_slot_it_gave_back_meanwhile():
+    # The batch listed its slots, then killed them one by one: a slot its worker gave back
+    # in between (its job done) was taken by another caller, whose sandbox it then killed.
+    backend = _GatedBackend(SandboxConfig(workers=2))
+    gates = backend.gates
+    out: list[Report] = []
+    with Executor(backend) as ex:
+        other = threading.Thread(target=lambda: out.append(ex.run(Job(PROG, ["assert True"], job_id="other"))))
+
+        def jobs():
+            yield Job(PROG, ["assert True"], job_id="hold")  # slot 0: no other worker has a job yet
+            assert gates["hold started"].wait(5)
+            yield Job(PROG, ["assert True"], job_id="quick")  # slot 1
+            assert gates["quick started"].wait(5)
+            other.start()  # waits for a free slot
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            list(ex.imap(jobs()))
+        gates["batch over"].set()
+        other.join(10)
+    assert gates["other started"].is_set()
+    assert backend.killed == ["hold"]  # the batch's own running job, not the other caller's
+    assert out and out[0].statuses == (Status.PASSED,), out
