@@ -409,15 +409,16 @@ def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
     return dataclasses.replace(plan, forgeable=True) if other else plan
 
 
-_IMPLICIT = frozenset(
-    n for n in {*dir(unittest.TestCase), *dir(unittest.IsolatedAsyncioTestCase)} if not n.startswith("test")
-)
-"""Methods unittest (or Python) calls without the test naming them: setUp, setUpClass, tearDown, dunders..."""
-_CALLED = frozenset(
-    n for n in _IMPLICIT
-    if not isinstance(v := getattr(unittest.IsolatedAsyncioTestCase, n), type) and callable(v)
-)
-"""Of those, the ones called (not maxDiff or failureException): ``setUp = check`` decides."""
+@functools.cache
+def _implicit() -> tuple[frozenset[str], frozenset[str]]:
+    """Methods unittest (or Python) calls without the test naming them (setUp, setUpClass,
+    tearDown, dunders...), and of those the ones called, not maxDiff or failureException
+    (``setUp = check`` decides). Made at the first unittest test: IsolatedAsyncioTestCase
+    imports asyncio, 25 ms of every run's start for tests that are plain asserts."""
+    case = unittest.IsolatedAsyncioTestCase
+    implicit = frozenset(n for n in {*dir(unittest.TestCase), *dir(case)} if not n.startswith("test"))
+    called = frozenset(n for n in implicit if not isinstance(v := getattr(case, n), type) and callable(v))
+    return implicit, called
 
 
 def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozenset[str]) -> bool:
@@ -437,6 +438,8 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
             stmt = ast.Assign(targets=[ast.Name("_", ast.Store())], value=stmt.value)
         return _plain_statement(stmt, aliases, library)
 
+    implicit, called = _implicit()
+
     def class_decides(cls: ast.ClassDef) -> bool:
         # bases run with the class statement: class T(base(f(0) == 1)) decided there
         if not all(_dotted(b) for b in [*cls.bases, *(k.value for k in cls.keywords)]):
@@ -446,12 +449,12 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
                 if class_decides(m):
                     return True
             elif isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if m.name in _IMPLICIT or (m.name.startswith("__") and m.name.endswith("__")):
+                if m.name in implicit or (m.name.startswith("__") and m.name.endswith("__")):
                     params = [*m.args.posonlyargs, *m.args.args]
                     me = params[0].arg if params else None
                     if not all(plain(s, me) for s in m.body):
                         return True
-            elif not plain(m) or _binds(m, _CALLED.__contains__):
+            elif not plain(m) or _binds(m, called.__contains__):
                 return True  # setUp = check: unittest calls it as it calls a def setUp
         return False
 
