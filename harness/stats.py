@@ -22,6 +22,7 @@ from typing import Any
 from .checkpoint import stem_of
 from .config import StatsConfig
 from .io import read_rows
+from .text import write_csv
 
 __all__ = ["collect", "run_stats", "table1"]
 
@@ -266,7 +267,7 @@ def run_stats(config: StatsConfig) -> dict[str, Any]:
     table = table1(data)
     out_dir = Path(config.output_dir or config.run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "stats.csv")
+    write_csv(table, str(out_dir / "stats.csv"))  # source names are data: no cell opens as a formula
     (out_dir / "stats.md").write_text(_markdown(table))
     plots = _plots(data)
     (out_dir / "report.html").write_text(_html(config, table, plots, data), encoding="utf-8")

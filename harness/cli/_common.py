@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..text import terminal_safe
+
 __all__ = ["EPILOG", "STAGE_COMMANDS", "StageCommand", "add_stage_parser", "finish", "run_stage"]
 
 EPILOG = """\
@@ -62,7 +64,7 @@ def finish(name: str, summary: dict[str, Any], args: argparse.Namespace) -> int:
         "rejected_tests",
     )
     shown = ", ".join(f"{k}={summary[k]}" for k in keys if k in summary)
-    print(f"acecoder {name}: {shown}", file=sys.stderr)
+    print(f"acecoder {name}: {terminal_safe(shown)}", file=sys.stderr)
     rejects = summary.get("rejected_items") or {}
     pending = sum(v for k, v in rejects.items() if k in ("sandbox_error", "generation_failed"))
     if pending:
@@ -84,15 +86,15 @@ def run_stage(name: str, args: argparse.Namespace, config_cls: type, fn: Callabl
     try:
         config = config_from_args(config_cls, args)
     except (ValueError, TypeError) as exc:
-        print(f"acecoder {name}: error: {exc}", file=sys.stderr)
+        print(f"acecoder {name}: error: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     try:
         summary = fn(config)
     except (SandboxUnavailableError, DataError, OSError, LookupError) as exc:
-        print(f"acecoder {name}: error: {exc}", file=sys.stderr)
+        print(f"acecoder {name}: error: {terminal_safe(exc)}", file=sys.stderr)
         return 1
     except (ValueError, TypeError) as exc:
-        print(f"acecoder {name}: error: {exc}", file=sys.stderr)
+        print(f"acecoder {name}: error: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     return finish(name, summary, args)
 

@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from acesandbox import SandboxUnavailableError
 
     from ..pipeline import load_config, run_pipeline
+    from ..text import terminal_safe
     from ._common import finish
 
     overrides = list(args.set)
@@ -71,12 +72,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(path, overrides)
     except (OSError, ValueError, TypeError) as exc:
-        print(f"acecoder pipeline: error: {exc}", file=sys.stderr)
+        print(f"acecoder pipeline: error: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     try:
-        result = run_pipeline(config, log=lambda m: print(m, file=sys.stderr))
+        result = run_pipeline(config, log=lambda m: print(terminal_safe(m), file=sys.stderr))
     except (SandboxUnavailableError, OSError, LookupError) as exc:
-        print(f"acecoder pipeline: error: {exc}", file=sys.stderr)
+        print(f"acecoder pipeline: error: {terminal_safe(exc)}", file=sys.stderr)
         return 1
     code = 0
     for name, summary in result["stages"].items():
@@ -88,5 +89,5 @@ def run(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         print(Path(stats["files"]["stats.md"]).read_text(), end="")
-        print(f"acecoder pipeline: report written to {stats['files']['report.html']}", file=sys.stderr)
+        print(f"acecoder pipeline: report written to {terminal_safe(stats['files']['report.html'])}", file=sys.stderr)
     return code

