@@ -22,7 +22,7 @@ import sysconfig
 from typing import Any
 
 from ..errors import SandboxUnavailableError
-from . import seccomp
+from . import accounts, seccomp
 from .env import sandbox_env
 
 __all__ = ["PKG_MOUNT", "SERVER_FLAGS", "bwrap_argv", "bwrap_path", "probe", "server_flags", "site_dirs"]
@@ -204,6 +204,8 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     for f in _ETC_FILES:
         args += ["--ro-bind-try", f, f]
     args += ["--ro-bind", _HOSTS, "/etc/hosts"]
+    for path, source in accounts.FILES.items():  # root and nobody, never the host's users
+        args += ["--ro-bind", source, path]
     # The interpreter and its packages at their own paths, wherever they live; those under
     # the private /tmp or /dev/shm are bound after those tmpfs mounts, which would hide them.
     pydirs = _python_dirs(python)

@@ -176,4 +176,17 @@ CASES: tuple[Case, ...] = (
         (F,),
         why="the first failing assert decides, though the program exits in a later call",
     ),
+    Case(
+        "user_lookup",
+        "import getpass, grp, os, pwd\nUSER = getpass.getuser()\n",
+        (
+            "assert USER == getpass.getuser() != ''",
+            "assert pwd.getpwuid(os.getuid()).pw_uid == os.getuid()",
+            "assert pwd.getpwnam(pwd.getpwuid(os.getuid()).pw_name).pw_uid == os.getuid()",
+            "assert grp.getgrgid(os.getgid()).gr_gid == os.getgid()",
+        ),
+        (P, P, P, P),
+        why="a program may look up the user it runs as (getpass.getuser() at load, pwd, grp): every sandbox "
+        "has an entry for it (the namespace sandbox: the docker image's root and nobody, not the host's users)",
+    ),
 )

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from .._harden import accounts
+
 __all__ = ["RootfsInfo", "debootstrap_rootfs", "default_packages", "host_mirror", "host_rootfs"]
 
 SANDBOX_UID = 65534
@@ -36,8 +38,6 @@ SANDBOX_UID = 65534
 _STDLIB_SKIP = {"site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "__phello__"}
 _STDLIB_SKIP_PREFIX = ("config-",)
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
-_PASSWD = "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/tmp:/usr/sbin/nologin\n"
-_GROUP = "root:x:0:\nnogroup:x:65534:\n"
 
 
 @dataclass(frozen=True)
@@ -251,8 +251,8 @@ def host_rootfs(
         tree.add_dir("/tmp", 0o1777)
         for path, data in sorted((extra_files or {}).items()):
             tree.add_bytes(path, data)
-        tree.add_bytes("/etc/passwd", _PASSWD.encode())
-        tree.add_bytes("/etc/group", _GROUP.encode())
+        for path, data in accounts.contents().items():  # root and nobody, as the namespace sandbox has
+            tree.add_bytes(path, data)
         for f in _ETC_FILES:
             if os.path.exists(f):
                 tree.add(f)
