@@ -3,7 +3,8 @@
     python -m perf.floor ../shared/perf/workloads/nostall-800.jsonl
     python -m perf.floor W --mode test --python /usr/bin/python3.11 --json floor.json
 
-A plain system interpreter (``--python``, default ``/usr/bin/python3``; a virtual
+A plain interpreter (``--python``, default the one the sandbox runs programs with: the
+base interpreter of this one, the build evalplus runs on when it shares it; a virtual
 environment's is refused, its start-up costs several times more) runs the workload in
 the two shapes of the executor's modes and nothing else (``perf/floor_runner.py``): per
 job one fork that loads the program and runs every test in it (``job``, shared mode's
@@ -27,15 +28,23 @@ from typing import Any, Sequence
 
 from .sandbox import Load, is_venv_interpreter
 
-__all__ = ["RUNNER", "main", "run_floor"]
+__all__ = ["RUNNER", "main", "run_floor", "sandbox_python"]
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor_runner.py")
 
 
-def run_floor(path: str, *, mode: str = "job", workers: int = 2, timeout_s: float = 1.0, python: str = "/usr/bin/python3") -> dict[str, Any]:
+def sandbox_python() -> str:
+    """The interpreter the sandbox runs programs with: this one's base (a virtual
+    environment's own start-up is not the sandbox's). Another build of the same version
+    can differ by 15% here (Debian's /usr/bin/python3.11 links libpython statically)."""
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+def run_floor(path: str, *, mode: str = "job", workers: int = 2, timeout_s: float = 1.0, python: str | None = None) -> dict[str, Any]:
     """One floor run of the workload at ``path`` (``mode``: ``job`` or ``test``)."""
     if mode not in ("job", "test"):
         raise ValueError(f"mode must be 'job' or 'test', not {mode!r}")
+    python = python or sandbox_python()
     if is_venv_interpreter(python):
         raise ValueError(f"{python} is a virtual environment's interpreter; name a plain one (its start-up costs several times more)")
     load_start = Load.now()
@@ -56,11 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--mode", choices=("job", "test", "both"), default="both", help="fork per job, per test, or both (default)")
     p.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
     p.add_argument("--timeout", type=float, default=1.0, help="seconds per test; a test's wall limit is 3x (default 1.0)")
-    p.add_argument("--python", default="/usr/bin/python3", help="a plain system interpreter (default /usr/bin/python3)")
+    p.add_argument("--python", default=None, help=f"a plain interpreter (default the sandbox's, {sandbox_python()})")
     p.add_argument("--json", metavar="FILE", help="write the results here too")
     args = p.parse_args(argv)
     if args.workers <= 0:
         p.error("--workers must be positive")
+    args.python = args.python or sandbox_python()
     if is_venv_interpreter(args.python):
         p.error(f"--python {args.python} is a virtual environment's interpreter; use a plain one")
     results = []
