@@ -77,6 +77,18 @@ def others(me: int) -> list[int]:
     return descendants(me)
 
 
+def _threads_left(pid: int) -> bool:
+    """Whether a process whose /proc entry says zombie still runs threads: its leader ended
+    alone (the exit system call, not exit_group) and the rest of the group lives on, which a
+    SIGKILL to the pid ends. Unreadable: as if it did (fail closed; killing a zombie is a no-op)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
 def sweep(keep: int | None, spare: tuple[int, ...] = ()) -> None:
     """SIGKILL every descendant of the server except ``keep`` and ``spare`` (the fork
     template and the J it forked ahead, which never ran program code), until none is left."""
@@ -87,7 +99,7 @@ def sweep(keep: int | None, spare: tuple[int, ...] = ()) -> None:
             if p == keep or p in spare:
                 continue
             st = stat(p)
-            if st is not None and st[0] != b"Z":
+            if st is not None and (st[0] != b"Z" or _threads_left(p)):
                 victims.append((p, int(st[1])))
         if not victims:
             break

@@ -66,6 +66,7 @@ SKIPPED = {
             "later_job_scratch_space",
             "later_job_sockets_in_flight",
             "later_job_sysctls",
+            "leader_exit_outlives_job",
             "kernel_aio",
             "kernel_bpf",
             "kernel_file_lease",
