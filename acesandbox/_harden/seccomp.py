@@ -5,8 +5,10 @@ a Python program never needs and attackers use most: io_uring, the key store, us
 bpf, perf events, kexec and kernel modules, mounts, new namespaces, ptrace and other
 processes' memory, personality, accounting, swap, reboot, the clock, quotas, file handles
 and a few legacy calls, System V IPC and POSIX message queues (they outlive the job),
-inotify, fanotify and native AIO (quotas of the whole host uid or host), file leases (on
-host files: they stall the host's writers); and it keeps a program from changing another
+inotify, fanotify and native AIO (quotas of the whole host uid or host), hugetlb pages (the
+host's reserved pool, charged to no memory cgroup), secret memory (it splits the host
+kernel's direct map), file leases (on host files: they stall
+the host's writers); and it keeps a program from changing another
 process's limits, priority or CPU set (the whole sandbox runs as one uid, so the kernel would let it lower
 the server's and reach every later job), while its own stay its to change. Each denied call returns an error (``EPERM``, or ``ENOSYS`` where
 a library should take its fallback: io_uring, and ``clone3``, whose flags sit in memory a
@@ -45,6 +47,8 @@ _PRIO_PROCESS = 0
 _IOPRIO_WHO_PROCESS = 1
 _AF_ALLOWED = (1, 2, 10, 16)  # AF_UNIX, AF_INET, AF_INET6, AF_NETLINK
 _F_SETLEASE = 1024
+_MAP_HUGETLB = 0x40000
+_MFD_HUGETLB = 0x0004
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class Family:
     """Only calls whose argument equals one of these (argument index, value), one rule each,
     compared in its low 32 bits (the kernel's ``int`` and ``unsigned int`` arguments drop the
     rest): ``((1, 1024),)`` is "argument 1 == 1024", 0x100000400 included."""
+    flag_arg: int = 0
+    """The argument ``flags`` are looked for in (mmap's flags are its fourth)."""
 
 
 DENIED: tuple[Family, ...] = (
@@ -126,6 +132,20 @@ DENIED: tuple[Family, ...] = (
     # lease (fs.lease-break-time, 45 s).
     Family("leases", ("fcntl", "fcntl64"), errno.EACCES, equal=((1, _F_SETLEASE),),
            why="a lease on a host file bound into the sandbox stalls the host's writers of that file"),
+    # Huge pages of hugetlbfs come from the host's pool (vm.nr_hugepages), which no memory
+    # cgroup charges (v1 never, v2 only when mounted with memory_hugetlb_accounting): a
+    # 256 MiB sandbox held 512 MiB of them, every page the host had reserved, while it ran.
+    # Transparent huge pages (madvise) are ordinary charged memory and stay allowed.
+    Family("hugetlb", ("mmap", "mmap2"), errno.ENOMEM, flags=(_MAP_HUGETLB,), flag_arg=3,
+           why="huge pages come from the host's reserved pool, outside the sandbox's memory limit"),
+    Family("hugetlb", ("memfd_create",), errno.EINVAL, flags=(_MFD_HUGETLB,), flag_arg=1,
+           why="huge pages come from the host's reserved pool, outside the sandbox's memory limit"),
+    # Each page of secret memory is taken out of the kernel's direct map, which splits the
+    # host's 1 GiB and 2 MiB kernel mappings for good (the kernel never merges them back):
+    # one job of 16 processes left 19 of the host's 23 GiB mapped with 2 MiB pages, 1 GiB
+    # with 4 KiB ones, a TLB cost to every process of the host until it reboots.
+    Family("secretmem", ("memfd_secret",), errno.ENOSYS,
+           why="secret memory splits the host kernel's direct map for good (a TLB cost to the whole host)"),
     Family("aio", ("io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents", "io_pgetevents"), errno.ENOSYS,
            why="native AIO slots are one host-wide pool (fs.aio-max-nr): one program took them all"),
     # Address families other than unix, IPv4, IPv6 and netlink (EAFNOSUPPORT, as a kernel
@@ -174,19 +194,45 @@ def _compat_arches(lib: Any) -> list[int]:
     return [getattr(lib.Arch, n) for n in names if hasattr(lib.Arch, n)]
 
 
+# Calls denied whatever their arguments on one compat ABI, where those arguments sit in
+# memory a filter cannot read: i386's old mmap (90) takes a pointer to them, so the
+# MAP_HUGETLB rule above cannot see its flags (i386 code maps memory with mmap2, 192).
+_WHOLE = {"X86": ("mmap",)}
+
+
 def _build(lib: Any) -> tuple[Any, tuple[str, ...]]:
     """The filter object and the names this libseccomp does not know (left out)."""
     filt = lib.SyscallFilter(lib.ALLOW)
+    apart = []  # compat ABIs with calls in _WHOLE: a filter of their own, merged in below
     for arch in _compat_arches(lib):
-        filt.add_arch(arch)
+        name = next((n for n in _WHOLE if getattr(lib.Arch, n, None) == arch), None)
+        if name is None:
+            filt.add_arch(arch)
+        else:
+            sub = lib.SyscallFilter(lib.ALLOW)
+            sub.add_arch(arch)
+            sub.remove_arch(lib.Arch.NATIVE)
+            apart.append((sub, _WHOLE[name]))
+    unknown = _rules(lib, filt)
+    for sub, whole in apart:
+        _rules(lib, sub, whole)
+        filt.merge(sub)
+    return filt, tuple(unknown)
+
+
+def _rules(lib: Any, filt: Any, whole: tuple[str, ...] = ()) -> list[str]:
+    """Add every DENIED rule to ``filt`` (those of the calls in ``whole`` without their
+    conditions); the names this libseccomp does not know."""
     unknown: list[str] = []
     for fam in DENIED:
         action = lib.ERRNO(fam.errno)
         for name in fam.syscalls:
             try:
-                if fam.flags:
+                if name in whole:
+                    filt.add_rule(action, name)
+                elif fam.flags:
                     for bit in fam.flags:
-                        filt.add_rule(action, name, lib.Arg(0, lib.MASKED_EQ, bit, bit))
+                        filt.add_rule(action, name, lib.Arg(fam.flag_arg, lib.MASKED_EQ, bit, bit))
                 elif fam.when:
                     for entry in fam.when:
                         filt.add_rule(action, name, *(lib.Arg(i, lib.NE, v) for i, v in entry))
@@ -203,7 +249,7 @@ def _build(lib: Any) -> tuple[Any, tuple[str, ...]]:
                     filt.add_rule(action, name)
             except (OSError, ValueError, RuntimeError):
                 unknown.append(name)
-    return filt, tuple(unknown)
+    return unknown
 
 
 @functools.lru_cache(maxsize=1)

@@ -197,6 +197,36 @@ CASES: tuple[Case, ...] = (
         "native AIO slots are one pool for the whole host (fs.aio-max-nr): io_setup(65536) took them all",
     ),
     _case(
+        "huge_pages",
+        """
+        import mmap
+        def attack():
+            try:
+                m = mmap.mmap(-1, 2 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)  # MAP_HUGETLB
+            except OSError:
+                pass
+            else:
+                m.close()
+                return True
+            try:
+                os.close(os.memfd_create("acesandbox-probe", 0x4))  # MFD_HUGETLB
+            except OSError:
+                return False
+            return True
+        """,
+        "huge pages come from the host's reserved pool (vm.nr_hugepages), which no memory cgroup charges: "
+        "a 256 MiB sandbox held all 512 MiB of it",
+    ),
+    _case(
+        "secret_memory",
+        """
+        def attack():
+            return got_fd(_libc.syscall(447, 0))  # memfd_secret (the same number on x86_64 and arm64)
+        """,
+        "each page of secret memory splits the host kernel's direct map for good: one job left 20 GiB "
+        "of it in small pages, a TLB cost to the whole host",
+    ),
+    _case(
         "file_lease",
         """
         import fcntl, sys
