@@ -42,7 +42,7 @@ def wipe(path: str) -> bool:
         subdirs, ok, mounts = _empty_files(fd, dev, kept)
         todo.append(subdirs)
         holds.append(mounts)
-        clean = ok
+        clean = clean and ok  # and what _clear_attributes found
         while True:
             if todo[-1]:
                 name, key = todo[-1].pop()
@@ -105,17 +105,43 @@ def settle(paths: list[str], at_start: tuple[tuple[int, int], ...] | None) -> bo
     return at_start is None or usage(paths) == at_start
 
 
+_FS_IOC_GETFLAGS, _FS_IOC_SETFLAGS = 0x80086601, 0x40086602
+# Inode flags an owner sets without a capability: compression hints, sync, no-dump,
+# no-atime, dirsync, no-copy-on-write. Immutable and append-only need CAP_LINUX_IMMUTABLE.
+_OWNER_FLAGS = 0x4 | 0x8 | 0x40 | 0x80 | 0x400 | 0x10000 | 0x800000
+
+
+def _clear_flags(fd: int) -> bool:
+    """Clear the inode flags a program may set on the directory itself (``chattr +d``,
+    ``+A``): they outlive the wipe, bits a later job reads. False if set and not cleared."""
+    import fcntl
+    import struct
+
+    try:
+        (flags,) = struct.unpack("l", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8)))
+    except OSError:
+        return True  # no inode flags on this filesystem
+    if not flags & _OWNER_FLAGS:
+        return True
+    try:
+        fcntl.ioctl(fd, _FS_IOC_SETFLAGS, struct.pack("l", flags & ~_OWNER_FLAGS))
+    except OSError:
+        return False
+    return True
+
+
 def _clear_attributes(fd: int) -> bool:
     """Remove the extended attributes a program may set on the directory itself: a default
     ACL (``system.posix_acl_default``) would give every file a later job makes there the
     program's permissions, and a ``user.`` attribute would carry its data to that job.
     What it holds goes with its files. Others (``security.``, set by the kernel's security
-    modules, and ``trusted.``, which needs a capability) are not the program's."""
+    modules, and ``trusted.``, which needs a capability) are not the program's. Its inode
+    flags too (:func:`_clear_flags`)."""
+    clean = _clear_flags(fd)
     try:
         names = os.listxattr(fd)
     except OSError:
-        return True  # no extended attributes here
-    clean = True
+        return clean  # no extended attributes here
     for name in names:
         if name.startswith(("user.", "system.posix_acl_")):
             try:

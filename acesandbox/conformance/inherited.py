@@ -96,6 +96,19 @@ _NEXT = _LIB + src(
             f.read()
         return [d + ":" + n for d in (os.getcwd(), "/dev/shm") for n in os.listxattr(d) if not n.startswith("security.")]
 
+    def scratch_flags():  # inode flags (chattr) on the scratch roots
+        import fcntl, struct
+        out = []
+        for d in (os.getcwd(), "/dev/shm"):
+            fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                out.append(struct.unpack("l", fcntl.ioctl(fd, 0x80086601, bytes(8)))[0] & 0xC0)
+            except OSError:
+                out.append(0)  # no inode flags there
+            finally:
+                os.close(fd)
+        return out
+
     def room():  # 12 MiB where the earlier job held 21 of the scratch's 32 (files of at most 8)
         for name in ("room-1", "room-2"):
             with open(name, "wb") as f:
@@ -231,6 +244,24 @@ CASES: tuple[Case, ...] = (
         "assert scratch_attributes() == []",
         "a default ACL on the scratch would give every later job's files no permissions, and "
         "an extended attribute on it carries data to the next job",
+        {"fs_isolation"},
+    ),
+    _left(
+        "later_job_scratch_flags",
+        """
+        import fcntl, struct
+        def leave():
+            for d in (os.getcwd(), "/dev/shm"):
+                fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    fcntl.ioctl(fd, 0x40086602, struct.pack("l", 0x40 | 0x80))  # chattr +d +A
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+        """,
+        "assert scratch_flags() == [0, 0]",
+        "no-dump and no-atime flags set on the scratch roots outlived the wipe: bits a later job read",
         {"fs_isolation"},
     ),
     _left(

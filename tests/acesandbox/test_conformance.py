@@ -63,6 +63,7 @@ SKIPPED = {
             "later_job_message_queue_file",
             "later_job_oom_score",
             "later_job_scratch_attributes",
+            "later_job_scratch_flags",
             "later_job_scratch_space",
             "later_job_sockets_in_flight",
             "later_job_sysctls",
