@@ -148,7 +148,7 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         type=float,
         default=d["read_timeout_s"],
         metavar="SECONDS",
-        help=f"longest a client may take to send its request headers, and then its body (default: {d['read_timeout_s']:g})",
+        help=f"longest a client may take to send its request headers, then its body, and to read an answer (default: {d['read_timeout_s']:g})",
     )
     srv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser

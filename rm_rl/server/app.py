@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from acesandbox.extract import split_query
 
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
     from acesandbox import Executor
 
     from ..model_reward import ModelReward
+
+
+def _ascii_json(content: dict[str, Any]) -> Response:
+    """``content`` as JSON with non-ASCII escaped: a completion's lone surrogate (valid in a JSON
+    string, not in UTF-8), echoed back as its ``program``, would fail the default rendering,
+    and that 503 would have the trainer retry the same request forever."""
+    body = json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return Response(body.encode("ascii"), media_type="application/json")
 
 
 def create_app(
@@ -138,7 +147,7 @@ def create_app(
         return {**to_response(scores, as_tensors=False), "warnings": sandbox_warnings(scores)}
 
     @app.post("/score", dependencies=[Depends(authorize)])
-    async def score(body: ScoreRequest) -> dict[str, Any]:
+    async def score(body: ScoreRequest) -> Response:
         """Plain JSON: each item brings its completion and its tests (or a dataset id)."""
         tests = []
         for i, item in enumerate(body.items):
@@ -161,13 +170,13 @@ def create_app(
         reward = service.reward(body.reward)
         prompts = [item.prompt for item in body.items]
         scores = await service.score(reward, [item.completion for item in body.items], tests, prompts)
-        return {
+        return _ascii_json({
             "reward": reward.config.kind,
             "results": [s.to_dict(details=body.details) for s in scores],
             "sandbox_errors": sum(1 for s in scores if s.outcome == "sandbox_error"),
             "isolation": sorted({s.isolation for s in scores if s.isolation}),
             "warnings": sandbox_warnings(scores),
-        }
+        })
 
     app.add_middleware(_Guard, service=service)
     return app

@@ -83,8 +83,9 @@ class ServerConfig:
     read_timeout_s: float = field(
         default=60.0,
         metadata=_help(
-            "Longest a client may take to send a request's headers, and then its body; slower: the connection "
-            "is closed (408 for a body), so trickling clients cannot hold connections or request slots forever."
+            "Longest a client may take to send a request's headers, then its body, and to read an answer once "
+            "it is ready; slower: the connection is closed (408 for a body), so trickling or never-reading "
+            "clients cannot hold connections or request slots forever."
         ),
     )
 

@@ -47,6 +47,10 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
     connections a new one is answered 503 and closed at once, before a byte is read: uvicorn's
     ``limit_concurrency`` keeps such a connection open until its request arrives, so idle
     sockets would still use up the process's file descriptors.
+
+    Answers must be taken within ``read_timeout_s`` too: a client that never reads them (say,
+    pipelined /health requests, no token needed) would leave a response waiting on a full
+    socket forever, and the connection, its slot under the cap and its task with it.
     """
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -57,6 +61,7 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
 
     class _Protocol(H11Protocol):  # type: ignore[misc]
         _head_timer: Any = None
+        _write_timer: Any = None
 
         def _arm(self) -> None:
             self._disarm()
@@ -70,8 +75,30 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
         def _head_timeout(self) -> None:
             self._head_timer = None
             waiting = self.cycle is None or self.cycle.response_complete  # no request being answered
-            if waiting and not self.transport.is_closing():
+            if (waiting or self.transport.is_closing()) and self.transport.get_write_buffer_size():
+                # An answer not taken in read_timeout_s: close() would wait for the client to read
+                # it, holding the connection (and its slot under the cap) for as long as it likes.
+                self.transport.abort()
+            elif waiting and not self.transport.is_closing():
                 self.transport.close()
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self._write_timer is None:  # the client is not reading its answer: it gets read_timeout_s
+                self._write_timer = self.loop.call_later(read_timeout_s, self._write_timeout)
+
+        def resume_writing(self) -> None:
+            self._cancel_write_timer()
+            super().resume_writing()
+
+        def _cancel_write_timer(self) -> None:
+            if self._write_timer is not None:
+                self._write_timer.cancel()
+                self._write_timer = None
+
+        def _write_timeout(self) -> None:
+            self._write_timer = None
+            self.transport.abort()  # connection_lost follows: the response's task ends, the slot frees
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -101,11 +128,13 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm()  # the next request's headers get the same deadline
+            # The next request's headers get the same deadline; a closing connection gets it to
+            # take its last answer (close() waits for the client to read it).
+            self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            self._cancel_write_timer()
             super().connection_lost(exc)
 
     return _Protocol

@@ -4,6 +4,7 @@ real uvicorn server: idle sockets cannot use up its file descriptors, and withou
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import socket
@@ -191,3 +192,30 @@ def test_health_hides_the_weak_backend_warning_without_the_token():
             stranger, holder = c.get("/health").text, c.get("/health", headers=auth).json()
     assert stranger == '{"status":"ok"}'
     assert any(w.startswith("process backend") for w in holder["warnings"]), holder
+
+
+def _unread(srv: RewardServer, request: bytes) -> socket.socket:
+    """A connection that sends ``request`` and never reads a byte of the answer."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the answer backs up at once
+    s.connect(_address(srv))
+    s.sendall(request)
+    return s
+
+
+@pytest.mark.parametrize("close", [False, True])
+def test_a_client_that_never_reads_its_answer_is_cut_after_the_read_timeout(fake, close):
+    """An answer left unread on a full socket used to hold its connection (and its slot under
+    the cap, and its task) forever: uvicorn waits for the write to drain, and close() waits for
+    the client to read. Now it gets read_timeout_s, then the connection is cut."""
+    program = GOOD_ADD.removesuffix("```") + ("# " + "x" * 1000 + "\n") * 8000 + "```"  # an 8 MB answer
+    body = json.dumps({"items": [{"completion": program, "tests": ADD_TESTS}], "details": True}).encode()
+    head = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+    head += b"Connection: close\r\n\r\n" if close else b"\r\n"
+    with serve_fake(fake, max_connections=1, read_timeout_s=1.0) as srv:
+        s = _unread(srv, head + body)
+        try:
+            assert _wait_for(lambda: _healthy(srv.url), timeout_s=15), "the unread answer held the only slot"
+            assert _wait_for(lambda: not srv._server.server_state.tasks), "the unread answer's task never ended"
+        finally:
+            s.close()

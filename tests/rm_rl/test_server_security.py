@@ -7,6 +7,7 @@ and a server reachable beyond loopback without a token refuses to start.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -244,3 +245,15 @@ def test_a_request_with_many_tests_is_planned_off_the_event_loop(fake, monkeypat
         assert c.post("/score", json={"items": [big]}).status_code == 200
     assert threads[0] == loop_thread  # a small request: no thread hop
     assert threads[1] != loop_thread and threads[2] != loop_thread
+
+
+def test_a_lone_surrogate_echoed_in_details_is_answered_not_503(fake):
+    """A completion with a lone surrogate (valid in a JSON string, not in UTF-8) used to fail
+    the response's rendering with details on: a 503, so the trainer retried it forever."""
+    program = GOOD_ADD.replace("a + b", "a + b  # \ud800")
+    body = json.dumps({"items": [{"completion": program, "tests": ADD_TESTS}], "details": True})  # as \\ud800
+    with serve_fake(fake) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
+        r = c.post("/score", content=body.encode(), headers={"Content-Type": "application/json"})
+        assert r.status_code == 200, r.text
+        result = json.loads(r.content)["results"][0]
+        assert result["reward"] == 1.0 and "\ud800" in result["program"]
