@@ -72,21 +72,29 @@ def _step_end(line: bytes, k: int | None, shared: bool) -> dict[str, Any] | None
     return None
 
 
-def _counted(server: Any, j: dict[str, Any], own_cpu: bool, q_pids: list[int]) -> list[int]:
-    """The processes whose CPU time counts against the step: J's descendants (J too where
-    its own time is the step's), the test process, and every orphan of the program with
+def _counted(server: Any, j: dict[str, Any], q_pids: list[int]) -> list[int]:
+    """The processes whose CPU time counts against the step: J (its threads and
+    reaped children too) and its descendants, the test process, and every orphan of the program with
     its descendants: a process whose parent died is reparented to the server, out of J's
     tree, and a call that did its slow part in a double-forked grandchild passed a 1 s
     limit with 2.5 s of CPU (only the wall limit, 3x, bounded it). Zombies keep their
     times until a sweep reaps them. Read only at the step's CPU checks, never per test."""
     known = {j["pid"], *q_pids, *server.spare()}
-    pids = descendants(j["pid"]) + ([j["pid"]] if own_cpu else []) + q_pids
+    # J first: its times include its reaped children's, so a T_k reaped while we read is
+    # counted once (in J, or in neither), never in both.
+    pids = [j["pid"], *descendants(j["pid"]), *q_pids]
     for p in children(os.getpid()):
         if p not in known:
             pids.append(p)
             pids += descendants(p)
     return pids
 
+
+try:
+    _CPUS = max(1, len(os.sched_getaffinity(0)))
+except (AttributeError, OSError):
+    _CPUS = os.cpu_count() or 1
+"""CPUs this sandbox's processes may run on: a step's CPU time is at most its wall time times this."""
 
 _CALL_SLACK = 2.0
 _CALL_MARGIN_S = 0.5
@@ -129,7 +137,6 @@ def supervise(
     timeout_s = lim["timeout_s"]
     wall_deadline = min(t0 + lim["wall_timeout_s"], job_deadline)
     check_at = t0 + timeout_s
-    own_cpu = shared or k is None
     # A test process's CPU time counts against the test's limit, as when test code ran in J.
     q_pids = [q["pid"]] if q is not None and q["pid"] > 0 else []
     lines: list[str] = []
@@ -221,7 +228,11 @@ def supervise(
     # to be waited for (a step that has already ended needs no baseline): microseconds
     # after the step's start, which in shared mode is where we start to watch it anyway.
     end = take_lines()
-    cpu0 = cpu_s(j["pid"]) if own_cpu and end is None else 0.0
+    # J's own time counts in every step: in isolated mode a thread the program started at
+    # load time runs on in J while J waits for T_k, and did a test's slow work there (T_k
+    # sleeping on shared memory for it) with no limit but the wall time (3x).
+    watched = end is None
+    cpu0 = cpu_s(j["pid"]) if watched else 0.0
     while end is None:
         now = time.monotonic()
         wait_s = max(0.0, min(wall_deadline, check_at, call_deadline) - now)
@@ -260,11 +271,19 @@ def supervise(
         elif now >= call_deadline:
             end = {"end": "timeout", "reason": "call"}
         elif now >= check_at:
-            used = sum(cpu_s(p) for p in _counted(server, j, own_cpu, q_pids)) - cpu0
+            used = sum(cpu_s(p) for p in _counted(server, j, q_pids)) - cpu0
             if used >= timeout_s:
                 end = {"end": "timeout", "reason": "cpu"}
             else:
                 check_at = now + max(timeout_s - used, 0.02)
+    if end["end"] in ("exit", "done", "loaded") and watched and (time.monotonic() - t0) * _CPUS >= timeout_s:
+        # The checks above start at timeout_s of wall time: a step that spread its work over
+        # several processes and ended sooner used up to _CPUS times its limit unseen. J has
+        # reaped T_k (or J is idle after its load; in shared mode J has just begun the next
+        # test): their time is in J's now.
+        used = sum(cpu_s(p) for p in _counted(server, j, q_pids)) - cpu0
+        if used >= timeout_s:
+            end = {"end": "timeout", "reason": "cpu"}
     if end["end"] == "done":
         # J flushed the test's output before its done frame: what is in the pipes now is
         # this test's (and, where J ran ahead, later tests': their output has no bearing
@@ -286,7 +305,7 @@ def supervise(
             buf = bytearray()
     elif end["end"] in ("timeout", "died", "stopped"):
         if end["end"] == "timeout":
-            end["cpu"] = sum(cpu_s(p) for p in _counted(server, j, own_cpu, q_pids)) - cpu0
+            end["cpu"] = sum(cpu_s(p) for p in _counted(server, j, q_pids)) - cpu0
         sweep(keep=None, spare=server.spare())
         for kk in ("res", "out", "err"):
             drain(kk)

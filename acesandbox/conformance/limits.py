@@ -66,6 +66,67 @@ CASES: tuple[Case, ...] = (
         for mode in ("isolated", "shared")
     ),
     Case(
+        "cpu_timeout_in_job_thread",
+        src(
+            """
+            import mmap, struct, threading, time
+            shm = mmap.mmap(-1, 4096)  # shared: the job process's thread writes, each test's fork reads
+            def burn(s):
+                t = time.thread_time()
+                while time.thread_time() - t < s:
+                    pass
+            def worker():
+                burn(1.5)
+                shm[:8] = struct.pack("<q", 42)
+            threading.Thread(target=worker, daemon=True).start()
+            def solve(x):
+                while not struct.unpack("<q", shm[:8])[0]:
+                    time.sleep(0.01)  # the test's process sleeps: the thread in the job process works
+                return struct.unpack("<q", shm[:8])[0]
+            """
+        ),
+        ("assert solve(21) == 42",),
+        (T,),
+        limits=replace(FAST, timeout_s=0.5, wall_timeout_s=5.0),
+        hostile=True,
+        why="CPU used by a thread left running in the job process counts against the test: J's own time "
+        "was not counted in isolated mode, and a too-slow program passed within the wall limit",
+    ),
+    *(
+        Case(
+            f"cpu_timeout_in_parallel_{mode}",
+            src(
+                """
+                import os, time
+                def burn(s):
+                    t = time.process_time()
+                    while time.process_time() - t < s:
+                        pass
+                def solve(x):
+                    pids = []
+                    for _ in range(max(1, min(len(os.sched_getaffinity(0)), 8) - 1)):
+                        pid = os.fork()
+                        if pid == 0:
+                            burn(0.35)
+                            os._exit(0)
+                        pids.append(pid)
+                    burn(0.35)  # 0.7 s of CPU or more, in 0.35 s of wall time where there are CPUs
+                    for pid in pids:
+                        os.waitpid(pid, 0)
+                    return 2 * x
+                """
+            ),
+            ("assert solve(21) == 42",),
+            (T,),
+            mode=mode,
+            limits=replace(FAST, timeout_s=0.5, wall_timeout_s=5.0),
+            hostile=True,
+            why="CPU used by several processes at once counts against the test: one that ended before the first "
+            "check, at timeout_s of wall time, passed with up to as many times its limit as the host has CPUs",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    Case(
         "memory_list",
         "def grow():\n    chunks = []\n    while True:\n        chunks.append(bytearray(1 << 20))\n",
         ("assert grow() == 1",),
