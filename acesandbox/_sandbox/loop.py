@@ -183,7 +183,9 @@ class Server:
                 os.close(fd)
             if fdpass_j is not None:
                 fdpass_j.close()
-        for fd in (res_r, out_r, err_r):
+        # ctrl too: a program that stops reading its lines (J runs it) and shrinks the pipe
+        # to a page filled it after ~1,000 tests, and pid 1 blocked in write() for good.
+        for fd in (res_r, out_r, err_r, ctrl_w):
             os.set_blocking(fd, False)
         return {"pid": pid, "res": res_r, "out": out_r, "err": err_r, "ctrl": ctrl_w, "pidfd": pidfd, "buf": bytearray(), "fdpass": fdpass}
 

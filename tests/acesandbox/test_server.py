@@ -177,3 +177,43 @@ def test_shared_mode_runs_each_unittest_test_that_reuses_a_class_name(executor):
                        {"mode": "shared", "compare": compare, "limits": Limits(timeout_s=5.0)})
         report = executor.run(job)
         assert report.statuses == (Status.PASSED, Status.PASSED, Status.FAILED), (compare, report.outcomes)
+
+
+STOPS_READING_CTRL = '''
+import array, fcntl, os, sys, termios, time
+job = sys.modules.get("_acesandbox_rt._sandbox.job")
+if job is not None:
+    for fd in range(3, 64):  # the control pipe (pid 1's lines to J): one page
+        try:
+            if fcntl.fcntl(fd, fcntl.F_GETFL) & 3 == os.O_RDONLY and os.fstat(fd).st_mode & 0o170000 == 0o010000:
+                fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ
+        except OSError:
+            pass
+    real, state = job._read_line, []
+    def read_line(fd):  # the first line read; then each one waited for (FIONREAD), never read
+        if not state:
+            state[:] = [int(real(fd)), 0]
+            return b"%d" % state[0]
+        state[0] += 1
+        state[1] += len(b"%d\\n" % state[0])
+        buf = array.array("i", [0])
+        while True:
+            fcntl.ioctl(fd, termios.FIONREAD, buf, True)
+            if buf[0] >= state[1]:
+                return b"%d" % state[0]
+            time.sleep(0.0005)
+    job._read_line = read_line
+def f(x):
+    return x
+'''
+
+
+def test_a_program_that_stops_reading_its_control_pipe_never_blocks_the_server(executor):
+    # pid 1 wrote each test's number with a blocking write: once a page of them sat unread
+    # (~1,040 tests) it blocked for good, and the host ended the sandbox after its deadline
+    # (twice: the job came out crashed after minutes). Its writes are non-blocking now.
+    n = 1100
+    limits = Limits(timeout_s=1.0, job_timeout_s=60.0)
+    [report] = executor.map([(STOPS_READING_CTRL, [f"assert f({i}) == {i}" for i in range(n)])], defaults={"limits": limits})
+    assert Status.CRASHED not in report.statuses
+    assert report.statuses.count(Status.PASSED) >= n - 2
