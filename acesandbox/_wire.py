@@ -73,6 +73,7 @@ _int_index, _int_hex, _float_float, _str_str = int.__index__, int.__format__, fl
 _bytes_copy, _bytearray_copy = bytes.__getitem__, bytearray.__getitem__
 _complex_real, _complex_imag = complex.__dict__["real"].__get__, complex.__dict__["imag"].__get__
 _tuple_iter, _list_iter, _dict_items = tuple.__iter__, list.__iter__, dict.items
+_OrderedDict, _odict_items = collections.OrderedDict, collections.OrderedDict.items
 _set_iter, _frozenset_iter = set.__iter__, frozenset.__iter__
 _b64encode, _b64decode, _json_dumps = base64.b64encode, base64.b64decode, json.dumps
 _decimal_str = decimal.Decimal.__str__
@@ -243,7 +244,7 @@ class _Encoder:
             self.active.discard(ident)
         return items if tag is None else {tag: items}
 
-    def dict_(self, v: Any, depth: int, key: bool) -> Any:
+    def dict_(self, v: Any, depth: int, key: bool, items: Any = _dict_items, tag: str = "$d") -> Any:
         if key:
             raise UnserializableValue("a dict cannot be a dict key or set element")
         if depth >= self.max_depth:
@@ -254,10 +255,10 @@ class _Encoder:
         self.active.add(ident)
         try:
             self.charge(6)
-            pairs = [[self.enc(k, depth + 1, True), self.enc(x, depth + 1, False)] for k, x in _dict_items(v)]
+            pairs = [[self.enc(k, depth + 1, True), self.enc(x, depth + 1, False)] for k, x in items(v)]
         finally:
             self.active.discard(ident)
-        return {"$d": pairs}
+        return {tag: pairs}
 
     def numpy(self, np: ModuleType, v: Any, t: type, depth: int, key: bool) -> Any:
         """Encode a numpy scalar or array; None when ``v`` is neither."""
@@ -304,7 +305,11 @@ class _Encoder:
             return self.seq(v, _tuple_iter, "$t", depth, key, hashable=True)
         if _issubclass(t, _list):
             return self.seq(v, _list_iter, None, depth, key, hashable=False)
-        if _issubclass(t, _dict):  # OrderedDict, defaultdict, Counter
+        if _issubclass(t, _OrderedDict):
+            # Its own tag: OrderedDicts compare in order with each other, a plain dict never
+            # does, so a value in the wrong order passed a test expecting an OrderedDict.
+            return self.dict_(v, depth, key, _odict_items, "$od")
+        if _issubclass(t, _dict):  # defaultdict, Counter
             return self.dict_(v, depth, key)
         if _issubclass(t, _frozenset):
             return self.seq(v, _frozenset_iter, "$fset", depth, key, hashable=True)
@@ -646,7 +651,7 @@ class _Decoder:
         except TypeError:
             raise _fail(f"unhashable {kind.__name__} element") from None
 
-    def dict_(self, payload: Any, depth: int) -> dict[Any, Any]:
+    def dict_(self, payload: Any, depth: int, kind: type = dict) -> dict[Any, Any]:
         if _type(payload) is not list:
             raise _fail("$d payload must be a list of pairs")
         self.enter(depth)
@@ -662,7 +667,7 @@ class _Decoder:
             _check_collisions(keys)
             if self.decimals != decimals:  # a Decimal among the keys or the values: check the keys
                 _check_decimal_collisions(keys, self.keys)
-            return dict(zip(keys, values))
+            return kind(zip(keys, values))  # type: ignore[no-any-return]
         except TypeError:
             raise _fail("unhashable dict key") from None
 
@@ -811,6 +816,7 @@ _DECODERS: dict[str, Callable[[_Decoder, Any, int], Any]] = {
     "$set": lambda d, payload, depth: d.hashed(set, payload, depth),
     "$fset": lambda d, payload, depth: d.hashed(frozenset, payload, depth),
     "$d": _Decoder.dict_,
+    "$od": lambda d, payload, depth: d.dict_(payload, depth, collections.OrderedDict),
     "$b": _Decoder.bytes_,
     "$ba": lambda d, payload, depth: bytearray(d.bytes_(payload, depth)),
     "$c": _Decoder.complex_,

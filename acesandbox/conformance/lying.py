@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 
 from .._spec import CallTest, UnittestTest
-from ._case import ADD, BLOCKED, C, E, F, NOT_PASSED, UNITTEST_FAIL, Case, src
+from ._case import ADD, BLOCKED, C, E, F, NOT_PASSED, P, UNITTEST_FAIL, Case, src
 
 CASES: tuple[Case, ...] = (
     Case(
@@ -149,5 +150,32 @@ CASES: tuple[Case, ...] = (
         ("assert f() == 3", "assert g() == 3", "assert h() == 3"),
         (NOT_PASSED, {E, C}, {E, C}),
         hostile=True,
+    ),
+    *(
+        Case(
+            f"ordered_dict_order_{mode}",
+            src(
+                """
+                from collections import OrderedDict
+                def wrong():
+                    return OrderedDict([("b", 2), ("a", 1)])
+                def right():
+                    return OrderedDict([("a", 1), ("b", 2)])
+                """
+            ),
+            (
+                CallTest("wrong", (), collections.OrderedDict([("a", 1), ("b", 2)])),
+                "from collections import OrderedDict\nassert wrong() == OrderedDict([('a', 1), ('b', 2)])",
+                "import collections\nx = wrong()\nassert x == collections.OrderedDict(a=1, b=2)",
+                CallTest("right", (), collections.OrderedDict([("a", 1), ("b", 2)])),
+                "from collections import OrderedDict\nassert right() == OrderedDict([('a', 1), ('b', 2)])",
+            ),
+            (F, F, F, P, P),
+            mode=mode,
+            hostile=True,
+            why="an OrderedDict crossed as a plain dict, which equals an expected OrderedDict in any order: "
+            "the reference's OrderedDict == OrderedDict is order-sensitive, so a wrong order passed",
+        )
+        for mode in ("isolated", "shared")
     ),
 )

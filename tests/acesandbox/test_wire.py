@@ -332,6 +332,7 @@ def test_hostile_fraction_properties_are_bypassed():
 
 
 def test_enums_namedtuples_and_collections_become_their_base():
+    # but an OrderedDict stays one (see test_ordered_dict_keeps_its_order)
     class Color(enum.IntEnum):
         RED = 1
 
@@ -345,7 +346,22 @@ def test_enums_namedtuples_and_collections_become_their_base():
     value = [Color.RED, Mode.FAST, Point(1, 2), collections.Counter("aab"), collections.defaultdict(int, a=1),
              collections.OrderedDict(b=2)]  # fmt: skip
     back = roundtrip(value)
-    assert_same(back, [1, "fast", (1, 2), {"a": 2, "b": 1}, {"a": 1}, {"b": 2}])
+    assert_same(back, [1, "fast", (1, 2), {"a": 2, "b": 1}, {"a": 1}, collections.OrderedDict(b=2)])
+
+
+def test_ordered_dict_keeps_its_order():
+    # As a plain dict it compared equal to an expected OrderedDict in any order, where the
+    # reference's OrderedDict == OrderedDict is order-sensitive (a wrong order passed).
+    class Sub(collections.OrderedDict):
+        def items(self):  # never called: the base's own
+            return iter([])
+
+    value = Sub([("b", 2), ("a", 1), ("c", 3)])
+    value.move_to_end("b")
+    back = roundtrip([value, collections.OrderedDict()])
+    assert_same(back, [collections.OrderedDict([("a", 1), ("c", 3), ("b", 2)]), collections.OrderedDict()])
+    assert list(back[0]) == ["a", "c", "b"]
+    assert back[0] != collections.OrderedDict([("b", 2), ("a", 1), ("c", 3)])
 
 
 def _gen():
