@@ -15,7 +15,9 @@ kwargs]``, ``["attr", handle, name]``, ``["end"]``; an argument is ``["v",
 wire]`` or ``["h", handle]``. Program -> Q: ``["v", wire]`` (a value), ``["h", id,
 type name]`` (a handle), ``["mod", name, id, type name]`` (a module: Q uses its own copy
 where it has one), ``["m"]`` (no such name), ``["x", {type, mro, msg}]`` (the call
-raised); a call's ``v``/``h`` reply ends with ``[[position or keyword, wire], ...]``, the
+raised), ``["a", position or keyword]`` (a call returned that argument itself, which had
+crossed by value: Q's own object is the value, so ``is``/``is not`` against the test's
+object mean what they mean in one process); a call's ``v``/``h``/``a`` reply ends with ``[[position or keyword, wire], ...]``, the
 list, dict, set and bytearray arguments as the call left them (copied back in place). Verdict (Q -> server, JSON): ``{"v": "pass" | "fail" | "error" |
 "crashed" | "memory" | "strict", "msg": ...}``.
 """
@@ -99,6 +101,15 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 # -- Q: the test's side ----------------------------------------------------------------
 
 
+class _SameArg:
+    """A call's reply naming one of its by-value arguments as the value it returned."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: int | str) -> None:
+        self.key = key
+
+
 class _Rpc:
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -138,7 +149,7 @@ class _Rpc:
             raise ProgramGone("the program sent a malformed reply")
         tag = reply[0]
         self.back, self.globs = [], []
-        if tag in ("v", "h") and len(reply) == (4 if tag == "v" else 5):
+        if tag in ("v", "h", "a") and len(reply) == (5 if tag == "h" else 4):
             self.globs = self._back(reply.pop())  # the program's globals the test reads, as they are now
             self.back = self._back(reply.pop())  # the call's arguments as the program left them
         if tag == "v" and len(reply) == 2:
@@ -146,6 +157,8 @@ class _Rpc:
                 return True, _wire.decode(reply[1])
             except _wire.WireFormatError:
                 raise ProgramGone("the program sent a malformed value") from None
+        if tag == "a" and len(reply) == 2 and request[0] == "call" and type(reply[1]) in (int, str):
+            return True, _SameArg(reply[1])
         if tag == "h" and len(reply) == 3 and type(reply[1]) is int and type(reply[2]) is str:
             hid = reply[1]
             handle = self.handles.get(hid)
@@ -208,6 +221,14 @@ class _Rpc:
                 raise ProgramGone("the program sent a malformed reply")
             if type(orig) is type(new):  # else the program's copy became another type: the test's stays
                 _update(orig, new)
+        if type(value) is _SameArg:  # the program returned an argument itself: the test's object
+            key = value.key
+            if type(key) is int and 0 <= key < len(args) and type(args[key]) is not Handle:
+                value = args[key]
+            elif type(key) is str and key in kwargs and type(kwargs[key]) is not Handle:
+                value = kwargs[key]
+            else:
+                raise ProgramGone("the program sent a malformed reply")
         return value
 
     def dirty(self) -> list[list[Any]]:
@@ -770,7 +791,12 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                 fn = handles[req[1]]
                 args = [value_of(a) for a in req[2]]
                 kwargs = {k: value_of(v) for k, v in req[3].items()}
-                out = reply(fn(*args, **kwargs))
+                result = fn(*args, **kwargs)
+                # An argument returned itself (identity, no program code runs): Q answers with
+                # the test's own object, whose `is not` against it was always true on a copy.
+                same = [key for (key, a), sent in zip([*enumerate(args), *kwargs.items()], [*req[2], *req[3].values()])
+                        if a is result and sent[0] == "v"]
+                out = ["a", same[0]] if same else reply(result)
                 out.append(copy_back([*enumerate(args), *kwargs.items()], [*req[2], *req[3].values()]))
                 out.append(copy_back([(n, g[n]) for n in synced if n in g], [["v"]] * len(synced), any_type=True))
             elif op == "attr":

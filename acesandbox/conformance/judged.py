@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .._spec import UnittestTest
-from ._case import BLOCKED, HANG, NOT_PASSED, C, Case, P, T, src
+from ._case import BLOCKED, HANG, NOT_PASSED, C, Case, F, P, T, src
 
 _PATCHER = src(
     """
@@ -685,6 +685,39 @@ CASES: tuple[Case, ...] = (
             hostile=True,
             why="a test process runs a unittest test's setUpModule too: its namespace was no module there, so "
             "unittest skipped the module fixtures and a check in setUpModule passed any program",
+        )
+        for mode in ("isolated", "shared")
+    ),
+    *(
+        Case(
+            f"judged_identity_of_arguments_{mode}",
+            src(
+                """
+                def clone(x):
+                    return x  # no copy
+                def copy(x):
+                    return list(x)
+                def sort_in_place(x):
+                    x.sort()
+                    return x
+                """
+            ),
+            (
+                "lst = [3, 1, 2]\nassert clone(lst) == lst\nassert clone(lst) is not lst",
+                UnittestTest(
+                    "import unittest\nclass T(unittest.TestCase):\n    def test_copy(self):\n        x = {'a': 1}\n"
+                    "        self.assertIsNot(clone(x), x)\n"
+                ),
+                "lst = [3, 1, 2]\nassert copy(lst) == lst\nassert copy(lst) is not lst",
+                "lst = [3, 1, 2]\nassert sort_in_place(lst) is lst\nassert lst == [1, 2, 3]",
+                "lst = [3, 1, 2]\nassert sort_in_place(x=lst) is lst",
+            ),
+            (F, F, P, P, P),
+            mode=mode,
+            hostile=True,
+            why="values cross by value, so what a call returned was never the test's own object: a program "
+            "returning its argument itself passed a test's `is not` (a copy was required), and one sorting in "
+            "place failed `is`; a call that returns a by-value argument now gives the test its own object",
         )
         for mode in ("isolated", "shared")
     ),
