@@ -19,7 +19,7 @@ from . import scratch
 from .framing import read_exact, recv, result_message, send, write_all
 from .job import job_process
 from .kinds import lockstep
-from .procs import cap_sigpending, inherited_changed, prctl, read_proc, rebase, sweep
+from .procs import cap_priority, cap_sigpending, inherited_changed, prctl, read_proc, rebase, sweep
 from .supervise import close_j, supervise
 from .template import Template, TemplateGone, serve_template
 from .testproc import q_process
@@ -490,6 +490,7 @@ def main() -> None:
             os._exit(3)
     prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come back to us, so sweeps find them
     cap_sigpending()  # a quota of the whole host uid (see procs.SIGPENDING)
+    cap_priority()  # no real-time or raised priority, whatever the host allows
     rebase()
     if cfg.get("rlimit_nproc"):
         cfg["rlimit_nproc_base"] = 1  # the fork template

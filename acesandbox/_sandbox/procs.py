@@ -214,6 +214,17 @@ def cap_sigpending() -> None:
         pass
 
 
+def cap_priority() -> None:
+    """Lower RLIMIT_RTPRIO and RLIMIT_NICE to 0 (never raise them), at the server's start:
+    a host that runs with them raised (systemd's LimitRTPRIO=, docker's --ulimit) handed
+    them to every program, which took SCHED_FIFO or nice -20 ahead of every host process."""
+    for res in (resource.RLIMIT_RTPRIO, resource.RLIMIT_NICE):
+        try:
+            resource.setrlimit(res, (0, 0))
+        except (OSError, ValueError):
+            pass
+
+
 TEMPLATE_OOM = 500
 """The OOM score the fork template sets itself (and every J inherits): see template.py."""
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from acesandbox import Limits, Status
 from acesandbox.executor import make_job
 
@@ -217,3 +221,33 @@ def test_a_program_that_stops_reading_its_control_pipe_never_blocks_the_server(e
     [report] = executor.map([(STOPS_READING_CTRL, [f"assert f({i}) == {i}" for i in range(n)])], defaults={"limits": limits})
     assert Status.CRASHED not in report.statuses
     assert report.statuses.count(Status.PASSED) >= n - 2
+
+
+RT_PROBE = (
+    "import acesandbox, sys\n"
+    "prog = 'import resource\\ndef limits():\\n    return [resource.getrlimit(r) for r in (resource.RLIMIT_RTPRIO, resource.RLIMIT_NICE)]\\n'\n"
+    "r = acesandbox.run_tests(prog, ['assert limits() == [(0, 0), (0, 0)]'], sandbox=sys.argv[1])\n"
+    "print(r.statuses[0].value)\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["namespace", "process"])
+def test_a_host_with_real_time_priority_allowed_hands_none_to_programs(backend):
+    """A host running with RLIMIT_RTPRIO and RLIMIT_NICE raised (systemd's LimitRTPRIO=,
+    docker's --ulimit) handed them to every program, which took SCHED_FIFO or nice -20
+    ahead of every host process: the server lowers both to 0 at its start."""
+    import resource
+    import subprocess
+    import sys
+
+    probe = "import resource as r; r.setrlimit(r.RLIMIT_RTPRIO, (50, 50)); r.setrlimit(r.RLIMIT_NICE, (40, 40))"
+    if subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode != 0:
+        pytest.skip("this host cannot raise RLIMIT_RTPRIO and RLIMIT_NICE (needs CAP_SYS_RESOURCE)")
+
+    def raise_limits():
+        resource.setrlimit(resource.RLIMIT_RTPRIO, (50, 50))
+        resource.setrlimit(resource.RLIMIT_NICE, (40, 40))
+
+    out = subprocess.run([sys.executable, "-c", RT_PROBE, backend], capture_output=True, text=True, timeout=120,
+                         preexec_fn=raise_limits)
+    assert out.stdout.strip().splitlines()[-1] == "passed", out.stderr[-2000:]
