@@ -47,6 +47,7 @@ _PRIO_PROCESS = 0
 _IOPRIO_WHO_PROCESS = 1
 _AF_ALLOWED = (1, 2, 10, 16)  # AF_UNIX, AF_INET, AF_INET6, AF_NETLINK
 _F_SETLEASE = 1024
+_F_NOTIFY = 1026
 _MAP_HUGETLB = 0x40000
 _MFD_HUGETLB = 0x0004
 
@@ -132,6 +133,11 @@ DENIED: tuple[Family, ...] = (
     # lease (fs.lease-break-time, 45 s).
     Family("leases", ("fcntl", "fcntl64"), errno.EACCES, equal=((1, _F_SETLEASE),),
            why="a lease on a host file bound into the sandbox stalls the host's writers of that file"),
+    # dnotify: a signal when a file of a watched folder is read or changed. Every sandbox binds
+    # the same host folders (the interpreter's), so one sandbox learned when another read them:
+    # a channel between jobs running side by side, as inotify was before it was refused.
+    Family("dnotify", ("fcntl", "fcntl64"), errno.EACCES, equal=((1, _F_NOTIFY),),
+           why="watching a host folder every sandbox shares tells one sandbox what another reads"),
     # Huge pages of hugetlbfs come from the host's pool (vm.nr_hugepages), which no memory
     # cgroup charges (v1 never, v2 only when mounted with memory_hugetlb_accounting): a
     # 256 MiB sandbox held 512 MiB of them, every page the host had reserved, while it ran.

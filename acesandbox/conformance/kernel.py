@@ -242,6 +242,23 @@ CASES: tuple[Case, ...] = (
         "a lease on a file the host shares with the sandbox (the interpreter) holds every host process "
         "that opens it for writing until the job ends or the kernel breaks it (45 s)",
     ),
+    _case(
+        "folder_watch",
+        """
+        import fcntl, sys
+        def attack():
+            fd = os.open(os.path.dirname(os.path.realpath(sys.executable)), os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fcntl.fcntl(fd, fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT)
+            except OSError:
+                return False
+            finally:
+                os.close(fd)
+            return True
+        """,
+        "dnotify on a host folder every sandbox binds (the interpreter's) signals this program each "
+        "time another sandbox reads a file there: a channel between jobs running side by side",
+    ),
     # Not system calls but a device: every devpts instance draws on one pool of terminals for
     # the whole host (kernel.pty.max less the host's reserve), so no sandbox gets a devpts.
     Case(

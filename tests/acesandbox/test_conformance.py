@@ -71,6 +71,7 @@ SKIPPED = {
             "kernel_aio",
             "kernel_bpf",
             "kernel_file_lease",
+            "kernel_folder_watch",
             "kernel_huge_pages",
             "kernel_inotify",
             "kernel_clone3_user_namespace",

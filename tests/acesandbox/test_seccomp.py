@@ -72,6 +72,7 @@ PROBES: dict[str, list[tuple[str, tuple]]] = {
     "inotify": [("inotify_init1", (0,)), ("fanotify_init", (0x200, 0))],  # FAN_REPORT_FID: no capability needed
     # F_SETLEASE on no file, and with high bits the kernel's unsigned int drops: unfiltered EBADF.
     "leases": [("fcntl", (-1, 1024, 0)), ("fcntl", (-1, 0x100000400, 0))],
+    "dnotify": [("fcntl", (-1, 1026, 0))],  # F_NOTIFY on no file: unfiltered EBADF
     # Unfiltered, mmap finds the host's pool empty (ENOMEM) or maps a huge page; memfd_create makes a hugetlbfs file.
     "hugetlb": [("mmap", (0, 2 << 20, 3, 0x40022, -1, 0)), ("memfd_create", ("acesandbox-probe", 4))],
     "secretmem": [("memfd_secret", (0,))],  # unfiltered: a descriptor (or ENOSYS where secretmem is off)
