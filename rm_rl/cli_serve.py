@@ -111,6 +111,19 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help=f"most completions queued across requests before 503 (default: {d['max_pending']})",
     )
     srv.add_argument(
+        "--max-tests-per-request",
+        type=int,
+        default=d["max_tests_per_request"],
+        help="most tests per request, across its completions (a 'calls' test counts its calls); beyond, 413 "
+        f"(default: {d['max_tests_per_request']})",
+    )
+    srv.add_argument(
+        "--max-pending-tests",
+        type=int,
+        default=d["max_pending_tests"],
+        help=f"most tests queued across requests before 503 (default: {d['max_pending_tests']})",
+    )
+    srv.add_argument(
         "--max-request-mb",
         type=float,
         default=d["max_request_bytes"] / 2**20,
@@ -204,6 +217,8 @@ def run(args: argparse.Namespace) -> int:
             reward_options=_reward_options(args),
             max_batch=args.max_batch,
             max_pending=args.max_pending,
+            max_tests_per_request=args.max_tests_per_request,
+            max_pending_tests=args.max_pending_tests,
             max_request_bytes=int(args.max_request_mb * 2**20),
             max_concurrent_requests=args.max_concurrent_requests,
             max_connections=args.max_connections,

@@ -18,8 +18,9 @@ it, so concurrent requests share the sandboxes fairly. Endpoints:
 
 A completion the sandbox could not judge gets ``null``, never 0 (or, with
 ``on_sandbox_error="503"``, the whole request is refused so the trainer retries it).
-Requests over ``max_request_bytes`` get 413, over ``max_batch`` completions 413, and
-when ``max_pending`` completions are already queued 503 with ``Retry-After``.
+Requests over ``max_request_bytes`` get 413, over ``max_batch`` completions or
+``max_tests_per_request`` tests 413, and when ``max_pending`` completions or
+``max_pending_tests`` tests are already queued 503 with ``Retry-After``.
 
 Concurrent requests are scored together: a request waits up to ``batch_window_ms`` for
 others (or until ``batch_completions`` completions are gathered), then the whole batch

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -16,14 +16,14 @@ from fastapi.responses import JSONResponse, Response
 from acesandbox.extract import split_query
 
 from ..adapters.openrlhf import to_response
-from ..dataset import ProblemIndex, coerce_tests, resolve_tests
+from ..dataset import TESTS_KEYS, ProblemIndex, coerce_tests, resolve_tests
 from ..errors import DatasetError, TestsNotFoundError
 from ..rewards import sandbox_warnings
 from .config import ServerConfig
 from .guard import _authorized, _Guard
 from .models import OpenRLHFRequest, ScoreRequest
 from .responses import HTTPError, _unavailable
-from .service import RewardService
+from .service import RewardService, _sized
 
 if TYPE_CHECKING:
     from acesandbox import Executor
@@ -37,6 +37,21 @@ def _ascii_json(content: dict[str, Any]) -> Response:
     and that 503 would have the trainer retry the same request forever."""
     body = json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
     return Response(body.encode("ascii"), media_type="application/json")
+
+
+def _raw_size(values: Iterable[Any]) -> tuple[int, int]:
+    """Of raw tests values (lists, JSON strings, ``{"tests": ...}`` labels), before any is parsed:
+    the entries of the lists (a floor on their tests) and the characters of the strings (a JSON
+    list of them holds about one test per 4 at most)."""
+    entries = chars = 0
+    for value in values:
+        if isinstance(value, Mapping):
+            value = next((value[k] for k in TESTS_KEYS if k in value), None)
+        if isinstance(value, list):
+            entries += len(value)
+        elif isinstance(value, str):
+            chars += len(value)
+    return entries, chars
 
 
 def create_app(
@@ -127,56 +142,78 @@ def create_app(
                 raise HTTPError(422, f"{name} has {len(value)} entries for {n} queries")
         if model_reward is not None and not model_reward.config.hybrid:
             return model_reward.answer(await model_reward.model_scores(body.query, body.prompts))
-        pairs = [split_query(q, body.prompts[i] if body.prompts else None) for i, q in enumerate(body.query)]
-        tests = []
-        for i in range(n):
-            label = body.labels[i] if body.labels else None
-            try:
-                tests.append(resolve_tests(label, pairs[i][0] or body.query[i], service.problems, where=f"labels[{i}]"))
-            except (TestsNotFoundError, DatasetError) as exc:
-                raise HTTPError(422, str(exc)) from None
-            except RecursionError:  # JSON nested past the parser's depth: the request's fault, not a 503 to retry
-                raise HTTPError(422, f"labels[{i}]: tests nested too deeply") from None
+        listed, json_chars = _raw_size(body.labels or ())
+        service.check_tests(listed)  # before any label is parsed
+        chars = sum(len(q) for q in body.query) + sum(len(p) for p in body.prompts or ())
+
+        def resolve() -> tuple[list[tuple[Any, str]], list[Any]]:
+            pairs = [split_query(q, body.prompts[i] if body.prompts else None) for i, q in enumerate(body.query)]
+            tests = []
+            for i in range(n):
+                label = body.labels[i] if body.labels else None
+                try:
+                    tests.append(
+                        resolve_tests(label, pairs[i][0] or body.query[i], service.problems, where=f"labels[{i}]")
+                    )
+                except (TestsNotFoundError, DatasetError) as exc:
+                    raise HTTPError(422, str(exc)) from None
+                except RecursionError:  # JSON nested past the parser's depth: the request's fault, not a 503
+                    raise HTTPError(422, f"labels[{i}]: tests nested too deeply") from None
+            return pairs, tests
+
+        pairs, tests = await _sized(resolve, n, listed + json_chars // 4, json_chars + chars)
         reward = service.reward(None)
         rule = service.score(reward, [r for _, r in pairs], tests, [p for p, _ in pairs])
         if model_reward is not None:  # a hybrid: both at once
             model, scores = await asyncio.gather(model_reward.model_scores(body.query, body.prompts), rule)
             answer = model_reward.answer(model, [s.reward for s in scores])
-            return {**answer, "warnings": sandbox_warnings(scores)}
+            return await service.respond(scores, lambda: {**answer, "warnings": sandbox_warnings(scores)})
         scores = await rule
-        return {**to_response(scores, as_tensors=False), "warnings": sandbox_warnings(scores)}
+        return await service.respond(
+            scores, lambda: {**to_response(scores, as_tensors=False), "warnings": sandbox_warnings(scores)}
+        )
 
     @app.post("/score", dependencies=[Depends(authorize)])
     async def score(body: ScoreRequest) -> Response:
         """Plain JSON: each item brings its completion and its tests (or a dataset id)."""
-        tests = []
-        for i, item in enumerate(body.items):
-            if item.tests is not None:
-                try:
-                    tests.append(coerce_tests(item.tests, where=f"items[{i}].tests"))
-                except (DatasetError, TestsNotFoundError) as exc:
-                    raise HTTPError(422, str(exc)) from None
-                except RecursionError:  # as above: a 503 would have the trainer retry it forever
-                    raise HTTPError(422, f"items[{i}].tests: nested too deeply") from None
-            elif item.id is not None:
-                if service.problems is None:
-                    raise HTTPError(422, f"items[{i}]: an id needs a dataset (start the server with --dataset)")
-                try:
-                    tests.append(service.problems[str(item.id)])
-                except TestsNotFoundError as exc:
-                    raise HTTPError(422, f"items[{i}]: {exc}") from None
-            else:
-                raise HTTPError(422, f"items[{i}]: give 'tests' or an 'id' of the dataset")
+        listed, json_chars = _raw_size(item.tests for item in body.items)
+        service.check_tests(listed)  # before any item's tests are parsed
+
+        def resolve() -> list[Any]:
+            tests = []
+            for i, item in enumerate(body.items):
+                if item.tests is not None:
+                    try:
+                        tests.append(coerce_tests(item.tests, where=f"items[{i}].tests"))
+                    except (DatasetError, TestsNotFoundError) as exc:
+                        raise HTTPError(422, str(exc)) from None
+                    except RecursionError:  # as above: a 503 would have the trainer retry it forever
+                        raise HTTPError(422, f"items[{i}].tests: nested too deeply") from None
+                elif item.id is not None:
+                    if service.problems is None:
+                        raise HTTPError(422, f"items[{i}]: an id needs a dataset (start the server with --dataset)")
+                    try:
+                        tests.append(service.problems[str(item.id)])
+                    except TestsNotFoundError as exc:
+                        raise HTTPError(422, f"items[{i}]: {exc}") from None
+                else:
+                    raise HTTPError(422, f"items[{i}]: give 'tests' or an 'id' of the dataset")
+            return tests
+
+        tests = await _sized(resolve, len(body.items), listed + json_chars // 4, json_chars)
         reward = service.reward(body.reward)
         prompts = [item.prompt for item in body.items]
         scores = await service.score(reward, [item.completion for item in body.items], tests, prompts)
-        return _ascii_json({
-            "reward": reward.config.kind,
-            "results": [s.to_dict(details=body.details) for s in scores],
-            "sandbox_errors": sum(1 for s in scores if s.outcome == "sandbox_error"),
-            "isolation": sorted({s.isolation for s in scores if s.isolation}),
-            "warnings": sandbox_warnings(scores),
-        })
+        return await service.respond(
+            scores,
+            lambda: _ascii_json({
+                "reward": reward.config.kind,
+                "results": [s.to_dict(details=body.details) for s in scores],
+                "sandbox_errors": sum(1 for s in scores if s.outcome == "sandbox_error"),
+                "isolation": sorted({s.isolation for s in scores if s.isolation}),
+                "warnings": sandbox_warnings(scores),
+            }),
+        )
 
     app.add_middleware(_Guard, service=service)
     return app

@@ -29,6 +29,18 @@ class ServerConfig:
     max_pending: int = field(
         default=65536, metadata=_help("Most completions queued across requests; beyond, 503 with Retry-After.")
     )
+    max_tests_per_request: int = field(
+        default=1_000_000,
+        metadata=_help(
+            "Most tests in one request, across its completions (a 'calls' test counts its calls); 413 beyond. "
+            "Real rows hold tens (AceCode) to hundreds (LiveCodeBench) of tests; each costs the server ~0.25 KiB "
+            "and ~10 us however small it is (a 4-byte test: 65x its bytes), so the body cap alone is no bound."
+        ),
+    )
+    max_pending_tests: int = field(
+        default=4_000_000,
+        metadata=_help("Most tests queued across requests; beyond, 503 with Retry-After."),
+    )
     max_request_bytes: int = field(default=256 * 2**20, metadata=_help("Largest request body (413 beyond)."))
     max_concurrent_requests: int = field(
         default=4096,
@@ -95,6 +107,8 @@ class ServerConfig:
         for name in (
             "max_batch",
             "max_pending",
+            "max_tests_per_request",
+            "max_pending_tests",
             "max_request_bytes",
             "max_concurrent_requests",
             "max_connections",
@@ -115,6 +129,11 @@ class ServerConfig:
             raise ConfigError(
                 f"max_pending ({self.max_pending}) must be >= max_batch ({self.max_batch}), "
                 "or a full-size request could never be admitted"
+            )
+        if self.max_pending_tests < self.max_tests_per_request:
+            raise ConfigError(
+                f"max_pending_tests ({self.max_pending_tests}) must be >= max_tests_per_request "
+                f"({self.max_tests_per_request}), or a full-size request could never be admitted"
             )
         if self.on_sandbox_error not in ("null", "503"):
             raise ConfigError(f"on_sandbox_error must be 'null' or '503', got {self.on_sandbox_error!r}")

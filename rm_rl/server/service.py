@@ -6,16 +6,16 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from acesandbox import InvalidJobError, Report
 from acesandbox.extract import completion_text
 
 from ..dataset import ProblemIndex
 from ..errors import ConfigError, DatasetError, TestsNotFoundError
-from ..rewards import CodeReward, RewardConfig, Score
+from ..rewards import CodeReward, Plan, RewardConfig, Score
 from ..runner import JobRunner
 from .batching import _Batcher, _Entry, _Planned
 from .config import ServerConfig
@@ -24,6 +24,8 @@ from .responses import HTTPError, _unavailable
 
 if TYPE_CHECKING:
     from acesandbox import Executor
+
+_T = TypeVar("_T")
 
 _INLINE_PLAN = 8
 """Requests with at most this many completions are planned on the event loop itself."""
@@ -34,6 +36,35 @@ _INLINE_PLAN_CHARS = 256 * 1024
 """... and at most this many characters of completions (code extraction is ~1 s per MiB)."""
 
 
+def count_tests(tests: Any) -> int:
+    """The test cases in one completion's tests: one per entry, a ``calls`` test's calls each.
+
+    Linear in the entries but cheap (~40 ns for a string): it is run on the event loop,
+    before the request's tests are planned.
+    """
+    if not isinstance(tests, (list, tuple)):
+        return 1
+    n = 0
+    for t in tests:
+        if type(t) is str:
+            n += 1
+        elif isinstance(t, Mapping):
+            calls = t.get("calls") if t.get("kind") == "calls" else None
+            n += max(1, len(calls)) if isinstance(calls, (list, tuple)) else 1
+        else:  # a test value (a CallBatchTest holds a tuple of calls)
+            calls = getattr(t, "calls", None) if getattr(t, "kind", None) == "calls" else None
+            n += max(1, len(calls)) if isinstance(calls, tuple) else 1
+    return n
+
+
+def _inline(completions: int, tests: int, chars: int = 0) -> bool:
+    """Whether work on this much is cheap enough for the event loop (well under a millisecond)."""
+    return completions <= _INLINE_PLAN and tests <= _INLINE_PLAN_TESTS and chars <= _INLINE_PLAN_CHARS
+
+
+async def _sized(fn: Callable[[], _T], completions: int, tests: int, chars: int = 0) -> _T:
+    """``fn()`` on the event loop when the work is small (no thread hop), else in a thread."""
+    return fn() if _inline(completions, tests, chars) else await asyncio.to_thread(fn)
 
 
 class RewardService:
@@ -56,6 +87,7 @@ class RewardService:
         }
         self.metrics = Metrics()
         self.pending = 0
+        self.pending_tests = 0
         self.in_flight = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._drain: asyncio.Event | None = None
@@ -96,7 +128,20 @@ class RewardService:
         self._drain.set()
 
     # ------------------------------------------------------------ admission
-    def admit(self, n: int) -> None:
+    def check_tests(self, tests: int) -> None:
+        """413 if a request holds more than ``max_tests_per_request`` tests (``tests`` may be a
+        lower bound, counted before the request's tests are parsed)."""
+        limit = self.config.max_tests_per_request
+        if tests > limit:
+            raise HTTPError(
+                413,
+                f"{tests} tests in one request; the limit is {limit} "
+                "(max_tests_per_request, --max-tests-per-request): split the request",
+            )
+
+    def admit(self, n: int, tests: int = 0) -> None:
+        """Take ``n`` completions and their ``tests`` into the queue, or refuse the request;
+        :meth:`release` gives them back."""
         if self.draining:
             raise HTTPError(
                 503, "server shutting down; send the request to another reward server", {"Retry-After": "5"}
@@ -107,6 +152,7 @@ class RewardService:
                 f"{n} completions in one request; the limit is {self.config.max_batch} "
                 "(--max-batch): split the request",
             )
+        self.check_tests(tests)
         if self.pending + n > self.config.max_pending:
             self.metrics.rejected += 1
             raise HTTPError(
@@ -114,11 +160,21 @@ class RewardService:
                 f"server busy: {self.pending} completions queued (limit {self.config.max_pending}); retry shortly",
                 {"Retry-After": "1"},
             )
+        if self.pending_tests + tests > self.config.max_pending_tests:
+            self.metrics.rejected += 1
+            raise HTTPError(
+                503,
+                f"server busy: {self.pending_tests} tests queued (limit {self.config.max_pending_tests}, "
+                "--max-pending-tests); retry shortly",
+                {"Retry-After": "1"},
+            )
         self.pending += n
+        self.pending_tests += tests
         self.in_flight += 1
 
-    def release(self, n: int) -> None:
+    def release(self, n: int, tests: int = 0) -> None:
         self.pending -= n
+        self.pending_tests -= tests
         self.in_flight -= 1
 
     # -------------------------------------------------------------- scoring
@@ -131,12 +187,13 @@ class RewardService:
         """Score a request's completions on the shared sandboxes, batched with concurrent
         requests; drain- and cancel-aware. Any failure is an :class:`HTTPError` (never a 500)."""
         n = len(completions)
-        self.admit(n)
+        n_tests = sum(count_tests(t) for t in tests)
+        self.admit(n, n_tests)
         t0 = time.perf_counter()
         try:
             scores = await self._batcher(reward).submit(_Entry(completions, tests, prompts))
         finally:
-            self.release(n)
+            self.release(n, n_tests)
         self.metrics.record(scores, time.perf_counter() - t0)
         if self.config.on_sandbox_error == "503":
             failed = sum(1 for s in scores if s.outcome == "sandbox_error")
@@ -163,8 +220,8 @@ class RewardService:
             total = sum(len(e.completions) for e in entries)
             tests = sum(len(t) if isinstance(t, Sequence) else 1 for e in entries for t in e.tests)
             chars = sum(len(completion_text(c)) for e in entries for c in e.completions) if total <= _INLINE_PLAN else 0
-            if total <= _INLINE_PLAN and tests <= _INLINE_PLAN_TESTS and chars <= _INLINE_PLAN_CHARS:
-                # well under a millisecond: no thread hop
+            inline = _inline(total, tests, chars)  # well under a millisecond: no thread hop
+            if inline:
                 planned = self._plan_entries(reward, entries)
             else:
                 planned = await asyncio.to_thread(self._plan_entries, reward, entries)
@@ -179,14 +236,18 @@ class RewardService:
                     futures[offset + i] = f
                 offset += len(item[0])
             reports = await self._wait(futures)
-            for entry, item, base in zip(entries, planned, offsets):
-                if entry.answer.done():  # the request went away meanwhile
-                    continue
-                if isinstance(item, HTTPError):
+            todo = [(e, item[0], base) for e, item, base in zip(entries, planned, offsets)
+                    if not e.answer.done() and not isinstance(item, HTTPError)]  # done: the request went away
+            if inline:
+                results = self._finish_entries(reward, todo, reports)
+            else:  # ~0.6 s per million tests
+                results = await asyncio.to_thread(self._finish_entries, reward, todo, reports)
+            for (entry, _, _), scores in zip(todo, results):
+                if not entry.answer.done():
+                    entry.answer.set_result(scores)
+            for entry, item in zip(entries, planned):
+                if isinstance(item, HTTPError) and not entry.answer.done():
                     entry.answer.set_exception(item)
-                    continue
-                plans = item[0]
-                entry.answer.set_result([reward.finish(p, reports.get(base + p.index)) for p in plans])
         except BaseException as exc:  # every waiting request gets an answer, whatever happened
             error = exc if isinstance(exc, HTTPError) else _unavailable(exc, self.draining)
             for entry in entries:
@@ -194,6 +255,19 @@ class RewardService:
                     entry.answer.set_exception(error)
             if not isinstance(exc, Exception):
                 raise
+
+    @staticmethod
+    def _finish_entries(
+        reward: CodeReward, todo: Sequence[tuple[_Entry, list[Plan], int]], reports: Mapping[int, Report]
+    ) -> list[list[Score]]:
+        return [[reward.finish(p, reports.get(base + p.index)) for p in plans] for _, plans, base in todo]
+
+    async def respond(self, scores: Sequence[Score], build: Callable[[], _T]) -> _T:
+        """``build()`` (a response from ``scores``) on the event loop for a small answer, in a
+        thread for a big one (a million tests' statuses and warnings take a second or more)."""
+        tests = sum(len(s.statuses) + len(s.warnings) for s in scores)
+        chars = sum(len(s.program or "") for s in scores) if len(scores) <= _INLINE_PLAN else 0
+        return await _sized(build, len(scores), tests, chars)
 
     def _plan_entries(self, reward: CodeReward, entries: Sequence[_Entry]) -> list[_Planned | HTTPError]:
         out: list[_Planned | HTTPError] = []
@@ -281,6 +355,7 @@ class RewardService:
         snap.update(
             queue={
                 "pending_completions": self.pending,
+                "pending_tests": self.pending_tests,
                 "in_flight_requests": self.in_flight,
                 "pending_jobs": self.runner.pending,
             },

@@ -112,7 +112,7 @@ class TestShapes:
         assert m["completions"] >= 1 and m["outcomes"]["executed"] >= 1 and m["sandbox_errors"] == 0
         assert m["latency_s"]["p50"] is not None and m["throughput"]["completions_per_s"] > 0
         assert m["requests"]["/score"] >= 1 and m["responses"]["200"] >= 1
-        assert m["queue"] == {"pending_completions": 0, "in_flight_requests": 0, "pending_jobs": 0}
+        assert m["queue"] == {"pending_completions": 0, "pending_tests": 0, "in_flight_requests": 0, "pending_jobs": 0}
         assert m["test_statuses"]["passed"] >= 3
 
 
