@@ -94,10 +94,14 @@ class ProblemIndex(Mapping[str, Tests]):
         self.source = source
         self._by_id: dict[str, RewardRow] = {}
         self._by_question: dict[str, str] = {}
+        self._ambiguous: dict[str, list[str]] = {}  # question key -> ids of rows with other tests
         for p in problems:
             self._by_id[p.id] = p
             if p.question:
-                self._by_question.setdefault(question_key(p.question), p.id)
+                key = question_key(p.question)
+                first = self._by_question.setdefault(key, p.id)
+                if first != p.id and self._by_id[first].tests != p.tests:
+                    self._ambiguous.setdefault(key, [first]).append(p.id)
 
     def __getitem__(self, key: str) -> Tests:
         try:
@@ -121,8 +125,20 @@ class ProblemIndex(Mapping[str, Tests]):
         return self._by_id[str(key)]
 
     def find_question(self, text: str) -> RewardRow | None:
-        """The row whose question is ``text`` (up to whitespace), or None."""
-        pid = self._by_question.get(question_key(text))
+        """The row whose question is ``text`` (up to whitespace), or None.
+
+        Raises TestsNotFoundError when rows with different tests share the question (real
+        MBPP has four such pairs): taking the first would judge one task by another's tests.
+        """
+        key = question_key(text)
+        ids = self._ambiguous.get(key)
+        if ids is not None:
+            shown = ", ".join(repr(i) for i in ids[:5])
+            raise TestsNotFoundError(
+                f"the question matches {len(ids)} rows with different tests ({shown}) in "
+                f"{self.source or 'the dataset'}; give each completion its row id or tests instead"
+            )
+        pid = self._by_question.get(key)
         return None if pid is None else self._by_id[pid]
 
     @classmethod
@@ -216,7 +232,10 @@ def resolve_tests(label: Any, prompt: Any, index: ProblemIndex | None, *, where:
         raise TestsNotFoundError(f"{where}: no label and no dataset to find the question in (start with --dataset)")
     from acesandbox.extract import user_turn
 
-    problem = index.find_question(user_turn(prompt))
+    try:
+        problem = index.find_question(user_turn(prompt))
+    except TestsNotFoundError as exc:  # rows with different tests share the question
+        raise TestsNotFoundError(f"{where}: {exc}") from None
     if problem is None:
         raise TestsNotFoundError(
             f"{where}: no label, and the prompt's user turn matches no question of {index.source or 'the dataset'}"

@@ -496,7 +496,10 @@ class CodeReward:
                     raise TestsNotFoundError(f"completion {i}: tests_lookup has no entry for id {key!r}") from None
                 continue
             if isinstance(lookup, ProblemIndex) and prompt is not None:
-                problem = lookup.find_question(user_turn(prompt))
+                try:
+                    problem = lookup.find_question(user_turn(prompt))
+                except TestsNotFoundError as exc:  # rows with different tests share the question
+                    raise TestsNotFoundError(f"completion {i}: {exc}") from None
                 if problem is not None:
                     out.append(problem.tests)
                     continue

@@ -61,6 +61,21 @@ class TestIndex:
         assert idx.find_question("  Write f.   Return 1.\n").id == "a"
         assert idx.find_question("Write g.") is None
 
+    def test_a_question_shared_by_rows_with_different_tests_is_not_guessed(self):
+        """Real MBPP: tasks 216 and 872 share their text, with different tests (check_subset_list vs
+        check_subset). The first row's tests used to judge the second's completions (a correct one: 0.0)."""
+        q = "Write a function to check if a nested list is a subset of another nested list."
+        idx = ProblemIndex([RewardRow("216", ("assert check_subset_list([1], [[1]]) == False",), q),
+                            RewardRow("872", ("assert check_subset([[1]], [[1]]) == True",), q),
+                            RewardRow("dup", ("assert f()",), "Same."), RewardRow("dup2", ("assert f()",), " Same. ")],
+                           source="mbpp")
+        with pytest.raises(TestsNotFoundError, match=r"matches 2 rows with different tests \('216', '872'\) in mbpp"):
+            idx.find_question(q)
+        with pytest.raises(TestsNotFoundError, match="^label: the question matches 2 rows"):
+            resolve_tests(None, [{"role": "user", "content": q}], idx)
+        assert resolve_tests("872", None, idx) == ("assert check_subset([[1]], [[1]]) == True",)
+        assert idx.find_question("Same.").id == "dup"  # the same tests twice: either row is right
+
     def test_from_rows_context_messages_and_numbering(self):
         rows = [
             {"context_messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "Q1"}],
