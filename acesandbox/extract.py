@@ -307,6 +307,14 @@ def code_blocks(text: str, *, state: PromptState | None = None) -> list[CodeBloc
     body: list[str] = []
     if state is not None and state.in_fence:
         fence, language = state.fence, state.language
+        # A model that opens the pre-filled fence again (```python right after the pre-fill's ```python)
+        # would otherwise have that line taken as its program's first line: a SyntaxError, so a
+        # correct solution scored 0. A program cannot start with a fence, so that line is the opening.
+        first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+        m = _FENCE.match(lines[first]) if first < len(lines) else None
+        if m is not None and m.group("info").strip() and m.group("fence")[0] == fence[0] and "`" not in m.group("info"):
+            fence, language = m.group("fence"), _language(m.group("info"))
+            lines = lines[first + 1 :]
 
     def close(closed: bool) -> None:
         cleaned = [line if line.strip() else "" for line in body]

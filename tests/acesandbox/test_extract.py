@@ -159,6 +159,15 @@ class TestPrefill:
     def test_model_repeating_the_sentence_itself(self):
         assert extract_code(ACECODER_PREFILL + SOLUTION + "\n```") == SOLUTION
 
+    def test_model_opening_the_prefilled_fence_again(self):
+        """```python again after the pre-fill's ```python: that line opens the block, it is not code (was a
+        SyntaxError, so a correct solution scored 0)."""
+        prompt = [{"role": "user", "content": "Write add."}, {"role": "assistant", "content": ACECODER_PREFILL}]
+        assert extract_code(f"```python\n{SOLUTION}\n```", prompt=prompt) == SOLUTION
+        assert extract_code(f"\n```py\n{SOLUTION}\n```\nUse it:\n```python\nprint(add(1, 2))\n```",
+                            prompt=ACECODER_PREFILL, entry_points=["add"]) == SOLUTION
+        assert extract_code(f"{SOLUTION}\n```", prompt=prompt) == SOLUTION  # the usual continuation is unchanged
+
     def test_closed_fence_in_prompt_does_not_open(self):
         prompt = [{"role": "user", "content": f"Fix this:\n{fenced('x = 1')}"}]
         assert not prompt_state(prompt).in_fence
