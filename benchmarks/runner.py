@@ -91,6 +91,15 @@ def evaluate(
     unknown = [s.get("task_id") for s in samples if str(s.get("task_id")) not in by_id]
     if unknown:
         warnings.append(f"{len(unknown)} sample(s) name tasks that are not in {bench.label} (first: {unknown[0]!r}); left out")
+    # pass@k averages over the tasks that have samples: say so when some have none (a cut-short
+    # generation run), or a score over 10 tasks would read as the benchmark's (the official tools refuse).
+    sampled = {str(s.get("task_id")) for s in samples}
+    unsampled = [p.task_id for p in problems if p.task_id not in sampled] if samples else []
+    if unsampled:
+        warnings.append(
+            f"{len(unsampled)} of {len(problems)} task(s) of {bench.label} have no sample (first: {unsampled[0]!r}); "
+            f"pass@k is over the {len(problems) - len(unsampled)} task(s) with samples, not the whole benchmark"
+        )
 
     # (problem, index, solution, is_canary) for every program to judge
     items: list[tuple[Problem, int, str, bool]] = []
@@ -182,5 +191,5 @@ def evaluate(
         warnings=tuple(warnings),
         duration_s=time.monotonic() - started,
         meta={"backend": getattr(getattr(executor, "backend", None), "name", backend or ""), "tasks": len(problems),
-              "duplicates": len(same_as), **({"rules": bench.scoring_rules()} if bench.scoring_rules() else {})},
+              "tasks_without_samples": len(unsampled), "duplicates": len(same_as), **({"rules": bench.scoring_rules()} if bench.scoring_rules() else {})},
     )

@@ -55,6 +55,21 @@ def test_identical_programs_run_once_and_every_copy_gets_verdicts(bench_executor
     assert plain.results[2].reports["pass"] is not plain.results[0].reports["pass"]
 
 
+def test_tasks_without_samples_are_warned_about(bench_executor):
+    """pass@k over the sampled tasks only must not read as the benchmark's score (EvalPlus refuses it)."""
+    bench = Toy()
+    problems = bench.load()
+    ev = evaluate(bench, problems, [{"task_id": "Toy/1", "solution": "def neg(x):\n    return -x\n"}],
+                  executor=bench_executor, canary=False)
+    assert ev.pass_at_k([1]).loc["pass", "pass@1"] == 1.0  # over Toy/1 only
+    assert ev.meta["tasks_without_samples"] == 1
+    assert any("1 of 2 task(s)" in w and "'Toy/0'" in w for w in ev.warnings), ev.warnings
+    full = evaluate(bench, problems, [{"task_id": p.task_id, "solution": p.canonical_solution} for p in problems],
+                    executor=bench_executor, canary=False)
+    assert full.meta["tasks_without_samples"] == 0
+    assert not any("have no sample" in w for w in full.warnings)
+
+
 def test_broken_canonical_solution_is_reported(bench_executor):
     bench = Toy()
     problems = bench.load()
