@@ -15,7 +15,7 @@ from typing import Any
 
 from .config import HardConfig
 from .io import read_rows, write_records
-from .pairs import Rejects
+from .pairs import Rejects, bad_pass_rate
 
 __all__ = ["hard_subset", "question_stats", "select_hard"]
 
@@ -54,6 +54,10 @@ def hard_subset(config: HardConfig) -> dict[str, Any]:
         infs = data.get("inferences")
         if not isinstance(infs, list) or not infs or not all(isinstance(i, dict) and "pass_rate" in i for i in infs):
             rejects.reject(data.get("id", f"row-{row.index + 1}"), "no_inferences", "no inferences with a pass_rate")
+            continue
+        why = bad_pass_rate(infs)
+        if why is not None:
+            rejects.reject(data.get("id", f"row-{row.index + 1}"), "bad_pass_rate", f"{row.where}: {why}")
             continue
         records.append(data)
     kept = select_hard(records, config.spread)

@@ -22,7 +22,7 @@ from .config import PairsConfig
 from acesandbox.extract import as_program, extract_code
 from .io import read_rows, write_records
 
-__all__ = ["Rejects", "build_pairs", "make_pairs", "program_key"]
+__all__ = ["Rejects", "bad_pass_rate", "build_pairs", "make_pairs", "program_key"]
 
 _EPS = 1e-9
 
@@ -31,6 +31,19 @@ def program_key(completion: str) -> str:
     """What two completions share when they hold the same program (code, blank lines and trailing spaces ignored)."""
     code = as_program(extract_code(completion)) or completion
     return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
+
+
+def bad_pass_rate(inferences: list[Any]) -> str | None:
+    """Why an inference's ``pass_rate`` is unusable (not a number in [0, 1]: null, text, NaN), or None.
+
+    One such row is rejected by name; otherwise ``float()`` would stop the whole stage, and a
+    NaN would sort anywhere and move the medians of ``hard`` for every other question.
+    """
+    for i, inf in enumerate(inferences):
+        rate = inf.get("pass_rate")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            return f"inferences[{i}].pass_rate must be a number in [0, 1], got {rate!r}"[:200]
+    return None
 
 
 def _check(data: dict[str, Any] | None, error: str | None) -> tuple[str, str] | None:
@@ -43,6 +56,9 @@ def _check(data: dict[str, Any] | None, error: str | None) -> tuple[str, str] | 
         isinstance(i, dict) and "completion" in i and "pass_rate" in i for i in infs
     ):
         return "no_inferences", "the row has no 'inferences' list with completion and pass_rate"
+    why = bad_pass_rate(infs)
+    if why is not None:
+        return "bad_pass_rate", why
     return None
 
 
@@ -113,7 +129,9 @@ def build_pairs(config: PairsConfig) -> dict[str, Any]:
             problem = _check(row.data, row.error)
             if problem is not None:
                 ident = row.data.get("id") if row.data else None
-                store.reject(ident if ident is not None else f"row-{row.index + 1}", *problem)
+                reason, detail = problem
+                store.reject(ident if ident is not None else f"row-{row.index + 1}", reason,
+                             f"{row.where}: {detail}" if row.where else detail)
                 run[f"rejected:{problem[0]}"] += 1
                 continue
             assert row.data is not None

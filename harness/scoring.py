@@ -221,6 +221,7 @@ def run_scored_stage(
 
     def units() -> Iterator[Unit]:
         batch: list[dict[str, Any]] = []
+        taken: set[str] = set()  # ids queued by this run, as the store keys them
         for row in read_rows(config.input, limit=config.limit):
             run.counts["rows"] += 1
             problem = check_record(row.data, row.error)
@@ -228,7 +229,8 @@ def run_scored_stage(
                 has_id = row.data is not None and isinstance(row.data.get("id"), (str, int))
                 ident = row.data["id"] if has_id and row.data is not None else f"row-{row.index + 1}"
                 if not run.store.done(ident):
-                    run.reject(ident, *problem)
+                    reason, detail = problem
+                    run.reject(ident, reason, f"{row.where}: {detail}" if row.where else detail)  # names the line
                 run.tick()
                 continue
             assert row.data is not None
@@ -236,6 +238,18 @@ def run_scored_stage(
                 run.counts["skipped_done"] += 1
                 run.tick()
                 continue
+            key = str(row.data["id"])
+            if key in taken:
+                # A second row with an id already queued: only the first is scored, so an uninterrupted
+                # run and a resumed one (which skips the id as done) write the same records. Not written
+                # to the rejects file: a final reject there would mark the first row done too.
+                run.counts["skipped_duplicate_id"] += 1
+                if run.counts["skipped_duplicate_id"] == 1:  # once; the summary's this_run counts them all
+                    log.warning("%s: %s: id %r already given by an earlier row; row skipped (and any later such rows)",
+                                name, row.where, key[:100])
+                run.tick()
+                continue
+            taken.add(key)
             batch.append(row.data)
             if len(batch) >= config.batch_size:
                 yield from make_units(run, batch)

@@ -245,6 +245,7 @@ def synthesize(config: SynthConfig, generator: Generator | None = None) -> dict[
     bar = stage_progress(config, "synth", "seed")
     try:
         batch: list[tuple[str, str, str]] = []
+        taken: set[str] = set()  # ids queued by this run
         for row in read_rows(config.input, limit=config.limit):
             run["rows"] += 1
             if bar is not None:
@@ -252,7 +253,7 @@ def synthesize(config: SynthConfig, generator: Generator | None = None) -> dict[
             if row.error is not None or row.data is None:
                 ident = f"row-{row.index + 1}"
                 if not store.done(ident):
-                    store.reject(ident, "bad_row", row.error or "")
+                    store.reject(ident, "bad_row", f"{row.where}: {row.error}" if row.where else row.error or "")
                     run["rejected:bad_row"] += 1
                 continue
             code = row.data.get(config.code_column)
@@ -266,6 +267,12 @@ def synthesize(config: SynthConfig, generator: Generator | None = None) -> dict[
             if store.done(ident):
                 run["skipped_done"] += 1
                 continue
+            if ident in taken:
+                # The same id twice (or the same seed code without ids): only the first is synthesized,
+                # so an interrupted-then-resumed run (which skips the id as done) writes what a whole run does.
+                run["skipped_duplicate_id"] += 1
+                continue
+            taken.add(ident)
             source = row.data.get(config.source_column)
             batch.append((ident, str(source) if source else config.default_source, code))
             if len(batch) >= config.batch_size:

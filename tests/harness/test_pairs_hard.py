@@ -116,3 +116,18 @@ def test_hard_stage_counts_rows_without_inferences(tmp_path):
     summary = hard_subset(HardConfig(input=str(src), output=str(tmp_path / "hard.jsonl")))
     assert [r["id"] for r in read_records(tmp_path / "hard.jsonl")] == ["a"]
     assert summary["rejected_items"] == {"no_inferences": 1}
+
+
+def test_a_row_with_an_unusable_pass_rate_is_rejected_not_fatal(tmp_path):
+    """null, text, NaN (JSON allows it) or out-of-range pass rates: that row is rejected by line, the rest kept."""
+    for bad in (None, "hi", float("nan"), [1], 2.0, -1.0):
+        rows = [rec("a", [1.0, 0.5, 0.2]), rec("bad", [bad, 0.1]), rec("b", [1.0, 0.3]), rec("c", [0.9, 0.5])]
+        write_records(rows, tmp_path / "sample.jsonl")
+        pairs = build_pairs(PairsConfig(input=str(tmp_path / "sample.jsonl"), output=str(tmp_path / "pairs.jsonl")))
+        assert pairs["rejected_items"] == {"bad_pass_rate": 1}, bad
+        assert {r["id"] for r in read_records(tmp_path / "pairs.jsonl")} == {"a", "b", "c"}
+        (reject,) = read_records(tmp_path / "pairs.rejects.jsonl")
+        assert reject["id"] == "bad" and "line 2" in reject["detail"] and "pass_rate" in reject["detail"]
+        hard = hard_subset(HardConfig(input=str(tmp_path / "sample.jsonl"), output=str(tmp_path / "hard.jsonl")))
+        assert hard["rejected_items"] == {"bad_pass_rate": 1} and hard["questions_in"] == 3, bad
+        assert "bad" not in {r["id"] for r in read_records(tmp_path / "hard.jsonl")}

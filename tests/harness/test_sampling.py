@@ -91,6 +91,37 @@ def test_generation_failures_are_retried_on_rerun_and_done_items_skipped(tmp_pat
     assert len(read_records(tmp_path / "sample.jsonl")) == 2
 
 
+def test_a_repeated_id_is_scored_once_so_resuming_changes_nothing(tmp_path, fake_executor, by_program):
+    """Two rows with one id: a whole run used to write both, a run cut after the first and resumed only one."""
+    records = [dict(record("a"), question="first"), dict(record("a"), question="second"), record("b")]
+    answers = ["```python\n# pass 0\n```"]
+    write_records([{"prompt": build_sample_prompt(r, 2), "responses": answers} for r in records], tmp_path / "m.jsonl")
+    write_records(records, tmp_path / "filter.jsonl")
+
+    def run(**kw):
+        return sample(config(tmp_path, num_samples=1, **kw), [ReplayGenerator(tmp_path / "m.jsonl", model="m")],
+                      fake_executor(by_program))
+
+    whole = run()
+    assert [(r["id"], r["question"]) for r in read_records(tmp_path / "sample.jsonl")] == [("a", "first"), ("b", "Q b")]
+    assert whole["this_run"]["skipped_duplicate_id"] == 1
+    (tmp_path / "sample.jsonl").unlink()
+    run(limit=1)
+    run()
+    assert [(r["id"], r["question"]) for r in read_records(tmp_path / "sample.jsonl")] == [("a", "first"), ("b", "Q b")]
+
+
+def test_a_malformed_line_is_rejected_by_its_line_and_the_rest_scored(tmp_path, fake_executor, by_program):
+    gens = setup(tmp_path, [record("a"), record("b")], {"m": {"a": ["```python\n# pass 0\n```"], "b": ["```python\n# pass 0\n```"]}})
+    lines = (tmp_path / "filter.jsonl").read_text().splitlines()
+    (tmp_path / "filter.jsonl").write_text(lines[0] + "\n\n{broken\n" + lines[1] + "\n")
+    summary = sample(config(tmp_path, num_samples=1), gens, fake_executor(by_program))
+    assert [r["id"] for r in read_records(tmp_path / "sample.jsonl")] == ["a", "b"]
+    (reject,) = read_records(tmp_path / "sample.rejects.jsonl")
+    assert reject["reason"] == "bad_row" and "filter.jsonl: line 3: invalid JSON" in reject["detail"], reject
+    assert summary["rejected_items"] == {"bad_row": 1}
+
+
 def test_needs_a_model():
     with pytest.raises(ValueError, match="at least one model"):
         SampleConfig(input="a", output="b", models=())

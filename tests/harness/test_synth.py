@@ -184,6 +184,20 @@ def test_rerun_skips_finished_items_and_retries_only_transient_failures(tmp_path
     assert ids == ["s0", "s1", "s2", "s3"]
 
 
+def test_a_repeated_seed_id_is_synthesized_once(tmp_path):
+    """The same id twice (or the same code without ids): one record, whether or not the run was resumed."""
+    seeds = tmp_path / "seeds.jsonl"
+    write_records([{"id": "s", "code": "seed 0"}, {"id": "s", "code": "seed 1"}, {"code": "seed 2"},
+                   {"code": "seed 2"}], seeds)
+    answers = [(f"seed {i}", [json.dumps(dict(GOOD, question=f"Q{i}"))]) for i in range(3)]
+    gen = _replay(tmp_path, answers)
+    summary = synthesize(_config(tmp_path), gen)
+    rows = read_records(tmp_path / "out" / "synth.jsonl")
+    assert [r["question"] for r in rows] == ["Q0", "Q2"]
+    assert len({r["id"] for r in rows}) == 2
+    assert summary["this_run"]["skipped_duplicate_id"] == 2 and gen.usage.prompts == 2
+
+
 def test_config_checks_name_the_fix(tmp_path):
     with pytest.raises(ValueError, match="input is required"):
         SynthConfig(output="x.jsonl")
