@@ -3,31 +3,9 @@
 from __future__ import annotations
 
 
-from .._spec import AssertTest, CallTest, Job
-from ._case import ADD, FAST, C, E, F, HANG, P, T, Case, src
+from .._spec import CallTest
+from ._case import ADD, C, E, F, HANG, P, T, Case, src
 from ._host import marker, verify_no_orphan
-
-# A process whose thread-group leader ends alone (the exit system call, not exit_group) while
-# another of its threads runs: /proc/<pid>/stat says zombie, the group lives on. It must die
-# with its job like any process: alive, it killed every later job's processes (all crashed),
-# and it opened the memory of the fork template the server restarts by exec (dumpable until
-# it starts up) and wrote into every later J and test process Q.
-_LEADER_EXIT = Job(
-    program=src(
-        """
-        import ctypes, os, threading, time
-        def leave():
-            if os.fork() == 0:
-                threading.Thread(target=time.sleep, args=(3600,)).start()
-                ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: the leader alone
-                os._exit(0)
-            time.sleep(0.2)
-            return True
-        """
-    ),
-    tests=(AssertTest("assert leave() is None or True"),),
-    limits=FAST,
-)
 
 CASES: tuple[Case, ...] = (
     Case(
@@ -239,32 +217,6 @@ CASES: tuple[Case, ...] = (
         verify=verify_no_orphan,
         hostile=True,
         why="a double-forked, setsid'd daemon does not outlive its test",
-    ),
-    Case(
-        "leader_exit_outlives_job",
-        src(
-            """
-            import os
-            def running_zombies():
-                out = []
-                for p in os.listdir("/proc"):
-                    if p.isdigit() and int(p) != os.getpid():
-                        try:
-                            with open(f"/proc/{p}/stat", "rb") as f:
-                                st = f.read()
-                            if st[st.rfind(b")") + 2 :][:1] == b"Z" and len(os.listdir(f"/proc/{p}/task")) > 1:
-                                out.append(int(p))
-                        except OSError:
-                            pass
-                return out
-            """
-        )
-        + ADD,
-        ("assert running_zombies() == []", "assert add(1, 2) == 3"),
-        (P, P),
-        earlier=_LEADER_EXIT,
-        requires={"pid_isolation"},
-        why="a thread whose group leader exited alone (its /proc entry a zombie) is swept with its job",
     ),
     Case(
         "compat_mode_exit",

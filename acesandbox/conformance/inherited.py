@@ -109,6 +109,19 @@ _NEXT = _LIB + src(
                 os.close(fd)
         return out
 
+    def running_zombies():  # processes whose leader exited alone while a thread runs on
+        out = []
+        for p in os.listdir("/proc"):
+            if p.isdigit() and int(p) != os.getpid():
+                try:
+                    with open(f"/proc/{p}/stat", "rb") as f:
+                        st = f.read()
+                    if st[st.rfind(b")") + 2 :][:1] == b"Z" and len(os.listdir(f"/proc/{p}/task")) > 1:
+                        out.append(int(p))
+                except OSError:
+                    pass
+        return out
+
     def room():  # 12 MiB where the earlier job held 21 of the scratch's 32 (files of at most 8)
         for name in ("room-1", "room-2"):
             with open(name, "wb") as f:
@@ -263,6 +276,24 @@ CASES: tuple[Case, ...] = (
         "assert scratch_flags() == [0, 0]",
         "no-dump and no-atime flags set on the scratch roots outlived the wipe: bits a later job read",
         {"fs_isolation"},
+    ),
+    _left(
+        "later_job_thread_of_a_dead_leader",
+        """
+        import ctypes, platform, threading, time
+        def leave():
+            if os.fork() == 0:
+                threading.Thread(target=time.sleep, args=(3600,)).start()
+                exit_nr = {"x86_64": 60, "aarch64": 93}.get(platform.machine(), 60)
+                ctypes.CDLL(None).syscall(exit_nr, 0)  # SYS_exit: the leader alone, the thread lives on
+                os._exit(0)
+            time.sleep(0.2)
+        """,
+        "assert running_zombies() == []",
+        "a thread whose group leader exited alone (its /proc entry a zombie, which the sweep skipped) "
+        "outlived its job: it killed every later job's processes, and rewrote the memory of a restarted "
+        "fork template in its dumpable moment, so a later wrong program passed",
+        {"pid_isolation"},
     ),
     _left(
         "later_job_sockets_in_flight",

@@ -67,7 +67,7 @@ SKIPPED = {
             "later_job_scratch_space",
             "later_job_sockets_in_flight",
             "later_job_sysctls",
-            "leader_exit_outlives_job",
+            "later_job_thread_of_a_dead_leader",
             "kernel_aio",
             "kernel_bpf",
             "kernel_file_lease",

@@ -139,6 +139,8 @@ def test_inherited_cases_each_attack_in_an_earlier_job():
         "later_job_coredump_filter",
         "later_job_sysctls",
         "later_job_scratch_attributes",
+        "later_job_scratch_flags",
+        "later_job_thread_of_a_dead_leader",
         "later_job_sockets_in_flight",
         "later_job_scratch_space",
         "later_job_scratch_times",
