@@ -11,6 +11,7 @@ On any exit, Ctrl-C included, every sandbox is killed (bubblewrap's
 from __future__ import annotations
 
 import atexit
+import os
 import weakref
 import queue
 import threading
@@ -132,6 +133,23 @@ class _Work:
     index: int
     job: Job | None
     error: str | None = None
+    job_id: Any = None  # an invalid item's own job_id, when it names one
+
+
+def _build(index: int, item: Any, defaults: dict[str, Any]) -> _Work:
+    """Batch item ``index`` as work: its Job, or the error that says (naming the index) why
+    there is none. Any exception building it is that item's error: one item whose
+    validation raised past InvalidJobError (a limit of 10**400: OverflowError) ended the
+    whole batch, every other job's report lost."""
+    where = f"job {index}"
+    try:
+        return _Work(index, make_job(item, defaults, where=where))
+    except Exception as exc:  # noqa: BLE001 - reported as that job's error
+        text = str(exc) if isinstance(exc, InvalidJobError) else f"{type(exc).__name__}: {exc}"
+        if not text.startswith(where + ":"):
+            text = f"{where}: {text}"
+        job_id = item.get("job_id") if isinstance(item, dict) else None
+        return _Work(index, None, text, job_id if isinstance(job_id, str) else None)
 
 
 class Executor:
@@ -147,6 +165,7 @@ class Executor:
     """
 
     def __init__(self, sandbox: Sandbox = None) -> None:
+        self._pid = os.getpid()  # a forked child inherits the object, never the sandboxes
         self.backend, checked = _resolve_backend(sandbox)
         self.config: SandboxConfig = self.backend.config
         if not checked:  # once is enough: the namespace probe starts a sandbox (10-20 ms)
@@ -164,8 +183,31 @@ class Executor:
         # job, and no batch pays a start-up in the middle.
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = [pool.submit(self.backend.open_session, w) for w in range(self.workers)]
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        futures = [pool.submit(self.backend.open_session, w) for w in range(self.workers)]
+        try:
+            pool.shutdown(wait=True)
+        except BaseException:
+            # Ctrl-C while they start: each sandbox is closed once started, then the backend
+            # (none was stored here: they ran on until the host exited).
+            self._closed = True
+            left = [len(futures)]
+
+            def opened(f: Any) -> None:
+                try:
+                    if not f.cancelled() and f.exception() is None:
+                        f.result().close()
+                finally:
+                    with self._lock:
+                        left[0] -= 1
+                        last = left[0] == 0
+                    if last:
+                        self.backend.close()
+
+            for f in futures:
+                f.cancel()
+                f.add_done_callback(opened)
+            raise
         errors = [f.exception() for f in futures if f.exception() is not None]
         for w, f in enumerate(futures):
             if f.exception() is None:
@@ -236,10 +278,10 @@ class Executor:
         the reading back (workers idle once ``window`` jobs wait behind it): callers that
         key results by index should pass ``ordered=False``. A job that cannot even be
         built (bad fields) yields a report whose single outcome is ``error`` naming the
-        field, and the batch goes on.
+        field, and the batch goes on. If reading the input raises, the jobs read before it
+        are reported first, then the error is raised.
         """
-        if self._closed:  # every job would end sandbox_error: say why instead
-            raise SandboxUnavailableError("this Executor is closed: open a new one")
+        self._check_usable()
         defaults = defaults or {}
         window = window or 4 * self.workers
         # SimpleQueue: a hand-off between threads at half the CPU of a Queue (no Condition).
@@ -256,30 +298,34 @@ class Executor:
                 return None
 
         def worker() -> None:
-            # Each batch worker keeps one sandbox and tells it which job comes next, so
-            # the sandbox starts it while this thread is still judging the last results.
+            # Each batch worker keeps one sandbox while jobs are waiting and tells it which
+            # job comes next, so the sandbox starts it while this thread is still judging the
+            # last results. It holds a slot only while it has a job: one kept while waiting
+            # for more of its batch's input deadlocked batches sharing the executor (each
+            # batch's last job waited for a slot that another batch's idle worker held).
             item = take(True)
-            if item is _SENTINEL:
-                return
-            w = self._free.get()
-            with self._lock:
-                held.add(w)
-            try:
-                while item is not _SENTINEL and not stop.is_set():
-                    nxt = take(False)
-                    if item.job is None:
-                        outbox.put((item.index, _invalid_report(item.error or "invalid job")))
-                    else:
-                        then = nxt.job if nxt is not None and nxt is not _SENTINEL else None
-                        try:
-                            outbox.put((item.index, self._run_one(w, item.job, then, stop)))
-                        except BaseException as exc:  # noqa: BLE001 - never lose a result
-                            outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
-                    item = nxt if nxt is not None else take(True)
-            finally:
+            while item is not _SENTINEL and not stop.is_set():
+                w = self._free.get()
                 with self._lock:
-                    held.discard(w)
-                self._free.put(w)
+                    held.add(w)
+                try:
+                    while item is not None and item is not _SENTINEL and not stop.is_set():
+                        nxt = take(False)
+                        if item.job is None:
+                            outbox.put((item.index, _invalid_report(item.error or "invalid job").with_job_id(item.job_id)))
+                        else:
+                            then = nxt.job if nxt is not None and nxt is not _SENTINEL else None
+                            try:
+                                outbox.put((item.index, self._run_one(w, item.job, then, stop)))
+                            except BaseException as exc:  # noqa: BLE001 - never lose a result
+                                outbox.put((item.index, sandbox_error_report(item.job, self.backend.name, repr(exc))))
+                        item = nxt
+                finally:
+                    with self._lock:
+                        held.discard(w)
+                    self._free.put(w)
+                if item is None:
+                    item = take(True)
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.workers)]
         for t in threads:
@@ -292,6 +338,7 @@ class Executor:
         it = iter(jobs)
         submitted = 0
         exhausted = False
+        failed: Exception | None = None  # what the input raised: raised once its jobs are reported
         next_out = 0
         pending: dict[int, Report] = {}
         try:
@@ -302,13 +349,16 @@ class Executor:
                     except StopIteration:
                         exhausted = True
                         break
-                    try:
-                        work = _Work(submitted, make_job(item, defaults, where=f"job {submitted}"))
-                    except InvalidJobError as exc:
-                        work = _Work(submitted, None, str(exc))
-                    inbox.put(work)
+                    except Exception as exc:  # noqa: BLE001 - the caller's input failed: raised below
+                        # The jobs read before it still run and are reported first (Ctrl-C is not
+                        # an Exception: it interrupts the batch at once).
+                        failed, exhausted = exc, True
+                        break
+                    inbox.put(_build(submitted, item, defaults))
                     submitted += 1
                 if exhausted and next_out >= submitted:
+                    if failed is not None:
+                        raise failed
                     break
                 index, report = outbox.get()
                 if bar is not None:
@@ -362,16 +412,31 @@ class Executor:
 
     def run(self, job: Job) -> Report:
         """Run one job on a free sandbox (blocks while all are busy); thread-safe."""
-        if self._closed:
-            raise SandboxUnavailableError("this Executor is closed: open a new one")
+        self._check_usable()
         w = self._free.get()
         try:
             return self._run_one(w, job)
         finally:
             self._free.put(w)
 
+    def _check_usable(self) -> None:
+        """Refuse a closed executor, or one inherited through fork: every job would end
+        sandbox_error, or (a fork) reach the parent's sandboxes, whose replies both
+        processes read: a job got the other process's verdicts."""
+        if self._pid != os.getpid():
+            raise SandboxUnavailableError(
+                f"this Executor belongs to process {self._pid} (this process was forked from it): open one here"
+            )
+        if self._closed:  # every job would end sandbox_error: say why instead
+            raise SandboxUnavailableError("this Executor is closed: open a new one")
+
     # ------------------------------------------------------------ closing
     def close(self) -> None:
+        if self._pid != os.getpid():
+            # Inherited through fork: the sandboxes are the parent's, still in use there (a
+            # forked child that exits normally runs the atexit close: it killed them).
+            self._closed = True
+            return
         with self._lock:
             self._closed = True
             sessions, self._sessions = self._sessions, [None] * self.workers
@@ -441,10 +506,21 @@ def shared_executor(sandbox: Sandbox = None) -> Executor:
     key: SandboxConfig | int = id(target) if isinstance(target, Backend) else target
     with _shared_lock:
         ex = _shared.get(key)
-        if ex is None or ex._closed:
+        if ex is None or ex._closed or ex._pid != os.getpid():
             ex = Executor(target)
             _shared[key] = ex
         return ex
+
+
+def _after_fork_in_child() -> None:
+    """A forked host opens executors of its own: its parent's are the parent's (their lock
+    may have been held by one of the parent's threads at the fork)."""
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    _shared.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -38,6 +38,15 @@ _MSG_DEPTH = 3 * _wire.DEFAULT_MAX_DEPTH + 16  # a message holds raw results: st
 # it exits, so every sandbox is started from this one long-lived thread, never from a
 # short-lived batch worker.
 _SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="acesandbox-spawn")
+
+
+def _after_fork_in_child() -> None:
+    """A forked host has no spawner thread (a submit would wait for one forever)."""
+    global _SPAWNER
+    _SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="acesandbox-spawn")
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 _SKIPPED = Outcome(Status.SKIPPED, message="skipped after an earlier test did not pass")
 
 
@@ -94,6 +103,8 @@ class ServerSession(Session):
         self._limits_cache: tuple[Limits, bytes] | None = None
         self._on_close = on_close
         self._closed = False
+        self._owner = os.getpid()  # a forked child shares the pipes, never the sandbox
+        self._busy = False  # a run is in progress (close() from another thread leaves it the descriptors)
         self._lock = threading.Lock()
         self._buf = bytearray()  # bytes read from the sandbox; those before _pos are parsed
         self._pos = 0
@@ -281,8 +292,24 @@ class ServerSession(Session):
         mid-job is replaced and the job run once more; the second time it is the
         program's doing too. Only failing to start a sandbox is a SandboxError.
         """
-        if self._closed:
-            raise SandboxCrashedError("session is closed")
+        if self._owner != os.getpid():
+            # Inherited through fork: both processes would read the one reply stream, with
+            # the same message ids (each got the other's verdicts).
+            raise SandboxUnavailableError(f"this sandbox belongs to process {self._owner}, not this forked one")
+        with self._lock:
+            if self._closed:
+                raise SandboxCrashedError("session is closed")
+            self._busy = True
+        try:
+            return self._run(job, on_outcome)
+        finally:
+            with self._lock:
+                self._busy = False
+                closed = self._closed
+            if closed:  # closed by another thread meanwhile: what it left to us (see close)
+                self._finish_close()
+
+    def _run(self, job: Job, on_outcome: Callable[[int, Outcome], None] | None) -> Report:
         # Tests that cannot be prepared are the caller's error: reported as ``error``
         # outcomes while the rest of the job runs. ``prepared`` holds the runnable ones.
         ahead, self._ahead = self._ahead, None
@@ -516,10 +543,27 @@ class ServerSession(Session):
                 pass
 
     def close(self) -> None:
+        if self._owner != os.getpid():
+            self._closed = True  # the parent's sandbox (fork): still in use there, never killed here
+            return
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            busy = self._busy
+        if busy:
+            # Another thread runs a job here (an interrupted batch, Executor.close): kill the
+            # sandbox so that its run ends, and leave the rest to that run. Closed under it,
+            # its pipes' numbers went to the next descriptors opened (another sandbox's pipes)
+            # and its reads and writes to them; and a sandbox it started meanwhile, replacing
+            # a crashed one, was never killed.
+            proc = getattr(self, "proc", None)
+            if proc is not None:
+                self._kill(proc)
+            return
+        self._finish_close()
+
+    def _finish_close(self) -> None:
         proc = getattr(self, "proc", None)
         if proc is not None:
             self._kill(proc)

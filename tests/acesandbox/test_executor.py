@@ -494,3 +494,163 @@ def test_an_interrupted_batch_never_kills_a_slot_it_gave_back_meanwhile():
     assert gates["other started"].is_set()
     assert backend.killed == ["hold"]  # the batch's own running job, not the other caller's
     assert out and out[0].statuses == (Status.PASSED,), out
+
+
+def test_batches_sharing_an_executor_never_deadlock():
+    # Each batch worker kept its slot while waiting for more of its own batch's input: with
+    # more batches than slots, every batch's last job waited for a slot that another batch's
+    # idle worker held, for ever.
+    def script(job):
+        time.sleep(0.001)
+        return ["passed"]
+
+    with Executor(FakeBackend(SandboxConfig(backend="fake", workers=2, options={"script": script}))) as ex:
+        for _round in range(15):
+            done: list[int] = []
+            jobs = [(f"x = {i}", [f"assert x == {i}"]) for i in range(40)]
+            threads = [
+                threading.Thread(target=lambda d=done, j=jobs: d.append(len(ex.map(j))), daemon=True) for _ in range(3)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            assert done == [40, 40, 40], "batches sharing the executor deadlocked"
+
+
+def test_an_item_whose_validation_raises_anything_is_that_jobs_error():
+    # Limits(timeout_s=10**400) raised OverflowError, not InvalidJobError: the whole batch
+    # ended with it and every other job's report was lost. Errors name the item's index.
+    items = [
+        ("x = 1", ["assert x == 1"]),
+        {"program": "x = 1", "tests": ["assert x == 1"], "limits": {"timeout_s": 10**400}, "job_id": "big"},
+        ("x = 1", 5),
+        ("x = 1", ["assert x == 1"]),
+    ]
+    reports = acesandbox.run_batch(items, sandbox=FakeBackend(SandboxConfig(backend="fake", workers=2)))
+    assert [r.statuses for r in reports] == [(Status.PASSED,), (Status.ERROR,), (Status.ERROR,), (Status.PASSED,)]
+    assert reports[1].outcomes[0].message.startswith("job 1: OverflowError")
+    assert reports[1].job_id == "big"
+    assert reports[2].outcomes[0].message.startswith("job 2: ")
+
+
+def test_an_input_that_raises_reports_the_jobs_read_before_it():
+    # The generator's error killed the sandboxes running the jobs already read from it:
+    # their reports were lost. They are reported first, then the error is raised.
+    def jobs():
+        for i in range(5):
+            yield (f"x = {i}", [f"assert x == {i}"])
+        raise ValueError("the reader failed")
+
+    seen = []
+    with pytest.raises(ValueError, match="the reader failed"):
+        for i, report in acesandbox.iter_batch(jobs(), sandbox=FakeBackend(SandboxConfig(backend="fake", workers=2))):
+            seen.append((i, report.statuses))
+    assert sorted(seen) == [(i, (Status.PASSED,)) for i in range(5)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_neither_uses_nor_kills_its_parents_sandboxes():
+    # The child shared the parent's sandbox pipes with the same message ids (each process got
+    # the other's verdicts), and a child ending normally killed them at exit.
+    from acesandbox.errors import SandboxUnavailableError
+    from acesandbox.executor import _close_shared
+
+    config = SandboxConfig(backend="process", workers=1)
+    assert acesandbox.run_tests(PROG, ["assert add(1, 1) == 2"], sandbox=config).all_passed
+    mine = Executor(config)
+    parent_pid = mine._sessions[0].proc.pid
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            try:
+                mine.run(Job(PROG, ["assert add(1, 1) == 2"]))
+            except SandboxUnavailableError:
+                report = acesandbox.run_tests(PROG, ["assert add(1, 1) == 3"], sandbox=config)
+                code = 0 if report.statuses == (Status.FAILED,) else 2
+            _close_shared()  # what a child that exits normally runs at exit
+        finally:
+            os.write(w, bytes([code]))
+            os._exit(0)
+    os.close(w)
+    code = os.read(r, 1)
+    os.close(r)
+    os.waitpid(pid, 0)
+    try:
+        assert code == b"\0", "the child could not run its own job on a sandbox of its own"
+        assert mine._sessions[0].proc.poll() is None, "the child killed the parent's sandbox"
+        assert mine.run(Job(PROG, ["assert add(1, 1) == 2"])).statuses == (Status.PASSED,)
+        assert mine._sessions[0].proc.pid == parent_pid
+    finally:
+        mine.close()
+
+
+def test_a_session_closed_while_it_replaces_its_sandbox_kills_the_new_one():
+    # close() from another thread (an interrupted batch, Executor.close) killed the process it
+    # saw and closed its pipes under the running thread; a sandbox that thread started
+    # meanwhile, replacing a crashed one, ran the job and was never killed.
+    from _support import require_backend
+
+    from acesandbox.backends.base import get_backend
+    from acesandbox.errors import SandboxError
+
+    require_backend("namespace")  # the process backend's start needs what close() removes
+    session = get_backend("namespace", SandboxConfig(backend="namespace", workers=1)).open_session(0)
+    spawn = session._spawn
+
+    def spawn_after_a_close(*args):  # noqa: ANN002
+        closer = threading.Thread(target=session.close)
+        closer.start()
+        closer.join(10)
+        return spawn(*args)
+
+    session._stale = True  # the last job crashed it: this run starts a fresh sandbox
+    session._spawn = spawn_after_a_close
+    try:
+        session.run(Job(PROG, ["assert add(1, 1) == 2"]))
+    except SandboxError:
+        pass
+    assert session.proc.poll() is not None, "the sandbox started after close() outlived it"
+    assert session.proc.stdout.closed, "its pipes were left open"
+
+
+class _Counted(Session):
+    def __init__(self, closed):  # noqa: ANN001
+        self.closed = closed
+
+    def run(self, job, on_outcome=None):  # noqa: ANN001
+        raise AssertionError("not run")
+
+    def close(self):
+        self.closed.append(self)
+
+
+class _InterruptedStartBackend(Backend):
+    name = "interrupted-start"
+
+    def __init__(self, config=None):  # noqa: ANN001
+        super().__init__(config)
+        self.opened: list[Session] = []
+        self.closed: list[Session] = []
+
+    def open_session(self, worker=0):  # noqa: ANN001
+        if worker == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the sandboxes start
+            time.sleep(0.3)
+        s = _Counted(self.closed)
+        self.opened.append(s)
+        return s
+
+
+def test_ctrl_c_while_an_executor_starts_closes_every_sandbox_it_started():
+    # The sandboxes still starting were never stored: they ran on until the host exited.
+    backend = _InterruptedStartBackend(SandboxConfig(workers=2))
+    with pytest.raises(KeyboardInterrupt):
+        Executor(backend)
+    deadline = time.monotonic() + 5
+    while len(backend.opened) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert len(backend.opened) == 2 and sorted(map(id, backend.closed)) == sorted(map(id, backend.opened))
