@@ -103,44 +103,25 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         f"(default: ${TOKEN_ENV}, else none: loopback only)",
     )
     d = _server_defaults()
-    srv.add_argument("--max-batch", type=int, default=d["max_batch"], help=f"most completions per request (default: {d['max_batch']})")
-    srv.add_argument(
-        "--max-pending",
-        type=int,
-        default=d["max_pending"],
-        help=f"most completions queued across requests before 503 (default: {d['max_pending']})",
-    )
-    srv.add_argument(
-        "--max-tests-per-request",
-        type=int,
-        default=d["max_tests_per_request"],
-        help="most tests per request, across its completions (a 'calls' test counts its calls); beyond, 413 "
-        f"(default: {d['max_tests_per_request']})",
-    )
-    srv.add_argument(
-        "--max-pending-tests",
-        type=int,
-        default=d["max_pending_tests"],
-        help=f"most tests queued across requests before 503 (default: {d['max_pending_tests']})",
-    )
+
+    def limit(name: str, what: str) -> None:  # an int limit of ServerConfig, flag spelled after it
+        srv.add_argument("--" + name.replace("_", "-"), type=int, default=d[name], help=f"{what} (default: {d[name]})")
+
+    limit("max_batch", "most completions per request; beyond, 413")
+    limit("max_pending", "most completions queued across requests before 503")
+    limit("max_tests_per_request", "most tests per request, across its completions (a 'calls' test counts its calls); beyond, 413")
+    limit("max_pending_tests", "most tests queued across requests before 503")
     srv.add_argument(
         "--max-request-mb",
         type=float,
         default=d["max_request_bytes"] / 2**20,
         help=f"largest request body (default: {d['max_request_bytes'] / 2**20:g})",
     )
-    srv.add_argument(
-        "--max-concurrent-requests",
-        type=int,
-        default=d["max_concurrent_requests"],
-        help=f"most requests in flight at once before 503 (default: {d['max_concurrent_requests']})",
-    )
-    srv.add_argument(
-        "--max-connections",
-        type=int,
-        default=d["max_connections"],
-        help="most connections open at once, idle ones included; beyond, 503 and closed. Needs as many "
-        f"open files: the soft limit is raised to fit, else the server refuses to start (default: {d['max_connections']})",
+    limit("max_concurrent_requests", "most requests in flight at once before 503")
+    limit(
+        "max_connections",
+        "most connections open at once, idle ones included; beyond, 503 and closed. Needs as many open files: "
+        "the soft limit is raised to fit, else the server refuses to start",
     )
     srv.add_argument(
         "--on-sandbox-error",

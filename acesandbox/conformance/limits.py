@@ -8,6 +8,9 @@ from .._spec import CallTest, IOTest
 from ._case import C, E, F, FAST, HANG, M, MEM, P, SPRAY, T, Case, src
 from ._host import all_of, verify_job_budget, verify_output_capped, verify_quick
 
+_BURN = "import os, time\ndef burn(s):\n    t = time.process_time()\n    while time.process_time() - t < s:\n        pass\n"
+"""Spin for ``s`` seconds of this process's CPU time."""
+
 CASES: tuple[Case, ...] = (
     Case("load_timeout", "while True:\n    pass\n", ("assert f() == 1", "assert f() == 2"), (T, T), limits=HANG),
     Case(
@@ -28,13 +31,9 @@ CASES: tuple[Case, ...] = (
     *(
         Case(
             f"cpu_timeout_in_orphan_{mode}",
-            src(
+            _BURN
+            + src(
                 """
-                import os, time
-                def burn(s):
-                    t = time.process_time()
-                    while time.process_time() - t < s:
-                        pass
                 def solve(x):
                     r, w = os.pipe()
                     if os.fork() == 0:
@@ -95,13 +94,9 @@ CASES: tuple[Case, ...] = (
     *(
         Case(
             f"cpu_timeout_in_parallel_{mode}",
-            src(
+            _BURN
+            + src(
                 """
-                import os, time
-                def burn(s):
-                    t = time.process_time()
-                    while time.process_time() - t < s:
-                        pass
                 def solve(x):
                     pids = []
                     for _ in range(max(1, min(len(os.sched_getaffinity(0)), 8) - 1)):
