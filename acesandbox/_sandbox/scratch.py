@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+import struct
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -114,9 +116,6 @@ _OWNER_FLAGS = 0x4 | 0x8 | 0x40 | 0x80 | 0x400 | 0x10000 | 0x800000
 def _clear_flags(fd: int) -> bool:
     """Clear the inode flags a program may set on the directory itself (``chattr +d``,
     ``+A``): they outlive the wipe, bits a later job reads. False if set and not cleared."""
-    import fcntl
-    import struct
-
     try:
         (flags,) = struct.unpack("l", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8)))
     except OSError:

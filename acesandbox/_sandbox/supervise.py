@@ -233,6 +233,10 @@ def supervise(
     # sleeping on shared memory for it) with no limit but the wall time (3x).
     watched = end is None
     cpu0 = cpu_s(j["pid"]) if watched else 0.0
+
+    def used() -> float:  # CPU seconds the step's processes have used since it began
+        return sum(cpu_s(p) for p in _counted(server, j, q_pids)) - cpu0
+
     while end is None:
         now = time.monotonic()
         wait_s = max(0.0, min(wall_deadline, check_at, call_deadline) - now)
@@ -271,18 +275,17 @@ def supervise(
         elif now >= call_deadline:
             end = {"end": "timeout", "reason": "call"}
         elif now >= check_at:
-            used = sum(cpu_s(p) for p in _counted(server, j, q_pids)) - cpu0
-            if used >= timeout_s:
+            spent = used()
+            if spent >= timeout_s:
                 end = {"end": "timeout", "reason": "cpu"}
             else:
-                check_at = now + max(timeout_s - used, 0.02)
+                check_at = now + max(timeout_s - spent, 0.02)
     if end["end"] in ("exit", "done", "loaded") and watched and (time.monotonic() - t0) * _CPUS >= timeout_s:
         # The checks above start at timeout_s of wall time: a step that spread its work over
         # several processes and ended sooner used up to _CPUS times its limit unseen. J has
         # reaped T_k (or J is idle after its load; in shared mode J has just begun the next
         # test): their time is in J's now.
-        used = sum(cpu_s(p) for p in _counted(server, j, q_pids)) - cpu0
-        if used >= timeout_s:
+        if used() >= timeout_s:
             end = {"end": "timeout", "reason": "cpu"}
     if end["end"] == "done":
         # J flushed the test's output before its done frame: what is in the pipes now is
@@ -305,7 +308,7 @@ def supervise(
             buf = bytearray()
     elif end["end"] in ("timeout", "died", "stopped"):
         if end["end"] == "timeout":
-            end["cpu"] = sum(cpu_s(p) for p in _counted(server, j, q_pids)) - cpu0
+            end["cpu"] = used()
         sweep(keep=None, spare=server.spare())
         for kk in ("res", "out", "err"):
             drain(kk)

@@ -794,10 +794,10 @@ def serve(fd: int, g: dict[str, Any], exc_info: Any, flush: Any) -> None:
                 result = fn(*args, **kwargs)
                 # An argument returned itself (identity, no program code runs): Q answers with
                 # the test's own object, whose `is not` against it was always true on a copy.
-                same = [key for (key, a), sent in zip([*enumerate(args), *kwargs.items()], [*req[2], *req[3].values()])
-                        if a is result and sent[0] == "v"]
-                out = ["a", same[0]] if same else reply(result)
-                out.append(copy_back([*enumerate(args), *kwargs.items()], [*req[2], *req[3].values()]))
+                passed, sent = [*enumerate(args), *kwargs.items()], [*req[2], *req[3].values()]
+                same = next((key for (key, a), how in zip(passed, sent) if a is result and how[0] == "v"), None)
+                out = ["a", same] if same is not None else reply(result)
+                out.append(copy_back(passed, sent))
                 out.append(copy_back([(n, g[n]) for n in synced if n in g], [["v"]] * len(synced), any_type=True))
             elif op == "attr":
                 out = reply(getattr(handles[req[1]], req[2]))
