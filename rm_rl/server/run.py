@@ -38,6 +38,12 @@ def _over_capacity_answer(max_connections: int) -> bytes:
     return head.encode() + body
 
 
+def _cancel(timer: Any) -> None:
+    """Cancel ``timer``, an event loop's TimerHandle, or nothing when it is None."""
+    if timer is not None:
+        timer.cancel()
+
+
 def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
     """uvicorn's h11 protocol with two guards uvicorn lacks.
 
@@ -68,9 +74,8 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
             self._head_timer = self.loop.call_later(read_timeout_s, self._head_timeout)
 
         def _disarm(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
+            _cancel(self._head_timer)
+            self._head_timer = None
 
         def _head_timeout(self) -> None:
             self._head_timer = None
@@ -92,9 +97,8 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
             super().resume_writing()
 
         def _cancel_write_timer(self) -> None:
-            if self._write_timer is not None:
-                self._write_timer.cancel()
-                self._write_timer = None
+            _cancel(self._write_timer)
+            self._write_timer = None
 
         def _write_timeout(self) -> None:
             self._write_timer = None

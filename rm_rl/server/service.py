@@ -48,12 +48,11 @@ def count_tests(tests: Any) -> int:
     for t in tests:
         if type(t) is str:
             n += 1
-        elif isinstance(t, Mapping):
-            calls = t.get("calls") if t.get("kind") == "calls" else None
-            n += max(1, len(calls)) if isinstance(calls, (list, tuple)) else 1
-        else:  # a test value (a CallBatchTest holds a tuple of calls)
-            calls = getattr(t, "calls", None) if getattr(t, "kind", None) == "calls" else None
-            n += max(1, len(calls)) if isinstance(calls, tuple) else 1
+            continue
+        # a dict, or a test value (a CallBatchTest holds a tuple of calls)
+        field = t.get if isinstance(t, Mapping) else lambda name, t=t: getattr(t, name, None)
+        calls = field("calls") if field("kind") == "calls" else None
+        n += max(1, len(calls)) if isinstance(calls, (list, tuple)) else 1
     return n
 
 
@@ -218,7 +217,7 @@ class RewardService:
         self.metrics.largest_batch = max(self.metrics.largest_batch, len(entries))
         try:
             total = sum(len(e.completions) for e in entries)
-            tests = sum(len(t) if isinstance(t, Sequence) else 1 for e in entries for t in e.tests)
+            tests = sum(count_tests(t) for e in entries for t in e.tests)
             chars = sum(len(completion_text(c)) for e in entries for c in e.completions) if total <= _INLINE_PLAN else 0
             inline = _inline(total, tests, chars)  # well under a millisecond: no thread hop
             if inline:
