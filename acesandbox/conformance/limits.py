@@ -11,6 +11,24 @@ from ._host import all_of, verify_job_budget, verify_output_capped, verify_quick
 _BURN = "import os, time\ndef burn(s):\n    t = time.process_time()\n    while time.process_time() - t < s:\n        pass\n"
 """Spin for ``s`` seconds of this process's CPU time."""
 
+
+def _too_slow_in_both_modes(name: str, body: str, why: str) -> tuple[Case, ...]:
+    """A program whose ``solve(21)`` returns 42 after more CPU than the 0.5 s limit allows
+    (``burn`` is defined for it), once per mode: each case expects ``timeout``."""
+    return tuple(
+        Case(
+            f"{name}_{mode}",
+            _BURN + src(body),
+            ("assert solve(21) == 42",),
+            (T,),
+            mode=mode,
+            limits=replace(FAST, timeout_s=0.5, wall_timeout_s=5.0),
+            hostile=True,
+            why=why,
+        )
+        for mode in ("isolated", "shared")
+    )
+
 CASES: tuple[Case, ...] = (
     Case("load_timeout", "while True:\n    pass\n", ("assert f() == 1", "assert f() == 2"), (T, T), limits=HANG),
     Case(
@@ -28,41 +46,30 @@ CASES: tuple[Case, ...] = (
         limits=HANG,
         why="a sleeping test uses no CPU: the wall-time limit ends it",
     ),
-    *(
-        Case(
-            f"cpu_timeout_in_orphan_{mode}",
-            _BURN
-            + src(
-                """
-                def solve(x):
-                    r, w = os.pipe()
-                    if os.fork() == 0:
-                        if os.fork() == 0:  # a grandchild, reparented to the sandbox's server
-                            os.close(r)
-                            burn(1.5)
-                            os.write(w, str(2 * x).encode())
-                            os._exit(0)
-                        os._exit(0)
-                    os.wait()
-                    os.close(w)
-                    out = b""
-                    while True:
-                        chunk = os.read(r, 100)
-                        if not chunk:
-                            break
-                        out += chunk
-                    return int(out)
-                """
-            ),
-            ("assert solve(21) == 42",),
-            (T,),
-            mode=mode,
-            limits=replace(FAST, timeout_s=0.5, wall_timeout_s=5.0),
-            hostile=True,
-            why="CPU used by a double-forked grandchild counts against the test: out of the job process's "
-            "tree, it escaped the CPU limit and a too-slow program passed within the wall limit",
-        )
-        for mode in ("isolated", "shared")
+    *_too_slow_in_both_modes(
+        "cpu_timeout_in_orphan",
+        """
+        def solve(x):
+            r, w = os.pipe()
+            if os.fork() == 0:
+                if os.fork() == 0:  # a grandchild, reparented to the sandbox's server
+                    os.close(r)
+                    burn(1.5)
+                    os.write(w, str(2 * x).encode())
+                    os._exit(0)
+                os._exit(0)
+            os.wait()
+            os.close(w)
+            out = b""
+            while True:
+                chunk = os.read(r, 100)
+                if not chunk:
+                    break
+                out += chunk
+            return int(out)
+        """,
+        "CPU used by a double-forked grandchild counts against the test: out of the job process's "
+        "tree, it escaped the CPU limit and a too-slow program passed within the wall limit",
     ),
     Case(
         "cpu_timeout_in_job_thread",
@@ -91,35 +98,24 @@ CASES: tuple[Case, ...] = (
         why="CPU used by a thread left running in the job process counts against the test: J's own time "
         "was not counted in isolated mode, and a too-slow program passed within the wall limit",
     ),
-    *(
-        Case(
-            f"cpu_timeout_in_parallel_{mode}",
-            _BURN
-            + src(
-                """
-                def solve(x):
-                    pids = []
-                    for _ in range(max(1, min(len(os.sched_getaffinity(0)), 8) - 1)):
-                        pid = os.fork()
-                        if pid == 0:
-                            burn(0.35)
-                            os._exit(0)
-                        pids.append(pid)
-                    burn(0.35)  # 0.7 s of CPU or more, in 0.35 s of wall time where there are CPUs
-                    for pid in pids:
-                        os.waitpid(pid, 0)
-                    return 2 * x
-                """
-            ),
-            ("assert solve(21) == 42",),
-            (T,),
-            mode=mode,
-            limits=replace(FAST, timeout_s=0.5, wall_timeout_s=5.0),
-            hostile=True,
-            why="CPU used by several processes at once counts against the test: one that ended before the first "
-            "check, at timeout_s of wall time, passed with up to as many times its limit as the host has CPUs",
-        )
-        for mode in ("isolated", "shared")
+    *_too_slow_in_both_modes(
+        "cpu_timeout_in_parallel",
+        """
+        def solve(x):
+            pids = []
+            for _ in range(max(1, min(len(os.sched_getaffinity(0)), 8) - 1)):
+                pid = os.fork()
+                if pid == 0:
+                    burn(0.35)
+                    os._exit(0)
+                pids.append(pid)
+            burn(0.35)  # 0.7 s of CPU or more, in 0.35 s of wall time where there are CPUs
+            for pid in pids:
+                os.waitpid(pid, 0)
+            return 2 * x
+        """,
+        "CPU used by several processes at once counts against the test: one that ended before the first "
+        "check, at timeout_s of wall time, passed with up to as many times its limit as the host has CPUs",
     ),
     Case(
         "memory_list",
