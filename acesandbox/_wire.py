@@ -25,7 +25,9 @@ import re
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+TYPE_CHECKING = False  # no typing at run time: the sandbox imports this module (see _sandbox/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["UnserializableValue", "WireFormatError", "check_depth", "decode", "dumps", "encode", "loads"]
 

@@ -29,7 +29,10 @@ Modules: ``server`` (the entry script), ``loop`` (the server: one J per job, res
 the host), ``supervise`` (one step of J under its time limits), ``job`` (J itself),
 ``kinds`` (a test body per kind, in J or T_k), ``framing`` (messages and result frames),
 ``procs`` (/proc, sweeping leftovers), ``scratch`` (wiping the scratch directory),
-``template`` (the fork template J comes from).
+``template`` (the fork template J comes from). Every J, T_k and Q is a fork of what the
+server imported, and a fork costs more the more memory it has: the modules import no
+``typing`` at run time (a module-level ``TYPE_CHECKING = False`` guards their type-only
+imports) and no ``platform``.
 """
 
 FILES = ("__init__.py", "framing.py", "job.py", "kinds.py", "loop.py", "procs.py", "scratch.py", "server.py", "supervise.py", "template.py", "testproc.py")

@@ -6,7 +6,9 @@ import json
 import os
 import struct
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any, Callable
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 _write = os.write
 

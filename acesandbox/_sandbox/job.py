@@ -8,7 +8,9 @@ import os
 import resource
 import sys
 import types
-from typing import Any
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 from .framing import frame, write_all
 from .kinds import exc_info, flush_std, lockstep, run_test

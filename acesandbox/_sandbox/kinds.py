@@ -7,13 +7,13 @@ import os
 import signal
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any, cast
-
 from .. import _wire
 from .framing import frame, write_all
 
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
 if TYPE_CHECKING:
     from types import CodeType
+    from typing import Any
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """Frames from files under here are ours, not the program's: left out of tracebacks."""
@@ -117,7 +117,7 @@ def _run_calls(test: dict[str, Any], g: dict[str, Any], fd: int) -> None:
     values in order, so computing more after a wrong value changes no verdict."""
     exec(test.get("_code") or compile(test["code"], "<test>", "exec"), g)
     fn = g.pop("__ace_fn__")
-    calls = cast("list[tuple[Any, ...]]", _wire.decode(test["calls"]))
+    calls: list[tuple[Any, ...]] = _wire.decode(test["calls"])  # type: ignore[assignment]  # the host encoded a list of tuples
     tl = test.get("tl")
     per = tl if isinstance(tl, list) else None
     encode, unserializable = _wire.encode, _wire.UnserializableValue

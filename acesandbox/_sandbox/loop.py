@@ -13,7 +13,9 @@ import socket
 import struct
 import sys
 import time
-from typing import Any
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 from . import scratch
 from .framing import read_exact, recv, result_message, send, write_all

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import resource
 import signal
-from typing import Any
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _CLK = os.sysconf("SC_CLK_TCK")
 

@@ -9,11 +9,12 @@ import re
 import select
 import signal
 import time
-from typing import TYPE_CHECKING, Any
-
 from .procs import children, cpu_s, descendants, sweep
 
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .loop import Server
 
 _READ = 1 << 16

@@ -46,13 +46,17 @@ import errno
 import os
 import importlib
 import json
-import platform
 import select
 import signal
 import socket
 import sys
 import time
-from typing import Any, Callable
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    QBody = Callable[[dict[str, Any], int, dict[str, int], dict[str, Any], dict[str, Any]], None]
+    """A test process's body: (test, k, fds by Q_FD_NAMES plus "null", limits, config)."""
 
 from .procs import TEMPLATE_OOM, oom_adj, prctl
 
@@ -72,8 +76,6 @@ FD_NAMES = ("res_w", "out_w", "err_w", "ctrl_r", "job", "fdpass")
 """What the descriptors handed to J are, in order (``fdpass`` only for Q tests)."""
 Q_FD_NAMES = ("verdict", "chan", "codes")
 """What the descriptors handed to a test process Q are, in order."""
-QBody = Callable[[dict[str, Any], int, dict[str, int], dict[str, Any], dict[str, Any]], None]
-"""A test process's body: (test, k, fds by Q_FD_NAMES plus "null", limits, config)."""
 
 
 class TemplateGone(Exception):
@@ -471,7 +473,7 @@ def _clone_parent() -> Callable[[], tuple[int, int]]:
     """``fork()`` whose child is the caller's parent's child (``CLONE_PARENT``), done
     as ``os.fork`` does it: the GIL held (PyDLL) and CPython's fork hooks around it;
     (pid, a pidfd on the child) in the parent, (0, -1) in the child."""
-    number = _SYS_CLONE.get(platform.machine())
+    number = _SYS_CLONE.get(os.uname().machine)
     api = ctypes.pythonapi
     libc = ctypes.PyDLL(None, use_errno=True)
     syscall = libc.syscall
@@ -485,7 +487,7 @@ def _clone_parent() -> Callable[[], tuple[int, int]]:
 
     def fork() -> tuple[int, int]:
         if number is None:
-            raise OSError(errno.ENOSYS, f"no clone system call number for {platform.machine()}")
+            raise OSError(errno.ENOSYS, f"no clone system call number for {os.uname().machine}")
         pidfd.value = -1
         before()
         pid = syscall(number, flags, 0, ctypes.addressof(pidfd), 0, 0, 0)

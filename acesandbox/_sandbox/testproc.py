@@ -33,7 +33,9 @@ import struct
 import sys
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Any
+TYPE_CHECKING = False  # no typing at run time (see __init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 from .. import _wire
 from .procs import oom_adj, prctl

@@ -32,3 +32,24 @@ def test_the_host_writes_the_sandbox_runtime_bytecode(monkeypatch):
     assert os.path.exists(cached)
     # server.py runs as a script, never from a cache
     assert not os.path.exists(importlib.util.cache_from_source(os.path.join(folder, "server.py")))
+
+
+def test_the_sandbox_runtime_imports_no_typing_or_platform():
+    """Every job and test process is a fork of what the in-sandbox server imported, and a
+    fork's cost grows with its memory: the runtime keeps typing (0.5 MB with what it pulls
+    in) and platform out, as a fresh ``python -I -S`` loading it the way server.py does shows."""
+    import subprocess
+
+    from acesandbox import _sandbox
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(_sandbox.__file__)))
+    probe = (
+        "import importlib, sys, types\n"
+        "root = types.ModuleType('_acesandbox_rt'); root.__path__ = [sys.argv[1]]\n"
+        "sys.modules['_acesandbox_rt'] = root\n"
+        "importlib.import_module('_acesandbox_rt._sandbox.loop')\n"
+        "print(sorted(m for m in ('typing', 'platform') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", probe, root], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
