@@ -189,4 +189,37 @@ CASES: tuple[Case, ...] = (
         why="a program may look up the user it runs as (getpass.getuser() at load, pwd, grp): every sandbox "
         "has an entry for it (the namespace sandbox: the docker image's root and nobody, not the host's users)",
     ),
+    Case(
+        "command_line_tools",
+        src(
+            """
+            import subprocess, zipfile
+            def run(*argv, data=b""):
+                return subprocess.run(argv, input=data, capture_output=True, check=True, timeout=20).stdout
+            def archive():
+                with open("f.txt", "w") as f:
+                    f.write("hi")
+                listing = run("tar", "czf", "a.tgz", "f.txt") + run("tar", "tzf", "a.tgz")
+                run("gzip", "-k", "f.txt")
+                return listing, run("zcat", "f.txt.gz"), b"f.txt.gz" in run("ls").split()
+            def unzipped():
+                with zipfile.ZipFile("z.zip", "w") as z:
+                    z.writestr("inner.txt", "q")
+                return b"inner.txt" in run("unzip", "-l", "z.zip") and run("unzip", "-p", "z.zip", "inner.txt")
+            """
+        ),
+        (
+            'assert run("sh", "-c", "echo a; echo b | tr b c") == b"a\\nc\\n"',
+            'assert run("bash", "-c", "printf %s x") == b"x"',
+            'assert run("sort", data=b"b\\na\\n") == b"a\\nb\\n"',
+            'assert run("grep", "-c", "x", data=b"x\\ny\\nx\\n") == b"2\\n"',
+            'assert run("sed", "s/a/b/", data=b"a") == b"b"',
+            'assert run("awk", "{print $2}", data=b"1 2") == b"2\\n"',
+            'assert archive() == (b"f.txt\\n", b"hi", True)',
+            'assert unzipped() == b"q"',
+        ),
+        (P, P, P, P, P, P, P, P),
+        why="programs call the usual command-line tools (BigCodeBench's tasks run tar, gzip, unzip and bash): "
+        "every backend has them (the docker image carries the host's, see images.rootfs.DEFAULT_TOOLS)",
+    ),
 )

@@ -28,7 +28,7 @@ from importlib import metadata
 
 from .._harden import accounts
 
-__all__ = ["RootfsInfo", "debootstrap_rootfs", "default_packages", "host_mirror", "host_rootfs"]
+__all__ = ["DEFAULT_TOOLS", "RootfsInfo", "debootstrap_rootfs", "default_packages", "host_mirror", "host_rootfs"]
 
 SANDBOX_UID = 65534
 """The unprivileged user every sandbox process runs as (``nobody``)."""
@@ -38,6 +38,19 @@ SANDBOX_UID = 65534
 _STDLIB_SKIP = {"site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "__phello__"}
 _STDLIB_SKIP_PREFIX = ("config-",)
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+
+DEFAULT_TOOLS = (
+    *("sh", "bash", "env", "true", "false", "test", "expr", "sleep", "timeout", "date", "id", "whoami", "uname", "nproc"),
+    *("ls", "cat", "cp", "mv", "rm", "mkdir", "rmdir", "ln", "touch", "chmod", "pwd", "basename", "dirname"),
+    *("readlink", "realpath", "stat", "du", "df", "echo", "printf", "head", "tail", "wc", "sort", "uniq", "cut"),
+    *("tr", "tee", "seq", "split", "md5sum", "sha256sum", "base64", "od", "xargs", "grep", "egrep", "sed", "awk"),
+    *("find", "diff", "cmp", "tar", "gzip", "gunzip", "zcat", "bzip2", "xz", "zip", "unzip", "ps", "pgrep", "kill", "which"),
+)
+"""The command-line tools a host-built image carries (those this host has; ``sh`` it must):
+programs call them through ``subprocess`` and ``os.system`` (BigCodeBench's tasks run
+``tar``, ``gzip``, ``unzip``, ``split``, ``pgrep`` and ``bash``), and the namespace
+sandbox, which shows the host's /usr, finds them all. A program's verdict must not
+depend on the backend."""
 
 
 @dataclass(frozen=True)
@@ -231,15 +244,15 @@ def host_rootfs(
     out_path: str,
     *,
     packages: Sequence[str] | None = None,
-    binaries: Sequence[str] = ("sh",),
+    binaries: Sequence[str] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
 ) -> RootfsInfo:
     """Write a root-filesystem tarball made of this host's Python to ``out_path``.
 
     ``packages``: distributions installed in this interpreter to include with their
     dependencies (default :func:`default_packages`). ``binaries``: host programs found
-    on PATH to include (``sh`` by default, for ``os.system`` and ``subprocess`` with
-    ``shell=True``). ``extra_files``: more files (absolute path in the image: content),
+    on PATH to include, each required (default :data:`DEFAULT_TOOLS`, those this host
+    has, ``sh`` required: ``os.system`` and ``shell=True`` need it). ``extra_files``: more files (absolute path in the image: content),
     root-owned and read-only for everyone else.
     """
     packages = default_packages() if packages is None else tuple(packages)
@@ -277,8 +290,10 @@ def host_rootfs(
                 tree.add(host, os.path.join(site, str(rel)))
                 if _is_elf(host):
                     elves.append(host)
-        for name in binaries:
+        for name in DEFAULT_TOOLS if binaries is None else binaries:
             exe = shutil.which(name)
+            if exe is None and binaries is None and name != "sh":
+                continue  # a default tool this host lacks
             if exe is None:
                 raise ValueError(f"binary {name!r} not found on PATH")
             tree.add(exe)

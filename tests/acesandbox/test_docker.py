@@ -382,3 +382,20 @@ def test_importing_acesandbox_does_not_import_docker():
     code = "import sys, acesandbox; acesandbox.Executor; print('docker' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=dict(os.environ))
     assert out.stdout.strip() == "False"
+
+
+def test_the_image_loads_the_server_from_bytecode(client, executor):
+    """A host-built image carries the server's bytecode (the sandbox writes none): a
+    container start imports it instead of compiling the server each time."""
+    from acesandbox.images import DEFAULT_IMAGE, SERVER_ROOT
+
+    probe = (
+        "import importlib, sys, types; root = types.ModuleType('_acesandbox_rt'); root.__path__ = [sys.argv[1]]; "
+        "sys.modules['_acesandbox_rt'] = root; importlib.import_module('_acesandbox_rt._sandbox.loop')"
+    )
+    err = client.containers.run(
+        DEFAULT_IMAGE, ["python3", "-I", "-S", "-B", "-v", "-c", probe, f"{SERVER_ROOT}/acesandbox"],
+        network_mode="none", remove=True, stdout=False, stderr=True,
+    ).decode()
+    for module in ("_sandbox/__pycache__/loop", "_sandbox/__pycache__/kinds", "__pycache__/_wire"):
+        assert f"code object from '{SERVER_ROOT}/acesandbox/{module}.cpython-" in err, module

@@ -92,6 +92,44 @@ def test_host_rootfs_is_complete_and_read_only(tmp_path):
             assert real in members, lib
 
 
+def test_host_rootfs_carries_the_usual_tools(tmp_path):
+    """Programs call tar, gzip, bash...: the image has each default tool this host has
+    (the namespace sandbox finds them in the host's /usr), and a tool named but missing is refused."""
+    import shutil
+
+    out = tmp_path / "rootfs.tar"
+    rootfs.host_rootfs(str(out), packages=())
+    with tarfile.open(out) as tar:
+        names = set(tar.getnames())
+    found = [t for t in rootfs.DEFAULT_TOOLS if shutil.which(t)]
+    assert "sh" in found and len(found) > 40
+    for tool in found:
+        assert os.path.realpath(shutil.which(tool)).lstrip("/") in names, tool
+    with pytest.raises(ValueError, match="not found on PATH"):
+        rootfs.host_rootfs(str(out), packages=(), binaries=("surely-not-a-tool",))
+
+
+def test_host_image_files_carry_the_server_bytecode():
+    """The host recipe's image holds each server module's .pyc, for its own paths in the
+    image and checked by no source mtime; server.py (a script) and other recipes get none."""
+    import importlib.util
+    import marshal
+
+    files = images._image_files(bytecode=True)
+    for rel, source in images.server_files().items():
+        path = f"{images.SERVER_ROOT}/acesandbox/{rel}"
+        assert files[path] == source
+        pyc = importlib.util.cache_from_source(path)
+        if rel.endswith("server.py"):
+            assert pyc not in files
+            continue
+        data = files[pyc]
+        assert data[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(data[4:8], "little") == 0b01  # unchecked hash
+        code = marshal.loads(data[16:])
+        assert code.co_filename == path
+    assert not any(p.endswith(".pyc") for p in images._image_files())
+
+
 def test_host_rootfs_packages_with_dependencies(tmp_path):
     pytest.importorskip("numpy")
     out = tmp_path / "rootfs.tar"
