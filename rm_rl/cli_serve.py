@@ -123,6 +123,7 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "most connections open at once, idle ones included; beyond, 503 and closed. Needs as many open files: "
         "the soft limit is raised to fit, else the server refuses to start",
     )
+    limit("max_connections_per_client", "most of those from one client address; beyond, 503 and closed")
     srv.add_argument(
         "--on-sandbox-error",
         choices=["null", "503"],
@@ -203,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
             max_request_bytes=int(args.max_request_mb * 2**20),
             max_concurrent_requests=args.max_concurrent_requests,
             max_connections=args.max_connections,
+            max_connections_per_client=args.max_connections_per_client,
             token=args.token or os.environ.get(TOKEN_ENV) or None,
             on_sandbox_error=args.on_sandbox_error,
             graceful_timeout_s=args.graceful_timeout,

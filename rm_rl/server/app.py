@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -91,12 +90,7 @@ def create_app(
     app.state.service = service
 
     def authorize(request: Request) -> None:
-        token = config.token
-        if token is None:
-            return
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+        if not _authorized(config.token, request.scope["headers"]):
             raise HTTPError(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(HTTPError)
@@ -123,7 +117,7 @@ def create_app(
     async def health(request: Request) -> dict[str, Any]:
         """Liveness for anyone; what is served and the sandbox's warnings only with the token
         (or on an open, loopback-only server): they tell an attacker how weak the sandbox is."""
-        if not _authorized(config.token, dict(request.scope["headers"])):
+        if not _authorized(config.token, request.scope["headers"]):
             return {"status": "draining" if service.draining else "ok"}
         return service.health()
 

@@ -57,6 +57,13 @@ class ServerConfig:
             "Needs this many open files (and some spare) under RLIMIT_NOFILE, raised at start-up if allowed."
         ),
     )
+    max_connections_per_client: int = field(
+        default=4096,
+        metadata=_help(
+            "Most of those connections from one client address; beyond, its new one is answered 503 and "
+            "closed the same way, so one stranger cannot hold every slot (no token is needed to connect)."
+        ),
+    )
     max_body_bytes_in_flight: int | None = field(
         default=None,
         metadata=_help(
@@ -112,6 +119,7 @@ class ServerConfig:
             "max_request_bytes",
             "max_concurrent_requests",
             "max_connections",
+            "max_connections_per_client",
             "batch_completions",
         ):
             value = getattr(self, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from .responses import _plain
@@ -14,11 +14,16 @@ from .service import RewardService
 _ROUTES = frozenset({"/get_reward", "/score", "/health", "/metrics", "/docs", "/openapi.json"})
 
 
-def _authorized(token: str | None, headers: Mapping[bytes, bytes]) -> bool:
-    """Whether the request carries ``Authorization: Bearer <token>`` (always, for an open server)."""
+def _authorized(token: str | None, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>`` (always, for an open
+    server), in exactly one such header (ASGI's raw header list: several are ambiguous,
+    and code reading the first and code reading the last would disagree)."""
     if token is None:
         return True
-    scheme, _, value = headers.get(b"authorization", b"").partition(b" ")
+    given = [value for name, value in headers if name.lower() == b"authorization"]
+    if len(given) != 1:
+        return False
+    scheme, _, value = given[0].partition(b" ")
     return scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), token.encode())
 
 
@@ -50,11 +55,10 @@ class _Guard:
             await send(message)
 
         config = self.service.config
-        headers = dict(scope.get("headers") or [])
         if path == "/health":
             await self.app(scope, receive, counting_send)
             return
-        if not _authorized(config.token, headers):
+        if not _authorized(config.token, scope.get("headers") or ()):
             await _plain(counting_send, 401, "missing or wrong bearer token", [(b"www-authenticate", b"Bearer")])
             return
         if self.in_flight >= config.max_concurrent_requests:

@@ -26,11 +26,9 @@ def _uvicorn_version() -> str:
     return str(getattr(uvicorn, "__version__", "?"))
 
 
-def _over_capacity_answer(max_connections: int) -> bytes:
-    """The raw 503 a connection over ``max_connections`` gets before it is closed."""
-    body = json.dumps(
-        {"detail": f"{max_connections} connections already open (--max-connections); retry shortly"}
-    ).encode()
+def _over_capacity_answer(detail: str) -> bytes:
+    """The raw 503 a connection over a connection cap gets before it is closed."""
+    body = json.dumps({"detail": detail}).encode()
     head = (
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
@@ -44,15 +42,16 @@ def _cancel(timer: Any) -> None:
         timer.cancel()
 
 
-def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
-    """uvicorn's h11 protocol with two guards uvicorn lacks.
+def _guarded_protocol(read_timeout_s: float, max_connections: int, per_client: int) -> type:
+    """uvicorn's h11 protocol with the guards uvicorn lacks.
 
     Request headers must arrive within ``read_timeout_s`` or the connection is closed: uvicorn
     waits for them forever, so clients trickling them (no token needed: the app only sees
     complete headers) could hold every connection. And beyond ``max_connections`` open
     connections a new one is answered 503 and closed at once, before a byte is read: uvicorn's
     ``limit_concurrency`` keeps such a connection open until its request arrives, so idle
-    sockets would still use up the process's file descriptors.
+    sockets would still use up the process's file descriptors. One client address may hold
+    at most ``per_client`` of them, refused the same way beyond.
 
     Answers must be taken within ``read_timeout_s`` too: a client that never reads them (say,
     pipelined /health requests, no token needed) would leave a response waiting on a full
@@ -62,12 +61,17 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
 
     if not all(hasattr(H11Protocol, name) for name in ("handle_events", "on_response_complete", "connection_made")):
         raise RuntimeError(f"uvicorn {_uvicorn_version()}: its h11 protocol changed; pin uvicorn<1 or update rm_rl/server/run.py")
-    refusal = _over_capacity_answer(max_connections)
+    refusal = _over_capacity_answer(f"{max_connections} connections already open (--max-connections); retry shortly")
+    client_refusal = _over_capacity_answer(
+        f"{per_client} connections already open from this address (--max-connections-per-client); retry shortly"
+    )
     refused = {"count": 0.0, "logged_at": -math.inf}
+    open_from: dict[str, int] = {}  # connections open per client address (none kept at 0)
 
     class _Protocol(H11Protocol):  # type: ignore[misc]
         _head_timer: Any = None
         _write_timer: Any = None
+        _client: str | None = None  # the address counted in open_from for this connection
 
         def _arm(self) -> None:
             self._disarm()
@@ -107,23 +111,26 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             if len(self.connections) > max_connections:  # uvicorn has just counted this one
-                self._refuse()
+                self._refuse(refusal, "--max-connections")
                 return
+            peer = transport.get_extra_info("peername")
+            client = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+            if open_from.get(client, 0) >= per_client:
+                self._refuse(client_refusal, "--max-connections-per-client")
+                return
+            open_from[client] = open_from.get(client, 0) + 1
+            self._client = client
             self._arm()
 
-        def _refuse(self) -> None:
+        def _refuse(self, answer: bytes, cap: str) -> None:
             self.connections.discard(self)  # closing: no longer counted against the cap
-            self.transport.write(refusal)
+            self.transport.write(answer)
             self.transport.close()
             refused["count"] += 1
             now = self.loop.time()
             if now - refused["logged_at"] >= 10:  # a flood of them: one line per 10 s, not one each
                 refused["logged_at"] = now
-                log.warning(
-                    "%d connections already open (--max-connections): a new one answered 503 and closed "
-                    "(%d so far)",
-                    max_connections, refused["count"],
-                )
+                log.warning("a new connection over %s answered 503 and closed (%d so far)", cap, refused["count"])
 
         def handle_events(self) -> None:
             super().handle_events()
@@ -139,14 +146,56 @@ def _guarded_protocol(read_timeout_s: float, max_connections: int) -> type:
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             self._cancel_write_timer()
+            if self._client is not None:
+                left = open_from.pop(self._client) - 1
+                if left:
+                    open_from[self._client] = left
+                self._client = None
             super().connection_lost(exc)
 
     return _Protocol
 
 
+class _Throttle(logging.Filter):
+    """Lets each warning through once per ``every_s``, saying how many like it it held back:
+    uvicorn logs every malformed request, and sending those needs no token."""
+
+    _KEYS = 256  # distinct messages tracked (uvicorn's are constants; past this, forget them all)
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self.last: dict[str, float] = {}
+        self.held: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        key, now = str(record.msg), time.monotonic()
+        if now - self.last.get(key, -math.inf) < self.every_s:
+            self.held[key] = self.held.get(key, 0) + 1
+            return False
+        if len(self.last) >= self._KEYS:
+            self.last.clear()
+            self.held.clear()
+        self.last[key] = now
+        held = self.held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like it in the last {self.every_s:g} s, not logged)"
+        return True
+
+
+def _throttle_uvicorn_warnings() -> None:
+    """Throttle uvicorn's own warnings (:class:`_Throttle`), once per process."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _Throttle) for f in logger.filters):
+        logger.addFilter(_Throttle())
+
+
 def _uvicorn_config(app: Any, host: str, port: int, config: ServerConfig, log_level: str) -> Any:
     import uvicorn
 
+    _throttle_uvicorn_warnings()
     return uvicorn.Config(
         app,
         host=host,
@@ -155,7 +204,7 @@ def _uvicorn_config(app: Any, host: str, port: int, config: ServerConfig, log_le
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(config.graceful_timeout_s) + 5,  # backstop; the app drains itself first
         access_log=False,
-        http=_guarded_protocol(config.read_timeout_s, config.max_connections),
+        http=_guarded_protocol(config.read_timeout_s, config.max_connections, config.max_connections_per_client),
     )
 
 

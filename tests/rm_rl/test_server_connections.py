@@ -115,10 +115,80 @@ def test_a_kept_alive_connection_counts_and_is_not_cut(fake):
         assert c.post("/score", json={"items": [ITEM]}).status_code == 200
 
 
+def _connect_from(srv: RewardServer, source: str) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(_address(srv))
+    return s
+
+
+def _health_from(srv: RewardServer, source: str) -> bytes:
+    """The raw answer to /health on a new connection from ``source`` (a loopback address), or
+    the refusal the server sends unasked (the request is sent only when none comes: a
+    request the server never reads would make its close a reset)."""
+    s = _connect_from(srv, source)
+    try:
+        s.settimeout(0.5)
+        try:
+            first = s.recv(4096)
+        except socket.timeout:
+            s.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            first = b""
+        return first + _read_all(s)
+    finally:
+        s.close()
+
+
+def test_one_client_address_holds_at_most_its_share_of_connections(fake):
+    """Past max_connections_per_client from one address, that address's new connection gets a
+    503 naming the flag and is closed; another address is still served, and the first is once
+    its idle sockets close."""
+    with serve_fake(fake, max_connections=16, max_connections_per_client=3, read_timeout_s=60.0) as srv:
+        idle = [_connect_from(srv, "127.0.0.1") for _ in range(3)]
+        try:
+            assert _wait_for(lambda: _health_from(srv, "127.0.0.1").startswith(b"HTTP/1.1 503"))
+            answer = _health_from(srv, "127.0.0.1")
+            assert b"--max-connections-per-client" in answer and b"retry-after: 1" in answer, answer
+            assert _health_from(srv, "127.0.0.2").startswith(b"HTTP/1.1 200"), "another address was refused"
+        finally:
+            for s in idle:
+                s.close()
+        assert _wait_for(lambda: _health_from(srv, "127.0.0.1").startswith(b"HTTP/1.1 200"))
+
+
+@pytest.mark.parametrize("name", ["max_connections", "max_connections_per_client"])
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5, "8"])
-def test_max_connections_is_validated(bad):
-    with pytest.raises(ConfigError, match="max_connections"):
-        ServerConfig(max_connections=bad)
+def test_max_connections_is_validated(name, bad):
+    with pytest.raises(ConfigError, match=name):
+        ServerConfig(**{name: bad})
+
+
+def test_malformed_requests_are_logged_once_per_interval(fake):
+    """uvicorn logs every malformed request (no token needed to send one): its warnings pass
+    once per 10 s, the next saying how many it held back."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("uvicorn.error")
+    with serve_fake(fake) as srv:
+        logger.addHandler(handler)  # once uvicorn has configured its loggers (which drops handlers)
+        throttle = next(f for f in logger.filters if type(f).__name__ == "_Throttle")
+        throttle.last.clear()  # one per process: forget what earlier tests' servers logged
+        throttle.held.clear()
+        try:
+            for _ in range(30):
+                s = socket.create_connection(_address(srv), timeout=5)
+                s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                assert _read_all(s).startswith(b"HTTP/1.1 400")
+                s.close()
+        finally:
+            logger.removeHandler(handler)
+    invalid = [r for r in records if "Invalid HTTP request" in r.getMessage()]
+    assert len(invalid) == 1, [r.getMessage() for r in records]
+    assert sum(throttle.held.values()) >= 29
 
 
 def _with_open_files(soft: int, hard: int):
@@ -171,6 +241,12 @@ def test_health_tells_a_stranger_only_liveness(fake):
         full = c.get("/health", headers=auth).json()
         assert full["status"] == "ok" and full["reward"] == "binary"
         assert {"backend", "workers", "dataset", "warnings"} <= full.keys()
+        # Two Authorization headers are ambiguous, whichever comes first: refused on every route.
+        for pair in ([auth["Authorization"], "Bearer wrong"], ["Bearer wrong", auth["Authorization"]]):
+            both = [("authorization", v) for v in pair]
+            assert c.get("/health", headers=both).json() == {"status": "ok"}, pair
+            assert c.get("/metrics", headers=both).status_code == 401, pair
+            assert c.post("/score", json={"items": [ITEM]}, headers=both).status_code == 401, pair
 
 
 def test_health_of_an_open_server_tells_everything(fake):
