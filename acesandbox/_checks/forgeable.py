@@ -72,7 +72,14 @@ def _value_names(node: ast.AST, aliases: dict[str, str], library: Set[str] = fro
             return None
         return {node.id}
     if isinstance(node, ast.Call):
-        return _value_names(node.func, aliases, library)
+        # The arguments are evaluated in the program's process too: what they call counts
+        # (a test's own ``check(f)`` there would run its asserts on the program's values);
+        # data they read (a test's list, a builtin's result) only feeds the program's call.
+        names = _value_names(node.func, aliases, library)
+        if names is not None:
+            for arg in (*node.args, *(k.value for k in node.keywords)):
+                names |= _called_names(arg)
+        return names
     if isinstance(node, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
         out: set[str] = set()  # identity: unforgeable
         for n in (node.left, *node.comparators):
@@ -84,6 +91,31 @@ def _value_names(node: ast.AST, aliases: dict[str, str], library: Set[str] = fro
     if isinstance(node, (ast.Attribute, ast.Subscript)):
         return _value_names(node.value, aliases, library)
     return None
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    """The names whose objects ``node`` calls, anywhere inside it (lambdas and
+    comprehensions included): each call's callee down to its root name."""
+    out: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            while isinstance(f, (ast.Attribute, ast.Subscript, ast.Call)):
+                f = f.func if isinstance(f, ast.Call) else f.value
+            if isinstance(f, ast.Name):
+                out.add(f.id)
+    return out
+
+
+def _read_names(nodes: Sequence[ast.AST]) -> set[str]:
+    """Every name ``nodes`` read, anywhere inside them."""
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _calls_no_test_name(nodes: Sequence[ast.AST | None], test_names: Set[str]) -> bool:
+    """Whether none of ``nodes`` (expressions evaluated in the program's process: a print's
+    arguments, a def's defaults and annotations) calls the test's own code."""
+    return all(node is None or _called_names(node).isdisjoint(test_names) for node in nodes)
 
 
 def _test_names(
@@ -141,20 +173,46 @@ def _test_names(
     return frozenset(test)
 
 
-def _plain_statement(stmt: ast.stmt, aliases: dict[str, str], library: Set[str] = frozenset()) -> bool:
+def _plain_statement(
+    stmt: ast.stmt, aliases: dict[str, str], library: Set[str] = frozenset(), test_names: Set[str] = frozenset()
+) -> bool:
     """Statements that decide nothing in the program's process: imports, definitions,
-    docstrings, prints, and assignments of literals or program values to names."""
-    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef, ast.AsyncFunctionDef)):
+    docstrings, prints, and assignments of literals or program values to names. What such
+    a statement evaluates there (a print's arguments, a def's defaults and annotations, a
+    class's bases) calls no test name (``test_names``; a class reads none in its bases and
+    keywords, which the class statement calls): a test's own ``check(f)`` called there
+    would run its asserts on the program's lying values. A decorator runs there, so a
+    decorated definition is not plain; nor is a star import, whose names the planner
+    cannot tell from the program's (``from math import *`` then ``fabs(f(1) - 0.3)``)."""
+    if isinstance(stmt, ast.ImportFrom):
+        return all(alias.name != "*" for alias in stmt.names)
+    if isinstance(stmt, (ast.Import, ast.Pass)):
         return True
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = stmt.args
+        evaluated = [*a.defaults, *a.kw_defaults, stmt.returns]
+        evaluated += [arg.annotation for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if arg is not None]
+        return not stmt.decorator_list and _calls_no_test_name(evaluated, test_names)
     if isinstance(stmt, ast.ClassDef):  # its body runs with the class statement, in the program's process
-        return all(_plain_statement(s, aliases, library) for s in stmt.body)
+        return (
+            not stmt.decorator_list
+            # the class statement calls its metaclass, and a test base's __init_subclass__
+            and _read_names([*stmt.bases, *(k.value for k in stmt.keywords)]).isdisjoint(test_names)
+            and all(_plain_statement(s, aliases, library, test_names) for s in stmt.body)
+        )
     if isinstance(stmt, ast.Expr):  # a docstring, or a print (its value decides nothing)
         value = stmt.value
-        return isinstance(value, ast.Constant) or (isinstance(value, ast.Call) and _is_name(value.func, "print"))
+        if isinstance(value, ast.Constant):
+            return True
+        return (
+            isinstance(value, ast.Call)
+            and _is_name(value.func, "print")
+            and _calls_no_test_name([*value.args, *(k.value for k in value.keywords)], test_names)
+        )
     if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
         if _literal_value(stmt.value) is not _NO:
             return True
-        return _program_value(stmt.value, aliases, library=library)
+        return _program_value(stmt.value, aliases, test_names, library)
     return False
 
 
@@ -167,6 +225,6 @@ def _forgeable(collector: _Collector, statements: Sequence[ast.stmt]) -> bool:
             if not _program_value(hole_node, collector.aliases, collector.test_names, collector.library):
                 return True
     return any(
-        id(s) not in collector.rewritten and not _plain_statement(s, collector.aliases, collector.library)
+        id(s) not in collector.rewritten and not _plain_statement(s, collector.aliases, collector.library, collector.test_names)
         for s in statements
     )

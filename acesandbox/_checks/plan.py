@@ -398,7 +398,7 @@ def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
         for d in node.decorator_list
     ) or any(isinstance(m, ast.AsyncFunctionDef) for m in methods)
     statements = [stmt for method in methods for stmt in method.body]
-    outside = _decides_outside(tree, collector.aliases, collector.library)
+    outside = _decides_outside(tree, collector.aliases, collector.library, collector.test_names)
     collector.top_level = {id(stmt) for stmt in statements}
     _UnittestRewriter(collector).visit(tree)
     settings = {id(stmt) for method in methods for stmt in _mock_settings(method, collector.aliases)}
@@ -421,7 +421,7 @@ def _implicit() -> tuple[frozenset[str], frozenset[str]]:
     return implicit, called
 
 
-def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozenset[str]) -> bool:
+def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozenset[str], test_names: frozenset[str]) -> bool:
     """Whether code the test runs outside its test methods (module level, class bodies,
     setUp, setUpClass, tearDown and other methods unittest calls itself) does more than
     plain statements and ``self.x = <literal or program value>``: unlike a test method's
@@ -436,7 +436,7 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
             and all(isinstance(t, ast.Attribute) and _is_name(t.value, me) for t in stmt.targets)
         ):
             stmt = ast.Assign(targets=[ast.Name("_", ast.Store())], value=stmt.value)
-        return _plain_statement(stmt, aliases, library)
+        return _plain_statement(stmt, aliases, library, test_names)
 
     implicit, called = _implicit()
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from .._kinds import FORGEABLE
 from .._result import Report
-from .._spec import Limits
+from .._spec import Limits, UnittestTest
 from ._case import BLOCKED, P, Case, src
 
 _PATCHER = src(
@@ -87,6 +87,49 @@ def _warns_of_nothing_forgeable(report: Report, _elapsed: float, _ctx: Mapping[s
     return [] if not got else [f"forgeable warnings {got}, expected none (the unsplit test runs in a test process)"]
 
 
+# A test's own code called from statements the planner lets run in the program's process
+# (a print's arguments, an assignment, a decorator, a default, a metaclass, a call's
+# arguments), and library names from a star import, which it cannot tell from the program's.
+_CHECK = "def check(candidate):\n    assert candidate(1) == 3\n    assert candidate(2) == 5\n    return 1\n"
+_UT_HEAD = "import unittest\ndef check(x, y):\n    if f(x) != y:\n        raise AssertionError(x)\n    return True\n"
+_HELPER_TESTS: tuple[Any, ...] = (
+    _CHECK + "print(check(f))\nassert g(2) == 4",
+    _CHECK + "_ = check(f)\nassert g(2) == 4",
+    "def deco(fn):\n    assert f(1) == 3\n    assert f(2) == 5\n    return fn\n@deco\ndef _unused(x):\n    return x\nassert g(2) == 4",
+    _CHECK + "def _unused(x=check(f)):\n    return x\nassert g(2) == 4",
+    _CHECK + "class K(metaclass=lambda *a: check(f)):\n    pass\nassert g(2) == 4",
+    _CHECK + "assert g(check(f)) == 2",
+    "from math import *\nassert fabs(h(1) - 0.3) < 1e-9",
+    "from operator import *\nassert eq(f(1), 3)",
+    UnittestTest(
+        _UT_HEAD + "class T(unittest.TestCase):\n    def test_f(self):\n        _ = check(1, 3)\n        self.assertEqual(g(2), 4)\n"
+    ),
+    UnittestTest(
+        "import unittest\nfrom math import *\nclass T(unittest.TestCase):\n"
+        "    def test_h(self):\n        self.assertTrue(fabs(h(1) - 0.3) < 1e-9)\n"
+    ),
+)
+_HELPER_PATCHER = src(
+    """
+    import math, operator
+    class Yes:
+        def __eq__(self, other):
+            return True
+        def __ne__(self, other):
+            return False
+        __hash__ = object.__hash__
+    math.fabs = lambda x: 0.0
+    operator.eq = lambda a, b: True
+    def f(x):
+        return Yes()
+    def g(x):
+        return 2 * x
+    def h(x):
+        return -12345.0
+    """
+)
+_HELPER_CORRECT = "def f(x):\n    return 2 * x + 1\ndef g(x):\n    return 2 * x\ndef h(x):\n    return 0.3\n"
+
 _POOL = src(
     """
     import multiprocessing
@@ -116,6 +159,25 @@ CASES: tuple[Case, ...] = (
         hostile=True,
         why="all/any, comprehensions over literals, __import__('math') and unittest helpers are judged outside "
         "the program: its patched builtins, math and unittest and its lying __eq__ decide nothing",
+    ),
+    Case(
+        "test_helpers_correct",
+        _HELPER_CORRECT,
+        _HELPER_TESTS,
+        (P,) * len(_HELPER_TESTS),
+        verify=_warns_of_nothing_forgeable,
+        why="a test's own helpers called from prints, assignments, decorators, defaults, a metaclass or a "
+        "call's arguments, and star imports, keep their meaning for a correct program",
+    ),
+    Case(
+        "test_helpers_patched",
+        _HELPER_PATCHER,
+        _HELPER_TESTS,
+        (BLOCKED,) * len(_HELPER_TESTS),
+        hostile=True,
+        why="a test's own helper called from a print, an assignment, a decorator, a default, a metaclass or a "
+        "call's arguments runs in a test process, not among the program's lying values; so does a test with "
+        "a star import, whose library names the program patched (math.fabs, operator.eq)",
     ),
     Case(
         "pool_of_program_functions",

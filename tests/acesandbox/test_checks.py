@@ -849,6 +849,18 @@ def test_normalised_shapes_keep_python_semantics(test, ok):
         ("def check(candidate):\n    assert candidate(1) == 2\ncheck(f)\ncheck(g)", True),
         ("f(1)", True),  # no check at all
         ("print(f(1))\nassert f(1) == 2", False),
+        # a test's own code run by a "plain" statement or a call's arguments: in the program's process
+        ("def check(c):\n    assert c(1) == 2\nprint(check(f))\nassert f(1) == 2", True),
+        ("def check(c):\n    assert c(1) == 2\n_ = check(f)\nassert f(1) == 2", True),
+        ("def check(c):\n    assert c(1) == 2\n    return 1\nassert f(check(f)) == 2", True),
+        ("def d(fn):\n    return fn\n@d\ndef h(x):\n    return x\nassert f(1) == 2", True),
+        ("def check(c):\n    return 1\ndef h(x=check(f)):\n    return x\nassert f(1) == 2", True),
+        ("def check(c):\n    return 1\nclass K(metaclass=check):\n    pass\nassert f(1) == 2", True),
+        ("from math import *\nassert fabs(f(1)) == 1", True),
+        # the test's data as a call's argument, its function passed (not called): judged outside
+        ("xs = [1, 2]\nassert f(xs) == 3", False),
+        ("def key(x):\n    return -x\nassert f(key) == 2", False),
+        ("print(f(1), [1, 2])\nassert f(1) == 2", False),
     ],
 )
 def test_tests_judged_in_the_programs_process_are_marked_forgeable(test, forgeable):
