@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import traceback
+import types
+
 from .. import _wire
 from .framing import frame, write_all
 
@@ -155,6 +157,46 @@ def lockstep(job: dict[str, Any]) -> bool:
     return job["mode"] == "shared" and any(t["k"] == "io" for t in job["tests"])
 
 
+def _run_io(test: dict[str, Any], program_code: CodeType) -> None:
+    """A stdin/stdout program, run as ``python program.py < input`` runs it: as the module
+    ``__main__`` (its classes pickle, multiprocessing finds its functions), with CPython's
+    stdin (buffered, lines split at "\\n" only: a "\\r" stays), ending normally when it
+    exits with status 0 (``sys.exit()``, ``exit()``, ``quit()``), and, as the interpreter
+    does when a program ends, waiting for its threads and then running its atexit handlers
+    (a solution that runs ``main`` in a thread with a larger stack prints from there)."""
+    import atexit
+    import io
+
+    data = test.get("stdin", "").encode("utf-8", "surrogateescape")
+    mfd = os.memfd_create("stdin")
+    write_all(mfd, data)
+    os.lseek(mfd, 0, os.SEEK_SET)
+    os.dup2(mfd, 0)
+    os.close(mfd)
+    raw = io.FileIO(0, "r", closefd=False)
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", errors="surrogateescape", newline="\n")
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    before = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    try:
+        try:
+            exec(program_code, main.__dict__)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                raise
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            me = threading.current_thread()
+            for thread in threading.enumerate():
+                if thread is not me and not thread.daemon:
+                    thread.join()
+        atexit._run_exitfuncs()
+    finally:
+        if before is not None:
+            sys.modules["__main__"] = before
+
+
 def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd: int) -> None:
     """Run one test body here (T_k, or J in shared mode) and write its frames."""
     kind = test["k"]
@@ -169,16 +211,7 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
 
     try:
         if kind == "io":
-            data = test.get("stdin", "").encode("utf-8", "surrogateescape")
-            mfd = os.memfd_create("stdin")
-            write_all(mfd, data)
-            os.lseek(mfd, 0, os.SEEK_SET)
-            os.dup2(mfd, 0)
-            os.close(mfd)
-            import io
-
-            sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="surrogateescape")
-            exec(program_code, {"__name__": "__main__", "__builtins__": builtins})
+            _run_io(test, program_code)
         elif kind == "calls":
             _run_calls(test, g, fd)
         elif kind == "q":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from .._spec import CallBatchTest, CallTest, IOTest, UnittestTest
-from ._case import ADD, E, F, IO_SUM, P, T, UNITTEST_FAIL, UNITTEST_PASS, Case, src
+from ._case import ADD, C, E, F, IO_SUM, P, T, UNITTEST_FAIL, UNITTEST_PASS, Case, src
 
 CASES: tuple[Case, ...] = (
     Case(
@@ -118,5 +118,42 @@ CASES: tuple[Case, ...] = (
         ),
         (F, F),
         why="an assertion that fails is the test's verdict, whatever the program does after it",
+    ),
+    Case(
+        "io_program_as_a_script",
+        src(
+            """
+            import atexit, pickle, sys, threading
+            class Point:
+                def __init__(self, x):
+                    self.x = x
+            def main():
+                data = sys.stdin.read()
+                p = pickle.loads(pickle.dumps(Point(data.count("\\r"))))  # finds __main__.Point
+                def depth(k):
+                    return 0 if k == 0 else 1 + depth(k - 1)
+                print(p.x, depth(3000))
+            atexit.register(lambda: print("bye"))
+            sys.setrecursionlimit(10000)
+            threading.stack_size(1 << 26)
+            threading.Thread(target=main).start()  # not joined: the interpreter waits for it
+            if __name__ == "__main__":
+                sys.exit(0)
+            """
+        ),
+        (IOTest("a\r\nb\r\n", "2 3000\nbye\n"), IOTest("a\n", "0 3000\nbye\n")),
+        (P, P),
+        why="a stdin/stdout program runs as `python program.py < input` runs it: as __main__ (its classes "
+        "pickle), with CPython's stdin (a '\\r' is read), its threads waited for and its atexit handlers run "
+        "as it ends, and exit(0) a normal end (the competitive-programming idiom: main in a thread with a "
+        "big stack, then exit)",
+    ),
+    Case(
+        "io_exit_status_decides",
+        "import sys\nprint(3)\nsys.exit(int(input()))\n",
+        (IOTest("0\n", "3\n"), IOTest("1\n", "3\n"), IOTest("0\n", "4\n")),
+        (P, C, F),
+        why="a stdin/stdout program that exits with status 0 ends normally; another status is a crash, "
+        "whatever it printed, as a judge's runtime error",
     ),
 )

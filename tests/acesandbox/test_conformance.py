@@ -159,6 +159,8 @@ def test_cases_are_every_table_behaviour_first():
         "call_atol_infinity",
         "unittest_pass_fail",
         "unittest_failure_then_error_is_failed",
+        "io_program_as_a_script",
+        "io_exit_status_decides",
     ]
     assert all(c.hostile for t in (dying, forging, lying, escape) for c in t.CASES)
 
