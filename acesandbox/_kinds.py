@@ -19,7 +19,7 @@ import functools
 import json
 import math
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -423,33 +423,28 @@ def _signal_name(num: int) -> str:
 _FRAME_DEPTH = 3 * _wire.DEFAULT_MAX_DEPTH + 8
 
 
-def _parse_frames(lines: Sequence[str], sources: list[str] | None = None) -> tuple[list[list[Any]], bool]:
-    """Result lines as frames; a line that is not one (too deep included) is garbage.
-    ``sources``, when given, receives each frame's line."""
-    frames: list[list[Any]] = []
-    garbage = False
+def _frames(lines: Sequence[str]) -> Iterator[tuple[list[Any] | None, str]]:
+    """Result lines as (frame, line), decoded one at a time as the judging loop asks for
+    them: it stops at the first frame that decides, so a program that floods the channel
+    with copies of a valid frame (up to the per-test caps: 10,000 lines, 16 MB) costs the
+    host one decode, not thousands. None for a line that is not a frame (too deep
+    included): the program wrote it, and the loop reads no further."""
     for line in lines:
         if line == '["d"]':  # the end of every test that finished: what json.loads makes of it
-            frames.append(["d"])
-            if sources is not None:
-                sources.append(line)
+            yield ["d"], line
             continue
         if not isinstance(line, str):
-            garbage = True
-            continue
+            yield None, ""
+            return
         try:
             _wire.check_depth(line.encode("utf-8", "surrogatepass"), _FRAME_DEPTH)
             frame = json.loads(line)
         except (ValueError, RecursionError):  # WireFormatError is a ValueError
-            garbage = True
-            continue
-        if isinstance(frame, list) and frame and isinstance(frame[0], str):
-            frames.append(frame)
-            if sources is not None:
-                sources.append(line)
-        else:
-            garbage = True
-    return frames, garbage
+            frame = None
+        if not (isinstance(frame, list) and frame and isinstance(frame[0], str)):
+            yield None, line
+            return
+        yield frame, line
 
 
 def _seconds(value: Any) -> float:
@@ -531,19 +526,21 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
         return _q_outcome(raw, done, oom_killed)
     if isinstance(prep.test, CallBatchTest):
         return _batch_outcome(prep, prep.test, raw, done, oom_killed)
-    sources: list[str] = []
-    frames, garbage = _parse_frames(raw.get("lines", ()), sources)
+    garbage = False
     finished = False
     compat_pass = False
     checks = prep.checks
     seen: set[int] = set()
-    for frame, line in zip(frames, sources):
+    for frame, line in _frames(raw.get("lines", ())):
+        if frame is None:
+            garbage = True
+            break
         tag = frame[0]
         if tag == "c":
             if len(frame) != 3 or not isinstance(frame[1], int) or not 0 <= frame[1] < len(checks):
                 return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
-            if frame[1] in seen and isinstance(prep.test, CallTest):  # a call's value comes once: a repeat is forged
-                return done(Status.CRASHED, "the program wrote to the sandbox's result channel (a call's value twice)")
+            if frame[1] in seen:  # each check runs once (a plan runs no check in a loop): a repeat is forged
+                return done(Status.CRASHED, "the program wrote to the sandbox's result channel (a check's values twice)")
             if prep.judge is not None:  # a registered judge: the value is rebuilt in the judge process only
                 test = prep.test
                 assert isinstance(test, CallTest)
@@ -598,9 +595,12 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
             finished = True
         else:
             garbage = True
+            break
     ended = _ended(done, raw, end, oom_killed)
     if ended is not None:
         return ended
+    if garbage:  # the frames after it were not read: whether the test finished is unknown
+        return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
     if end == "exit":
         code = (_wstatus(raw) >> 8) & 0xFF
         if code != 0 or not finished:
@@ -609,8 +609,6 @@ def _outcome(prep: Prepared, raw: dict[str, Any], common: dict[str, Any], oom_ki
         return done(Status.CRASHED, f"the test ended unexpectedly ({end})")
     if not finished:
         return done(Status.CRASHED, "the test stopped before finishing")
-    if garbage:
-        return done(Status.CRASHED, "the program wrote to the sandbox's result channel")
     test = prep.test
     if isinstance(test, IOTest):
         actual = common["stdout"]
@@ -695,8 +693,7 @@ def _batch_outcome(
 ) -> Outcome:
     """Judge a CallBatchTest's values in call order: the first call that does not pass decides."""
     n = len(test.calls)
-    sources: list[str] = []
-    frames, garbage = _parse_frames(raw.get("lines", ()), sources)
+    garbage = False
     judged = 0
     finished = False
     reg = prep.judge
@@ -730,7 +727,10 @@ def _batch_outcome(
         return at(status, f"call {i}: {_registered_message(test.fn, verdict.failed)}", i)
 
     forged = "the program wrote to the sandbox's result channel"
-    for frame, line in zip(frames, sources):
+    for frame, line in _frames(raw.get("lines", ())):
+        if frame is None:
+            garbage = True
+            break
         tag = frame[0]
         if tag == "c" and reg is not None:
             if len(frame) != 3 or frame[1] != judged + len(pending) or judged + len(pending) >= n:
@@ -776,6 +776,7 @@ def _batch_outcome(
             finished = True
         else:
             garbage = True
+            break
     ended = flush()
     if ended is not None:
         return ended
@@ -786,6 +787,8 @@ def _batch_outcome(
         return at(Status.TIMEOUT, f"exceeded the {detail} after {judged} of {n} calls", None)
     if end == "died":
         return _death(done, raw, oom_killed, f"the program's process died during call {judged}")
+    if garbage:  # the frames after it were not read: whether the test finished is unknown
+        return at(Status.CRASHED, forged, None)
     if end == "exit":
         status = _wstatus(raw)
         sig = status & 0x7F

@@ -302,7 +302,7 @@ def test_a_calls_value_sent_twice_is_forged_not_judged_again(executor):
     round trip) end the test as crashed, with or without a registered judge."""
     report = executor.run(Job(_FLOOD, [CallTest("g", (), [3], judge="test-set-equal"), CallTest("g", (), [3])]))
     assert report.statuses == (Status.CRASHED, Status.CRASHED), [o.message for o in report.outcomes]
-    assert all("a call's value twice" in o.message for o in report.outcomes)
+    assert all("a check's values twice" in o.message for o in report.outcomes)
     honest = executor.run(Job("def g():\n    return [3]\n", [CallTest("g", (), [3], judge="test-set-equal")]))
     assert honest.statuses == (Status.PASSED,)
 

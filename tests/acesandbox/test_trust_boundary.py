@@ -101,6 +101,38 @@ def test_garbled_results_are_the_tests_own_non_passed_status(prep: Any, raw: dic
     assert isinstance(outcome.stdout, str) and isinstance(outcome.cpu_s, float)
 
 
+@pytest.mark.parametrize(
+    "lines, says",
+    [
+        (['["c",0,{"$t":[2]}]'] * 5000 + ['["d"]'], "twice"),  # a check's values again and again
+        (['["zz",0]'] + ['["c",0,{"$t":[2]}]'] * 5000 + ['["d"]'], "result channel"),  # a frame of no kind
+        (["not json"] + ['["c",0,{"$t":[2]}]'] * 5000 + ['["d"]'], "result channel"),  # not a frame
+    ],
+    ids=["repeated-check", "unknown-frame", "garbage-line"],
+)
+def test_a_flood_of_frames_is_decoded_only_up_to_the_first_that_decides(
+    lines: list[str], says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program that floods the result channel (to the per-test caps) costs the host a few
+    decodes, not one per line: each check comes once, and the first line that is not a
+    frame of a known kind ends the reading. It cost ~1.5 s of host CPU a test before."""
+    import json as json_module
+
+    from acesandbox import _kinds
+
+    calls = {"n": 0}
+    real = json_module.loads
+
+    def counting(text: Any, *a: Any, **k: Any) -> Any:
+        calls["n"] += 1
+        return real(text, *a, **k)
+
+    monkeypatch.setattr(_kinds.json, "loads", counting)
+    outcome = outcome_from_raw(_ASSERT, dict(_DONE, lines=lines))
+    assert outcome.status is Status.CRASHED and says in outcome.message, outcome
+    assert calls["n"] <= 2
+
+
 @pytest.mark.parametrize("mode", ["isolated", "shared"])
 def test_a_program_finds_nothing_of_the_previous_job_in_its_memory(mode: str) -> None:
     """J is forked from the fork template, which never held a job's data, not from the
