@@ -34,8 +34,16 @@ def _namespaces() -> dict[str, Any]:
     return {
         "create": {"hostname": "sandbox"},
         # ipc "none": a private IPC namespace without Docker's own /dev/shm; ours is a
-        # capped tmpfs (see _filesystem) that the server wipes after every test.
-        "host": {"network_mode": "none", "ipc_mode": "none", "init": False},
+        # capped tmpfs (see _filesystem) that the server wipes after every test. As in the
+        # namespace sandbox, the hostname resolves (127.0.1.1) and the loopback has IPv6
+        # (::1), which Docker turns off: a correct program binding either erred here only.
+        "host": {
+            "network_mode": "none",
+            "ipc_mode": "none",
+            "init": False,
+            "extra_hosts": {"sandbox": "127.0.1.1"},
+            "sysctls": {"net.ipv6.conf.lo.disable_ipv6": "0"},
+        },
     }
 
 

@@ -204,6 +204,7 @@ def _mounts(scratch_mb: int, python: str | None = None) -> list[str]:
     for f in _ETC_FILES:
         args += ["--ro-bind-try", f, f]
     args += ["--ro-bind", _HOSTS, "/etc/hosts"]
+    args += ["--symlink", "/tmp", "/var/tmp"]  # the scratch, wiped with it: where programs expect one
     for path, source in accounts.FILES.items():  # root and nobody, never the host's users
         args += ["--ro-bind", source, path]
     # The interpreter and its packages at their own paths, wherever they live; those under

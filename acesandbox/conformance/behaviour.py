@@ -222,4 +222,51 @@ CASES: tuple[Case, ...] = (
         why="programs call the usual command-line tools (BigCodeBench's tasks run tar, gzip, unzip and bash): "
         "every backend has them (the docker image carries the host's, see images.rootfs.DEFAULT_TOOLS)",
     ),
+    Case(
+        "environment_like_a_host",
+        src(
+            """
+            import ctypes.util, locale, os, socket, zoneinfo
+            def zone():
+                return str(zoneinfo.ZoneInfo("America/New_York").utcoffset(__import__("datetime").datetime(2024, 1, 1)))
+            def utf8_locale():
+                return locale.setlocale(locale.LC_ALL, "") != ""
+            def loopback6():
+                with socket.socket(socket.AF_INET6) as s:
+                    s.bind(("::1", 0))
+                    return True
+            def libm():
+                return ctypes.util.find_library("m") is not None
+            def var_tmp():
+                path = "/var/tmp/acesandbox_probe_%d" % os.getpid()
+                with open(path, "w") as f:
+                    f.write("x")
+                try:
+                    with open(path) as f:
+                        return f.read()
+                finally:
+                    os.remove(path)
+            """
+        ),
+        (
+            "assert zone() == '-1 day, 19:00:00'",
+            "assert utf8_locale()",
+            "assert loopback6()",
+            "assert libm()",
+            "assert var_tmp() == 'x'",
+        ),
+        (P, P, P, P, P),
+        why="what a correct program finds on a Linux host it finds in every sandbox: time zones, the C.UTF-8 "
+        "locale, IPv6 on the loopback, ctypes.util.find_library, a writable /var/tmp (the docker image lacked "
+        "the first, second and fourth, Docker turns IPv6 off, the namespace sandbox had no /var/tmp)",
+    ),
+    Case(
+        "hostname_resolves",
+        "import socket\ndef me():\n    return socket.gethostbyname(socket.gethostname())\n",
+        ("assert me().startswith('127.')",),
+        (P,),
+        requires={"net_isolation"},
+        why="the sandbox's hostname resolves to a loopback address, as a host's does (a program serving on "
+        "gethostname() erred)",
+    ),
 )

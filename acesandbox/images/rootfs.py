@@ -38,6 +38,9 @@ SANDBOX_UID = 65534
 _STDLIB_SKIP = {"site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "__phello__"}
 _STDLIB_SKIP_PREFIX = ("config-",)
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+_DATA_DIRS = ("/usr/share/zoneinfo", "/usr/lib/locale/C.utf8", "/usr/lib/locale/C.UTF-8")
+"""Time zones (``zoneinfo``) and the C.UTF-8 locale the sandbox's ``LC_ALL`` names
+(``locale.setlocale(LC_ALL, "")``), where this host has them, as the namespace sandbox does."""
 
 DEFAULT_TOOLS = (
     *("sh", "bash", "env", "true", "false", "test", "expr", "sleep", "timeout", "date", "id", "whoami", "uname", "nproc"),
@@ -45,6 +48,7 @@ DEFAULT_TOOLS = (
     *("readlink", "realpath", "stat", "du", "df", "echo", "printf", "head", "tail", "wc", "sort", "uniq", "cut"),
     *("tr", "tee", "seq", "split", "md5sum", "sha256sum", "base64", "od", "xargs", "grep", "egrep", "sed", "awk"),
     *("find", "diff", "cmp", "tar", "gzip", "gunzip", "zcat", "bzip2", "xz", "zip", "unzip", "ps", "pgrep", "kill", "which"),
+    "ldconfig",  # ctypes.util.find_library runs /sbin/ldconfig -p
 )
 """The command-line tools a host-built image carries (those this host has; ``sh`` it must):
 programs call them through ``subprocess`` and ``os.system`` (BigCodeBench's tasks run
@@ -269,6 +273,10 @@ def host_rootfs(
         for f in _ETC_FILES:
             if os.path.exists(f):
                 tree.add(f)
+        for folder in _DATA_DIRS:
+            if os.path.isdir(folder):
+                tree.add_tree(folder)
+        tree.add_symlink("/var/tmp", "/tmp")  # the scratch, wiped with it
         elves = [python]
         tree.add(python)
         for key in ("stdlib", "platstdlib"):
@@ -291,15 +299,16 @@ def host_rootfs(
                 if _is_elf(host):
                     elves.append(host)
         for name in DEFAULT_TOOLS if binaries is None else binaries:
-            exe = shutil.which(name)
+            exe = shutil.which(name, path=os.environ.get("PATH", os.defpath) + ":/usr/sbin:/sbin")
             if exe is None and binaries is None and name != "sh":
                 continue  # a default tool this host lacks
             if exe is None:
                 raise ValueError(f"binary {name!r} not found on PATH")
             tree.add(exe)
             elves.append(os.path.realpath(exe))
-            if os.path.exists(f"/bin/{name}"):
-                tree.add(f"/bin/{name}")  # where scripts and ``shell=True`` look for it
+            for folder in ("/bin", "/sbin"):
+                if os.path.exists(f"{folder}/{name}"):
+                    tree.add(f"{folder}/{name}")  # where scripts, ``shell=True`` and ctypes look for it
         # ``python3`` on PATH too, for tools and Dockerfiles built on this image.
         for alias in ("/usr/local/bin/python3", "/usr/local/bin/python"):
             if alias != python and alias not in tree.seen:
