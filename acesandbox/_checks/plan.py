@@ -14,7 +14,7 @@ from acesandbox._spec import Limits
 from acesandbox.errors import InvalidJobError, TestSyntaxError
 
 from .data import CHECK_FUNCTION, Check, Plan
-from .forgeable import _forgeable, _library_names, _plain_statement, _test_names
+from .forgeable import _data_names, _forgeable, _library_names, _plain_statement, _test_names
 from .host import _compile_template
 from .literals import _NO, _literal_value
 from .names import (
@@ -63,7 +63,8 @@ class _Collector:
         self.required: list[int] = []
         self.rewritten: set[int] = set()  # ids of statements turned into checks
         self.library = _library_names(source, walked, self.bound)  # free names the test process binds to the library
-        self.test_names = _test_names(tree, self.aliases, walked, self.bound, self.library)  # read in a hole: forgeable
+        self.data = _data_names(walked)  # the test's names bound only to literals
+        self.test_names = _test_names(tree, self.aliases, walked, self.bound, self.library, self.data)  # read in a hole: forgeable
         self.unroll_budget = _UNROLL_BUDGET
         self.nodes = nodes  # syntax-tree nodes the normaliser may still make in this test
         self.written: dict[int, tuple[ast.stmt, str]] = {}  # id -> a check statement made, and its source
@@ -398,7 +399,7 @@ def plan_unittest(source: str, max_nodes: int = _DEFAULT_NODES) -> Plan:
         for d in node.decorator_list
     ) or any(isinstance(m, ast.AsyncFunctionDef) for m in methods)
     statements = [stmt for method in methods for stmt in method.body]
-    outside = _decides_outside(tree, collector.aliases, collector.library, collector.test_names)
+    outside = _decides_outside(tree, collector.aliases, collector.library, collector.test_names, collector.data)
     collector.top_level = {id(stmt) for stmt in statements}
     _UnittestRewriter(collector).visit(tree)
     settings = {id(stmt) for method in methods for stmt in _mock_settings(method, collector.aliases)}
@@ -421,7 +422,9 @@ def _implicit() -> tuple[frozenset[str], frozenset[str]]:
     return implicit, called
 
 
-def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozenset[str], test_names: frozenset[str]) -> bool:
+def _decides_outside(
+    tree: ast.Module, aliases: dict[str, str], library: frozenset[str], test_names: frozenset[str], data: frozenset[str]
+) -> bool:
     """Whether code the test runs outside its test methods (module level, class bodies,
     setUp, setUpClass, tearDown and other methods unittest calls itself) does more than
     plain statements and ``self.x = <literal or program value>``: unlike a test method's
@@ -436,7 +439,7 @@ def _decides_outside(tree: ast.Module, aliases: dict[str, str], library: frozens
             and all(isinstance(t, ast.Attribute) and _is_name(t.value, me) for t in stmt.targets)
         ):
             stmt = ast.Assign(targets=[ast.Name("_", ast.Store())], value=stmt.value)
-        return _plain_statement(stmt, aliases, library, test_names)
+        return _plain_statement(stmt, aliases, library, test_names, data)
 
     implicit, called = _implicit()
 

@@ -99,6 +99,7 @@ _HELPER_TESTS: tuple[Any, ...] = (
     _CHECK + "def _unused(x=check(f)):\n    return x\nassert g(2) == 4",
     _CHECK + "class K(metaclass=lambda *a: check(f)):\n    pass\nassert g(2) == 4",
     _CHECK + "assert g(check(f)) == 2",
+    _CHECK + "print(list(map(check, [f])))\nassert g(2) == 4",
     "from math import *\nassert fabs(h(1) - 0.3) < 1e-9",
     "from operator import *\nassert eq(f(1), 3)",
     UnittestTest(

@@ -857,9 +857,12 @@ def test_normalised_shapes_keep_python_semantics(test, ok):
         ("def check(c):\n    return 1\ndef h(x=check(f)):\n    return x\nassert f(1) == 2", True),
         ("def check(c):\n    return 1\nclass K(metaclass=check):\n    pass\nassert f(1) == 2", True),
         ("from math import *\nassert fabs(f(1)) == 1", True),
-        # the test's data as a call's argument, its function passed (not called): judged outside
+        ("def check(c):\n    assert c(1) == 2\nprint(list(map(check, [f])))\nassert f(1) == 2", True),
+        ("def check(c):\n    assert c(1) == 2\nassert g(list(map(check, [f]))) == 2", True),
+        ("def key(x):\n    return -x\nassert f(key) == 2", True),  # the program could call it in its process
+        # the test's literals and its imports in a call's arguments or a print: judged outside
         ("xs = [1, 2]\nassert f(xs) == 3", False),
-        ("def key(x):\n    return -x\nassert f(key) == 2", False),
+        ("import os\nassert f(os.getpid()) == 3", False),
         ("print(f(1), [1, 2])\nassert f(1) == 2", False),
     ],
 )

@@ -30,7 +30,7 @@ GOLDEN: dict[str, tuple[int, str]] = {
     "humanevalplus": (164, "c094dc53f31154f938782880b443166060be127600d02d91a70a71781859abc6"),
     "mbpp": (3877, "4d74d0751efdcbd165183d446389a867715decca6ca417d7ce2ce6f061d7eb4d"),
     "mbppplus": (378, "89ebff308d6e0b8344af3caf4e0738c463a0c6c2207b4575ab529d93ffe6cf88"),
-    "bigcodebench": (1139, "e22687da395d4c2e7d97db9ff2b5cfe8cdd36eac56257351e0cc54925fda3509"),
+    "bigcodebench": (1139, "78a8c75fab432887f6426ab192b22e75d9a07b313e92786be1200cfcd65e83e7"),
 }
 
 
