@@ -15,7 +15,7 @@ from acesandbox._sandbox.testproc import (
 )
 
 from .literals import _NO, _literal_value
-from .names import _TRUSTED_MODULES, _bound_names, _is_name, _walk
+from .names import _TRUSTED_BUILTINS, _TRUSTED_MODULES, _bound_names, _is_name, _walk
 
 if TYPE_CHECKING:
     from .plan import _Collector
@@ -60,49 +60,121 @@ def _program_value(
     ``test_names``: names the test binds to its own values or functions (read in the
     program's process, which can overwrite them, and their code runs there). ``library``:
     free names that mean the library's object (:func:`_library_names`), never a program value."""
-    names = _value_names(node, aliases, library, data)
+    names = _value_names(node, aliases, library, data, test_names)
     return names is not None and names.isdisjoint(test_names)
 
 
 def _value_names(
-    node: ast.AST, aliases: dict[str, str], library: Set[str] = frozenset(), data: Set[str] = frozenset()
+    node: ast.AST,
+    aliases: dict[str, str],
+    library: Set[str] = frozenset(),
+    data: Set[str] = frozenset(),
+    test_names: Set[str] = frozenset(),
 ) -> set[str] | None:
     """The names a program value is fetched through (it is one unless one of them is a
     test name), or None where ``node`` is not only a fetch of program values. ``data``:
-    the test's names bound only to literals (:func:`_data_names`)."""
+    the test's names bound only to literals (:func:`_data_names`). A call's arguments and
+    an index are evaluated in the program's process too: each must be an input that
+    decides nothing there (:func:`_argument_names`)."""
     if isinstance(node, ast.Constant):
         return set()
     if isinstance(node, ast.List) and len(node.elts) == 1 and isinstance(node.elts[0], ast.Starred):
-        return _value_names(node.elts[0].value, aliases, library, data)  # [*x]: a consumed argument, listed
+        return _value_names(node.elts[0].value, aliases, library, data, test_names)  # [*x]: a consumed argument, listed
     if isinstance(node, ast.Name):
         if node.id in _BUILTIN_NAMES or node.id in aliases or node.id in _TRUSTED_MODULES or node.id in library:
             return None
         return {node.id}
     if isinstance(node, ast.Call):
-        # The arguments are evaluated in the program's process too: a name of the test's own
-        # code they read counts (``check(f)``, or ``map(check, [f])``, there would run its
-        # asserts on the program's values); the test's literals and its imports only feed
-        # the program's call.
-        names = _value_names(node.func, aliases, library, data)
-        if names is not None:
-            names |= _read_names([*node.args, *(k.value for k in node.keywords)]) - aliases.keys() - data
+        names = _value_names(node.func, aliases, library, data, test_names)
+        for arg in (*node.args, *(k.value for k in node.keywords)):
+            if names is None:
+                break
+            more = _argument_names(arg, aliases, library, data, test_names)
+            names = None if more is None else names | more
         return names
     if isinstance(node, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
         out: set[str] = set()  # identity: unforgeable
         for n in (node.left, *node.comparators):
-            names = _value_names(n, aliases, library, data)
+            names = _value_names(n, aliases, library, data, test_names)
             if names is None:
                 return None
             out |= names
         return out
-    if isinstance(node, (ast.Attribute, ast.Subscript)):
-        return _value_names(node.value, aliases, library, data)
+    if isinstance(node, ast.Attribute):
+        if node.attr.startswith("__"):  # f.__globals__ reaches the test's own namespace
+            return None
+        return _value_names(node.value, aliases, library, data, test_names)
+    if isinstance(node, ast.Subscript):
+        if not _inert(node.slice, aliases, library, data, test_names):  # {3: 1}[f(1)] would compare there
+            return None
+        return _value_names(node.value, aliases, library, data, test_names)
     return None
 
 
-def _read_names(nodes: Sequence[ast.AST | None]) -> set[str]:
-    """Every name ``nodes`` read, anywhere inside them (lambdas and comprehensions included)."""
-    return {n.id for node in nodes if node is not None for n in ast.walk(node) if isinstance(n, ast.Name)}
+_CALLABLE_MODULES = frozenset({
+    "math", "cmath", "numpy", "pandas", "fractions", "decimal", "datetime", "string", "collections", "itertools",
+    "heapq", "bisect", "statistics", "random", "re", "json", "copy", "time", "calendar", "os", "array", "struct",
+})  # fmt: skip
+"""Modules whose functions an input to a program call may call in the program's process:
+none reaches the test's own namespace (sys, importlib, inspect, gc, builtins, pickle or
+the test's module itself would)."""
+
+
+def _inert(
+    node: ast.AST, aliases: dict[str, str], library: Set[str], data: Set[str], test_names: Set[str]
+) -> bool:
+    """Whether the program's process may evaluate ``node`` without deciding anything: it
+    reads only the test's literals, its imports, library names and builtins (none of the
+    program's values, none of the test's code), calls only the trusted builtins, methods
+    of such values and functions of :data:`_CALLABLE_MODULES`, and reaches no dunder
+    attribute (``[3].index(f(1))`` or ``globals()['check']`` are not inert)."""
+    for n in ast.walk(node):
+        if isinstance(n, (ast.Lambda, ast.comprehension, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(n, ast.Name):
+            own = n.id in data or n.id in aliases or n.id in library
+            if not own and (n.id not in _BUILTIN_NAMES or n.id in test_names):
+                return False
+        elif isinstance(n, ast.Attribute) and n.attr.startswith("__"):
+            return False
+        elif isinstance(n, ast.Call):
+            root: ast.AST = n.func
+            while isinstance(root, (ast.Attribute, ast.Call, ast.Subscript)):
+                root = root.func if isinstance(root, ast.Call) else root.value
+            if root is n.func:  # a bare name called
+                if not (isinstance(root, ast.Name) and root.id in _TRUSTED_BUILTINS):
+                    return False
+            elif isinstance(root, ast.Name) and root.id in aliases:
+                if aliases[root.id].split(".")[0] not in _CALLABLE_MODULES:
+                    return False
+            elif isinstance(root, ast.Name) and root.id not in data:
+                return False  # a method of a library name or builtin: only the modules above
+    return True
+
+
+def _argument_names(
+    node: ast.AST, aliases: dict[str, str], library: Set[str], data: Set[str], test_names: Set[str]
+) -> set[str] | None:
+    """The names an input to a program call reads where it is a program value (a name, or a
+    fetch or call of one, itself vetted), nothing where it is :func:`_inert`, or None where
+    it may decide something in the program's process: a test's own helper called there
+    (``g(check(f))``, ``map(check, [f])``), or a program value compared or indexed there."""
+    if _inert(node, aliases, library, data, test_names):
+        return set()
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Starred):
+        return _argument_names(node.value, aliases, library, data, test_names)
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        out: set[str] = set()
+        parts = [*node.keys, *node.values] if isinstance(node, ast.Dict) else node.elts
+        for part in parts:
+            names = None if part is None else _argument_names(part, aliases, library, data, test_names)
+            if names is None:
+                return None
+            out |= names
+        return out
+    return _value_names(node, aliases, library, data, test_names)
 
 
 def _data_names(walked: list[ast.AST]) -> frozenset[str]:
@@ -198,14 +270,23 @@ def _plain_statement(
     data: Set[str] = frozenset(),
 ) -> bool:
     """Statements that decide nothing in the program's process: imports, definitions,
-    docstrings, prints, and assignments of literals or program values to names. What such
-    a statement evaluates there (a print's arguments, a def's defaults and annotations, a
-    class's bases) reads no name of the test's own code (``test_names`` less its imports
-    and ``data``, its literals): a test's own ``check(f)`` called there, or ``map(check,
-    [f])``, would run its asserts on the program's lying values. A decorator runs there, so a
-    decorated definition is not plain; nor is a star import, whose names the planner
-    cannot tell from the program's (``from math import *`` then ``fabs(f(1) - 0.3)``)."""
-    code = test_names - aliases.keys() - data  # the test's own functions, classes, lambdas, computed values
+    docstrings, prints, and assignments of literals, inputs or program values to names.
+    What such a statement evaluates there (a print's arguments, a def's defaults and
+    annotations, a class's bases and keywords) is a program value or an input that decides
+    nothing (:func:`_argument_names`): a test's own ``check(f)`` called there, ``map(check,
+    [f])``, ``globals()['check'](f)`` or ``[3].index(f(1))`` would decide on the program's
+    lying values. A decorator runs there, so a decorated definition is not plain; nor is a
+    print the test binds itself, nor a star import, whose names the planner cannot tell
+    from the program's (``from math import *`` then ``fabs(f(1) - 0.3)``)."""
+
+    def decides_nothing(nodes: Sequence[ast.expr | None]) -> bool:
+        for node in nodes:
+            if node is not None:
+                names = _argument_names(node, aliases, library, data, test_names)
+                if names is None or not names.isdisjoint(test_names):
+                    return False
+        return True
+
     if isinstance(stmt, ast.ImportFrom):
         return all(alias.name != "*" for alias in stmt.names)
     if isinstance(stmt, (ast.Import, ast.Pass)):
@@ -214,12 +295,12 @@ def _plain_statement(
         a = stmt.args
         evaluated = [*a.defaults, *a.kw_defaults, stmt.returns]
         evaluated += [arg.annotation for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if arg is not None]
-        return not stmt.decorator_list and _read_names(evaluated).isdisjoint(code)
+        return not stmt.decorator_list and decides_nothing(evaluated)
     if isinstance(stmt, ast.ClassDef):  # its body runs with the class statement, in the program's process
         return (
             not stmt.decorator_list
             # the class statement calls its metaclass, and a test base's __init_subclass__
-            and _read_names([*stmt.bases, *(k.value for k in stmt.keywords)]).isdisjoint(code)
+            and decides_nothing([*stmt.bases, *(k.value for k in stmt.keywords)])
             and all(_plain_statement(s, aliases, library, test_names, data) for s in stmt.body)
         )
     if isinstance(stmt, ast.Expr):  # a docstring, or a print (its value decides nothing)
@@ -229,10 +310,11 @@ def _plain_statement(
         return (
             isinstance(value, ast.Call)
             and _is_name(value.func, "print")
-            and _read_names([*value.args, *(k.value for k in value.keywords)]).isdisjoint(code)
+            and "print" not in test_names
+            and decides_nothing([*value.args, *(k.value for k in value.keywords)])
         )
     if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-        if _literal_value(stmt.value) is not _NO:
+        if _literal_value(stmt.value) is not _NO or _inert(stmt.value, aliases, library, data, test_names):
             return True
         return _program_value(stmt.value, aliases, test_names, library, data)
     return False

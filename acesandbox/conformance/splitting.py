@@ -100,6 +100,10 @@ _HELPER_TESTS: tuple[Any, ...] = (
     _CHECK + "class K(metaclass=lambda *a: check(f)):\n    pass\nassert g(2) == 4",
     _CHECK + "assert g(check(f)) == 2",
     _CHECK + "print(list(map(check, [f])))\nassert g(2) == 4",
+    _CHECK + "print(globals()['check'](f))\nassert g(2) == 4",
+    _CHECK + "r = g.__name__[:check(f)]\nassert g(2) == 4",
+    "def print(v):\n    assert v == 3\nprint(f(1))\nassert g(2) == 4",
+    "print([3].index(f(1)))\nassert g(2) == 4",
     "from math import *\nassert fabs(h(1) - 0.3) < 1e-9",
     "from operator import *\nassert eq(f(1), 3)",
     UnittestTest(
@@ -176,9 +180,10 @@ CASES: tuple[Case, ...] = (
         _HELPER_TESTS,
         (BLOCKED,) * len(_HELPER_TESTS),
         hostile=True,
-        why="a test's own helper called from a print, an assignment, a decorator, a default, a metaclass or a "
-        "call's arguments runs in a test process, not among the program's lying values; so does a test with "
-        "a star import, whose library names the program patched (math.fabs, operator.eq)",
+        why="a test's own helper reached from a print, an assignment, a decorator, a default, a metaclass, a "
+        "call's arguments or an index (by name, through map or globals()), a print the test defines, and a "
+        "program value compared inside an input ([3].index(f(1))) run in a test process, not among the "
+        "program's lying values; so does a test with a star import, whose library names the program patched",
     ),
     Case(
         "pool_of_program_functions",
