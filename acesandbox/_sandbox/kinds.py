@@ -187,6 +187,13 @@ def _run_io(test: dict[str, Any], program_code: CodeType) -> None:
                 raise
         threading = sys.modules.get("threading")
         if threading is not None:
+            # As threading._shutdown: its exit hooks first (they wake a ThreadPoolExecutor's
+            # idle workers, which would wait forever), then every non-daemon thread joined.
+            for hook in reversed(getattr(threading, "_threading_atexits", ())):
+                hook()
+            pool = sys.modules.get("concurrent.futures.thread")
+            if pool is not None:
+                pool._shutdown = False  # type: ignore[attr-defined]  # shared mode: later tests may submit again
             me = threading.current_thread()
             for thread in threading.enumerate():
                 if thread is not me and not thread.daemon:

@@ -156,4 +156,12 @@ CASES: tuple[Case, ...] = (
         why="a stdin/stdout program that exits with status 0 ends normally; another status is a crash, "
         "whatever it printed, as a judge's runtime error",
     ),
+    Case(
+        "io_thread_pool_left_open",
+        "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(2)\nprint(sum(pool.map(abs, [-2, 3])))\n",
+        (IOTest("", "5\n"), IOTest("", "5\n")),
+        (P, P),
+        why="a ThreadPoolExecutor never shut down ends with the program, as the interpreter's exit hooks end it "
+        "(its idle workers waited forever: timeout), and a later test may use one again (shared mode)",
+    ),
 )

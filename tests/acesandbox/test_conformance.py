@@ -162,6 +162,7 @@ def test_cases_are_every_table_behaviour_first():
         "unittest_failure_then_error_is_failed",
         "io_program_as_a_script",
         "io_exit_status_decides",
+        "io_thread_pool_left_open",
     ]
     assert all(c.hostile for t in (dying, forging, lying, escape) for c in t.CASES)
 
