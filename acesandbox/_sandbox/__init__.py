@@ -32,7 +32,8 @@ the host), ``supervise`` (one step of J under its time limits), ``job`` (J itsel
 ``template`` (the fork template J comes from). Every J, T_k and Q is a fork of what the
 server imported, and a fork costs more the more memory it has: the modules import no
 ``typing`` at run time (a module-level ``TYPE_CHECKING = False`` guards their type-only
-imports) and no ``platform``.
+imports) and no ``platform``; the server then preloads ``typing`` for the programs, which
+import it most (``loop.ALWAYS_PRELOADED``).
 """
 
 FILES = ("__init__.py", "framing.py", "job.py", "kinds.py", "loop.py", "procs.py", "scratch.py", "server.py", "supervise.py", "template.py", "testproc.py")

@@ -36,8 +36,9 @@ def test_the_host_writes_the_sandbox_runtime_bytecode(monkeypatch):
 
 def test_the_sandbox_runtime_imports_no_typing_or_platform():
     """Every job and test process is a fork of what the in-sandbox server imported, and a
-    fork's cost grows with its memory: the runtime keeps typing (0.5 MB with what it pulls
-    in) and platform out, as a fresh ``python -I -S`` loading it the way server.py does shows."""
+    fork's cost grows with its memory: the runtime's own modules keep typing and platform
+    out, as a fresh ``python -I -S`` loading them the way server.py does shows (the server
+    preloads typing for programs, ``loop.ALWAYS_PRELOADED``, a choice made in one place)."""
     import subprocess
 
     from acesandbox import _sandbox
