@@ -118,10 +118,13 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help=f"largest request body (default: {d['max_request_bytes'] / 2**20:g})",
     )
     limit("max_concurrent_requests", "most requests in flight at once before 503")
-    limit(
-        "max_connections",
-        "most connections open at once, idle ones included; beyond, 503 and closed. Needs as many open files: "
-        "the soft limit is raised to fit, else the server refuses to start",
+    srv.add_argument(
+        "--max-connections",
+        type=int,
+        default=d["max_connections"],
+        help="most connections open at once, idle ones included; beyond, 503 and closed. Needs as many open "
+        "files: the soft limit is raised to fit, else the server refuses to start (default: 8192, or what the "
+        "hard open-file limit leaves room for, with a warning)",
     )
     limit("max_connections_per_client", "most of those from one client address; beyond, 503 and closed")
     srv.add_argument(

@@ -15,6 +15,10 @@ def _help(text: str) -> dict[str, str]:
     return {"help": text}
 
 
+DEFAULT_MAX_CONNECTIONS = 8192
+"""The connection cap when none is given and the open-file limit allows it."""
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """Everything the reward server is told at start-up."""
@@ -49,12 +53,14 @@ class ServerConfig:
             "Recent OpenRLHF sends one sample per request: a 256 x 8 rollout is 2,048 at once."
         ),
     )
-    max_connections: int = field(
-        default=8192,
+    max_connections: int | None = field(
+        default=None,
         metadata=_help(
             "Most connections open at once, idle or not; beyond, a new one is answered 503 with Retry-After "
             "and closed before a byte is read, so idle sockets cannot use up the server's file descriptors. "
-            "Needs this many open files (and some spare) under RLIMIT_NOFILE, raised at start-up if allowed."
+            "Needs this many open files (and some spare) under RLIMIT_NOFILE, raised at start-up if allowed: "
+            f"a value given that cannot fit is refused; by default {DEFAULT_MAX_CONNECTIONS:,}, or as many as the "
+            "hard limit leaves room for, with a warning."
         ),
     )
     max_connections_per_client: int = field(
@@ -118,13 +124,15 @@ class ServerConfig:
             "max_pending_tests",
             "max_request_bytes",
             "max_concurrent_requests",
-            "max_connections",
             "max_connections_per_client",
             "batch_completions",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        cap = self.max_connections
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ConfigError(f"max_connections must be a positive integer or None, got {cap!r}")
         budget = self.max_body_bytes_in_flight
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
             raise ConfigError(f"max_body_bytes_in_flight must be a positive integer or None, got {budget!r}")

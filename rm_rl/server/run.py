@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ..errors import ConfigError
-from .config import ServerConfig
+from .config import DEFAULT_MAX_CONNECTIONS, ServerConfig
 from .service import RewardService
 
 log = logging.getLogger("rm_rl.server")
@@ -192,7 +192,7 @@ def _throttle_uvicorn_warnings() -> None:
         logger.addFilter(_Throttle())
 
 
-def _uvicorn_config(app: Any, host: str, port: int, config: ServerConfig, log_level: str) -> Any:
+def _uvicorn_config(app: Any, host: str, port: int, config: ServerConfig, log_level: str, max_connections: int) -> Any:
     import uvicorn
 
     _throttle_uvicorn_warnings()
@@ -204,7 +204,7 @@ def _uvicorn_config(app: Any, host: str, port: int, config: ServerConfig, log_le
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(config.graceful_timeout_s) + 5,  # backstop; the app drains itself first
         access_log=False,
-        http=_guarded_protocol(config.read_timeout_s, config.max_connections, config.max_connections_per_client),
+        http=_guarded_protocol(config.read_timeout_s, max_connections, config.max_connections_per_client),
     )
 
 
@@ -238,30 +238,42 @@ def _check_bind(host: str, config: ServerConfig) -> None:
 _SPARE_FILES = 512
 
 
-def _check_open_files(config: ServerConfig) -> None:
-    """Make room for ``max_connections`` under RLIMIT_NOFILE, or refuse (ConfigError).
+def _check_open_files(config: ServerConfig) -> int:
+    """The connection cap, with room made for it under RLIMIT_NOFILE; or refuse (ConfigError).
 
     Past the soft limit accept() fails and so does starting a sandbox, whatever the cap says.
     The soft limit is raised up to the hard one when short (the sandboxes set their own, far
-    lower, limit); above the hard limit only the operator can help.
+    lower, limit); above the hard limit only the operator can help. A cap given that does
+    not fit is refused; with none given, the default is lowered to fit, with a warning.
     """
     import resource
 
-    needed = config.max_connections + _SPARE_FILES
+    wanted = config.max_connections or DEFAULT_MAX_CONNECTIONS
+    needed = wanted + _SPARE_FILES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= needed:
-        return
-    if hard == resource.RLIM_INFINITY or hard >= needed:
+        return wanted
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
         try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError):
             pass
         else:
-            log.info("raised the open-file limit from %d to %d for --max-connections %d", soft, needed, config.max_connections)
-            return
-    fits = max(soft, 0 if hard == resource.RLIM_INFINITY else hard) - _SPARE_FILES
+            log.info("raised the open-file limit from %d to %d for %d connections", soft, target, wanted)
+            soft = target
+    fits = soft - _SPARE_FILES
+    if fits >= wanted:
+        return wanted
+    if config.max_connections is None and fits >= 1:
+        log.warning(
+            "the open-file limit (%d, hard %s) leaves room for %d connections: --max-connections is %d, not "
+            "%d (`ulimit -n %d` before starting gives the default)",
+            soft, "unlimited" if hard == resource.RLIM_INFINITY else hard, fits, fits, wanted, needed,
+        )
+        return fits
     raise ConfigError(
-        f"max_connections ({config.max_connections}) needs about {needed} open files, but this process may "
+        f"max_connections ({wanted}) needs about {needed} open files, but this process may "
         f"open {soft} (hard limit {'unlimited' if hard == resource.RLIM_INFINITY else hard}): raise the limit "
         f"(`ulimit -n {needed}` in the shell, LimitNOFILE={needed} in a systemd unit, --ulimit nofile={needed} "
         f"for docker) or lower --max-connections (ServerConfig(max_connections=...)) to {max(fits, 1)} or less"
@@ -287,8 +299,8 @@ def serve(app: Any, *, host: str = "127.0.0.1", port: int = 5000, log_level: str
     def _drained(_sig: int, _frame: Any) -> None:
         raise SystemExit(0)
 
-    _check_open_files(service.config)
-    config = _uvicorn_config(app, host, port, service.config, log_level)
+    cap = _check_open_files(service.config)
+    config = _uvicorn_config(app, host, port, service.config, log_level, cap)
     server = _Server(config)
     # uvicorn re-raises SIGTERM after its graceful shutdown; a drained server exits 0 instead.
     previous = signal.signal(signal.SIGTERM, _drained)
@@ -313,12 +325,12 @@ class RewardServer:
         self.app = app
         self.service = _service(app)
         _check_bind(host, self.service.config)
-        _check_open_files(self.service.config)
+        cap = _check_open_files(self.service.config)
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = host, self._sock.getsockname()[1]
-        config = _uvicorn_config(app, host, self.port, self.service.config, log_level)
+        config = _uvicorn_config(app, host, self.port, self.service.config, log_level, cap)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

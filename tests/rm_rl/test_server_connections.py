@@ -229,6 +229,28 @@ def test_the_soft_open_file_limit_is_raised_to_fit_the_cap():
     assert int(proc.stdout) == 1512
 
 
+def test_the_default_cap_fits_a_low_hard_open_file_limit():
+    """With no cap given, a hard open-file limit of 1,024 (a service manager's default) lowers
+    the default to what fits, with a warning, and the server serves; a cap given explicitly
+    that cannot fit is still refused (above)."""
+    code = (
+        "import logging, httpx\n"
+        "logging.basicConfig(level=logging.WARNING)\n"
+        "from rm_rl.server import RewardServer, ServerConfig, create_app\n"
+        "from rm_rl.server.run import _check_open_files\n"
+        "print(_check_open_files(ServerConfig()))\n"
+        "with RewardServer(create_app(ServerConfig())) as srv:\n"
+        "    print(httpx.get(srv.url + '/health', timeout=30).status_code)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
+        preexec_fn=_with_open_files(1024, 1024), env={k: v for k, v in os.environ.items() if k != "ACECODER_SERVE_TOKEN"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["512", "200"], proc.stdout + proc.stderr
+    assert "leaves room for 512 connections" in proc.stderr and "ulimit -n 8704" in proc.stderr, proc.stderr
+
+
 def test_health_tells_a_stranger_only_liveness(fake):
     """With a token configured, /health without it (or with a wrong one) answers liveness
     only: no backend, dataset or sandbox warnings. With the token: everything."""
