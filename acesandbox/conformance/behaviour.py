@@ -269,4 +269,31 @@ CASES: tuple[Case, ...] = (
         why="the sandbox's hostname resolves to a loopback address, as a host's does (a program serving on "
         "gethostname() erred)",
     ),
+    Case(
+        "random_seeded_at_load",
+        "import random\nrandom.seed(7)\ndef draw():\n    return random.random()\n",
+        ("assert draw() == 0.32383276483316237", "assert draw() == 0.32383276483316237"),
+        (P, P),
+        why="a program that seeds random at load draws in each test what a process that loads it and runs "
+        "that test draws (each test process reseeded itself as a fork's child: isolated mode failed it)",
+    ),
+    Case(
+        "thread_running_at_load",
+        src(
+            """
+            import threading, time
+            threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+            def work(n):
+                out = []
+                t = threading.Thread(target=out.append, args=(n * 2,))
+                t.start()
+                t.join()
+                return out[0]
+            """
+        ),
+        ("assert work(1) == 2", "assert work(2) == 4"),
+        (P, P),
+        why="a thread a program starts at load does not stop its tests from starting and joining threads "
+        "(its fork for each test takes the interpreter's own fork path then)",
+    ),
 )
