@@ -131,7 +131,7 @@ def _prepare_assert(test: AssertTest, test_nodes: int, budget: float) -> Prepare
         return _in_q(test, test.source, unittest=False)
     return Prepared(
         test,
-        {"k": "plan", "code": plan.sandbox_code},
+        {"k": "plan", "code": plan.sandbox_code, "last": plan.last} if plan.last >= 0 else {"k": "plan", "code": plan.sandbox_code},
         plan.checks,
         plan.required,
         judge_timeout_s=budget,
@@ -167,7 +167,7 @@ def _prepare_other(test: Test, job: Job, index: int, compat: bool, budget: float
         check = Check(source=f"{test.fn}(...) == expected", template="_h0", holes=(test.fn,))
         return Prepared(
             test,
-            {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs},
+            {"k": "plan", "code": _call_code(test.fn), "call": True, "args": args, "kwargs": kwargs, "last": 0},
             (check,),
             (0,),
             judge=_registered(test, where) if test.judge else None,

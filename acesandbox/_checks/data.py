@@ -33,6 +33,10 @@ class Plan:
     """Checks every completed run must have reported: the asserts at the top level of
     the test (of each test method, for unittest). A test that claims to have finished
     without them was cut short by the program (a forged channel or patched runtime)."""
+    last: int = -1
+    """The check the sandbox code ends with, as its last top-level statement (-1: none):
+    nothing of the test runs after it, so the sandbox writes its frame with the test's
+    end frame, in one write."""
     forgeable: bool = False
     """Part of the verdict is reached in the program's process: a hole that holds test
     logic (a comparison, ``all(...)``, a library call), a statement that is neither an

@@ -212,11 +212,28 @@ def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.st
             _fix_missing_locations(tree)
             code = ast.unparse(tree)
     try:
-        compile(code, "<test>", "exec", dont_inherit=True)
+        module = ast.parse(code, "<test>")
+        compile(module, "<test>", "exec", dont_inherit=True)
     except SyntaxError as e:
         raise TestSyntaxError(f"test does not compile: line {e.lineno} of the rewritten test: {e.msg}") from None
     checks, required = tuple(collector.checks), tuple(collector.required)
-    return Plan(sandbox_code=code, checks=checks, required=required, forgeable=forgeable)
+    return Plan(sandbox_code=code, checks=checks, required=required, last=_last_check(module), forgeable=forgeable)
+
+
+def _last_check(module: ast.Module) -> int:
+    """The index of the check call that is ``module``'s last statement, or -1."""
+    if not module.body:
+        return -1
+    stmt = module.body[-1]
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return -1
+    call = stmt.value
+    if not (isinstance(call.func, ast.Name) and call.func.id == CHECK_FUNCTION) or call.keywords or not call.args:
+        return -1
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and type(first.value) is int:
+        return first.value
+    return -1
 
 
 class _AssertRewriter(ast.NodeTransformer):

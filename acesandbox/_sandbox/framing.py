@@ -77,7 +77,12 @@ def _compact(obj: Any) -> bytes:
     return "".join(_encode_frame(obj, 0)).encode("ascii")
 
 
+def frame_line(obj: list[Any]) -> bytes:
+    """One result frame's bytes: compact JSON (ASCII, NaN kept) on a line."""
+    return ("".join(_encode_frame(obj, 0)) + "\n").encode("ascii")
+
+
 def frame(fd: int, obj: list[Any]) -> None:
-    """One result frame: compact JSON (ASCII, NaN kept) on a line."""
-    write_all(fd, ("".join(_encode_frame(obj, 0)) + "\n").encode("ascii"))
+    """Write one result frame (:func:`frame_line`)."""
+    write_all(fd, frame_line(obj))
 

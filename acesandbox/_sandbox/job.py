@@ -121,9 +121,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
                 if in_step and k > start and _read_line(fds["ctrl_r"]) is None:
                     os._exit(0)
                 set_cpu_limit(lim["timeout_s"])
-                run_test(tests[k], g, program_code, res)
-                flush_std()
-                write_all(res, b'\n["t",%d]\n' % k)
+                run_test(tests[k], g, program_code, res, b'\n["t",%d]\n' % k)
             os._exit(0)
         import gc
 

@@ -10,7 +10,7 @@ import traceback
 import types
 
 from .. import _wire
-from .framing import frame, write_all
+from .framing import frame, frame_line, write_all
 
 TYPE_CHECKING = False  # no typing at run time (see __init__.py)
 if TYPE_CHECKING:
@@ -204,9 +204,18 @@ def _run_io(test: dict[str, Any], program_code: CodeType) -> None:
             sys.modules["__main__"] = before
 
 
-def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd: int) -> None:
-    """Run one test body here (T_k, or J in shared mode) and write its frames."""
+def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd: int, tail: bytes = b"") -> None:
+    """Run one test body here (T_k, or J in shared mode) and write its frames, then
+    ``tail`` (J's own frame after the test, in shared mode).
+
+    The frame of the check the test ends with (``test["last"]``, set by the planner
+    where the test's last statement is a check call) is held and written with the end
+    frame: nothing of the test runs between them, and one write instead of two spares
+    the server a wake-up per test. Every other frame is written when it is made, before
+    more of the program runs (a later hang or crash must not take an earlier verdict)."""
     kind = test["k"]
+    last = test.get("last", -1)
+    held: list[bytes] = []
 
     def check(ci: int, values: tuple[Any, ...]) -> None:
         try:
@@ -214,7 +223,15 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
         except _wire.UnserializableValue as exc:
             frame(fd, ["u", ci, str(exc)[:500]])
             raise StopTest from None
-        frame(fd, ["c", ci, payload])
+        if ci == last:
+            held.append(frame_line(["c", ci, payload]))
+        else:
+            frame(fd, ["c", ci, payload])
+
+    def release() -> None:
+        if held:
+            write_all(fd, b"".join(held))
+            held.clear()
 
     try:
         if kind == "io":
@@ -233,25 +250,30 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
                 g["__ace_kwargs__"] = _wire.decode(test["kwargs"])
             exec(test.get("_code") or compile(test["code"], "<test>", "exec"), g)
             if test.get("unittest"):
+                release()
                 _run_unittests(g, before, fd)
             if kind == "compat":
                 flush_std()
                 write_all(fd, _PASSED)
         flush_std()
-        write_all(fd, _DONE)
+        write_all(fd, b"".join(held) + _DONE + tail)
+        return
     except StopTest:
-        pass
+        release()
     except AssertionError as exc:
+        release()
         flush_std()
         if kind == "compat":
             frame(fd, ["f", str(exc)[:2000]])
         else:
             report_exception(fd, exc)
     except BaseException as exc:  # noqa: BLE001 - every program exception is a result
+        release()
         flush_std()
         report_exception(fd, exc)
     flush_std()
-
+    if tail:
+        write_all(fd, tail)
 
 
 _WARM_TESTS = (

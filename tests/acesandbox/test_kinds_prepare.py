@@ -23,7 +23,7 @@ def test_jobs_running_an_equal_test_share_its_prepared_form_and_payload():
     b = _one(program="def f(x): return 2", limits=Limits(timeout_s=1.0))
     assert isinstance(a, Prepared) and a is b
     assert a.payload_json() is b.payload_json()
-    assert json.loads(a.payload_json()) == {"k": "plan", "code": "__ace_check__(0, (f(1),))"}
+    assert json.loads(a.payload_json()) == {"k": "plan", "code": "__ace_check__(0, (f(1),))", "last": 0}
     assert [(c.template, c.holes) for c in a.checks] == [("_h0 == 2", ("f(1)",))]
     u1 = prepare_job(Job(program="", tests=[UnittestTest(UNITTEST)]))[0]
     u2 = prepare_job(Job(program="x = 1", tests=[UnittestTest(UNITTEST)]))[0]

@@ -151,3 +151,41 @@ def test_warm_up_leaves_no_descriptor_handler_or_output() -> None:
     assert leaked == b""
     assert sorted(os.listdir("/proc/self/fd")) == before_fds
     assert signal.getsignal(signal.SIGALRM) is before_alarm
+
+
+def _writes(test: dict[str, object], g: dict[str, object], tail: bytes = b"") -> list[bytes]:
+    """What run_test writes, one element per write (a SEQPACKET socket keeps their bounds)."""
+    import socket
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours, theirs:
+        kinds.run_test(test, g, compile("", "<program>", "exec"), theirs.fileno(), tail)
+        theirs.shutdown(socket.SHUT_WR)
+        packets = []
+        while True:
+            packet = ours.recv(1 << 16)
+            if not packet:
+                return packets
+            packets.append(packet)
+
+
+def test_the_final_check_travels_with_the_end_frame_in_one_write() -> None:
+    g: dict[str, object] = {"f": lambda x: x + 1}
+    code = "__ace_check__(0, (f(1),))\n__ace_check__(1, (f(2),))"
+    assert _writes({"k": "plan", "code": code, "last": 1}, g, b'\n["t",4]\n') == [
+        b'["c",0,{"$t":[2]}]\n',
+        b'["c",1,{"$t":[3]}]\n["d"]\n\n["t",4]\n',
+    ]
+    # Without "last" (a test that goes on after its checks), every frame goes when made.
+    assert _writes({"k": "plan", "code": code}, g) == [b'["c",0,{"$t":[2]}]\n', b'["c",1,{"$t":[3]}]\n', b'["d"]\n']
+
+
+def test_a_held_check_frame_is_written_before_an_exception_report() -> None:
+    # A program's finalizer or signal handler could raise after the final check: its frame
+    # still goes first, then the error, then the tail.
+    g: dict[str, object] = {"f": lambda x: x}
+    code = "__ace_check__(0, (f(1),))"
+    packets = _writes({"k": "plan", "code": code + "\nraise ValueError('late')", "last": 0}, g, b"T")
+    assert packets[0] == b'["c",0,{"$t":[1]}]\n'
+    assert packets[1].startswith(b'["e",') and b"late" in packets[1]
+    assert packets[-1] == b"T"
