@@ -211,6 +211,14 @@ def test_serve_refuses_a_cap_over_the_hard_open_file_limit():
     assert "--max-connections" in proc.stderr and "512 or less" in proc.stderr, proc.stderr
 
 
+def _python_with_open_files(code: str, soft: int, hard: int) -> subprocess.CompletedProcess[str]:
+    """``python -c code`` under that RLIMIT_NOFILE, with no server token in its environment."""
+    return subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
+        preexec_fn=_with_open_files(soft, hard), env={k: v for k, v in os.environ.items() if k != "ACECODER_SERVE_TOKEN"},
+    )
+
+
 def test_the_soft_open_file_limit_is_raised_to_fit_the_cap():
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 1512:
@@ -221,10 +229,7 @@ def test_the_soft_open_file_limit_is_raised_to_fit_the_cap():
         "RewardServer(create_app(ServerConfig(max_connections=1000)))._sock.close()\n"
         "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
-        preexec_fn=_with_open_files(256, hard),
-    )
+    proc = _python_with_open_files(code, 256, hard)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) == 1512
 
@@ -242,10 +247,7 @@ def test_the_default_cap_fits_a_low_hard_open_file_limit():
         "with RewardServer(create_app(ServerConfig())) as srv:\n"
         "    print(httpx.get(srv.url + '/health', timeout=30).status_code)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
-        preexec_fn=_with_open_files(1024, 1024), env={k: v for k, v in os.environ.items() if k != "ACECODER_SERVE_TOKEN"},
-    )
+    proc = _python_with_open_files(code, 1024, 1024)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["512", "200"], proc.stdout + proc.stderr
     assert "leaves room for 512 connections" in proc.stderr and "ulimit -n 8704" in proc.stderr, proc.stderr
