@@ -34,18 +34,27 @@ def child() -> Iterator[int]:
         proc.wait()
 
 
+@pytest.fixture(autouse=True)
+def _open_files_as_at_import() -> Iterator[None]:
+    """The soft open-file limit this process had when it imported procs, for each test here:
+    libraries the suite runs in this process raise it (``ray.init`` to the hard limit, a
+    reward server to fit its connection cap), and these tests compare this process and its
+    children with what procs recorded then. Put back after."""
+    now = resource.getrlimit(resource.RLIMIT_NOFILE)
+    then = procs.AT_START[0][resource.RLIMIT_NOFILE]
+    if now != then:
+        resource.setrlimit(resource.RLIMIT_NOFILE, then)
+    try:
+        yield
+    finally:
+        if now != then:
+            resource.setrlimit(resource.RLIMIT_NOFILE, now)
+
+
 def test_at_start_is_this_process_when_it_imported_procs():
+    assert procs.AT_START == procs.inherited(0)
     limits, nice, cpus, policy, dump_filter = procs.AT_START
-    now = procs.inherited(0)
-    # A reward server started earlier in this process (tests/rm_rl) may have raised the
-    # soft open-file limit to fit its connection cap: only that may differ.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    at_start_soft, at_start_hard = limits[resource.RLIMIT_NOFILE]
-    assert at_start_hard == hard and at_start_soft <= soft
-    raised = list(now[0])
-    raised[resource.RLIMIT_NOFILE] = limits[resource.RLIMIT_NOFILE]
-    assert procs.AT_START == (tuple(raised), *now[1:])
-    assert len(limits) == 16
+    assert len(limits) == 16 and limits[resource.RLIMIT_NOFILE] == resource.getrlimit(resource.RLIMIT_NOFILE)
     assert (nice, cpus, policy) == (os.getpriority(os.PRIO_PROCESS, 0), os.sched_getaffinity(0), os.sched_getscheduler(0))
     with open("/proc/self/coredump_filter", "rb") as f:
         assert dump_filter == f.read()
