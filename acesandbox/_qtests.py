@@ -17,6 +17,7 @@ import signal
 from typing import Any
 
 from . import _wire
+from ._ast import parse as parse_ast
 
 __all__ = ["program_names", "q_verdict"]
 
@@ -136,7 +137,7 @@ def program_names(source: str) -> tuple[str, ...]:
     binds, and that are not builtins: the program's functions, classes and values it uses,
     fetched from the program's process when the test starts (a name the program lacks
     stays unbound, a NameError where the test reads it)."""
-    tree = ast.parse(source, "<test>")
+    tree = parse_ast(source, "<test>")
     return tuple(sorted(_free_loads(tree) - _module_bound(tree) - _BUILTINS))
 
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._ast import parse as parse_ast
+
 __all__ = [
     "ACECODER_PREFILL",
     "CodeBlock",
@@ -369,7 +371,7 @@ def _test_source(test: Any) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def _names_called(source: str) -> tuple[str, ...]:
     try:
-        tree = ast.parse(source)
+        tree = parse_ast(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # 5,000 terms of a + b nest too deep
         return ()
     assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
@@ -494,7 +496,7 @@ def extract_code(
         return textwrap.dedent(bare)
     code = textwrap.dedent(bare)
     try:
-        tree = ast.parse(code)
+        tree = parse_ast(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in tree.body):

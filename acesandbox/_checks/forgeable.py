@@ -7,6 +7,7 @@ import builtins
 from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
+from .._ast import parse as parse_ast
 from acesandbox._sandbox.testproc import (
     LIBRARY_CALLABLES,
     LIBRARY_MODULES,
@@ -325,7 +326,7 @@ def _forgeable(collector: _Collector, statements: Sequence[ast.stmt]) -> bool:
         return True
     for check in collector.checks:
         for hole in check.holes:
-            hole_node = ast.parse(hole, mode="eval").body
+            hole_node = parse_ast(hole, mode="eval").body
             if not _program_value(hole_node, collector.aliases, collector.test_names, collector.library, collector.data):
                 return True
     return any(

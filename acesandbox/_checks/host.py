@@ -14,6 +14,7 @@ from typing import Any
 
 from .data import Check
 from .names import _TRUSTED_BUILTINS, _TRUSTED_MODULES, _is_name
+from .._ast import parse as parse_ast
 
 
 def _count_equal(first: Any, second: Any) -> bool:
@@ -126,7 +127,7 @@ def host_safe(template: str) -> bool:
     if len(template) > _HOST_MAX_TEMPLATE:
         return False
     try:
-        tree = ast.parse(template, mode="eval")
+        tree = parse_ast(template, mode="eval")
     except SyntaxError:
         return False
     holes: set[str] = set()
@@ -154,7 +155,7 @@ def host_safe(template: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _is_call(source: str) -> bool:
     try:
-        return isinstance(ast.parse(source, mode="eval").body, ast.Call)
+        return isinstance(parse_ast(source, mode="eval").body, ast.Call)
     except SyntaxError:
         return False
 

@@ -17,6 +17,7 @@ from .data import CHECK_FUNCTION, Check, Plan
 from .forgeable import _data_names, _forgeable, _library_names, _plain_statement, _test_names
 from .host import _compile_template
 from .literals import _NO, _literal_value
+from .._ast import parse as parse_ast
 from .names import (
     _TRUSTED_NAMES,
     _binders,
@@ -99,7 +100,7 @@ class _Collector:
                 code = f"try:\n    {var} = (_,)\nexcept Exception:\n    {var} = ()"
             else:
                 code = f"{var} = _"
-            out.append(_Substitute({"_": h}).visit(ast.parse(code).body[0]))
+            out.append(_Substitute({"_": h}).visit(parse_ast(code).body[0]))
         out.append(ast.Expr(_check_call(ci, [_load(f"__ace_h{i}__") for i in range(len(sp.holes))])))
         return [ast.copy_location(s, stmt) for s in out]
 
@@ -146,7 +147,7 @@ class _Collector:
         args = _bind(call, params.split())
         if args is None:
             return None
-        expr = _Substitute(args).visit(ast.parse(form, mode="eval").body)
+        expr = _Substitute(args).visit(parse_ast(form, mode="eval").body)
         sp, template = self.split(expr, helpers=True)
         return self.emit(node, sp, template)
 
@@ -159,7 +160,7 @@ def _parse(source: str, max_nodes: int) -> tuple[ast.Module, int, list[ast.AST]]
     size) and its nodes (``_walk``). Planning costs tens of microseconds per node on the host, so a larger test
     is refused before any of it is planned (a client of the reward server could stall it)."""
     try:
-        tree = ast.parse(source, "<test>")
+        tree = parse_ast(source, "<test>")
     except SyntaxError as e:
         raise TestSyntaxError(f"test does not parse: line {e.lineno}: {e.msg}") from None
     except ValueError as e:  # null bytes, on Python < 3.12
@@ -212,27 +213,26 @@ def _finish(tree: ast.Module, collector: _Collector, statements: Sequence[ast.st
             _fix_missing_locations(tree)
             code = ast.unparse(tree)
     try:
-        module = ast.parse(code, "<test>")
-        compile(module, "<test>", "exec", dont_inherit=True)
+        compile(code, "<test>", "exec", dont_inherit=True)
     except SyntaxError as e:
         raise TestSyntaxError(f"test does not compile: line {e.lineno} of the rewritten test: {e.msg}") from None
     checks, required = tuple(collector.checks), tuple(collector.required)
-    return Plan(sandbox_code=code, checks=checks, required=required, last=_last_check(module), forgeable=forgeable)
+    return Plan(sandbox_code=code, checks=checks, required=required, last=_last_check(tree, written), forgeable=forgeable)
 
 
-def _last_check(module: ast.Module) -> int:
-    """The index of the check call that is ``module``'s last statement, or -1."""
-    if not module.body:
+def _last_check(tree: ast.Module, written: dict[int, tuple[ast.stmt, str]]) -> int:
+    """The index of the check call planning wrote as the test's last statement, or -1
+    (read off the rewritten tree: parsing the code again would build a second tree in the
+    host, and CPython 3.11's tree builder keeps its recursion depth per interpreter, not per
+    thread, so two threads planning at once could fail it with a SystemError)."""
+    if not tree.body:
         return -1
-    stmt = module.body[-1]
-    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+    stmt = tree.body[-1]
+    if written.get(id(stmt), (None, ""))[0] is not stmt or not isinstance(stmt, ast.Expr):
         return -1
     call = stmt.value
-    if not (isinstance(call.func, ast.Name) and call.func.id == CHECK_FUNCTION) or call.keywords or not call.args:
-        return -1
-    first = call.args[0]
-    if isinstance(first, ast.Constant) and type(first.value) is int:
-        return first.value
+    if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant) and type(call.args[0].value) is int:
+        return call.args[0].value
     return -1
 
 
