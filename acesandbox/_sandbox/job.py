@@ -137,7 +137,7 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
         # /proc/self file cost about 0.1 ms a test (procfs makes, then flushes, the new
         # pid's entries).
         oom, own_score = open_oom_adj()
-        fork = _bare_fork()
+        fork = bare_fork()
         while True:
             line = _read_line(ctrl)
             if line is None:
@@ -167,7 +167,20 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
     os._exit(0)
 
 
-def _bare_fork() -> Callable[[], int]:
+_fork: Callable[[], int] | None = None
+
+
+def bare_fork() -> Callable[[], int]:
+    """The ``fork()`` each T_k comes from (see :func:`_make_bare_fork`), made once in the
+    process every J is forked from (the server calls this before it starts the template):
+    opening libc through ctypes in each J cost 0.25 ms of CPU a job."""
+    global _fork
+    if _fork is None:
+        _fork = _make_bare_fork()
+    return _fork
+
+
+def _make_bare_fork() -> Callable[[], int]:
     """``fork()`` for T_k: libc's, the GIL held (PyDLL), without CPython's fork hooks
     while J runs no other Python thread (``os.fork`` otherwise, whose hooks reset the
     locks such a thread could hold). With one thread there is nothing for them to

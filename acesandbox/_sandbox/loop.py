@@ -469,9 +469,11 @@ def _interpreter(cfg: dict[str, Any]) -> list[str]:
 def _freeze() -> None:
     import gc
 
+    from .job import bare_fork
     from .kinds import warm_up
 
     warm_up()  # the test paths' bytecode specialised once, here, not in every test process
+    bare_fork()  # T_k's fork, made once here rather than in every J
     gc.collect()
     gc.freeze()  # keep refcount/GC writes from touching shared pages after fork
 
