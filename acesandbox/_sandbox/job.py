@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 from .framing import frame, write_all
-from .kinds import exc_info, flush_std, lockstep, run_test
+from .kinds import compile_test, exc_info, flush_std, lockstep, run_test
 from .procs import open_oom_adj, write_oom_adj
 
 
@@ -105,11 +105,12 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
             frame(res, ["l", info])
             os._exit(0)
         if not shared:
-            # Each test's code compiled once here, not in every fork (counted in the load step).
+            # Each test's code compiled once here, not in every fork (counted in the load
+            # step), unless the server sent it compiled.
             for t in tests[start:]:
-                if "code" in t:
+                if "code" in t and "_code" not in t:
                     try:
-                        t["_code"] = compile(t["code"], "<test>", "exec")
+                        t["_code"] = compile_test(t["code"])
                     except BaseException:  # noqa: BLE001 - the test's own fork reports it
                         pass
         write_all(res, b'["r"]\n')

@@ -29,6 +29,16 @@ class StopTest(BaseException):
     """Raised by the runtime to end a test body early (never caught by our runner)."""
 
 
+def compile_test(code: str) -> CodeType:
+    """A test's code, compiled the same way wherever it is (the server ahead, J, T_k)."""
+    return compile(code, "<test>", "exec")
+
+
+def code_of(test: dict[str, Any]) -> CodeType:
+    """The test's compiled code: the server's (see ``loop.CodeCache``) or J's, else compiled now."""
+    return test.get("_code") or compile_test(test["code"])
+
+
 def exc_info(exc: BaseException) -> dict[str, Any]:
     # traceback is imported with this module, in the server: importing it in each test
     # process that reports an exception cost more than the rest of the test (~2 ms).
@@ -117,7 +127,7 @@ def _run_calls(test: dict[str, Any], g: dict[str, Any], fd: int) -> None:
 
     Stops at the first call that raises or outlives its timer; the parent judges the
     values in order, so computing more after a wrong value changes no verdict."""
-    exec(test.get("_code") or compile(test["code"], "<test>", "exec"), g)
+    exec(code_of(test), g)
     fn = g.pop("__ace_fn__")
     calls: list[tuple[Any, ...]] = _wire.decode(test["calls"])  # type: ignore[assignment]  # the host encoded a list of tuples
     tl = test.get("tl")
@@ -248,7 +258,7 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
             if test.get("call"):
                 g["__ace_args__"] = _wire.decode(test["args"])
                 g["__ace_kwargs__"] = _wire.decode(test["kwargs"])
-            exec(test.get("_code") or compile(test["code"], "<test>", "exec"), g)
+            exec(code_of(test), g)
             if test.get("unittest"):
                 release()
                 _run_unittests(g, before, fd)

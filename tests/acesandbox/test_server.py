@@ -251,3 +251,21 @@ def test_a_host_with_real_time_priority_allowed_hands_none_to_programs(backend):
     out = subprocess.run([sys.executable, "-c", RT_PROBE, backend], capture_output=True, text=True, timeout=120,
                          preexec_fn=raise_limits)
     assert out.stdout.strip().splitlines()[-1] == "passed", out.stderr[-2000:]
+
+
+def test_the_code_cache_compiles_each_planned_test_once_and_keeps_the_latest() -> None:
+    from acesandbox._sandbox.loop import CodeCache
+
+    cache = CodeCache(entries=2, max_chars=40)
+    first = cache.get("__ace_check__(0, (f(1),))")
+    assert first is not None and first.co_filename == "<test>"
+    assert cache.get("__ace_check__(0, (f(1),))") is first  # a hit: the same code object
+    cache.get("x = 2")
+    cache.get("__ace_check__(0, (f(1),))")  # used last: "x = 2" is now the oldest
+    cache.get("y = 3")
+    assert list(cache.codes) == ["__ace_check__(0, (f(1),))", "y = 3"]
+    # Longer than max_chars, or code that does not compile: J compiles it and reports.
+    assert cache.get("z = 1  # " + "." * 40) is None
+    assert cache.get("def (") is None
+    assert len(cache.codes) == 2
+
