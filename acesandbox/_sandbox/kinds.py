@@ -10,7 +10,7 @@ import traceback
 import types
 
 from .. import _wire
-from .framing import frame, frame_line, write_all
+from .framing import encode_basestring_ascii, frame, frame_line, write_all
 
 TYPE_CHECKING = False  # no typing at run time (see __init__.py)
 if TYPE_CHECKING:
@@ -214,6 +214,78 @@ def _run_io(test: dict[str, Any], program_code: CodeType) -> None:
             sys.modules["__main__"] = before
 
 
+_MAX_PLAIN_INT = 10**_wire.MAX_JSON_DIGITS
+_MAX_PLAIN_STR = 4096
+_MAX_PLAIN_CHARS = 1 << 20  # far below the wire encoder's budget (_wire.DEFAULT_MAX_BYTES)
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _plain_frame(ci: int, values: tuple[Any, ...]) -> bytes | None:
+    """The frame of a check whose values are all None, bools, ints, floats or strings of
+    plain types (most asserts' values), as ``frame_line(["c", ci, _wire.encode(values)])``
+    writes it; None for any other value. A test process writes fewer of J's pages this
+    way (each first write copies one)."""
+    parts = []
+    size = 0
+    for v in values:
+        t = type(v)
+        if v is None:
+            parts.append("null")
+        elif t is bool:
+            parts.append("true" if v else "false")
+        elif t is int and -_MAX_PLAIN_INT < v < _MAX_PLAIN_INT:
+            parts.append(_int_repr(v))
+        elif t is float:
+            r = _float_repr(v)
+            parts.append(_NON_FINITE.get(r, r))
+        elif t is str and len(v) <= _MAX_PLAIN_STR:
+            size += len(v)
+            if size > _MAX_PLAIN_CHARS:  # the encoder's size budget decides
+                return None
+            parts.append(encode_basestring_ascii(v))
+        else:
+            return None
+    return ('["c",%d,{"$t":[%s]}]\n' % (ci, ",".join(parts))).encode("ascii")
+
+
+class _Checks:
+    """``__ace_check__``, the call a planned test makes at each check: writes its frame
+    (see :func:`run_test`). One object, set up for each test: a test process allocates
+    nothing for it (each new object can copy a page of J's)."""
+
+    __slots__ = ("fd", "held", "last")
+
+    def __init__(self) -> None:
+        self.fd = -1
+        self.last = -1
+        self.held: list[bytes] = []
+
+    def __call__(self, ci: int, values: tuple[Any, ...]) -> None:
+        line = _plain_frame(ci, values)
+        if line is None:
+            try:
+                payload = _wire.encode(values)
+            except _wire.UnserializableValue as exc:
+                frame(self.fd, ["u", ci, str(exc)[:500]])
+                raise StopTest from None
+            line = frame_line(["c", ci, payload])
+        if ci == self.last:
+            self.held.append(line)
+        else:
+            write_all(self.fd, line)
+
+    def release(self) -> None:
+        """Write the held frame (before an exception report, or a unittest run)."""
+        if self.held:
+            write_all(self.fd, b"".join(self.held))
+            self.held.clear()
+
+
+_checks = _Checks()
+
+
 def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd: int, tail: bytes = b"") -> None:
     """Run one test body here (T_k, or J in shared mode) and write its frames, then
     ``tail`` (J's own frame after the test, in shared mode).
@@ -224,25 +296,10 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
     the server a wake-up per test. Every other frame is written when it is made, before
     more of the program runs (a later hang or crash must not take an earlier verdict)."""
     kind = test["k"]
-    last = test.get("last", -1)
-    held: list[bytes] = []
-
-    def check(ci: int, values: tuple[Any, ...]) -> None:
-        try:
-            payload = _wire.encode(values)
-        except _wire.UnserializableValue as exc:
-            frame(fd, ["u", ci, str(exc)[:500]])
-            raise StopTest from None
-        if ci == last:
-            held.append(frame_line(["c", ci, payload]))
-        else:
-            frame(fd, ["c", ci, payload])
-
-    def release() -> None:
-        if held:
-            write_all(fd, b"".join(held))
-            held.clear()
-
+    _checks.fd, _checks.last = fd, test.get("last", -1)
+    held = _checks.held
+    held.clear()
+    release = _checks.release
     try:
         if kind == "io":
             _run_io(test, program_code)
@@ -253,7 +310,7 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
 
             serve(take_channel(test["fdpass"], test["i"]), g, exc_info, flush_std)
         else:
-            g["__ace_check__"] = check
+            g["__ace_check__"] = _checks
             before = dict(g) if test.get("unittest") else {}
             if test.get("call"):
                 g["__ace_args__"] = _wire.decode(test["args"])
@@ -288,6 +345,7 @@ def run_test(test: dict[str, Any], g: dict[str, Any], program_code: CodeType, fd
 
 _WARM_TESTS = (
     {"k": "plan", "code": "__ace_check__(0, (1, 'a', [1.5, None], (True,), {'k': -1}))"},
+    {"k": "plan", "code": "__ace_check__(0, (1, 'a', 1.5, None, True, float('nan')))", "last": 0},
     {"k": "plan", "code": "raise ValueError('warm')"},
     {"k": "plan", "code": "assert 1 == 2"},
     {"k": "compat", "code": "assert 1 == 2, 'warm'"},

@@ -189,3 +189,29 @@ def test_a_held_check_frame_is_written_before_an_exception_report() -> None:
     assert packets[0] == b'["c",0,{"$t":[1]}]\n'
     assert packets[1].startswith(b'["e",') and b"late" in packets[1]
     assert packets[-1] == b"T"
+
+
+class _Int(int):
+    pass
+
+
+_PLAIN = [(True,), (False,), (None,), (0,), (-5,), (10**3999,), (1 - 10**4000,), (1.5,), (-0.0,), (1e300,),
+          (float("nan"),), (float("inf"),), (float("-inf"),), ("",), ('a"\\\n\u00e9\ud800\x00',), ("x" * 4096,),
+          (True, 1, "a", None, 2.5), ()]  # fmt: skip
+_NOT_PLAIN = [(10**4000,), (-(10**4000),), ("x" * 4097,), ([1],), ((2,),), ({1: 2},), (_Int(1),), (b"a",), (1j,),
+              ("x" * 4000,) * 300]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("values", "plain"), [(v, True) for v in _PLAIN] + [(v, False) for v in _NOT_PLAIN], ids=lambda v: repr(v)[:40]
+)
+def test_plain_check_frames_are_the_wire_encodings_frames(values: tuple[object, ...], plain: bool) -> None:
+    """A check's frame written without the wire encoder is byte for byte the one it makes;
+    any value of another type, or beyond its size limits, goes through the encoder."""
+    from acesandbox import _wire
+
+    line = kinds._plain_frame(3, values)
+    if plain:
+        assert line == framing.frame_line(["c", 3, _wire.encode(values)])
+    else:
+        assert line is None
