@@ -8,9 +8,10 @@ import signal
 import sys
 import traceback
 import types
+from json.encoder import encode_basestring_ascii
 
 from .. import _wire
-from .framing import encode_basestring_ascii, frame, frame_line, write_all
+from .framing import frame, frame_line, write_all
 
 TYPE_CHECKING = False  # no typing at run time (see __init__.py)
 if TYPE_CHECKING:
