@@ -17,7 +17,7 @@ import signal
 from typing import Any
 
 from . import _wire
-from ._ast import parse as parse_ast
+from .syntax import parse as parse_ast
 
 __all__ = ["program_names", "q_verdict"]
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._ast import parse as parse_ast
+from .syntax import parse as parse_ast
 
 __all__ = [
     "ACECODER_PREFILL",
@@ -421,7 +421,7 @@ def _entry_points(tests: Iterable[Any]) -> tuple[str, ...]:
 
 def _parses(code: str) -> bool:
     try:
-        compile(code, "<completion>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        parse_ast(code, "<completion>")
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
     return True

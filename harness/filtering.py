@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from acesandbox.extract import as_program, extract_code
+from acesandbox.syntax import parse as parse_ast
 
 from .config import FilterConfig
 from .generation import Generator, SamplingParams
@@ -44,7 +45,7 @@ def runnable_tests(tests: list[Any]) -> tuple[list[str], Counter[str]]:
     """
     if tests and all(isinstance(t, str) and "\n" not in t and "\r" not in t for t in tests):
         try:
-            body = ast.parse("\n".join(tests)).body
+            body = parse_ast("\n".join(tests)).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             body = []
         if len(body) == len(tests) and all(
@@ -58,7 +59,7 @@ def runnable_tests(tests: list[Any]) -> tuple[list[str], Counter[str]]:
             reasons["not_a_string"] += 1
             continue
         try:
-            tree = ast.parse(t)
+            tree = parse_ast(t)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deep: unusable too
             reasons["syntax_error"] += 1
             continue

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from acesandbox.extract import answer_text, code_blocks
+from acesandbox.syntax import parse as parse_ast
 
 from .checkpoint import StageStore, stage_progress
 from .config import SynthConfig
@@ -144,7 +145,7 @@ def parse_answer(text: str) -> dict[str, Any]:
 
 def _entry_from_program(program: str) -> str:
     try:
-        tree = ast.parse(program)
+        tree = parse_ast(program)
     except (SyntaxError, ValueError):
         return ""
     names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -185,7 +186,7 @@ def validate_tests(tests: Sequence[Any], entry_point: str) -> tuple[list[str], l
             continue
         src = test.strip()
         try:
-            tree = ast.parse(src)
+            tree = parse_ast(src)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deep: unusable too
             rejected.append((test, "syntax_error"))
             continue

@@ -14,7 +14,6 @@ from ``tests_lookup``. A completion the sandbox could not judge gets ``None``, n
 
 from __future__ import annotations
 
-import ast
 import difflib
 import functools
 import logging
@@ -34,6 +33,7 @@ from harness.sandbox_warnings import WarningTally, tally_warnings
 from .dataset import TESTS_KEYS, ProblemIndex, coerce_tests
 from .errors import ConfigError, RewardUnavailableError, TestsNotFoundError
 from acesandbox.extract import completion_text, entry_points, extract_code, has_think_format, user_turn
+from acesandbox.syntax import parse as parse_ast
 from .runner import JobRunner
 
 if TYPE_CHECKING:
@@ -356,7 +356,7 @@ class Plan:
 def _unparsable_string_tests(tests: tuple[str, ...]) -> int | None:
     for i, t in enumerate(tests):
         try:
-            ast.parse(t)
+            parse_ast(t)
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deep to parse: the data's fault
             return i
     return None

@@ -7,7 +7,7 @@ import builtins
 from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
-from .._ast import parse as parse_ast
+from ..syntax import parse as parse_ast
 from acesandbox._sandbox.testproc import (
     LIBRARY_CALLABLES,
     LIBRARY_MODULES,

@@ -14,7 +14,7 @@ from typing import Any
 
 from .data import Check
 from .names import _TRUSTED_BUILTINS, _TRUSTED_MODULES, _is_name
-from .._ast import parse as parse_ast
+from ..syntax import parse as parse_ast
 
 
 def _count_equal(first: Any, second: Any) -> bool:

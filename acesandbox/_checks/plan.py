@@ -17,7 +17,7 @@ from .data import CHECK_FUNCTION, Check, Plan
 from .forgeable import _data_names, _forgeable, _library_names, _plain_statement, _test_names
 from .host import _compile_template
 from .literals import _NO, _literal_value
-from .._ast import parse as parse_ast
+from ..syntax import parse as parse_ast
 from .names import (
     _TRUSTED_NAMES,
     _binders,

@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+from acesandbox.syntax import parse as parse_ast
+
 from ..base import Problem
 from ..errors import BenchmarkError
 from .data import record_libs
@@ -35,7 +37,7 @@ def _importable(name: str) -> bool:
 
 def _top_level_imports(source: str) -> list[str]:
     try:
-        tree = ast.parse(source)
+        tree = parse_ast(source)
     except SyntaxError:
         return []
     names: list[str] = []

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from acesandbox import Report, Status
+from acesandbox.syntax import parse as parse_ast
 
 from ..verdicts import FAIL, PASS, SANDBOX_ERROR, TIMEOUT, Verdict
 
@@ -24,7 +25,7 @@ def sanitize(code: str) -> str:
     would otherwise run when the program loads. Code that does not parse is returned as is.
     """
     try:
-        tree = ast.parse(code)
+        tree = parse_ast(code)
     except SyntaxError:
         return code
     keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
@@ -150,7 +151,7 @@ def with_prelude(program: str, *, nltk_data: str | None = None) -> str:
     at = 0
     if "__future__" in program:
         try:
-            body = ast.parse(program).body
+            body = parse_ast(program).body
         except SyntaxError:
             body = []
         for i, node in enumerate(body):
@@ -169,7 +170,7 @@ def with_prelude(program: str, *, nltk_data: str | None = None) -> str:
 def test_methods(test_source: str) -> list[str]:
     """``TestCases``' test methods in unittest's order (sorted by name); [] when unknown."""
     try:
-        tree = ast.parse(test_source)
+        tree = parse_ast(test_source)
     except SyntaxError:
         return []
     for node in tree.body:

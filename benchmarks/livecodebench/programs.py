@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from acesandbox.syntax import parse as parse_ast
+
 __all__ = ["MARK", "PRELUDE", "call_program", "call_target", "stdio_program", "timed"]
 
 _STAR_MODULES = (
@@ -104,7 +106,7 @@ del __lcb_fd0__
 def _inline_main_guard(code: str) -> str:
     """Inline a trailing ``if __name__ == '__main__':`` block (the official rule)."""
     try:
-        tree = ast.parse(code)
+        tree = parse_ast(code)
         last = tree.body[-1]
         if isinstance(last, ast.If) and ast.unparse(last.test).strip() == "__name__ == '__main__'":
             head = ast.unparse(ast.Module(body=tree.body[:-1], type_ignores=[]))
@@ -121,7 +123,7 @@ def _wrapped_module(code: str) -> str:
     An empty body gives a function with no body: a syntax error, as officially.
     """
     try:
-        tree = ast.parse(code)
+        tree = parse_ast(code)
     except Exception:  # noqa: BLE001 - SyntaxError, or a ValueError for NUL bytes
         return code
     imports: list[ast.stmt] = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]

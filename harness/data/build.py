@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from acesandbox.syntax import parse as parse_ast
+
 from ..filtering import build_solution_prompt, runnable_tests
 from ..generation.replay import prompt_key
 from ..sampling import build_sample_prompt
@@ -118,7 +120,7 @@ def _synth_answer(seed: Seed, tests: list[str]) -> str:
 
 def _mutants(program: str, entry: str, inputs: list[tuple[Any, ...]]) -> list[str]:
     """Single-site mutations of the reference that terminate and differ on some input."""
-    tree = ast.parse(program)
+    tree = parse_ast(program)
     sites: list[tuple[int, str]] = []
     for idx, node in enumerate(ast.walk(tree)):
         if isinstance(node, ast.Compare):
@@ -146,7 +148,7 @@ def _mutants(program: str, entry: str, inputs: list[tuple[Any, ...]]) -> list[st
         expected.append(reference(*copy.deepcopy(a)))
     out: list[str] = []
     for idx, kind in sites:
-        t = ast.parse(program)
+        t = parse_ast(program)
         node = list(ast.walk(t))[idx]
         if kind == "compare":
             op = node.ops[0]  # type: ignore[attr-defined]

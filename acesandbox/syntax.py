@@ -1,4 +1,5 @@
-"""``ast.parse`` for the host, one call at a time."""
+"""``ast.parse`` for every host-side module of the project, one call at a time (the
+consumers, ``harness``, ``benchmarks`` and ``rm_rl``, parse through it too)."""
 
 from __future__ import annotations
 
