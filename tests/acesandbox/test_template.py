@@ -424,3 +424,33 @@ def test_a_killed_template_is_restarted_between_jobs_not_within_the_next_one() -
             assert ex.run(killer).statuses == (P,)
             report = ex.run(honest)
             assert report.statuses == (P,), report.outcomes
+
+
+def test_fork_hooks_are_counted_and_the_template_keeps_them_when_it_cannot_tell(monkeypatch: pytest.MonkeyPatch) -> None:
+    from acesandbox._sandbox.server import ForkHooks
+    from acesandbox._sandbox.template import fork_hooks_registered
+
+    assert fork_hooks_registered()  # os's own function: no count, so hooks are kept
+    hooks = ForkHooks(os.register_at_fork)
+    monkeypatch.setattr(os, "register_at_fork", hooks)
+    assert not fork_hooks_registered()
+    seen: list[int] = []
+    os.register_at_fork(after_in_child=lambda: seen.append(1))  # forwarded to os's own
+    assert hooks.ace_calls == 1 and fork_hooks_registered()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if seen == [1] else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+
+
+@pytest.mark.parametrize("preload", [(), ("random",)])
+def test_every_job_draws_other_random_numbers_whether_random_is_preloaded_or_not(preload: tuple[str, ...]) -> None:
+    """Preloaded, ``random`` registers its reseed as an at-fork hook: the template then
+    forks each J with CPython's hooks, and no two jobs draw the same numbers (without them
+    every J would start from the template's state). Not preloaded, the template forks
+    without hooks and each J seeds ``random`` when its program imports it."""
+    require_backend("namespace")
+    job = Job(program="import random\nX = random.random()\n", tests=("assert X == 0.5",))
+    with Executor(SandboxConfig(backend="namespace", workers=1, preload=preload)) as ex:
+        drawn = {ex.run(job).outcomes[0].message for _ in range(4)}
+    assert len(drawn) == 4, drawn
