@@ -85,7 +85,9 @@ def job_process(start: int, fds: dict[str, int], cfg: dict[str, Any]) -> None:
         sys.modules["__solution__"] = module
         g: dict[str, Any] = module.__dict__
         try:
-            program_code = compile(job["program"], "<program>", "exec")
+            # dont_inherit: a program gets none of this module's __future__ flags
+            # (annotations would not be evaluated: an unimported name in one loaded fine).
+            program_code = compile(job["program"], "<program>", "exec", dont_inherit=True)
             if any(t["k"] != "io" for t in tests[start:]):
                 exec(program_code, g)
             flush_std()

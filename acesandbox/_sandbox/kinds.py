@@ -31,8 +31,9 @@ class StopTest(BaseException):
 
 
 def compile_test(code: str) -> CodeType:
-    """A test's code, compiled the same way wherever it is (the server ahead, J, T_k)."""
-    return compile(code, "<test>", "exec")
+    """A test's code, compiled the same way wherever it is (the server ahead, J, T_k), as a
+    plain interpreter compiles it (none of this module's ``__future__`` flags)."""
+    return compile(code, "<test>", "exec", dont_inherit=True)
 
 
 def code_of(test: dict[str, Any]) -> CodeType:

@@ -296,4 +296,21 @@ CASES: tuple[Case, ...] = (
         why="a thread a program starts at load does not stop its tests from starting and joining threads "
         "(its fork for each test takes the interpreter's own fork path then)",
     ),
+    Case(
+        "annotations_evaluated_at_load",
+        "def first(xs: List[int]) -> int:\n    return xs[0]\n",
+        ("assert first([1]) == 1", "assert first([2, 3]) == 2"),
+        (E, E),
+        why="a program is compiled as a plain interpreter compiles it: an annotation naming an unimported "
+        "List fails at load (NameError), as it does under `python` and the reference harnesses (the "
+        "sandbox's own `from __future__ import annotations` reached programs, which then loaded and passed)",
+    ),
+    Case(
+        "annotations_are_objects",
+        "from typing import List\ndef first(xs: List[int]) -> int:\n    return xs[0]\n"
+        "def returns_int():\n    return first.__annotations__['return'] is int\n",
+        ("assert returns_int()",),
+        (P,),
+        why="annotations are evaluated objects at run time, not strings (PEP 563 only where the program asks)",
+    ),
 )

@@ -75,11 +75,10 @@ time beside the value (:mod:`benchmarks.evalplus.timing`)."""
 
 
 def _compiled_alone(program: str) -> str:
-    """The program, compiled without inheriting the sandbox server's ``__future__`` flags.
-
-    acesandbox compiles programs inside a module that has ``from __future__ import
-    annotations``, which ``compile`` passes on: an annotation naming an unimported
-    ``List`` would then load fine, where EvalPlus (plain ``exec``) fails it with NameError.
+    """The program, compiled without inheriting any ``__future__`` flags, as EvalPlus's plain
+    ``exec`` compiles it: an annotation naming an unimported ``List`` fails with NameError.
+    acesandbox compiles every program so too now (its runtime's ``from __future__ import
+    annotations`` once reached them); the check keeps saying so itself.
     """
     return f"exec(compile({program!r}, '<program>', 'exec', dont_inherit=True))\n"
 
