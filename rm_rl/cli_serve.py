@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     from acesandbox import AcesandboxError
 
     from .errors import RmRlError
-    from .server import ServerConfig, _check_bind, _check_open_files, create_app, serve
+    from .server import ServerConfig, _check_bind, create_app, fit_open_files, serve
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
             read_timeout_s=args.read_timeout,
         )
         _check_bind(args.host, config)  # before any dataset is loaded or sandbox started
-        _check_open_files(config)
+        config = fit_open_files(config)  # the cap that fits, once: serve() finds it fits
         model_reward = None
         if args.rm:
             from .model_reward import ModelReward, ModelRewardConfig

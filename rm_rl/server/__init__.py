@@ -42,7 +42,7 @@ from .config import ServerConfig
 
 if TYPE_CHECKING:
     from .app import create_app
-    from .run import RewardServer, _check_bind, _check_open_files, serve
+    from .run import RewardServer, _check_bind, _check_open_files, fit_open_files, serve
     from .service import RewardService
 
 # The app and its runner need the ``serve`` extra (FastAPI, uvicorn): imported when first
@@ -52,6 +52,7 @@ _LAZY = {
     "RewardServer": ".run",
     "_check_bind": ".run",
     "_check_open_files": ".run",
+    "fit_open_files": ".run",
     "serve": ".run",
     "RewardService": ".service",
 }

@@ -4,6 +4,7 @@ and a connection cap the open-file limit cannot hold."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -278,6 +279,14 @@ def _check_open_files(config: ServerConfig) -> int:
         f"(`ulimit -n {needed}` in the shell, LimitNOFILE={needed} in a systemd unit, --ulimit nofile={needed} "
         f"for docker) or lower --max-connections (ServerConfig(max_connections=...)) to {max(fits, 1)} or less"
     )
+
+
+def fit_open_files(config: ServerConfig) -> ServerConfig:
+    """``config`` with the connection cap that :func:`_check_open_files` settles on made
+    explicit: checked once (a CLI checks before it loads anything), it is not lowered, nor
+    warned about, again when the server starts."""
+    cap = _check_open_files(config)
+    return config if config.max_connections == cap else dataclasses.replace(config, max_connections=cap)
 
 
 def serve(app: Any, *, host: str = "127.0.0.1", port: int = 5000, log_level: str = "info") -> None:

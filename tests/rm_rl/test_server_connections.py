@@ -253,6 +253,23 @@ def test_the_default_cap_fits_a_low_hard_open_file_limit():
     assert "leaves room for 512 connections" in proc.stderr and "ulimit -n 8704" in proc.stderr, proc.stderr
 
 
+def test_the_cli_settles_the_cap_once_and_the_server_does_not_warn_again():
+    """`acecoder serve` checks the open-file limit before it loads anything and hands the
+    cap it settled on to the server: one warning about the lowered default, not two."""
+    code = (
+        "import logging\n"
+        "logging.basicConfig(level=logging.WARNING)\n"
+        "from rm_rl.server import ServerConfig\n"
+        "from rm_rl.server.run import _check_open_files, fit_open_files\n"
+        "config = fit_open_files(ServerConfig())\n"
+        "print(config.max_connections, _check_open_files(config))\n"
+    )
+    proc = _python_with_open_files(code, 1024, 1024)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["512", "512"], proc.stdout + proc.stderr
+    assert proc.stderr.count("leaves room for 512 connections") == 1, proc.stderr
+
+
 def test_health_tells_a_stranger_only_liveness(fake):
     """With a token configured, /health without it (or with a wrong one) answers liveness
     only: no backend, dataset or sandbox warnings. With the token: everything."""
