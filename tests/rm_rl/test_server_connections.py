@@ -237,37 +237,24 @@ def test_the_soft_open_file_limit_is_raised_to_fit_the_cap():
 def test_the_default_cap_fits_a_low_hard_open_file_limit():
     """With no cap given, a hard open-file limit of 1,024 (a service manager's default) lowers
     the default to what fits, with a warning, and the server serves; a cap given explicitly
-    that cannot fit is still refused (above)."""
+    that cannot fit is still refused (above). `acecoder serve` settles the cap once, before
+    it loads anything (fit_open_files), and the server it starts finds that it fits: one
+    warning, not two."""
     code = (
         "import logging, httpx\n"
         "logging.basicConfig(level=logging.WARNING)\n"
         "from rm_rl.server import RewardServer, ServerConfig, create_app\n"
-        "from rm_rl.server.run import _check_open_files\n"
-        "print(_check_open_files(ServerConfig()))\n"
-        "with RewardServer(create_app(ServerConfig())) as srv:\n"
+        "from rm_rl.server.run import _check_open_files, fit_open_files\n"
+        "config = fit_open_files(ServerConfig())\n"
+        "print(config.max_connections, _check_open_files(config))\n"
+        "with RewardServer(create_app(config)) as srv:\n"
         "    print(httpx.get(srv.url + '/health', timeout=30).status_code)\n"
     )
     proc = _python_with_open_files(code, 1024, 1024)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["512", "200"], proc.stdout + proc.stderr
-    assert "leaves room for 512 connections" in proc.stderr and "ulimit -n 8704" in proc.stderr, proc.stderr
-
-
-def test_the_cli_settles_the_cap_once_and_the_server_does_not_warn_again():
-    """`acecoder serve` checks the open-file limit before it loads anything and hands the
-    cap it settled on to the server: one warning about the lowered default, not two."""
-    code = (
-        "import logging\n"
-        "logging.basicConfig(level=logging.WARNING)\n"
-        "from rm_rl.server import ServerConfig\n"
-        "from rm_rl.server.run import _check_open_files, fit_open_files\n"
-        "config = fit_open_files(ServerConfig())\n"
-        "print(config.max_connections, _check_open_files(config))\n"
-    )
-    proc = _python_with_open_files(code, 1024, 1024)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["512", "512"], proc.stdout + proc.stderr
+    assert proc.stdout.split() == ["512", "512", "200"], proc.stdout + proc.stderr
     assert proc.stderr.count("leaves room for 512 connections") == 1, proc.stderr
+    assert "ulimit -n 8704" in proc.stderr, proc.stderr
 
 
 def test_health_tells_a_stranger_only_liveness(fake):
